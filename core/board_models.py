@@ -1,0 +1,120 @@
+"""Typed values going into and out of the task board."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from redis.typing import EncodableT, FieldT
+
+__all__ = [
+    "CREATE_CHUNK",
+    "MAX_PRIORITY",
+    "MAX_REDUNDANCY",
+    "BoardPolicy",
+    "Claimed",
+    "CreatedTask",
+    "Heartbeat",
+    "NewTask",
+    "NothingToClaim",
+    "Submitted",
+    "TaskView",
+]
+
+# Bounds the board relies on (the API validates requests against them before they get here).
+MAX_PRIORITY = 999  # the ready score packs priority * 1000 + slots taken
+MAX_REDUNDANCY = 99
+CREATE_CHUNK = 500  # tasks per create_tasks call: long enough to amortise, short enough not to
+# hold Redis for more than a few milliseconds
+
+
+@dataclass(frozen=True, slots=True)
+class BoardPolicy:
+    """The part of a project's policy the board scripts enforce."""
+
+    redundancy: int = 3
+    lease_seconds: int = 600
+    max_lease_seconds: int = 7200  # total lease time a task can be held through heartbeats
+    max_attempts: int = 5  # expired leases before a task is flagged stalled; 0 = never
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.redundancy <= MAX_REDUNDANCY:
+            raise ValueError(f"redundancy must be within 1..{MAX_REDUNDANCY}")
+        if not 1 <= self.lease_seconds <= self.max_lease_seconds:
+            raise ValueError("lease_seconds must be positive and at most max_lease_seconds")
+        if self.max_attempts < 0:
+            raise ValueError("max_attempts must be zero or positive")
+
+    def redis_fields(self) -> dict[FieldT, EncodableT]:
+        return {
+            "redundancy": self.redundancy,
+            "lease_ms": self.lease_seconds * 1000,
+            "max_lease_ms": self.max_lease_seconds * 1000,
+            "max_attempts": self.max_attempts,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    payload: Mapping[str, Any]
+    external_id: str | None = None
+    priority: int = 0
+
+    def __post_init__(self) -> None:
+        if not -MAX_PRIORITY <= self.priority <= MAX_PRIORITY:
+            raise ValueError(f"priority must be within ±{MAX_PRIORITY}")
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedTask:
+    task_id: str
+    created: bool  # False: the external id already named this task
+    external_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    assignment_id: str
+    project_id: str
+    task_id: str
+    expires_at_ms: int
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class NothingToClaim:
+    reason: str  # "paused" or "nothing_fits"
+
+
+@dataclass(frozen=True, slots=True)
+class Heartbeat:
+    expires_at_ms: int
+    capped: bool  # the lease reached its total cap and cannot be extended further
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted:
+    submission_id: str
+    answers: int
+    need: int
+    task_state: str
+
+    @property
+    def complete(self) -> bool:
+        return self.answers >= self.need
+
+
+@dataclass(frozen=True, slots=True)
+class TaskView:
+    task_id: str
+    state: str
+    need: int
+    live: int
+    answers: int
+    attempts: int
+    releases: int
+    priority: int
+    external_id: str | None
+    created_at_ms: int
+    payload: dict[str, Any] = field(repr=False)  # may hold sensitive fields: keep out of logs

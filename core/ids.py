@@ -1,0 +1,88 @@
+"""Identifiers and their formats.
+
+Assignment ids carry their project and task (``<project>.<task>.<random>``) so a submission or a
+heartbeat finds its project's slot without a lookup: one round trip per call. The random part is
+the fencing token: a stale or guessed id never matches a live lease.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass
+
+__all__ = [
+    "AssignmentRef",
+    "InvalidId",
+    "new_project_id",
+    "new_submission_id",
+    "new_token_part",
+    "new_volunteer_id",
+    "parse_assignment_id",
+    "validate_project_id",
+    "validate_task_id",
+    "validate_volunteer_id",
+]
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"  # Crockford base32, lower case: no i, l, o, u
+PROJECT_ID = re.compile(r"^prj_[0-9a-z]{20}$")
+VOLUNTEER_ID = re.compile(r"^vol_[0-9a-z]{20}$")
+TASK_ID = re.compile(r"^t[0-9]{10}$")
+_ASSIGNMENT_ID = re.compile(r"^(prj_[0-9a-z]{20})\.(t[0-9]{10})\.([0-9a-z]{26})$")
+
+
+class InvalidId(ValueError):
+    """An identifier that is not of the expected shape (never reaches Redis)."""
+
+
+def _random(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+def new_project_id() -> str:
+    return f"prj_{_random(20)}"
+
+
+def new_volunteer_id() -> str:
+    return f"vol_{_random(20)}"
+
+
+def new_token_part() -> str:
+    """The random part of an assignment id: 130 bits."""
+    return _random(26)
+
+
+def new_submission_id() -> str:
+    return f"sub_{_random(20)}"
+
+
+def validate_project_id(project_id: str) -> str:
+    if not PROJECT_ID.match(project_id):
+        raise InvalidId(f"not a project id: {project_id[:40]!r}")
+    return project_id
+
+
+def validate_volunteer_id(volunteer_id: str) -> str:
+    if not VOLUNTEER_ID.match(volunteer_id):
+        raise InvalidId(f"not a volunteer id: {volunteer_id[:40]!r}")
+    return volunteer_id
+
+
+def validate_task_id(task_id: str) -> str:
+    if not TASK_ID.match(task_id):
+        raise InvalidId(f"not a task id: {task_id[:40]!r}")
+    return task_id
+
+
+@dataclass(frozen=True, slots=True)
+class AssignmentRef:
+    project_id: str
+    task_id: str
+    assignment_id: str
+
+
+def parse_assignment_id(assignment_id: str) -> AssignmentRef:
+    match = _ASSIGNMENT_ID.match(assignment_id)
+    if match is None:
+        raise InvalidId(f"not an assignment id: {assignment_id[:80]!r}")
+    return AssignmentRef(match.group(1), match.group(2), assignment_id)

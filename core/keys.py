@@ -1,0 +1,88 @@
+"""The Redis key layout: the one place that spells a key.
+
+Every key of a project shares the hash tag ``{p:<project-id>}`` so that each board script touches
+a single cluster slot. Per-task data lives in fields of project-level hashes rather than in keys of
+its own: the claim and expiry scripts pick tasks at run time, and this way every key they touch is
+still known up front and passed in KEYS (Redis Cluster), and a queued task costs a few hash fields
+instead of several keys.
+
+Layout (``P`` = ``<prefix>{p:<project-id>}``)::
+
+    <prefix>projects          set    ids of every project (global, outside any project slot)
+    P:project                 hash   board policy fields + ``doc`` (the project document, JSON)
+    P:tasks                   hash   task id -> task record (JSON: state, need, live, answers, …)
+    P:payloads                hash   task id -> payload (JSON, as the NGO sent it)
+    P:ext                     hash   external id -> task id (idempotent bulk submission)
+    P:ready                   zset   claimable task ids, best first (see board.lua's score)
+    P:asg                     hash   assignment id -> assignment record (JSON)
+    P:leases                  zset   live assignment id -> lease expiry (ms)
+    P:answers                 hash   task id -> JSON list of submitted answers
+    P:touched:<volunteer-id>  set    task ids this volunteer claimed once (never served again)
+    P:events                  stream the project's event log (outbox and audit trail)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Keys", "ProjectKeys"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectKeys:
+    """All keys of one project; each carries the project's hash tag."""
+
+    base: str
+
+    @property
+    def project(self) -> str:
+        return f"{self.base}:project"
+
+    @property
+    def tasks(self) -> str:
+        return f"{self.base}:tasks"
+
+    @property
+    def payloads(self) -> str:
+        return f"{self.base}:payloads"
+
+    @property
+    def external_ids(self) -> str:
+        return f"{self.base}:ext"
+
+    @property
+    def ready(self) -> str:
+        return f"{self.base}:ready"
+
+    @property
+    def assignments(self) -> str:
+        return f"{self.base}:asg"
+
+    @property
+    def leases(self) -> str:
+        return f"{self.base}:leases"
+
+    @property
+    def answers(self) -> str:
+        return f"{self.base}:answers"
+
+    @property
+    def events(self) -> str:
+        return f"{self.base}:events"
+
+    def touched(self, volunteer_id: str) -> str:
+        return f"{self.base}:touched:{volunteer_id}"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key templates under one configurable prefix (e.g. ``ruche:``)."""
+
+    prefix: str = "ruche:"
+
+    def project(self, project_id: str) -> ProjectKeys:
+        return ProjectKeys(f"{self.prefix}{{p:{project_id}}}")
+
+    @property
+    def projects(self) -> str:
+        return f"{self.prefix}projects"

@@ -1,0 +1,43 @@
+"""The board's Lua scripts: loaded from ``core/scripts/*.lua`` and registered once.
+
+Each script file opens with a header listing its KEYS and ARGV; ``_prelude.lua`` holds helpers
+shared by all of them and is prepended at load time (Redis has no ``require``).
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import cache
+from importlib import resources
+
+import redis
+import redis.asyncio
+
+__all__ = ["ScriptName", "load_all", "script_source"]
+
+
+class ScriptName(StrEnum):
+    CREATE_TASKS = "create_tasks"
+    CLAIM = "claim"
+    HEARTBEAT = "heartbeat"
+    RELEASE = "release"
+    SUBMIT = "submit"
+    EXPIRE_LEASES = "expire_leases"
+
+
+def _read(name: str) -> str:
+    return resources.files("core").joinpath("scripts", f"{name}.lua").read_text(encoding="utf-8")
+
+
+@cache
+def script_source(name: ScriptName) -> str:
+    return _read("_prelude") + "\n" + _read(name.value)
+
+
+def load_all(client: redis.Redis) -> dict[ScriptName, str]:
+    """SCRIPT LOAD every script; returns each script's SHA1 for EVALSHA."""
+    return {name: str(client.script_load(script_source(name))) for name in ScriptName}
+
+
+async def load_all_async(client: redis.asyncio.Redis) -> dict[ScriptName, str]:
+    return {name: str(await client.script_load(script_source(name))) for name in ScriptName}

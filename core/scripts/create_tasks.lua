@@ -1,0 +1,61 @@
+-- create_tasks.lua: add a batch of tasks to a project, idempotent on external id.
+--
+-- KEYS[1] P:project   hash   reads redundancy, bumps task_seq and count:open
+-- KEYS[2] P:tasks     hash   new task records
+-- KEYS[3] P:payloads  hash   new payloads
+-- KEYS[4] P:ext       hash   external id -> task id (read, then written for new tasks)
+-- KEYS[5] P:ready     zset   new tasks become claimable
+-- KEYS[6] P:events    stream one tasks.created event per batch
+-- ARGV[1] now (ms, or "" for Redis TIME)
+-- ARGV[2] n, then n triples: external id ("" for none), priority, payload JSON
+--
+-- Reply: {'ok', entry...} with one entry per input task: "+<task id>" when created,
+-- "=<task id>" when the external id already named a task (nothing written for it);
+-- or {'err', 'no_project', ''}.
+
+local now = now_ms(ARGV[1])
+local need = tonumber(redis.call('HGET', KEYS[1], 'redundancy'))
+if not need then
+  return {'err', 'no_project', ''}
+end
+
+local n = tonumber(ARGV[2])
+local reply = {'ok'}
+local created, first_id, last_id = 0, nil, nil
+for i = 0, n - 1 do
+  local ext = ARGV[3 + i * 3]
+  local priority = tonumber(ARGV[4 + i * 3])
+  local payload = ARGV[5 + i * 3]
+  local existing = nil
+  if ext ~= '' then
+    existing = redis.call('HGET', KEYS[4], ext)
+  end
+  if existing then
+    reply[#reply + 1] = '=' .. existing
+  else
+    local seq = redis.call('HINCRBY', KEYS[1], 'task_seq', 1)
+    local task_id = string.format('t%010d', seq)
+    local task = {
+      state = 'open', need = need, live = 0, answers = 0, attempts = 0, releases = 0,
+      priority = priority, created = now,
+    }
+    if ext ~= '' then
+      task.ext = ext
+      redis.call('HSET', KEYS[4], ext, task_id)
+    end
+    redis.call('HSET', KEYS[2], task_id, cjson.encode(task))
+    redis.call('HSET', KEYS[3], task_id, payload)
+    redis.call('ZADD', KEYS[5], ready_score(task), task_id)
+    created = created + 1
+    first_id = first_id or task_id
+    last_id = task_id
+    reply[#reply + 1] = '+' .. task_id
+  end
+end
+
+if created > 0 then
+  redis.call('HINCRBY', KEYS[1], 'count:open', created)
+  redis.call('XADD', KEYS[6], '*', 'type', 'tasks.created', 'count', created,
+    'first', first_id, 'last', last_id, 'at', now)
+end
+return reply

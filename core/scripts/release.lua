@@ -1,0 +1,36 @@
+-- release.lua: a volunteer gives a live lease back (skips the task), with a reason.
+--
+-- KEYS[1] P:project  hash   per-state counts
+-- KEYS[2] P:tasks    hash   the task's record (live - 1, releases + 1)
+-- KEYS[3] P:ready    zset   the task becomes claimable again
+-- KEYS[4] P:asg      hash   the assignment record (state released)
+-- KEYS[5] P:leases   zset   the lease is removed
+-- KEYS[6] P:events   stream assignment.released
+-- ARGV[1] now (ms, or "" for Redis TIME)
+-- ARGV[2] assignment id
+-- ARGV[3] volunteer id (must own the assignment)
+-- ARGV[4] reason (free text, bounded by the caller)
+--
+-- Reply: {'ok'}
+--     or {'err', 'no_assignment' | 'lease_expired' | 'lease_released' | 'lease_submitted', state}
+
+local now = now_ms(ARGV[1])
+local rec, refusal = live_assignment(KEYS[4], ARGV[2], ARGV[3], now)
+if not rec then
+  return refusal
+end
+rec.state = 'released'
+rec.ended = now
+rec.reason = ARGV[4]
+redis.call('HSET', KEYS[4], ARGV[2], cjson.encode(rec))
+redis.call('ZREM', KEYS[5], ARGV[2])
+
+local task = cjson.decode(redis.call('HGET', KEYS[2], rec.task))
+task.live = task.live - 1
+task.releases = task.releases + 1
+settle_collecting_state(KEYS[1], task)
+redis.call('HSET', KEYS[2], rec.task, cjson.encode(task))
+refresh_ready(KEYS[3], rec.task, task)
+redis.call('XADD', KEYS[6], '*', 'type', 'assignment.released', 'assignment', ARGV[2],
+  'task', rec.task, 'volunteer', ARGV[3], 'reason', ARGV[4], 'at', now)
+return {'ok'}

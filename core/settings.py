@@ -1,0 +1,148 @@
+"""Ruche's configuration: one ``Settings`` object read from ``RUCHE_*`` environment variables.
+
+Read it once at process start with :func:`load_settings` and pass it down; nothing reads the
+environment at import time, so tests build a ``Settings(...)`` of their own and nothing leaks
+between them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal, Self
+from urllib.parse import urlsplit
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["ADMIN_TOKEN_MIN_LENGTH", "ADMIN_TOKEN_PREFIX", "Settings", "load_settings"]
+
+#: Operator tokens are told apart from org and volunteer tokens by this prefix (see API.md).
+ADMIN_TOKEN_PREFIX = "rk_admin_"
+ADMIN_TOKEN_MIN_LENGTH = 32
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
+
+_REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
+
+
+class Settings(BaseSettings):
+    """Every setting of a Ruche process; each field ``x`` is read from ``RUCHE_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="RUCHE_",
+        env_ignore_empty=True,  # `RUCHE_REDIS_URL=` means "unset", not "the empty URL"
+        extra="ignore",
+        frozen=True,
+    )
+
+    env: Literal["development", "production"] = Field(
+        default="development",
+        description="`production` refuses settings that are only safe on a developer's machine.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        description="Redis holding all of Ruche's state. Unset: `ruche up` starts an embedded one.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="Redis for the dramatiq message broker. Unset: the same as `redis_url`.",
+    )
+    data_dir: Path = Field(
+        default=Path(".ruche"),
+        description="Where `ruche up` keeps the embedded Redis's data and append-only file.",
+    )
+    key_prefix: str = Field(
+        default="ruche:",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9_.:-]+$",
+        description="Prefix of every Redis key Ruche writes, so several instances share a Redis.",
+    )
+    host: str = Field(
+        default="127.0.0.1",
+        min_length=1,
+        description="Interface the HTTP API listens on.",
+    )
+    port: int = Field(default=8000, ge=1, le=65535, description="Port the HTTP API listens on.")
+    admin_token: SecretStr | None = Field(
+        default=None,
+        description=(
+            f"Operator token (`{ADMIN_TOKEN_PREFIX}…`, at least {ADMIN_TOKEN_MIN_LENGTH} "
+            "characters). Unset: no operator access."
+        ),
+    )
+    log_format: Literal["auto", "console", "json"] = Field(
+        default="auto",
+        description="`auto`: coloured console lines on a terminal, JSON lines otherwise.",
+    )
+    log_level: LogLevel = Field(default="INFO", description="Lowest level that is logged.")
+    worker_processes: int = Field(
+        default=1, ge=1, le=64, description="dramatiq worker processes started by `ruche up`."
+    )
+    worker_threads: int = Field(
+        default=4, ge=1, le=256, description="Threads per dramatiq worker process."
+    )
+    scheduler_interval_seconds: float = Field(
+        default=1.0,
+        gt=0,
+        le=3600,
+        description="Seconds between two scheduler ticks (lease and deadline expiry).",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Allow plain-http and private/loopback webhook targets (development only).",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_case_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("redis_url", "broker_url")
+    @classmethod
+    def _redis_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
+            raise ValueError("must be a redis://, rediss:// or unix:// URL")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _strong_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        token = value.get_secret_value()
+        # The message never echoes the token: validation errors end up in logs.
+        if not token.startswith(ADMIN_TOKEN_PREFIX) or len(token) < ADMIN_TOKEN_MIN_LENGTH:
+            raise ValueError(
+                f"must start with {ADMIN_TOKEN_PREFIX!r} and be at least "
+                f"{ADMIN_TOKEN_MIN_LENGTH} characters; make one with: python -c "
+                f"\"import secrets; print('{ADMIN_TOKEN_PREFIX}' + secrets.token_urlsafe(32))\""
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _safe_in_production(self) -> Self:
+        if self.env != "production":
+            return self
+        if self.webhook_allow_private:
+            raise ValueError(
+                "RUCHE_WEBHOOK_ALLOW_PRIVATE lets webhooks reach internal addresses; "
+                "it is refused when RUCHE_ENV=production"
+            )
+        if self.host not in _LOOPBACK_HOSTS and self.admin_token is None:
+            raise ValueError(
+                f"the API listens on {self.host!r} with no RUCHE_ADMIN_TOKEN; "
+                "set one when RUCHE_ENV=production"
+            )
+        return self
+
+    @property
+    def effective_broker_url(self) -> str | None:
+        """The Redis URL dramatiq uses: ``broker_url``, else ``redis_url``."""
+        return self.broker_url or self.redis_url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Read the settings from the environment; ``overrides`` (e.g. command-line flags) win."""
+    return Settings(**overrides)
