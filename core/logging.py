@@ -83,7 +83,8 @@ def configure_logging(
     redact = RedactSensitiveFields(SENSITIVE_FIELDS | set(sensitive_fields))
 
     # Everything that depends on the settings lives in the handler's formatter; structlog's own
-    # chain stays fixed, so loggers cached on first use keep working after a reconfiguration.
+    # chain stays fixed. No caching on first use: a module-level logger used before this call
+    # (an import-time line, a test) would otherwise keep structlog's defaults for good.
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
@@ -93,16 +94,16 @@ def configure_logging(
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=True,
+        cache_logger_on_first_use=False,
     )
 
     formatter = structlog.stdlib.ProcessorFormatter(
         # Records from plain `logging` calls get the request/message context too.
         foreign_pre_chain=[structlog.contextvars.merge_contextvars],
         processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.stdlib.add_log_level,
-            structlog.stdlib.add_logger_name,
+            structlog.stdlib.add_logger_name,  # reads `_record`: before it is removed
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             redact,

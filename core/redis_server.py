@@ -82,8 +82,11 @@ class RedisServer:
             "--logfile", "redis.log",
             "--daemonize", "no",
         ]
+        # A session of its own: a Ctrl-C or a signal sent to our whole process group must not stop
+        # Redis under the feet of processes still finishing their work. Whoever started it stops
+        # it, last (see ruche.supervisor).
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         deadline = time.monotonic() + timeout
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)

@@ -17,7 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = ["ADMIN_TOKEN_MIN_LENGTH", "ADMIN_TOKEN_PREFIX", "Settings", "load_settings"]
 
 #: Operator tokens are told apart from org and volunteer tokens by this prefix (see API.md).
-ADMIN_TOKEN_PREFIX = "rk_admin_"
+ADMIN_TOKEN_PREFIX = "rk_admin_"  # noqa: S105 - a prefix, not a secret
 ADMIN_TOKEN_MIN_LENGTH = 32
 
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]

@@ -1,0 +1,1 @@
+"""The ``ruche`` command line: see :mod:`ruche.cli`."""

@@ -1,0 +1,54 @@
+# Ruche: one command to run it, one to test it. Every target sets up .venv first if needed.
+#   make up      run Ruche (embedded Redis, API, workers, scheduler)
+#   make test    run the test suite (starts its own throw-away Redis)
+#   make check   lint + types + tests
+
+PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# Rebuilt when pyproject.toml changes; otherwise `make venv` costs nothing.
+STAMP  := $(VENV)/.installed
+
+.DEFAULT_GOAL := help
+.PHONY: help venv up test lint types check bench clean
+
+help:
+	@echo "make up      run Ruche on http://127.0.0.1:8000 (data in ./.ruche)"
+	@echo "make test    run the tests"
+	@echo "make check   lint, type-check and test"
+	@echo "make bench   run the benchmarks"
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON)" || { echo "Python 3.11+ is needed (python3.11 or python3)"; exit 1; }
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+		|| { echo "Python 3.11+ is needed; $(PYTHON) is older"; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@# Dependency groups (--group) need pip 25.1 or newer.
+	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
+	$(BIN)/python -m pip install --quiet -e . --group dev
+	@touch $(STAMP)
+
+up: venv
+	$(BIN)/ruche up
+
+test: venv
+	$(BIN)/python -m pytest
+
+lint: venv
+	$(BIN)/ruff check .
+
+types: venv
+	$(BIN)/mypy --strict core task_types api workers ruche producers
+
+check: lint types test
+
+bench: venv
+	@found=0; for script in bench/bench_*.py; do \
+		[ -e "$$script" ] || continue; found=1; \
+		echo "== $$script"; $(BIN)/python "$$script" || exit 1; \
+	done; [ $$found = 1 ] || echo "no benchmarks yet (bench/bench_*.py)"
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,163 @@
+"""The ``ruche`` command: ``up`` runs everything; ``api``, ``worker`` and ``scheduler`` one piece.
+
+Settings come from ``RUCHE_*`` environment variables; the few flags here override them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from importlib.metadata import version
+from typing import Any
+
+from pydantic import ValidationError
+
+from core.logging import configure_logging
+from core.settings import Settings, load_settings
+
+__all__ = ["main"]
+
+EXIT_USAGE = 2
+# dramatiq waits this long for running messages on shutdown; `ruche up` waits a little longer.
+WORKER_SHUTDOWN_TIMEOUT_MS = 10_000
+
+Command = Callable[[Settings], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    overrides = {
+        field: value
+        for field, value in (
+            ("host", getattr(args, "host", None)),
+            ("port", getattr(args, "port", None)),
+            ("worker_processes", getattr(args, "processes", None)),
+            ("worker_threads", getattr(args, "threads", None)),
+        )
+        if value is not None
+    }
+    try:
+        settings = load_settings(**overrides)
+    except ValidationError as error:
+        _fail("invalid settings:\n" + _describe(error))
+        return EXIT_USAGE
+    configure_logging(settings)
+    command: Command = args.command
+    return command(settings)
+
+
+def _up(settings: Settings) -> int:
+    from ruche.supervisor import run_up
+
+    return run_up(settings)
+
+
+def _api(settings: Settings) -> int:
+    if not _has_redis(settings, "api"):
+        return EXIT_USAGE
+    # Imported here so that `ruche worker` and `ruche --version` do not load FastAPI.
+    import uvicorn
+
+    from api.main import create_app
+
+    # log_config=None: uvicorn's loggers propagate to the root handler of core.logging.
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_config=None,
+        server_header=False,
+        timeout_graceful_shutdown=WORKER_SHUTDOWN_TIMEOUT_MS // 1000,
+    )
+    return 0
+
+
+def _worker(settings: Settings) -> int:
+    if not _has_redis(settings, "worker"):
+        return EXIT_USAGE
+    argv = [
+        sys.executable, "-m", "dramatiq", "workers.app:setup",
+        "--processes", str(settings.worker_processes),
+        "--threads", str(settings.worker_threads),
+        "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS),
+        "--skip-logging",  # workers.app.setup configures logging itself
+    ]
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # Become the dramatiq process, so signals from `ruche up` or a supervisor reach it directly.
+    os.execv(sys.executable, argv)  # noqa: S606 - fixed argv, our own interpreter
+
+
+def _scheduler(settings: Settings) -> int:
+    if not _has_redis(settings, "scheduler"):
+        return EXIT_USAGE
+    from workers.scheduler import serve
+
+    serve(settings)
+    return 0
+
+
+def _has_redis(settings: Settings, piece: str) -> bool:
+    if settings.redis_url is not None:
+        return True
+    _fail(
+        f"`ruche {piece}` needs RUCHE_REDIS_URL (e.g. redis://127.0.0.1:6379/0). "
+        "`ruche up` runs every piece with an embedded Redis and needs nothing."
+    )
+    return False
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ruche",
+        description="Ruche: a micro-task crowdsourcing queue for NGOs. "
+        "Settings come from RUCHE_* environment variables (see README).",
+    )
+    parser.add_argument("--version", action="version", version=f"ruche {version('ruche')}")
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    up = _command(commands, "up", _up, "run everything: Redis (embedded unless "
+                  "RUCHE_REDIS_URL is set), the API, workers and the scheduler")
+    _listen_flags(up)
+    up.add_argument("--workers", dest="processes", type=int, metavar="N",
+                    help="worker processes (RUCHE_WORKER_PROCESSES)")
+
+    _listen_flags(_command(commands, "api", _api, "run the HTTP API"))
+
+    worker = _command(commands, "worker", _worker, "run dramatiq worker processes")
+    worker.add_argument("--processes", type=int, metavar="N",
+                        help="worker processes (RUCHE_WORKER_PROCESSES)")
+    worker.add_argument("--threads", type=int, metavar="N",
+                        help="threads per process (RUCHE_WORKER_THREADS)")
+
+    _command(commands, "scheduler", _scheduler, "run the scheduler (lease and deadline expiry)")
+    return parser
+
+
+def _command(
+    commands: Any, name: str, run: Command, help_text: str
+) -> argparse.ArgumentParser:
+    sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
+    sub.set_defaults(command=run)
+    return sub
+
+
+def _listen_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="interface the API listens on (RUCHE_HOST)")
+    parser.add_argument("--port", type=int, help="port the API listens on (RUCHE_PORT)")
+
+
+def _describe(error: ValidationError) -> str:
+    # Not str(error): that echoes the input values, and one of them may be the admin token.
+    lines = []
+    for problem in error.errors(include_input=False, include_url=False):
+        field = "_".join(str(part) for part in problem["loc"])
+        where = f"RUCHE_{field.upper()}" if field else "settings"
+        lines.append(f"  {where}: {problem['msg']}")
+    return "\n".join(lines)
+
+
+def _fail(message: str) -> None:
+    print(f"ruche: {message}", file=sys.stderr)

@@ -1,0 +1,108 @@
+"""The embedded Redis of ``ruche up``: one per data directory, never two.
+
+Two ``redis-server`` processes appending to the same file would corrupt it, so:
+
+- a lock file in the data directory refuses a second ``ruche up`` while one is running;
+- the port of the running server is written down, and if a previous ``ruche up`` was killed
+  before it could stop its Redis (SIGKILL, power cut of the terminal), the next one finds that
+  Redis still answering on that port, checks it really serves this data directory, and shuts it
+  down cleanly (Redis flushes its append-only file) before starting a fresh one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import redis
+import structlog
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from core.redis_server import RedisServer
+
+__all__ = ["DataDirInUse", "embedded_redis"]
+
+log = structlog.get_logger(__name__)
+
+_LOCK_FILE = "up.lock"
+_PORT_FILE = "port"
+
+
+class DataDirInUse(RuntimeError):
+    """Another ``ruche up`` holds this data directory."""
+
+
+@contextlib.contextmanager
+def embedded_redis(data_dir: Path) -> Iterator[RedisServer]:
+    """Start Redis with its files in ``data_dir/redis``; stop it on exit."""
+    redis_dir = data_dir / "redis"
+    redis_dir.mkdir(parents=True, exist_ok=True)
+    with _exclusive_lock(data_dir / _LOCK_FILE):
+        port_file = redis_dir / _PORT_FILE
+        _shut_down_leftover(port_file, redis_dir)
+        server = RedisServer(redis_dir, appendonly=True)
+        server.start()
+        port_file.write_text(f"{server.port}\n")
+        log.info("up.redis_started", url=server.url, data_dir=str(redis_dir))
+        try:
+            yield server
+        finally:
+            server.stop()
+            port_file.unlink(missing_ok=True)
+            log.info("up.redis_stopped")
+
+
+@contextlib.contextmanager
+def _exclusive_lock(path: Path) -> Iterator[None]:
+    # flock is released by the kernel when this process dies, however it dies.
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise DataDirInUse(
+                f"another `ruche up` is running with its data in {path.parent}"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
+def _shut_down_leftover(port_file: Path, redis_dir: Path) -> None:
+    try:
+        port = int(port_file.read_text())
+    except (OSError, ValueError):
+        return
+    # No retries: "connection refused" is the answer we hope for, and it should come at once.
+    client = redis.Redis(
+        port=port, socket_connect_timeout=0.5, socket_timeout=5, retry=Retry(NoBackoff(), 0)
+    )
+    try:
+        served_dir = client.config_get("dir").get("dir")
+        # Only our own orphan: some other server may have taken the port since.
+        if served_dir is None or Path(served_dir).resolve() != redis_dir.resolve():
+            return
+        log.warning("up.leftover_redis", port=port, data_dir=str(redis_dir))
+        client.shutdown()  # SHUTDOWN flushes the append-only file and exits, like SIGTERM
+        _wait_until_gone(client)
+    except redis.RedisError:
+        return
+    finally:
+        client.close()
+        port_file.unlink(missing_ok=True)
+
+
+def _wait_until_gone(client: redis.Redis, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            client.ping()
+        except redis.ConnectionError:
+            return
+        time.sleep(0.05)
+    raise DataDirInUse("a Redis left by an earlier `ruche up` did not shut down; stop it by hand")

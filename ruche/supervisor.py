@@ -1,0 +1,236 @@
+"""``ruche up``: everything Ruche needs, as child processes of one command.
+
+Start order: the embedded Redis (unless ``RUCHE_REDIS_URL`` points elsewhere), then the API, the
+dramatiq workers and the scheduler, each a ``ruche <piece>`` process told the Redis URL through
+its environment. On Ctrl-C or SIGTERM, or as soon as any piece dies, the app processes are
+stopped together and Redis last (a death makes the exit code non-zero: a half-running Ruche is
+worse than a stopped one).
+
+Each app process runs in a session of its own, so a Ctrl-C on the terminal reaches only this
+supervisor, which then stops them once, in order. A second signal would make uvicorn and dramatiq
+abandon their graceful shutdown. Should the supervisor itself be killed outright, Linux sends its
+children SIGTERM (PR_SET_PDEATHSIG), and the next ``ruche up`` shuts down the Redis it left
+behind (see ``ruche.embedded``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from types import FrameType
+
+import structlog
+
+from core.redis_server import RedisServer
+from core.settings import Settings
+from ruche.embedded import DataDirInUse, embedded_redis
+
+__all__ = ["run_up"]
+
+log = structlog.get_logger(__name__)
+
+READY_TIMEOUT_SECONDS = 60.0
+STOP_TIMEOUT_SECONDS = 15.0  # longer than the workers' own shutdown timeout (ruche.cli)
+_POLL_SECONDS = 0.2
+_STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+_PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+
+
+@dataclass
+class Child:
+    name: str
+    process: subprocess.Popen[bytes]
+
+
+class Children:
+    """The app processes started by ``ruche up``."""
+
+    def __init__(self, env: dict[str, str]) -> None:
+        self._env = env
+        self._children: list[Child] = []
+
+    def spawn(self, name: str, argv: Sequence[str]) -> None:
+        process = subprocess.Popen(  # noqa: S603 - argv built here from our own executable
+            list(argv),
+            env=self._env,
+            start_new_session=True,
+            preexec_fn=_stop_when_parent_dies(os.getpid()),
+        )
+        self._children.append(Child(name, process))
+        log.info("up.started", process=name, pid=process.pid)
+
+    def first_dead(self) -> Child | None:
+        return next((c for c in self._children if c.process.poll() is not None), None)
+
+    def stop(self, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
+        """SIGTERM every child, wait for all, then SIGKILL whatever is left of their groups."""
+        for child in self._children:
+            if child.process.poll() is None:
+                child.process.terminate()
+        deadline = time.monotonic() + timeout
+        for child in self._children:
+            try:
+                child.process.wait(max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                log.warning("up.kill", process=child.name, pid=child.process.pid)
+        for child in self._children:
+            # The group also holds grandchildren (dramatiq's worker processes) that a crashed
+            # parent may have left behind; each child leads its own group (start_new_session).
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(child.process.pid, signal.SIGKILL)
+            child.process.wait()
+            log.info("up.stopped", process=child.name, returncode=child.process.returncode)
+
+
+def _stop_when_parent_dies(parent_pid: int) -> Callable[[], None] | None:
+    """A preexec hook asking Linux to SIGTERM the child if ``ruche up`` dies without stopping it.
+
+    Children live in sessions of their own, so nothing else would reach them after a SIGKILL of
+    the supervisor. Elsewhere than Linux there is no such request: None.
+    """
+    if not sys.platform.startswith("linux"):
+        return None
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before the fork, not inside the child
+
+    def hook() -> None:
+        libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent_pid:  # the parent died before the request was made
+            os._exit(1)
+
+    return hook
+
+
+def run_up(settings: Settings) -> int:
+    """Run Ruche until a stop signal (exit 0) or until a piece of it dies (exit 1)."""
+    stop = threading.Event()
+    with _stop_on_signals(stop), contextlib.ExitStack() as resources:
+        embedded: RedisServer | None = None
+        redis_url = settings.redis_url
+        if redis_url is None:
+            try:
+                embedded = resources.enter_context(embedded_redis(settings.data_dir))
+            except DataDirInUse as error:
+                log.error("up.data_dir_in_use", error=str(error))
+                return 1
+            redis_url = embedded.url
+        children = Children(_child_env(settings, redis_url))
+        try:
+            _spawn_all(children, settings)
+            return _supervise(children, embedded, settings, stop)
+        finally:
+            children.stop()  # before the ExitStack stops Redis: workers may still be using it
+
+
+def _spawn_all(children: Children, settings: Settings) -> None:
+    ruche = [sys.executable, "-m", "ruche"]
+    children.spawn("api", [*ruche, "api", "--host", settings.host, "--port", str(settings.port)])
+    children.spawn(
+        "worker",
+        [
+            *ruche, "worker",
+            "--processes", str(settings.worker_processes),
+            "--threads", str(settings.worker_threads),
+        ],
+    )
+    children.spawn("scheduler", [*ruche, "scheduler"])
+
+
+def _supervise(
+    children: Children, embedded: RedisServer | None, settings: Settings, stop: threading.Event
+) -> int:
+    base_url = _base_url(settings)
+    ready_by = time.monotonic() + READY_TIMEOUT_SECONDS
+    ready = False
+    while not stop.wait(_POLL_SECONDS):
+        dead = children.first_dead()
+        if dead is not None:
+            log.error("up.process_died", process=dead.name, returncode=dead.process.returncode)
+            return 1
+        if embedded is not None and not embedded.running:
+            log.error("up.redis_died", log_file=str(embedded.data_dir / "redis.log"))
+            return 1
+        if not ready:
+            ready = _answers_ready(base_url)
+            if ready:
+                _print_banner(base_url, settings, embedded)
+            elif time.monotonic() > ready_by:
+                log.error("up.not_ready", url=f"{base_url}/readyz", waited=READY_TIMEOUT_SECONDS)
+                return 1
+    log.info("up.stopping")
+    return 0
+
+
+def _child_env(settings: Settings, redis_url: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["RUCHE_REDIS_URL"] = redis_url
+    env["RUCHE_BROKER_URL"] = settings.broker_url or redis_url
+    # Decide "auto" once, here: dramatiq's workers write to a pipe, so they would pick JSON
+    # while the others, on this terminal, pick the console format.
+    env["RUCHE_LOG_FORMAT"] = _resolved_log_format(settings)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _resolved_log_format(settings: Settings) -> str:
+    if settings.log_format != "auto":
+        return settings.log_format
+    return "console" if sys.stderr.isatty() else "json"
+
+
+@contextlib.contextmanager
+def _stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, request_stop) for sig in _STOP_SIGNALS}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _base_url(settings: Settings) -> str:
+    # A wildcard bind is reachable on loopback; that is also the address to show and poll.
+    host = {"0.0.0.0": "127.0.0.1", "::": "::1"}.get(settings.host, settings.host)  # noqa: S104
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{settings.port}"
+
+
+def _answers_ready(base_url: str) -> bool:
+    try:
+        # The URL is built from our own host and port settings and is always http.
+        with urllib.request.urlopen(f"{base_url}/readyz", timeout=1) as response:  # noqa: S310
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def _print_banner(base_url: str, settings: Settings, embedded: RedisServer | None) -> None:
+    if embedded is not None:
+        redis_line = f"{embedded.url} (embedded; data in {embedded.data_dir})"
+    else:
+        redis_line = "from RUCHE_REDIS_URL"
+    lines = [
+        "",
+        "Ruche is up.",
+        f"  API      {base_url}",
+        f"  Docs     {base_url}/docs",
+        f"  Health   {base_url}/healthz",
+        f"  Redis    {redis_line}",
+        f"  Workers  {settings.worker_processes} process(es) x {settings.worker_threads} threads",
+        "Press Ctrl-C to stop.",
+        "",
+    ]
+    print("\n".join(lines), flush=True)

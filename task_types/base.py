@@ -1,0 +1,206 @@
+"""The contract every task type fulfils, and the verdict its aggregation returns.
+
+A task type is stateless and pure: it validates an NGO's payload and a volunteer's answer,
+normalises answers, turns redundant answers into a ``Verdict``, scores an answer against a gold
+answer and counts the volunteer-facing contribution. No I/O: the kernel stores, routes and logs.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from typing import Any, ClassVar, Generic, Self, TypeVar
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from task_types.errors import InvalidAnswer, Problem
+
+__all__ = ["AnyTaskType", "TaskType", "Verdict"]
+
+P = TypeVar("P", bound=BaseModel)
+A = TypeVar("A", bound=BaseModel)
+
+REDACTED = "[redacted]"
+_NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
+# Shares and posteriors are sums of floats; an exact tie with the threshold must not be lost to
+# the last bit of rounding (3 of 5 equal weights is a 0.6 share, whatever the summation order).
+THRESHOLD_TOLERANCE = 1e-9
+
+
+class Verdict(BaseModel):
+    """What redundant answers add up to.
+
+    ``answer`` is the chosen answer as JSON-able data, or ``None`` when nothing can be chosen.
+    ``agreed`` means it may be accepted without a human reviewer. ``support`` lists the indexes
+    (into the answers given to ``aggregate``) of the answers that back the chosen one, and
+    ``details`` explains the decision for reviewers and audits: JSON-able, with indexes,
+    measures and reasons but never answer text or sensitive payload fields, so it can be logged.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    answer: dict[str, Any] | None
+    confidence: float = Field(ge=0.0, le=1.0)
+    agreed: bool
+    support: list[int] = Field(default_factory=list)
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _agreement_needs_an_answer(self) -> Self:
+        if self.agreed and self.answer is None:
+            raise ValueError("a verdict cannot be agreed without an answer")
+        return self
+
+    @classmethod
+    def undecided(cls, reason: str, **details: Any) -> Verdict:
+        """No answer could be chosen (no answers, all filtered out, nobody voted)."""
+        return cls(answer=None, confidence=0.0, agreed=False, details={"reason": reason, **details})
+
+
+class TaskType(ABC, Generic[P, A]):
+    """One kind of micro-task. Subclasses set the class attributes and the abstract methods.
+
+    ``P`` is the payload model the NGO submits, ``A`` the answer model a volunteer submits.
+    """
+
+    name: ClassVar[str]
+    payload_model: type[P]
+    answer_model: type[A]
+    #: Payload fields that must never reach a log line (see ``redact``).
+    sensitive_fields: ClassVar[frozenset[str]] = frozenset()
+    #: What ``contribution`` counts, as shown to volunteers ("words translated").
+    contribution_unit: ClassVar[str]
+    #: Agreement threshold used when ``aggregate`` gets no ``threshold``.
+    default_threshold: ClassVar[float]
+    description: ClassVar[str] = ""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not inspect.isabstract(cls):
+            _check_declaration(cls)
+
+    # -- validation -------------------------------------------------------------------------
+
+    def parse_payload(self, raw: Mapping[str, Any]) -> P:
+        """Validate an NGO's payload; raises ``pydantic.ValidationError``."""
+        return self.payload_model.model_validate(raw)
+
+    def parse_answer(self, payload: P, raw: Mapping[str, Any]) -> A:
+        """Validate an answer against its schema, then against the payload it answers.
+
+        Raises ``pydantic.ValidationError`` for a wrong shape and ``InvalidAnswer`` (listing
+        every problem at once) for an answer that does not fit this payload.
+        """
+        answer = self.answer_model.model_validate(raw)
+        problems = self.check_answer(payload, answer)
+        if problems:
+            raise InvalidAnswer(problems)
+        return answer
+
+    @abstractmethod
+    def check_answer(self, payload: P, answer: A) -> list[Problem]:
+        """Everything wrong with a schema-valid answer for this payload (empty when fine)."""
+
+    # -- agreement --------------------------------------------------------------------------
+
+    @abstractmethod
+    def normalise(self, payload: P, answer: A) -> A:
+        """The answer in canonical form, so equal meanings compare equal. Idempotent."""
+
+    @abstractmethod
+    def aggregate(
+        self,
+        payload: P,
+        answers: Sequence[A],
+        weights: Sequence[float] | None = None,
+        *,
+        threshold: float | None = None,
+    ) -> Verdict:
+        """Decide what the answers say. ``weights`` are per-answer reliabilities (default 1.0
+        each, unless the type documents otherwise); ``threshold`` overrides
+        ``default_threshold``."""
+
+    @abstractmethod
+    def score(self, payload: P, answer: A, gold: A) -> float:
+        """How well ``answer`` matches the gold answer, in [0, 1] (1 = matches)."""
+
+    @abstractmethod
+    def contribution(self, payload: P, answer: A) -> int:
+        """The volunteer-facing amount of work this answer represents."""
+
+    # -- description ------------------------------------------------------------------------
+
+    def payload_schema(self) -> dict[str, Any]:
+        return self.payload_model.model_json_schema()
+
+    def answer_schema(self) -> dict[str, Any]:
+        return self.answer_model.model_json_schema()
+
+    def describe(self) -> dict[str, Any]:
+        """Everything ``GET /v1/task-types`` lists about this type."""
+        return {
+            "name": self.name,
+            "description": self.description,
+            "contribution_unit": self.contribution_unit,
+            "default_threshold": self.default_threshold,
+            "sensitive_fields": sorted(self.sensitive_fields),
+            "payload_schema": self.payload_schema(),
+            "answer_schema": self.answer_schema(),
+        }
+
+    def redact(self, raw_payload: Mapping[str, Any]) -> dict[str, Any]:
+        """A copy of a payload safe to log: sensitive fields replaced by a marker."""
+        return {
+            key: REDACTED if key in self.sensitive_fields else value
+            for key, value in raw_payload.items()
+        }
+
+    # -- helpers for subclasses -------------------------------------------------------------
+
+    def resolve_threshold(self, threshold: float | None) -> float:
+        chosen = self.default_threshold if threshold is None else threshold
+        if not (math.isfinite(chosen) and 0.0 <= chosen <= 1.0):
+            raise ValueError(f"threshold must be between 0 and 1, got {chosen!r}")
+        return chosen
+
+    @staticmethod
+    def resolve_weights(
+        count: int, weights: Sequence[float] | None, *, default: float = 1.0
+    ) -> list[float]:
+        """One finite, non-negative weight per answer; ``default`` for each when none given."""
+        if weights is None:
+            return [default] * count
+        if len(weights) != count:
+            raise ValueError(f"got {count} answers but {len(weights)} weights")
+        resolved = [float(weight) for weight in weights]
+        for index, weight in enumerate(resolved):
+            if not (math.isfinite(weight) and weight >= 0.0):
+                raise ValueError(f"weight {index} must be finite and >= 0, got {weight!r}")
+        return resolved
+
+
+AnyTaskType = TaskType[Any, Any]
+
+
+def _check_declaration(cls: type[TaskType[Any, Any]]) -> None:
+    """Catch a third-party type's declaration mistakes when its class is defined."""
+    where = f"task type class {cls.__qualname__}"
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise TypeError(f"{where}: name must match {_NAME.pattern}, got {name!r}")
+    for attribute in ("payload_model", "answer_model"):
+        model = getattr(cls, attribute, None)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            raise TypeError(f"{where}: {attribute} must be a pydantic model class")
+    unit = getattr(cls, "contribution_unit", None)
+    if not isinstance(unit, str) or not unit:
+        raise TypeError(f"{where}: contribution_unit must be a non-empty string")
+    threshold = getattr(cls, "default_threshold", None)
+    if not isinstance(threshold, int | float) or not 0.0 <= threshold <= 1.0:
+        raise TypeError(f"{where}: default_threshold must be between 0 and 1")
+    unknown = set(cls.sensitive_fields) - set(cls.payload_model.model_fields)
+    if unknown:
+        raise TypeError(f"{where}: sensitive_fields not in the payload: {sorted(unknown)}")

@@ -1,0 +1,196 @@
+"""Moderation / classification: ``{content, labels, policy?}`` -> ``{label, reasons?}``.
+
+Aggregation is the scalar-skill case of the Dawid-Skene decision rule: a volunteer with skill
+``s`` (probability of giving the true label) is modelled as answering the truth with
+probability ``s`` and each of the K-1 other labels with probability (1-s)/(K-1). The posterior
+over the true label is then p(z) proportional to prod_w theta_w[z, a_w] under a uniform prior,
+which is a softmax of summed log-odds weights log((K-1)s/(1-s)) on the labels voted for. A
+volunteer at chance level (s = 1/K) weighs nothing; below chance, their vote counts against.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict
+from task_types.errors import Problem
+from task_types.text import collapse_whitespace, fold
+
+__all__ = [
+    "DEFAULT_SKILL",
+    "DEFAULT_THRESHOLD",
+    "TASK_TYPE",
+    "ModerationAnswer",
+    "ModerationPayload",
+    "ModerationType",
+    "label_log_likelihoods",
+    "log_odds_weight",
+]
+
+# "No information" about a volunteer: the prior accuracy QUALITY.md recommends for new workers.
+DEFAULT_SKILL = 0.7
+# Skills of exactly 0 or 1 would make a single vote infinitely strong (log-odds of +-inf).
+SKILL_FLOOR, SKILL_CEILING = 0.01, 0.99
+# Posterior the winning label needs. With default skills on a two-label task, three unanimous
+# votes give 0.93 and are accepted, while a 2-1 split gives 0.70 and two votes alone 0.84: both
+# go to another volunteer or a reviewer. Moderation mistakes are costly in both directions (a
+# harmful post kept, a legitimate voice silenced), hence a strict bar that NGOs may lower.
+DEFAULT_THRESHOLD = 0.9
+
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+
+
+class ModerationPayload(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    content: str = Field(min_length=1, max_length=20_000, description="What to moderate")
+    labels: list[Label] = Field(min_length=2, max_length=50)
+    policy: str | None = Field(default=None, max_length=10_000, description="Rules to apply")
+
+    @model_validator(mode="after")
+    def _labels_unique(self) -> Self:
+        folded = [fold(label) for label in self.labels]
+        if len(set(folded)) != len(folded):
+            raise ValueError("labels must be unique (ignoring case and accents)")
+        return self
+
+    def canonical_label(self, label: str) -> str | None:
+        """The payload's spelling of ``label``, matched ignoring case and accents."""
+        wanted = fold(label)
+        return next((known for known in self.labels if fold(known) == wanted), None)
+
+
+class ModerationAnswer(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: Label
+    reasons: list[Reason] = Field(default_factory=list, max_length=20)
+
+
+def log_odds_weight(skill: float, label_count: int) -> float:
+    """Evidence one vote carries for the label it names: log((K-1)s/(1-s)), s clipped."""
+    clipped = min(SKILL_CEILING, max(SKILL_FLOOR, skill))
+    return math.log((label_count - 1) * clipped / (1.0 - clipped))
+
+
+def label_log_likelihoods(skill: float, voted: str, labels: Sequence[str]) -> list[float]:
+    """log P(vote | true label z) for every z: the one place a volunteer's reliability enters.
+
+    A scalar skill spreads its errors evenly over the other labels; a Dawid-Skene confusion
+    matrix would return its column for ``voted`` here instead, and nothing else changes.
+    """
+    clipped = min(SKILL_CEILING, max(SKILL_FLOOR, skill))
+    wrong = math.log((1.0 - clipped) / (len(labels) - 1))
+    return [math.log(clipped) if label == voted else wrong for label in labels]
+
+
+class ModerationType(TaskType[ModerationPayload, ModerationAnswer]):
+    """``weights`` are skills in [0, 1] (probability of choosing the right label), clipped to
+    [0.01, 0.99]; default 0.7 each. Unlike the other types, 1.0 is not "neutral" here."""
+
+    name = "moderation"
+    description = "Pick a label for a piece of content; skill-weighted Bayesian vote."
+    payload_model = ModerationPayload
+    answer_model = ModerationAnswer
+    sensitive_fields = frozenset({"content"})
+    contribution_unit = "items moderated"
+    default_threshold = DEFAULT_THRESHOLD
+
+    def check_answer(self, payload: ModerationPayload, answer: ModerationAnswer) -> list[Problem]:
+        if payload.canonical_label(answer.label) is not None:
+            return []
+        listed = ", ".join(repr(label) for label in payload.labels)
+        return [Problem(("label",), f"{answer.label!r} is not one of the labels: {listed}")]
+
+    def normalise(self, payload: ModerationPayload, answer: ModerationAnswer) -> ModerationAnswer:
+        """The payload's spelling of the label; reasons cleaned and de-duplicated."""
+        label = payload.canonical_label(answer.label) or collapse_whitespace(answer.label)
+        return ModerationAnswer(label=label, reasons=_distinct(answer.reasons))
+
+    def aggregate(
+        self,
+        payload: ModerationPayload,
+        answers: Sequence[ModerationAnswer],
+        weights: Sequence[float] | None = None,
+        *,
+        threshold: float | None = None,
+    ) -> Verdict:
+        bar = self.resolve_threshold(threshold)
+        skills = self.resolve_weights(len(answers), weights, default=DEFAULT_SKILL)
+        for index, skill in enumerate(skills):
+            if skill > 1.0:
+                raise ValueError(
+                    f"moderation weights are skills in [0, 1]; weight {index} is {skill}"
+                )
+        if not answers:
+            return Verdict.undecided("no_answers")
+
+        labels = payload.labels
+        votes = [self.normalise(payload, answer) for answer in answers]
+        counted = [index for index, vote in enumerate(votes) if vote.label in labels]
+        if not counted:
+            return Verdict.undecided("no_valid_votes", ignored=list(range(len(votes))))
+        evidence = [label_log_likelihoods(skills[i], votes[i].label, labels) for i in counted]
+        # Exactly rounded sums: the posterior cannot depend on the order answers arrived in.
+        totals = [math.fsum(row[z] for row in evidence) for z in range(len(labels))]
+        posterior = _softmax(totals)
+        # Ties go to the label listed first in the payload (never to arrival order).
+        best = max(range(len(labels)), key=lambda z: (posterior[z], -z))
+        winner = labels[best]
+        support = [index for index in counted if votes[index].label == winner]
+        reasons = _distinct([reason for index in support for reason in votes[index].reasons])
+        confidence = min(1.0, max(0.0, posterior[best]))
+        agreed = confidence >= bar - THRESHOLD_TOLERANCE
+        details: dict[str, Any] = {
+            "reason": "agreed" if agreed else "low_confidence",
+            "threshold": bar,
+            "posterior": {label: round(p, 6) for label, p in zip(labels, posterior, strict=True)},
+            "vote_weights": [
+                round(log_odds_weight(skills[index], len(labels)), 4) for index in counted
+            ],
+            "ignored": [index for index in range(len(votes)) if index not in counted],
+        }
+        return Verdict(
+            answer={"label": winner, "reasons": reasons},
+            confidence=confidence,
+            agreed=agreed,
+            support=support,
+            details=details,
+        )
+
+    def score(
+        self, payload: ModerationPayload, answer: ModerationAnswer, gold: ModerationAnswer
+    ) -> float:
+        same = self.normalise(payload, answer).label == self.normalise(payload, gold).label
+        return 1.0 if same else 0.0
+
+    def contribution(self, payload: ModerationPayload, answer: ModerationAnswer) -> int:
+        return 1
+
+
+def _softmax(scores: Sequence[float]) -> list[float]:
+    top = max(scores)
+    exps = [math.exp(score - top) for score in scores]
+    total = math.fsum(exps)
+    return [value / total for value in exps]
+
+
+def _distinct(reasons: Sequence[str]) -> list[str]:
+    """Cleaned reasons, one per meaning (case and accents ignored), sorted so the result does
+    not depend on who answered first."""
+    by_key: dict[str, str] = {}
+    for reason in reasons:
+        text = collapse_whitespace(reason)
+        if not text:
+            continue
+        key = fold(text)
+        by_key[key] = min(by_key.get(key, text), text)
+    return [by_key[key] for key in sorted(by_key)]
+
+
+TASK_TYPE = ModerationType()

@@ -1,0 +1,165 @@
+"""The translation task type: a snippet of text into another language."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict
+from task_types.errors import Problem
+from task_types.text import clean_text, fold
+from task_types.translation.filters import screen
+from task_types.translation.medoid import Ranking, rank_candidates
+from task_types.translation.models import TranslationAnswer, TranslationPayload
+from task_types.translation.similarity import count_words, similarity, similarity_key
+
+__all__ = ["DEFAULT_THRESHOLD", "TranslationType"]
+
+# Mean similarity the medoid needs to be accepted without review. Paraphrases of one sentence
+# by different translators score 0.69-1.0 with our measure and unrelated sentences 0.36-0.53
+# (see similarity.py), so 0.6 sits in the gap: three paraphrases pass and two unrelated texts
+# never do. With one stray answer among three, the two others carry the task only when they
+# agree closely (mean of ~0.85 and ~0.45 >= 0.6); a loose pair plus a stray goes to review.
+DEFAULT_THRESHOLD = 0.6
+# Two unlike candidates whose scores are within 5% of each other are two camps, not a winner
+# and an outlier; a reviewer settles it.
+CLOSE_SCORE_MARGIN = 0.05
+
+
+class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
+    """Weights are translator reliabilities (>= 0, default 1.0; 0 means ignore the answer)."""
+
+    name = "translation"
+    description = "Translate a short text; answers agree when their wording is close enough."
+    payload_model = TranslationPayload
+    answer_model = TranslationAnswer
+    sensitive_fields = frozenset({"source_text", "context"})
+    contribution_unit = "words translated"
+    default_threshold = DEFAULT_THRESHOLD
+
+    def check_answer(self, payload: TranslationPayload, answer: TranslationAnswer) -> list[Problem]:
+        # Checks that compare the answer with the source (copies, length, script) run at
+        # aggregation as soft filters instead: refusing them here would block legitimate
+        # answers such as an organisation's name that stays the same in every language.
+        return []
+
+    def normalise(
+        self, payload: TranslationPayload, answer: TranslationAnswer
+    ) -> TranslationAnswer:
+        return TranslationAnswer(text=clean_text(answer.text))
+
+    def aggregate(
+        self,
+        payload: TranslationPayload,
+        answers: Sequence[TranslationAnswer],
+        weights: Sequence[float] | None = None,
+        *,
+        threshold: float | None = None,
+    ) -> Verdict:
+        agreement = self.resolve_threshold(threshold)
+        reliability = self.resolve_weights(len(answers), weights)
+        if not answers:
+            return Verdict.undecided("no_answers")
+        texts = [self.normalise(payload, answer).text for answer in answers]
+
+        rejected: list[dict[str, Any]] = []
+        candidates: dict[int, str] = {}
+        for index, text in enumerate(texts):
+            rejection = screen(payload, text)
+            if rejection is not None:
+                rejected.append(rejection.as_detail(index))
+            elif reliability[index] == 0.0:
+                rejected.append({"index": index, "reason": "zero_weight", "measure": 0.0})
+            else:
+                candidates[index] = text
+        details: dict[str, Any] = {
+            "threshold": agreement,
+            "rejected": rejected,
+            "glossary_misses": _glossary_misses(payload, candidates),
+        }
+        if not candidates:
+            return Verdict.undecided("no_candidates", **details)
+        if len(candidates) == 1:
+            # One surviving answer has nobody to agree with: keep it for the reviewer.
+            (only,) = candidates
+            return Verdict(
+                answer={"text": candidates[only]},
+                confidence=0.0,
+                agreed=False,
+                support=[only],
+                details={"reason": "single_candidate", **details},
+            )
+
+        ranking = rank_candidates(candidates, {index: reliability[index] for index in candidates})
+        winner = ranking.order[0]
+        confidence = min(1.0, max(0.0, ranking.mean_similarity[winner]))
+        rival = _closest_rival(ranking, agreement)
+        if confidence < agreement - THRESHOLD_TOLERANCE:
+            reason = "low_agreement"
+        elif rival is not None:
+            reason = "close_rivals"
+        else:
+            reason = "agreed"
+        support = [
+            index
+            for index in sorted(candidates)
+            if ranking.similarity(winner, index) >= agreement - THRESHOLD_TOLERANCE
+        ]
+        details.update(
+            reason=reason,
+            rival=rival,
+            candidates=[
+                {
+                    "index": index,
+                    "mean_similarity": round(ranking.mean_similarity[index], 4),
+                    "score": round(ranking.score[index], 4),
+                }
+                for index in ranking.order
+            ],
+        )
+        return Verdict(
+            answer={"text": candidates[winner]},
+            confidence=confidence,
+            agreed=reason == "agreed",
+            support=support,
+            details=details,
+        )
+
+    def score(
+        self, payload: TranslationPayload, answer: TranslationAnswer, gold: TranslationAnswer
+    ) -> float:
+        return similarity(similarity_key(answer.text), similarity_key(gold.text))
+
+    def contribution(self, payload: TranslationPayload, answer: TranslationAnswer) -> int:
+        return count_words(payload.source_text)
+
+
+def _closest_rival(ranking: Ranking, agreement: float) -> int | None:
+    """The best candidate unlike the winner, if its score is close to the winner's."""
+    winner = ranking.order[0]
+    for index in ranking.order[1:]:
+        if ranking.similarity(winner, index) < agreement - THRESHOLD_TOLERANCE:
+            close = ranking.score[index] >= ranking.score[winner] * (1.0 - CLOSE_SCORE_MARGIN)
+            return index if close else None
+    return None
+
+
+def _glossary_misses(
+    payload: TranslationPayload, candidates: dict[int, str]
+) -> list[dict[str, int]]:
+    """Per candidate, how many glossary terms found in the source are missing from it.
+
+    Information for reviewers only (inflected forms can hide a term from this plain substring
+    test); terms themselves are not copied into the details, which may be logged.
+    """
+    if not payload.glossary:
+        return []
+    source = fold(payload.source_text)
+    imposed = [fold(target) for term, target in payload.glossary.items() if fold(term) in source]
+    misses = []
+    for index in sorted(candidates):
+        text = fold(candidates[index])
+        missed = sum(1 for target in imposed if target not in text)
+        if missed:
+            misses.append({"index": index, "missed": missed})
+    return misses

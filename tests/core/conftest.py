@@ -1,0 +1,52 @@
+"""Board fixtures: a Board on the session's real redis-server, with a manual clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+import redis
+
+from core.board import Board, BoardPolicy, NewTask
+from core.clock import ManualClock
+from core.ids import new_volunteer_id
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def board(redis_client: redis.Redis, clock: ManualClock) -> Board:
+    return Board(redis_client, clock=clock)
+
+
+@pytest.fixture
+def make_project(board: Board) -> Callable[..., str]:
+    """Create a project with ``n_tasks`` tasks; keyword arguments go to BoardPolicy."""
+
+    def make(n_tasks: int = 1, **policy: int) -> str:
+        project_id = board.create_project(BoardPolicy(**policy))
+        board.create_tasks(project_id, [NewTask({"n": i}) for i in range(n_tasks)])
+        return project_id
+
+    return make
+
+
+@pytest.fixture
+def volunteer() -> Callable[[], str]:
+    return new_volunteer_id
+
+
+@pytest.fixture
+def store_snapshot(redis_url: str) -> Iterator[Callable[[], dict[bytes, bytes]]]:
+    """A function returning every key of the database with its DUMP: the whole store, byte for
+    byte, to prove that a refused call wrote nothing."""
+    raw = redis.Redis.from_url(redis_url)
+
+    def take() -> dict[bytes, bytes]:
+        return {key: raw.dump(key) for key in sorted(raw.keys("*"))}
+
+    yield take
+    raw.close()

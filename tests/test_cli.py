@@ -1,0 +1,330 @@
+"""The ``ruche`` command, end to end: real processes, a real Redis, real HTTP.
+
+``ruche up`` is started as a subprocess and driven the way a person or an init system would:
+wait for the API to answer, then Ctrl-C or SIGTERM, and check that nothing is left running.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+import redis
+
+from core.redis_server import free_port
+
+READY_TIMEOUT = 30.0
+EXIT_TIMEOUT = 30.0
+
+
+@dataclass
+class Up:
+    process: subprocess.Popen[bytes]
+    port: int
+    data_dir: Path
+    stdout: Path
+    stderr: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.stdout.read_text() + self.stderr.read_text()
+
+
+def ruche_env(tmp_path: Path, **extra: str) -> dict[str, str]:
+    """The test's environment without any RUCHE_* variable, plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env.update(RUCHE_DATA_DIR=str(tmp_path / "data"), RUCHE_LOG_FORMAT="json", **extra)
+    return env
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below ``pid`` right now, from /proc (children, grandchildren, ...)."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces; the fields after its closing parenthesis do not.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier} - found
+        found |= frontier
+    return found
+
+
+def command_line(pid: int) -> str:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+    except OSError:
+        return ""
+
+
+def is_running(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def port_is_open(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+@contextmanager
+def ruche_up(tmp_path: Path, env: dict[str, str], *args: str, name: str = "up") -> Iterator[Up]:
+    """Run ``ruche up`` in its own process group (as a shell runs a foreground job)."""
+    port = free_port()
+    stdout, stderr = tmp_path / f"{name}.out", tmp_path / f"{name}.err"
+    with stdout.open("wb") as out, stderr.open("wb") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ruche", "up", "--port", str(port), *args],
+            env=env,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
+        )
+        up = Up(process, port, Path(env["RUCHE_DATA_DIR"]), stdout, stderr)
+        try:
+            yield up
+        finally:
+            if process.poll() is None:  # the test failed half-way: leave nothing behind
+                for pid in descendants(process.pid):
+                    with suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+                process.kill()
+                process.wait()
+
+
+def wait_until_ready(up: Up) -> None:
+    deadline = time.monotonic() + READY_TIMEOUT
+    with httpx.Client(base_url=up.base_url, timeout=1.0) as client:
+        while True:
+            assert up.process.poll() is None, f"ruche up exited early:\n{up.output()}"
+            try:
+                if (
+                    client.get("/healthz").status_code == 200
+                    and client.get("/readyz").status_code == 200
+                ):
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, f"not ready in {READY_TIMEOUT}s:\n{up.output()}"
+            time.sleep(0.1)
+    # The banner is printed by the supervisor's own readiness poll, a moment later.
+    deadline = time.monotonic() + READY_TIMEOUT
+    while "Ruche is up." not in up.stdout.read_text():
+        assert time.monotonic() < deadline, up.output()
+        time.sleep(0.05)
+
+
+def embedded_redis_port(up: Up) -> int:
+    match = re.search(r"redis://127\.0\.0\.1:(\d+)/0 \(embedded", up.stdout.read_text())
+    assert match, up.output()
+    return int(match.group(1))
+
+
+@pytest.mark.parametrize(
+    "stop",
+    [
+        pytest.param(lambda p: p.send_signal(signal.SIGTERM), id="sigterm"),
+        # Ctrl-C on a terminal: SIGINT to the whole foreground process group.
+        pytest.param(lambda p: os.killpg(p.pid, signal.SIGINT), id="ctrl-c"),
+    ],
+)
+def test_up_runs_everything_on_an_embedded_redis_and_stops_cleanly(
+    tmp_path: Path, stop: object
+) -> None:
+    with ruche_up(tmp_path, ruche_env(tmp_path)) as up:
+        wait_until_ready(up)
+        banner = up.stdout.read_text()
+        for url in (up.base_url, f"{up.base_url}/docs", f"{up.base_url}/healthz"):
+            assert url in banner
+        redis_port = embedded_redis_port(up)
+        redis_dir = up.data_dir / "redis"
+        assert any(redis_dir.glob("appendonly*")), "the embedded Redis keeps an AOF"
+        # The worker is consuming from the embedded Redis.
+        client = redis.Redis(port=redis_port, decode_responses=True)
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not client.exists("ruche:dramatiq:__heartbeats__"):
+            assert time.monotonic() < deadline, up.output()
+            time.sleep(0.1)
+        client.close()
+        processes = descendants(up.process.pid)
+        names = " ".join(command_line(pid) for pid in processes)
+        for piece in ("redis-server", "ruche api", "dramatiq", "ruche scheduler"):
+            assert piece in names
+
+        stop(up.process)  # type: ignore[operator]
+
+        assert up.process.wait(timeout=EXIT_TIMEOUT) == 0, up.output()
+        assert not port_is_open(redis_port)
+        assert not port_is_open(up.port)
+        assert not [pid for pid in processes if is_running(pid)], up.output()
+        assert '"up.redis_stopped"' in up.stderr.read_text()
+
+
+def test_up_uses_the_configured_redis_instead_of_starting_one(
+    tmp_path: Path, redis_url: str, redis_client: redis.Redis
+) -> None:
+    with ruche_up(tmp_path, ruche_env(tmp_path, RUCHE_REDIS_URL=redis_url)) as up:
+        wait_until_ready(up)
+        processes = descendants(up.process.pid)
+        assert not any("redis-server" in command_line(pid) for pid in processes)
+        assert not (up.data_dir / "redis").exists()
+        assert "from RUCHE_REDIS_URL" in up.stdout.read_text()
+        deadline = time.monotonic() + READY_TIMEOUT
+        while not redis_client.exists("ruche:dramatiq:__heartbeats__"):
+            assert time.monotonic() < deadline, up.output()
+            time.sleep(0.1)
+
+        up.process.send_signal(signal.SIGTERM)
+
+        assert up.process.wait(timeout=EXIT_TIMEOUT) == 0, up.output()
+        assert not [pid for pid in processes if is_running(pid)]
+    assert redis_client.ping()  # someone else's Redis is left alone
+
+
+def test_up_stops_everything_and_fails_when_a_piece_dies(tmp_path: Path) -> None:
+    with ruche_up(tmp_path, ruche_env(tmp_path)) as up:
+        wait_until_ready(up)
+        redis_port = embedded_redis_port(up)
+        processes = descendants(up.process.pid)
+        [scheduler] = [pid for pid in processes if "ruche scheduler" in command_line(pid)]
+
+        os.kill(scheduler, signal.SIGKILL)
+
+        assert up.process.wait(timeout=EXIT_TIMEOUT) == 1
+        assert '"up.process_died"' in up.stderr.read_text()
+        assert not port_is_open(redis_port)
+        assert not [pid for pid in processes if is_running(pid)]
+
+
+def test_a_second_up_on_the_same_data_dir_is_refused(tmp_path: Path) -> None:
+    env = ruche_env(tmp_path)
+    with ruche_up(tmp_path, env) as up:
+        wait_until_ready(up)
+        second = subprocess.run(
+            [sys.executable, "-m", "ruche", "up", "--port", str(free_port())],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=EXIT_TIMEOUT,
+            check=False,
+        )
+        assert second.returncode == 1
+        assert "another `ruche up` is running" in second.stderr
+        assert up.process.poll() is None  # the first one is untouched
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(timeout=EXIT_TIMEOUT) == 0
+
+
+def test_after_a_killed_up_the_next_one_recovers_the_data(tmp_path: Path) -> None:
+    env = ruche_env(tmp_path)
+    with ruche_up(tmp_path, env, name="first") as first:
+        wait_until_ready(first)
+        orphan_port = embedded_redis_port(first)
+        orphan = redis.Redis(port=orphan_port, decode_responses=True)
+        orphan.set("ruche:test:survivor", "still here")
+        orphan.close()
+        apps = [
+            pid
+            for pid in descendants(first.process.pid)
+            if "redis-server" not in command_line(pid)
+        ]
+
+        first.process.kill()  # no chance to clean up
+        first.process.wait()
+
+        deadline = time.monotonic() + EXIT_TIMEOUT
+        while [pid for pid in apps if is_running(pid)]:  # told to stop by the kernel
+            assert time.monotonic() < deadline, "app processes outlived their supervisor"
+            time.sleep(0.1)
+        assert port_is_open(orphan_port)  # Redis, on its own, is left behind
+
+    with ruche_up(tmp_path, env, name="second") as second:
+        wait_until_ready(second)
+        assert not port_is_open(orphan_port)
+        assert '"up.leftover_redis"' in second.stderr.read_text()
+        fresh = redis.Redis(port=embedded_redis_port(second), decode_responses=True)
+        assert fresh.get("ruche:test:survivor") == "still here"  # flushed, then replayed
+        fresh.close()
+        second.process.send_signal(signal.SIGTERM)
+        assert second.process.wait(timeout=EXIT_TIMEOUT) == 0
+
+
+def test_up_fails_when_the_api_port_is_taken(tmp_path: Path) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        taken = squatter.getsockname()[1]
+        env = ruche_env(tmp_path, RUCHE_PORT=str(taken))
+        process = subprocess.run(
+            [sys.executable, "-m", "ruche", "up"],
+            env=env,
+            capture_output=True,
+            timeout=EXIT_TIMEOUT,
+            check=False,
+        )
+    assert process.returncode == 1
+    assert b"up.process_died" in process.stderr
+
+
+@pytest.mark.parametrize("piece", ["api", "worker", "scheduler"])
+def test_single_pieces_need_a_redis_url(tmp_path: Path, piece: str) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruche", piece],
+        env=ruche_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=EXIT_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert f"`ruche {piece}` needs RUCHE_REDIS_URL" in result.stderr
+
+
+def test_invalid_settings_are_reported_without_echoing_secrets(tmp_path: Path) -> None:
+    weak_token = "rk_admin_hunter2"  # noqa: S105 - a deliberately bad token
+    env = ruche_env(tmp_path, RUCHE_PORT="0", RUCHE_ADMIN_TOKEN=weak_token)
+    result = subprocess.run(
+        [sys.executable, "-m", "ruche", "up"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=EXIT_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 2
+    assert "RUCHE_PORT" in result.stderr
+    assert "RUCHE_ADMIN_TOKEN" in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_version() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ruche", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=EXIT_TIMEOUT,
+        check=True,
+    )
+    assert re.fullmatch(r"ruche \d+\.\d+\.\d+\S*\n", result.stdout)

@@ -1,0 +1,91 @@
+"""The dramatiq broker built from settings, and a message going through a real worker."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+from dramatiq.middleware import Retries
+
+from core.settings import Settings
+from tests.logs import json_lines, log_to_stream, restored_logging
+from workers.app import setup
+from workers.broker import build_broker
+from workers.middleware import LogContext
+
+
+@pytest.fixture(scope="module")
+def broker(redis_url: str) -> Iterator[RedisBroker]:
+    # Actor modules bind to the broker current at their import: set it up once per process.
+    with restored_logging():
+        broker = setup(Settings(redis_url=redis_url))
+        yield broker
+        broker.close()
+
+
+def test_the_broker_uses_broker_url_before_redis_url(redis_url: str) -> None:
+    port = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"]
+    only_redis = build_broker(Settings(redis_url=redis_url))
+    separate = build_broker(Settings(redis_url="redis://elsewhere:1/0", broker_url=redis_url))
+    try:
+        for broker in (only_redis, separate):
+            assert broker.client.connection_pool.connection_kwargs["port"] == port
+    finally:
+        only_redis.close()
+        separate.close()
+
+
+def test_broker_keys_carry_the_key_prefix(redis_url: str) -> None:
+    broker = build_broker(Settings(redis_url=redis_url, key_prefix="ngo1:"))
+    try:
+        assert broker.namespace == "ngo1:dramatiq"
+    finally:
+        broker.close()
+
+
+def test_middleware_is_explicit_and_log_context_comes_first(redis_url: str) -> None:
+    broker = build_broker(Settings(redis_url=redis_url))
+    try:
+        kinds = [type(m) for m in broker.middleware]
+        assert kinds[0] is LogContext
+        assert Retries in kinds
+    finally:
+        broker.close()
+
+
+def test_the_ping_actor_has_a_stable_name_and_no_retries(broker: RedisBroker) -> None:
+    actor = broker.get_actor("system.ping")
+    assert actor.queue_name == "system"
+    assert actor.options["max_retries"] == 0
+
+
+def test_a_ping_is_processed_by_a_worker_with_message_context_in_its_logs(
+    broker: RedisBroker, redis_client: redis.Redis
+) -> None:
+    stream = log_to_stream(log_level="INFO")
+    message = broker.get_actor("system.ping").send_with_options(
+        args=("hello",), correlation_id="req-42"
+    )
+
+    worker = dramatiq.Worker(broker, worker_threads=1, worker_timeout=100)
+    worker.start()
+    try:
+        broker.join("system", timeout=10_000)
+        worker.join()
+    finally:
+        worker.stop()
+
+    lines = json_lines(stream)
+    pong = next(line for line in lines if line["event"] == "system.pong")
+    assert pong["note"] == "hello"
+    assert pong["message_id"] == message.message_id
+    assert pong["actor"] == "system.ping"
+    assert pong["correlation_id"] == "req-42"
+    processed = next(line for line in lines if line["event"] == "message.processed")
+    assert processed["message_id"] == message.message_id
+    assert processed["duration_ms"] >= 0
+    # The queue lives under the configured prefix in the real Redis.
+    assert redis_client.keys("ruche:dramatiq*")

@@ -1,0 +1,107 @@
+"""The scheduler loop ticks on its interval, survives a dead Redis, and stops on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+
+from core.redis_server import free_port
+from core.settings import Settings
+from tests.logs import json_lines, log_to_stream, restored_logging
+from workers.scheduler import run_scheduler
+
+
+@pytest.fixture(autouse=True)
+def restore_logging() -> Iterator[None]:
+    with restored_logging():
+        yield
+
+
+def wait_for(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.01)
+
+
+def start(settings: Settings, **kwargs: object) -> tuple[threading.Event, threading.Thread]:
+    stop = threading.Event()
+    thread = threading.Thread(target=run_scheduler, args=(settings, stop), kwargs=kwargs)
+    thread.start()
+    return stop, thread
+
+
+def test_each_tick_reaches_redis_until_stopped(redis_url: str, redis_client: redis.Redis) -> None:
+    def count_tick(client: redis.Redis, settings: Settings) -> None:
+        client.incr(f"{settings.key_prefix}test:ticks")
+
+    stop, thread = start(
+        Settings(redis_url=redis_url, scheduler_interval_seconds=0.01), tick=count_tick
+    )
+    wait_for(lambda: int(redis_client.get("ruche:test:ticks") or 0) >= 3)
+    stop.set()
+    thread.join(timeout=2)
+
+    assert not thread.is_alive()
+    ticks = int(redis_client.get("ruche:test:ticks") or 0)
+    time.sleep(0.05)
+    assert int(redis_client.get("ruche:test:ticks") or 0) == ticks  # no tick after the stop
+
+
+def test_the_default_tick_logs_at_debug_level(redis_url: str) -> None:
+    stream = log_to_stream(log_level="DEBUG")
+    stop, thread = start(Settings(redis_url=redis_url, scheduler_interval_seconds=0.01))
+    wait_for(lambda: stream.getvalue().count("scheduler.tick") >= 2)
+    stop.set()
+    thread.join(timeout=2)
+
+    events = [line["event"] for line in json_lines(stream)]
+    assert events[0] == "scheduler.started"
+    assert events[-1] == "scheduler.stopped"
+    assert {line["level"] for line in json_lines(stream) if line["event"] == "scheduler.tick"} == {
+        "debug"
+    }
+
+
+def test_a_failing_tick_is_logged_and_the_loop_goes_on() -> None:
+    stream = log_to_stream()
+    closed = Settings(
+        redis_url=f"redis://127.0.0.1:{free_port()}/0", scheduler_interval_seconds=0.01
+    )
+
+    def ping(client: redis.Redis, settings: Settings) -> None:
+        client.ping()
+
+    stop, thread = start(closed, tick=ping)
+    wait_for(lambda: stream.getvalue().count("scheduler.tick_failed") >= 2)
+    stop.set()
+    thread.join(timeout=2)
+    assert not thread.is_alive()
+
+
+def test_the_scheduler_process_exits_cleanly_on_sigterm(redis_url: str, tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env.update(RUCHE_REDIS_URL=redis_url, RUCHE_LOG_FORMAT="json")
+    log_file = tmp_path / "scheduler.log"
+    with log_file.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "ruche", "scheduler"], env=env, stdout=sink, stderr=sink
+        )
+        try:
+            wait_for(lambda: "scheduler.started" in log_file.read_text(), timeout=20)
+            process.send_signal(signal.SIGTERM)
+            assert process.wait(timeout=10) == 0
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+    assert "scheduler.stopped" in log_file.read_text()

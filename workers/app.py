@@ -1,0 +1,30 @@
+"""What the ``dramatiq`` command loads: ``dramatiq workers.app:setup``.
+
+``setup()`` reads the settings, configures logging, installs the broker as dramatiq's global one
+and only then imports the actor modules, which bind to it. It runs once in every worker process.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import dramatiq
+from dramatiq.brokers.redis import RedisBroker
+
+from core.logging import configure_logging
+from core.settings import Settings, load_settings
+from workers.broker import build_broker
+
+__all__ = ["ACTOR_MODULES", "setup"]
+
+ACTOR_MODULES = ("workers.actors.system",)
+
+
+def setup(settings: Settings | None = None) -> RedisBroker:
+    settings = settings if settings is not None else load_settings()
+    configure_logging(settings)
+    broker = build_broker(settings)
+    dramatiq.set_broker(broker)
+    for name in ACTOR_MODULES:
+        importlib.import_module(name)
+    return broker

@@ -1,0 +1,66 @@
+"""The scheduler process: periodic maintenance that no event triggers.
+
+Every ``scheduler_interval_seconds`` it calls :func:`reap`. That is where time-driven work of the
+board hangs: leases whose time ran out give their slot back (``Board.reap_expired_leases``),
+review leases likewise, projects past their deadline close, and the outbox relay re-emits events
+no worker has acknowledged. Each of those is idempotent, so running two schedulers, or a tick
+that overlaps a restart, is harmless.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+import redis
+import structlog
+
+from core.settings import Settings
+
+__all__ = ["reap", "run_scheduler", "serve"]
+
+log = structlog.get_logger(__name__)
+
+Tick = Callable[[redis.Redis, Settings], None]
+
+
+def reap(client: redis.Redis, settings: Settings) -> None:
+    """One round of time-driven maintenance (see the module docstring)."""
+    log.debug("scheduler.tick")
+
+
+def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick = reap) -> None:
+    """Call ``tick`` every interval until ``stop`` is set.
+
+    A failing tick is logged and the loop goes on: a Redis blip must not end the scheduler.
+    """
+    if settings.redis_url is None:
+        raise RuntimeError("RUCHE_REDIS_URL is not set: the scheduler needs a Redis server")
+    client = redis.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+    )
+    log.info("scheduler.started", interval_seconds=settings.scheduler_interval_seconds)
+    try:
+        while not stop.is_set():
+            try:
+                tick(client, settings)
+            except (redis.RedisError, OSError) as error:
+                log.warning("scheduler.tick_failed", error=str(error))
+            stop.wait(settings.scheduler_interval_seconds)
+    finally:
+        client.close()
+        log.info("scheduler.stopped")
+
+
+def serve(settings: Settings) -> None:
+    """Run the scheduler in this process until SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_scheduler(settings, stop)
