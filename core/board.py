@@ -102,7 +102,17 @@ class Board:
         self.keys = keys or Keys()
         self.clock = clock or RedisClock()
         self.claim_scan_limit = claim_scan_limit
-        self._shas = load_all(client)
+        # Registered on first use rather than here, so a process can start while Redis is down.
+        self._loaded: dict[ScriptName, str] | None = None
+
+    @property
+    def _shas(self) -> dict[ScriptName, str]:
+        if self._loaded is None:
+            self._loaded = load_all(self.client)
+        return self._loaded
+
+    def _reload_scripts(self) -> None:
+        self._loaded = load_all(self.client)
 
     # -- running scripts ---------------------------------------------------------------------
 
@@ -113,7 +123,7 @@ class Board:
         except redis.exceptions.NoScriptError:
             # Redis restarted (or SCRIPT FLUSH): register again and retry once. The failed call
             # never ran, so retrying cannot apply it twice.
-            self._shas = load_all(self.client)
+            self._reload_scripts()
             reply = self.client.evalsha(
                 self._shas[call.script], len(call.keys), *call.keys, *call.args
             )
@@ -133,8 +143,11 @@ class Board:
     ) -> str:
         project_id = project_id or ids.new_project_id()
         pk = self._project(project_id)
-        pipe = self.client.pipeline(transaction=True)
-        pipe.hset(
+        # Two slots (the global index and the project's own), so no MULTI across them (Redis
+        # Cluster refuses it). Index first: a crash in between leaves an indexed project with no
+        # keys, which every sweep treats as empty, rather than a project no sweep can find.
+        self.client.sadd(self.keys.projects, project_id)
+        self.client.hset(
             pk.project,
             mapping={
                 **policy.redis_fields(),
@@ -142,8 +155,6 @@ class Board:
                 "doc": _dumps(dict(document or {})),
             },
         )
-        pipe.sadd(self.keys.projects, project_id)
-        pipe.execute()
         return project_id
 
     def set_policy(self, project_id: str, policy: BoardPolicy) -> None:
@@ -220,7 +231,7 @@ class Board:
                     results[index] = calls[index].parse(reply)
             if not missing:
                 break
-            self._shas = load_all(self.client)
+            self._reload_scripts()
             pending = missing
         return [results[i] for i in range(len(calls))]
 

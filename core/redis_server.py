@@ -57,11 +57,13 @@ class RedisServer:
         port: int | None = None,
         appendonly: bool = True,
         binary: str | None = None,
+        extra_args: list[str] | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendonly = appendonly
         self.binary = binary or find_redis_server_binary()
+        self.extra_args = list(extra_args or [])
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -81,6 +83,7 @@ class RedisServer:
             "--protected-mode", "yes",
             "--logfile", "redis.log",
             "--daemonize", "no",
+            *self.extra_args,
         ]
         # A session of its own: a Ctrl-C or a signal sent to our whole process group must not stop
         # Redis under the feet of processes still finishing their work. Whoever started it stops

@@ -17,18 +17,21 @@ from types import FrameType
 import redis
 import structlog
 
+from core.board import Board
+from core.keys import Keys
 from core.settings import Settings
 
 __all__ = ["reap", "run_scheduler", "serve"]
 
 log = structlog.get_logger(__name__)
 
-Tick = Callable[[redis.Redis, Settings], None]
+Tick = Callable[[Board, Settings], None]
 
 
-def reap(client: redis.Redis, settings: Settings) -> None:
+def reap(board: Board, settings: Settings) -> None:
     """One round of time-driven maintenance (see the module docstring)."""
-    log.debug("scheduler.tick")
+    expired = board.reap_expired_leases()
+    log.debug("scheduler.tick", expired_leases=expired)
 
 
 def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick = reap) -> None:
@@ -41,11 +44,12 @@ def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick = rea
     client = redis.Redis.from_url(
         settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
     )
+    board = Board(client, keys=Keys(settings.key_prefix))
     log.info("scheduler.started", interval_seconds=settings.scheduler_interval_seconds)
     try:
         while not stop.is_set():
             try:
-                tick(client, settings)
+                tick(board, settings)
             except (redis.RedisError, OSError) as error:
                 log.warning("scheduler.tick_failed", error=str(error))
             stop.wait(settings.scheduler_interval_seconds)

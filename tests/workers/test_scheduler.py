@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import redis
 
+from core.board import Board, BoardPolicy, Claimed, NewTask
+from core.ids import new_volunteer_id
+from core.keys import Keys
 from core.redis_server import free_port
 from core.settings import Settings
 from tests.logs import json_lines, log_to_stream, restored_logging
@@ -41,8 +44,8 @@ def start(settings: Settings, **kwargs: object) -> tuple[threading.Event, thread
 
 
 def test_each_tick_reaches_redis_until_stopped(redis_url: str, redis_client: redis.Redis) -> None:
-    def count_tick(client: redis.Redis, settings: Settings) -> None:
-        client.incr(f"{settings.key_prefix}test:ticks")
+    def count_tick(board: Board, settings: Settings) -> None:
+        board.client.incr(f"{settings.key_prefix}test:ticks")
 
     stop, thread = start(
         Settings(redis_url=redis_url, scheduler_interval_seconds=0.01), tick=count_tick
@@ -72,14 +75,33 @@ def test_the_default_tick_logs_at_debug_level(redis_url: str) -> None:
     }
 
 
+def test_the_default_tick_gives_expired_leases_back(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    board = Board(redis_client, keys=Keys("ruche:"))
+    project = board.create_project(BoardPolicy(redundancy=1, lease_seconds=1, max_lease_seconds=1))
+    [task] = board.create_tasks(project, [NewTask({"n": 1})])
+    lease = board.claim(project, new_volunteer_id())
+    assert isinstance(lease, Claimed)
+    stop, thread = start(Settings(redis_url=redis_url, scheduler_interval_seconds=0.05))
+    try:
+        # Redis TIME drives expiry here: the one-second lease runs out and the scheduler
+        # (not this test) sweeps it.
+        wait_for(lambda: board.get_task(project, task.task_id).live == 0, timeout=10)
+    finally:
+        stop.set()
+        thread.join(timeout=2)
+    assert board.assignment(lease.assignment_id)["state"] == "expired"
+
+
 def test_a_failing_tick_is_logged_and_the_loop_goes_on() -> None:
     stream = log_to_stream()
     closed = Settings(
         redis_url=f"redis://127.0.0.1:{free_port()}/0", scheduler_interval_seconds=0.01
     )
 
-    def ping(client: redis.Redis, settings: Settings) -> None:
-        client.ping()
+    def ping(board: Board, settings: Settings) -> None:
+        board.client.ping()
 
     stop, thread = start(closed, tick=ping)
     wait_for(lambda: stream.getvalue().count("scheduler.tick_failed") >= 2)

@@ -1,0 +1,123 @@
+"""Every board script touches keys of one cluster slot only, all of them declared in KEYS.
+
+Three proofs: the keys each wrapper passes hash to one slot (CRC16 of the hash tag, as Redis
+Cluster computes it); each script's source only ever names a key through KEYS[n], and declares as
+many KEYS in its header as the wrapper passes; and a real redis-server in cluster mode runs the
+whole life cycle (it refuses, with CROSSSLOT, any command or script whose keys span slots).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from redis.crc import key_slot
+
+from core.board import Board, BoardPolicy, Claimed, NewTask, ScriptCall
+from core.clock import ManualClock
+from core.ids import new_volunteer_id
+from core.redis_server import RedisServer
+from core.scripts import ScriptName, script_source
+
+SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "core" / "scripts"
+
+
+class RecordingBoard(Board):
+    """A real board that also notes the keys of each script call it makes."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.calls: list[tuple[ScriptName, list[str]]] = []
+
+    def _run(self, call: ScriptCall[Any]) -> Any:
+        self.calls.append((call.script, list(call.keys)))
+        return super()._run(call)
+
+    def _pipeline(self, calls: Any) -> Any:
+        self.calls.extend((call.script, list(call.keys)) for call in calls)
+        return super()._pipeline(calls)
+
+
+def play_life_cycle(board: Board, clock: ManualClock) -> None:
+    project = board.create_project(BoardPolicy(redundancy=2, lease_seconds=10))
+    board.create_tasks(project, [NewTask({"n": i}, external_id=f"e{i}") for i in range(3)])
+    me, other = new_volunteer_id(), new_volunteer_id()
+    first = board.claim(project, me)
+    second = board.claim(project, other)
+    assert isinstance(first, Claimed) and isinstance(second, Claimed)
+    board.heartbeat(first.assignment_id, me)
+    board.submit(first.assignment_id, me, {"text": "a"})
+    board.release(second.assignment_id, other, "skip")
+    third = board.claim(project, other)
+    assert isinstance(third, Claimed)
+    clock.advance(11)
+    assert board.expire_leases(project) == [third.assignment_id]
+
+
+def declared_keys(name: ScriptName) -> int:
+    header = (SCRIPTS_DIR / f"{name.value}.lua").read_text()
+    return len(set(re.findall(r"^-- KEYS\[(\d+)\]", header, flags=re.MULTILINE)))
+
+
+def test_each_script_call_stays_in_one_slot_and_matches_its_header(
+    redis_client: redis.Redis,
+) -> None:
+    clock = ManualClock()
+    board = RecordingBoard(redis_client, clock=clock)
+    play_life_cycle(board, clock)
+    seen = {name for name, _ in board.calls}
+    assert seen == set(ScriptName), f"not exercised: {set(ScriptName) - seen}"
+    for name, keys in board.calls:
+        assert len({key_slot(key.encode()) for key in keys}) == 1, (name, keys)
+        assert len(keys) == declared_keys(name), name
+
+
+@pytest.mark.parametrize("name", list(ScriptName))
+def test_scripts_name_keys_only_through_keys(name: ScriptName) -> None:
+    source = script_source(name)
+    calls = re.findall(r"redis\.call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?", source)
+    assert calls
+    for command, first_arg in calls:
+        if command == "TIME":
+            continue
+        assert re.fullmatch(r"KEYS\[\d+\]|\w+_key", first_arg.strip()), (command, first_arg)
+    # Helpers taking a *_key parameter are only ever given KEYS[n] by their callers.
+    for argument in re.findall(r"(?:refresh_ready|set_state|settle_collecting_state|load_json|"
+                               r"live_assignment)\(([^,)]+)", source):
+        if argument.strip().endswith("_key"):
+            continue  # the helper's own definition
+        assert re.fullmatch(r"KEYS\[\d+\]", argument.strip()), argument
+
+
+@pytest.fixture(scope="module")
+def cluster_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
+    """A one-node Redis Cluster owning every slot: it enforces the one-slot rule for scripts."""
+    server = RedisServer(
+        tmp_path_factory.mktemp("cluster"),
+        appendonly=False,
+        extra_args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
+    )
+    server.start()
+    client = redis.Redis.from_url(server.url, decode_responses=True)
+    client.execute_command("CLUSTER ADDSLOTS", *range(16384))
+    for _ in range(200):
+        if client.execute_command("CLUSTER INFO").get("cluster_state") == "ok":
+            break
+        time.sleep(0.05)
+    yield client
+    client.close()
+    server.stop()
+
+
+def test_the_life_cycle_runs_on_a_real_cluster_node(cluster_node: redis.Redis) -> None:
+    with pytest.raises(redis.ResponseError, match="same slot"):
+        cluster_node.eval("return 1", 2, "{p:a}x", "{p:b}y")  # the node does enforce slots
+    clock = ManualClock()
+    board = Board(cluster_node, clock=clock)
+    # The global project index lives in its own slot, outside any script.
+    play_life_cycle(board, clock)
