@@ -2,24 +2,20 @@
 
 Each state-changing operation is one Lua script run as one EVALSHA (one round trip), which makes
 it atomic and lets it append its event to the project stream in the same step (the outbox). The
-Python side only builds arguments and turns raw replies into typed results.
-
-Operations are described as :class:`ScriptCall` values (script, keys, args, parser) so the same
-definitions drive this synchronous :class:`Board` and, later, an asyncio one.
+operations themselves are built in :mod:`core.board_ops`; this module runs them, synchronously
+(:class:`Board`: workers, scheduler, CLI, tests) or under asyncio (:class:`AsyncBoard`: the API).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from typing import Any, TypeVar
 
 import redis
+import redis.asyncio
 
 from core import ids
 from core.board_models import (
-    CREATE_CHUNK,
     BoardPolicy,
     Claimed,
     CreatedTask,
@@ -29,18 +25,13 @@ from core.board_models import (
     Submitted,
     TaskView,
 )
+from core.board_ops import Batch, BoardOps, Commands, Op, ScriptCall, text
 from core.clock import Clock, RedisClock
-from core.errors import (
-    AssignmentNotFound,
-    LeaseNotLive,
-    ProjectNotFound,
-    RucheError,
-    TaskNotFound,
-)
-from core.keys import Keys, ProjectKeys
-from core.scripts import ScriptName, load_all
+from core.keys import Keys
+from core.scripts import ScriptName, load_all, load_all_async
 
 __all__ = [
+    "AsyncBoard",
     "Board",
     "BoardPolicy",
     "Claimed",
@@ -48,43 +39,16 @@ __all__ = [
     "Heartbeat",
     "NewTask",
     "NothingToClaim",
+    "ScriptCall",
     "Submitted",
     "TaskView",
 ]
 
 T = TypeVar("T")
 
-@dataclass(frozen=True, slots=True)
-class ScriptCall(Generic[T]):
-    script: ScriptName
-    keys: Sequence[str]
-    args: Sequence[str | int]
-    parse: Callable[[Any], T]
-
-
-def _text(value: Any) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)
-
-
-def _raise_refusal(reply: Sequence[Any]) -> None:
-    code, state = _text(reply[1]), _text(reply[2])
-    if code == "no_project":
-        raise ProjectNotFound("no such project")
-    if code == "no_assignment":
-        raise AssignmentNotFound("no such assignment")
-    if code.startswith("lease_"):
-        raise LeaseNotLive(state)
-    raise RucheError(f"board script refused with an unknown code {code!r}")
-
-
-def _checked(reply: Sequence[Any]) -> Sequence[Any]:
-    if _text(reply[0]) == "err":
-        _raise_refusal(reply)
-    return reply
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+# A NOSCRIPT reply means Redis lost its script cache (restart, SCRIPT FLUSH): the call never
+# ran, so registering the scripts again and resending it cannot apply it twice.
+_NoScript = redis.exceptions.NoScriptError
 
 
 class Board:
@@ -101,36 +65,54 @@ class Board:
         self.client = client
         self.keys = keys or Keys()
         self.clock = clock or RedisClock()
-        self.claim_scan_limit = claim_scan_limit
+        self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
         # Registered on first use rather than here, so a process can start while Redis is down.
-        self._loaded: dict[ScriptName, str] | None = None
+        self._shas: dict[ScriptName, str] | None = None
 
-    @property
-    def _shas(self) -> dict[ScriptName, str]:
-        if self._loaded is None:
-            self._loaded = load_all(self.client)
-        return self._loaded
+    def _sha(self, script: ScriptName, *, reload: bool = False) -> str:
+        if self._shas is None or reload:
+            self._shas = load_all(self.client)
+        return self._shas[script]
 
-    def _reload_scripts(self) -> None:
-        self._loaded = load_all(self.client)
+    def _evalsha(self, call: ScriptCall[Any], *, reload: bool = False) -> Any:
+        sha = self._sha(call.script, reload=reload)
+        return self.client.evalsha(sha, len(call.keys), *call.keys, *call.args)
 
-    # -- running scripts ---------------------------------------------------------------------
+    def run(self, op: Op[T]) -> T:
+        if isinstance(op, ScriptCall):
+            try:
+                reply = self._evalsha(op)
+            except _NoScript:
+                reply = self._evalsha(op, reload=True)
+            return op.parse(reply)
+        if isinstance(op, Commands):
+            pipe = self.client.pipeline(transaction=False)
+            for command in op.commands:
+                pipe.execute_command(*command)  # type: ignore[no-untyped-call]
+            return op.parse(pipe.execute())
+        return op.combine(self._run_batch(op))
 
-    def _run(self, call: ScriptCall[T]) -> T:
-        sha = self._shas[call.script]
-        try:
-            reply = self.client.evalsha(sha, len(call.keys), *call.keys, *call.args)
-        except redis.exceptions.NoScriptError:
-            # Redis restarted (or SCRIPT FLUSH): register again and retry once. The failed call
-            # never ran, so retrying cannot apply it twice.
-            self._reload_scripts()
-            reply = self.client.evalsha(
-                self._shas[call.script], len(call.keys), *call.keys, *call.args
-            )
-        return call.parse(reply)
-
-    def _project(self, project_id: str) -> ProjectKeys:
-        return self.keys.project(ids.validate_project_id(project_id))
+    def _run_batch(self, batch: Batch[Any, Any]) -> list[Any]:
+        results: dict[int, Any] = {}
+        pending = list(range(len(batch.calls)))
+        reload = False
+        while pending:
+            pipe = self.client.pipeline(transaction=False)
+            for index in pending:
+                call = batch.calls[index]
+                sha = self._sha(call.script, reload=reload)
+                pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
+            replies = pipe.execute(raise_on_error=False)
+            missing = []
+            for index, reply in zip(pending, replies, strict=True):
+                if isinstance(reply, _NoScript) and not reload:
+                    missing.append(index)  # never ran: safe to send again
+                elif isinstance(reply, Exception):
+                    raise reply
+                else:
+                    results[index] = batch.calls[index].parse(reply)
+            pending, reload = missing, True
+        return [results[i] for i in range(len(batch.calls))]
 
     # -- projects ----------------------------------------------------------------------------
 
@@ -141,174 +123,50 @@ class Board:
         project_id: str | None = None,
         document: Mapping[str, Any] | None = None,
     ) -> str:
-        project_id = project_id or ids.new_project_id()
-        pk = self._project(project_id)
-        # Two slots (the global index and the project's own), so no MULTI across them (Redis
-        # Cluster refuses it). Index first: a crash in between leaves an indexed project with no
-        # keys, which every sweep treats as empty, rather than a project no sweep can find.
-        self.client.sadd(self.keys.projects, project_id)
-        self.client.hset(
-            pk.project,
-            mapping={
-                **policy.redis_fields(),
-                "state": "active",
-                "doc": _dumps(dict(document or {})),
-            },
+        return self.run(
+            self.ops.create_project(project_id or ids.new_project_id(), policy, document)
         )
-        return project_id
+
+    def update_project(self, project_id: str, fields: Mapping[str, str | int]) -> None:
+        self.run(self.ops.update_project(project_id, fields))
 
     def set_policy(self, project_id: str, policy: BoardPolicy) -> None:
         """Change lease length, cap, redundancy of new tasks and the attempt limit."""
-        pk = self._project(project_id)
-        if not self.client.exists(pk.project):
-            raise ProjectNotFound("no such project")
-        self.client.hset(pk.project, mapping=policy.redis_fields())
+        self.run(self.ops.set_policy(project_id, policy))
 
     def set_paused(self, project_id: str, paused: bool) -> None:
-        pk = self._project(project_id)
-        if not self.client.exists(pk.project):
-            raise ProjectNotFound("no such project")
-        self.client.hset(pk.project, "state", "paused" if paused else "active")
+        self.run(self.ops.set_paused(project_id, paused))
 
     def project_ids(self) -> Iterator[str]:
         for member in self.client.sscan_iter(self.keys.projects, count=500):
-            yield _text(member)
+            yield text(member)
 
     def counts(self, project_id: str) -> dict[str, int]:
         """Number of tasks per state (kept up to date by the scripts, O(1) to read)."""
-        raw = self.client.hgetall(self._project(project_id).project)
-        if not raw:
-            raise ProjectNotFound("no such project")
-        counts: dict[str, int] = {}
-        for key, value in raw.items():
-            name = _text(key)
-            if name.startswith("count:"):
-                counts[name.removeprefix("count:")] = int(value)
-        return counts
+        return self.run(self.ops.counts(project_id))
 
     # -- tasks -------------------------------------------------------------------------------
 
-    def _create_call(self, pk: ProjectKeys, chunk: Sequence[NewTask]) -> ScriptCall[list[str]]:
-        args: list[str | int] = [self.clock.script_now(), len(chunk)]
-        for task in chunk:
-            args += [task.external_id or "", task.priority, _dumps(dict(task.payload))]
-
-        def parse(reply: Sequence[Any]) -> list[str]:
-            return [_text(entry) for entry in _checked(reply)[1:]]
-
-        keys = [pk.project, pk.tasks, pk.payloads, pk.external_ids, pk.ready, pk.events]
-        return ScriptCall(ScriptName.CREATE_TASKS, keys, args, parse)
-
     def create_tasks(self, project_id: str, tasks: Iterable[NewTask]) -> list[CreatedTask]:
         """Create tasks in chunks sent down one pipeline; idempotent on external id."""
-        pk = self._project(project_id)
-        batch = list(tasks)
-        chunks = [batch[i : i + CREATE_CHUNK] for i in range(0, len(batch), CREATE_CHUNK)]
-        calls = [self._create_call(pk, chunk) for chunk in chunks]
-        replies = self._pipeline(calls)
-        created: list[CreatedTask] = []
-        for chunk, entries in zip(chunks, replies, strict=True):
-            for task, entry in zip(chunk, entries, strict=True):
-                created.append(CreatedTask(entry[1:], entry[0] == "+", task.external_id))
-        return created
-
-    def _pipeline(self, calls: Sequence[ScriptCall[T]]) -> list[T]:
-        results: dict[int, T] = {}
-        pending = list(range(len(calls)))
-        for attempt in range(2):
-            pipe = self.client.pipeline(transaction=False)
-            for index in pending:
-                call = calls[index]
-                pipe.evalsha(self._shas[call.script], len(call.keys), *call.keys, *call.args)
-            replies = pipe.execute(raise_on_error=False)
-            missing = []
-            for index, reply in zip(pending, replies, strict=True):
-                if isinstance(reply, redis.exceptions.NoScriptError) and attempt == 0:
-                    missing.append(index)  # never ran: safe to send again
-                elif isinstance(reply, Exception):
-                    raise reply
-                else:
-                    results[index] = calls[index].parse(reply)
-            if not missing:
-                break
-            self._reload_scripts()
-            pending = missing
-        return [results[i] for i in range(len(calls))]
+        return self.run(self.ops.create_tasks(project_id, tasks))
 
     def get_task(self, project_id: str, task_id: str) -> TaskView:
-        pk = self._project(project_id)
-        ids.validate_task_id(task_id)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.hget(pk.tasks, task_id)
-        pipe.hget(pk.payloads, task_id)
-        raw_task, raw_payload = pipe.execute()
-        if raw_task is None:
-            raise TaskNotFound("no such task")
-        record = json.loads(raw_task)
-        return TaskView(
-            task_id=task_id,
-            state=record["state"],
-            need=int(record["need"]),
-            live=int(record["live"]),
-            answers=int(record["answers"]),
-            attempts=int(record["attempts"]),
-            releases=int(record["releases"]),
-            priority=int(record["priority"]),
-            external_id=record.get("ext"),
-            created_at_ms=int(record["created"]),
-            payload=json.loads(raw_payload),
-        )
+        return self.run(self.ops.get_task(project_id, task_id))
 
     def answers(self, project_id: str, task_id: str) -> list[dict[str, Any]]:
-        raw = self.client.hget(self._project(project_id).answers, ids.validate_task_id(task_id))
-        return [] if raw is None else list(json.loads(raw))
+        return self.run(self.ops.answers(project_id, task_id))
 
     # -- leases ------------------------------------------------------------------------------
 
     def claim(self, project_id: str, volunteer_id: str) -> Claimed | NothingToClaim:
-        pk = self._project(project_id)
-        ids.validate_volunteer_id(volunteer_id)
-
-        def parse(reply: Sequence[Any]) -> Claimed | NothingToClaim:
-            status = _text(_checked(reply)[0])
-            if status == "empty":
-                return NothingToClaim(_text(reply[1]))
-            return Claimed(
-                assignment_id=_text(reply[1]),
-                project_id=project_id,
-                task_id=_text(reply[2]),
-                expires_at_ms=int(reply[3]),
-                payload=json.loads(reply[4]),
-            )
-
-        keys = [
-            pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases,
-            pk.touched(volunteer_id), pk.payloads, pk.events,
-        ]
-        args: list[str | int] = [
-            self.clock.script_now(), volunteer_id, project_id, ids.new_token_part(),
-            self.claim_scan_limit,
-        ]
-        return self._run(ScriptCall(ScriptName.CLAIM, keys, args, parse))
+        return self.run(self.ops.claim(project_id, volunteer_id))
 
     def heartbeat(self, assignment_id: str, volunteer_id: str) -> Heartbeat:
-        ref = ids.parse_assignment_id(assignment_id)
-        pk = self.keys.project(ref.project_id)
-
-        def parse(reply: Sequence[Any]) -> Heartbeat:
-            _checked(reply)
-            return Heartbeat(int(reply[1]), bool(int(reply[2])))
-
-        keys = [pk.project, pk.assignments, pk.leases]
-        args = [self.clock.script_now(), assignment_id, volunteer_id]
-        return self._run(ScriptCall(ScriptName.HEARTBEAT, keys, args, parse))
+        return self.run(self.ops.heartbeat(assignment_id, volunteer_id))
 
     def release(self, assignment_id: str, volunteer_id: str, reason: str) -> None:
-        ref = ids.parse_assignment_id(assignment_id)
-        pk = self.keys.project(ref.project_id)
-        keys = [pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events]
-        args = [self.clock.script_now(), assignment_id, volunteer_id, reason]
-        self._run(ScriptCall(ScriptName.RELEASE, keys, args, _checked))
+        self.run(self.ops.release(assignment_id, volunteer_id, reason))
 
     def submit(
         self,
@@ -319,47 +177,82 @@ class Board:
         seconds_spent: float | None = None,
     ) -> Submitted:
         """Record an answer (already validated by its task type) on a live lease."""
-        ref = ids.parse_assignment_id(assignment_id)
-        pk = self.keys.project(ref.project_id)
-        submission_id = ids.new_submission_id()
-        entry = _dumps(
-            {
-                "submission_id": submission_id,
-                "assignment_id": assignment_id,
-                "volunteer_id": volunteer_id,
-                "seconds_spent": seconds_spent,
-                "answer": dict(answer),
-            }
-        )
-
-        def parse(reply: Sequence[Any]) -> Submitted:
-            _checked(reply)
-            return Submitted(submission_id, int(reply[1]), int(reply[2]), _text(reply[3]))
-
-        keys = [
-            pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.answers, pk.events,
-        ]
-        args = [self.clock.script_now(), assignment_id, volunteer_id, submission_id, entry]
-        return self._run(ScriptCall(ScriptName.SUBMIT, keys, args, parse))
+        return self.run(self.ops.submit(assignment_id, volunteer_id, answer, seconds_spent))
 
     def assignment(self, assignment_id: str) -> dict[str, Any]:
-        ref = ids.parse_assignment_id(assignment_id)
-        raw = self.client.hget(self.keys.project(ref.project_id).assignments, assignment_id)
-        if raw is None:
-            raise AssignmentNotFound("no such assignment")
-        return dict(json.loads(raw))
+        return self.run(self.ops.assignment(assignment_id))
 
     def expire_leases(self, project_id: str, limit: int = 500) -> list[str]:
         """Expire up to ``limit`` leases whose time is up; returns their assignment ids."""
-        pk = self._project(project_id)
-        keys = [pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events]
-        args: list[str | int] = [self.clock.script_now(), limit]
-
-        def parse(reply: Sequence[Any]) -> list[str]:
-            return [_text(aid) for aid in reply]
-
-        return self._run(ScriptCall(ScriptName.EXPIRE_LEASES, keys, args, parse))
+        return self.run(self.ops.expire_leases(project_id, limit))
 
     def reap_expired_leases(self, limit_per_project: int = 500) -> int:
         """One sweep over every project; returns how many leases expired."""
         return sum(len(self.expire_leases(pid, limit_per_project)) for pid in self.project_ids())
+
+
+class AsyncBoard:
+    """The same board for asyncio code (the API), over a ``redis.asyncio`` client."""
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        keys: Keys | None = None,
+        clock: Clock | None = None,
+        claim_scan_limit: int = 256,
+    ) -> None:
+        self.client = client
+        self.keys = keys or Keys()
+        self.clock = clock or RedisClock()
+        self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
+        self._shas: dict[ScriptName, str] | None = None
+
+    async def _sha(self, script: ScriptName, *, reload: bool = False) -> str:
+        if self._shas is None or reload:
+            self._shas = await load_all_async(self.client)
+        return self._shas[script]
+
+    async def _evalsha(self, call: ScriptCall[Any], *, reload: bool = False) -> Any:
+        sha = await self._sha(call.script, reload=reload)
+        return await self.client.evalsha(sha, len(call.keys), *call.keys, *call.args)
+
+    async def run(self, op: Op[T]) -> T:
+        if isinstance(op, ScriptCall):
+            try:
+                reply = await self._evalsha(op)
+            except _NoScript:
+                reply = await self._evalsha(op, reload=True)
+            return op.parse(reply)
+        if isinstance(op, Commands):
+            pipe = self.client.pipeline(transaction=False)
+            for command in op.commands:
+                pipe.execute_command(*command)
+            return op.parse(await pipe.execute())
+        return op.combine(await self._run_batch(op))
+
+    async def _run_batch(self, batch: Batch[Any, Any]) -> list[Any]:
+        results: dict[int, Any] = {}
+        pending = list(range(len(batch.calls)))
+        reload = False
+        while pending:
+            pipe = self.client.pipeline(transaction=False)
+            for index in pending:
+                call = batch.calls[index]
+                sha = await self._sha(call.script, reload=reload)
+                pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
+            replies = await pipe.execute(raise_on_error=False)
+            missing = []
+            for index, reply in zip(pending, replies, strict=True):
+                if isinstance(reply, _NoScript) and not reload:
+                    missing.append(index)
+                elif isinstance(reply, Exception):
+                    raise reply
+                else:
+                    results[index] = batch.calls[index].parse(reply)
+            pending, reload = missing, True
+        return [results[i] for i in range(len(batch.calls))]
+
+    async def project_ids(self) -> AsyncIterator[str]:
+        async for member in self.client.sscan_iter(self.keys.projects, count=500):
+            yield text(member)

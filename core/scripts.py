@@ -23,6 +23,7 @@ class ScriptName(StrEnum):
     RELEASE = "release"
     SUBMIT = "submit"
     EXPIRE_LEASES = "expire_leases"
+    UPDATE_PROJECT = "update_project"
 
 
 def _read(name: str) -> str:

@@ -94,6 +94,29 @@ def test_malformed_ids_never_reach_redis(board: Board) -> None:
         board.submit("not-an-assignment", "vol_x", {})
 
 
+def test_project_updates_are_refused_for_an_unknown_project(
+    board: Board, store_snapshot: Snapshot
+) -> None:
+    assert_refused_unchanged(
+        store_snapshot, lambda: board.set_paused(new_project_id(), True), ProjectNotFound
+    )
+    assert_refused_unchanged(
+        store_snapshot, lambda: board.set_policy(new_project_id(), BoardPolicy()), ProjectNotFound
+    )
+
+
+def test_a_policy_change_applies_to_new_leases_and_is_audited(
+    board: Board, clock: ManualClock, redis_client: redis.Redis, volunteer: Callable[[], str]
+) -> None:
+    project = board.create_project(BoardPolicy(lease_seconds=60))
+    board.create_tasks(project, [NewTask({"n": i}) for i in range(2)])
+    board.set_policy(project, BoardPolicy(lease_seconds=30))
+    assert claimed(board.claim(project, volunteer())).expires_at_ms == clock.now_ms + 30_000
+    events = redis_client.xrange(board.keys.project(project).events)
+    [updated] = [fields for _, fields in events if fields["type"] == "project.updated"]
+    assert "lease_ms" in updated["fields"].split(",")
+
+
 # -- claim -------------------------------------------------------------------------------------
 
 

@@ -18,7 +18,8 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from core.board import Board, BoardPolicy, Claimed, NewTask, ScriptCall
+from core.board import Board, BoardPolicy, Claimed, NewTask
+from core.board_ops import Batch, Op, ScriptCall
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.redis_server import RedisServer
@@ -34,13 +35,12 @@ class RecordingBoard(Board):
         super().__init__(*args, **kwargs)
         self.calls: list[tuple[ScriptName, list[str]]] = []
 
-    def _run(self, call: ScriptCall[Any]) -> Any:
-        self.calls.append((call.script, list(call.keys)))
-        return super()._run(call)
-
-    def _pipeline(self, calls: Any) -> Any:
-        self.calls.extend((call.script, list(call.keys)) for call in calls)
-        return super()._pipeline(calls)
+    def run(self, op: Op[Any]) -> Any:
+        if isinstance(op, ScriptCall):
+            self.calls.append((op.script, list(op.keys)))
+        elif isinstance(op, Batch):
+            self.calls.extend((call.script, list(call.keys)) for call in op.calls)
+        return super().run(op)
 
 
 def play_life_cycle(board: Board, clock: ManualClock) -> None:
@@ -51,6 +51,7 @@ def play_life_cycle(board: Board, clock: ManualClock) -> None:
     second = board.claim(project, other)
     assert isinstance(first, Claimed) and isinstance(second, Claimed)
     board.heartbeat(first.assignment_id, me)
+    board.set_paused(project, False)
     board.submit(first.assignment_id, me, {"text": "a"})
     board.release(second.assignment_id, other, "skip")
     third = board.claim(project, other)

@@ -1,0 +1,312 @@
+"""Board operations described as data, independent of how they are sent to Redis.
+
+Each operation is a value: a :class:`ScriptCall` (one EVALSHA), a :class:`Batch` of script calls
+sent down one pipeline, or :class:`Commands` (plain reads or writes in one pipeline), each with
+the function that turns the raw reply into a typed result. :mod:`core.board` runs them with a
+synchronous client (workers, scheduler, CLI) or an asyncio one (the API) — one definition, two
+runners, no duplicated key or argument handling.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from core import ids
+from core.board_models import (
+    CREATE_CHUNK,
+    BoardPolicy,
+    Claimed,
+    CreatedTask,
+    Heartbeat,
+    NewTask,
+    NothingToClaim,
+    Submitted,
+    TaskView,
+)
+from core.clock import Clock
+from core.errors import (
+    AssignmentNotFound,
+    LeaseNotLive,
+    ProjectNotFound,
+    RucheError,
+    TaskNotFound,
+)
+from core.keys import Keys, ProjectKeys
+from core.scripts import ScriptName
+
+__all__ = ["Batch", "BoardOps", "Commands", "Op", "ScriptCall"]
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+
+@dataclass(frozen=True, slots=True)
+class ScriptCall(Generic[T]):
+    script: ScriptName
+    keys: Sequence[str]
+    args: Sequence[str | int]
+    parse: Callable[[Any], T]
+
+
+@dataclass(frozen=True, slots=True)
+class Batch(Generic[T, U]):
+    """Script calls sent down one pipeline; ``combine`` gets their parsed results in order."""
+
+    calls: Sequence[ScriptCall[U]]
+    combine: Callable[[list[U]], T]
+
+
+@dataclass(frozen=True, slots=True)
+class Commands(Generic[T]):
+    """Plain commands sent down one (non-transactional) pipeline, in order."""
+
+    commands: Sequence[tuple[str | int, ...]]
+    parse: Callable[[list[Any]], T]
+
+
+Op = ScriptCall[T] | Batch[T, Any] | Commands[T]
+
+
+def text(value: Any) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+
+
+def _raise_refusal(reply: Sequence[Any]) -> None:
+    code, state = text(reply[1]), text(reply[2])
+    if code == "no_project":
+        raise ProjectNotFound("no such project")
+    if code == "no_assignment":
+        raise AssignmentNotFound("no such assignment")
+    if code.startswith("lease_"):
+        raise LeaseNotLive(state)
+    raise RucheError(f"board script refused with an unknown code {code!r}")
+
+
+def checked(reply: Sequence[Any]) -> Sequence[Any]:
+    if text(reply[0]) == "err":
+        _raise_refusal(reply)
+    return reply
+
+
+def _ignore(reply: Any) -> None:
+    checked(reply)
+
+
+class BoardOps:
+    """Builds every board operation: keys, arguments and reply parsing."""
+
+    def __init__(self, keys: Keys, clock: Clock, claim_scan_limit: int) -> None:
+        self.keys = keys
+        self.clock = clock
+        self.claim_scan_limit = claim_scan_limit
+
+    def project_keys(self, project_id: str) -> ProjectKeys:
+        return self.keys.project(ids.validate_project_id(project_id))
+
+    # -- projects ----------------------------------------------------------------------------
+
+    def create_project(
+        self, project_id: str, policy: BoardPolicy, document: Mapping[str, Any] | None
+    ) -> Commands[str]:
+        pk = self.project_keys(project_id)
+        fields: list[str | int] = ["state", "active", "doc", dumps(dict(document or {}))]
+        for name, value in policy.redis_fields().items():
+            fields += [str(name), int(value)]
+        # Two slots (the global index and the project's own), so no MULTI across them (Redis
+        # Cluster refuses it). Index first: a crash in between leaves an indexed project with no
+        # keys, which every sweep treats as empty, rather than a project no sweep can find.
+        return Commands(
+            [("SADD", self.keys.projects, project_id), ("HSET", pk.project, *fields)],
+            lambda _: project_id,
+        )
+
+    def update_project(self, project_id: str, fields: Mapping[str, str | int]) -> ScriptCall[None]:
+        pk = self.project_keys(project_id)
+        args: list[str | int] = [self.clock.script_now()]
+        for name, value in fields.items():
+            args += [name, value]
+        return ScriptCall(ScriptName.UPDATE_PROJECT, [pk.project, pk.events], args, _ignore)
+
+    def set_policy(self, project_id: str, policy: BoardPolicy) -> ScriptCall[None]:
+        fields = {str(k): int(v) for k, v in policy.redis_fields().items()}
+        return self.update_project(project_id, fields)
+
+    def set_paused(self, project_id: str, paused: bool) -> ScriptCall[None]:
+        return self.update_project(project_id, {"state": "paused" if paused else "active"})
+
+    def counts(self, project_id: str) -> Commands[dict[str, int]]:
+        def parse(replies: list[Any]) -> dict[str, int]:
+            raw = replies[0]
+            if not raw:
+                raise ProjectNotFound("no such project")
+            counts: dict[str, int] = {}
+            for key, value in raw.items():
+                name = text(key)
+                if name.startswith("count:"):
+                    counts[name.removeprefix("count:")] = int(value)
+            return counts
+
+        return Commands([("HGETALL", self.project_keys(project_id).project)], parse)
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def _create_chunk(self, pk: ProjectKeys, chunk: Sequence[NewTask]) -> ScriptCall[list[str]]:
+        args: list[str | int] = [self.clock.script_now(), len(chunk)]
+        for task in chunk:
+            args += [task.external_id or "", task.priority, dumps(dict(task.payload))]
+
+        def parse(reply: Sequence[Any]) -> list[str]:
+            return [text(entry) for entry in checked(reply)[1:]]
+
+        keys = [pk.project, pk.tasks, pk.payloads, pk.external_ids, pk.ready, pk.events]
+        return ScriptCall(ScriptName.CREATE_TASKS, keys, args, parse)
+
+    def create_tasks(
+        self, project_id: str, tasks: Iterable[NewTask]
+    ) -> Batch[list[CreatedTask], list[str]]:
+        pk = self.project_keys(project_id)
+        batch = list(tasks)
+        chunks = [batch[i : i + CREATE_CHUNK] for i in range(0, len(batch), CREATE_CHUNK)]
+
+        def combine(replies: list[list[str]]) -> list[CreatedTask]:
+            created: list[CreatedTask] = []
+            for chunk, entries in zip(chunks, replies, strict=True):
+                for task, entry in zip(chunk, entries, strict=True):
+                    created.append(CreatedTask(entry[1:], entry[0] == "+", task.external_id))
+            return created
+
+        return Batch([self._create_chunk(pk, chunk) for chunk in chunks], combine)
+
+    def get_task(self, project_id: str, task_id: str) -> Commands[TaskView]:
+        pk = self.project_keys(project_id)
+        ids.validate_task_id(task_id)
+
+        def parse(replies: list[Any]) -> TaskView:
+            raw_task, raw_payload = replies
+            if raw_task is None:
+                raise TaskNotFound("no such task")
+            record = json.loads(raw_task)
+            return TaskView(
+                task_id=task_id,
+                state=record["state"],
+                need=int(record["need"]),
+                live=int(record["live"]),
+                answers=int(record["answers"]),
+                attempts=int(record["attempts"]),
+                releases=int(record["releases"]),
+                priority=int(record["priority"]),
+                external_id=record.get("ext"),
+                created_at_ms=int(record["created"]),
+                payload=json.loads(raw_payload),
+            )
+
+        return Commands([("HGET", pk.tasks, task_id), ("HGET", pk.payloads, task_id)], parse)
+
+    def answers(self, project_id: str, task_id: str) -> Commands[list[dict[str, Any]]]:
+        pk = self.project_keys(project_id)
+        ids.validate_task_id(task_id)
+
+        def parse(replies: list[Any]) -> list[dict[str, Any]]:
+            return [] if replies[0] is None else list(json.loads(replies[0]))
+
+        return Commands([("HGET", pk.answers, task_id)], parse)
+
+    # -- leases ------------------------------------------------------------------------------
+
+    def claim(self, project_id: str, volunteer_id: str) -> ScriptCall[Claimed | NothingToClaim]:
+        pk = self.project_keys(project_id)
+        ids.validate_volunteer_id(volunteer_id)
+
+        def parse(reply: Sequence[Any]) -> Claimed | NothingToClaim:
+            if text(checked(reply)[0]) == "empty":
+                return NothingToClaim(text(reply[1]))
+            return Claimed(
+                assignment_id=text(reply[1]),
+                project_id=project_id,
+                task_id=text(reply[2]),
+                expires_at_ms=int(reply[3]),
+                payload=json.loads(reply[4]),
+            )
+
+        keys = [
+            pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases,
+            pk.touched(volunteer_id), pk.payloads, pk.events,
+        ]  # fmt: skip
+        args: list[str | int] = [
+            self.clock.script_now(), volunteer_id, project_id, ids.new_token_part(),
+            self.claim_scan_limit,
+        ]  # fmt: skip
+        return ScriptCall(ScriptName.CLAIM, keys, args, parse)
+
+    def heartbeat(self, assignment_id: str, volunteer_id: str) -> ScriptCall[Heartbeat]:
+        pk = self.keys.project(ids.parse_assignment_id(assignment_id).project_id)
+
+        def parse(reply: Sequence[Any]) -> Heartbeat:
+            checked(reply)
+            return Heartbeat(int(reply[1]), bool(int(reply[2])))
+
+        keys = [pk.project, pk.assignments, pk.leases]
+        args = [self.clock.script_now(), assignment_id, volunteer_id]
+        return ScriptCall(ScriptName.HEARTBEAT, keys, args, parse)
+
+    def release(self, assignment_id: str, volunteer_id: str, reason: str) -> ScriptCall[None]:
+        pk = self.keys.project(ids.parse_assignment_id(assignment_id).project_id)
+        keys = [pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events]
+        args = [self.clock.script_now(), assignment_id, volunteer_id, reason]
+        return ScriptCall(ScriptName.RELEASE, keys, args, _ignore)
+
+    def submit(
+        self,
+        assignment_id: str,
+        volunteer_id: str,
+        answer: Mapping[str, Any],
+        seconds_spent: float | None,
+    ) -> ScriptCall[Submitted]:
+        pk = self.keys.project(ids.parse_assignment_id(assignment_id).project_id)
+        submission_id = ids.new_submission_id()
+        entry = dumps(
+            {
+                "submission_id": submission_id,
+                "assignment_id": assignment_id,
+                "volunteer_id": volunteer_id,
+                "seconds_spent": seconds_spent,
+                "answer": dict(answer),
+            }
+        )
+
+        def parse(reply: Sequence[Any]) -> Submitted:
+            checked(reply)
+            return Submitted(submission_id, int(reply[1]), int(reply[2]), text(reply[3]))
+
+        keys = [
+            pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.answers, pk.events,
+        ]  # fmt: skip
+        args = [self.clock.script_now(), assignment_id, volunteer_id, submission_id, entry]
+        return ScriptCall(ScriptName.SUBMIT, keys, args, parse)
+
+    def assignment(self, assignment_id: str) -> Commands[dict[str, Any]]:
+        pk = self.keys.project(ids.parse_assignment_id(assignment_id).project_id)
+
+        def parse(replies: list[Any]) -> dict[str, Any]:
+            if replies[0] is None:
+                raise AssignmentNotFound("no such assignment")
+            return dict(json.loads(replies[0]))
+
+        return Commands([("HGET", pk.assignments, assignment_id)], parse)
+
+    def expire_leases(self, project_id: str, limit: int) -> ScriptCall[list[str]]:
+        pk = self.project_keys(project_id)
+        keys = [pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events]
+        args: list[str | int] = [self.clock.script_now(), limit]
+
+        def parse(reply: Sequence[Any]) -> list[str]:
+            return [text(aid) for aid in reply]
+
+        return ScriptCall(ScriptName.EXPIRE_LEASES, keys, args, parse)
