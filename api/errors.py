@@ -1,6 +1,9 @@
-"""The one JSON shape every API error leaves in (API.md).
+"""The one JSON shape every API error leaves in (API.md), and the handlers that produce it.
 
 ``{"error": {"code": ..., "message": ..., "details": [...]}}`` with a fitting 4xx/5xx status.
+Validation errors never echo what was submitted (task payloads and answers may hold personal
+data); an unexpected error is a bare 500 with no traceback; Redis unreachable is a 503 with
+``Retry-After``.
 """
 
 from __future__ import annotations
@@ -8,10 +11,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import redis
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-__all__ = ["ErrorBody", "ErrorResponse", "error_response"]
+from core.errors import RucheError
+
+__all__ = ["ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
+
+log = structlog.get_logger(__name__)
 
 
 class ErrorBody(BaseModel):
@@ -34,3 +46,67 @@ def error_response(
 ) -> JSONResponse:
     body = ErrorResponse(error=ErrorBody(code=code, message=message, details=[*map(dict, details)]))
     return JSONResponse(body.model_dump(), status_code=status_code, headers=headers)
+
+
+def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
+    """Where and why, never the submitted value (no ``input``, no ``ctx`` echoing it)."""
+    details = []
+    for error in errors:
+        details.append(
+            {
+                "loc": [str(part) for part in error.get("loc", ())],
+                "msg": str(error.get("msg", "invalid")),
+                "type": str(error.get("type", "value_error")),
+            }
+        )
+    return details
+
+
+_STATUS_CODES = {
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    406: "not_acceptable",
+    409: "conflict",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    429: "too_many_requests",
+}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RucheError)
+    async def ruche_error(request: Request, exc: RucheError) -> JSONResponse:
+        headers = {"Retry-After": "1"} if exc.status == 503 else None
+        return error_response(
+            exc.status, exc.code, exc.message, details=exc.details, headers=headers
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        details = validation_details(exc.errors())
+        return error_response(422, "invalid_request", "the request is not valid", details=details)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = _STATUS_CODES.get(exc.status_code, "error")
+        message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        return error_response(exc.status_code, code, message, headers=exc.headers)
+
+    @app.exception_handler(redis.ConnectionError)
+    @app.exception_handler(redis.TimeoutError)
+    async def redis_down(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("redis.unavailable", error_type=type(exc).__name__)
+        return error_response(
+            503, "redis_unavailable", "storage is unavailable; retry shortly",
+            headers={"Retry-After": "1"},
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Logged without locals or arguments: they may hold task payloads.
+        log.error("request.failed", error_type=type(exc).__name__, path=request.url.path)
+        return error_response(500, "internal", "something went wrong on our side")

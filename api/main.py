@@ -12,8 +12,14 @@ from importlib.metadata import version
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from api.errors import install_error_handlers
+from api.limits import BodySizeLimit
 from api.routes import health
+from core.accounts import Accounts
+from core.board import AsyncBoard
+from core.keys import Keys
 from core.settings import Settings, load_settings
+from core.tokens import token_hash
 
 __all__ = ["create_app"]
 
@@ -30,6 +36,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "(`ruche up` starts one for you)"
         )
 
+    keys = Keys(settings.key_prefix)
+    admin_hash = (
+        token_hash(settings.admin_token.get_secret_value()) if settings.admin_token else None
+    )
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         client = aioredis.Redis.from_url(
@@ -39,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             socket_timeout=_REDIS_TIMEOUT_SECONDS,
         )
         app.state.redis = client
+        app.state.board = AsyncBoard(client, keys=keys)
+        app.state.accounts = Accounts(client, keys, admin_hash)
         try:
             yield
         finally:
@@ -51,5 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.settings = settings
+    app.state.keys = keys
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
     return app

@@ -94,11 +94,11 @@ def used_memory(client: redis.Redis) -> int:
     return int(client.info("memory")["used_memory"])
 
 
-def evalsha_and_set_stats(client: redis.Redis) -> dict[str, tuple[int, int]]:
-    """(calls, usec) so far of EVALSHA and SET, from INFO commandstats."""
+def command_stats(client: redis.Redis) -> dict[str, tuple[int, int]]:
+    """(calls, usec) so far of the commands timed here, from INFO commandstats."""
     stats = client.info("commandstats")
     out: dict[str, tuple[int, int]] = {}
-    for name in ("evalsha", "set"):
+    for name in ("evalsha", "set", "hset"):
         entry = stats.get(f"cmdstat_{name}", {})
         out[name] = (int(entry.get("calls", 0)), int(entry.get("usec", 0)))
     return out
@@ -185,16 +185,19 @@ class Bench:
         fields = [f"t{i + 1:010d}" for i in range(n)]
         settle(self.bulk)
         before = used_memory(self.client)
+        stats = command_stats(self.client)
         pipe = self.bulk.pipeline(transaction=False)
         start = time.perf_counter_ns()
         for field, value in zip(fields, serialised, strict=True):
             pipe.hset(raw_key, field, value)
         pipe.execute()
         elapsed = time.perf_counter_ns() - start
+        _, usec = server_usec(stats, command_stats(self.client), "hset")
         settle(self.bulk)
         after = used_memory(self.client)
         results["raw_hset"] = {
             "seconds": elapsed / 1e9,
+            "server_seconds": usec / 1e6,
             "per_s": n / (elapsed / 1e9),
             "bytes_per_task": (after - before) / n,
             "memory_usage_per_task": int(self.client.memory_usage(raw_key, samples=0) or 0) / n,
@@ -210,9 +213,11 @@ class Bench:
             pk = self.keys.project(project_id)
             settle(self.bulk)
             before = used_memory(self.client)
+            stats = command_stats(self.client)
             start = time.perf_counter_ns()
             created = self.bulk_board.create_tasks(project_id, tasks)
             elapsed = time.perf_counter_ns() - start
+            _, usec = server_usec(stats, command_stats(self.client), "evalsha")
             settle(self.bulk)
             after = used_memory(self.client)
             if sum(c.created for c in created) != n:
@@ -223,6 +228,7 @@ class Bench:
             }
             results[variant] = {
                 "seconds": elapsed / 1e9,
+                "server_seconds": usec / 1e6,
                 "per_s": n / (elapsed / 1e9),
                 "bytes_per_task": (after - before) / n,
                 "memory_usage_per_task": per_key,
@@ -251,15 +257,16 @@ class Bench:
         )
         pk = self.keys.project(project_id)
         sha = str(self.client.script_load(script_source(ScriptName.CLAIM)))
+        trivial_sha = str(self.client.script_load("return 1"))
 
         def raw_argv(volunteer: str) -> tuple[str | int, ...]:
-            # Same KEYS and ARGV as Board.claim builds (see core/scripts/claim.lua).
-            return (
-                pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases,
-                pk.touched(volunteer), pk.payloads, pk.events,
-                "", volunteer, project_id, ids.new_token_part(), self.board.claim_scan_limit,
-            )
+            # The very KEYS and ARGV Board.claim sends, built ahead of the timed loop.
+            call = self.board.ops.claim(project_id, volunteer)
+            if call.script != ScriptName.CLAIM or len(call.keys) != numkeys:
+                fail("Board.claim no longer sends one claim script call with 8 keys")
+            return (*call.keys, *call.args)
 
+        numkeys = 8
         board_vols = fresh_volunteers(per_kind)
         raw_argvs = [raw_argv(v) for v in fresh_volunteers(per_kind)]
         set_key, set_value = f"{self.prefix}set", b"v" * 16
@@ -280,15 +287,24 @@ class Bench:
         def run_raw(lo: int, hi: int) -> int:
             ok = 0
             for argv in raw_argvs[lo:hi]:
-                ok += client.evalsha(sha, 8, *argv)[0] == b"ok"
+                ok += client.evalsha(sha, numkeys, *argv)[0] == b"ok"
+            return ok
+
+        def run_trivial(lo: int, hi: int) -> int:
+            ok = 0
+            for _ in range(lo, hi):
+                ok += client.evalsha(trivial_sha, 0) == 1
             return ok
 
         kinds: dict[str, Callable[[int, int], int]] = {
-            "set": run_set, "board_claim": run_board, "raw_evalsha_claim": run_raw,
+            "set": run_set, "trivial_evalsha": run_trivial,
+            "board_claim": run_board, "raw_evalsha_claim": run_raw,
         }
-        command_of = {"set": "set", "board_claim": "evalsha", "raw_evalsha_claim": "evalsha"}
+        command_of = dict.fromkeys(kinds, "evalsha") | {"set": "set"}
         elapsed = dict.fromkeys(kinds, 0)
         server = {k: [0, 0] for k in kinds}
+        settle(self.bulk)
+        memory_before = used_memory(self.client)
         with gc_paused():
             for kind, run in kinds.items():  # warm-up
                 if run(0, plan.warmup) != plan.warmup:
@@ -299,19 +315,22 @@ class Bench:
                 names = list(kinds)
                 shift = round_no % len(names)
                 for kind in names[shift:] + names[:shift]:
-                    before = evalsha_and_set_stats(client)
+                    before = command_stats(client)
                     start = time.perf_counter_ns()
                     ok = kinds[kind](lo, hi)
                     elapsed[kind] += time.perf_counter_ns() - start
-                    after = evalsha_and_set_stats(client)
+                    after = command_stats(client)
                     calls, usec = server_usec(before, after, command_of[kind])
                     server[kind][0] += calls
                     server[kind][1] += usec
                     if ok != hi - lo:
                         fail(f"{kind}: {hi - lo - ok} of {hi - lo} calls did not succeed")
+        claims_made = 2 * per_kind
+        bytes_per_claim = (used_memory(self.client) - memory_before) / claims_made
         rates = {k: plan.calls / (elapsed[k] / 1e9) for k in kinds}
         return {
             "calls": plan.calls,
+            "bytes_per_claim": bytes_per_claim,
             "queued_tasks": int(self.client.zcard(pk.ready)),
             "per_s": rates,
             "usec_per_call": {k: elapsed[k] / plan.calls / 1e3 for k in kinds},
@@ -367,13 +386,13 @@ class Bench:
                 for depth in order[shift:] + order[:shift]:
                     project_id, out = projects[depth], samples[depth]
                     vols = fresh_volunteers(count)
-                    before = evalsha_and_set_stats(client)
+                    before = command_stats(client)
                     for vol in vols:
                         start = time.perf_counter_ns()
                         outcome = claim(project_id, vol)
                         out.append(time.perf_counter_ns() - start)
                         failures += not isinstance(outcome, Claimed)
-                    calls, usec = server_usec(before, evalsha_and_set_stats(client), "evalsha")
+                    calls, usec = server_usec(before, command_stats(client), "evalsha")
                     server[depth][0] += calls
                     server[depth][1] += usec
         if failures:
@@ -457,11 +476,16 @@ def print_report(env: dict[str, Any], plan: Plan, quick: bool, res: dict[str, An
     print(f"1. Claim vs SET: {t['calls']:,} sequential calls of each through one connection "
           f"(blocks of {plan.block:,}, interleaved; {t['queued_tasks']:,} tasks queued)")
     print(f"   {'call':<26}{'calls/s':>10}{'us/call':>10}{'server us':>11}{'vs SET':>9}")
-    for kind, name in (("set", "SET"), ("board_claim", "Board.claim"),
+    for kind, name in (("set", "SET"), ("trivial_evalsha", "EVALSHA 'return 1'"),
+                       ("board_claim", "Board.claim"),
                        ("raw_evalsha_claim", "EVALSHA claim (bare)")):
         print(f"   {name:<26}{t['per_s'][kind]:>10,.0f}{t['usec_per_call'][kind]:>10.1f}"
               f"{t['server_usec_per_call'][kind]:>11.1f}"
               f"{t['per_s'][kind] / t['per_s']['set']:>9.2f}")
+    print(f"   ratio claim/SET (calls/s): Board.claim {t['ratio_board_claim_to_set']:.2f}, "
+          f"bare EVALSHA {t['ratio_raw_evalsha_claim_to_set']:.2f}")
+    print(f"   (server us: time inside Redis per call, INFO commandstats; Redis memory growth per "
+          f"claim: {t['bytes_per_claim']:.0f} B, i.e. assignment + lease + touched set + event)")
     print()
 
     lat = res["latency"]
@@ -476,7 +500,7 @@ def print_report(env: dict[str, Any], plan: Plan, quick: bool, res: dict[str, An
               f"{row['server_usec_per_call']:>11.1f}{row['depth_end']:>13,}"
               f"{row['fill_tasks_per_s']:>10,.0f}{row['fill_bytes_per_task']:>8.0f}")
     print("   ratios: " + ", ".join(f"{k} = {v:.2f}" for k, v in lat["ratios"].items()))
-    print("   (server us: EVALSHA time inside Redis from INFO commandstats; B/task: used_memory "
+    print("   (server us: EVALSHA time inside Redis, INFO commandstats; B/task: used_memory "
           "growth per task while filling, payload ~25 B)")
     print()
 
@@ -501,14 +525,14 @@ def print_report(env: dict[str, Any], plan: Plan, quick: bool, res: dict[str, An
     print()
 
     print(f"4. Bulk creation, {mem['tasks']:,} tasks of {PAYLOAD_BYTES} B")
-    print(f"   {'path':<44}{'tasks/s':>10}{'seconds':>9}")
-    print(f"   {'raw pipelined HSET (pre-serialised payloads)':<44}"
-          f"{mem['raw_hset']['per_s']:>10,.0f}{mem['raw_hset']['seconds']:>9.2f}")
-    print(f"   {'create_tasks, no external id':<44}"
-          f"{mem['no_ext']['per_s']:>10,.0f}{mem['no_ext']['seconds']:>9.2f}")
-    print(f"   {'create_tasks, external id':<44}"
-          f"{mem['ext']['per_s']:>10,.0f}{mem['ext']['seconds']:>9.2f}")
-    print(f"   ratio create_tasks/raw HSET = {mem['ratio_create_tasks_to_raw_hset']:.2f}")
+    print(f"   {'path':<44}{'tasks/s':>10}{'seconds':>9}{'in Redis':>10}")
+    for variant, name in (("raw_hset", "raw pipelined HSET (pre-serialised payloads)"),
+                          ("no_ext", "create_tasks, no external id"),
+                          ("ext", "create_tasks, external id")):
+        print(f"   {name:<44}{mem[variant]['per_s']:>10,.0f}{mem[variant]['seconds']:>9.2f}"
+              f"{mem[variant]['server_seconds']:>10.2f}")
+    print(f"   ratio create_tasks/raw HSET = {mem['ratio_create_tasks_to_raw_hset']:.2f} "
+          f"(both through one pipeline; create_tasks sends one EVALSHA per {CREATE_CHUNK} tasks)")
     print()
     print(f"Redis used_memory peak {res['redis_peak_bytes'] / 2**20:,.0f} MiB; "
           f"elapsed {res['elapsed_s']:.1f} s")

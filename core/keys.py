@@ -19,6 +19,18 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:answers                 hash   task id -> JSON list of submitted answers
     P:touched:<volunteer-id>  set    task ids this volunteer claimed once (never served again)
     P:events                  stream the project's event log (outbox and audit trail)
+    P:reviewers               set    volunteer ids granted review rights on this project
+    P:results                 stream results in the order they were decided (the cursor feed)
+
+Accounts live outside project slots (``G`` = ``<prefix>``)::
+
+    G:token:<sha256>          string JSON {kind, id, key}: who a token belongs to (hash only)
+    G:org:<org-id>            hash   name, contact_email, created
+    G:org:<org-id>:keys       hash   key id -> JSON {hash, created, revoked}
+    G:org:<org-id>:projects   set    the organisation's project ids
+    G:org:<org-id>:webhook    hash   url, secret
+    G:org:<org-id>:idem:<key> string a stored bulk-submission response (Idempotency-Key, 24 h)
+    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
 """
 
 from __future__ import annotations
@@ -70,6 +82,14 @@ class ProjectKeys:
     def events(self) -> str:
         return f"{self.base}:events"
 
+    @property
+    def reviewers(self) -> str:
+        return f"{self.base}:reviewers"
+
+    @property
+    def results(self) -> str:
+        return f"{self.base}:results"
+
     def touched(self, volunteer_id: str) -> str:
         return f"{self.base}:touched:{volunteer_id}"
 
@@ -86,3 +106,24 @@ class Keys:
     @property
     def projects(self) -> str:
         return f"{self.prefix}projects"
+
+    def token(self, token_hash: str) -> str:
+        return f"{self.prefix}token:{token_hash}"
+
+    def org(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}"
+
+    def org_keys(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:keys"
+
+    def org_projects(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:projects"
+
+    def org_webhook(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:webhook"
+
+    def idempotency(self, org_id: str, key_digest: str) -> str:
+        return f"{self.prefix}org:{org_id}:idem:{key_digest}"
+
+    def volunteer(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}"

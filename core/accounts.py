@@ -1,0 +1,186 @@
+"""Organisations, volunteers and who a bearer token belongs to.
+
+Only token hashes are stored (``G:token:<sha256>``); a token is found by its hash and the stored
+hash is compared again in constant time. An organisation holds at most two live API keys at a
+time, so it can rotate without downtime, and revokes the old one.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Literal
+
+import redis.asyncio
+
+from core import ids
+from core.errors import Conflict, NotFound
+from core.keys import Keys
+from core.tokens import hashes_equal, new_token, parse_token, token_hash
+
+__all__ = [
+    "MAX_LIVE_ORG_KEYS",
+    "Accounts",
+    "Principal",
+    "VolunteerProfile",
+]
+
+MAX_LIVE_ORG_KEYS = 2
+PrincipalKind = Literal["admin", "org", "vol"]
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    kind: PrincipalKind
+    id: str
+    key_id: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class VolunteerProfile:
+    id: str
+    display_name: str
+    languages: list[str]
+    skills: list[str]
+    charter_accepted_at_ms: int | None
+    weekly_goal_minutes: int | None
+    created_at_ms: int
+    extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def new_org_id() -> str:
+    return "org_" + ids.new_project_id().removeprefix("prj_")
+
+
+def new_key_id() -> str:
+    return "key_" + secrets.token_hex(8)
+
+
+class Accounts:
+    """Account records over an asyncio Redis client."""
+
+    def __init__(
+        self, client: redis.asyncio.Redis, keys: Keys, admin_token_hash: str | None
+    ) -> None:
+        self.client = client
+        self.keys = keys
+        self.admin_token_hash = admin_token_hash
+
+    # -- authentication ----------------------------------------------------------------------
+
+    async def authenticate(self, token: str) -> Principal | None:
+        parsed = parse_token(token)
+        if parsed is None:
+            return None
+        if parsed.kind == "admin":
+            if self.admin_token_hash and hashes_equal(parsed.hash, self.admin_token_hash):
+                return Principal("admin", "admin")
+            return None
+        raw = await self.client.get(self.keys.token(parsed.hash))
+        if raw is None:
+            return None
+        record = json.loads(raw)
+        if record["kind"] != parsed.kind or not hashes_equal(record["hash"], parsed.hash):
+            return None
+        return Principal(parsed.kind, record["id"], record.get("key", ""))
+
+    async def _store_token(self, token: str, kind: PrincipalKind, owner: str, key: str) -> str:
+        digest = token_hash(token)
+        record = {"kind": kind, "id": owner, "key": key, "hash": digest}
+        await self.client.set(self.keys.token(digest), json.dumps(record))
+        return digest
+
+    # -- organisations -----------------------------------------------------------------------
+
+    async def create_org(self, name: str, contact_email: str) -> tuple[str, str]:
+        """A new organisation and its first API key (returned once, never stored)."""
+        org_id = new_org_id()
+        await self.client.hset(
+            self.keys.org(org_id),
+            mapping={"name": name, "contact_email": contact_email, "created": _now_ms()},
+        )
+        _, token = await self.add_org_key(org_id)
+        return org_id, token
+
+    async def org_exists(self, org_id: str) -> bool:
+        return bool(await self.client.exists(self.keys.org(org_id)))
+
+    async def org(self, org_id: str) -> dict[str, str]:
+        record = await self.client.hgetall(self.keys.org(org_id))
+        if not record:
+            raise NotFound("no such organisation")
+        return {str(k): str(v) for k, v in record.items()}
+
+    async def org_keys(self, org_id: str) -> dict[str, dict[str, object]]:
+        raw = await self.client.hgetall(self.keys.org_keys(org_id))
+        return {str(k): json.loads(v) for k, v in raw.items()}
+
+    async def add_org_key(self, org_id: str) -> tuple[str, str]:
+        live = [k for k, v in (await self.org_keys(org_id)).items() if not v.get("revoked")]
+        if len(live) >= MAX_LIVE_ORG_KEYS:
+            raise Conflict(
+                f"an organisation holds at most {MAX_LIVE_ORG_KEYS} live keys; revoke one first"
+            )
+        key_id, token = new_key_id(), new_token("org")
+        digest = await self._store_token(token, "org", org_id, key_id)
+        record = {"hash": digest, "created": _now_ms(), "revoked": None}
+        await self.client.hset(self.keys.org_keys(org_id), key_id, json.dumps(record))
+        return key_id, token
+
+    async def revoke_org_key(self, org_id: str, key_id: str) -> None:
+        keys = await self.org_keys(org_id)
+        record = keys.get(key_id)
+        if record is None or record.get("revoked"):
+            raise NotFound("no such key")
+        await self.client.delete(self.keys.token(str(record["hash"])))
+        record["revoked"] = _now_ms()
+        await self.client.hset(self.keys.org_keys(org_id), key_id, json.dumps(record))
+
+    # -- volunteers --------------------------------------------------------------------------
+
+    async def create_volunteer(
+        self, display_name: str, languages: list[str], skills: list[str]
+    ) -> tuple[str, str]:
+        volunteer_id, token = ids.new_volunteer_id(), new_token("vol")
+        await self.client.hset(
+            self.keys.volunteer(volunteer_id),
+            mapping={
+                "display_name": display_name,
+                "languages": json.dumps(languages),
+                "skills": json.dumps(skills),
+                "created": _now_ms(),
+            },
+        )
+        await self._store_token(token, "vol", volunteer_id, "")
+        return volunteer_id, token
+
+    async def volunteer(self, volunteer_id: str) -> VolunteerProfile:
+        raw = await self.client.hgetall(self.keys.volunteer(volunteer_id))
+        if not raw:
+            raise NotFound("no such volunteer")
+        charter = raw.get("charter")
+        goal = raw.get("goal")
+        return VolunteerProfile(
+            id=volunteer_id,
+            display_name=str(raw["display_name"]),
+            languages=json.loads(raw["languages"]),
+            skills=json.loads(raw["skills"]),
+            charter_accepted_at_ms=int(charter) if charter else None,
+            weekly_goal_minutes=int(goal) if goal else None,
+            created_at_ms=int(raw["created"]),
+            extra={str(k): str(v) for k, v in raw.items()},
+        )
+
+    async def accept_charter(self, volunteer_id: str) -> int:
+        now = _now_ms()
+        await self.client.hsetnx(self.keys.volunteer(volunteer_id), "charter", now)
+        return int(await self.client.hget(self.keys.volunteer(volunteer_id), "charter") or now)
+
+    async def set_goal(self, volunteer_id: str, weekly_minutes: int) -> None:
+        await self.client.hset(self.keys.volunteer(volunteer_id), "goal", weekly_minutes)
