@@ -40,3 +40,54 @@ def make_client() -> AppClient:
 async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(Settings(redis_url=redis_url)) as test_client:
         yield test_client
+
+
+ADMIN_TOKEN = "rk_admin_" + "t" * 40
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
+
+class Actors:
+    """Creates the people of a scenario through the API itself."""
+
+    def __init__(self, client: httpx.AsyncClient) -> None:
+        self.client = client
+
+    async def org(self, name: str = "Helping Hands") -> tuple[str, dict[str, str]]:
+        """A new organisation: its id and the headers carrying its API key."""
+        response = await self.client.post(
+            "/v1/orgs", json={"name": name, "contact_email": "ops@example.org"}, headers=ADMIN
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        return body["id"], {"Authorization": f"Bearer {body['api_key']}"}
+
+    async def volunteer(
+        self, languages: list[str] | None = None, *, charter: bool = True
+    ) -> tuple[str, dict[str, str]]:
+        """A new volunteer (charter accepted unless told otherwise): id and auth headers."""
+        response = await self.client.post(
+            "/v1/volunteers",
+            json={"display_name": "Ada", "languages": languages or ["fr", "en"]},
+        )
+        assert response.status_code == 201, response.text
+        body = response.json()
+        headers = {"Authorization": f"Bearer {body['token']}"}
+        if charter:
+            accepted = await self.client.post(
+                "/v1/me/charter", json={"accept": True}, headers=headers
+            )
+            assert accepted.status_code == 200, accepted.text
+        return body["id"], headers
+
+
+@pytest.fixture
+async def api(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app on a flushed Redis, with an operator token configured."""
+    settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN, webhook_allow_private=True)
+    async with app_client(settings) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def actors(api: httpx.AsyncClient) -> Actors:
+    return Actors(api)
