@@ -45,10 +45,9 @@ types: venv
 check: lint types test
 
 bench: venv
-	@found=0; for script in bench/bench_*.py; do \
-		[ -e "$$script" ] || continue; found=1; \
+	@for script in bench/*.py; do \
 		echo "== $$script"; $(BIN)/python "$$script" || exit 1; \
-	done; [ $$found = 1 ] || echo "no benchmarks yet (bench/bench_*.py)"
+	done
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis

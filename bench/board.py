@@ -13,7 +13,7 @@ comes from a new volunteer, so a task leaves the ready set only once per 99 clai
 
 Usage::
 
-    .venv/bin/python bench/board.py            # full run (a few minutes, ~1 GB in Redis at peak)
+    .venv/bin/python bench/board.py            # full run (~1 min; ~0.5 GB in Redis at peak)
     .venv/bin/python bench/board.py --quick    # smoke run with smaller sizes
     .venv/bin/python bench/board.py --redis-url redis://host:6379/0
 

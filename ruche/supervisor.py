@@ -33,6 +33,7 @@ import structlog
 
 from core.redis_server import RedisServer
 from core.settings import Settings
+from core.tokens import new_token
 from ruche.embedded import DataDirInUse, embedded_redis
 
 __all__ = ["run_up"]
@@ -123,10 +124,16 @@ def run_up(settings: Settings) -> int:
                 log.error("up.data_dir_in_use", error=str(error))
                 return 1
             redis_url = embedded.url
-        children = Children(_child_env(settings, redis_url))
+        env = _child_env(settings, redis_url)
+        generated_admin_token = None
+        if settings.admin_token is None:
+            # No operator token configured: make one for this run only and show it once.
+            generated_admin_token = new_token("admin")
+            env["RUCHE_ADMIN_TOKEN"] = generated_admin_token
+        children = Children(env)
         try:
             _spawn_all(children, settings)
-            return _supervise(children, embedded, settings, stop)
+            return _supervise(children, embedded, settings, stop, generated_admin_token)
         finally:
             children.stop()  # before the ExitStack stops Redis: workers may still be using it
 
@@ -146,7 +153,11 @@ def _spawn_all(children: Children, settings: Settings) -> None:
 
 
 def _supervise(
-    children: Children, embedded: RedisServer | None, settings: Settings, stop: threading.Event
+    children: Children,
+    embedded: RedisServer | None,
+    settings: Settings,
+    stop: threading.Event,
+    generated_admin_token: str | None = None,
 ) -> int:
     base_url = _base_url(settings)
     ready_by = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -162,7 +173,7 @@ def _supervise(
         if not ready:
             ready = _answers_ready(base_url)
             if ready:
-                _print_banner(base_url, settings, embedded)
+                _print_banner(base_url, settings, embedded, generated_admin_token)
             elif time.monotonic() > ready_by:
                 log.error("up.not_ready", url=f"{base_url}/readyz", waited=READY_TIMEOUT_SECONDS)
                 return 1
@@ -217,7 +228,12 @@ def _answers_ready(base_url: str) -> bool:
         return False
 
 
-def _print_banner(base_url: str, settings: Settings, embedded: RedisServer | None) -> None:
+def _print_banner(
+    base_url: str,
+    settings: Settings,
+    embedded: RedisServer | None,
+    generated_admin_token: str | None = None,
+) -> None:
     if embedded is not None:
         redis_line = f"{embedded.url} (embedded; data in {embedded.data_dir})"
     else:
@@ -230,7 +246,11 @@ def _print_banner(base_url: str, settings: Settings, embedded: RedisServer | Non
         f"  Health   {base_url}/healthz",
         f"  Redis    {redis_line}",
         f"  Workers  {settings.worker_processes} process(es) x {settings.worker_threads} threads",
-        "Press Ctrl-C to stop.",
-        "",
     ]
+    if generated_admin_token is not None:
+        lines.append(
+            f"  Operator token (this run only, shown once): {generated_admin_token}\n"
+            "           set RUCHE_ADMIN_TOKEN to keep one across restarts"
+        )
+    lines += ["Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)
