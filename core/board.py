@@ -51,6 +51,28 @@ T = TypeVar("T")
 _NoScript = redis.exceptions.NoScriptError
 
 
+def _absorb(
+    batch: Batch[Any, Any],
+    pending: list[int],
+    replies: list[Any],
+    results: dict[int, Any],
+    reloaded: bool,
+) -> list[int]:
+    """Parse a batch's pipelined replies into ``results``; returns the calls to send again.
+
+    A call answered NOSCRIPT never ran, so it is safe to resend once the scripts are reloaded.
+    """
+    missing = []
+    for index, reply in zip(pending, replies, strict=True):
+        if isinstance(reply, _NoScript) and not reloaded:
+            missing.append(index)
+        elif isinstance(reply, Exception):
+            raise reply
+        else:
+            results[index] = batch.calls[index].parse(reply)
+    return missing
+
+
 class Board:
     """Synchronous board over one Redis client."""
 
@@ -103,15 +125,7 @@ class Board:
                 sha = self._sha(call.script, reload=reload)
                 pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
             replies = pipe.execute(raise_on_error=False)
-            missing = []
-            for index, reply in zip(pending, replies, strict=True):
-                if isinstance(reply, _NoScript) and not reload:
-                    missing.append(index)  # never ran: safe to send again
-                elif isinstance(reply, Exception):
-                    raise reply
-                else:
-                    results[index] = batch.calls[index].parse(reply)
-            pending, reload = missing, True
+            pending, reload = _absorb(batch, pending, replies, results, reload), True
         return [results[i] for i in range(len(batch.calls))]
 
     # -- projects ----------------------------------------------------------------------------
@@ -242,15 +256,7 @@ class AsyncBoard:
                 sha = await self._sha(call.script, reload=reload)
                 pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
             replies = await pipe.execute(raise_on_error=False)
-            missing = []
-            for index, reply in zip(pending, replies, strict=True):
-                if isinstance(reply, _NoScript) and not reload:
-                    missing.append(index)
-                elif isinstance(reply, Exception):
-                    raise reply
-                else:
-                    results[index] = batch.calls[index].parse(reply)
-            pending, reload = missing, True
+            pending, reload = _absorb(batch, pending, replies, results, reload), True
         return [results[i] for i in range(len(batch.calls))]
 
     async def project_ids(self) -> AsyncIterator[str]:
