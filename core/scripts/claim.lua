@@ -32,8 +32,9 @@ local max_lease_ms = tonumber(project[3])
 
 -- Bounded scan, in pages, so a volunteer who touched the head of the queue still finds work
 -- further down without a claim ever costing more than `limit` membership checks.
+-- Pages start small (most claims take the head of the queue) and double.
 local limit = tonumber(ARGV[5])
-local page = 32
+local page = 4
 local offset = 0
 local chosen, task = nil, nil
 while offset < limit and not chosen do
@@ -48,6 +49,7 @@ while offset < limit and not chosen do
     end
   end
   offset = offset + page
+  page = math.min(page * 2, 64)
 end
 if not chosen then
   return {'empty', 'nothing_fits'}
