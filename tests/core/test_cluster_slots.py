@@ -9,6 +9,7 @@ whole life cycle (it refuses, with CROSSSLOT, any command or script whose keys s
 from __future__ import annotations
 
 import re
+import socket
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +23,7 @@ from core.board import Board, BoardPolicy, Claimed, NewTask
 from core.board_ops import Batch, Op, ScriptCall
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
-from core.redis_server import RedisServer
+from core.redis_server import RedisServer, free_port
 from core.scripts import ScriptName, script_source
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "core" / "scripts"
@@ -95,11 +96,30 @@ def test_scripts_name_keys_only_through_keys(name: ScriptName) -> None:
         assert re.fullmatch(r"KEYS\[\d+\]", argument.strip()), argument
 
 
+def cluster_port() -> int:
+    """A free port that cluster mode accepts: its bus port (port + 10000) must exist and be free."""
+    for _ in range(100):
+        port = free_port()
+        if port <= 55535 and port_is_free(port + 10000):
+            return port
+    raise RuntimeError("no free port pair for a cluster node")
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
 @pytest.fixture(scope="module")
 def cluster_node(tmp_path_factory: pytest.TempPathFactory) -> Iterator[redis.Redis]:
     """A one-node Redis Cluster owning every slot: it enforces the one-slot rule for scripts."""
     server = RedisServer(
         tmp_path_factory.mktemp("cluster"),
+        port=cluster_port(),
         appendonly=False,
         extra_args=["--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf"],
     )
