@@ -14,7 +14,19 @@ from fastapi import FastAPI
 
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
-from api.routes import health
+from api.routes import (
+    assignments,
+    health,
+    orgs,
+    projects,
+    results,
+    reviewers,
+    reviews,
+    task_types,
+    tasks,
+    volunteers,
+    webhooks,
+)
 from core.accounts import Accounts
 from core.board import AsyncBoard
 from core.keys import Keys
@@ -68,4 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.include_router(health.router)
+    for ngo_router in (orgs, projects, tasks, results, webhooks, reviewers, task_types):
+        app.include_router(ngo_router.router)
+    for volunteer_router in (volunteers, assignments, reviews):
+        app.include_router(volunteer_router.router)
     return app

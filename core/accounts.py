@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import redis.asyncio
+from redis.typing import EncodableT, FieldT
 
 from core import ids
 from core.errors import Conflict, NotFound
@@ -184,3 +185,25 @@ class Accounts:
 
     async def set_goal(self, volunteer_id: str, weekly_minutes: int) -> None:
         await self.client.hset(self.keys.volunteer(volunteer_id), "goal", weekly_minutes)
+
+    async def update_volunteer(
+        self,
+        volunteer_id: str,
+        *,
+        display_name: str | None = None,
+        languages: list[str] | None = None,
+        skills: list[str] | None = None,
+    ) -> VolunteerProfile:
+        """Change the given profile fields (None leaves a field alone); returns the profile."""
+        changes: dict[FieldT, EncodableT] = {}
+        if display_name is not None:
+            changes["display_name"] = display_name
+        if languages is not None:
+            changes["languages"] = json.dumps(languages)
+        if skills is not None:
+            changes["skills"] = json.dumps(skills)
+        if changes:
+            # HSET on a missing hash would create a half profile: check it exists first.
+            await self.volunteer(volunteer_id)
+            await self.client.hset(self.keys.volunteer(volunteer_id), mapping=changes)
+        return await self.volunteer(volunteer_id)

@@ -19,9 +19,13 @@ from core.board_models import (
     BoardPolicy,
     Claimed,
     CreatedTask,
+    Decided,
     Heartbeat,
     NewTask,
     NothingToClaim,
+    NothingToReview,
+    ReviewClaimed,
+    ReviewDecision,
     Submitted,
     TaskView,
 )
@@ -36,9 +40,13 @@ __all__ = [
     "BoardPolicy",
     "Claimed",
     "CreatedTask",
+    "Decided",
     "Heartbeat",
     "NewTask",
     "NothingToClaim",
+    "NothingToReview",
+    "ReviewClaimed",
+    "ReviewDecision",
     "ScriptCall",
     "Submitted",
     "TaskView",
@@ -203,6 +211,59 @@ class Board:
     def reap_expired_leases(self, limit_per_project: int = 500) -> int:
         """One sweep over every project; returns how many leases expired."""
         return sum(len(self.expire_leases(pid, limit_per_project)) for pid in self.project_ids())
+
+    # -- reviews -----------------------------------------------------------------------------
+
+    def open_review(
+        self, project_id: str, task_id: str, reason: str, *, priority: int = 0
+    ) -> bool:
+        """Queue a task for review; False when it already was in review (nothing changed)."""
+        return self.run(self.ops.open_review(project_id, task_id, reason, priority))
+
+    def claim_review(
+        self, project_id: str, reviewer_id: str, *, lease_seconds: int = 900
+    ) -> ReviewClaimed | NothingToReview:
+        return self.run(self.ops.claim_review(project_id, reviewer_id, lease_seconds))
+
+    def decide_review(
+        self,
+        review_id: str,
+        reviewer_id: str,
+        decision: ReviewDecision,
+        *,
+        max_answers: int | None = None,
+    ) -> Decided:
+        """Record a decision (a correction already validated by its task type)."""
+        return self.run(self.ops.decide_review(review_id, reviewer_id, decision, max_answers))
+
+    def decision(self, project_id: str, task_id: str) -> dict[str, Any] | None:
+        return self.run(self.ops.decision(project_id, task_id))
+
+    def expire_review_leases(self, project_id: str, limit: int = 500) -> list[str]:
+        """Return up to ``limit`` review items whose lease ran out to their queue."""
+        return self.run(self.ops.expire_review_leases(project_id, limit))
+
+    def reap_expired_review_leases(self, limit_per_project: int = 500) -> int:
+        """One sweep over every project; returns how many review leases expired."""
+        return sum(
+            len(self.expire_review_leases(pid, limit_per_project)) for pid in self.project_ids()
+        )
+
+    # -- a volunteer's live-assignment slots -------------------------------------------------
+
+    def reserve_slot(self, volunteer_id: str, member: str, *, cap: int, hold_ms: int) -> int:
+        return self.run(self.ops.reserve_slot(volunteer_id, member, cap, hold_ms))
+
+    def confirm_slot(
+        self, volunteer_id: str, member: str, assignment_id: str, expires_at_ms: int
+    ) -> None:
+        self.run(self.ops.confirm_slot(volunteer_id, member, assignment_id, expires_at_ms))
+
+    def drop_slot(self, volunteer_id: str, member: str) -> None:
+        self.run(self.ops.drop_slot(volunteer_id, member))
+
+    def live_slots(self, volunteer_id: str) -> list[tuple[str, int]]:
+        return self.run(self.ops.live_slots(volunteer_id))
 
 
 class AsyncBoard:

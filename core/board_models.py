@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal, get_args
 
 from redis.typing import EncodableT, FieldT
 
@@ -12,12 +12,21 @@ __all__ = [
     "CREATE_CHUNK",
     "MAX_PRIORITY",
     "MAX_REDUNDANCY",
+    "REVIEW_ACTIONS",
+    "REVIEW_REASONS",
     "BoardPolicy",
     "Claimed",
     "CreatedTask",
+    "Decided",
     "Heartbeat",
+    "LeaseContext",
     "NewTask",
     "NothingToClaim",
+    "NothingToReview",
+    "ReviewAction",
+    "ReviewClaimed",
+    "ReviewDecision",
+    "ReviewReason",
     "Submitted",
     "TaskView",
 ]
@@ -118,3 +127,81 @@ class TaskView:
     external_id: str | None
     created_at_ms: int
     payload: dict[str, Any] = field(repr=False)  # may hold sensitive fields: keep out of logs
+
+
+# -- reviews -------------------------------------------------------------------------------------
+
+ReviewReason = Literal["disagreement", "spot_check", "stalled"]
+ReviewAction = Literal["accept", "correct", "reopen", "reject"]
+REVIEW_REASONS: tuple[str, ...] = get_args(ReviewReason)
+REVIEW_ACTIONS: tuple[str, ...] = get_args(ReviewAction)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewClaimed:
+    review_id: str
+    project_id: str
+    task_id: str
+    expires_at_ms: int
+    reason: str  # why the task is in review (REVIEW_REASONS)
+    payload: dict[str, Any] = field(repr=False)
+    answers: list[dict[str, Any]] = field(repr=False)  # the task's answer entries, in order
+
+    @property
+    def candidates(self) -> list[dict[str, Any]]:
+        """What the reviewer chooses from: each answer with its submission id, nothing else
+        (who answered stays out of the reviewer's view)."""
+        return [
+            {"submission_id": entry["submission_id"], "answer": entry["answer"]}
+            for entry in self.answers
+        ]
+
+
+@dataclass(frozen=True, slots=True)
+class NothingToReview:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewDecision:
+    """What a reviewer decided. ``answer`` is the final answer for accept (the accepted
+    submission's, copied into the decision record) and correct (already validated by the task
+    type); reopen and reject carry neither a submission nor an answer."""
+
+    action: ReviewAction
+    submission_id: str | None = None
+    answer: Mapping[str, Any] | None = field(default=None, repr=False)
+    comment: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        if self.action not in REVIEW_ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(REVIEW_ACTIONS)}")
+        if (self.submission_id is not None) != (self.action == "accept"):
+            raise ValueError("a submission id goes with accept, and only with accept")
+        if (self.answer is not None) != (self.action in ("accept", "correct")):
+            raise ValueError("an answer goes with accept and correct, and only with them")
+
+    @classmethod
+    def accepting(cls, entry: Mapping[str, Any], comment: str | None = None) -> ReviewDecision:
+        """Accept one of the task's answer entries (as listed by ``answers``/``candidates``)."""
+        return cls("accept", str(entry["submission_id"]), dict(entry["answer"]), comment)
+
+
+@dataclass(frozen=True, slots=True)
+class Decided:
+    task_id: str
+    state: str  # resolved, rejected, or collecting/open after a reopen
+    need: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeaseContext:
+    """Everything needed to check and validate an answer (or a review decision) on a lease,
+    read in one round trip: the lease record (None when unknown), the project document, the
+    task payload, the task's answers (reviews only) and the board's current time."""
+
+    record: dict[str, Any] | None
+    document: dict[str, Any] = field(repr=False)
+    payload: dict[str, Any] | None = field(repr=False)
+    answers: list[dict[str, Any]] = field(repr=False)
+    now_ms: int

@@ -8,9 +8,10 @@ testable without sleeping.
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 from typing import Protocol
 
-__all__ = ["Clock", "ManualClock", "RedisClock"]
+__all__ = ["Clock", "ManualClock", "RedisClock", "utc_from_ms"]
 
 
 class Clock(Protocol):
@@ -43,3 +44,8 @@ class ManualClock:
 
     def script_now(self) -> str:
         return str(self._now_ms)
+
+
+def utc_from_ms(ms: int) -> datetime:
+    """A board time (milliseconds since the epoch) as an aware UTC datetime."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)

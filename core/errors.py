@@ -4,12 +4,37 @@
 
     RucheError                    500 internal
     ├── InvalidRequest            422 invalid_request
+    │   ├── UnknownTaskTypeName   422 unknown_task_type      (details: the known types)
+    │   ├── BatchTooLarge         422 batch_too_large        (bulk submission past its limits)
+    │   ├── InvalidCursor         422 invalid_cursor         (a results cursor of the wrong form)
+    │   ├── UnsupportedFormat     422 unsupported_format     (an export format we do not write)
+    │   ├── IdempotencyKeyReused  422 idempotency_key_reused (same key, different request)
+    │   ├── WebhookTargetRefused  422 webhook_target_refused (SSRF guard)
+    │   ├── AnswerRejected        422 invalid_answer   (details: loc / msg / type, never values)
+    │   └── NotACandidate         422 not_a_candidate  (a reviewer accepted an unknown submission)
+    ├── Forbidden                 403 forbidden
+    │   ├── SignupClosed          403 signup_closed
+    │   ├── CharterNotAccepted    403 charter_not_accepted
+    │   └── NotAReviewer          403 not_a_reviewer
+    ├── UnsupportedMediaType      415 unsupported_media_type
     ├── NotFound                  404 not_found
     │   ├── ProjectNotFound       404 project_not_found
     │   ├── TaskNotFound          404 task_not_found
-    │   └── AssignmentNotFound    404 assignment_not_found
+    │   ├── AssignmentNotFound    404 assignment_not_found
+    │   ├── OrgVolunteerNotFound  404 volunteer_not_found
+    │   ├── ApiKeyNotFound        404 key_not_found
+    │   ├── DeliveryNotFound      404 delivery_not_found
+    │   └── ReviewNotFound        404 review_not_found
     ├── Conflict                  409 conflict
-    │   └── LeaseNotLive          409 lease_not_live   (details: expired / released / submitted)
+    │   ├── LeaseNotLive          409 lease_not_live   (details: expired / released / submitted)
+    │   ├── TooManyApiKeys        409 too_many_keys
+    │   ├── LastApiKey            409 last_key
+    │   ├── IdempotencyInProgress 409 idempotency_in_progress
+    │   ├── ReviewNotLive         409 review_not_live  (details: expired / decided)
+    │   ├── TaskClosed            409 task_closed      (already resolved or rejected)
+    │   ├── TaskBusy              409 task_busy        (live leases still out; retry later)
+    │   └── ReopenRefused         409 max_redundancy_reached (a reopen past the project's ceiling)
+    ├── TooManyAssignments        429 too_many_assignments
     └── Unavailable               503 unavailable
 
 The API turns any of them into ``{"error": {"code", "message", "details"}}``; workers use
@@ -21,15 +46,40 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 __all__ = [
+    "AnswerRejected",
+    "ApiKeyNotFound",
     "AssignmentNotFound",
+    "BatchTooLarge",
+    "CharterNotAccepted",
     "Conflict",
+    "DeliveryNotFound",
+    "Forbidden",
+    "IdempotencyInProgress",
+    "IdempotencyKeyReused",
+    "InvalidCursor",
     "InvalidRequest",
+    "LastApiKey",
     "LeaseNotLive",
+    "NotACandidate",
+    "NotAReviewer",
     "NotFound",
+    "OrgVolunteerNotFound",
     "ProjectNotFound",
+    "ReopenRefused",
+    "ReviewNotFound",
+    "ReviewNotLive",
     "RucheError",
+    "SignupClosed",
+    "TaskBusy",
+    "TaskClosed",
     "TaskNotFound",
+    "TooManyApiKeys",
+    "TooManyAssignments",
     "Unavailable",
+    "UnknownTaskTypeName",
+    "UnsupportedFormat",
+    "UnsupportedMediaType",
+    "WebhookTargetRefused",
 ]
 
 
@@ -91,3 +141,135 @@ class Unavailable(RucheError):
     status = 503
     code = "unavailable"
     permanent = False
+
+
+# -- NGO-facing refusals (orgs, projects, bulk tasks, results, webhooks) ---------------------
+
+
+class UnknownTaskTypeName(InvalidRequest):
+    code = "unknown_task_type"
+
+
+class BatchTooLarge(InvalidRequest):
+    code = "batch_too_large"
+
+
+class InvalidCursor(InvalidRequest):
+    code = "invalid_cursor"
+
+
+class UnsupportedFormat(InvalidRequest):
+    code = "unsupported_format"
+
+
+class IdempotencyKeyReused(InvalidRequest):
+    code = "idempotency_key_reused"
+
+
+class WebhookTargetRefused(InvalidRequest):
+    code = "webhook_target_refused"
+
+
+class UnsupportedMediaType(RucheError):
+    status = 415
+    code = "unsupported_media_type"
+
+
+class OrgVolunteerNotFound(NotFound):
+    """A volunteer id an organisation named (e.g. to grant review rights) does not exist."""
+
+    code = "volunteer_not_found"
+
+
+class ApiKeyNotFound(NotFound):
+    code = "key_not_found"
+
+
+class DeliveryNotFound(NotFound):
+    code = "delivery_not_found"
+
+
+class TooManyApiKeys(Conflict):
+    code = "too_many_keys"
+
+
+class IdempotencyInProgress(Conflict):
+    code = "idempotency_in_progress"
+    permanent = False
+
+
+# -- volunteer- and reviewer-facing refusals ---------------------------------------------------
+
+
+class AnswerRejected(InvalidRequest):
+    """An answer (or a reviewer's correction) its task type refuses for this payload."""
+
+    code = "invalid_answer"
+
+
+class NotACandidate(InvalidRequest):
+    code = "not_a_candidate"
+
+
+class Forbidden(RucheError):
+    status = 403
+    code = "forbidden"
+
+
+class SignupClosed(Forbidden):
+    code = "signup_closed"
+
+
+class CharterNotAccepted(Forbidden):
+    code = "charter_not_accepted"
+
+
+class NotAReviewer(Forbidden):
+    code = "not_a_reviewer"
+
+
+class ReviewNotFound(NotFound):
+    code = "review_not_found"
+
+
+class ReviewNotLive(Conflict):
+    """The review item exists and is the caller's, but their lease on it is over."""
+
+    code = "review_not_live"
+
+    def __init__(self, state: str) -> None:
+        super().__init__(
+            f"this review is {state}; it is no longer yours to decide", [{"review_state": state}]
+        )
+        self.state = state
+
+
+class TaskClosed(Conflict):
+    code = "task_closed"
+
+    def __init__(self, state: str) -> None:
+        super().__init__(f"the task is already {state}", [{"task_state": state}])
+        self.state = state
+
+
+class TaskBusy(Conflict):
+    """Live leases are still out on the task; asking again once they end can succeed."""
+
+    code = "task_busy"
+    permanent = False
+
+
+class ReopenRefused(Conflict):
+    code = "max_redundancy_reached"
+
+
+class TooManyAssignments(RucheError):
+    status = 429
+    code = "too_many_assignments"
+    permanent = False
+
+
+class LastApiKey(Conflict):
+    """Revoking an organisation's only live key would lock it out for good."""
+
+    code = "last_key"

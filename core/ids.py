@@ -2,7 +2,9 @@
 
 Assignment ids carry their project and task (``<project>.<task>.<random>``) so a submission or a
 heartbeat finds its project's slot without a lookup: one round trip per call. The random part is
-the fencing token: a stale or guessed id never matches a live lease.
+the fencing token: a stale or guessed id never matches a live lease. Review ids follow the same
+pattern with an ``r`` before the random part (``<project>.<task>.r<random>``), so neither kind of
+id is ever mistaken for the other.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from dataclasses import dataclass
 __all__ = [
     "AssignmentRef",
     "InvalidId",
+    "ReviewRef",
     "new_project_id",
     "new_submission_id",
     "new_token_part",
     "new_volunteer_id",
     "parse_assignment_id",
+    "parse_review_id",
     "validate_project_id",
     "validate_task_id",
     "validate_volunteer_id",
@@ -29,6 +33,7 @@ PROJECT_ID = re.compile(r"^prj_[0-9a-z]{20}$")
 VOLUNTEER_ID = re.compile(r"^vol_[0-9a-z]{20}$")
 TASK_ID = re.compile(r"^t[0-9]{10}$")
 _ASSIGNMENT_ID = re.compile(r"^(prj_[0-9a-z]{20})\.(t[0-9]{10})\.([0-9a-z]{26})$")
+_REVIEW_ID = re.compile(r"^(prj_[0-9a-z]{20})\.(t[0-9]{10})\.r([0-9a-z]{26})$")
 
 
 class InvalidId(ValueError):
@@ -89,3 +94,17 @@ def parse_assignment_id(assignment_id: str) -> AssignmentRef:
     if match is None:
         raise InvalidId(f"not an assignment id: {assignment_id[:80]!r}")
     return AssignmentRef(match.group(1), match.group(2), assignment_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewRef:
+    project_id: str
+    task_id: str
+    review_id: str
+
+
+def parse_review_id(review_id: str) -> ReviewRef:
+    match = _REVIEW_ID.match(review_id)
+    if match is None:
+        raise InvalidId(f"not a review id: {review_id[:80]!r}")
+    return ReviewRef(match.group(1), match.group(2), review_id)

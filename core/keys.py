@@ -21,6 +21,12 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:events                  stream the project's event log (outbox and audit trail)
     P:reviewers               set    volunteer ids granted review rights on this project
     P:results                 stream results in the order they were decided (the cursor feed)
+    P:review_queue            zset   task ids waiting for a reviewer, best first (-priority)
+    P:review_asg              hash   review id -> review lease record (JSON: task, vol, state, …)
+    P:review_leases           zset   live review id -> lease expiry (ms)
+    P:decisions               hash   task id -> the latest review decision (JSON)
+    P:gold                    hash   task id -> gold answer (JSON), for gold tasks only
+    P:published               hash   decision id -> results stream entry id (publish once)
 
 Accounts live outside project slots (``G`` = ``<prefix>``)::
 
@@ -30,7 +36,17 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:org:<org-id>:projects   set    the organisation's project ids
     G:org:<org-id>:webhook    hash   url, secret
     G:org:<org-id>:idem:<key> string a stored bulk-submission response (Idempotency-Key, 24 h)
+    G:org:<org-id>:deliveries hash   delivery id -> JSON delivery record (status, attempts, …)
+    G:org:<org-id>:delivery_log zset delivery id -> created (ms): newest-first listing
+    G:project_index           hash   active project id -> small JSON summary (volunteer claims)
+    G:webhook:due             zset   "<org-id>|<delivery-id>" -> when to (re)try delivery (ms)
     G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
+    G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
+                                     live-assignment cap, pruned as entries expire
+    G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
+                                     minutes, decided (answers whose task got a result),
+                                     accepted (of those, agreeing with it),
+                                     contribution:<task type>, week:<YYYY-Www>:minutes
 """
 
 from __future__ import annotations
@@ -90,8 +106,32 @@ class ProjectKeys:
     def results(self) -> str:
         return f"{self.base}:results"
 
+    @property
+    def gold(self) -> str:
+        return f"{self.base}:gold"
+
+    @property
+    def published(self) -> str:
+        return f"{self.base}:published"
+
     def touched(self, volunteer_id: str) -> str:
         return f"{self.base}:touched:{volunteer_id}"
+
+    @property
+    def review_queue(self) -> str:
+        return f"{self.base}:review_queue"
+
+    @property
+    def review_assignments(self) -> str:
+        return f"{self.base}:review_asg"
+
+    @property
+    def review_leases(self) -> str:
+        return f"{self.base}:review_leases"
+
+    @property
+    def decisions(self) -> str:
+        return f"{self.base}:decisions"
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +167,23 @@ class Keys:
 
     def volunteer(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{volunteer_id}"
+
+    @property
+    def project_index(self) -> str:
+        return f"{self.prefix}project_index"
+
+    def org_deliveries(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:deliveries"
+
+    def org_delivery_log(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:delivery_log"
+
+    @property
+    def webhook_due(self) -> str:
+        return f"{self.prefix}webhook:due"
+
+    def volunteer_live(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:live"
+
+    def volunteer_stats(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:stats"

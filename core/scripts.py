@@ -24,6 +24,13 @@ class ScriptName(StrEnum):
     SUBMIT = "submit"
     EXPIRE_LEASES = "expire_leases"
     UPDATE_PROJECT = "update_project"
+    PUBLISH_RESULT = "publish_result"  # results feed (core.results)
+    # volunteers' live-assignment cap, and reviews
+    RESERVE_SLOT = "reserve_slot"
+    OPEN_REVIEW = "open_review"
+    CLAIM_REVIEW = "claim_review"
+    DECIDE_REVIEW = "decide_review"
+    EXPIRE_REVIEW_LEASES = "expire_review_leases"
 
 
 def _read(name: str) -> str:

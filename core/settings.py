@@ -93,6 +93,22 @@ class Settings(BaseSettings):
         default=False,
         description="Allow plain-http and private/loopback webhook targets (development only).",
     )
+    signup: Literal["open", "invitation"] = Field(
+        default="open",
+        description="`open`: anyone may sign up as a volunteer; `invitation`: sign-up is refused.",
+    )
+    max_live_assignments: int = Field(
+        default=5,
+        ge=1,
+        le=100,
+        description="Most assignments one volunteer may hold at once (429 past it).",
+    )
+    review_lease_seconds: int = Field(
+        default=900,
+        ge=30,
+        le=7200,
+        description="How long a reviewer holds a review item before it goes back to the queue.",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

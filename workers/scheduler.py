@@ -31,7 +31,8 @@ Tick = Callable[[Board, Settings], None]
 def reap(board: Board, settings: Settings) -> None:
     """One round of time-driven maintenance (see the module docstring)."""
     expired = board.reap_expired_leases()
-    log.debug("scheduler.tick", expired_leases=expired)
+    expired_reviews = board.reap_expired_review_leases()
+    log.debug("scheduler.tick", expired_leases=expired, expired_review_leases=expired_reviews)
 
 
 def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick = reap) -> None:

@@ -19,11 +19,12 @@ import pytest
 import redis
 from redis.crc import key_slot
 
-from core.board import Board, BoardPolicy, Claimed, NewTask
+from core.board import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.board_ops import Batch, Op, ScriptCall
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.redis_server import RedisServer, free_port
+from core.results import Result, publish_result
 from core.scripts import ScriptName, script_source
 
 SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "core" / "scripts"
@@ -59,6 +60,30 @@ def play_life_cycle(board: Board, clock: ManualClock) -> None:
     assert isinstance(third, Claimed)
     clock.advance(11)
     assert board.expire_leases(project) == [third.assignment_id]
+    result = Result(first.task_id, {"text": "a"}, 1.0, "agreement")
+    assert board.run(publish_result(board.keys, project, result)).created
+    play_review_cycle(board, clock)
+
+
+def play_review_cycle(board: Board, clock: ManualClock) -> None:
+    """Reviews and the live-assignment cap: every script the volunteer routes add."""
+    project = board.create_project(BoardPolicy(redundancy=1, lease_seconds=10))
+    board.create_tasks(project, [NewTask({"n": i}) for i in range(2)])
+    answerer, reviewer = new_volunteer_id(), new_volunteer_id()
+    board.reserve_slot(answerer, "res:x", cap=2, hold_ms=1000)
+    for _ in range(2):
+        lease = board.claim(project, answerer)
+        assert isinstance(lease, Claimed)
+        board.submit(lease.assignment_id, answerer, {"label": "a"})
+        board.open_review(project, lease.task_id, "disagreement")
+    board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    first = board.claim_review(project, reviewer, lease_seconds=60)
+    assert isinstance(first, ReviewClaimed)
+    board.decide_review(first.review_id, reviewer, ReviewDecision.accepting(first.answers[0]))
+    second = board.claim_review(project, reviewer, lease_seconds=60)
+    assert isinstance(second, ReviewClaimed)
+    clock.advance(61)
+    assert board.expire_review_leases(project) == [second.review_id]
 
 
 def declared_keys(name: ScriptName) -> int:

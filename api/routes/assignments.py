@@ -1,0 +1,206 @@
+"""Assignments: a volunteer claims a task that fits them, works on it, and submits or releases it.
+
+The task's payload is shown to the volunteer holding its assignment, and to nobody else on the
+volunteer side (DESIGN.md invariant 6). Someone else's assignment, an unknown one and a malformed
+id all get the same 404 body.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from api.deps import CurrentVolunteer
+from api.error_docs import error_responses
+from api.errors import ErrorResponse
+from api.volunteer_services import ClaimsDep, CurrentProfile
+from core.claims import Assignment
+from core.clock import utc_from_ms
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["assignments"])
+
+TaskTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+TOO_MANY: dict[int | str, dict[str, Any]] = {
+    429: {"model": ErrorResponse, "description": "You hold as many live assignments as allowed"}
+}
+NOTHING_FITS: dict[int | str, dict[str, Any]] = {
+    204: {"description": "Nothing fits you right now; try again later"}
+}
+
+
+class ClaimRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    task_types: list[TaskTypeName] | None = Field(
+        default=None, max_length=20, description="Only these task types (default: any)."
+    )
+    project_id: str | None = Field(
+        default=None, max_length=64, description="Only this project (404 if it is not for you)."
+    )
+
+
+class TaskOut(BaseModel):
+    id: str
+    project_id: str
+    type: str
+    payload: dict[str, Any]
+    instructions: str
+
+
+class AssignmentOut(BaseModel):
+    id: str
+    task: TaskOut
+    expires_at: datetime
+
+    @classmethod
+    def of(cls, assignment: Assignment) -> AssignmentOut:
+        return cls(
+            id=assignment.id,
+            task=TaskOut(
+                id=assignment.task_id,
+                project_id=assignment.project_id,
+                type=assignment.task_type,
+                payload=assignment.payload,
+                instructions=assignment.instructions,
+            ),
+            expires_at=utc_from_ms(assignment.expires_at_ms),
+        )
+
+
+class LiveAssignmentOut(BaseModel):
+    id: str
+    project_id: str
+    task_id: str
+    expires_at: datetime
+
+
+class LiveAssignments(BaseModel):
+    items: list[LiveAssignmentOut]
+
+
+class HeartbeatOut(BaseModel):
+    expires_at: datetime
+    capped: bool = Field(description="The lease reached its total cap; it cannot grow further.")
+
+
+class Submission(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    answer: dict[str, Any] = Field(description="The task type's answer (GET /v1/task-types).")
+    seconds_spent: float | None = Field(default=None, ge=0, le=86_400)
+
+
+class SubmissionAccepted(BaseModel):
+    submission_id: str
+
+
+class Release(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+    ] = Field(
+        description="Why you give the task back: a code such as `too_hard`, `not_my_language`, "
+        "`no_time`, `unclear`, `inappropriate`, or a few words of your own."
+    )
+
+
+@router.post(
+    "/v1/assignments",
+    status_code=status.HTTP_201_CREATED,
+    response_model=AssignmentOut,
+    summary="Claim a task that fits you",
+    description="403 `charter_not_accepted` before the charter; 404 for a `project_id` that is "
+    "not for you; 429 `too_many_assignments` past the live-assignment cap.",
+    responses={**NOTHING_FITS, **error_responses(401, 403, 404, 422), **TOO_MANY},
+)
+async def claim(
+    profile: CurrentProfile,
+    claims: ClaimsDep,
+    body: Annotated[ClaimRequest | None, Body()] = None,
+) -> AssignmentOut | Response:
+    request = body or ClaimRequest()
+    assignment = await claims.claim(
+        profile, task_types=request.task_types, project_id=request.project_id
+    )
+    if assignment is None:
+        return Response(status_code=status.HTTP_204_NO_CONTENT)
+    return AssignmentOut.of(assignment)
+
+
+@router.get(
+    "/v1/me/assignments",
+    response_model=LiveAssignments,
+    summary="Your live assignments",
+    responses=error_responses(401, 403),
+)
+async def live_assignments(me: CurrentVolunteer, claims: ClaimsDep) -> LiveAssignments:
+    return LiveAssignments(
+        items=[
+            LiveAssignmentOut(
+                id=live.id,
+                project_id=live.project_id,
+                task_id=live.task_id,
+                expires_at=utc_from_ms(live.expires_at_ms),
+            )
+            for live in await claims.live(me.id)
+        ]
+    )
+
+
+@router.get(
+    "/v1/assignments/{assignment_id}",
+    response_model=AssignmentOut,
+    summary="One of your live assignments, with its task",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def read_assignment(
+    assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep
+) -> AssignmentOut:
+    return AssignmentOut.of(await claims.get(me.id, assignment_id))
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/heartbeat",
+    response_model=HeartbeatOut,
+    summary="Extend your lease",
+    responses=error_responses(401, 403, 404, 409),
+)
+async def heartbeat(assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep) -> HeartbeatOut:
+    beat = await claims.heartbeat(me.id, assignment_id)
+    return HeartbeatOut(expires_at=utc_from_ms(beat.expires_at_ms), capped=beat.capped)
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/submit",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=SubmissionAccepted,
+    summary="Submit your answer",
+    description="409 `lease_not_live` once the lease expired or was released or submitted; 422 "
+    "`invalid_answer` when the task type refuses the answer (details never echo it).",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def submit(
+    assignment_id: str, body: Submission, me: CurrentVolunteer, claims: ClaimsDep
+) -> SubmissionAccepted:
+    submitted = await claims.submit(me.id, assignment_id, body.answer, body.seconds_spent)
+    return SubmissionAccepted(submission_id=submitted.submission_id)
+
+
+@router.post(
+    "/v1/assignments/{assignment_id}/release",
+    status_code=status.HTTP_204_NO_CONTENT,
+    response_class=Response,
+    summary="Give the task back (skip it), with a reason",
+    responses=error_responses(401, 403, 404, 409, 422),
+)
+async def release(
+    assignment_id: str, body: Release, me: CurrentVolunteer, claims: ClaimsDep
+) -> Response:
+    await claims.release(me.id, assignment_id, body.reason)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

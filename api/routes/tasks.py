@@ -1,0 +1,200 @@
+"""Tasks of a project: bulk submission (JSON or NDJSON, idempotent) and reading one task."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from api.deps import BoardDep, CurrentOrg
+from api.error_docs import error_responses
+from api.limits import DEFAULT_MAX_BODY_BYTES
+from api.services import IdempotencyDep, OwnedProjectId, ProjectsDep
+from core import ids
+from core.bulk import (
+    MAX_BATCH_ITEMS,
+    MAX_EXTERNAL_ID_CHARS,
+    MAX_PAYLOAD_BYTES,
+    BulkOutcome,
+    TaskItem,
+    parse_json_batch,
+    parse_ndjson_batch,
+    submit_batch,
+)
+from core.errors import TaskNotFound, UnsupportedMediaType
+from core.idempotency import MAX_KEY_CHARS, TTL_SECONDS, Claim, StoredResponse, fingerprint
+from task_types import get as get_task_type
+
+__all__ = ["router"]
+
+router = APIRouter(prefix="/v1/projects/{project_id}/tasks", tags=["tasks"])
+
+NDJSON_TYPES = frozenset(
+    {
+        "application/x-ndjson",
+        "application/ndjson",
+        "application/jsonl",
+        "application/jsonlines",
+        "application/x-jsonlines",
+    }
+)
+JSON_TYPES = frozenset({"", "application/json"})
+
+
+class BulkTasks(BaseModel):
+    """The JSON form of a batch (the NDJSON form sends the same items, one a line)."""
+
+    tasks: list[TaskItem] = Field(max_length=MAX_BATCH_ITEMS)
+
+
+def _inline(schema: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` with its local ``$defs`` references expanded (for an inline OpenAPI body)."""
+    defs = schema.pop("$defs", {})
+
+    def expand(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return expand(copy.deepcopy(defs[ref.removeprefix("#/$defs/")]))
+            return {key: expand(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [expand(value) for value in node]
+        return node
+
+    return dict(expand(schema))
+
+
+_BULK_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/json": {"schema": _inline(BulkTasks.model_json_schema())},
+            "application/x-ndjson": {
+                "schema": {"type": "string", "description": "One task object per line."}
+            },
+        },
+    }
+}
+
+_BULK_DESCRIPTION = f"""
+Submit tasks in bulk, as JSON `{{"tasks": [...]}}` or as NDJSON
+(`Content-Type: application/x-ndjson`, one task object per line; blank lines are skipped).
+Each task is `{{external_id?, payload, priority?, gold_answer?}}`; its payload must fit the
+project's task type, its gold answer (which makes it a gold task) the type's answer rules.
+
+Every item is checked on its own: invalid ones are listed in `rejected` (index, external_id,
+and errors saying where and why, never echoing what was sent) and do not block the others.
+Re-sending an `external_id` never makes a second task: the item counts in `duplicates` and
+`task_ids` gives the existing task.
+
+**Limits**
+- at most {MAX_BATCH_ITEMS:,} tasks per request (more: 422 `batch_too_large`);
+- `external_id` at most {MAX_EXTERNAL_ID_CHARS} characters;
+- a payload's JSON at most {MAX_PAYLOAD_BYTES // 1024} KiB (a bigger one is rejected);
+- the whole body at most {DEFAULT_MAX_BODY_BYTES // (1024 * 1024)} MiB (more: 413
+  `payload_too_large`, with or without a Content-Length).
+
+**Idempotency-Key** (optional header, at most {MAX_KEY_CHARS} characters, scoped to your
+organisation, kept {TTL_SECONDS // 3600} h): the same key with the same body replays the first
+response (same status and JSON, with `Idempotent-Replayed: true`); with a different body it is
+refused with 422 `idempotency_key_reused`. While the first request is still running, a retry
+waits for its response, or gets 409 `idempotency_in_progress` after a few seconds.
+"""
+
+
+class TaskOut(BaseModel):
+    id: str
+    external_id: str | None
+    state: str = Field(description="open, collecting, aggregating, in_review, resolved, stalled…")
+    priority: int
+    answers: int = Field(description="Answers submitted so far.")
+    need: int = Field(description="Answers wanted (the project's redundancy when created).")
+    live: int = Field(description="Volunteers working on it right now.")
+    attempts: int = Field(description="Leases that expired without an answer.")
+    releases: int = Field(description="Times a volunteer gave it back.")
+    created_at: datetime
+    payload: dict[str, Any]
+
+
+def _media_type(request: Request) -> str:
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+@router.post(
+    "",
+    response_model=BulkOutcome,
+    summary="Submit tasks in bulk (JSON or NDJSON)",
+    description=_BULK_DESCRIPTION,
+    openapi_extra=_BULK_BODY,
+    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+)
+async def submit_tasks(
+    request: Request,
+    project_id: OwnedProjectId,
+    org: CurrentOrg,
+    board: BoardDep,
+    projects: ProjectsDep,
+    idempotency: IdempotencyDep,
+    idempotency_key: Annotated[
+        str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_CHARS)
+    ] = None,
+) -> JSONResponse:
+    media_type = _media_type(request)
+    if media_type in NDJSON_TYPES:
+        parse = parse_ndjson_batch
+    elif media_type in JSON_TYPES or media_type.endswith("+json"):
+        parse = parse_json_batch
+    else:
+        raise UnsupportedMediaType("send application/json or application/x-ndjson")
+    raw = await request.body()
+    claim: Claim | None = None
+    if idempotency_key is not None:
+        found = await idempotency.begin(
+            org.id, idempotency_key, fingerprint("POST", request.url.path, raw)
+        )
+        if isinstance(found, StoredResponse):
+            return JSONResponse(
+                found.body, status_code=found.status, headers={"Idempotent-Replayed": "true"}
+            )
+        claim = found
+    try:
+        items = parse(raw)
+        document = await projects.document(org.id, project_id)
+        outcome = await submit_batch(board, project_id, get_task_type(document["task_type"]), items)
+        body = outcome.model_dump(mode="json")
+        if claim is not None:
+            await idempotency.complete(claim, 200, body)
+    except BaseException:
+        if claim is not None:
+            await idempotency.abandon(claim)
+        raise
+    return JSONResponse(body, status_code=200)
+
+
+@router.get(
+    "/{task_id}",
+    response_model=TaskOut,
+    summary="One task: its state, answers so far, and its payload",
+    responses=error_responses(401, 403, 404),
+)
+async def get_task(project_id: OwnedProjectId, task_id: str, board: BoardDep) -> TaskOut:
+    if not ids.TASK_ID.match(task_id):
+        raise TaskNotFound("no such task")
+    view = await board.run(board.ops.get_task(project_id, task_id))
+    return TaskOut(
+        id=view.task_id,
+        external_id=view.external_id,
+        state=view.state,
+        priority=view.priority,
+        answers=view.answers,
+        need=view.need,
+        live=view.live,
+        attempts=view.attempts,
+        releases=view.releases,
+        created_at=datetime.fromtimestamp(view.created_at_ms / 1000, tz=UTC),
+        payload=view.payload,
+    )

@@ -1,0 +1,232 @@
+"""Volunteers: sign-up, the confidentiality charter, their profile, stats and weekly goal."""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, SettingsDep
+from api.error_docs import error_responses
+from api.volunteer_services import ReviewsDep
+from core.accounts import VolunteerProfile
+from core.clock import utc_from_ms
+from core.errors import SignupClosed
+from core.volunteer_stats import read_stats
+from task_types import all_types
+from task_types.translation.models import LanguageTag
+
+__all__ = ["router"]
+
+router = APIRouter(tags=["volunteers"])
+
+MAX_LANGUAGES = 20
+MAX_SKILLS = 20
+MAX_WEEKLY_MINUTES = 7 * 24 * 60
+
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Skill = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+Languages = Annotated[list[LanguageTag], Field(min_length=1, max_length=MAX_LANGUAGES)]
+Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]
+
+
+def _unique(values: list[str]) -> list[str]:
+    """Duplicates dropped, ignoring case; the first spelling and the order kept."""
+    seen: dict[str, str] = {}
+    for value in values:
+        seen.setdefault(value.casefold(), value)
+    return list(seen.values())
+
+
+class SignUp(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: DisplayName
+    languages: Languages = Field(description="BCP-47 tags of the languages you read and write.")
+    skills: Skills = Field(default_factory=list)
+
+    @field_validator("languages", "skills")
+    @classmethod
+    def _dedupe(cls, values: list[str]) -> list[str]:
+        return _unique(values)
+
+
+class SignedUp(BaseModel):
+    id: str
+    token: str = Field(description="Your volunteer token (`rk_vol_…`), shown once: keep it.")
+
+
+class CharterAcceptance(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    accept: Literal[True] = Field(description="Must be true: no task is served before it.")
+
+
+class CharterAccepted(BaseModel):
+    accepted_at: datetime
+
+
+class ProfilePatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: DisplayName | None = None
+    languages: Languages | None = None
+    skills: Skills | None = None
+
+    @field_validator("languages", "skills")
+    @classmethod
+    def _dedupe(cls, values: list[str] | None) -> list[str] | None:
+        return None if values is None else _unique(values)
+
+
+class Goal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    weekly_minutes: int = Field(ge=1, le=MAX_WEEKLY_MINUTES)
+
+
+class Contribution(BaseModel):
+    amount: int
+    unit: str = Field(description='What is counted, e.g. "words translated".')
+
+
+class Stats(BaseModel):
+    tasks: int = Field(description="Answers submitted.")
+    minutes: int = Field(description="Minutes spent on them.")
+    accepted_rate: float | None = Field(
+        description="Share of your answers with a result that agreed with it (null: none yet)."
+    )
+    week_minutes: int = Field(description="Minutes this week (ISO week, UTC).")
+    contribution: dict[str, Contribution] = Field(description="Per task type.")
+
+
+class Me(BaseModel):
+    id: str
+    display_name: str
+    languages: list[str]
+    skills: list[str]
+    charter_accepted_at: datetime | None
+    weekly_goal_minutes: int | None
+    stats: Stats
+    reviewer_of: list[str] = Field(description="Projects you may review.")
+    feedback: list[dict[str, Any]] = Field(
+        description="Latest feedback on your answers and impact notes from the projects."
+    )
+
+
+async def _me(
+    profile: VolunteerProfile, client: RedisDep, keys: KeysDep, reviews: ReviewsDep
+) -> Me:
+    stats = await read_stats(client, keys, profile.id, time.time_ns() // 1_000_000)
+    return Me(
+        id=profile.id,
+        display_name=profile.display_name,
+        languages=profile.languages,
+        skills=profile.skills,
+        charter_accepted_at=(
+            utc_from_ms(profile.charter_accepted_at_ms) if profile.charter_accepted_at_ms else None
+        ),
+        weekly_goal_minutes=profile.weekly_goal_minutes,
+        stats=Stats(
+            tasks=stats.tasks,
+            minutes=stats.minutes,
+            accepted_rate=stats.accepted_rate,
+            week_minutes=stats.week_minutes,
+            contribution={
+                kind.name: Contribution(
+                    amount=stats.contribution.get(kind.name, 0), unit=kind.contribution_unit
+                )
+                for kind in all_types()
+            },
+        ),
+        reviewer_of=await reviews.reviewer_project_ids(profile.id),
+        feedback=[],
+    )
+
+
+@router.post(
+    "/v1/volunteers",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SignedUp,
+    summary="Sign up as a volunteer",
+    description="Open to anyone unless the operator set `RUCHE_SIGNUP=invitation` (then 403 "
+    "`signup_closed`). The token is shown once.",
+    responses=error_responses(403, 422),
+)
+async def sign_up(body: SignUp, accounts: AccountsDep, settings: SettingsDep) -> SignedUp:
+    if settings.signup != "open":
+        raise SignupClosed("volunteer sign-up is by invitation only on this instance")
+    volunteer_id, token = await accounts.create_volunteer(
+        body.display_name, body.languages, body.skills
+    )
+    return SignedUp(id=volunteer_id, token=token)
+
+
+@router.post(
+    "/v1/me/charter",
+    response_model=CharterAccepted,
+    summary="Accept the confidentiality charter",
+    description="Needed before any claim. Accepting again keeps the first acceptance time.",
+    responses=error_responses(401, 403, 422),
+)
+async def accept_charter(
+    body: CharterAcceptance, me: CurrentVolunteer, accounts: AccountsDep
+) -> CharterAccepted:
+    await accounts.volunteer(me.id)  # a deleted volunteer's token must not recreate a profile
+    return CharterAccepted(accepted_at=utc_from_ms(await accounts.accept_charter(me.id)))
+
+
+@router.get(
+    "/v1/me",
+    response_model=Me,
+    summary="Your profile, stats, weekly goal and review rights",
+    responses=error_responses(401, 403),
+)
+async def read_me(
+    me: CurrentVolunteer,
+    accounts: AccountsDep,
+    client: RedisDep,
+    keys: KeysDep,
+    reviews: ReviewsDep,
+) -> Me:
+    return await _me(await accounts.volunteer(me.id), client, keys, reviews)
+
+
+@router.patch(
+    "/v1/me",
+    response_model=Me,
+    summary="Edit your display name, languages or skills",
+    responses=error_responses(401, 403, 422),
+)
+async def edit_me(
+    body: ProfilePatch,
+    me: CurrentVolunteer,
+    accounts: AccountsDep,
+    client: RedisDep,
+    keys: KeysDep,
+    reviews: ReviewsDep,
+) -> Me:
+    profile = await accounts.update_volunteer(
+        me.id, display_name=body.display_name, languages=body.languages, skills=body.skills
+    )
+    return await _me(profile, client, keys, reviews)
+
+
+@router.put(
+    "/v1/me/goal",
+    response_model=Goal,
+    summary="Set your weekly goal, in minutes (1 to 10080)",
+    responses=error_responses(401, 403, 422),
+)
+async def set_goal(body: Goal, me: CurrentVolunteer, accounts: AccountsDep) -> Goal:
+    await accounts.volunteer(me.id)
+    await accounts.set_goal(me.id, body.weekly_minutes)
+    return body

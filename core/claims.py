@@ -1,0 +1,340 @@
+"""Volunteers claiming and working on tasks: which projects fit them, the live-assignment cap,
+and each call an assignment goes through (heartbeat, submit, release).
+
+Which projects fit a volunteer:
+
+- the project is active (the claim index lists only those) and of a task type the volunteer
+  asked for, if they asked;
+- languages, compared by their primary subtag (``pt-BR`` and ``pt`` are the same language): a
+  translation project needs *every* language it lists among the volunteer's (they read the source
+  and write the target; NGOs split multi-target work into one project per language pair). Any
+  other project needs *one* of its languages (the content is in one of them). A project that
+  lists no language fits everybody;
+- every skill the project lists is among the volunteer's (ignoring case).
+
+Projects are tried by priority, highest first (ties in random order, to spread the volunteers),
+at most :data:`MAX_PROJECTS_TRIED` of them: each try is one claim script that either leases a slot
+or says the project has nothing for this volunteer.
+
+The cap: before claiming, one slot of the volunteer's ``max_live_assignments`` is reserved
+atomically (``reserve_slot.lua`` on the volunteer's own key), so concurrent claims by one
+volunteer cannot overshoot it. The reservation turns into the assignment, or is dropped when
+nothing was claimed; submit and release give the slot back, and an expired lease frees its slot by
+itself (entries carry their lease's expiry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import redis.asyncio
+
+from core import ids
+from core.answers import validate_answer
+from core.board import AsyncBoard
+from core.board_models import Claimed, Heartbeat, LeaseContext, Submitted
+from core.errors import (
+    AssignmentNotFound,
+    CharterNotAccepted,
+    LeaseNotLive,
+    ProjectNotFound,
+)
+from core.keys import Keys
+from core.projects import claimable_projects
+from task_types.translation.models import primary_language
+
+__all__ = [
+    "MAX_PROJECTS_TRIED",
+    "Assignment",
+    "Claims",
+    "LiveAssignment",
+    "ProjectCard",
+    "ProjectSource",
+    "VolunteerLike",
+    "by_priority",
+    "fits",
+    "require_charter",
+]
+
+MAX_PROJECTS_TRIED = 8
+# How long a reservation holds a slot if the claim that made it never finishes (a crashed API
+# process): far longer than a claim takes, short enough not to lock a volunteer out for long.
+RESERVATION_HOLD_MS = 30_000
+# Task types whose volunteers need every listed language (see the module docstring).
+ALL_LANGUAGES_TYPES = frozenset({"translation"})
+
+
+class ProjectCard(Protocol):
+    """What choosing a project needs to know (``core.projects.ProjectSummary`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def task_type(self) -> str: ...
+
+    @property
+    def languages(self) -> Sequence[str]: ...
+
+    @property
+    def skills(self) -> Sequence[str]: ...
+
+    @property
+    def priority(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+
+ProjectSource = Callable[[redis.asyncio.Redis, Keys], Awaitable[Sequence[ProjectCard]]]
+
+
+class VolunteerLike(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def languages(self) -> Sequence[str]: ...
+
+    @property
+    def skills(self) -> Sequence[str]: ...
+
+    @property
+    def charter_accepted_at_ms(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A volunteer's lease on one answer slot, with what they need to do the task."""
+
+    id: str
+    project_id: str
+    task_id: str
+    task_type: str
+    instructions: str
+    expires_at_ms: int
+    payload: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAssignment:
+    id: str
+    project_id: str
+    task_id: str
+    expires_at_ms: int
+
+
+def require_charter(volunteer: VolunteerLike) -> None:
+    if volunteer.charter_accepted_at_ms is None:
+        raise CharterNotAccepted("accept the confidentiality charter first (POST /v1/me/charter)")
+
+
+def fits(card: ProjectCard, volunteer: VolunteerLike) -> bool:
+    """The project's language and skill requirements are met (see the module docstring)."""
+    known = {primary_language(tag) for tag in volunteer.languages}
+    wanted = {primary_language(tag) for tag in card.languages}
+    if wanted:
+        if card.task_type in ALL_LANGUAGES_TYPES:
+            if not wanted <= known:
+                return False
+        elif not wanted & known:
+            return False
+    skills = {skill.casefold() for skill in volunteer.skills}
+    return all(skill.casefold() in skills for skill in card.skills)
+
+
+def by_priority(cards: Sequence[ProjectCard]) -> list[ProjectCard]:
+    """Highest priority first; equal priorities shuffled so volunteers spread across them."""
+    shuffled = list(cards)
+    random.shuffle(shuffled)  # spreading load, not security
+    return sorted(shuffled, key=lambda card: -card.priority)
+
+
+def _assignment_ref(assignment_id: str) -> ids.AssignmentRef:
+    try:
+        return ids.parse_assignment_id(assignment_id)
+    except ids.InvalidId:
+        # A malformed id is refused exactly like an unknown one (and never reaches Redis).
+        raise AssignmentNotFound("no such assignment") from None
+
+
+def _own_live_lease(context: LeaseContext, volunteer_id: str) -> dict[str, Any]:
+    """The lease record when it is the volunteer's and live; the same refusals as the scripts'."""
+    record = context.record
+    if record is None or record.get("vol") != volunteer_id:
+        raise AssignmentNotFound("no such assignment")
+    if record["state"] != "live":
+        raise LeaseNotLive(str(record["state"]))
+    if context.now_ms >= int(record["expires"]):
+        raise LeaseNotLive("expired")
+    return record
+
+
+class Claims:
+    """The volunteer side of the board, for the API."""
+
+    def __init__(
+        self,
+        board: AsyncBoard,
+        client: redis.asyncio.Redis,
+        keys: Keys,
+        *,
+        max_live: int,
+        projects: ProjectSource = claimable_projects,
+    ) -> None:
+        self.board = board
+        self.ops = board.ops
+        self.client = client
+        self.keys = keys
+        self.max_live = max_live
+        self.projects = projects
+
+    async def candidates(
+        self,
+        volunteer: VolunteerLike,
+        *,
+        task_types: Sequence[str] | None = None,
+        project_id: str | None = None,
+    ) -> list[ProjectCard]:
+        """Projects to try for this volunteer, best first. An explicit project the volunteer
+        cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
+        visible = [
+            card
+            for card in await self.projects(self.client, self.keys)
+            if card.state == "active" and fits(card, volunteer)
+        ]
+        if project_id is not None:
+            visible = [card for card in visible if card.id == project_id]
+            if not visible:
+                raise ProjectNotFound("no such project")
+        if task_types:
+            wanted = set(task_types)
+            visible = [card for card in visible if card.task_type in wanted]
+        return by_priority(visible)[:MAX_PROJECTS_TRIED]
+
+    async def claim(
+        self,
+        volunteer: VolunteerLike,
+        *,
+        task_types: Sequence[str] | None = None,
+        project_id: str | None = None,
+    ) -> Assignment | None:
+        """Lease a task that fits the volunteer, or None when nothing does."""
+        require_charter(volunteer)
+        cards = await self.candidates(volunteer, task_types=task_types, project_id=project_id)
+        if not cards:
+            return None
+        reservation = "res:" + ids.new_token_part()
+        await self.board.run(
+            self.ops.reserve_slot(volunteer.id, reservation, self.max_live, RESERVATION_HOLD_MS)
+        )
+        found: tuple[ProjectCard, Claimed] | None = None
+        try:
+            found = await self._claim_first(cards, volunteer.id)
+        finally:
+            if found is None:
+                await self.board.run(self.ops.drop_slot(volunteer.id, reservation))
+        if found is None:
+            return None
+        card, lease = found
+        _, document = await asyncio.gather(
+            self.board.run(
+                self.ops.confirm_slot(
+                    volunteer.id, reservation, lease.assignment_id, lease.expires_at_ms
+                )
+            ),
+            self.board.run(self.ops.project_document(card.id)),
+        )
+        return Assignment(
+            id=lease.assignment_id,
+            project_id=card.id,
+            task_id=lease.task_id,
+            task_type=card.task_type,
+            instructions=str(document.get("instructions", "")),
+            expires_at_ms=lease.expires_at_ms,
+            payload=lease.payload,
+        )
+
+    async def _claim_first(
+        self, cards: Sequence[ProjectCard], volunteer_id: str
+    ) -> tuple[ProjectCard, Claimed] | None:
+        for card in cards:
+            try:
+                outcome = await self.board.run(self.ops.claim(card.id, volunteer_id))
+            except ProjectNotFound:
+                continue  # deleted since the index was read
+            if isinstance(outcome, Claimed):
+                return card, outcome
+        return None
+
+    async def get(self, volunteer_id: str, assignment_id: str) -> Assignment:
+        """A live assignment of this volunteer, payload included (they hold it)."""
+        ref = _assignment_ref(assignment_id)
+        context = await self.board.run(self.ops.lease_context(assignment_id))
+        record = _own_live_lease(context, volunteer_id)
+        return Assignment(
+            id=assignment_id,
+            project_id=ref.project_id,
+            task_id=ref.task_id,
+            task_type=str(context.document.get("task_type", "")),
+            instructions=str(context.document.get("instructions", "")),
+            expires_at_ms=int(record["expires"]),
+            payload=context.payload or {},
+        )
+
+    async def live(self, volunteer_id: str) -> list[LiveAssignment]:
+        """The volunteer's assignments whose lease is live, soonest to expire first."""
+        slots = await self.board.run(self.ops.live_slots(volunteer_id))
+        records = await asyncio.gather(
+            *(self.board.run(self.ops.assignment(aid)) for aid, _ in slots),
+            return_exceptions=True,
+        )
+        live = []
+        for (assignment_id, _), record in zip(slots, records, strict=True):
+            if isinstance(record, AssignmentNotFound):
+                continue
+            if isinstance(record, BaseException):
+                raise record
+            if record.get("vol") == volunteer_id and record.get("state") == "live":
+                ref = ids.parse_assignment_id(assignment_id)
+                live.append(
+                    LiveAssignment(assignment_id, ref.project_id, ref.task_id, record["expires"])
+                )
+        return sorted(live, key=lambda a: (a.expires_at_ms, a.id))
+
+    async def heartbeat(self, volunteer_id: str, assignment_id: str) -> Heartbeat:
+        _assignment_ref(assignment_id)
+        beat = await self.board.run(self.ops.heartbeat(assignment_id, volunteer_id))
+        await self.board.run(self.ops.extend_slot(volunteer_id, assignment_id, beat.expires_at_ms))
+        return beat
+
+    async def submit(
+        self,
+        volunteer_id: str,
+        assignment_id: str,
+        answer: dict[str, Any],
+        seconds_spent: float | None = None,
+    ) -> Submitted:
+        """Validate the answer against the task it answers, then record it on the live lease.
+
+        The lease is checked before the answer (a dead lease is 409 whatever the answer), and
+        again, authoritatively, by the submit script.
+        """
+        _assignment_ref(assignment_id)
+        context = await self.board.run(self.ops.lease_context(assignment_id))
+        _own_live_lease(context, volunteer_id)
+        validated = validate_answer(context.document.get("task_type"), context.payload, answer)
+        submitted = await self.board.run(
+            self.ops.submit(assignment_id, volunteer_id, validated, seconds_spent)
+        )
+        await self.board.run(self.ops.drop_slot(volunteer_id, assignment_id))
+        return submitted
+
+    async def release(self, volunteer_id: str, assignment_id: str, reason: str) -> None:
+        _assignment_ref(assignment_id)
+        await self.board.run(self.ops.release(assignment_id, volunteer_id, reason))
+        await self.board.run(self.ops.drop_slot(volunteer_id, assignment_id))

@@ -1,0 +1,190 @@
+"""The shapes of a project: what an NGO sends to create or edit one, and what it reads back.
+
+Bounds come from the board (:mod:`core.board_models`) and from what a volunteer can use:
+redundancy 1..99, leases of 30 s to 24 h, priority within ±999, at most 20 languages (BCP-47
+tags) and 20 skills, bounded free text. Every model forbids unknown fields.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Literal, Self
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from core.board_models import MAX_PRIORITY, MAX_REDUNDANCY
+from task_types.translation.models import LANGUAGE_TAG_PATTERN
+
+__all__ = [
+    "DEFAULT_MAX_LEASE_SECONDS",
+    "MAX_LANGUAGES",
+    "MAX_LEASE_SECONDS",
+    "MAX_SKILLS",
+    "MIN_LEASE_SECONDS",
+    "REQUIRED_ON_PATCH",
+    "TASK_STATES",
+    "Project",
+    "ProjectCreate",
+    "ProjectPatch",
+    "ProjectState",
+    "ProjectSummary",
+    "ReviewPolicy",
+]
+
+MIN_LEASE_SECONDS = 30
+MAX_LEASE_SECONDS = 86_400
+# Total time heartbeats may keep one lease alive: two hours, or the lease itself if longer.
+DEFAULT_MAX_LEASE_SECONDS = 7_200
+MAX_LANGUAGES = 20
+MAX_SKILLS = 20
+MAX_NAME_CHARS = 200
+MAX_INSTRUCTIONS_CHARS = 20_000
+MAX_IMPACT_NOTE_CHARS = 2_000
+#: Every task state, so ``counts`` always lists them all (zero when empty).
+TASK_STATES = ("open", "collecting", "aggregating", "in_review", "resolved", "stalled")
+
+ProjectState = Literal["active", "paused"]
+LanguageCode = Annotated[
+    str,
+    StringConstraints(pattern=LANGUAGE_TAG_PATTERN, max_length=35),
+    Field(description="BCP-47 language tag a volunteer needs, e.g. 'fr' or 'pt-BR'"),
+]
+Skill = Annotated[
+    str,
+    StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
+    ),
+]
+Name = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)
+]
+Instructions = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)
+]
+ImpactNote = Annotated[
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_IMPACT_NOTE_CHARS)
+]
+Redundancy = Annotated[int, Field(ge=1, le=MAX_REDUNDANCY)]
+LeaseSeconds = Annotated[int, Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
+Priority = Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+
+
+class ReviewPolicy(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    agreement: Rate | None = Field(
+        default=None,
+        description="Agreement an answer needs to be accepted without a reviewer "
+        "(0..1; default: the task type's own threshold).",
+    )
+    spot_check_rate: Rate = Field(
+        default=0.0, description="Share of agreed results still sent to a reviewer (0..1)."
+    )
+
+
+class ProjectCreate(BaseModel):
+    """What an NGO sends to create a project."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name
+    task_type: str = Field(min_length=1, max_length=64, description="See GET /v1/task-types.")
+    redundancy: Redundancy = Field(default=3, description="Answers wanted per task.")
+    lease_seconds: LeaseSeconds = Field(
+        default=600, description="How long a volunteer holds a task before it is given back."
+    )
+    priority: Priority = Field(default=0, description="Higher projects are served first.")
+    deadline: AwareDatetime | None = Field(default=None, description="ISO 8601, with a zone.")
+    languages: list[LanguageCode] = Field(default_factory=list, max_length=MAX_LANGUAGES)
+    skills: list[Skill] = Field(default_factory=list, max_length=MAX_SKILLS)
+    instructions: Instructions
+    impact_note: ImpactNote | None = Field(
+        default=None, description="What the work achieves, shown to volunteers."
+    )
+    review: ReviewPolicy = Field(default_factory=ReviewPolicy)
+    gold_rate: Rate = Field(default=0.0, description="Share of served tasks that are gold tasks.")
+    max_redundancy: Redundancy | None = Field(
+        default=None, description="Ceiling when disagreement asks for more answers."
+    )
+
+    @model_validator(mode="after")
+    def _ceiling_above_redundancy(self) -> Self:
+        if self.max_redundancy is not None and self.max_redundancy < self.redundancy:
+            raise ValueError("max_redundancy must be at least redundancy")
+        return self
+
+
+class ProjectPatch(BaseModel):
+    """An edit: only the fields sent change; ``null`` clears an optional field."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    state: ProjectState | None = Field(default=None, description="Pause or resume the project.")
+    redundancy: Redundancy | None = Field(default=None, description="Applies to new tasks.")
+    lease_seconds: LeaseSeconds | None = None
+    priority: Priority | None = None
+    deadline: AwareDatetime | None = None
+    languages: list[LanguageCode] | None = Field(default=None, max_length=MAX_LANGUAGES)
+    skills: list[Skill] | None = Field(default=None, max_length=MAX_SKILLS)
+    instructions: Instructions | None = None
+    impact_note: ImpactNote | None = None
+    review: ReviewPolicy | None = None
+    gold_rate: Rate | None = None
+    max_redundancy: Redundancy | None = None
+
+
+# Fields that cannot be cleared with null (a project always has them).
+REQUIRED_ON_PATCH = frozenset(
+    {
+        "name",
+        "state",
+        "redundancy",
+        "lease_seconds",
+        "priority",
+        "languages",
+        "skills",
+        "instructions",
+        "review",
+        "gold_rate",
+    }
+)
+
+
+class Project(BaseModel):
+    """A project as the API shows it to its organisation."""
+
+    id: str
+    name: str
+    task_type: str
+    redundancy: int
+    lease_seconds: int
+    priority: int
+    deadline: datetime | None
+    languages: list[str]
+    skills: list[str]
+    instructions: str
+    impact_note: str | None
+    review: ReviewPolicy
+    gold_rate: float
+    max_redundancy: int | None
+    state: ProjectState
+    counts: dict[str, int] = Field(description="Number of tasks in each state.")
+    created_at: datetime
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectSummary:
+    """What a volunteer claim needs to know to choose a project (the claim index entry)."""
+
+    id: str
+    task_type: str
+    languages: list[str]
+    skills: list[str]
+    priority: int
+    state: str
+    deadline_ms: int | None = None
+    org_id: str = ""

@@ -1,0 +1,24 @@
+-- reserve_slot.lua: hold one of a volunteer's live-assignment slots before a claim (the cap).
+--
+-- KEYS[1] G:vol:<vol>:live  zset   member -> expiry (ms): live assignments and pending
+--                                  reservations; entries past their expiry are pruned here
+-- ARGV[1] now (ms, or "" for Redis TIME)
+-- ARGV[2] reservation member ("res:<token>")
+-- ARGV[3] reservation lifetime (ms): bounds how long a claim that never finished keeps a slot
+-- ARGV[4] cap: most entries alive at once
+--
+-- An entry is alive while now < expiry, like a lease. The caller swaps the reservation for the
+-- assignment id once a claim succeeds, or drops it when nothing was claimed.
+--
+-- Reply: {'ok', entries alive, the new reservation included}
+--     or {'err', 'too_many', entries alive}  (nothing written, not even the pruning)
+
+local now = now_ms(ARGV[1])
+local cap = tonumber(ARGV[4])
+local alive = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
+if alive >= cap then
+  return {'err', 'too_many', alive}
+end
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
+redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])
+return {'ok', alive + 1}
