@@ -191,6 +191,17 @@ def test_up_uses_the_configured_redis_instead_of_starting_one(
         assert not any("redis-server" in command_line(pid) for pid in processes)
         assert not (up.data_dir / "redis").exists()
         assert "from RUCHE_REDIS_URL" in up.stdout.read_text()
+        # No RUCHE_ADMIN_TOKEN was set: `up` made one for this run and showed it once.
+        banner = up.stdout.read_text()
+        token = re.search(r"Operator token \(this run only, shown once\): (\S+)", banner)
+        assert token, up.output()
+        created = httpx.post(
+            f"{up.base_url}/v1/orgs",
+            json={"name": "First NGO", "contact_email": "a@example.org"},
+            headers={"Authorization": f"Bearer {token.group(1)}"},
+        )
+        assert created.status_code == 201, created.text
+        assert token.group(1) not in up.stderr.read_text()  # shown once, never logged
         deadline = time.monotonic() + READY_TIMEOUT
         while not redis_client.exists("ruche:dramatiq:__heartbeats__"):
             assert time.monotonic() < deadline, up.output()
