@@ -12,8 +12,10 @@ from importlib.metadata import version
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
+from api import metrics
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
+from api.metrics import ApiMetrics, MetricsMiddleware
 from api.routes import (
     assignments,
     health,
@@ -79,7 +81,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.keys = keys
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
+    app.state.metrics = ApiMetrics()
+    # Added last, so it is outermost: it also times and counts requests other layers refuse.
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     app.include_router(health.router)
+    app.include_router(metrics.router)
     for ngo_router in (orgs, projects, tasks, results, webhooks, reviewers, task_types):
         app.include_router(ngo_router.router)
     for volunteer_router in (volunteers, assignments, reviews):
