@@ -6,10 +6,12 @@ or revoked token gets one identical 401; a token of the wrong kind a 403.
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from collections.abc import Callable
+from typing import Annotated, Any, cast
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 
 from core.accounts import Accounts, Principal
 from core.board import AsyncBoard
@@ -28,6 +30,7 @@ __all__ = [
     "SettingsDep",
     "Unauthenticated",
     "WrongKindOfToken",
+    "auth_refusal",
 ]
 
 
@@ -88,13 +91,49 @@ async def _principal(request: Request, accounts: AccountsDep) -> Principal:
     return principal
 
 
+# Each token check below, with the kind of token it wants (read by ``auth_refusal``).
+_TOKEN_CHECKS: dict[Callable[..., Any], str] = {}
+
+
 def _require(kind: str) -> object:
     async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
         if principal.kind != kind:
             raise WrongKindOfToken()
         return principal
 
+    _TOKEN_CHECKS[check] = kind
     return Depends(check)
+
+
+def _wanted_kind(dependant: Dependant) -> str | None:
+    for sub in dependant.dependencies:
+        kind = _TOKEN_CHECKS.get(sub.call) if sub.call is not None else None
+        if kind is None:
+            kind = _wanted_kind(sub)
+        if kind is not None:
+            return kind
+    return None
+
+
+async def auth_refusal(request: Request) -> RucheError | None:
+    """The 401/403 the request's route would give its token, or None (the token passes, or the
+    route wants none).
+
+    FastAPI decodes a JSON body before it runs any dependency, so a body that is not JSON
+    would be refused (422) before the token is looked at: its handler asks this first, and a
+    caller without a valid token of the right kind learns nothing but the 401/403.
+    """
+    dependant = getattr(request.scope.get("route"), "dependant", None)
+    if not isinstance(dependant, Dependant):
+        return None
+    kind = _wanted_kind(dependant)
+    if kind is None:
+        return None
+    try:
+        principal = await _principal(request, _accounts(request))
+    except Unauthenticated as refusal:
+        return refusal
+    return WrongKindOfToken() if principal.kind != kind else None
 
 
 CurrentAdmin = Annotated[Principal, _require("admin")]

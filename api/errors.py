@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.deps import auth_refusal
 from core.errors import RucheError
 
 __all__ = ["ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
@@ -62,6 +63,8 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
     return details
 
 
+_NOT_JSON = [{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}]
+
 _STATUS_CODES = {
     400: "bad_request",
     401: "unauthenticated",
@@ -85,13 +88,35 @@ def install_error_handlers(app: FastAPI) -> None:
             exc.status, exc.code, exc.message, details=exc.details, headers=headers
         )
 
+    async def token_refusal(request: Request) -> JSONResponse | None:
+        # For a body FastAPI could not decode: it says so before the route's token check runs,
+        # and that check comes first (a caller without the right token learns nothing more).
+        try:
+            refusal = await auth_refusal(request)
+        except (redis.ConnectionError, redis.TimeoutError) as down:
+            return await redis_down(request, down)
+        return None if refusal is None else await ruche_error(request, refusal)
+
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+            refused = await token_refusal(request)
+            if refused is not None:
+                return refused
         details = validation_details(exc.errors())
         return error_response(422, "invalid_request", "the request is not valid", details=details)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
+            refused = await token_refusal(request)
+            if refused is not None:
+                return refused
+            # FastAPI's 400 for a JSON body that is not even UTF-8: as invalid as bad JSON
+            # syntax, so the same documented 422 (the bulk route already answers so).
+            return error_response(
+                422, "invalid_request", "the request is not valid", details=_NOT_JSON
+            )
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
         return error_response(exc.status_code, code, message, headers=exc.headers)
