@@ -31,7 +31,7 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 up: venv
-	$(BIN)/ruche up
+	$(BIN)/ruche up $(ARGS)
 
 test: venv
 	$(BIN)/python -m pytest

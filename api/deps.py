@@ -51,24 +51,24 @@ class WrongKindOfToken(RucheError):
         super().__init__("this token is not allowed to do that")
 
 
-def _redis(request: Request) -> aioredis.Redis:
+async def _redis(request: Request) -> aioredis.Redis:
     # Set by the lifespan in api.main; one client (and connection pool) per process.
     return cast(aioredis.Redis, request.app.state.redis)
 
 
-def _board(request: Request) -> AsyncBoard:
+async def _board(request: Request) -> AsyncBoard:
     return cast(AsyncBoard, request.app.state.board)
 
 
-def _accounts(request: Request) -> Accounts:
+async def _accounts(request: Request) -> Accounts:
     return cast(Accounts, request.app.state.accounts)
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     return cast(Settings, request.app.state.settings)
 
 
-def _keys(request: Request) -> Keys:
+async def _keys(request: Request) -> Keys:
     return cast(Keys, request.app.state.keys)
 
 
@@ -130,7 +130,7 @@ async def auth_refusal(request: Request) -> RucheError | None:
     if kind is None:
         return None
     try:
-        principal = await _principal(request, _accounts(request))
+        principal = await _principal(request, await _accounts(request))
     except Unauthenticated as refusal:
         return refusal
     return WrongKindOfToken() if principal.kind != kind else None

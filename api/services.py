@@ -19,15 +19,15 @@ from core.webhooks import Webhooks
 __all__ = ["IdempotencyDep", "OwnedProjectId", "ProjectsDep", "WebhooksDep"]
 
 
-def _projects(board: BoardDep, client: RedisDep, keys: KeysDep) -> Projects:
+async def _projects(board: BoardDep, client: RedisDep, keys: KeysDep) -> Projects:
     return Projects(board, client, keys)
 
 
-def _webhooks(client: RedisDep, keys: KeysDep) -> Webhooks:
+async def _webhooks(client: RedisDep, keys: KeysDep) -> Webhooks:
     return Webhooks(client, keys)
 
 
-def _idempotency(client: RedisDep, keys: KeysDep) -> Idempotency:
+async def _idempotency(client: RedisDep, keys: KeysDep) -> Idempotency:
     return Idempotency(client, keys)
 
 

@@ -14,11 +14,15 @@ from core.reviews import Reviews
 __all__ = ["ClaimsDep", "CurrentProfile", "ReviewsDep"]
 
 
-def _claims(board: BoardDep, client: RedisDep, keys: KeysDep, settings: SettingsDep) -> Claims:
+async def _claims(
+    board: BoardDep, client: RedisDep, keys: KeysDep, settings: SettingsDep
+) -> Claims:
     return Claims(board, client, keys, max_live=settings.max_live_assignments)
 
 
-def _reviews(board: BoardDep, client: RedisDep, keys: KeysDep, settings: SettingsDep) -> Reviews:
+async def _reviews(
+    board: BoardDep, client: RedisDep, keys: KeysDep, settings: SettingsDep
+) -> Reviews:
     return Reviews(board, client, keys, lease_seconds=settings.review_lease_seconds)
 
 

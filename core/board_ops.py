@@ -46,12 +46,19 @@ class BoardOps(SlotOps, ReviewOps):
     # -- projects ----------------------------------------------------------------------------
 
     def create_project(
-        self, project_id: str, policy: BoardPolicy, document: Mapping[str, Any] | None
+        self,
+        project_id: str,
+        policy: BoardPolicy,
+        document: Mapping[str, Any] | None,
+        extra: Mapping[str, str | int] | None = None,
     ) -> Commands[str]:
+        """``extra``: more fields of the project hash (e.g. ``deadline_ms``, see core.deadlines)."""
         pk = self.project_keys(project_id)
         fields: list[str | int] = ["state", "active", "doc", dumps(dict(document or {}))]
         for name, value in policy.redis_fields().items():
             fields += [str(name), int(value)]
+        for name, value in (extra or {}).items():
+            fields += [name, value]
         # Two slots (the global index and the project's own), so no MULTI across them (Redis
         # Cluster refuses it). Index first: a crash in between leaves an indexed project with no
         # keys, which every sweep treats as empty, rather than a project no sweep can find.

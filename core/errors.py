@@ -33,7 +33,8 @@
     │   ├── ReviewNotLive         409 review_not_live  (details: expired / decided)
     │   ├── TaskClosed            409 task_closed      (already resolved or rejected)
     │   ├── TaskBusy              409 task_busy        (live leases still out; retry later)
-    │   └── ReopenRefused         409 max_redundancy_reached (a reopen past the project's ceiling)
+    │   ├── ReopenRefused         409 max_redundancy_reached (a reopen past the project's ceiling)
+    │   └── ProjectClosed         409 project_closed   (its deadline passed; no new tasks or edits)
     ├── TooManyAssignments        429 too_many_assignments
     └── Unavailable               503 unavailable
 
@@ -64,6 +65,7 @@ __all__ = [
     "NotAReviewer",
     "NotFound",
     "OrgVolunteerNotFound",
+    "ProjectClosed",
     "ProjectNotFound",
     "ReopenRefused",
     "ReviewNotFound",
@@ -267,6 +269,12 @@ class TooManyAssignments(RucheError):
     status = 429
     code = "too_many_assignments"
     permanent = False
+
+
+class ProjectClosed(Conflict):
+    """The project's deadline passed: it takes no new task, and its state and deadline stay."""
+
+    code = "project_closed"
 
 
 class LastApiKey(Conflict):

@@ -19,6 +19,7 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:answers                 hash   task id -> JSON list of submitted answers
     P:touched:<volunteer-id>  set    task ids this volunteer claimed once (never served again)
     P:events                  stream the project's event log (outbox and audit trail)
+                                     read by the consumer group ``relay`` (core.relay)
     P:reviewers               set    volunteer ids granted review rights on this project
     P:results                 stream results in the order they were decided (the cursor feed)
     P:review_queue            zset   task ids waiting for a reviewer, best first (-priority)
@@ -38,6 +39,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:org:<org-id>:idem:<key> string a stored bulk-submission response (Idempotency-Key, 24 h)
     G:org:<org-id>:deliveries hash   delivery id -> JSON delivery record (status, attempts, …)
     G:org:<org-id>:delivery_log zset delivery id -> created (ms): newest-first listing
+    G:org:<org-id>:delivery_bodies hash delivery id -> the signed event body, built once, so
+                                     every attempt of one delivery sends the same bytes
     G:project_index           hash   active project id -> small JSON summary (volunteer claims)
     G:webhook:due             zset   "<org-id>|<delivery-id>" -> when to (re)try delivery (ms)
     G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
@@ -46,7 +49,11 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
                                      minutes, decided (answers whose task got a result),
                                      accepted (of those, agreeing with it),
-                                     contribution:<task type>, week:<YYYY-Www>:minutes
+                                     contribution:<task type>, week:<YYYY-Www>:minutes;
+                                     plus applied:<marker> -> ms, the updates already counted
+                                     (kept 30 days: what makes the stats actor idempotent)
+    G:vol:<volunteer-id>:feedback list  newest first, at most 50 JSON items: what reviews made
+                                     of the volunteer's answers (GET /v1/me)
 """
 
 from __future__ import annotations
@@ -178,6 +185,9 @@ class Keys:
     def org_delivery_log(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:delivery_log"
 
+    def org_delivery_bodies(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:delivery_bodies"
+
     @property
     def webhook_due(self) -> str:
         return f"{self.prefix}webhook:due"
@@ -187,3 +197,6 @@ class Keys:
 
     def volunteer_stats(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{volunteer_id}:stats"
+
+    def volunteer_feedback(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:feedback"

@@ -26,6 +26,7 @@ from core.errors import (
     LeaseNotLive,
     NotACandidate,
     NotAReviewer,
+    ProjectClosed,
     ProjectNotFound,
     ReopenRefused,
     ReviewNotFound,
@@ -100,6 +101,8 @@ def raise_refusal(reply: Sequence[Any]) -> None:
         raise ProjectNotFound("no such project")
     if code == "no_assignment":
         raise AssignmentNotFound("no such assignment")
+    if code == "project_closed":
+        raise ProjectClosed("the project's deadline has passed: it takes no new tasks")
     if code.startswith("lease_"):
         raise LeaseNotLive(state)
     raise RucheError(f"board script refused with an unknown code {code!r}")

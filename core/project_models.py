@@ -28,6 +28,7 @@ __all__ = [
     "ProjectCreate",
     "ProjectPatch",
     "ProjectState",
+    "ProjectStatus",
     "ProjectSummary",
     "ReviewPolicy",
 ]
@@ -42,9 +43,13 @@ MAX_NAME_CHARS = 200
 MAX_INSTRUCTIONS_CHARS = 20_000
 MAX_IMPACT_NOTE_CHARS = 2_000
 #: Every task state, so ``counts`` always lists them all (zero when empty).
-TASK_STATES = ("open", "collecting", "aggregating", "in_review", "resolved", "stalled")
+TASK_STATES = (
+    "open", "collecting", "aggregating", "in_review", "resolved", "stalled", "expired",
+)  # fmt: skip
 
 ProjectState = Literal["active", "paused"]
+#: What a project shows: ``closed`` once its deadline passed (see ``core.deadlines``); final.
+ProjectStatus = Literal["active", "paused", "closed"]
 LanguageCode = Annotated[
     str,
     StringConstraints(pattern=LANGUAGE_TAG_PATTERN, max_length=35),
@@ -170,7 +175,9 @@ class Project(BaseModel):
     review: ReviewPolicy
     gold_rate: float
     max_redundancy: int | None
-    state: ProjectState
+    state: ProjectStatus = Field(
+        description="active, paused, or closed (the deadline passed: unfinished tasks expired)."
+    )
     counts: dict[str, int] = Field(description="Number of tasks in each state.")
     created_at: datetime
     updated_at: datetime

@@ -30,7 +30,13 @@ from core import ids
 from core.board import AsyncBoard
 from core.board_models import BoardPolicy
 from core.board_ops import Commands, dumps, text
-from core.errors import InvalidRequest, OrgVolunteerNotFound, ProjectNotFound, UnknownTaskTypeName
+from core.errors import (
+    InvalidRequest,
+    OrgVolunteerNotFound,
+    ProjectClosed,
+    ProjectNotFound,
+    UnknownTaskTypeName,
+)
 from core.keys import Keys
 from core.project_models import (
     DEFAULT_MAX_LEASE_SECONDS,
@@ -109,8 +115,18 @@ def _policy(document: Mapping[str, Any]) -> BoardPolicy:
     )
 
 
-def _summary_json(document: Mapping[str, Any], state: str) -> str:
+def _deadline_ms(document: Mapping[str, Any]) -> int | None:
     deadline = document.get("deadline")
+    return _ms(datetime.fromisoformat(deadline)) if deadline else None
+
+
+def _deadline_field(document: Mapping[str, Any]) -> dict[str, str | int]:
+    """``deadline_ms`` of the project hash, which the board scripts read ("" for none)."""
+    deadline = _deadline_ms(document)
+    return {"deadline_ms": "" if deadline is None else deadline}
+
+
+def _summary_json(document: Mapping[str, Any], state: str) -> str:
     summary = {
         "org_id": document["org_id"],
         "task_type": document["task_type"],
@@ -118,7 +134,7 @@ def _summary_json(document: Mapping[str, Any], state: str) -> str:
         "skills": document["skills"],
         "priority": document["priority"],
         "state": state,
-        "deadline_ms": _ms(datetime.fromisoformat(deadline)) if deadline else None,
+        "deadline_ms": _deadline_ms(document),
     }
     return dumps(summary)
 
@@ -146,7 +162,7 @@ def _project(project_id: str, raw: Mapping[Any, Any]) -> Project:
         review=ReviewPolicy.model_validate(document["review"]),
         gold_rate=document["gold_rate"],
         max_redundancy=document.get("max_redundancy"),
-        state="paused" if state == "paused" else "active",
+        state=state if state in ("paused", "closed") else "active",
         counts=counts,
         created_at=_datetime(document["created_at_ms"]),
         updated_at=_datetime(document.get("updated_at_ms", document["created_at_ms"])),
@@ -250,7 +266,11 @@ class Projects:
             "created_at_ms": now,
             "updated_at_ms": now,
         }
-        await self.board.run(self.board.ops.create_project(project_id, _policy(document), document))
+        await self.board.run(
+            self.board.ops.create_project(
+                project_id, _policy(document), document, _deadline_field(document)
+            )
+        )
         await self.client.sadd(self.keys.org_projects(org_id), project_id)
         await self.client.hset(
             self.keys.project_index, project_id, _summary_json(document, "active")
@@ -270,6 +290,11 @@ class Projects:
                     {"loc": ["body", name], "msg": "cannot be null", "type": "value_error"}
                     for name in refused
                 ],
+            )
+        if current.state == "closed" and ({"state", "deadline"} & changes.keys()):
+            raise ProjectClosed(
+                "the project's deadline has passed and it is closed: its state and deadline "
+                "can no longer change (create a new project to go on)"
             )
         state = changes.pop("state", current.state)
         if "deadline" in changes:
@@ -297,6 +322,7 @@ class Projects:
         }
         fields["state"] = state
         fields["doc"] = dumps(merged)
+        fields.update(_deadline_field(merged))
         await self.board.run(self.board.ops.update_project(project_id, fields))
         if state == "active":
             await self.client.hset(

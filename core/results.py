@@ -34,6 +34,8 @@ __all__ = [
     "parse_cursor",
     "publish_result",
     "read_results",
+    "result_entry",
+    "result_fields",
 ]
 
 FIRST_CURSOR = "0-0"
@@ -47,9 +49,10 @@ class Result:
     """A decided task: its final answer, how sure we are, and how it was decided."""
 
     task_id: str
-    answer: Mapping[str, Any] = field(repr=False)  # may hold personal data: keep out of logs
+    # May hold personal data: keep out of logs. None: no answer (a task rejected by review).
+    answer: Mapping[str, Any] | None = field(repr=False)
     confidence: float
-    method: str  # e.g. "agreement", "review", "single"
+    method: str  # e.g. "agreement", "review", "rejected"
     external_id: str | None = None
     decided_at_ms: int | None = None  # None: now (Redis TIME)
     contributors: Sequence[str] = ()  # pseudonymous ids of who answered
@@ -66,7 +69,7 @@ class ResultEntry:
     cursor: str
     task_id: str
     external_id: str | None
-    answer: dict[str, Any] = field(repr=False)
+    answer: dict[str, Any] | None = field(repr=False)
     confidence: float
     method: str
     decided_at_ms: int
@@ -92,6 +95,22 @@ def parse_cursor(cursor: str) -> str:
     return f"{int(match.group(1))}-{int(match.group(2))}"
 
 
+def result_fields(result: Result) -> list[str | int]:
+    """The field, value pairs a result entry carries beside its ids and time (shared with
+    :mod:`core.pipeline_ops`, whose ``resolve_task`` publishes in the same script)."""
+    answer = None if result.answer is None else dict(result.answer)
+    return [
+        "answer",
+        dumps(answer),
+        "confidence",
+        repr(float(result.confidence)),
+        "method",
+        result.method,
+        "contributors",
+        dumps(list(result.contributors)),
+    ]
+
+
 def publish_result(
     keys: Keys, project_id: str, result: Result, *, decision_id: str | None = None
 ) -> ScriptCall[Published]:
@@ -109,14 +128,7 @@ def publish_result(
         "" if result.decided_at_ms is None else int(result.decided_at_ms),
         result.task_id,
         result.external_id or "",
-        "answer",
-        dumps(dict(result.answer)),
-        "confidence",
-        repr(float(result.confidence)),
-        "method",
-        result.method,
-        "contributors",
-        dumps(list(result.contributors)),
+        *result_fields(result),
     ]
 
     def parse(reply: Sequence[Any]) -> Published:
@@ -154,3 +166,15 @@ def read_results(
         return ResultPage(items, items[-1].cursor if items else after)
 
     return Commands([("XRANGE", pk.results, f"({after}", "+", "COUNT", limit)], parse)
+
+
+def result_entry(keys: Keys, project_id: str, cursor: str) -> Commands[ResultEntry | None]:
+    """The one result at ``cursor`` (its results stream entry id), or None."""
+    pk = keys.project(ids.validate_project_id(project_id))
+    cursor = parse_cursor(cursor)
+
+    def parse(replies: list[Any]) -> ResultEntry | None:
+        entries = replies[0] or []
+        return _entry(*entries[0]) if entries else None
+
+    return Commands([("XRANGE", pk.results, cursor, cursor)], parse)

@@ -31,6 +31,12 @@ class ScriptName(StrEnum):
     CLAIM_REVIEW = "claim_review"
     DECIDE_REVIEW = "decide_review"
     EXPIRE_REVIEW_LEASES = "expire_review_leases"
+    EXPIRE_DEADLINE = "expire_deadline"  # deadline expiry (core.deadlines)
+    # the event pipeline (core.pipeline_ops)
+    RESOLVE_TASK = "resolve_task"
+    EXTEND_TASK = "extend_task"
+    RECORD_STATS = "record_stats"
+    ADD_FEEDBACK = "add_feedback"
 
 
 def _read(name: str) -> str:

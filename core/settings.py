@@ -89,6 +89,13 @@ class Settings(BaseSettings):
         le=3600,
         description="Seconds between two scheduler ticks (lease and deadline expiry).",
     )
+    relay_claim_idle_seconds: float = Field(
+        default=10.0,
+        ge=1,
+        le=3600,
+        description="Seconds an event may sit unacknowledged under a relay before another relay "
+        "takes it over (a dead relay's events).",
+    )
     webhook_allow_private: bool = Field(
         default=False,
         description="Allow plain-http and private/loopback webhook targets (development only).",

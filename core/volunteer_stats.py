@@ -1,12 +1,14 @@
 """What a volunteer's work added up to, as shown on their profile.
 
 The stats actor keeps ``G:vol:<volunteer-id>:stats`` up to date from the project event streams
-(field names in :mod:`core.keys`); this module only reads it, so a volunteer with no history, or
-an instance whose actor has not run yet, simply sees zeros.
+(field names in :mod:`core.keys`; the writes are in :mod:`core.stats_updates`); this module only
+reads it, so a volunteer with no history, or an instance whose actor has not run yet, simply sees
+zeros. It also reads the feedback list the reviews actor fills (:mod:`core.settlement`).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -15,8 +17,19 @@ import redis.asyncio
 
 from core.board_ops import text
 from core.keys import Keys
+from task_types import names
 
-__all__ = ["VolunteerStats", "read_stats", "week_field", "week_of"]
+__all__ = [
+    "FEEDBACK_SHOWN",
+    "VolunteerStats",
+    "read_feedback",
+    "read_stats",
+    "week_field",
+    "week_of",
+]
+
+#: Feedback items ``GET /v1/me`` shows, newest first.
+FEEDBACK_SHOWN = 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,17 +60,37 @@ def week_field(ms: int) -> str:
 async def read_stats(
     client: redis.asyncio.Redis, keys: Keys, volunteer_id: str, now_ms: int
 ) -> VolunteerStats:
-    raw: dict[Any, Any] = await client.hgetall(keys.volunteer_stats(volunteer_id))
-    fields = {text(k): int(float(text(v))) for k, v in raw.items()}
+    # HMGET of the counters by name: the hash also holds the stats actor's markers (one per
+    # update counted), which a profile read has no use for.
+    kinds = names()
+    wanted = ["tasks", "minutes", "decided", "accepted", week_field(now_ms)]
+    wanted += [f"contribution:{kind}" for kind in kinds]
+    raw: list[Any] = await client.hmget(keys.volunteer_stats(volunteer_id), wanted)
+    values = [0 if value is None else int(float(text(value))) for value in raw]
+    fields = dict(zip(wanted, values, strict=True))
     return VolunteerStats(
-        tasks=fields.get("tasks", 0),
-        minutes=fields.get("minutes", 0),
-        decided=fields.get("decided", 0),
-        accepted=fields.get("accepted", 0),
-        week_minutes=fields.get(week_field(now_ms), 0),
+        tasks=fields["tasks"],
+        minutes=fields["minutes"],
+        decided=fields["decided"],
+        accepted=fields["accepted"],
+        week_minutes=fields[week_field(now_ms)],
         contribution={
-            name.removeprefix("contribution:"): value
-            for name, value in fields.items()
-            if name.startswith("contribution:")
+            kind: fields[f"contribution:{kind}"]
+            for kind in kinds
+            if fields[f"contribution:{kind}"]
         },
     )
+
+
+async def read_feedback(
+    client: redis.asyncio.Redis, keys: Keys, volunteer_id: str, limit: int = FEEDBACK_SHOWN
+) -> list[dict[str, Any]]:
+    """The latest feedback on the volunteer's answers (written by the reviews actor), newest
+    first: ``{id, kind, project_id, task_id, outcome, comment, at}`` each."""
+    raw: list[Any] = await client.lrange(keys.volunteer_feedback(volunteer_id), 0, limit - 1)
+    items: list[dict[str, Any]] = []
+    for value in raw:
+        item = json.loads(text(value))
+        if isinstance(item, dict):
+            items.append(item)
+    return items

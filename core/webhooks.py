@@ -35,7 +35,7 @@ __all__ = [
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 - a prefix, not a secret
 SECRET_BYTES = 32
-DELIVERY_STATUSES = ("pending", "delivered", "failed")
+DELIVERY_STATUSES = ("pending", "delivered", "failed", "disabled")
 
 
 def new_secret() -> str:
@@ -54,7 +54,7 @@ class Delivery:
     project_id: str
     task_id: str
     result_id: str  # the result's cursor in its project's feed
-    status: str  # pending | delivered | failed
+    status: str  # pending | delivered | failed | disabled (the endpoint answered 410)
     attempts: int
     last_error: str | None
     next_attempt_at_ms: int | None

@@ -45,13 +45,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     configure_logging(settings)
     command: Command = args.command
+    if getattr(args, "demo", False) or getattr(args, "demo_answers", False):
+        return _up(settings, demo=True, demo_answers=args.demo_answers)
     return command(settings)
 
 
-def _up(settings: Settings) -> int:
+def _up(settings: Settings, *, demo: bool = False, demo_answers: bool = False) -> int:
     from ruche.supervisor import run_up
 
-    return run_up(settings)
+    return run_up(settings, demo=demo, demo_answers=demo_answers)
 
 
 def _api(settings: Settings) -> int:
@@ -99,6 +101,15 @@ def _scheduler(settings: Settings) -> int:
     return 0
 
 
+def _relay(settings: Settings) -> int:
+    if not _has_redis(settings, "relay"):
+        return EXIT_USAGE
+    from workers.relay import serve
+
+    serve(settings)
+    return 0
+
+
 def _has_redis(settings: Settings, piece: str) -> bool:
     if settings.redis_url is not None:
         return True
@@ -123,6 +134,11 @@ def _parser() -> argparse.ArgumentParser:
     _listen_flags(up)
     up.add_argument("--workers", dest="processes", type=int, metavar="N",
                     help="worker processes (RUCHE_WORKER_PROCESSES)")
+    up.add_argument("--demo", action="store_true",
+                    help="seed a demo NGO, volunteers and three projects, and print their tokens "
+                    "(again on every run; nothing is duplicated)")
+    up.add_argument("--demo-answers", action="store_true",
+                    help="like --demo, and simulated volunteers answer about half of the tasks")
 
     _listen_flags(_command(commands, "api", _api, "run the HTTP API"))
 
@@ -133,6 +149,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="threads per process (RUCHE_WORKER_THREADS)")
 
     _command(commands, "scheduler", _scheduler, "run the scheduler (lease and deadline expiry)")
+    _command(commands, "relay", _relay, "run the event relay (project event streams -> "
+             "worker messages)")
     return parser
 
 

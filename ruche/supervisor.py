@@ -4,7 +4,11 @@ Start order: the embedded Redis (unless ``RUCHE_REDIS_URL`` points elsewhere), t
 dramatiq workers and the scheduler, each a ``ruche <piece>`` process told the Redis URL through
 its environment. On Ctrl-C or SIGTERM, or as soon as any piece dies, the app processes are
 stopped together and Redis last (a death makes the exit code non-zero: a half-running Ruche is
-worse than a stopped one).
+worse than a stopped one). The fourth app process is the event relay (``ruche relay``), which
+turns the project event streams into the workers' messages.
+
+With ``--demo``, once the API answers, the supervisor seeds the demo through it (``ruche.demo``)
+and prints the demo's tokens under the banner.
 
 Each app process runs in a session of its own, so a Ctrl-C on the terminal reaches only this
 supervisor, which then stops them once, in order. A second signal would make uvicorn and dramatiq
@@ -111,8 +115,12 @@ def _stop_when_parent_dies(parent_pid: int) -> Callable[[], None] | None:
     return hook
 
 
-def run_up(settings: Settings) -> int:
-    """Run Ruche until a stop signal (exit 0) or until a piece of it dies (exit 1)."""
+def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False) -> int:
+    """Run Ruche until a stop signal (exit 0) or until a piece of it dies (exit 1).
+
+    ``demo``: once the API answers, seed the demo through it (``ruche.demo``) and print its
+    tokens with the banner; a failed seeding stops everything (exit 1).
+    """
     stop = threading.Event()
     with _stop_on_signals(stop), contextlib.ExitStack() as resources:
         embedded: RedisServer | None = None
@@ -131,9 +139,15 @@ def run_up(settings: Settings) -> int:
             generated_admin_token = new_token("admin")
             env["RUCHE_ADMIN_TOKEN"] = generated_admin_token
         children = Children(env)
+        after_ready: AfterReady | None = None
+        if demo:
+            admin_token = generated_admin_token or _admin_token(settings)
+            after_ready = _demo(admin_token, settings, demo_answers)
         try:
             _spawn_all(children, settings)
-            return _supervise(children, embedded, settings, stop, generated_admin_token)
+            return _supervise(
+                children, embedded, settings, stop, generated_admin_token, after_ready
+            )
         finally:
             children.stop()  # before the ExitStack stops Redis: workers may still be using it
 
@@ -150,6 +164,7 @@ def _spawn_all(children: Children, settings: Settings) -> None:
         ],
     )
     children.spawn("scheduler", [*ruche, "scheduler"])
+    children.spawn("relay", [*ruche, "relay"])
 
 
 def _supervise(
@@ -158,6 +173,7 @@ def _supervise(
     settings: Settings,
     stop: threading.Event,
     generated_admin_token: str | None = None,
+    after_ready: AfterReady | None = None,
 ) -> int:
     base_url = _base_url(settings)
     ready_by = time.monotonic() + READY_TIMEOUT_SECONDS
@@ -173,12 +189,41 @@ def _supervise(
         if not ready:
             ready = _answers_ready(base_url)
             if ready:
-                _print_banner(base_url, settings, embedded, generated_admin_token)
+                extra = after_ready(base_url) if after_ready is not None else []
+                if extra is None:
+                    return 1
+                _print_banner(base_url, settings, embedded, generated_admin_token, extra)
             elif time.monotonic() > ready_by:
                 log.error("up.not_ready", url=f"{base_url}/readyz", waited=READY_TIMEOUT_SECONDS)
                 return 1
     log.info("up.stopping")
     return 0
+
+
+# Called once the API answers, with its base URL: extra banner lines, or None when it failed.
+AfterReady = Callable[[str], list[str] | None]
+
+
+def _admin_token(settings: Settings) -> str:
+    return settings.admin_token.get_secret_value() if settings.admin_token else ""
+
+
+def _demo(admin_token: str, settings: Settings, answers: bool) -> AfterReady:
+    def seed(base_url: str) -> list[str] | None:
+        # Imported here: only `ruche up --demo` needs httpx and the demo content.
+        import httpx
+
+        from ruche.demo import DemoError, banner_lines, run_demo
+
+        try:
+            state = run_demo(base_url, admin_token, settings.data_dir, answers=answers)
+        except (DemoError, httpx.HTTPError, OSError) as error:
+            log.error("up.demo_failed", error=str(error))
+            return None
+        log.info("up.demo_ready", org_id=state.org_id, projects=len(state.projects))
+        return ["", *banner_lines(state, base_url, settings.data_dir)]
+
+    return seed
 
 
 def _child_env(settings: Settings, redis_url: str) -> dict[str, str]:
@@ -233,6 +278,7 @@ def _print_banner(
     settings: Settings,
     embedded: RedisServer | None,
     generated_admin_token: str | None = None,
+    extra_lines: Sequence[str] = (),
 ) -> None:
     if embedded is not None:
         redis_line = f"{embedded.url} (embedded; data in {embedded.data_dir})"
@@ -252,5 +298,5 @@ def _print_banner(
             f"  Operator token (this run only, shown once): {generated_admin_token}\n"
             "           set RUCHE_ADMIN_TOKEN to keep one across restarts"
         )
-    lines += ["Press Ctrl-C to stop.", ""]
+    lines += [*extra_lines, "Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)

@@ -170,7 +170,7 @@ def test_up_runs_everything_on_an_embedded_redis_and_stops_cleanly(
         client.close()
         processes = descendants(up.process.pid)
         names = " ".join(command_line(pid) for pid in processes)
-        for piece in ("redis-server", "ruche api", "dramatiq", "ruche scheduler"):
+        for piece in ("redis-server", "ruche api", "dramatiq", "ruche scheduler", "ruche relay"):
             assert piece in names
 
         stop(up.process)  # type: ignore[operator]
@@ -299,7 +299,7 @@ def test_up_fails_when_the_api_port_is_taken(tmp_path: Path) -> None:
     assert b"up.process_died" in process.stderr
 
 
-@pytest.mark.parametrize("piece", ["api", "worker", "scheduler"])
+@pytest.mark.parametrize("piece", ["api", "worker", "scheduler", "relay"])
 def test_single_pieces_need_a_redis_url(tmp_path: Path, piece: str) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ruche", piece],

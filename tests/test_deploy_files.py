@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-APP_SERVICES = ("api", "worker", "scheduler")
+APP_SERVICES = ("api", "worker", "scheduler", "relay")
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,13 @@ from workers.broker import build_broker
 
 __all__ = ["ACTOR_MODULES", "setup"]
 
-ACTOR_MODULES = ("workers.actors.system",)
+ACTOR_MODULES = (
+    "workers.actors.system",
+    "workers.actors.deliver",  # results.deliver, results.deliver_due (webhooks)
+    "workers.actors.tasks",  # tasks.aggregate
+    "workers.actors.reviews",  # reviews.settle
+    "workers.actors.stats",  # stats.record
+)
 
 
 def setup(settings: Settings | None = None) -> RedisBroker:

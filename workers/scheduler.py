@@ -3,7 +3,9 @@
 Every ``scheduler_interval_seconds`` it calls :func:`reap`. That is where time-driven work of the
 board hangs: leases whose time ran out give their slot back (``Board.reap_expired_leases``),
 review leases likewise, projects past their deadline close, and the outbox relay re-emits events
-no worker has acknowledged. Each of those is idempotent, so running two schedulers, or a tick
+no worker has acknowledged, and webhook deliveries whose retry (or redelivery) is due are sent to
+the workers (``workers.delivery.enqueue_due_deliveries``: a bounded batch per tick, each taken
+atomically from the due set). Each of those is idempotent, so running two schedulers, or a tick
 that overlaps a restart, is harmless.
 """
 
@@ -18,8 +20,10 @@ import redis
 import structlog
 
 from core.board import Board
+from core.deadlines import sweep_deadlines
 from core.keys import Keys
 from core.settings import Settings
+from workers.delivery import enqueue_due_deliveries
 
 __all__ = ["reap", "run_scheduler", "serve"]
 
@@ -32,6 +36,8 @@ def reap(board: Board, settings: Settings) -> None:
     """One round of time-driven maintenance (see the module docstring)."""
     expired = board.reap_expired_leases()
     expired_reviews = board.reap_expired_review_leases()
+    sweep_deadlines(board)  # projects past their deadline close; core.deadlines logs what changed
+    enqueue_due_deliveries(board, settings)  # webhook retries and redeliveries now due
     log.debug("scheduler.tick", expired_leases=expired, expired_review_leases=expired_reviews)
 
 

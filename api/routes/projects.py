@@ -61,8 +61,10 @@ async def get_project(
     response_model=Project,
     summary="Edit a project: pause/resume (`state`), policy, instructions, impact note",
     description="Only the fields sent change. A new `redundancy` applies to tasks created "
-    "afterwards; `lease_seconds` to leases granted afterwards. `task_type` cannot change.",
-    responses=error_responses(401, 403, 404, 422),
+    "afterwards; `lease_seconds` to leases granted afterwards. `task_type` cannot change. "
+    "Once the deadline has passed the project is `closed`: its unfinished tasks expire, and "
+    "its `state` and `deadline` can no longer change (409 `project_closed`).",
+    responses=error_responses(401, 403, 404, 409, 422),
 )
 async def edit_project(
     project_id: OwnedProjectId, body: ProjectPatch, org: CurrentOrg, projects: ProjectsDep

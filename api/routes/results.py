@@ -34,9 +34,14 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 class ResultOut(BaseModel):
     task_id: str
     external_id: str | None
-    answer: dict[str, Any]
+    answer: dict[str, Any] | None = Field(
+        description="The final answer; null when a reviewer rejected the task as unanswerable "
+        "(method `rejected`)."
+    )
     confidence: float
-    method: str = Field(description="How the answer was decided: agreement, review, …")
+    method: str = Field(
+        description="How the answer was decided: `agreement`, `review` or `rejected`."
+    )
     decided_at: datetime
 
 

@@ -15,7 +15,7 @@ from api.volunteer_services import ReviewsDep
 from core.accounts import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
-from core.volunteer_stats import read_stats
+from core.volunteer_stats import read_feedback, read_stats
 from task_types import all_types
 from task_types.translation.models import LanguageTag
 
@@ -148,7 +148,7 @@ async def _me(
             },
         ),
         reviewer_of=await reviews.reviewer_project_ids(profile.id),
-        feedback=[],
+        feedback=await read_feedback(client, keys, profile.id),
     )
 
 

@@ -79,3 +79,26 @@ local function live_assignment(asg_key, assignment_id, volunteer_id, now)
   end
   return rec, nil
 end
+
+-- Append a decided result to the results feed, once per decision id (publish_result.lua,
+-- resolve_task.lua). Writes results_key (the entry), published_key (decision id -> entry id)
+-- and events_key (result.published, the outbox of webhook delivery). ``extra`` holds more
+-- field, value pairs (answer, confidence, method, contributors). Returns the entry id and 1,
+-- or the first publication's entry id and 0 when this decision was published before.
+local function append_result(results_key, published_key, events_key, now, decision_id, decided,
+    task_id, ext, extra)
+  local existing = redis.call('HGET', published_key, decision_id)
+  if existing then
+    return existing, 0
+  end
+  local fields = {'decision_id', decision_id, 'decided_at', decided, 'task_id', task_id,
+    'external_id', ext}
+  for i = 1, #extra do
+    fields[#fields + 1] = extra[i]
+  end
+  local id = redis.call('XADD', results_key, '*', unpack(fields))
+  redis.call('HSET', published_key, decision_id, id)
+  redis.call('XADD', events_key, '*', 'type', 'result.published', 'task', task_id, 'result', id,
+    'at', now)
+  return id, 1
+end

@@ -1,6 +1,7 @@
 -- claim.lua: lease one answer slot of the best claimable task to a volunteer.
 --
--- KEYS[1] P:project         hash   reads state, lease_ms, max_lease_ms; bumps per-state counts
+-- KEYS[1] P:project         hash   reads state, lease_ms, max_lease_ms, deadline_ms; bumps
+--                                  per-state counts
 -- KEYS[2] P:tasks           hash   the chosen task's record (live + 1)
 -- KEYS[3] P:ready           zset   scanned best first; the task's score or membership updated
 -- KEYS[4] P:asg             hash   the new assignment record
@@ -15,17 +16,22 @@
 -- ARGV[5] scan limit: most ready tasks looked at before giving up
 --
 -- Reply: {'ok', assignment id, task id, expires at (ms), payload JSON}
---     or {'empty', reason}  with reason 'paused' or 'nothing_fits'
+--     or {'empty', reason}  with reason 'paused', 'closed' (closed, or past its deadline) or
+--                           'nothing_fits'
 --     or {'err', 'no_project', ''}
 
 local now = now_ms(ARGV[1])
 local volunteer_id = ARGV[2]
-local project = redis.call('HMGET', KEYS[1], 'state', 'lease_ms', 'max_lease_ms')
+local project = redis.call('HMGET', KEYS[1], 'state', 'lease_ms', 'max_lease_ms', 'deadline_ms')
 if not project[2] then
   return {'err', 'no_project', ''}
 end
 if project[1] == 'paused' then
   return {'empty', 'paused'}
+end
+local deadline = tonumber(project[4] or '')
+if project[1] == 'closed' or (deadline and now >= deadline) then
+  return {'empty', 'closed'}
 end
 local lease_ms = tonumber(project[2])
 local max_lease_ms = tonumber(project[3])

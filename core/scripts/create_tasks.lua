@@ -1,6 +1,7 @@
 -- create_tasks.lua: add a batch of tasks to a project, idempotent on external id.
 --
--- KEYS[1] P:project   hash   reads redundancy, bumps task_seq and count:open
+-- KEYS[1] P:project   hash   reads redundancy, state and deadline_ms, bumps task_seq and
+--                            count:open
 -- KEYS[2] P:tasks     hash   new task records
 -- KEYS[3] P:payloads  hash   new payloads
 -- KEYS[4] P:ext       hash   external id -> task id (read, then written for new tasks)
@@ -11,12 +12,18 @@
 --
 -- Reply: {'ok', entry...} with one entry per input task: "+<task id>" when created,
 -- "=<task id>" when the external id already named a task (nothing written for it);
--- or {'err', 'no_project', ''}.
+-- or {'err', 'no_project', ''}, or {'err', 'project_closed', ''} once the project is closed or
+-- past its deadline (its tasks expire: see expire_deadline.lua).
 
 local now = now_ms(ARGV[1])
-local need = tonumber(redis.call('HGET', KEYS[1], 'redundancy'))
+local project = redis.call('HMGET', KEYS[1], 'redundancy', 'state', 'deadline_ms')
+local need = tonumber(project[1])
 if not need then
   return {'err', 'no_project', ''}
+end
+local deadline = tonumber(project[3] or '')
+if project[2] == 'closed' or (deadline and now >= deadline) then
+  return {'err', 'project_closed', ''}
 end
 
 local n = tonumber(ARGV[2])

@@ -12,12 +12,9 @@
 -- ARGV[6..] more field, value pairs of the result (answer, confidence, method, …)
 --
 -- Reply: {entry id, 1} when appended, {entry id, 0} when this decision was already published.
+-- The appending itself is append_result (_prelude.lua), shared with resolve_task.lua.
 
 local now = now_ms(ARGV[1])
-local existing = redis.call('HGET', KEYS[2], ARGV[2])
-if existing then
-  return {existing, 0}
-end
 local decided = ARGV[3]
 if decided == '' then
   decided = tostring(now)
@@ -30,13 +27,10 @@ if ext == '' then
     ext = task.ext
   end
 end
-local fields = {'decision_id', ARGV[2], 'decided_at', decided, 'task_id', task_id,
-  'external_id', ext}
+local extra = {}
 for i = 6, #ARGV do
-  fields[#fields + 1] = ARGV[i]
+  extra[#extra + 1] = ARGV[i]
 end
-local id = redis.call('XADD', KEYS[1], '*', unpack(fields))
-redis.call('HSET', KEYS[2], ARGV[2], id)
-redis.call('XADD', KEYS[3], '*', 'type', 'result.published', 'task', task_id, 'result', id,
-  'at', now)
-return {id, 1}
+local id, created = append_result(KEYS[1], KEYS[2], KEYS[3], now, ARGV[2], decided, task_id, ext,
+  extra)
+return {id, created}

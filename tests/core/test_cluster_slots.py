@@ -22,7 +22,9 @@ from redis.crc import key_slot
 from core.board import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.board_ops import Batch, Op, ScriptCall
 from core.clock import ManualClock
+from core.deadlines import expire_deadline
 from core.ids import new_volunteer_id
+from core.pipeline_ops import PipelineOps
 from core.redis_server import RedisServer, free_port
 from core.results import Result, publish_result
 from core.scripts import ScriptName, script_source
@@ -62,7 +64,31 @@ def play_life_cycle(board: Board, clock: ManualClock) -> None:
     assert board.expire_leases(project) == [third.assignment_id]
     result = Result(first.task_id, {"text": "a"}, 1.0, "agreement")
     assert board.run(publish_result(board.keys, project, result)).created
+    board.update_project(project, {"deadline_ms": clock.now_ms})  # the deadline is now
+    assert expire_deadline(board, project).newly_closed
     play_review_cycle(board, clock)
+    play_pipeline_cycle(board)
+
+
+def play_pipeline_cycle(board: Board) -> None:
+    """The event pipeline's scripts: extend and resolve a task, a volunteer's stats and feedback
+    (the last two on one per-volunteer key each)."""
+    project = board.create_project(BoardPolicy(redundancy=1))
+    board.create_tasks(project, [NewTask({"n": 0})])
+    ops = PipelineOps(board.keys, board.clock)
+    first, second = new_volunteer_id(), new_volunteer_id()
+    lease = board.claim(project, first)
+    assert isinstance(lease, Claimed)
+    board.submit(lease.assignment_id, first, {"label": "a"})
+    assert board.run(ops.extend_task(project, lease.task_id, expected_need=1, ceiling=2))
+    again = board.claim(project, second)
+    assert isinstance(again, Claimed)
+    board.submit(again.assignment_id, second, {"label": "a"})
+    result = Result(lease.task_id, {"label": "a"}, 1.0, "agreement")
+    decision = f"{lease.task_id}:2"
+    assert board.run(ops.resolve_task(project, result, decision_id=decision, answers=2)).created
+    assert board.run(ops.record_stats(first, "sub:x", {"tasks": 1, "minutes": 0.5}))
+    assert board.run(ops.add_feedback(first, {"id": "f1", "outcome": "upheld"}))
 
 
 def play_review_cycle(board: Board, clock: ManualClock) -> None:

@@ -89,3 +89,14 @@ def test_a_ping_is_processed_by_a_worker_with_message_context_in_its_logs(
     assert processed["duration_ms"] >= 0
     # The queue lives under the configured prefix in the real Redis.
     assert redis_client.keys("ruche:dramatiq*")
+
+
+def test_the_broker_is_tuned_to_notice_a_dead_worker_within_seconds(redis_url: str) -> None:
+    """dramatiq's defaults (60 s heartbeat, maintenance on 0.1 % of commands) take minutes;
+    tests/workers/test_worker_crash.py measures what these settings give."""
+    broker = build_broker(Settings(redis_url=redis_url))
+    try:
+        assert broker.heartbeat_timeout <= 10_000
+        assert broker.maintenance_chance >= 100_000  # of a million commands
+    finally:
+        broker.close()

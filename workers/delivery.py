@@ -1,0 +1,353 @@
+"""Delivering results to an organisation's webhook: attempts, retries, and what is recorded.
+
+A ``result.published`` event reaches :meth:`Deliverer.on_result` (actor ``results.deliver``).
+It finds the project's organisation and endpoint, creates the delivery — record, stored body and
+due-set member, all idempotent (:mod:`core.delivery_records`) — and makes the first attempt at
+once. Later attempts come through the due set: the scheduler's tick takes what is due
+(:func:`enqueue_due_deliveries`) and sends ``results.deliver_due`` messages, which reach
+:meth:`Deliverer.on_due`.
+
+Decisions, per reply:
+
+============================  =============================================================
+2xx                           ``delivered``
+410 Gone                      ``disabled``; the endpoint is marked disabled and none of its
+                              deliveries is attempted again until the webhook is set again
+                              (a new secret), then ``redeliver`` sends them
+3xx (never followed), 429,    retried on the schedule below; ``Retry-After`` (seconds or an
+5xx, other 4xx, timeouts,     HTTP date) postpones the next attempt, up to a day. Other 4xx
+connection and TLS errors,    are retried too: the NGO may fix their endpoint within the
+a refused (SSRF) target       three days, and an answer we cannot tell apart from a bug on
+                              their side is no reason to drop a result
+retries used up               ``failed`` (``redeliver`` makes one more attempt)
+============================  =============================================================
+
+No endpoint when the event is handled: nothing is recorded (the organisation reads results by
+cursor or export; a webhook set later is not sent the past). The endpoint removed while a
+delivery waits: that delivery ends ``failed``.
+
+Retry schedule: 16 retries after the first attempt, nominally 5 s, 30 s, 2 min, 10 min, 30 min,
+1 h, 2 h, 4 h, then every 8 h — 71.7 h in all, about three days. Each delay is drawn uniformly
+between half and one and a half times its nominal value: enough jitter that endpoints coming
+back from an outage are not hit by every retry at once, while the whole window stays about three
+days (full jitter, uniform from zero, would halve it on average and make it unpredictable).
+
+Guarantee: at least once, with a stable ``webhook-id``. One attempt at a time per delivery (the
+due-set claim); a duplicate event or message, in sequence or concurrently, makes no second POST.
+A second POST of the same delivery happens only when a worker dies after the receiver got the
+request but before the outcome was written, or when a redelivery is asked for — and it carries
+the same ``webhook-id`` and the same body, for the receiver to drop.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import random
+import ssl
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import UTC
+
+import dramatiq
+import redis
+import structlog
+from dramatiq.brokers.redis import RedisBroker
+
+from core.board import Board
+from core.delivery_records import DeliveryStore, DueDelivery, EndpointState
+from core.keys import Keys
+from core.settings import Settings
+from core.signing import delivery_id, event_body, signed_headers
+from core.ssrf import Resolver, system_resolver
+from core.webhooks import Delivery
+from workers.broker import build_broker
+from workers.webhook_client import HttpLimits, Reply, post
+
+__all__ = [
+    "ATTEMPT_LEASE_MS",
+    "DELIVER",
+    "DELIVER_DUE",
+    "DISPATCH_BATCH",
+    "DISPATCH_LEASE_MS",
+    "MAX_ATTEMPTS",
+    "MAX_RETRY_AFTER_S",
+    "QUEUE",
+    "RETRY_DELAYS_S",
+    "Deliverer",
+    "dispatch_due",
+    "enqueue_due_deliveries",
+    "parse_retry_after",
+    "retry_delay_s",
+]
+
+log = structlog.get_logger(__name__)
+
+#: Stable names: messages already in Redis keep finding their actor after a refactor.
+DELIVER = "results.deliver"
+DELIVER_DUE = "results.deliver_due"
+QUEUE = "results"
+
+_HOUR = 3600
+#: Nominal delay before each retry (seconds); the first attempt is immediate.
+RETRY_DELAYS_S: tuple[int, ...] = (5, 30, 120, 600, 1800, _HOUR, 2 * _HOUR, 4 * _HOUR) + (
+    8 * _HOUR,
+) * 8
+MAX_ATTEMPTS = 1 + len(RETRY_DELAYS_S)
+JITTER = (0.5, 1.5)
+MAX_RETRY_AFTER_S = 24 * _HOUR
+#: How long an attempt holds its delivery: more than an attempt can last (HttpLimits.total_s),
+#: and how soon a delivery whose worker died is tried again.
+ATTEMPT_LEASE_MS = 30_000
+#: How long a due delivery sent to the workers is not sent again by the scheduler.
+DISPATCH_LEASE_MS = 60_000
+DISPATCH_BATCH = 200
+
+_DISABLED = "the endpoint answered 410 Gone and is disabled; set the webhook again to re-enable it"
+
+
+def retry_delay_s(
+    attempts: int, rng: random.Random, retry_after_s: float | None = None
+) -> float | None:
+    """Seconds to wait after ``attempts`` failed attempts, or None when it is time to give up."""
+    if not 1 <= attempts <= len(RETRY_DELAYS_S):
+        return None
+    delay = rng.uniform(*JITTER) * RETRY_DELAYS_S[attempts - 1]
+    if retry_after_s is not None:
+        delay = max(delay, min(retry_after_s, MAX_RETRY_AFTER_S))
+    return delay
+
+
+def parse_retry_after(value: str | None, now_s: float) -> float | None:
+    """A ``Retry-After`` header (delay-seconds or HTTP-date) as seconds from now, or None."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(min(int(value[:12]), MAX_RETRY_AFTER_S))
+    try:
+        moment = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return min(max(0.0, moment.timestamp() - now_s), float(MAX_RETRY_AFTER_S))
+
+
+@dataclass
+class Deliverer:
+    """Everything an attempt needs; one per worker process (see ``workers.actors.deliver``)."""
+
+    store: DeliveryStore
+    allow_private: bool = False
+    clock: Callable[[], float] = time.time  # seconds; signs timestamps and schedules retries
+    resolver: Resolver = system_resolver
+    limits: HttpLimits = field(default_factory=HttpLimits)
+    verify: ssl.SSLContext | bool = True
+    rng: random.Random = field(default_factory=random.SystemRandom)
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Deliverer:
+        if settings.redis_url is None:
+            raise RuntimeError("RUCHE_REDIS_URL is not set: webhook delivery needs Redis")
+        client = redis.Redis.from_url(
+            settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
+        )
+        store = DeliveryStore(client, Keys(settings.key_prefix))
+        return cls(store, allow_private=settings.webhook_allow_private)
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000)
+
+    # -- entry points (the actors) --------------------------------------------------------------
+
+    def on_result(self, project_id: str, result_id: str) -> Reply | None:
+        """A result was published: create its delivery (once) and make the first attempt.
+
+        Returns the attempt's reply, or None when this call made no attempt (no endpoint, or
+        another call holds or already finished the delivery).
+        """
+        org_id = self.store.project_org(project_id)
+        if org_id is None:
+            log.warning("webhook.unknown_project", project_id=project_id)
+            return None
+        if self.store.endpoint(org_id) is None:
+            log.info("webhook.no_endpoint", org_id=org_id, project_id=project_id)
+            return None
+        entry = self.store.result(project_id, result_id)
+        if entry is None:
+            log.warning("webhook.result_missing", project_id=project_id, result_id=result_id)
+            return None
+        now = self.now_ms()
+        record = Delivery(
+            delivery_id=delivery_id(org_id, project_id, result_id),
+            project_id=project_id,
+            task_id=entry.task_id,
+            result_id=result_id,
+            status="pending",
+            attempts=0,
+            last_error=None,
+            next_attempt_at_ms=now,
+            created_at_ms=now,
+        )
+        body = event_body(project_id, entry)
+        if self.store.create(org_id, record, body, due_ms=now):
+            return self._attempt(org_id, record.delivery_id, expected=now)
+        self.store.ensure_due(org_id, record.delivery_id, now)
+        return self._attempt(org_id, record.delivery_id, expected=None)
+
+    def on_due(self, org_id: str, delivery_id: str, token: int | None = None) -> Reply | None:
+        """A retry or redelivery is due (sent by the scheduler with the score it set)."""
+        return self._attempt(org_id, delivery_id, expected=token)
+
+    # -- one attempt ----------------------------------------------------------------------------
+
+    def _attempt(self, org_id: str, delivery_id: str, expected: int | None) -> Reply | None:
+        token = self.store.claim(org_id, delivery_id, self.now_ms(), ATTEMPT_LEASE_MS, expected)
+        if token is None:
+            log.debug("webhook.not_claimed", org_id=org_id, delivery_id=delivery_id)
+            return None
+        record = self.store.record(org_id, delivery_id)
+        if record is None or record.status != "pending":
+            # Finished already (a worker died between writing the record and the due set), or
+            # an orphan member: nothing to send.
+            self.store.finish(org_id, delivery_id, token, None)
+            return None
+        endpoint = self.store.endpoint(org_id)
+        body = self.store.body(org_id, delivery_id)
+        if endpoint is None or endpoint.disabled or body is None:
+            self._end_unsent(org_id, record, token, endpoint, body)
+            return None
+        headers = signed_headers(endpoint.secret, delivery_id, int(self.clock()), body)
+        reply = post(
+            endpoint.url,
+            body,
+            headers,
+            allow_private=self.allow_private,
+            resolver=self.resolver,
+            limits=self.limits,
+            verify=self.verify,
+        )
+        self._record_reply(org_id, record, token, endpoint, reply)
+        return reply
+
+    def _end_unsent(
+        self,
+        org_id: str,
+        record: Delivery,
+        token: int,
+        endpoint: EndpointState | None,
+        body: bytes | None,
+    ) -> None:
+        if endpoint is None:
+            status, reason = "failed", "no webhook endpoint is set"
+        elif endpoint.disabled:
+            status, reason = "disabled", _DISABLED
+        else:
+            status, reason = "failed", "the event body is missing"
+        self._save(org_id, replace(record, status=status, last_error=reason), token, None)
+        log.warning(
+            "webhook.not_sent", org_id=org_id, delivery_id=record.delivery_id, reason=reason
+        )
+
+    def _record_reply(
+        self, org_id: str, record: Delivery, token: int, endpoint: EndpointState, reply: Reply
+    ) -> None:
+        attempts = record.attempts + 1
+        context = {
+            "org_id": org_id,
+            "delivery_id": record.delivery_id,
+            "attempt": attempts,
+            "status": reply.status,
+            "bytes_read": reply.bytes_read,
+        }
+        now = self.now_ms()
+        if reply.delivered:
+            done = replace(record, status="delivered", attempts=attempts, last_error=None)
+            self._save(org_id, done, token, None)
+            log.info("webhook.delivered", **context)
+            return
+        if reply.status == 410:
+            self.store.disable_endpoint(org_id, endpoint.secret, now)
+            gone = replace(record, status="disabled", attempts=attempts, last_error=_DISABLED)
+            self._save(org_id, gone, token, None)
+            log.warning("webhook.endpoint_disabled", **context)
+            return
+        retry_after = parse_retry_after(reply.retry_after, self.clock())
+        delay = retry_delay_s(attempts, self.rng, retry_after)
+        if delay is None:
+            error = f"{reply.error}; gave up after {attempts} attempts"
+            failed = replace(record, status="failed", attempts=attempts, last_error=error)
+            self._save(org_id, failed, token, None)
+            log.warning("webhook.gave_up", error=reply.error, **context)
+            return
+        next_ms = now + int(delay * 1000)
+        waiting = replace(record, status="pending", attempts=attempts, last_error=reply.error)
+        self._save(org_id, waiting, token, next_ms)
+        log.info("webhook.attempt_failed", error=reply.error, retry_in_s=round(delay, 1), **context)
+
+    def _save(self, org_id: str, record: Delivery, token: int, next_ms: int | None) -> None:
+        """Record first, due set second: a crash in between re-runs a finished delivery's
+        attempt, which then only sees the record and stops (see :meth:`_attempt`)."""
+        self.store.save(org_id, replace(record, next_attempt_at_ms=next_ms))
+        self.store.finish(org_id, record.delivery_id, token, next_ms)
+
+
+# -- the scheduler's side ---------------------------------------------------------------------
+
+
+def dispatch_due(
+    store: DeliveryStore,
+    send: Callable[[DueDelivery], None],
+    now_ms: int,
+    *,
+    limit: int = DISPATCH_BATCH,
+) -> int:
+    """Take up to ``limit`` due deliveries and ``send`` each; how many were taken.
+
+    Taking pushes each one ``DISPATCH_LEASE_MS`` ahead, atomically, so two schedulers never take
+    the same one, and one whose message is lost is taken again once the lease runs out.
+    """
+    taken = store.take_due(now_ms, DISPATCH_LEASE_MS, limit)
+    for due in taken:
+        send(due)
+    return len(taken)
+
+
+_brokers: dict[tuple[str, str], RedisBroker] = {}
+_brokers_lock = threading.Lock()
+
+
+def _broker_for(settings: Settings) -> RedisBroker:
+    """The scheduler's own broker (built once per process, only when there is work to send)."""
+    url = settings.effective_broker_url or ""
+    key = (url, settings.key_prefix)
+    with _brokers_lock:
+        if key not in _brokers:
+            _brokers[key] = build_broker(settings)
+        return _brokers[key]
+
+
+def enqueue_due_deliveries(
+    board: Board,
+    settings: Settings,
+    *,
+    now_ms: int | None = None,
+    broker: dramatiq.Broker | None = None,
+) -> int:
+    """The scheduler tick's part: send a ``results.deliver_due`` message per due delivery."""
+    store = DeliveryStore(board.client, board.keys)
+
+    def send(due: DueDelivery) -> None:
+        message: dramatiq.Message[None] = dramatiq.Message(
+            queue_name=QUEUE,
+            actor_name=DELIVER_DUE,
+            args=(due.org_id, due.delivery_id, due.token),
+            kwargs={},
+            options={},
+        )
+        (broker or _broker_for(settings)).enqueue(message)
+
+    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
+    return dispatch_due(store, send, now)

@@ -1,0 +1,68 @@
+"""The relay process (``ruche relay``): project event streams -> dramatiq messages.
+
+It runs :class:`core.relay.Relay` with :class:`workers.routing.Router` as its dispatch, on the
+data Redis (``RUCHE_REDIS_URL``) for the streams and the broker (``RUCHE_BROKER_URL``, or the
+same Redis) for the messages. Run as many as you like: they share the consumer group, each
+event goes to one of them, and a dead one's events are taken over after
+``RUCHE_RELAY_CLAIM_IDLE_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from types import FrameType
+
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from core.keys import Keys
+from core.relay import Relay, RelayConfig
+from core.settings import Settings
+from workers.app import setup
+from workers.routing import Router
+
+__all__ = ["build_relay", "relay_config", "run_relay", "serve"]
+
+
+def relay_config(settings: Settings) -> RelayConfig:
+    return RelayConfig(claim_idle_ms=int(settings.relay_claim_idle_seconds * 1000))
+
+
+def build_relay(
+    settings: Settings, broker: RedisBroker, config: RelayConfig | None = None
+) -> Relay:
+    """A relay reading the settings' Redis and dispatching through ``broker``."""
+    if settings.redis_url is None:
+        raise RuntimeError("RUCHE_REDIS_URL is not set: the relay needs a Redis server")
+    client = redis.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
+    )
+    return Relay(
+        client,
+        Keys(settings.key_prefix),
+        Router(broker),
+        config=config or relay_config(settings),
+    )
+
+
+def run_relay(settings: Settings, stop: threading.Event) -> None:
+    """Relay until ``stop`` is set (sets up the broker and actors of this process first)."""
+    broker = setup(settings)
+    relay = build_relay(settings, broker)
+    try:
+        relay.run(stop)
+    finally:
+        relay.client.close()
+
+
+def serve(settings: Settings) -> None:
+    """Run the relay in this process until SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def request_stop(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, request_stop)
+    signal.signal(signal.SIGINT, request_stop)
+    run_relay(settings, stop)

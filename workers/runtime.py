@@ -1,0 +1,68 @@
+"""What the pipeline's actors share in a worker process: the board, and their retry rule.
+
+The board is built from the environment's settings on first use (a worker process is started
+by ``dramatiq workers.app:setup``); tests and embedding programs :func:`install` their own.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+import redis
+from pydantic import ValidationError
+
+from core.board import Board
+from core.errors import RucheError
+from core.ids import InvalidId
+from core.keys import Keys
+from core.settings import Settings, load_settings
+from task_types import TaskTypeError
+
+__all__ = ["board", "board_from_settings", "install", "is_permanent", "retry_transient"]
+
+_board: Board | None = None
+_lock = threading.Lock()
+
+
+def board_from_settings(settings: Settings) -> Board:
+    if settings.redis_url is None:
+        raise RuntimeError("RUCHE_REDIS_URL is not set: the workers need a Redis server")
+    client = redis.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
+    )
+    return Board(client, keys=Keys(settings.key_prefix))
+
+
+def install(board: Board | None) -> None:
+    """Use ``board`` in this process (tests, or an embedding program); None: from settings."""
+    global _board
+    with _lock:
+        _board = board
+
+
+def board() -> Board:
+    """The process's board, built from the environment's settings on first use."""
+    global _board
+    with _lock:
+        if _board is None:
+            _board = board_from_settings(load_settings())
+        return _board
+
+
+def is_permanent(error: BaseException) -> bool:
+    """Whether trying again cannot help: an id of the wrong shape, a payload or answer its type
+    refuses, a type not installed, a refusal the error tree marks permanent (no such task),
+    or a message missing a field."""
+    if isinstance(error, RucheError):
+        return error.permanent
+    return isinstance(error, InvalidId | ValidationError | TaskTypeError | KeyError)
+
+
+def retry_transient(max_retries: int) -> Callable[[int, BaseException], bool]:
+    """A dramatiq ``retry_when``: retry up to ``max_retries`` times, never a permanent error."""
+
+    def retry_when(retries: int, error: BaseException) -> bool:
+        return retries < max_retries and not is_permanent(error)
+
+    return retry_when
