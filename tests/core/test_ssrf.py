@@ -79,7 +79,10 @@ def test_internal_addresses_are_refused_however_spelled(host: str) -> None:
 def test_public_addresses_are_accepted_without_any_lookup(host: str) -> None:
     target = check_url(f"https://{host}:8443/hook?x=1", allow_private=False, resolve=no_dns)
     assert target.port == 8443
-    assert all(address.is_global for address in target.addresses)
+    # Not `address.is_global`: Python 3.11 before 3.11.4 counts all of 2002::/16 (6to4) as
+    # private; the guard judges the embedded IPv4 address instead.
+    assert target.addresses
+    assert all(address_refusal(address) is None for address in target.addresses)
 
 
 @pytest.mark.parametrize(
