@@ -19,6 +19,7 @@ from api.errors import ErrorResponse
 from api.volunteer_services import ClaimsDep, CurrentProfile
 from core.claims import Assignment
 from core.clock import utc_from_ms
+from core.reviews import ReviewItem
 
 __all__ = ["router"]
 
@@ -51,6 +52,17 @@ class TaskOut(BaseModel):
     payload: dict[str, Any]
     instructions: str
 
+    @classmethod
+    def of(cls, leased: Assignment | ReviewItem) -> TaskOut:
+        """The task as its holder sees it: an assignment's or a review item's."""
+        return cls(
+            id=leased.task_id,
+            project_id=leased.project_id,
+            type=leased.task_type,
+            payload=leased.payload,
+            instructions=leased.instructions,
+        )
+
 
 class AssignmentOut(BaseModel):
     id: str
@@ -61,13 +73,7 @@ class AssignmentOut(BaseModel):
     def of(cls, assignment: Assignment) -> AssignmentOut:
         return cls(
             id=assignment.id,
-            task=TaskOut(
-                id=assignment.task_id,
-                project_id=assignment.project_id,
-                type=assignment.task_type,
-                payload=assignment.payload,
-                instructions=assignment.instructions,
-            ),
+            task=TaskOut.of(assignment),
             expires_at=utc_from_ms(assignment.expires_at_ms),
         )
 

@@ -50,13 +50,7 @@ class ReviewOut(BaseModel):
     def of(cls, item: ReviewItem) -> ReviewOut:
         return cls(
             id=item.id,
-            task=TaskOut(
-                id=item.task_id,
-                project_id=item.project_id,
-                type=item.task_type,
-                payload=item.payload,
-                instructions=item.instructions,
-            ),
+            task=TaskOut.of(item),
             candidates=[Candidate.model_validate(c) for c in item.candidates],
             reason=item.reason,
             expires_at=utc_from_ms(item.expires_at_ms),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import TYPE_CHECKING
 
 import httpx
 import pytest
@@ -11,6 +12,9 @@ from fastapi import FastAPI
 
 from api.main import create_app
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from tests.api.volunteer_support import Scene
 
 AppClient = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
 
@@ -91,3 +95,13 @@ async def api(redis_client: object, redis_url: str) -> AsyncIterator[httpx.Async
 @pytest.fixture
 def actors(api: httpx.AsyncClient) -> Actors:
     return Actors(api)
+
+
+@pytest.fixture
+async def world(api: httpx.AsyncClient, actors: Actors, redis_url: str) -> AsyncIterator[Scene]:
+    """An organisation with a scene of projects and volunteers (tests/api/volunteer_support.py)."""
+    from tests.api.volunteer_support import scene  # the support module imports this one
+
+    _, org = await actors.org()
+    async with scene(api, redis_url, org) as made:
+        yield made

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from tests.api.volunteer_support import (
     Headers,
     Scene,
     answer_all,
+    assert_error,
     claim,
     scene,
     translation,
@@ -32,20 +32,6 @@ from tests.api.volunteer_support import (
 pytestmark = pytest.mark.anyio
 
 PRIVATE = "Zanzibar-4417-secret"
-
-
-@pytest.fixture
-async def world(api: httpx.AsyncClient, actors: Actors, redis_url: str) -> AsyncIterator[Scene]:
-    _, org = await actors.org()
-    async with scene(api, redis_url, org) as made:
-        yield made
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    return error
 
 
 # -- claiming ----------------------------------------------------------------------------------

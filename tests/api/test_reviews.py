@@ -6,7 +6,6 @@ Review items are opened on the board directly (the aggregation actor's job, a la
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,28 +19,14 @@ from tests.api.volunteer_support import (
     Headers,
     Scene,
     answer_all,
+    assert_error,
     claim,
-    scene,
     translation,
 )
 
 pytestmark = pytest.mark.anyio
 
 PRIVATE = "Kilimanjaro-5895-secret"
-
-
-@pytest.fixture
-async def world(api: httpx.AsyncClient, actors: Actors, redis_url: str) -> AsyncIterator[Scene]:
-    _, org = await actors.org()
-    async with scene(api, redis_url, org) as made:
-        yield made
-
-
-def assert_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    error: dict[str, Any] = response.json()["error"]
-    assert error["code"] == code
-    return error
 
 
 async def in_review(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import datetime
 
 import httpx
@@ -14,16 +13,9 @@ from core.settings import Settings
 from core.volunteer_stats import week_field
 from task_types import names as task_type_names
 from tests.api.conftest import ADMIN_TOKEN, Actors, AppClient
-from tests.api.volunteer_support import Scene, bearer, scene
+from tests.api.volunteer_support import Scene, bearer
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-async def world(api: httpx.AsyncClient, actors: Actors, redis_url: str) -> AsyncIterator[Scene]:
-    _, org = await actors.org()
-    async with scene(api, redis_url, org) as made:
-        yield made
 
 
 async def sign_up(api: httpx.AsyncClient, **fields: object) -> httpx.Response:
