@@ -79,12 +79,12 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 KeysDep = Annotated[Keys, Depends(_keys)]
 
 
-async def _principal(request: Request, accounts: AccountsDep) -> Principal:
+async def _principal(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthenticated()
-    principal = await accounts.authenticate(token.strip())
+    principal = await cast(Accounts, request.app.state.accounts).authenticate(token.strip())
     if principal is None:
         raise Unauthenticated()
     request.state.principal = principal
@@ -130,7 +130,7 @@ async def auth_refusal(request: Request) -> RucheError | None:
     if kind is None:
         return None
     try:
-        principal = await _principal(request, await _accounts(request))
+        principal = await _principal(request)
     except Unauthenticated as refusal:
         return refusal
     return WrongKindOfToken() if principal.kind != kind else None

@@ -31,7 +31,10 @@ from api.routes import (
 )
 from core.accounts import Accounts
 from core.board import AsyncBoard
+from core.claims import Claims
 from core.keys import Keys
+from core.project_catalogue import ProjectCatalogue
+from core.reviews import Reviews
 from core.settings import Settings, load_settings
 from core.tokens import token_hash
 
@@ -66,6 +69,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.redis = client
         app.state.board = AsyncBoard(client, keys=keys)
         app.state.accounts = Accounts(client, keys, admin_hash)
+        board = app.state.board
+        app.state.claims = Claims(
+            board,
+            client,
+            keys,
+            max_live=settings.max_live_assignments,
+            catalogue=ProjectCatalogue(client, keys, board),
+        )
+        app.state.reviews = Reviews(
+            board, client, keys, lease_seconds=settings.review_lease_seconds
+        )
         try:
             yield
         finally:
@@ -84,10 +98,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = ApiMetrics()
     # Added last, so it is outermost: it also times and counts requests other layers refuse.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Routes are matched in order, one regular expression each: the volunteers' hot path
+    # (claim, submit) goes first, so it does not pay for trying every NGO route before it.
+    app.include_router(assignments.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
     for ngo_router in (orgs, projects, tasks, results, webhooks, reviewers, task_types):
         app.include_router(ngo_router.router)
-    for volunteer_router in (volunteers, assignments, reviews):
+    for volunteer_router in (volunteers, reviews):
         app.include_router(volunteer_router.router)
     return app

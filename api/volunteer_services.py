@@ -1,12 +1,12 @@
-"""Dependency aliases for the volunteer- and reviewer-facing services, built per request."""
+"""Dependency aliases for the volunteer- and reviewer-facing services (one of each per process)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, cast
 
-from fastapi import Depends
+from fastapi import Depends, Request
 
-from api.deps import AccountsDep, BoardDep, CurrentVolunteer, KeysDep, RedisDep, SettingsDep
+from api.deps import AccountsDep, CurrentVolunteer
 from core.accounts import VolunteerProfile
 from core.claims import Claims
 from core.reviews import Reviews
@@ -14,16 +14,13 @@ from core.reviews import Reviews
 __all__ = ["ClaimsDep", "CurrentProfile", "ReviewsDep"]
 
 
-async def _claims(
-    board: BoardDep, client: RedisDep, keys: KeysDep, settings: SettingsDep
-) -> Claims:
-    return Claims(board, client, keys, max_live=settings.max_live_assignments)
+async def _claims(request: Request) -> Claims:
+    # Built once in the lifespan (api.main): it holds the process's project catalogue.
+    return cast(Claims, request.app.state.claims)
 
 
-async def _reviews(
-    board: BoardDep, client: RedisDep, keys: KeysDep, settings: SettingsDep
-) -> Reviews:
-    return Reviews(board, client, keys, lease_seconds=settings.review_lease_seconds)
+async def _reviews(request: Request) -> Reviews:
+    return cast(Reviews, request.app.state.reviews)
 
 
 async def _profile(me: CurrentVolunteer, accounts: AccountsDep) -> VolunteerProfile:

@@ -53,6 +53,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+U = TypeVar("U")
 
 # A NOSCRIPT reply means Redis lost its script cache (restart, SCRIPT FLUSH): the call never
 # ran, so registering the scripts again and resending it cannot apply it twice.
@@ -214,9 +215,7 @@ class Board:
 
     # -- reviews -----------------------------------------------------------------------------
 
-    def open_review(
-        self, project_id: str, task_id: str, reason: str, *, priority: int = 0
-    ) -> bool:
+    def open_review(self, project_id: str, task_id: str, reason: str, *, priority: int = 0) -> bool:
         """Queue a task for review; False when it already was in review (nothing changed)."""
         return self.run(self.ops.open_review(project_id, task_id, reason, priority))
 
@@ -305,6 +304,27 @@ class AsyncBoard:
                 pipe.execute_command(*command)
             return op.parse(await pipe.execute())
         return op.combine(await self._run_batch(op))
+
+    async def run_then(self, call: ScriptCall[T], after: Commands[U]) -> tuple[T, U]:
+        """A script call and, in the same round trip, commands that follow it *whatever it
+        answers*: they run even when the script refuses (whose error is raised once they have).
+        For the request path, where each round trip is a large share of a request's cost."""
+        sha = await self._sha(call.script)
+        pipe = self.client.pipeline(transaction=False)
+        pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
+        for command in after.commands:
+            pipe.execute_command(*command)
+        replies = await pipe.execute(raise_on_error=False)
+        reply, rest = replies[0], replies[1:]
+        for failed in rest:
+            if isinstance(failed, Exception):
+                raise failed
+        followed = after.parse(rest)
+        if isinstance(reply, _NoScript):
+            reply = await self._evalsha(call, reload=True)  # it never ran: safe to resend
+        elif isinstance(reply, Exception):
+            raise reply
+        return call.parse(reply), followed
 
     async def _run_batch(self, batch: Batch[Any, Any]) -> list[Any]:
         results: dict[int, Any] = {}

@@ -44,7 +44,7 @@ from core.errors import (
     ProjectNotFound,
 )
 from core.keys import Keys
-from core.projects import claimable_projects
+from core.project_catalogue import ProjectCatalogue
 from task_types.translation.models import primary_language
 
 __all__ = [
@@ -184,14 +184,15 @@ class Claims:
         keys: Keys,
         *,
         max_live: int,
-        projects: ProjectSource = claimable_projects,
+        catalogue: ProjectCatalogue | None = None,
     ) -> None:
         self.board = board
         self.ops = board.ops
         self.client = client
         self.keys = keys
         self.max_live = max_live
-        self.projects = projects
+        # Without a shared catalogue (one per API process), every claim reads Redis afresh.
+        self.catalogue = catalogue or ProjectCatalogue(client, keys, board, ttl_seconds=0.0)
 
     async def candidates(
         self,
@@ -204,7 +205,7 @@ class Claims:
         cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
         visible = [
             card
-            for card in await self.projects(self.client, self.keys)
+            for card in await self.catalogue.claimable()
             if card.state == "active" and fits(card, volunteer)
         ]
         if project_id is not None:
@@ -241,14 +242,11 @@ class Claims:
         if found is None:
             return None
         card, lease = found
-        _, document = await asyncio.gather(
-            self.board.run(
-                self.ops.confirm_slot(
-                    volunteer.id, reservation, lease.assignment_id, lease.expires_at_ms
-                )
-            ),
-            self.board.run(self.ops.project_document(card.id)),
+        confirm = self.ops.confirm_slot(
+            volunteer.id, reservation, lease.assignment_id, lease.expires_at_ms
         )
+        await self.board.run(confirm)
+        document = await self.catalogue.document(card.id)
         return Assignment(
             id=lease.assignment_id,
             project_id=card.id,
@@ -328,13 +326,18 @@ class Claims:
         context = await self.board.run(self.ops.lease_context(assignment_id))
         _own_live_lease(context, volunteer_id)
         validated = validate_answer(context.document.get("task_type"), context.payload, answer)
-        submitted = await self.board.run(
-            self.ops.submit(assignment_id, volunteer_id, validated, seconds_spent)
+        # The slot goes back in the same round trip, refused or not: a refusal here means the
+        # lease died meanwhile (its slot is free anyway), or is not this volunteer's (not in
+        # their slots, so nothing is removed).
+        submitted, _ = await self.board.run_then(
+            self.ops.submit(assignment_id, volunteer_id, validated, seconds_spent),
+            self.ops.drop_slot(volunteer_id, assignment_id),
         )
-        await self.board.run(self.ops.drop_slot(volunteer_id, assignment_id))
         return submitted
 
     async def release(self, volunteer_id: str, assignment_id: str, reason: str) -> None:
         _assignment_ref(assignment_id)
-        await self.board.run(self.ops.release(assignment_id, volunteer_id, reason))
-        await self.board.run(self.ops.drop_slot(volunteer_id, assignment_id))
+        await self.board.run_then(
+            self.ops.release(assignment_id, volunteer_id, reason),
+            self.ops.drop_slot(volunteer_id, assignment_id),
+        )

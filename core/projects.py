@@ -88,6 +88,21 @@ def project_summary(raw: str | bytes, project_id: str) -> ProjectSummary:
     )
 
 
+# Bumped after each write of this process to the claim index or a project document, so in-process
+# copies of them (``core.project_catalogue``) know they are stale. After, not before: a copy read
+# between the write and the bump is then discarded, never kept as fresh.
+_index_generation = 0
+
+
+def index_generation() -> int:
+    return _index_generation
+
+
+def _index_changed() -> None:
+    global _index_generation
+    _index_generation += 1
+
+
 async def claimable_projects(client: redis.asyncio.Redis, keys: Keys) -> list[ProjectSummary]:
     """Every active project, highest priority first (one ``HGETALL`` of the claim index).
 
@@ -275,6 +290,7 @@ class Projects:
         await self.client.hset(
             self.keys.project_index, project_id, _summary_json(document, "active")
         )
+        _index_changed()
         return await self.get(org_id, project_id)
 
     async def update(self, org_id: str, project_id: str, patch: ProjectPatch) -> Project:
@@ -330,6 +346,7 @@ class Projects:
             )
         else:
             await self.client.hdel(self.keys.project_index, project_id)
+        _index_changed()
         return await self.get(org_id, project_id)
 
     # -- reviewers ---------------------------------------------------------------------------
