@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
@@ -19,8 +20,9 @@ from pydantic import ValidationError
 from core.errors import AnswerRejected, RucheError
 from task_types import InvalidAnswer, UnknownTaskType
 from task_types import get as get_task_type
+from task_types.base import THRESHOLD_TOLERANCE
 
-__all__ = ["validate_answer"]
+__all__ = ["GoldScore", "score_gold", "validate_answer"]
 
 MASK = "<value>"
 GENERIC_MESSAGE = "this value does not fit the task"
@@ -54,6 +56,28 @@ def validate_answer(
             _masked(details, set(_values(raw)) - known),
         ) from None
     return dict(answer.model_dump(mode="json"))
+
+
+@dataclass(frozen=True, slots=True)
+class GoldScore:
+    score: float  # in [0, 1], the task type's own measure (1 = matches the gold answer)
+    correct: bool  # the score reaches the type's agreement threshold
+
+
+def score_gold(
+    task_type: str | None,
+    payload: Mapping[str, Any] | None,
+    answer: Mapping[str, Any],
+    gold_answer: Mapping[str, Any],
+) -> GoldScore:
+    """A validated answer scored against a gold answer, both in their canonical form: the same
+    test as an answer agreeing with an accepted result (``core.aggregation.agrees``)."""
+    kind = get_task_type(str(task_type))
+    parsed_payload = kind.parse_payload(payload or {})
+    given = kind.normalise(parsed_payload, kind.answer_model.model_validate(answer))
+    gold = kind.normalise(parsed_payload, kind.answer_model.model_validate(gold_answer))
+    score = min(1.0, max(0.0, float(kind.score(parsed_payload, given, gold))))
+    return GoldScore(score, score >= kind.default_threshold - THRESHOLD_TOLERANCE)
 
 
 def _values(value: Any) -> Iterator[str]:

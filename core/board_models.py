@@ -6,8 +6,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
-from redis.typing import EncodableT, FieldT
-
 __all__ = [
     "CREATE_CHUNK",
     "MAX_PRIORITY",
@@ -18,6 +16,7 @@ __all__ = [
     "Claimed",
     "CreatedTask",
     "Decided",
+    "GoldPolicy",
     "Heartbeat",
     "LeaseContext",
     "NewTask",
@@ -46,6 +45,7 @@ class BoardPolicy:
     lease_seconds: int = 600
     max_lease_seconds: int = 7200  # total lease time a task can be held through heartbeats
     max_attempts: int = 5  # expired leases before a task is flagged stalled; 0 = never
+    gold: GoldPolicy = field(default_factory=lambda: GoldPolicy())
 
     def __post_init__(self) -> None:
         if not 1 <= self.redundancy <= MAX_REDUNDANCY:
@@ -55,12 +55,53 @@ class BoardPolicy:
         if self.max_attempts < 0:
             raise ValueError("max_attempts must be zero or positive")
 
-    def redis_fields(self) -> dict[FieldT, EncodableT]:
+    def redis_fields(self) -> dict[str, str | int]:
         return {
             "redundancy": self.redundancy,
             "lease_ms": self.lease_seconds * 1000,
             "max_lease_ms": self.max_lease_seconds * 1000,
             "max_attempts": self.max_attempts,
+            **self.gold.redis_fields(),
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class GoldPolicy:
+    """How often gold tasks are served (claim.lua) and what qualifies a volunteer (submit.lua).
+
+    The gold rate starts at ``start_rate`` for a volunteer's first ``warmup_tasks`` tasks in the
+    project and decays linearly to ``end_rate`` at ``settle_tasks`` (Zooniverse: 40 % for the
+    first 20, 10 % after 60). With ``qualification_tasks`` > 0, a volunteer gets only gold tasks
+    until ``qualification_tasks`` gold answers in a row are at least ``pass_rate`` correct;
+    a failed round waits ``cooldown_seconds`` before the next.
+    """
+
+    start_rate: float = 0.0
+    end_rate: float = 0.0
+    warmup_tasks: int = 20
+    settle_tasks: int = 60
+    qualification_tasks: int = 0
+    pass_rate: float = 0.8
+    cooldown_seconds: int = 3600
+
+    def __post_init__(self) -> None:
+        for rate in (self.start_rate, self.end_rate, self.pass_rate):
+            if not 0.0 <= rate <= 1.0:
+                raise ValueError("gold and pass rates must be within 0..1")
+        if not 0 <= self.warmup_tasks <= self.settle_tasks:
+            raise ValueError("warmup_tasks must be within 0..settle_tasks")
+        if self.qualification_tasks < 0 or self.cooldown_seconds < 0:
+            raise ValueError("qualification_tasks and cooldown_seconds must be >= 0")
+
+    def redis_fields(self) -> dict[str, str | int]:
+        return {
+            "gold_start": repr(self.start_rate),
+            "gold_end": repr(self.end_rate),
+            "gold_warmup": self.warmup_tasks,
+            "gold_settle": self.settle_tasks,
+            "qual_tasks": self.qualification_tasks,
+            "qual_pass": repr(self.pass_rate),
+            "qual_cooldown_ms": self.cooldown_seconds * 1000,
         }
 
 
@@ -69,6 +110,8 @@ class NewTask:
     payload: Mapping[str, Any]
     external_id: str | None = None
     priority: int = 0
+    #: Makes it a gold (control) task: ``{"answer": ..., "explanation": ...}``.
+    gold: Mapping[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if not -MAX_PRIORITY <= self.priority <= MAX_PRIORITY:
@@ -93,7 +136,7 @@ class Claimed:
 
 @dataclass(frozen=True, slots=True)
 class NothingToClaim:
-    reason: str  # "paused" or "nothing_fits"
+    reason: str  # "paused", "closed", "cooldown" or "nothing_fits"
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,7 +154,7 @@ class Submitted:
 
     @property
     def complete(self) -> bool:
-        return self.answers >= self.need
+        return self.task_state != "gold" and self.answers >= self.need
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,3 +248,5 @@ class LeaseContext:
     payload: dict[str, Any] | None = field(repr=False)
     answers: list[dict[str, Any]] = field(repr=False)
     now_ms: int
+    #: For a gold task, what ``P:gold`` holds: ``{"answer": ..., "explanation": ...}``.
+    gold: dict[str, Any] | None = field(default=None, repr=False)

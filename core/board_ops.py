@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -37,6 +38,9 @@ from core.scripts import ScriptName
 from core.slot_ops import SlotOps
 
 # The operation types are re-exported: callers import them from here with the operations.
+# Whether a claim serves a gold task must be unpredictable to volunteers: an OS-backed source.
+_draw = random.SystemRandom().random
+
 __all__ = ["Batch", "BoardOps", "Commands", "Op", "ScriptCall", "checked", "dumps", "text"]
 
 
@@ -56,7 +60,7 @@ class BoardOps(SlotOps, ReviewOps):
         pk = self.project_keys(project_id)
         fields: list[str | int] = ["state", "active", "doc", dumps(dict(document or {}))]
         for name, value in policy.redis_fields().items():
-            fields += [str(name), int(value)]
+            fields += [name, value]
         for name, value in (extra or {}).items():
             fields += [name, value]
         # Two slots (the global index and the project's own), so no MULTI across them (Redis
@@ -75,8 +79,7 @@ class BoardOps(SlotOps, ReviewOps):
         return ScriptCall(ScriptName.UPDATE_PROJECT, [pk.project, pk.events], args, ignore_reply)
 
     def set_policy(self, project_id: str, policy: BoardPolicy) -> ScriptCall[None]:
-        fields = {str(k): int(v) for k, v in policy.redis_fields().items()}
-        return self.update_project(project_id, fields)
+        return self.update_project(project_id, policy.redis_fields())
 
     def set_paused(self, project_id: str, paused: bool) -> ScriptCall[None]:
         return self.update_project(project_id, {"state": "paused" if paused else "active"})
@@ -100,12 +103,16 @@ class BoardOps(SlotOps, ReviewOps):
     def _create_chunk(self, pk: ProjectKeys, chunk: Sequence[NewTask]) -> ScriptCall[list[str]]:
         args: list[str | int] = [self.clock.script_now(), len(chunk)]
         for task in chunk:
-            args += [task.external_id or "", task.priority, dumps(dict(task.payload))]
+            gold = dumps(dict(task.gold)) if task.gold is not None else ""
+            args += [task.external_id or "", task.priority, dumps(dict(task.payload)), gold]
 
         def parse(reply: Sequence[Any]) -> list[str]:
             return [text(entry) for entry in checked(reply)[1:]]
 
-        keys = [pk.project, pk.tasks, pk.payloads, pk.external_ids, pk.ready, pk.events]
+        keys = [
+            pk.project, pk.tasks, pk.payloads, pk.external_ids, pk.ready, pk.events, pk.gold,
+            pk.gold_pool,
+        ]  # fmt: skip
         return ScriptCall(ScriptName.CREATE_TASKS, keys, args, parse)
 
     def create_tasks(
@@ -160,8 +167,18 @@ class BoardOps(SlotOps, ReviewOps):
 
     # -- leases ------------------------------------------------------------------------------
 
-    def claim(self, project_id: str, volunteer_id: str) -> ScriptCall[Claimed | NothingToClaim]:
+    def claim(
+        self,
+        project_id: str,
+        volunteer_id: str,
+        *,
+        draws: tuple[float, float] | None = None,
+    ) -> ScriptCall[Claimed | NothingToClaim]:
+        """Lease the volunteer a slot of the project's best task for them. ``draws``: two
+        uniform numbers in [0, 1) deciding whether a gold task is served and which (random
+        unless given: tests pass them)."""
         pk = self.project_keys(project_id)
+        gold_draw, pool_draw = draws if draws is not None else (_draw(), _draw())
         ids.validate_volunteer_id(volunteer_id)
 
         def parse(reply: Sequence[Any]) -> Claimed | NothingToClaim:
@@ -177,11 +194,11 @@ class BoardOps(SlotOps, ReviewOps):
 
         keys = [
             pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases,
-            pk.touched(volunteer_id), pk.payloads, pk.events,
+            pk.touched(volunteer_id), pk.payloads, pk.events, pk.gold_pool, pk.qualification,
         ]  # fmt: skip
         args: list[str | int] = [
             self.clock.script_now(), volunteer_id, project_id, ids.new_token_part(),
-            self.claim_scan_limit,
+            self.claim_scan_limit, repr(gold_draw), repr(pool_draw),
         ]  # fmt: skip
         return ScriptCall(ScriptName.CLAIM, keys, args, parse)
 
@@ -208,7 +225,11 @@ class BoardOps(SlotOps, ReviewOps):
         volunteer_id: str,
         answer: Mapping[str, Any],
         seconds_spent: float | None,
+        gold_score: float | None = None,
+        gold_correct: bool = False,
     ) -> ScriptCall[Submitted]:
+        """Record an answer on a live lease. For a gold task, ``gold_score`` (in [0, 1]) and
+        ``gold_correct`` are the answer's score against the gold answer (see submit.lua)."""
         pk = self.keys.project(ids.parse_assignment_id(assignment_id).project_id)
         submission_id = ids.new_submission_id()
         entry = dumps(
@@ -227,8 +248,12 @@ class BoardOps(SlotOps, ReviewOps):
 
         keys = [
             pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.answers, pk.events,
+            pk.qualification,
         ]  # fmt: skip
-        args = [self.clock.script_now(), assignment_id, volunteer_id, submission_id, entry]
+        args: list[str | int] = [
+            self.clock.script_now(), assignment_id, volunteer_id, submission_id, entry,
+            "" if gold_score is None else repr(float(gold_score)), int(gold_correct),
+        ]  # fmt: skip
         return ScriptCall(ScriptName.SUBMIT, keys, args, parse)
 
     def assignment(self, assignment_id: str) -> Commands[dict[str, Any]]:
@@ -270,13 +295,14 @@ class BoardOps(SlotOps, ReviewOps):
         pk = self.keys.project(ref.project_id)
 
         def parse(replies: list[Any]) -> LeaseContext:
-            raw_record, raw_doc, raw_payload, now = replies
+            raw_record, raw_doc, raw_payload, now, raw_gold = replies
             return LeaseContext(
                 record=json_or_none(raw_record),
                 document=json_or_none(raw_doc) or {},
                 payload=json_or_none(raw_payload),
                 answers=[],
                 now_ms=self.now_from(now),
+                gold=json_or_none(raw_gold),
             )
 
         return Commands(
@@ -285,6 +311,7 @@ class BoardOps(SlotOps, ReviewOps):
                 ("HGET", pk.project, "doc"),
                 ("HGET", pk.payloads, ref.task_id),
                 ("TIME",),
+                ("HGET", pk.gold, ref.task_id),
             ],
             parse,
         )

@@ -1,8 +1,9 @@
 """Bulk task submission: read a batch, validate every item on its own, create the valid ones.
 
 A batch is JSON (``{"tasks": [item, …]}``) or NDJSON (one item a line). Each item is
-``{external_id?, payload, priority?, gold_answer?}``; its payload is checked by the project's
-task type, its gold answer (if any) by the type's answer rules against that payload. An invalid
+``{external_id?, payload, priority?, gold_answer?, gold_explanation?}``; its payload is checked
+by the project's task type, its gold answer (if any) by the type's answer rules against that
+payload. An invalid
 item is reported in ``rejected`` with where and why, never with what was sent (payloads may hold
 personal data), and never blocks the valid items around it.
 
@@ -29,9 +30,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from core.board import AsyncBoard
 from core.board_models import MAX_PRIORITY, NewTask
-from core.board_ops import Commands, dumps
+from core.board_ops import dumps
 from core.errors import BatchTooLarge, InvalidRequest
-from core.keys import Keys
 from task_types import InvalidAnswer
 from task_types.base import AnyTaskType
 
@@ -45,13 +45,13 @@ __all__ = [
     "TaskItem",
     "parse_json_batch",
     "parse_ndjson_batch",
-    "store_gold_answers",
     "submit_batch",
 ]
 
 MAX_BATCH_ITEMS = 10_000
 MAX_EXTERNAL_ID_CHARS = 200
 MAX_PAYLOAD_BYTES = 64 * 1024
+MAX_GOLD_EXPLANATION_CHARS = 2_000
 
 
 class ItemError(BaseModel):
@@ -95,7 +95,14 @@ class TaskItem(BaseModel):
     payload: dict[str, Any] = Field(description="The task, in its type's payload schema.")
     priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     gold_answer: dict[str, Any] | None = Field(
-        default=None, description="The known answer, which makes this a gold (control) task."
+        default=None,
+        description="The known answer, which makes this a gold (control) task: mixed into "
+        "volunteers' work unannounced, scored when answered, never a result or progress.",
+    )
+    gold_explanation: str | None = Field(
+        default=None,
+        max_length=MAX_GOLD_EXPLANATION_CHARS,
+        description="Why the gold answer is right, shown to volunteers after they answered.",
     )
 
 
@@ -192,7 +199,6 @@ def _errors(error: ValidationError, prefix: Sequence[str | int] = ()) -> list[It
 class _Valid:
     index: int
     task: NewTask
-    gold: dict[str, Any] | None
 
 
 def _external_id(item: Any) -> str | None:
@@ -228,6 +234,14 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
     except ValidationError as error:
         return rejected(*_errors(error, ["payload"]))
     gold: dict[str, Any] | None = None
+    if parsed.gold_answer is None and parsed.gold_explanation is not None:
+        return rejected(
+            ItemError(
+                loc=["gold_explanation"],
+                msg="an explanation needs a gold_answer",
+                type="value_error",
+            )
+        )
     if parsed.gold_answer is not None:
         try:
             answer = task_type.parse_answer(payload, parsed.gold_answer)
@@ -240,25 +254,21 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
                     for d in invalid.details
                 )
             )
-        gold = answer.model_dump(mode="json")
+        gold = {"answer": answer.model_dump(mode="json"), "explanation": parsed.gold_explanation}
     # The payload is stored as the NGO sent it (it validated); workers parse it again.
-    task = NewTask(payload=parsed.payload, external_id=parsed.external_id, priority=parsed.priority)
-    return _Valid(index, task, gold)
-
-
-def store_gold_answers(keys: Keys, project_id: str, gold: dict[str, str]) -> Commands[None]:
-    """HSET the gold answers (task id -> answer JSON) of a project in one command."""
-    pairs: list[str] = []
-    for task_id, answer in gold.items():
-        pairs += [task_id, answer]
-    commands = [("HSET", keys.project(project_id).gold, *pairs)] if pairs else []
-    return Commands(commands, lambda _: None)
+    task = NewTask(
+        payload=parsed.payload,
+        external_id=parsed.external_id,
+        priority=parsed.priority,
+        gold=gold,
+    )
+    return _Valid(index, task)
 
 
 async def submit_batch(
     board: AsyncBoard, project_id: str, task_type: AnyTaskType, items: Sequence[Any]
 ) -> BulkOutcome:
-    """Validate every item, create the valid ones, store their gold answers."""
+    """Validate every item, create the valid ones (gold answers stored with their task)."""
     valid: list[_Valid] = []
     rejected: list[RejectedItem] = []
     for index, item in enumerate(items):
@@ -269,19 +279,14 @@ async def submit_batch(
             valid.append(checked)
     task_ids: list[str | None] = [None] * len(items)
     accepted = duplicates = 0
-    gold: dict[str, str] = {}
     if valid:
         created = await board.run(board.ops.create_tasks(project_id, [v.task for v in valid]))
         for entry, outcome in zip(valid, created, strict=True):
             task_ids[entry.index] = outcome.task_id
             if outcome.created:
                 accepted += 1
-                if entry.gold is not None:
-                    gold[outcome.task_id] = dumps(entry.gold)
             else:
                 duplicates += 1
-    if gold:
-        await board.run(store_gold_answers(board.keys, project_id, gold))
     return BulkOutcome(
         accepted=accepted, duplicates=duplicates, rejected=rejected, task_ids=task_ids
     )

@@ -34,7 +34,7 @@ from typing import Any, Protocol
 import redis.asyncio
 
 from core import ids
-from core.answers import validate_answer
+from core.answers import score_gold, validate_answer
 from core.board import AsyncBoard
 from core.board_models import Claimed, Heartbeat, LeaseContext, Submitted
 from core.errors import (
@@ -325,12 +325,25 @@ class Claims:
         _assignment_ref(assignment_id)
         context = await self.board.run(self.ops.lease_context(assignment_id))
         _own_live_lease(context, volunteer_id)
-        validated = validate_answer(context.document.get("task_type"), context.payload, answer)
+        task_type = context.document.get("task_type")
+        validated = validate_answer(task_type, context.payload, answer)
+        gold = (
+            score_gold(task_type, context.payload, validated, context.gold["answer"])
+            if context.gold is not None
+            else None
+        )
         # The slot goes back in the same round trip, refused or not: a refusal here means the
         # lease died meanwhile (its slot is free anyway), or is not this volunteer's (not in
         # their slots, so nothing is removed).
         submitted, _ = await self.board.run_then(
-            self.ops.submit(assignment_id, volunteer_id, validated, seconds_spent),
+            self.ops.submit(
+                assignment_id,
+                volunteer_id,
+                validated,
+                seconds_spent,
+                gold_score=gold.score if gold else None,
+                gold_correct=gold.correct if gold else False,
+            ),
             self.ops.drop_slot(volunteer_id, assignment_id),
         )
         return submitted

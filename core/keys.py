@@ -26,7 +26,10 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:review_asg              hash   review id -> review lease record (JSON: task, vol, state, …)
     P:review_leases           zset   live review id -> lease expiry (ms)
     P:decisions               hash   task id -> the latest review decision (JSON)
-    P:gold                    hash   task id -> gold answer (JSON), for gold tasks only
+    P:gold                    hash   task id -> gold answer (JSON: answer, explanation)
+    P:gold_pool               zset   gold task ids (score 0), what claims pick gold tasks from
+    P:qual                    hash   volunteer id -> qualification record (JSON: answered,
+                                     correct, rounds, passed, retry_at)
     P:published               hash   decision id -> results stream entry id (publish once)
 
 Accounts live outside project slots (``G`` = ``<prefix>``)::
@@ -54,6 +57,9 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      (kept 30 days: what makes the stats actor idempotent)
     G:vol:<volunteer-id>:feedback list  newest first, at most 50 JSON items: what reviews made
                                      of the volunteer's answers (GET /v1/me)
+    G:vol:<volunteer-id>:rep  hash   reputation (core.reputation_model): t:<type> and
+                                     p:<type>:<project> -> JSON counts, soft:<project>:<task>
+                                     -> agreement credit awaiting a review, applied:<event> -> ms
 """
 
 from __future__ import annotations
@@ -116,6 +122,14 @@ class ProjectKeys:
     @property
     def gold(self) -> str:
         return f"{self.base}:gold"
+
+    @property
+    def gold_pool(self) -> str:
+        return f"{self.base}:gold_pool"
+
+    @property
+    def qualification(self) -> str:
+        return f"{self.base}:qual"
 
     @property
     def published(self) -> str:
@@ -200,3 +214,6 @@ class Keys:
 
     def volunteer_feedback(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{volunteer_id}:feedback"
+
+    def reputation(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:rep"

@@ -89,6 +89,49 @@ class ReviewPolicy(BaseModel):
     )
 
 
+MAX_GOLD_SCHEDULE_TASKS = 10_000
+MAX_QUALIFICATION_TASKS = 100
+MAX_COOLDOWN_SECONDS = 30 * 86_400
+
+
+class GoldSchedule(BaseModel):
+    """How the share of gold (control) tasks decays with a volunteer's experience."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    initial_rate: Rate | None = Field(
+        default=None,
+        description="Share of gold tasks in a newcomer's first `warmup_tasks` tasks (default: "
+        "four times `gold_rate`, at most 0.4, never below `gold_rate`).",
+    )
+    warmup_tasks: int = Field(default=20, ge=0, le=MAX_GOLD_SCHEDULE_TASKS)
+    settle_tasks: int = Field(
+        default=60,
+        ge=0,
+        le=MAX_GOLD_SCHEDULE_TASKS,
+        description="From this many tasks on, the share is `gold_rate`; in between it decays "
+        "linearly.",
+    )
+
+    @model_validator(mode="after")
+    def _settle_after_warmup(self) -> Self:
+        if self.settle_tasks < self.warmup_tasks:
+            raise ValueError("settle_tasks must be at least warmup_tasks")
+        return self
+
+
+class Qualification(BaseModel):
+    """Gold tasks a volunteer must pass before the project serves them real tasks."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    gold_tasks: int = Field(ge=1, le=MAX_QUALIFICATION_TASKS, description="Gold tasks per round.")
+    pass_rate: Rate = Field(default=0.8, description="Share of them to get right to pass.")
+    cooldown_seconds: int = Field(
+        default=3600, ge=0, le=MAX_COOLDOWN_SECONDS, description="Wait after a failed round."
+    )
+
+
 class ProjectCreate(BaseModel):
     """What an NGO sends to create a project."""
 
@@ -109,7 +152,11 @@ class ProjectCreate(BaseModel):
         default=None, description="What the work achieves, shown to volunteers."
     )
     review: ReviewPolicy = Field(default_factory=ReviewPolicy)
-    gold_rate: Rate = Field(default=0.0, description="Share of served tasks that are gold tasks.")
+    gold_rate: Rate = Field(
+        default=0.0, description="Share of served tasks that are gold tasks, once settled."
+    )
+    gold: GoldSchedule = Field(default_factory=GoldSchedule)
+    qualification: Qualification | None = None
     max_redundancy: Redundancy | None = Field(
         default=None, description="Ceiling when disagreement asks for more answers."
     )
@@ -138,6 +185,8 @@ class ProjectPatch(BaseModel):
     impact_note: ImpactNote | None = None
     review: ReviewPolicy | None = None
     gold_rate: Rate | None = None
+    gold: GoldSchedule | None = None
+    qualification: Qualification | None = None
     max_redundancy: Redundancy | None = None
 
 
@@ -154,6 +203,7 @@ REQUIRED_ON_PATCH = frozenset(
         "instructions",
         "review",
         "gold_rate",
+        "gold",
     }
 )
 
@@ -174,11 +224,14 @@ class Project(BaseModel):
     impact_note: str | None
     review: ReviewPolicy
     gold_rate: float
+    gold: GoldSchedule
+    qualification: Qualification | None
     max_redundancy: int | None
     state: ProjectStatus = Field(
         description="active, paused, or closed (the deadline passed: unfinished tasks expired)."
     )
     counts: dict[str, int] = Field(description="Number of tasks in each state.")
+    gold_tasks: int = Field(default=0, description="Gold tasks (never in `counts`).")
     created_at: datetime
     updated_at: datetime
 

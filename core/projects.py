@@ -28,7 +28,7 @@ import redis.asyncio
 
 from core import ids
 from core.board import AsyncBoard
-from core.board_models import BoardPolicy
+from core.board_models import BoardPolicy, GoldPolicy
 from core.board_ops import Commands, dumps, text
 from core.errors import (
     InvalidRequest,
@@ -42,10 +42,12 @@ from core.project_models import (
     DEFAULT_MAX_LEASE_SECONDS,
     REQUIRED_ON_PATCH,
     TASK_STATES,
+    GoldSchedule,
     Project,
     ProjectCreate,
     ProjectPatch,
     ProjectSummary,
+    Qualification,
     ReviewPolicy,
 )
 from task_types import UnknownTaskType
@@ -127,6 +129,31 @@ def _policy(document: Mapping[str, Any]) -> BoardPolicy:
         redundancy=int(document["redundancy"]),
         lease_seconds=lease,
         max_lease_seconds=max(DEFAULT_MAX_LEASE_SECONDS, lease),
+        gold=_gold_policy(document),
+    )
+
+
+# Zooniverse's schedule: 40 % gold for a newcomer, 10 % once settled (four times the end rate).
+_INITIAL_GOLD_CAP = 0.4
+_INITIAL_GOLD_FACTOR = 4
+
+
+def _gold_policy(document: Mapping[str, Any]) -> GoldPolicy:
+    end_rate = float(document.get("gold_rate") or 0.0)
+    schedule = GoldSchedule.model_validate(document.get("gold") or {})
+    start_rate = schedule.initial_rate
+    if start_rate is None:
+        start_rate = max(end_rate, min(_INITIAL_GOLD_CAP, _INITIAL_GOLD_FACTOR * end_rate))
+    qualification = document.get("qualification")
+    round_ = Qualification.model_validate(qualification) if qualification else None
+    return GoldPolicy(
+        start_rate=start_rate,
+        end_rate=end_rate,
+        warmup_tasks=schedule.warmup_tasks,
+        settle_tasks=schedule.settle_tasks,
+        qualification_tasks=round_.gold_tasks if round_ else 0,
+        pass_rate=round_.pass_rate if round_ else 0.0,
+        cooldown_seconds=round_.cooldown_seconds if round_ else 0,
     )
 
 
@@ -176,9 +203,12 @@ def _project(project_id: str, raw: Mapping[Any, Any]) -> Project:
         impact_note=document.get("impact_note"),
         review=ReviewPolicy.model_validate(document["review"]),
         gold_rate=document["gold_rate"],
+        gold=GoldSchedule.model_validate(document.get("gold") or {}),
+        qualification=document.get("qualification"),
         max_redundancy=document.get("max_redundancy"),
         state=state if state in ("paused", "closed") else "active",
         counts=counts,
+        gold_tasks=int(fields.get("gold_tasks", 0)),
         created_at=_datetime(document["created_at_ms"]),
         updated_at=_datetime(document.get("updated_at_ms", document["created_at_ms"])),
     )
@@ -333,9 +363,7 @@ class Projects:
             )
         # One script call: policy, pause state and document change together, with one
         # project.updated event (what set_policy and set_paused each do, in one step).
-        fields: dict[str, str | int] = {
-            str(name): int(value) for name, value in _policy(merged).redis_fields().items()
-        }
+        fields = _policy(merged).redis_fields()
         fields["state"] = state
         fields["doc"] = dumps(merged)
         fields.update(_deadline_field(merged))

@@ -7,8 +7,14 @@
 -- KEYS[4] P:ext       hash   external id -> task id (read, then written for new tasks)
 -- KEYS[5] P:ready     zset   new tasks become claimable
 -- KEYS[6] P:events    stream one tasks.created event per batch
+-- KEYS[7] P:gold      hash   gold task id -> its gold answer (JSON: answer, explanation)
+-- KEYS[8] P:gold_pool zset   gold task ids, served by claim.lua
 -- ARGV[1] now (ms, or "" for Redis TIME)
--- ARGV[2] n, then n triples: external id ("" for none), priority, payload JSON
+-- ARGV[2] n, then n quadruples: external id ("" for none), priority, payload JSON, gold JSON
+--         ("" for an ordinary task)
+--
+-- A gold task gets a record in state 'gold' (outside the state counts: it is never progress)
+-- and joins the gold pool instead of the ready set; gold_tasks counts them.
 --
 -- Reply: {'ok', entry...} with one entry per input task: "+<task id>" when created,
 -- "=<task id>" when the external id already named a task (nothing written for it);
@@ -28,11 +34,12 @@ end
 
 local n = tonumber(ARGV[2])
 local reply = {'ok'}
-local created, first_id, last_id = 0, nil, nil
+local created, golden, first_id, last_id = 0, 0, nil, nil
 for i = 0, n - 1 do
-  local ext = ARGV[3 + i * 3]
-  local priority = tonumber(ARGV[4 + i * 3])
-  local payload = ARGV[5 + i * 3]
+  local ext = ARGV[3 + i * 4]
+  local priority = tonumber(ARGV[4 + i * 4])
+  local payload = ARGV[5 + i * 4]
+  local gold = ARGV[6 + i * 4]
   local existing = nil
   if ext ~= '' then
     existing = redis.call('HGET', KEYS[4], ext)
@@ -50,9 +57,16 @@ for i = 0, n - 1 do
       task.ext = ext
       redis.call('HSET', KEYS[4], ext, task_id)
     end
+    if gold ~= '' then
+      task.state, task.need = 'gold', 0
+      redis.call('HSET', KEYS[7], task_id, gold)
+      redis.call('ZADD', KEYS[8], 0, task_id)
+      golden = golden + 1
+    else
+      redis.call('ZADD', KEYS[5], ready_score(task), task_id)
+    end
     redis.call('HSET', KEYS[2], task_id, cjson.encode(task))
     redis.call('HSET', KEYS[3], task_id, payload)
-    redis.call('ZADD', KEYS[5], ready_score(task), task_id)
     created = created + 1
     first_id = first_id or task_id
     last_id = task_id
@@ -61,8 +75,13 @@ for i = 0, n - 1 do
 end
 
 if created > 0 then
-  redis.call('HINCRBY', KEYS[1], 'count:open', created)
+  if created > golden then
+    redis.call('HINCRBY', KEYS[1], 'count:open', created - golden)
+  end
+  if golden > 0 then
+    redis.call('HINCRBY', KEYS[1], 'gold_tasks', golden)
+  end
   redis.call('XADD', KEYS[6], '*', 'type', 'tasks.created', 'count', created,
-    'first', first_id, 'last', last_id, 'at', now)
+    'gold', golden, 'first', first_id, 'last', last_id, 'at', now)
 end
 return reply

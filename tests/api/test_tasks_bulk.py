@@ -146,7 +146,8 @@ async def test_gold_answers_are_checked_and_stored_for_new_tasks_only(
     assert body["rejected"][0]["errors"][0]["loc"][0] == "gold_answer"
     assert SENSITIVE not in json.dumps(body)
     gold = redis_client.hgetall(Keys().project(project_id).gold)
-    assert gold == {body["task_ids"][0]: json.dumps({"text": "Lavez"}, separators=(",", ":"))}
+    stored = {"answer": {"text": "Lavez"}, "explanation": None}
+    assert gold == {body["task_ids"][0]: json.dumps(stored, separators=(",", ":"))}
 
 
 async def test_item_limits_are_enforced_per_item(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -10,6 +11,7 @@ import redis
 from core.board import Board, BoardPolicy, NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
+from tests.snapshots import store_contents
 
 
 @pytest.fixture
@@ -40,13 +42,13 @@ def volunteer() -> Callable[[], str]:
 
 
 @pytest.fixture
-def store_snapshot(redis_url: str) -> Iterator[Callable[[], dict[bytes, bytes]]]:
-    """A function returning every key of the database with its DUMP: the whole store, byte for
-    byte, to prove that a refused call wrote nothing."""
+def store_snapshot(redis_url: str) -> Iterator[Callable[[], dict[bytes, Any]]]:
+    """A function returning every key of the database with its type, content and expiry flag
+    (tests/snapshots.py): the whole store, to prove that a refused call wrote nothing."""
     raw = redis.Redis.from_url(redis_url)
 
-    def take() -> dict[bytes, bytes]:
-        return {key: raw.dump(key) for key in sorted(raw.keys("*"))}
+    def take() -> dict[bytes, Any]:
+        return store_contents(raw)
 
     yield take
     raw.close()

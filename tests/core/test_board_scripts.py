@@ -16,7 +16,7 @@ from core.clock import ManualClock
 from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound
 from core.ids import InvalidId, new_project_id
 
-Snapshot = Callable[[], dict[bytes, bytes]]
+Snapshot = Callable[[], dict[bytes, Any]]
 
 
 def claimed(outcome: Claimed | NothingToClaim) -> Claimed:

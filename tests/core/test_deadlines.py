@@ -9,6 +9,7 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 import redis
@@ -29,7 +30,7 @@ from core.ids import new_project_id, new_volunteer_id
 from core.settings import Settings
 from workers.scheduler import reap
 
-Snapshot = Callable[[], dict[bytes, bytes]]
+Snapshot = Callable[[], dict[bytes, Any]]
 HOUR_MS = 3_600_000
 
 

@@ -41,7 +41,7 @@ from core.ids import InvalidId, new_volunteer_id, parse_review_id
 from core.settings import Settings
 from workers.scheduler import reap
 
-Snapshot = Callable[[], dict[bytes, bytes]]
+Snapshot = Callable[[], dict[bytes, Any]]
 
 
 def assert_refused_unchanged(

@@ -14,6 +14,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from core.board import Board, BoardPolicy, Claimed, NewTask
 from core.ids import new_volunteer_id
+from tests.snapshots import store_contents
 
 Answer = dict[str, Any]
 
@@ -130,13 +131,9 @@ def results(board: Board, project_id: str) -> list[dict[str, str]]:
     return [dict(f) for _, f in board.client.xrange(board.keys.project(project_id).results)]
 
 
-def snapshot(raw: redis.Redis) -> dict[bytes, bytes]:
-    """Every key but the broker's, with its DUMP: the whole store, byte for byte."""
-    return {
-        key: raw.dump(key)
-        for key in sorted(raw.keys("*"))
-        if b"dramatiq" not in key
-    }
+def snapshot(raw: redis.Redis) -> dict[bytes, Any]:
+    """Every key but the broker's, with its content (tests/snapshots.py): the whole store."""
+    return store_contents(raw, lambda key: b"dramatiq" not in key)
 
 
 @contextmanager
