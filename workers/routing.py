@@ -18,6 +18,8 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.errors import ActorNotFound
 
 __all__ = [
+    "QUALITY_GOLD",
+    "QUALITY_QUEUE",
     "RESULTS_DELIVER",
     "REVIEWS_QUEUE",
     "REVIEWS_SETTLE",
@@ -26,6 +28,7 @@ __all__ = [
     "STATS_RECORD",
     "TASKS_AGGREGATE",
     "TASKS_QUEUE",
+    "TASKS_REVIEW_STALLED",
     "Route",
     "Router",
 ]
@@ -34,11 +37,16 @@ log = structlog.get_logger(__name__)
 
 TASKS_AGGREGATE = "tasks.aggregate"
 TASKS_QUEUE = "tasks"
+TASKS_REVIEW_STALLED = "tasks.review_stalled"
 REVIEWS_SETTLE = "reviews.settle"
 REVIEWS_QUEUE = "reviews"
 STATS_RECORD = "stats.record"
 STATS_QUEUE = "stats"
 RESULTS_DELIVER = "results.deliver"  # workers.actors.deliver (queue "results")
+PROJECTS_REEVALUATE = "projects.reevaluate"
+PROJECTS_QUEUE = "projects"
+QUALITY_GOLD = "quality.gold"  # workers.actors.gold: feedback and reputation of a gold answer
+QUALITY_QUEUE = "quality"
 
 Fields = Mapping[str, str]
 
@@ -48,6 +56,12 @@ def _has_all_answers(fields: Fields) -> bool:
         return int(fields["answers"]) >= int(fields["need"])
     except (KeyError, ValueError):
         return True  # let the actor look at the task itself
+
+
+def _policy_may_have_changed(fields: Fields) -> bool:
+    """A project edit that wrote its document or its redundancy (not a mere pause/resume)."""
+    written = set(fields.get("fields", "").split(","))
+    return bool(written & {"doc", "redundancy"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,7 +76,12 @@ class Route:
 ROUTES: Mapping[str, tuple[Route, ...]] = {
     "answer.submitted": (Route(TASKS_AGGREGATE, _has_all_answers), Route(STATS_RECORD)),
     "review.decided": (Route(REVIEWS_SETTLE),),
+    "task.stalled": (Route(TASKS_REVIEW_STALLED),),
+    "gold.answered": (Route(QUALITY_GOLD),),
     "result.published": (Route(RESULTS_DELIVER), Route(STATS_RECORD)),
+    "project.updated": (Route(PROJECTS_REEVALUATE, _policy_may_have_changed),),
+    # A policy change closed a task's collection: decide it like one whose last answer came.
+    "task.collection_closed": (Route(TASKS_AGGREGATE),),
 }
 
 
