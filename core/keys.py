@@ -46,6 +46,7 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      every attempt of one delivery sends the same bytes
     G:project_index           hash   active project id -> small JSON summary (volunteer claims)
     G:webhook:due             zset   "<org-id>|<delivery-id>" -> when to (re)try delivery (ms)
+    G:retention:lock          string held (PX) by the scheduler running a retention sweep
     G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
@@ -201,6 +202,10 @@ class Keys:
 
     def org_delivery_bodies(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:delivery_bodies"
+
+    @property
+    def retention_lock(self) -> str:
+        return f"{self.prefix}retention:lock"
 
     @property
     def webhook_due(self) -> str:

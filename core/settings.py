@@ -116,6 +116,32 @@ class Settings(BaseSettings):
         le=7200,
         description="How long a reviewer holds a review item before it goes back to the queue.",
     )
+    worker_metrics_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port on which `ruche worker` serves its Prometheus metrics (dramatiq's "
+        "middleware; on the `host` interface). Unset: not served.",
+    )
+    event_retention_days: int = Field(
+        default=90,
+        ge=1,
+        le=3650,
+        description="Days a project's events (its audit log) are kept once every consumer has "
+        "handled them (core.retention).",
+    )
+    delivery_retention_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        description="Days finished webhook delivery records (and their bodies) are kept.",
+    )
+    retention_interval_seconds: float = Field(
+        default=3600,
+        ge=1,
+        le=86_400,
+        description="Seconds between two retention sweeps (by whichever scheduler runs first).",
+    )
 
     @field_validator("log_level", mode="before")
     @classmethod

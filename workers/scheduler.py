@@ -5,14 +5,16 @@ board hangs: leases whose time ran out give their slot back (``Board.reap_expire
 review leases likewise, projects past their deadline close, and the outbox relay re-emits events
 no worker has acknowledged, and webhook deliveries whose retry (or redelivery) is due are sent to
 the workers (``workers.delivery.enqueue_due_deliveries``: a bounded batch per tick, each taken
-atomically from the due set). Each of those is idempotent, so running two schedulers, or a tick
-that overlaps a restart, is harmless.
+atomically from the due set), and, once per ``retention_interval_seconds``, old events and
+delivery records are trimmed (``core.retention``). Each of those is idempotent, so running two
+schedulers, or a tick that overlaps a restart, is harmless.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 
@@ -22,6 +24,7 @@ import structlog
 from core.board import Board
 from core.deadlines import sweep_deadlines
 from core.keys import Keys
+from core.retention import sweep_retention
 from core.settings import Settings
 from workers.delivery import enqueue_due_deliveries
 
@@ -38,6 +41,7 @@ def reap(board: Board, settings: Settings) -> None:
     expired_reviews = board.reap_expired_review_leases()
     sweep_deadlines(board)  # projects past their deadline close; core.deadlines logs what changed
     enqueue_due_deliveries(board, settings)  # webhook retries and redeliveries now due
+    sweep_retention(board, settings, int(time.time() * 1000))  # at most once an interval
     log.debug("scheduler.tick", expired_leases=expired, expired_review_leases=expired_reviews)
 
 
