@@ -1,6 +1,8 @@
 """The ``ruche`` command: ``up`` runs everything; ``api``, ``worker`` and ``scheduler`` one piece.
 
-Settings come from ``RUCHE_*`` environment variables; the few flags here override them.
+Settings come from ``RUCHE_*`` environment variables; the few flags here override them. The
+NGO-side commands (``project``, ``submit``, ``results``, in :mod:`ruche.ngo_commands`) need no
+settings: they only talk HTTP to a server.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pydantic import ValidationError
 
 from core.logging import configure_logging
 from core.settings import Settings, load_settings
+from ruche.ngo_commands import add_ngo_commands
 
 __all__ = ["main"]
 
@@ -28,6 +31,9 @@ Command = Callable[[Settings], int]
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    ngo_command = getattr(args, "ngo_command", None)
+    if ngo_command is not None:  # NGO side (project, submit, results): HTTP only, no settings
+        return int(ngo_command(args))
     overrides = {
         field: value
         for field, value in (
@@ -151,6 +157,7 @@ def _parser() -> argparse.ArgumentParser:
     _command(commands, "scheduler", _scheduler, "run the scheduler (lease and deadline expiry)")
     _command(commands, "relay", _relay, "run the event relay (project event streams -> "
              "worker messages)")
+    add_ngo_commands(commands)
     return parser
 
 

@@ -1,0 +1,106 @@
+"""Reading a project's results for ``ruche results``: printed, followed, or written into a file.
+
+Every path reads the cursor feed (``GET /v1/projects/{id}/results``), so each returns the cursor
+to pass as ``after`` next time: the caller resumes where it stopped, reading nothing twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+from producers.client import RucheClient
+from producers.formats.catalogs import Catalog, WriteBack
+from producers.formats.result_files import build_catalog, csv_header, csv_line, jsonl_line
+from producers.models import FIRST_CURSOR, Result
+
+__all__ = ["FileWritten", "catalog_of_results", "print_results", "write_into"]
+
+
+def print_results(
+    client: RucheClient,
+    project_id: str,
+    out: TextIO,
+    *,
+    fmt: str = "jsonl",
+    after: str = FIRST_CURSOR,
+    follow: bool = False,
+    poll_interval: float = 2.0,
+    on_cursor: Callable[[str], None] | None = None,
+) -> str:
+    """Print results as JSON lines or CSV from ``after`` on; returns the cursor to resume at.
+
+    With ``follow`` it runs until interrupted, calling ``on_cursor`` after every page so the
+    caller always knows where it got to."""
+    if fmt == "csv":
+        out.write(csv_header())
+    render = csv_line if fmt == "csv" else jsonl_line
+    cursor = after
+    for page in client.iter_result_pages(
+        project_id, after, follow=follow, poll_interval=poll_interval
+    ):
+        if page.items:
+            out.write("".join(render(result) for result in page.items))
+            out.flush()
+        cursor = page.next
+        if on_cursor is not None:
+            on_cursor(cursor)
+    return cursor
+
+
+def _all_results(client: RucheClient, project_id: str, after: str) -> tuple[list[Result], str]:
+    results: list[Result] = []
+    cursor = after
+    for page in client.iter_result_pages(project_id, after):
+        results += page.items
+        cursor = page.next
+    return results, cursor
+
+
+@dataclass(frozen=True)
+class FileWritten:
+    report: WriteBack
+    cursor: str
+    results: int
+
+
+def write_into(
+    client: RucheClient,
+    project_id: str,
+    path: Path,
+    *,
+    target_lang: str | None = None,
+    review_below: float = 0.8,
+    after: str = FIRST_CURSOR,
+) -> FileWritten:
+    """Write the project's results into the PO/XLIFF file that was submitted (in place)."""
+    catalog = Catalog.load(path)
+    lang = target_lang or catalog.target_language
+    if not lang:
+        raise ValueError("the file does not name its target language: pass --target-lang")
+    results, cursor = _all_results(client, project_id, after)
+    by_id = {result.external_id: result for result in results if result.external_id}
+    report = catalog.apply(by_id, lang, review_below)
+    if report.translated or report.needs_review:
+        catalog.save(path)
+    return FileWritten(report, cursor, len(results))
+
+
+def catalog_of_results(
+    client: RucheClient,
+    project_id: str,
+    fmt: str,
+    *,
+    review_below: float = 0.8,
+    after: str = FIRST_CURSOR,
+) -> tuple[bytes, str]:
+    """A new PO or XLIFF file of the project's translations (one task read per result, for
+    its source text); returns it with the cursor to resume at."""
+    results, cursor = _all_results(client, project_id, after)
+    entries: list[tuple[Result, dict[str, Any]]] = []
+    for result in results:
+        if result.answer is not None:
+            entries.append((result, client.get_task(project_id, result.task_id).payload))
+    return build_catalog(fmt, entries, review_below), cursor
