@@ -3,9 +3,10 @@
 Every ``scheduler_interval_seconds`` it calls :func:`reap`. That is where time-driven work of the
 board hangs: leases whose time ran out give their slot back (``Board.reap_expired_leases``),
 review leases likewise, projects past their deadline close, webhook deliveries whose retry (or
-redelivery) is due are sent to the workers (``workers.delivery.enqueue_due_deliveries``: a bounded batch per tick, each taken
-atomically from the due set), and, once per ``retention_interval_seconds``, old events and
-delivery records are trimmed (``core.retention``). Each of those is idempotent, so running two
+redelivery) is due are sent to the workers (``workers.delivery.enqueue_due_deliveries``: a
+bounded batch per tick, each taken atomically from the due set), and, once per
+``retention_interval_seconds``, old events and delivery records are trimmed
+(``core.retention``). Each of those is idempotent, so running two
 schedulers, or a tick that overlaps a restart, is harmless.
 """
 
