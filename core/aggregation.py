@@ -16,8 +16,15 @@ Safe to run twice, in sequence or at once: a task no longer aggregating is left 
 step names what it applies (decision id ``<task>:<answers>``, the need it saw), so a second run
 with the same answers writes nothing and a stale one, computed before the task moved on, too.
 
-Weights: none yet (each task type's neutral default: 1.0 for translation and data entry, the
-0.7 prior skill for moderation, whose weights are skills). Reputations come with issue 5.
+Weights: the answering volunteers' reputations (:mod:`core.reputation`), read in one more round
+trip, as :class:`~task_types.reliability.Reliability` values: every type then runs its posterior
+model, and the verdict's confidence is the probability that the chosen answer is right. The
+project's ``review.agreement`` is the confidence required (default: the type's
+``default_confidence``), so dynamic redundancy asks for another answer exactly while the
+confidence is short of it (:func:`plan`). An agreed decision, resolved or spot-checked, first
+credits each author with the posterior that their answer is right (a soft credit, taken back
+when a reviewer settles the task: :mod:`core.settlement`); the credit names the decision, so a
+second run credits nobody twice.
 """
 
 from __future__ import annotations
@@ -33,21 +40,27 @@ from pydantic import BaseModel, ValidationError
 
 from core.board import Board
 from core.errors import TaskClosed
+from core.ids import VOLUNTEER_ID
 from core.pipeline_ops import AggregationContext, NeedCapReached, PipelineOps, TaskMovedOn
+from core.reputation import ReputationOps, agreement_updates, apply_updates
 from core.results import Result
-from task_types import InvalidAnswer, TaskType
+from task_types import InvalidAnswer, TaskType, Verdict
 from task_types import get as get_task_type
 from task_types.base import THRESHOLD_TOLERANCE
+from task_types.reliability import NEUTRAL, Reliability
 
 __all__ = [
     "Aggregated",
     "Outcome",
     "ParsedTask",
+    "Weighed",
     "aggregate_task",
     "agrees",
     "canonical_answer",
     "parse_task",
+    "plan",
     "spot_checked",
+    "weigh",
 ]
 
 log = structlog.get_logger(__name__)
@@ -131,6 +144,44 @@ def spot_checked(rate: float, project_id: str, decision_id: str) -> bool:
     return int.from_bytes(digest[:8], "big") / 2**64 < rate
 
 
+@dataclass(frozen=True, slots=True)
+class Weighed:
+    """A task's readable answers with their authors' reliabilities, and the verdict on them."""
+
+    verdict: Verdict
+    answers: list[BaseModel] = field(repr=False)
+    volunteers: list[str]
+    reliabilities: list[Reliability] = field(repr=False)
+
+
+def weigh(board: Board, project_id: str, parsed: ParsedTask, threshold: float | None) -> Weighed:
+    """Read the authors' reputations (one round trip) and let the task type decide with them."""
+    pairs = [
+        (str(entry.get("volunteer_id") or ""), answer)
+        for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
+        if answer is not None
+    ]
+    volunteers = [volunteer for volunteer, _ in pairs]
+    answers = [answer for _, answer in pairs]
+    known = [volunteer for volunteer in volunteers if VOLUNTEER_ID.match(volunteer)]
+    ops = ReputationOps(board.keys, board.clock)
+    read = board.run(ops.reliabilities(project_id, parsed.kind.name, known))
+    found = dict(zip(known, read, strict=True))
+    reliabilities = [found.get(volunteer, NEUTRAL) for volunteer in volunteers]
+    verdict = parsed.kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
+    return Weighed(verdict, answers, volunteers, reliabilities)
+
+
+def plan(verdict: Verdict, *, need: int, ceiling: int, closed: bool, sampled: bool) -> Outcome:
+    """The step a verdict calls for: resolve (or spot-check) when it is agreed, i.e. confident
+    enough; else one more answer while the task may have one; else a reviewer."""
+    if verdict.agreed and verdict.answer is not None:
+        return Outcome.SPOT_CHECK if sampled else Outcome.RESOLVED
+    if need < ceiling and not closed:
+        return Outcome.EXTENDED
+    return Outcome.REVIEW
+
+
 def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
     """Decide an aggregating task and take the step that follows (see the module docstring)."""
     ops = PipelineOps(board.keys, board.clock)
@@ -144,17 +195,28 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
     parsed = parse_task(context)
     document = context.document
     policy: Mapping[str, Any] = document.get("review") or {}
-    usable = [answer for answer in parsed.answers if answer is not None]
-    verdict = parsed.kind.aggregate(
-        parsed.payload, usable, None, threshold=policy.get("agreement")
-    )
+    weighed = weigh(board, project_id, parsed, policy.get("agreement"))
+    verdict = weighed.verdict
     answers, need = int(task["answers"]), int(task["need"])
     decision_id = f"{task_id}:{answers}"
     reason = str(verdict.details.get("reason", ""))
+    ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
+    rate = float(policy.get("spot_check_rate") or 0.0)
+    step = plan(
+        verdict,
+        need=need,
+        ceiling=ceiling,
+        closed=context.closed,
+        sampled=spot_checked(rate, project_id, decision_id),
+    )
 
-    if verdict.agreed and verdict.answer is not None:
-        if spot_checked(float(policy.get("spot_check_rate") or 0.0), project_id, decision_id):
-            return _review(board, project_id, task, task_id, "spot_check", decision_id)
+    if step in (Outcome.RESOLVED, Outcome.SPOT_CHECK):
+        # Credit first: a crash after the step would leave the task decided and a second run
+        # with nothing to do. The credit names the decision, so a second run adds nothing.
+        _credit_agreement(board, project_id, task_id, decision_id, parsed, weighed)
+    if step is Outcome.SPOT_CHECK:
+        return _review(board, project_id, task, task_id, "spot_check", decision_id)
+    if step is Outcome.RESOLVED and verdict.answer is not None:
         result = Result(
             task_id,
             verdict.answer,
@@ -171,9 +233,7 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
         return Aggregated(
             Outcome.RESOLVED, task_id, resolution.created, decision_id, verdict.confidence, reason
         )
-
-    ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
-    if need < ceiling and not context.closed:
+    if step is Outcome.EXTENDED:
         try:
             extended = board.run(
                 ops.extend_task(project_id, task_id, expected_need=need, ceiling=ceiling)
@@ -186,6 +246,29 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
             )
     return _review(
         board, project_id, task, task_id, "disagreement", decision_id, verdict.confidence
+    )
+
+
+def _credit_agreement(
+    board: Board,
+    project_id: str,
+    task_id: str,
+    decision_id: str,
+    parsed: ParsedTask,
+    weighed: Weighed,
+) -> int:
+    updates = agreement_updates(
+        parsed.kind,
+        project_id,
+        task_id,
+        decision_id,
+        parsed.payload,
+        weighed.answers,
+        weighed.reliabilities,
+        weighed.volunteers,
+    )
+    return apply_updates(
+        board, {volunteer: u for volunteer, u in updates.items() if VOLUNTEER_ID.match(volunteer)}
     )
 
 

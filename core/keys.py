@@ -10,6 +10,8 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
 
     <prefix>projects          set    ids of every project (global, outside any project slot)
     P:project                 hash   board policy fields + ``doc`` (the project document, JSON)
+                                     + ``evaluated_policy`` (the policy open tasks were last
+                                     decided under, core.reevaluation)
     P:tasks                   hash   task id -> task record (JSON: state, need, live, answers, …)
     P:payloads                hash   task id -> payload (JSON, as the NGO sent it)
     P:ext                     hash   external id -> task id (idempotent bulk submission)

@@ -160,6 +160,12 @@ class ProjectCreate(BaseModel):
     max_redundancy: Redundancy | None = Field(
         default=None, description="Ceiling when disagreement asks for more answers."
     )
+    reputation_floor: Rate | None = Field(
+        default=None,
+        description="Estimated accuracy (0..1) below which a volunteer stops receiving this "
+        "project's task type, once enough evidence is in (see core.reputation_model); "
+        "default: none.",
+    )
 
     @model_validator(mode="after")
     def _ceiling_above_redundancy(self) -> Self:
@@ -188,6 +194,7 @@ class ProjectPatch(BaseModel):
     gold: GoldSchedule | None = None
     qualification: Qualification | None = None
     max_redundancy: Redundancy | None = None
+    reputation_floor: Rate | None = None
 
 
 # Fields that cannot be cleared with null (a project always has them).
@@ -227,6 +234,7 @@ class Project(BaseModel):
     gold: GoldSchedule
     qualification: Qualification | None
     max_redundancy: int | None
+    reputation_floor: float | None = None
     state: ProjectStatus = Field(
         description="active, paused, or closed (the deadline passed: unfinished tasks expired)."
     )

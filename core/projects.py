@@ -206,6 +206,7 @@ def _project(project_id: str, raw: Mapping[Any, Any]) -> Project:
         gold=GoldSchedule.model_validate(document.get("gold") or {}),
         qualification=document.get("qualification"),
         max_redundancy=document.get("max_redundancy"),
+        reputation_floor=document.get("reputation_floor"),
         state=state if state in ("paused", "closed") else "active",
         counts=counts,
         gold_tasks=int(fields.get("gold_tasks", 0)),

@@ -37,6 +37,9 @@ class ScriptName(StrEnum):
     EXTEND_TASK = "extend_task"
     RECORD_STATS = "record_stats"
     ADD_FEEDBACK = "add_feedback"
+    # reputations (core.reputation) and policy re-evaluation (core.reevaluation)
+    APPLY_REPUTATION = "apply_reputation"
+    CLOSE_COLLECTION = "close_collection"
 
 
 def _read(name: str) -> str:

@@ -16,6 +16,12 @@ final one), ``overturned``, or ``rejected``, with the reviewer's comment if any;
 or the payload. The result is published once per decision (decision id
 ``<task>:<review token>``), and a feedback item once per volunteer (its id), so a second run
 changes nothing.
+
+Reputations (:mod:`core.reputation`): accept and correct judge every answer against the final
+one (hard evidence), after taking back the soft credit an agreement gave on the task, so a
+spot-checked result the reviewer overturns costs those who agreed on it. A rejected task takes
+the credit back only. A reopened task keeps it until its next decision, which replaces it (taking
+it back here could race that next decision's credit). Once per review, like the rest.
 """
 
 from __future__ import annotations
@@ -24,11 +30,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import structlog
+from pydantic import BaseModel, ValidationError
 
-from core.aggregation import agrees, canonical_answer, parse_task
+from core.aggregation import ParsedTask, agrees, canonical_answer, parse_task
 from core.board import Board
+from core.ids import VOLUNTEER_ID
 from core.pipeline_ops import PipelineOps
+from core.reputation import apply_updates, review_updates
 from core.results import Result, publish_result
+from task_types import InvalidAnswer
 
 __all__ = ["Settled", "settle_review"]
 
@@ -42,6 +52,7 @@ class Settled:
     cursor: str | None = None  # the result's entry in the results feed
     feedback: int = 0  # feedback items added by this call
     reason: str = ""  # why nothing was published
+    reputations: int = 0  # volunteers whose reputation this call updated
 
 
 def settle_review(
@@ -104,4 +115,39 @@ def settle_review(
             "at": decided_at,
         }
         added += int(board.run(ops.add_feedback(str(volunteer), item)))
-    return Settled(task_id, published.created, published.cursor, added)
+    judged = _judge_answers(board, project_id, task_id, review_id, parsed, final)
+    return Settled(task_id, published.created, published.cursor, added, reputations=judged)
+
+
+def _judge_answers(
+    board: Board,
+    project_id: str,
+    task_id: str,
+    review_id: str,
+    parsed: ParsedTask,
+    final: dict[str, Any] | None,
+) -> int:
+    """The decision's effect on the reputations of the task's volunteers."""
+    authored = [
+        (str(entry["volunteer_id"]), answer)
+        for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
+        if VOLUNTEER_ID.match(str(entry.get("volunteer_id") or ""))
+    ]
+    truth: BaseModel | None = None
+    if final is not None:
+        try:
+            model = parsed.kind.answer_model.model_validate(final)
+            truth = parsed.kind.normalise(parsed.payload, model)
+        except (ValidationError, InvalidAnswer):
+            truth = None  # a final answer its type no longer reads: only the credit goes
+    updates = review_updates(
+        parsed.kind,
+        project_id,
+        task_id,
+        review_id,
+        parsed.payload,
+        [answer for _, answer in authored],
+        [volunteer for volunteer, _ in authored],
+        truth,
+    )
+    return apply_updates(board, updates)

@@ -3,6 +3,14 @@
 A task type is stateless and pure: it validates an NGO's payload and a volunteer's answer,
 normalises answers, turns redundant answers into a ``Verdict``, scores an answer against a gold
 answer and counts the volunteer-facing contribution. No I/O: the kernel stores, routes and logs.
+
+``aggregate`` takes two kinds of weights. Plain floats are vote weights (each type documents
+their scale) and keep the type's historic measure of agreement. :class:`Reliability` values
+(what the kernel's reputation store knows about each volunteer) switch to the type's posterior
+model: ``confidence`` is then the probability that the chosen answer is right, given those
+reliabilities, and ``threshold`` (default ``default_confidence``) is the probability required.
+``answer_evidence`` and ``hard_evidence`` say what each answer tells about its author, for the
+kernel to update reputations with.
 """
 
 from __future__ import annotations
@@ -17,8 +25,9 @@ from typing import Any, ClassVar, Generic, Self, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from task_types.errors import InvalidAnswer, Problem
+from task_types.reliability import Evidence, Reliability
 
-__all__ = ["AnyTaskType", "TaskType", "Verdict"]
+__all__ = ["AnyTaskType", "TaskType", "Verdict", "Weights"]
 
 P = TypeVar("P", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)
@@ -28,6 +37,12 @@ _NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 # Shares and posteriors are sums of floats; an exact tie with the threshold must not be lost to
 # the last bit of rounding (3 of 5 equal weights is a 0.6 share, whatever the summation order).
 THRESHOLD_TOLERANCE = 1e-9
+# Posterior probability an answer needs to be accepted without a reviewer, when the weights are
+# reliabilities and the project sets no threshold of its own.
+DEFAULT_CONFIDENCE = 0.9
+
+#: Per-answer vote weights (floats) or reliabilities (see the module docstring); None: neutral.
+Weights = Sequence[float] | Sequence[Reliability] | None
 
 
 class Verdict(BaseModel):
@@ -73,8 +88,10 @@ class TaskType(ABC, Generic[P, A]):
     sensitive_fields: ClassVar[frozenset[str]] = frozenset()
     #: What ``contribution`` counts, as shown to volunteers ("words translated").
     contribution_unit: ClassVar[str]
-    #: Agreement threshold used when ``aggregate`` gets no ``threshold``.
+    #: Agreement threshold used when ``aggregate`` gets no ``threshold`` (float weights).
     default_threshold: ClassVar[float]
+    #: Posterior probability required when the weights are reliabilities and no threshold.
+    default_confidence: ClassVar[float] = DEFAULT_CONFIDENCE
     description: ClassVar[str] = ""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -115,13 +132,45 @@ class TaskType(ABC, Generic[P, A]):
         self,
         payload: P,
         answers: Sequence[A],
-        weights: Sequence[float] | None = None,
+        weights: Weights = None,
         *,
         threshold: float | None = None,
     ) -> Verdict:
-        """Decide what the answers say. ``weights`` are per-answer reliabilities (default 1.0
-        each, unless the type documents otherwise); ``threshold`` overrides
-        ``default_threshold``."""
+        """Decide what the answers say. ``weights`` are per-answer vote weights (default 1.0
+        each, unless the type documents otherwise) or reliabilities (the posterior model, see
+        the module docstring); ``threshold`` overrides the default bar."""
+
+    def answer_evidence(
+        self, payload: P, answers: Sequence[A], reliabilities: Sequence[Reliability]
+    ) -> list[Evidence | None]:
+        """What each answer says about its author, given all the answers and the authors'
+        reliabilities (soft evidence: the posterior stands in for the unknown truth); None for
+        an answer that says nothing (it did not vote).
+
+        This default works for any type: the answers backing the chosen one are right with
+        the verdict's confidence; the others are wrong, with the confidence as the mass (a
+        wrong chosen answer says nothing about them). Types with a posterior model do better.
+        """
+        verdict = self.aggregate(payload, answers, reliabilities)
+        if verdict.answer is None:
+            return [None] * len(answers)
+        backing = set(verdict.support)
+        return [
+            Evidence(right=verdict.confidence)
+            if index in backing
+            else Evidence(right=0.0, mass=verdict.confidence)
+            for index in range(len(answers))
+        ]
+
+    def hard_evidence(self, payload: P, answers: Sequence[A], truth: A) -> list[Evidence | None]:
+        """What each answer says about its author once the truth is known (a gold answer, a
+        reviewer's decision): right when its score against the truth reaches the type's
+        default agreement threshold."""
+        bar = self.default_threshold - THRESHOLD_TOLERANCE
+        return [
+            Evidence(right=1.0 if self.score(payload, answer, truth) >= bar else 0.0)
+            for answer in answers
+        ]
 
     @abstractmethod
     def score(self, payload: P, answer: A, gold: A) -> float:
@@ -166,16 +215,38 @@ class TaskType(ABC, Generic[P, A]):
             raise ValueError(f"threshold must be between 0 and 1, got {chosen!r}")
         return chosen
 
+    def resolve_confidence(self, threshold: float | None) -> float:
+        """The posterior bar of the reliability model: ``threshold`` or ``default_confidence``."""
+        chosen = self.default_confidence if threshold is None else threshold
+        if not (math.isfinite(chosen) and 0.0 <= chosen <= 1.0):
+            raise ValueError(f"threshold must be between 0 and 1, got {chosen!r}")
+        return chosen
+
     @staticmethod
-    def resolve_weights(
-        count: int, weights: Sequence[float] | None, *, default: float = 1.0
-    ) -> list[float]:
-        """One finite, non-negative weight per answer; ``default`` for each when none given."""
+    def resolve_reliabilities(count: int, weights: Weights) -> list[Reliability] | None:
+        """The weights as reliabilities, or None when they are plain floats (or absent)."""
+        if not weights or not any(isinstance(weight, Reliability) for weight in weights):
+            return None
+        if len(weights) != count:
+            raise ValueError(f"got {count} answers but {len(weights)} weights")
+        if not all(isinstance(weight, Reliability) for weight in weights):
+            raise TypeError("weights must be all floats or all reliabilities, not a mix")
+        return [weight for weight in weights if isinstance(weight, Reliability)]
+
+    @staticmethod
+    def resolve_weights(count: int, weights: Weights, *, default: float = 1.0) -> list[float]:
+        """One finite, non-negative weight per answer; ``default`` for each when none given.
+
+        A reliability counts as its accuracy, so a type without a posterior model of its own
+        still weighs volunteers by their reputation."""
         if weights is None:
             return [default] * count
         if len(weights) != count:
             raise ValueError(f"got {count} answers but {len(weights)} weights")
-        resolved = [float(weight) for weight in weights]
+        resolved = [
+            weight.accuracy if isinstance(weight, Reliability) else float(weight)
+            for weight in weights
+        ]
         for index, weight in enumerate(resolved):
             if not (math.isfinite(weight) and weight >= 0.0):
                 raise ValueError(f"weight {index} must be finite and >= 0, got {weight!r}")

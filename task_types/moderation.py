@@ -6,6 +6,11 @@ probability ``s`` and each of the K-1 other labels with probability (1-s)/(K-1).
 over the true label is then p(z) proportional to prod_w theta_w[z, a_w] under a uniform prior,
 which is a softmax of summed log-odds weights log((K-1)s/(1-s)) on the labels voted for. A
 volunteer at chance level (s = 1/K) weighs nothing; below chance, their vote counts against.
+
+With :class:`~task_types.reliability.Reliability` weights each vote enters through the
+volunteer's own confusion column instead (Dawid-Skene): theta_w[z, a_w], smoothed towards their
+accuracy, so a volunteer who always answers the same label carries no evidence whatever their
+accuracy on that label. The posterior is the confidence in both cases.
 """
 
 from __future__ import annotations
@@ -16,8 +21,9 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict
+from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict, Weights
 from task_types.errors import Problem
+from task_types.reliability import Evidence, Reliability
 from task_types.text import collapse_whitespace, fold
 
 __all__ = [
@@ -116,29 +122,24 @@ class ModerationType(TaskType[ModerationPayload, ModerationAnswer]):
         self,
         payload: ModerationPayload,
         answers: Sequence[ModerationAnswer],
-        weights: Sequence[float] | None = None,
+        weights: Weights = None,
         *,
         threshold: float | None = None,
     ) -> Verdict:
-        bar = self.resolve_threshold(threshold)
-        skills = self.resolve_weights(len(answers), weights, default=DEFAULT_SKILL)
-        for index, skill in enumerate(skills):
-            if skill > 1.0:
-                raise ValueError(
-                    f"moderation weights are skills in [0, 1]; weight {index} is {skill}"
-                )
+        reliabilities = self.resolve_reliabilities(len(answers), weights)
+        if reliabilities is None:
+            bar = self.resolve_threshold(threshold)
+            skills = self._skills(len(answers), weights)
+        else:
+            bar = self.resolve_confidence(threshold)
+            skills = [reliability.accuracy for reliability in reliabilities]
         if not answers:
             return Verdict.undecided("no_answers")
 
         labels = payload.labels
-        votes = [self.normalise(payload, answer) for answer in answers]
-        counted = [index for index, vote in enumerate(votes) if vote.label in labels]
+        votes, counted, posterior = self._posterior(payload, answers, skills, reliabilities)
         if not counted:
             return Verdict.undecided("no_valid_votes", ignored=list(range(len(votes))))
-        evidence = [label_log_likelihoods(skills[i], votes[i].label, labels) for i in counted]
-        # Exactly rounded sums: the posterior cannot depend on the order answers arrived in.
-        totals = [math.fsum(row[z] for row in evidence) for z in range(len(labels))]
-        posterior = _softmax(totals)
         # Ties go to the label listed first in the payload (never to arrival order).
         best = max(range(len(labels)), key=lambda z: (posterior[z], -z))
         winner = labels[best]
@@ -162,6 +163,98 @@ class ModerationType(TaskType[ModerationPayload, ModerationAnswer]):
             support=support,
             details=details,
         )
+
+    def answer_evidence(
+        self,
+        payload: ModerationPayload,
+        answers: Sequence[ModerationAnswer],
+        reliabilities: Sequence[Reliability],
+    ) -> list[Evidence | None]:
+        """Each vote against the posterior over the true label (the online E-step of
+        Dawid-Skene): right with the posterior of the label it names. A vote nobody else's
+        bears on says nothing (the posterior would only echo its author's own accuracy)."""
+        if len(reliabilities) != len(answers):
+            raise ValueError(f"got {len(answers)} answers but {len(reliabilities)} weights")
+        skills = [reliability.accuracy for reliability in reliabilities]
+        votes, counted, posterior = self._posterior(payload, answers, skills, reliabilities)
+        if len(counted) < 2:
+            return [None] * len(answers)
+        truth = dict(zip(payload.labels, posterior, strict=True))
+        return [
+            Evidence(
+                right=min(1.0, max(0.0, truth[votes[index].label])),
+                label=votes[index].label,
+                truth=truth,
+            )
+            if index in counted
+            else None
+            for index in range(len(answers))
+        ]
+
+    def hard_evidence(
+        self,
+        payload: ModerationPayload,
+        answers: Sequence[ModerationAnswer],
+        truth: ModerationAnswer,
+    ) -> list[Evidence | None]:
+        true_label = self.normalise(payload, truth).label
+        if true_label not in payload.labels:
+            return [None] * len(answers)
+        known = {label: 1.0 if label == true_label else 0.0 for label in payload.labels}
+        evidence: list[Evidence | None] = []
+        for answer in answers:
+            label = self.normalise(payload, answer).label
+            if label not in payload.labels:
+                evidence.append(None)
+            else:
+                right = 1.0 if label == true_label else 0.0
+                evidence.append(Evidence(right=right, label=label, truth=known))
+        return evidence
+
+    def _skills(self, count: int, weights: Weights) -> list[float]:
+        skills = self.resolve_weights(count, weights, default=DEFAULT_SKILL)
+        for index, skill in enumerate(skills):
+            if skill > 1.0:
+                raise ValueError(
+                    f"moderation weights are skills in [0, 1]; weight {index} is {skill}"
+                )
+        return skills
+
+    def _posterior(
+        self,
+        payload: ModerationPayload,
+        answers: Sequence[ModerationAnswer],
+        skills: Sequence[float],
+        reliabilities: Sequence[Reliability] | None,
+    ) -> tuple[list[ModerationAnswer], list[int], list[float]]:
+        """The normalised votes, the indexes of those naming a payload label, and the posterior
+        over the payload's labels (uniform prior)."""
+        votes, counted, rows = self._evidence_rows(payload, answers, skills, reliabilities)
+        if not counted:
+            return votes, counted, []
+        # Exactly rounded sums: the posterior cannot depend on the order answers arrived in.
+        totals = [math.fsum(row[z] for row in rows) for z in range(len(payload.labels))]
+        return votes, counted, _softmax(totals)
+
+    def _evidence_rows(
+        self,
+        payload: ModerationPayload,
+        answers: Sequence[ModerationAnswer],
+        skills: Sequence[float],
+        reliabilities: Sequence[Reliability] | None,
+    ) -> tuple[list[ModerationAnswer], list[int], list[list[float]]]:
+        """The normalised votes, the indexes of those naming a payload label, and for each of
+        those log P(vote | true label z) over the payload's labels."""
+        labels = payload.labels
+        votes = [self.normalise(payload, answer) for answer in answers]
+        counted = [index for index, vote in enumerate(votes) if vote.label in labels]
+        rows = [
+            label_log_likelihoods(skills[i], votes[i].label, labels)
+            if reliabilities is None
+            else reliabilities[i].label_log_likelihoods(votes[i].label, labels)
+            for i in counted
+        ]
+        return votes, counted, rows
 
     def score(
         self, payload: ModerationPayload, answer: ModerationAnswer, gold: ModerationAnswer

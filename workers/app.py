@@ -23,6 +23,8 @@ ACTOR_MODULES = (
     "workers.actors.tasks",  # tasks.aggregate
     "workers.actors.reviews",  # reviews.settle
     "workers.actors.stats",  # stats.record
+    "workers.actors.gold",  # quality.gold
+    "workers.actors.projects",  # projects.reevaluate
 )
 
 

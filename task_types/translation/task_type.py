@@ -1,16 +1,24 @@
-"""The translation task type: a snippet of text into another language."""
+"""The translation task type: a snippet of text into another language.
+
+Float weights rank candidates by the reliability-weighted medoid and take the winner's mean
+similarity as the confidence. Reliabilities add the posterior model of
+:mod:`task_types.translation.posterior`: the candidates are grouped into camps of one meaning,
+and the confidence is the probability that the winner's camp is the right translation.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict
+from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict, Weights
 from task_types.errors import Problem
+from task_types.reliability import Evidence, Reliability
 from task_types.text import clean_text, fold
 from task_types.translation.filters import screen
 from task_types.translation.medoid import Ranking, rank_candidates
 from task_types.translation.models import TranslationAnswer, TranslationPayload
+from task_types.translation.posterior import camps
 from task_types.translation.similarity import count_words, similarity, similarity_key
 
 __all__ = ["DEFAULT_THRESHOLD", "TranslationType"]
@@ -52,26 +60,19 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
         self,
         payload: TranslationPayload,
         answers: Sequence[TranslationAnswer],
-        weights: Sequence[float] | None = None,
+        weights: Weights = None,
         *,
         threshold: float | None = None,
     ) -> Verdict:
-        agreement = self.resolve_threshold(threshold)
+        reliabilities = self.resolve_reliabilities(len(answers), weights)
+        if reliabilities is None:
+            agreement = self.resolve_threshold(threshold)
+        else:
+            agreement = self.resolve_confidence(threshold)
         reliability = self.resolve_weights(len(answers), weights)
         if not answers:
             return Verdict.undecided("no_answers")
-        texts = [self.normalise(payload, answer).text for answer in answers]
-
-        rejected: list[dict[str, Any]] = []
-        candidates: dict[int, str] = {}
-        for index, text in enumerate(texts):
-            rejection = screen(payload, text)
-            if rejection is not None:
-                rejected.append(rejection.as_detail(index))
-            elif reliability[index] == 0.0:
-                rejected.append({"index": index, "reason": "zero_weight", "measure": 0.0})
-            else:
-                candidates[index] = text
+        candidates, rejected = self._candidates(payload, answers, reliability)
         details: dict[str, Any] = {
             "threshold": agreement,
             "rejected": rejected,
@@ -79,6 +80,8 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
         }
         if not candidates:
             return Verdict.undecided("no_candidates", **details)
+        if reliabilities is not None:
+            return self._posterior_verdict(candidates, reliability, agreement, details)
         if len(candidates) == 1:
             # One surviving answer has nobody to agree with: keep it for the reviewer.
             (only,) = candidates
@@ -122,6 +125,94 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
             confidence=confidence,
             agreed=reason == "agreed",
             support=support,
+            details=details,
+        )
+
+    def answer_evidence(
+        self,
+        payload: TranslationPayload,
+        answers: Sequence[TranslationAnswer],
+        reliabilities: Sequence[Reliability],
+    ) -> list[Evidence | None]:
+        """A candidate is right with its camp's posterior (alone, it says nothing); an answer
+        screened out (a copy of the source, an implausible length, the wrong script) is not a
+        translation."""
+        reliability = self.resolve_weights(len(answers), reliabilities)
+        candidates, _ = self._candidates(payload, answers, reliability)
+        if not candidates:
+            return [None] * len(answers)
+        weights = {index: reliability[index] for index in candidates}
+        grouped = camps(rank_candidates(candidates, weights), weights)
+        alone = len(candidates) < 2
+        return [
+            Evidence(right=0.0)
+            if index not in candidates
+            else None
+            if alone
+            else Evidence(right=min(1.0, grouped.posterior[grouped.camp_of(index)]))
+            for index in range(len(answers))
+        ]
+
+    def _candidates(
+        self,
+        payload: TranslationPayload,
+        answers: Sequence[TranslationAnswer],
+        reliability: Sequence[float],
+    ) -> tuple[dict[int, str], list[dict[str, Any]]]:
+        """The answers that may win (index -> normalised text), and why the others may not."""
+        rejected: list[dict[str, Any]] = []
+        candidates: dict[int, str] = {}
+        for index, answer in enumerate(answers):
+            text = self.normalise(payload, answer).text
+            rejection = screen(payload, text)
+            if rejection is not None:
+                rejected.append(rejection.as_detail(index))
+            elif reliability[index] == 0.0:
+                rejected.append({"index": index, "reason": "zero_weight", "measure": 0.0})
+            else:
+                candidates[index] = text
+        return candidates, rejected
+
+    def _posterior_verdict(
+        self,
+        candidates: dict[int, str],
+        reliability: Sequence[float],
+        bar: float,
+        details: dict[str, Any],
+    ) -> Verdict:
+        weights = {index: reliability[index] for index in candidates}
+        ranking = rank_candidates(candidates, weights)
+        grouped = camps(ranking, weights)
+        best = grouped.members[0]
+        winner = best[0]
+        confidence = min(1.0, max(0.0, grouped.posterior[0]))
+        if len(best) < 2:
+            # Nobody agrees with it: it stays a suggestion for the reviewer.
+            reason = "single_candidate" if len(candidates) == 1 else "low_confidence"
+        elif confidence < bar - THRESHOLD_TOLERANCE:
+            reason = "low_confidence"
+        else:
+            reason = "agreed"
+        details.update(
+            reason=reason,
+            camps=[
+                {"members": list(members), "posterior": round(p, 6)}
+                for members, p in zip(grouped.members, grouped.posterior, strict=True)
+            ],
+            candidates=[
+                {
+                    "index": index,
+                    "mean_similarity": round(ranking.mean_similarity[index], 4),
+                    "score": round(ranking.score[index], 4),
+                }
+                for index in ranking.order
+            ],
+        )
+        return Verdict(
+            answer={"text": candidates[winner]},
+            confidence=confidence,
+            agreed=reason == "agreed",
+            support=sorted(best),
             details=details,
         )
 

@@ -18,6 +18,7 @@ from core.board import Board, BoardPolicy, NewTask
 from core.board_models import GoldPolicy
 from core.board_ops import BoardOps
 from core.clock import ManualClock
+from core.gold import settle_gold_answer
 from core.ids import new_volunteer_id
 from core.keys import Keys
 from tests.api.conftest import Actors
@@ -133,6 +134,36 @@ async def test_gold_never_counts_as_progress_or_becomes_a_result(
     kinds = Counter(e["type"] for e in events(redis_url, project))
     assert kinds["gold.answered"] == 1
     assert kinds["answer.submitted"] == 0  # nothing for the aggregation actor
+
+
+async def test_a_gold_answer_is_scored_and_the_volunteer_told_why(
+    api: httpx.AsyncClient, actors: Actors, world: Scene, redis_url: str
+) -> None:
+    project = await new_project(world, gold_rate=1.0)
+    await add_tasks(world, project, [gold(0, "ok"), gold(1, "spam")])
+    volunteer_id, me = await actors.volunteer(["en"])
+    for _ in range(2):
+        assignment = (await claim(api, me)).json()
+        await submit(api, me, assignment["id"], "ok")  # right once, wrong once
+
+    answered = [e for e in events(redis_url, project) if e["type"] == "gold.answered"]
+    assert sorted(e["correct"] for e in answered) == ["0", "1"]
+    assert sorted(float(e["score"]) for e in answered) == [0.0, 1.0]
+    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        board = Board(client)
+        for fields in answered * 2:  # the actor's work, delivered twice: one effect
+            settle_gold_answer(board, project, fields)
+    finally:
+        client.close()
+
+    me_now = (await api.get("/v1/me", headers=me)).json()
+    feedback = [item for item in me_now["feedback"] if item["kind"] == "gold"]
+    assert sorted(item["outcome"] for item in feedback) == ["correct", "incorrect"]
+    wrong = next(item for item in feedback if item["outcome"] == "incorrect")
+    assert wrong["expected"] == {"label": "spam", "reasons": []}
+    assert wrong["explanation"] == WHY
+    assert volunteer_id not in str(feedback)
 
 
 async def test_a_project_asking_for_qualification_serves_only_gold_until_passed(

@@ -26,6 +26,8 @@ from core.deadlines import expire_deadline
 from core.ids import new_volunteer_id
 from core.pipeline_ops import PipelineOps
 from core.redis_server import RedisServer, free_port
+from core.reevaluation import close_collection
+from core.reputation import ReputationOps, Update
 from core.results import Result, publish_result
 from core.scripts import ScriptName, script_source
 
@@ -89,6 +91,13 @@ def play_pipeline_cycle(board: Board) -> None:
     assert board.run(ops.resolve_task(project, result, decision_id=decision, answers=2)).created
     assert board.run(ops.record_stats(first, "sub:x", {"tasks": 1, "minutes": 0.5}))
     assert board.run(ops.add_feedback(first, {"id": "f1", "outcome": "upheld"}))
+    credit = Update("agree:x", (("t:moderation", ("r",), 0.5),), "soft:x", True)
+    assert board.run(ReputationOps(board.keys, board.clock).apply(first, credit))
+    board.create_tasks(project, [NewTask({"n": 1})])
+    third = board.claim(project, new_volunteer_id())
+    assert isinstance(third, Claimed)
+    closing = close_collection(board.keys, board.clock, project, third.task_id, answers=0)
+    assert not board.run(closing)  # nothing answered yet: left alone
 
 
 def play_review_cycle(board: Board, clock: ManualClock) -> None:
@@ -140,8 +149,11 @@ def test_scripts_name_keys_only_through_keys(name: ScriptName) -> None:
             continue
         assert re.fullmatch(r"KEYS\[\d+\]|\w+_key", first_arg.strip()), (command, first_arg)
     # Helpers taking a *_key parameter are only ever given KEYS[n] by their callers.
-    for argument in re.findall(r"(?:refresh_ready|set_state|settle_collecting_state|load_json|"
-                               r"live_assignment)\(([^,)]+)", source):
+    for argument in re.findall(
+        r"(?:refresh_ready|set_state|settle_collecting_state|load_json|"
+        r"live_assignment)\(([^,)]+)",
+        source,
+    ):
         if argument.strip().endswith("_key"):
             continue  # the helper's own definition
         assert re.fullmatch(r"KEYS\[\d+\]", argument.strip()), argument

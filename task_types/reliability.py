@@ -1,0 +1,127 @@
+"""What is known about a volunteer, as a task type reads it, and what an answer says about them.
+
+Two values cross the boundary between the kernel's reputation store and the pure task types:
+
+- :class:`Reliability` goes in: a volunteer's estimated accuracy for one task type, plus the raw
+  evidence counts of the project at hand (a Dawid-Skene confusion count per true label for label
+  types, right/wrong counts per field for data entry). The task type turns counts into
+  probabilities itself, for the labels or fields of the payload in front of it, shrinking them
+  towards ``accuracy`` by ``strength`` pseudo-answers, so a newcomer (no counts) is neutral.
+- :class:`Evidence` comes out: what one answer says about its author once the truth is known
+  (gold, a reviewer's decision: hard evidence) or estimated (the posterior of an aggregation:
+  soft evidence). The kernel turns it into count increments.
+
+Both are plain data: no I/O, no knowledge of how the kernel stores them.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+__all__ = [
+    "ACCURACY_CEILING",
+    "ACCURACY_FLOOR",
+    "DEFAULT_ACCURACY",
+    "DEFAULT_STRENGTH",
+    "NEUTRAL",
+    "Evidence",
+    "Reliability",
+    "clip_accuracy",
+    "log_odds",
+    "posterior_from_scores",
+]
+
+# The prior for anyone we know nothing about: QUALITY.md's "around 0.7".
+DEFAULT_ACCURACY = 0.7
+# Pseudo-answers a confusion row or a field count starts with, centred on the type accuracy.
+DEFAULT_STRENGTH = 6.0
+# Accuracies of exactly 0 or 1 would make one answer infinitely strong (log-odds of +-inf).
+ACCURACY_FLOOR, ACCURACY_CEILING = 0.01, 0.99
+
+
+def clip_accuracy(value: float) -> float:
+    return min(ACCURACY_CEILING, max(ACCURACY_FLOOR, value))
+
+
+def log_odds(accuracy: float, alternatives: float) -> float:
+    """Evidence one answer carries for what it says, among ``alternatives`` + 1 possibilities
+    where errors spread evenly: log(alternatives * s / (1 - s)); 0 at chance level."""
+    clipped = clip_accuracy(accuracy)
+    return math.log(alternatives * clipped / (1.0 - clipped))
+
+
+def posterior_from_scores(scores: Sequence[float], unobserved: float = 0.0) -> list[float]:
+    """Softmax of log-scores, with ``unobserved`` more possibilities of score 0 sharing the
+    rest of the mass (values nobody answered, but which could still be the truth)."""
+    top = max([*scores, 0.0]) if unobserved > 0 else max(scores)
+    exps = [math.exp(score - top) for score in scores]
+    total = math.fsum([*exps, unobserved * math.exp(-top)])
+    return [value / total for value in exps]
+
+
+@dataclass(frozen=True, slots=True)
+class Reliability:
+    """One volunteer's reliability for one task (type-level accuracy, project-level counts)."""
+
+    accuracy: float = DEFAULT_ACCURACY
+    #: Answers' worth of evidence behind ``accuracy`` (0: the prior alone).
+    evidence: float = 0.0
+    #: Label types: true label -> answered label -> (fractional) count.
+    confusion: Mapping[str, Mapping[str, float]] = field(default_factory=dict)
+    #: Data entry: field name -> (right, wrong) (fractional) counts.
+    fields: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    #: Pseudo-answers on ``accuracy`` behind each confusion row and each field count.
+    strength: float = DEFAULT_STRENGTH
+
+    def label_log_likelihoods(self, voted: str, labels: Sequence[str]) -> list[float]:
+        """log P(answer ``voted`` | true label z) for every z of ``labels``: the column of a
+        Dirichlet-smoothed confusion matrix. Without counts it is the scalar-accuracy case
+        (errors spread evenly over the other labels)."""
+        k = len(labels)
+        accuracy = clip_accuracy(self.accuracy)
+        wrong_prior = (1.0 - accuracy) / (k - 1)
+        likelihoods = []
+        for true in labels:
+            row = self.confusion.get(true) or {}
+            seen = math.fsum(max(0.0, row.get(label, 0.0)) for label in labels)
+            prior = accuracy if true == voted else wrong_prior
+            count = max(0.0, row.get(voted, 0.0))
+            theta = (prior * self.strength + count) / (self.strength + seen)
+            likelihoods.append(math.log(clip_accuracy(theta)))
+        return likelihoods
+
+    def field_accuracy(self, name: str) -> float:
+        """Probability this volunteer reads field ``name`` right: its counts, shrunk towards
+        the type-level accuracy."""
+        right, wrong = self.fields.get(name, (0.0, 0.0))
+        right, wrong = max(0.0, right), max(0.0, wrong)
+        shrunk = (self.accuracy * self.strength + right) / (self.strength + right + wrong)
+        return clip_accuracy(shrunk)
+
+
+#: Someone the kernel knows nothing about.
+NEUTRAL = Reliability()
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What one answer says about its author.
+
+    ``right`` is the probability the answer is right, ``mass`` how much of one observation this
+    is (1 for a known truth; less where the posterior leaves part of it undecided). Label types
+    add the answered ``label`` and ``truth``, the distribution of the true label; data entry adds
+    ``fields``, the probability each field it read was read right (abstentions are left out).
+    """
+
+    right: float
+    mass: float = 1.0
+    label: str | None = None
+    truth: Mapping[str, float] | None = None
+    fields: Mapping[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        for name, value in (("right", self.right), ("mass", self.mass)):
+            if not (math.isfinite(value) and 0.0 <= value <= 1.0):
+                raise ValueError(f"evidence {name} must be within [0, 1], got {value!r}")

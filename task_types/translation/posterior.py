@@ -1,0 +1,66 @@
+"""How likely the chosen translation is right, given who wrote what and how reliably.
+
+The model behind translation's reliability path. Candidates that read as the same sentence
+(similarity at least ``SAME_MEANING``) form one camp; camps are grown greedily from the
+reliability-weighted medoid ranking, each candidate joining the first camp whose head it reads
+like. A translator with accuracy ``s`` writes a right translation with probability ``s``, and
+right translations agree with each other; a wrong one lands in one of ``M - 1`` other camps,
+evenly. A camp backed by translators ``W`` then scores sum over W of log((M - 1) s / (1 - s)),
+and its posterior is the softmax over the camps seen and the ``M`` - seen ones nobody wrote.
+The answer is the best camp's head: the medoid of the texts that agree.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from task_types.reliability import log_odds, posterior_from_scores
+from task_types.translation.medoid import Ranking
+
+__all__ = ["SAME_MEANING", "TRANSLATION_SPREAD", "Camps", "camps"]
+
+# Paraphrases of one sentence score 0.69-1.0 with our similarity and unrelated sentences
+# 0.36-0.53 (see similarity.py): 0.6 sits in the gap.
+SAME_MEANING = 0.6
+# Camps a wrong translation may fall in (M). Kept small, the cautious side: wrong translations
+# of one sentence often coincide (one common mistranslation, one machine suggestion several
+# volunteers pick, a choice among a few candidates), and a model assuming they scatter would be
+# overconfident there (measured in bench/quality.py); with free text, fewer of them coincide
+# and the confidence is then somewhat cautious.
+TRANSLATION_SPREAD = 4
+
+
+@dataclass(frozen=True)
+class Camps:
+    """Candidates grouped by meaning, best camp first, with each camp's posterior."""
+
+    members: tuple[tuple[int, ...], ...]  # answer indexes; a camp's first member is its head
+    posterior: tuple[float, ...]
+
+    def camp_of(self, index: int) -> int:
+        return next(n for n, members in enumerate(self.members) if index in members)
+
+
+def camps(ranking: Ranking, accuracy: Mapping[int, float]) -> Camps:
+    """Group the ranked candidates by meaning and weigh each group by its authors."""
+    grown: list[list[int]] = []
+    for index in ranking.order:
+        home = next(
+            (camp for camp in grown if ranking.similarity(camp[0], index) >= SAME_MEANING),
+            None,
+        )
+        if home is None:
+            grown.append([index])
+        else:
+            home.append(index)
+    spread = max(TRANSLATION_SPREAD, len(grown) + 1)
+    scores = [math.fsum(log_odds(accuracy[i], spread - 1) for i in camp) for camp in grown]
+    posterior = posterior_from_scores(scores, unobserved=spread - len(grown))
+    # Best camp first; ties keep the ranking's order (stable sort), never arrival order.
+    order = sorted(range(len(grown)), key=lambda n: -posterior[n])
+    return Camps(
+        members=tuple(tuple(grown[n]) for n in order),
+        posterior=tuple(posterior[n] for n in order),
+    )

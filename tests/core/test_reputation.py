@@ -1,0 +1,204 @@
+"""The reputation store on a real Redis: a neutral prior, updates in the right direction, once
+per event, nothing lost under concurrency, soft credits taken back by reviews, floors."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import redis
+
+from core.board import Board
+from core.clock import ManualClock
+from core.ids import new_volunteer_id
+from core.reputation import (
+    REPUTATION_RETENTION_MS,
+    ReputationOps,
+    agreement_updates,
+    apply_updates,
+    excluded_task_types,
+    gold_update,
+    reputation_summary,
+    review_updates,
+)
+from core.reputation_model import (
+    FLOOR_MIN_EVIDENCE,
+    PRIOR_ACCURACY,
+    PRIOR_STRENGTH,
+    TypeReputation,
+)
+from task_types.moderation import TASK_TYPE as MODERATION
+from task_types.moderation import ModerationAnswer
+from task_types.reliability import NEUTRAL
+
+PROJECT = "prj_0123456789abcdefghjk"
+LABELS = ["ok", "spam", "abuse"]
+POST = MODERATION.parse_payload({"content": "Cheap pills", "labels": LABELS})
+
+
+def vote(label: str) -> ModerationAnswer:
+    return ModerationAnswer(label=label)
+
+
+def gold(board: Board, volunteer: str, answered: str, truth: str, submission: str) -> bool:
+    update = gold_update(MODERATION, PROJECT, submission, POST, vote(answered), vote(truth))
+    return apply_updates(board, {volunteer: update}) == 1
+
+
+def standing(board: Board, volunteer: str) -> TypeReputation:
+    ops = ReputationOps(board.keys, board.clock)
+    return board.run(ops.standings(volunteer, ["moderation"]))["moderation"]
+
+
+def reliability_of(board: Board, volunteer: str) -> Any:
+    ops = ReputationOps(board.keys, board.clock)
+    [found] = board.run(ops.reliabilities(PROJECT, "moderation", [volunteer]))
+    return found
+
+
+def test_a_newcomer_is_neutral(board: Board) -> None:
+    volunteer = new_volunteer_id()
+    assert reliability_of(board, volunteer) == NEUTRAL
+    assert standing(board, volunteer).accuracy == pytest.approx(PRIOR_ACCURACY)
+    summary = reputation_summary(board, volunteer, {"moderation": 0.95})
+    assert summary["moderation"]["prior_only"] is True
+    assert summary["moderation"]["below_floor"] is False  # never excluded on the prior
+    assert set(summary) == {"data_entry", "moderation", "translation"}
+
+
+def test_gold_answers_move_the_accuracy_and_the_confusion_the_right_way(board: Board) -> None:
+    good, bad = new_volunteer_id(), new_volunteer_id()
+    for n in range(4):
+        assert gold(board, good, "spam", "spam", f"sub_g{n}")
+        assert gold(board, bad, "ok", "spam", f"sub_b{n}")
+    assert standing(board, good).accuracy > PRIOR_ACCURACY > standing(board, bad).accuracy
+    assert standing(board, good).observations == {"gold": 4.0}
+    assert reliability_of(board, bad).confusion == {"spam": {"ok": 4.0}}
+    # The bad volunteer's "ok" now points at spam: their vote for "ok" backs "spam".
+    posterior = MODERATION.aggregate(POST, [vote("ok")], [reliability_of(board, bad)])
+    assert posterior.answer == {"label": "spam", "reasons": []}
+
+
+def test_a_replayed_event_has_no_second_effect(
+    board: Board, store_snapshot: Callable[[], dict[bytes, bytes]]
+) -> None:
+    volunteer = new_volunteer_id()
+    assert gold(board, volunteer, "spam", "spam", "sub_1")
+    before = store_snapshot()
+    assert not gold(board, volunteer, "spam", "spam", "sub_1")
+    assert store_snapshot() == before
+
+
+def test_concurrent_updates_of_one_volunteer_lose_nothing(
+    board: Board, redis_url: str, clock: ManualClock
+) -> None:
+    volunteer = new_volunteer_id()
+    threads, per_thread = 8, 25
+
+    def work(worker: int) -> None:
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
+        own = Board(client, clock=clock)
+        for n in range(per_thread):
+            answered = "spam" if n % 5 else "ok"  # one in five wrong
+            assert gold(own, volunteer, answered, "spam", f"sub_{worker}_{n}")
+        client.close()
+
+    runners = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
+    for runner in runners:
+        runner.start()
+    for runner in runners:
+        runner.join()
+    found = standing(board, volunteer)
+    total = threads * per_thread
+    assert found.observations == {"gold": total}
+    assert (found.right, found.wrong) == (pytest.approx(total * 0.8), pytest.approx(total * 0.2))
+
+
+def test_a_review_takes_back_the_agreement_credit_and_judges_the_answers(board: Board) -> None:
+    agreeing, dissenting = new_volunteer_id(), new_volunteer_id()
+    answers = [vote("spam"), vote("ok")]
+    credit = agreement_updates(
+        MODERATION, PROJECT, "t0000000001", "t0000000001:2", POST, answers, [NEUTRAL] * 2,
+        [agreeing, dissenting],
+    )  # fmt: skip
+    assert apply_updates(board, credit) == 2
+    credited = standing(board, agreeing)
+    assert credited.observations == {"agreement": 1.0}
+    assert credited.right > 0
+
+    # The reviewer overturns the agreed label: the credit goes, the hard evidence stays.
+    overturn = review_updates(
+        MODERATION, PROJECT, "t0000000001", "rev_1", POST, answers, [agreeing, dissenting],
+        vote("ok"),
+    )  # fmt: skip
+    assert apply_updates(board, overturn) == 2
+    after = standing(board, agreeing)
+    assert (after.right, after.wrong) == (0.0, 1.0)
+    assert after.observations == {"agreement": 0.0, "review": 1.0}
+    assert after.accuracy < credited.accuracy
+    assert standing(board, dissenting).right == 1.0
+    assert reliability_of(board, agreeing).confusion == {
+        "ok": {"spam": 1.0},
+        "spam": {"spam": 0.0},
+        "abuse": {"spam": 0.0},
+    }
+    assert apply_updates(board, overturn) == 0  # the review counted once
+
+
+def test_a_second_decision_on_a_task_replaces_its_credit(board: Board) -> None:
+    volunteer = new_volunteer_id()
+    for answers, decision in (([vote("spam")] * 3, "t1:3"), ([vote("spam")] * 4, "t1:4")):
+        volunteers = [volunteer] + [new_volunteer_id() for _ in answers[1:]]
+        updates = agreement_updates(
+            MODERATION, PROJECT, "t1", decision, POST, answers, [NEUTRAL] * len(answers),
+            volunteers,
+        )  # fmt: skip
+        apply_updates(board, {volunteer: updates[volunteer]})
+    assert standing(board, volunteer).observations == {"agreement": 1.0}
+
+
+def test_the_floor_applies_once_the_evidence_is_enough(board: Board) -> None:
+    spammer = new_volunteer_id()
+    floors: dict[str, float | None] = {"moderation": 0.5, "translation": 0.5}
+    for n in range(int(FLOOR_MIN_EVIDENCE) - 1):
+        gold(board, spammer, "ok", "spam", f"sub_{n}")
+    assert excluded_task_types(board, spammer, floors) == frozenset()
+    gold(board, spammer, "ok", "spam", "sub_last")
+    assert excluded_task_types(board, spammer, floors) == {"moderation"}
+    assert excluded_task_types(board, spammer, {"moderation": None}) == frozenset()
+    summary = reputation_summary(board, spammer, floors, ["moderation"])
+    assert summary == {
+        "moderation": {
+            "accuracy": pytest.approx(
+                PRIOR_ACCURACY * PRIOR_STRENGTH / (PRIOR_STRENGTH + FLOOR_MIN_EVIDENCE)
+            ),
+            "evidence": FLOOR_MIN_EVIDENCE,
+            "observations": {"gold": FLOOR_MIN_EVIDENCE, "review": 0.0, "agreement": 0.0},
+            "floor": 0.5,
+            "below_floor": True,
+            "prior_only": False,
+        }
+    }
+
+
+def test_old_markers_and_credits_are_pruned(board: Board, clock: ManualClock) -> None:
+    volunteer = new_volunteer_id()
+    credit = agreement_updates(
+        MODERATION, PROJECT, "t1", "t1:1", POST, [vote("spam")], [NEUTRAL], [volunteer]
+    )
+    apply_updates(board, credit)
+    gold(board, volunteer, "spam", "spam", "sub_1")
+    key = board.keys.reputation(volunteer)
+    assert {f for f in board.client.hkeys(key) if f.startswith(("applied:", "soft:"))} == {
+        f"applied:agree:{PROJECT}:t1:1",
+        f"applied:gold:{PROJECT}:sub_1",
+        f"soft:{PROJECT}:t1",
+    }
+    clock.advance(REPUTATION_RETENTION_MS / 1000 + 2 * 86_400)
+    gold(board, volunteer, "spam", "spam", "sub_2")
+    assert {f for f in board.client.hkeys(key) if f.startswith(("applied:", "soft:"))} == {
+        f"applied:gold:{PROJECT}:sub_2"
+    }
+    assert standing(board, volunteer).observations["gold"] == 2.0  # the counts stay

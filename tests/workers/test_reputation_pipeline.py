@@ -1,0 +1,271 @@
+"""Reputations in the event pipeline, on a real Redis through the real actors: the aggregation
+weighs answers by them and credits agreement, touching the task's volunteers only; a reviewer
+overturning a spot-checked result costs those who agreed; a policy change decides open tasks
+again."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import dramatiq
+import pytest
+import redis
+from dramatiq.brokers.redis import RedisBroker
+
+from core.board import Board, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.ids import new_volunteer_id
+from core.reevaluation import EVALUATED_POLICY_FIELD, reevaluate_project
+from core.reputation import ReputationOps, apply_updates, gold_update
+from core.reputation_model import TypeReputation
+from core.settings import Settings
+from task_types.moderation import TASK_TYPE as MODERATION
+from task_types.moderation import ModerationAnswer
+from tests.logs import restored_logging
+from tests.workers.pipeline_support import (
+    SAMPLES,
+    add_task,
+    answer,
+    events,
+    last_event,
+    make_project,
+    results,
+)
+from workers import runtime
+from workers.app import setup
+from workers.routing import (
+    PROJECTS_QUEUE,
+    PROJECTS_REEVALUATE,
+    REVIEWS_SETTLE,
+    TASKS_AGGREGATE,
+    Router,
+)
+
+Actor = dramatiq.Actor[..., None]
+POST, _, _ = SAMPLES["moderation"]  # labels ok / spam
+
+
+@pytest.fixture(scope="module")
+def broker(redis_url: str) -> Iterator[RedisBroker]:
+    with restored_logging():
+        setup(Settings(redis_url=redis_url))
+        from workers.actors import tasks
+
+        yield tasks.aggregate.broker
+
+
+@pytest.fixture
+def board(redis_client: redis.Redis) -> Iterator[Board]:
+    board = Board(redis_client)
+    runtime.install(board)
+    yield board
+    runtime.install(None)
+
+
+@pytest.fixture
+def raw(redis_url: str) -> Iterator[redis.Redis]:
+    client = redis.Redis.from_url(redis_url)
+    yield client
+    client.close()
+
+
+def actor(broker: RedisBroker, name: str) -> Actor:
+    found: Actor = broker.get_actor(name)
+    return found
+
+
+def train(board: Board, project: str, volunteer: str, right: int, wrong: int) -> None:
+    """Gold answers on moderation: ``right`` correct ones, ``wrong`` incorrect ones."""
+    payload = MODERATION.parse_payload(POST)
+    spam, ok = ModerationAnswer(label="spam"), ModerationAnswer(label="ok")
+    for n in range(right + wrong):
+        answered = spam if n < right else ok
+        update = gold_update(MODERATION, project, f"sub_{volunteer}_{n}", payload, answered, spam)
+        apply_updates(board, {volunteer: update})
+
+
+def standing(board: Board, volunteer: str) -> TypeReputation:
+    ops = ReputationOps(board.keys, board.clock)
+    return board.run(ops.standings(volunteer, ["moderation"]))["moderation"]
+
+
+def new_task(board: Board, project: str, external_id: str, priority: int = 0) -> str:
+    [created] = board.create_tasks(project, [NewTask(POST, external_id, priority)])
+    return created.task_id
+
+
+def task_record(board: Board, project: str, task_id: str) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads(
+        board.client.hget(board.keys.project(project).tasks, task_id)
+    )
+    return record
+
+
+def volunteer_keys(raw: redis.Redis) -> dict[bytes, bytes]:
+    """Every per-volunteer key with its DUMP."""
+    return {key: raw.dump(key) for key in sorted(raw.keys("ruche:vol:*"))}
+
+
+def test_one_update_touches_only_the_volunteers_of_that_task(
+    board: Board, broker: RedisBroker, raw: redis.Redis
+) -> None:
+    project = make_project(board, "moderation")
+    bystanders = [new_volunteer_id() for _ in range(4)]
+    for volunteer in bystanders:
+        train(board, project, volunteer, 3, 1)
+    task_id = add_task(board, project, POST)
+    submissions = answer(board, project, [{"label": "spam"}] * 3)
+    before = volunteer_keys(raw)
+
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+
+    assert task_record(board, project, task_id)["state"] == "resolved"
+    after = volunteer_keys(raw)
+    changed = {key for key in after if before.get(key) != after[key]}
+    assert changed == {board.keys.reputation(s.volunteer_id).encode() for s in submissions}, (
+        "only the answering volunteers' reputations change"
+    )
+    for submission in submissions:
+        assert standing(board, submission.volunteer_id).observations == {"agreement": 1.0}
+
+
+def test_reputations_let_a_reliable_pair_outvote_an_unreliable_trio(
+    board: Board, broker: RedisBroker
+) -> None:
+    project = make_project(board, "moderation", redundancy=5)
+    reliable = [new_volunteer_id() for _ in range(2)]
+    unreliable = [new_volunteer_id() for _ in range(3)]
+    for volunteer in reliable:
+        train(board, project, volunteer, 12, 0)
+    for volunteer in unreliable:
+        train(board, project, volunteer, 2, 10)
+    add_task(board, project, POST)
+    submissions = answer(
+        board,
+        project,
+        [{"label": "spam"}] * 2 + [{"label": "ok"}] * 3,
+        volunteers=reliable + unreliable,
+    )
+
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+
+    [result] = results(board, project)
+    assert json.loads(result["answer"])["label"] == "spam"
+    assert float(result["confidence"]) >= 0.9
+
+
+def test_an_overturned_spot_check_lowers_the_reputation_of_those_who_agreed(
+    board: Board, broker: RedisBroker
+) -> None:
+    project = make_project(board, "moderation", spot_check_rate=1.0)
+    task_id = add_task(board, project, POST)
+    submissions = answer(board, project, [{"label": "spam"}] * 3)
+    agreers = [s.volunteer_id for s in submissions]
+    before = {volunteer: standing(board, volunteer).accuracy for volunteer in agreers}
+
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+    assert task_record(board, project, task_id)["state"] == "in_review"
+    credited = {volunteer: standing(board, volunteer).accuracy for volunteer in agreers}
+    assert all(credited[v] > before[v] for v in agreers)  # the agreement credit
+
+    reviewer = new_volunteer_id()
+    board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    item = board.claim_review(project, reviewer)
+    assert isinstance(item, ReviewClaimed)
+    board.decide_review(item.review_id, reviewer, ReviewDecision("correct", answer={"label": "ok"}))
+    event_id, fields = last_event(board, project, "review.decided")
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)  # redelivered: no second effect
+
+    for volunteer in agreers:
+        after = standing(board, volunteer)
+        assert after.accuracy < before[volunteer] < credited[volunteer]
+        assert (after.right, after.wrong) == (0.0, 1.0)  # credit taken back, one disagreement
+        assert after.observations["review"] == 1.0
+
+
+# -- policy changes ---------------------------------------------------------------------------
+
+
+def patch_policy(board: Board, project: str, **changes: Any) -> tuple[str, dict[str, str]]:
+    """What PATCH /v1/projects/{id} does to the board: a new document (and redundancy)."""
+    pk = board.keys.project(project)
+    document = json.loads(board.client.hget(pk.project, "doc"))
+    for name, value in changes.items():
+        if name == "agreement":
+            document["review"] = {**document["review"], "agreement": value}
+        else:
+            document[name] = value
+    board.update_project(
+        project, {"doc": json.dumps(document), "redundancy": int(document["redundancy"])}
+    )
+    return last_event(board, project, "project.updated")
+
+
+def test_a_policy_change_decides_again_the_open_tasks_with_answers(
+    board: Board, broker: RedisBroker, raw: redis.Redis
+) -> None:
+    project = make_project(board, "moderation", max_redundancy=5)
+    split = [{"label": "spam"}, {"label": "spam"}, {"label": "ok"}]
+    # Waiting: 2-1 is short of 0.9, so it asked for a 4th answer. Served last (priority).
+    waiting = new_task(board, project, "waiting", priority=-5)
+    last = answer(board, project, split)[-1]
+    actor(broker, TASKS_AGGREGATE)(project, last.event_id, last.fields)
+    assert task_record(board, project, waiting)["state"] == "collecting"
+    # Aggregating: all answers in, its aggregation message still on its way.
+    pending = new_task(board, project, "pending")
+    answer(board, project, split)
+    assert task_record(board, project, pending)["state"] == "aggregating"
+    # Being answered: someone holds the lease on its 4th slot.
+    busy = new_task(board, project, "busy")
+    last = answer(board, project, split)[-1]
+    actor(broker, TASKS_AGGREGATE)(project, last.event_id, last.fields)
+    lease = board.claim(project, new_volunteer_id())
+    assert isinstance(lease, Claimed) and lease.task_id == busy
+    # No answer yet, whatever the policy.
+    young = new_task(board, project, "young")
+    young_lease = board.claim(project, new_volunteer_id())
+    assert isinstance(young_lease, Claimed) and young_lease.task_id == young
+
+    event_id, fields = patch_policy(board, project, agreement=0.65)
+    assert PROJECTS_REEVALUATE in Router(broker).actors_for(fields)
+    actor(broker, PROJECTS_REEVALUATE)(project, event_id, fields)
+
+    decided = {r["task_id"]: json.loads(r["answer"])["label"] for r in results(board, project)}
+    assert decided == {waiting: "spam", pending: "spam"}
+    assert task_record(board, project, busy)["state"] == "collecting"  # its lease is live
+    assert task_record(board, project, young)["state"] == "collecting"
+    [(_, closed)] = events(board, project, "task.collection_closed")
+    assert closed["task"] == waiting
+    assert TASKS_AGGREGATE in Router(broker).actors_for(closed)
+    assert raw.hget(board.keys.project(project).project, EVALUATED_POLICY_FIELD)
+
+    # The same policy again (a rename, a redelivered event): nothing walked.
+    assert not reevaluate_project(board, project).walked
+    forced = reevaluate_project(board, project, force=True)
+    assert forced.walked and forced.closed == 0 and forced.outcomes == {}
+    assert len(results(board, project)) == 2
+
+
+def test_a_lower_ceiling_sends_waiting_tasks_to_review(board: Board, broker: RedisBroker) -> None:
+    project = make_project(board, "moderation", max_redundancy=5)
+    task_id = add_task(board, project, POST)
+    submissions = answer(board, project, [{"label": "spam"}, {"label": "ok"}, {"label": "spam"}])
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+    assert task_record(board, project, task_id)["need"] == 4
+
+    event_id, fields = patch_policy(board, project, max_redundancy=3)
+    actor(broker, PROJECTS_REEVALUATE)(project, event_id, fields)
+
+    assert task_record(board, project, task_id)["state"] == "in_review"
+    assert results(board, project) == []
+
+
+def test_the_reevaluation_actor_has_a_stable_name_and_retries(broker: RedisBroker) -> None:
+    found = actor(broker, PROJECTS_REEVALUATE)
+    assert found.queue_name == PROJECTS_QUEUE
+    assert found.options["max_retries"] == 10
+    assert not found.options["retry_when"](0, KeyError("doc"))
+    pause = {"type": "project.updated", "fields": "state"}
+    assert Router(broker).actors_for(pause) == []  # a pause alone decides nothing
