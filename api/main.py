@@ -12,15 +12,17 @@ from importlib.metadata import version
 import redis.asyncio as aioredis
 from fastapi import FastAPI
 
-from api import metrics
+from api import examples, metrics
 from api.errors import install_error_handlers
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, MetricsMiddleware
+from api.request_context import RequestContext
 from api.routes import (
     assignments,
     health,
     orgs,
     projects,
+    reputation,
     results,
     reviewers,
     reviews,
@@ -96,15 +98,22 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.state.metrics = ApiMetrics()
-    # Added last, so it is outermost: it also times and counts requests other layers refuse.
+    # Outside the body limit and the error handlers: it also counts requests they refuse.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    # Outermost of all: every response gets its X-Request-ID, every log line its request id.
+    app.add_middleware(RequestContext)
     # Routes are matched in order, one regular expression each: the volunteers' hot path
     # (claim, submit) goes first, so it does not pay for trying every NGO route before it.
-    app.include_router(assignments.router)
-    app.include_router(health.router)
-    app.include_router(metrics.router)
-    for ngo_router in (orgs, projects, tasks, results, webhooks, reviewers, task_types):
-        app.include_router(ngo_router.router)
-    for volunteer_router in (volunteers, reviews):
-        app.include_router(volunteer_router.router)
+    routers = [
+        assignments.router,
+        health.router,
+        metrics.router,
+        *(m.router for m in (orgs, projects, tasks, results, webhooks, reviewers, task_types)),
+        reputation.router,
+        *(m.router for m in (volunteers, reviews)),
+    ]
+    for router in routers:
+        app.include_router(router)
+    # FastAPI drops every null from the document, examples included: put them back as written.
+    app.openapi = examples.openapi_with_examples(app, routers)  # type: ignore[method-assign]
     return app

@@ -22,6 +22,7 @@ from core.board_models import (
 )
 from core.errors import AssignmentNotFound, ProjectNotFound, TaskNotFound
 from core.keys import ProjectKeys
+from core.logging import current_request_id
 from core.ops_base import (
     Batch,
     Commands,
@@ -105,6 +106,7 @@ class BoardOps(SlotOps, ReviewOps):
         for task in chunk:
             gold = dumps(dict(task.gold)) if task.gold is not None else ""
             args += [task.external_id or "", task.priority, dumps(dict(task.payload)), gold]
+        args.append(current_request_id())  # the request the tasks came in (events carry it)
 
         def parse(reply: Sequence[Any]) -> list[str]:
             return [text(entry) for entry in checked(reply)[1:]]
@@ -253,6 +255,7 @@ class BoardOps(SlotOps, ReviewOps):
         args: list[str | int] = [
             self.clock.script_now(), assignment_id, volunteer_id, submission_id, entry,
             "" if gold_score is None else repr(float(gold_score)), int(gold_correct),
+            current_request_id(),  # the request the answer came in (events carry it)
         ]  # fmt: skip
         return ScriptCall(ScriptName.SUBMIT, keys, args, parse)
 

@@ -29,7 +29,7 @@ import asyncio
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import redis.asyncio
 
@@ -45,6 +45,8 @@ from core.errors import (
 )
 from core.keys import Keys
 from core.project_catalogue import ProjectCatalogue
+from core.reputation import ReputationOps
+from core.reputation_model import TypeReputation, below_floor
 from task_types.translation.models import primary_language
 
 __all__ = [
@@ -89,6 +91,11 @@ class ProjectCard(Protocol):
     @property
     def state(self) -> str: ...
 
+    @property
+    def reputation_floor(self) -> float | None: ...
+
+
+T = TypeVar("T", bound=ProjectCard)
 
 ProjectSource = Callable[[redis.asyncio.Redis, Keys], Awaitable[Sequence[ProjectCard]]]
 
@@ -215,7 +222,25 @@ class Claims:
         if task_types:
             wanted = set(task_types)
             visible = [card for card in visible if card.task_type in wanted]
+        visible = await self._above_floors(visible, volunteer.id)
         return by_priority(visible)[:MAX_PROJECTS_TRIED]
+
+    async def _above_floors(self, cards: Sequence[T], volunteer_id: str) -> list[T]:
+        """The cards whose reputation floor (if any) the volunteer is not below: one read of
+        their reputation, only when a candidate project sets a floor."""
+        floored = {card.task_type for card in cards if card.reputation_floor}
+        if not floored:
+            return list(cards)
+        ops = ReputationOps(self.keys, self.board.clock)
+        standings = await self.board.run(ops.standings(volunteer_id, sorted(floored)))
+        return [
+            card
+            for card in cards
+            if not below_floor(
+                standings.get(card.task_type) or TypeReputation(card.task_type),
+                card.reputation_floor,
+            )
+        ]
 
     async def claim(
         self,

@@ -6,26 +6,49 @@ handler that adds the level, logger name and an ISO timestamp, redacts sensitive
 renders a console line on a terminal or a JSON line otherwise.
 
 Sensitive fields: volunteers' answers and NGOs' payloads may hold personal data, so a value whose
-key is in :data:`SENSITIVE_FIELDS` (or in the extra set a caller passes, e.g. the fields task types
-declare sensitive) is replaced by ``"[redacted]"`` wherever it sits in the event, however deeply
-nested. Free text in a log message is not inspected: log values as key-value fields.
+key is in :data:`SENSITIVE_FIELDS`, in the fields the installed task types declare sensitive, or
+in the extra set a caller passes, is replaced by ``"[redacted]"`` wherever it sits in the event,
+however deeply nested. Free text in a log message is not inspected: log values as key-value
+fields.
+
+Tracebacks never show local variables (a frame's locals are where payloads and answers sit while
+they are worked on), in JSON and on the console alike, and the message of a pydantic
+``ValidationError`` anywhere in an exception's chain is rewritten without the input values
+pydantic puts in it.
+
+Request ids: the API binds :data:`REQUEST_ID` for a whole request, the workers for a whole
+message; :func:`current_request_id` reads it back so the work a request triggers can carry it.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
+import traceback
 from collections.abc import Iterable, Mapping
 from typing import Any, TextIO
 
 import structlog
-from structlog.typing import EventDict, Processor, WrappedLogger
+from pydantic import ValidationError
+from structlog.typing import EventDict, ExcInfo, Processor, WrappedLogger
 
 from core.settings import Settings
 
-__all__ = ["REDACTED", "SENSITIVE_FIELDS", "RedactSensitiveFields", "configure_logging"]
+__all__ = [
+    "REDACTED",
+    "REQUEST_ID",
+    "SENSITIVE_FIELDS",
+    "RedactSensitiveFields",
+    "configure_logging",
+    "current_request_id",
+    "safe_exception_dicts",
+    "safe_plain_traceback",
+]
 
 REDACTED = "[redacted]"
+
+#: The log field (and event field, and message option) naming the request some work came from.
+REQUEST_ID = "request_id"
 
 #: Keys whose values never reach a log line (compared case-insensitively).
 SENSITIVE_FIELDS: frozenset[str] = frozenset(
@@ -54,6 +77,9 @@ class RedactSensitiveFields:
     def __init__(self, fields: Iterable[str]) -> None:
         self.fields = frozenset(field.lower() for field in fields)
 
+    def extend(self, fields: Iterable[str]) -> None:
+        self.fields = self.fields | {field.lower() for field in fields}
+
     def __call__(self, logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
         return {key: self._clean(key, value) for key, value in event_dict.items()}
 
@@ -65,6 +91,79 @@ class RedactSensitiveFields:
         if isinstance(value, list | tuple):
             return [self._clean(None, item) for item in value]
         return value
+
+
+def current_request_id() -> str:
+    """The request id bound for the request or message being handled, or ``""``."""
+    value = structlog.contextvars.get_contextvars().get(REQUEST_ID)
+    return value if isinstance(value, str) else ""
+
+
+# -- exceptions ----------------------------------------------------------------------------------
+
+
+def _validation_summary(error: ValidationError) -> str:
+    """What ``str(error)`` says, minus the input values (where and why only)."""
+    problems = "; ".join(
+        f"{'.'.join(str(part) for part in problem['loc']) or '(root)'}: {problem['msg']} "
+        f"[type={problem['type']}]"
+        for problem in error.errors(include_url=False, include_input=False, include_context=False)
+    )
+    return f"{error.error_count()} validation error(s) for {error.title}: {problems}"
+
+
+def _safe_messages(error: BaseException | None) -> dict[str, str]:
+    """``str(e)`` -> a message without input values, for each ValidationError chained to
+    ``error`` (causes, contexts and members of exception groups)."""
+    found: dict[str, str] = {}
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        current = pending.pop()
+        if current is None or id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ValidationError):
+            found[str(current)] = _validation_summary(current)
+        pending += [current.__cause__, current.__context__]
+        if isinstance(current, BaseExceptionGroup):
+            pending += current.exceptions
+    return found
+
+
+def _rewrite_values(stacks: list[dict[str, Any]], safe: Mapping[str, str]) -> None:
+    for stack in stacks:
+        stack["exc_value"] = safe.get(stack["exc_value"], stack["exc_value"])
+        for member in stack.get("exceptions", ()):
+            _rewrite_values(member, safe)
+
+
+class _SafeExceptionDicts:
+    """structlog's dict tracebacks with no locals and no pydantic input values."""
+
+    def __init__(self) -> None:
+        self._dicts = structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+
+    def __call__(self, exc_info: ExcInfo) -> list[dict[str, Any]]:
+        stacks = self._dicts(exc_info)
+        _rewrite_values(stacks, _safe_messages(exc_info[1]))
+        return stacks
+
+
+#: The JSON renderer's exception formatter (also what tests of other renderers compare with).
+safe_exception_dicts = _SafeExceptionDicts()
+
+
+def safe_plain_traceback(sio: TextIO, exc_info: ExcInfo) -> None:
+    """The console renderer's exception formatter: a plain traceback, never local variables
+    (structlog's default with rich installed prints them), no pydantic input values."""
+    text = "".join(traceback.format_exception(*exc_info))
+    for raw, safe in _safe_messages(exc_info[1]).items():
+        text = text.replace(raw, safe)
+    sio.write("\n" + text)
+
+
+# -- configuration -------------------------------------------------------------------------------
 
 
 def configure_logging(
@@ -119,21 +218,25 @@ def configure_logging(
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)
+    # Only now: loading the task types may log (a broken plugin), and that line should be ours.
+    redact.extend(_declared_by_task_types())
+
+
+def _declared_by_task_types() -> frozenset[str]:
+    # Imported here: task types pull in their dependencies, which a bare import of this module
+    # (the settings check of `ruche`, a test) does not need.
+    from task_types.registry import all_types
+
+    return frozenset().union(*(task_type.sensitive_fields for task_type in all_types()))
 
 
 def _renderer(settings: Settings, stream: TextIO) -> list[Processor]:
     is_tty = stream.isatty()
     if settings.log_format == "console" or (settings.log_format == "auto" and is_tty):
         return [
-            structlog.dev.ConsoleRenderer(
-                colors=is_tty,
-                # Plain tracebacks: fancier formatters can print local variables (payloads).
-                exception_formatter=structlog.dev.plain_traceback,
-            )
+            structlog.dev.ConsoleRenderer(colors=is_tty, exception_formatter=safe_plain_traceback)
         ]
     return [
-        structlog.processors.ExceptionRenderer(
-            structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
-        ),
+        structlog.processors.ExceptionRenderer(safe_exception_dicts),
         structlog.processors.JSONRenderer(),
     ]

@@ -256,3 +256,4 @@ class ProjectSummary:
     state: str
     deadline_ms: int | None = None
     org_id: str = ""
+    reputation_floor: float | None = None  # volunteers below it on this type are not served

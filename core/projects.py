@@ -87,6 +87,7 @@ def project_summary(raw: str | bytes, project_id: str) -> ProjectSummary:
         state=str(record.get("state", "active")),
         deadline_ms=record.get("deadline_ms"),
         org_id=str(record.get("org_id", "")),
+        reputation_floor=record.get("reputation_floor"),
     )
 
 
@@ -177,6 +178,7 @@ def _summary_json(document: Mapping[str, Any], state: str) -> str:
         "priority": document["priority"],
         "state": state,
         "deadline_ms": _deadline_ms(document),
+        "reputation_floor": document.get("reputation_floor"),
     }
     return dumps(summary)
 

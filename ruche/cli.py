@@ -92,6 +92,10 @@ def _worker(settings: Settings) -> int:
         "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS),
         "--skip-logging",  # workers.app.setup configures logging itself
     ]
+    # Before dramatiq starts: its metrics server and prometheus_client read these at import.
+    from workers.metrics import environment
+
+    os.environ.update(environment(settings))
     sys.stdout.flush()
     sys.stderr.flush()
     # Become the dramatiq process, so signals from `ruche up` or a supervisor reach it directly.

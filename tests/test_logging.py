@@ -5,9 +5,11 @@ The tests read what the handler really writes to a stream, so every processor ta
 
 from __future__ import annotations
 
+import json
 import logging
 import subprocess
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,7 +17,7 @@ from typing import Any
 import pytest
 import structlog
 
-from core.logging import REDACTED
+from core.logging import REDACTED, current_request_id
 from tests.logs import json_lines as lines
 from tests.logs import log_to_stream, restored_logging
 
@@ -153,3 +155,77 @@ def test_the_kernel_modules_load_without_fastapi_or_dramatiq() -> None:
         "sys.exit(sorted({'fastapi', 'dramatiq', 'uvicorn'} & set(sys.modules)) != [])"
     )
     assert subprocess.run([sys.executable, "-c", probe], check=False).returncode == 0
+
+
+_FAILING_PROCESS = """
+import logging, sys
+import structlog
+from pydantic import TypeAdapter, ValidationError
+from core.logging import configure_logging
+from core.settings import Settings
+
+configure_logging(Settings(log_format=sys.argv[1]))
+
+
+def translate(payload):
+    held = payload["source_text"]  # a local variable holding the sensitive text
+    return TypeAdapter(int).validate_python(held)  # its error message quotes its input
+
+
+try:
+    try:
+        translate({"source_text": sys.argv[2]})
+    except ValidationError as error:
+        raise RuntimeError("translation failed") from error
+except RuntimeError:
+    structlog.get_logger("probe").exception("task.failed")
+    logging.getLogger("some.library").error("it broke", exc_info=True)
+"""
+
+
+@pytest.mark.parametrize("log_format", ["json", "console"])
+def test_a_real_process_logs_tracebacks_without_locals_or_input_values(log_format: str) -> None:
+    canary = "CANARY-" + uuid.uuid4().hex
+    done = subprocess.run(
+        [sys.executable, "-c", _FAILING_PROCESS, log_format, canary],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    output = done.stderr
+    assert canary not in output
+    assert output.count("RuntimeError") >= 2 and "int_parsing" in output  # both tracebacks
+    if log_format == "json":
+        for line in lines_of(output):
+            [runtime, validation] = line["exception"]
+            assert (runtime["exc_type"], validation["exc_type"]) == (
+                "RuntimeError",
+                "ValidationError",
+            )
+            frames = runtime["frames"] + validation["frames"]
+            assert "translate" in [frame["name"] for frame in frames]
+            assert all("locals" not in frame for frame in frames)
+    else:
+        assert output.count("Traceback (most recent call last)") == 4  # 2 chained, twice
+        assert "held = " not in output
+
+
+def lines_of(output: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in output.splitlines() if line.strip()]
+
+
+def test_the_task_types_sensitive_fields_are_redacted_too() -> None:
+    stream, log = capture()
+    log.info("task.checked", context="where the text appears", glossary={"a": "b"})
+
+    [line] = lines(stream)
+    assert line["context"] == REDACTED  # translation declares it sensitive
+    assert line["glossary"] == {"a": "b"}  # it does not declare this one
+
+
+def test_the_bound_request_id_can_be_read_back() -> None:
+    assert current_request_id() == ""
+    with structlog.contextvars.bound_contextvars(request_id="req-7"):
+        assert current_request_id() == "req-7"
+    assert current_request_id() == ""

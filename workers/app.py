@@ -13,6 +13,7 @@ from dramatiq.brokers.redis import RedisBroker
 
 from core.logging import configure_logging
 from core.settings import Settings, load_settings
+from workers import metrics
 from workers.broker import build_broker
 
 __all__ = ["ACTOR_MODULES", "setup"]
@@ -32,6 +33,8 @@ def setup(settings: Settings | None = None) -> RedisBroker:
     settings = settings if settings is not None else load_settings()
     configure_logging(settings)
     broker = build_broker(settings)
+    if settings.worker_metrics_port is not None:
+        broker.add_middleware(metrics.middleware())  # serves on its own port (workers.metrics)
     dramatiq.set_broker(broker)
     for name in ACTOR_MODULES:
         importlib.import_module(name)

@@ -63,6 +63,7 @@ from core.signing import delivery_id, event_body, signed_headers
 from core.ssrf import Resolver, system_resolver
 from core.webhooks import Delivery
 from workers.broker import build_broker
+from workers.metrics import DELIVERIES
 from workers.webhook_client import HttpLimits, Reply, post
 
 __all__ = [
@@ -247,6 +248,7 @@ class Deliverer:
         else:
             status, reason = "failed", "the event body is missing"
         self._save(org_id, replace(record, status=status, last_error=reason), token, None)
+        DELIVERIES.labels(status).inc()
         log.warning(
             "webhook.not_sent", org_id=org_id, delivery_id=record.delivery_id, reason=reason
         )
@@ -266,12 +268,14 @@ class Deliverer:
         if reply.delivered:
             done = replace(record, status="delivered", attempts=attempts, last_error=None)
             self._save(org_id, done, token, None)
+            DELIVERIES.labels("delivered").inc()
             log.info("webhook.delivered", **context)
             return
         if reply.status == 410:
             self.store.disable_endpoint(org_id, endpoint.secret, now)
             gone = replace(record, status="disabled", attempts=attempts, last_error=_DISABLED)
             self._save(org_id, gone, token, None)
+            DELIVERIES.labels("disabled").inc()
             log.warning("webhook.endpoint_disabled", **context)
             return
         retry_after = parse_retry_after(reply.retry_after, self.clock())
@@ -280,11 +284,13 @@ class Deliverer:
             error = f"{reply.error}; gave up after {attempts} attempts"
             failed = replace(record, status="failed", attempts=attempts, last_error=error)
             self._save(org_id, failed, token, None)
+            DELIVERIES.labels("failed").inc()
             log.warning("webhook.gave_up", error=reply.error, **context)
             return
         next_ms = now + int(delay * 1000)
         waiting = replace(record, status="pending", attempts=attempts, last_error=reply.error)
         self._save(org_id, waiting, token, next_ms)
+        DELIVERIES.labels("retrying").inc()
         log.info("webhook.attempt_failed", error=reply.error, retry_in_s=round(delay, 1), **context)
 
     def _save(self, org_id: str, record: Delivery, token: int, next_ms: int | None) -> None:

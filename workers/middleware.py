@@ -1,4 +1,9 @@
-"""dramatiq middleware of our own: per-message log context and one summary line per message."""
+"""dramatiq middleware of our own: per-message log context and one summary line per message.
+
+The context includes the id of the HTTP request the message's work came from, when there is
+one (``request_id``: the API stores it in the events its board operations append, the relay
+copies it into the message options), so one request's lines can be followed into the actors.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +15,8 @@ import structlog
 from dramatiq.broker import Broker, MessageProxy
 from dramatiq.middleware import Middleware
 
+from core.logging import REQUEST_ID
+
 __all__ = ["LogContext"]
 
 log = structlog.get_logger(__name__)
@@ -20,12 +27,14 @@ _started: ContextVar[float | None] = ContextVar("ruche_message_started", default
 
 
 class LogContext(Middleware):
-    """Binds message id, actor and correlation id to every log line written while a message runs.
+    """Binds message id, actor, correlation id and request id to every log line written while a
+    message runs.
 
-    A producer that sets ``correlation_id`` in the message options (e.g. the API, from the
-    request) makes one request's lines and the work it caused findable together. Put it first in
-    the middleware list: ``before_*`` hooks run in order and ``after_*`` hooks in reverse, so the
-    context is bound before, and cleared after, every other middleware logs.
+    A producer that sets ``correlation_id`` or ``request_id`` in the message options (the relay
+    does both: the event, and the HTTP request behind it) makes one request's lines and the work
+    it caused findable together. Put it first in the middleware list: ``before_*`` hooks run in
+    order and ``after_*`` hooks in reverse, so the context is bound before, and cleared after,
+    every other middleware logs.
     """
 
     def before_process_message(self, broker: Broker, message: MessageProxy) -> None:
@@ -37,6 +46,9 @@ class LogContext(Middleware):
             correlation_id=message.options.get("correlation_id"),
             retries=message.options.get("retries", 0),
         )
+        request_id = message.options.get(REQUEST_ID)
+        if isinstance(request_id, str) and request_id:
+            structlog.contextvars.bind_contextvars(**{REQUEST_ID: request_id})
         _started.set(time.monotonic())
 
     def after_process_message(
@@ -50,9 +62,7 @@ class LogContext(Middleware):
         if exception is None:
             log.info("message.processed", duration_ms=_elapsed_ms())
         else:
-            log.warning(
-                "message.failed", duration_ms=_elapsed_ms(), error=type(exception).__name__
-            )
+            log.warning("message.failed", duration_ms=_elapsed_ms(), error=type(exception).__name__)
         _reset()
 
     def after_skip_message(self, broker: Broker, message: MessageProxy) -> None:

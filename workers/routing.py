@@ -90,7 +90,8 @@ class Router:
 
     Each message's arguments are the event itself (project id, stream entry id, fields), and
     its ``correlation_id`` is ``<project>/<event id>``, so the log lines of every piece of work
-    one event caused can be found together. A send that fails raises: the relay then leaves
+    one event caused can be found together; its ``request_id`` is the event's, the HTTP request
+    that caused it. A send that fails raises: the relay then leaves
     the event unacknowledged and dispatches it again later (actors are idempotent).
     """
 
@@ -109,6 +110,8 @@ class Router:
                 actor.send_with_options(
                     args=(project_id, event_id, dict(fields)),
                     correlation_id=f"{project_id}/{event_id}",
+                    # The HTTP request the event came from, if any (workers.middleware binds it).
+                    request_id=fields.get("request_id") or None,
                 )
 
     def _actor(self, name: str) -> dramatiq.Actor[..., None] | None:

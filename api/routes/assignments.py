@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api import examples
 from api.deps import CurrentVolunteer
 from api.error_docs import error_responses
 from api.errors import ErrorResponse
@@ -124,6 +125,7 @@ class Release(BaseModel):
     description="403 `charter_not_accepted` before the charter; 404 for a `project_id` that is "
     "not for you; 429 `too_many_assignments` past the live-assignment cap.",
     responses={**NOTHING_FITS, **error_responses(401, 403, 404, 422), **TOO_MANY},
+    openapi_extra=examples.CLAIM,
 )
 async def claim(
     profile: CurrentProfile,
@@ -144,6 +146,7 @@ async def claim(
     response_model=LiveAssignments,
     summary="Your live assignments",
     responses=error_responses(401, 403),
+    openapi_extra=examples.LIVE_ASSIGNMENTS,
 )
 async def live_assignments(me: CurrentVolunteer, claims: ClaimsDep) -> LiveAssignments:
     return LiveAssignments(
@@ -164,6 +167,7 @@ async def live_assignments(me: CurrentVolunteer, claims: ClaimsDep) -> LiveAssig
     response_model=AssignmentOut,
     summary="One of your live assignments, with its task",
     responses=error_responses(401, 403, 404, 409),
+    openapi_extra=examples.READ_ASSIGNMENT,
 )
 async def read_assignment(
     assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep
@@ -176,6 +180,7 @@ async def read_assignment(
     response_model=HeartbeatOut,
     summary="Extend your lease",
     responses=error_responses(401, 403, 404, 409),
+    openapi_extra=examples.HEARTBEAT,
 )
 async def heartbeat(assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep) -> HeartbeatOut:
     beat = await claims.heartbeat(me.id, assignment_id)
@@ -190,6 +195,7 @@ async def heartbeat(assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep)
     description="409 `lease_not_live` once the lease expired or was released or submitted; 422 "
     "`invalid_answer` when the task type refuses the answer (details never echo it).",
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=examples.SUBMIT,
 )
 async def submit(
     assignment_id: str, body: Submission, me: CurrentVolunteer, claims: ClaimsDep
@@ -204,6 +210,7 @@ async def submit(
     response_class=Response,
     summary="Give the task back (skip it), with a reason",
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=examples.RELEASE,
 )
 async def release(
     assignment_id: str, body: Release, me: CurrentVolunteer, claims: ClaimsDep

@@ -12,6 +12,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from api import examples
 from api.deps import RedisDep
 from api.errors import ErrorResponse, error_response
 
@@ -28,7 +29,12 @@ class Ready(BaseModel):
     status: Literal["ready"] = "ready"
 
 
-@router.get("/healthz", response_model=Healthy, summary="The process is up")
+@router.get(
+    "/healthz",
+    response_model=Healthy,
+    summary="The process is up",
+    openapi_extra=examples.HEALTHZ,
+)
 async def healthz() -> Healthy:
     return Healthy()
 
@@ -38,6 +44,7 @@ async def healthz() -> Healthy:
     response_model=Ready,
     summary="Redis is reachable",
     responses={503: {"model": ErrorResponse, "description": "Redis does not answer"}},
+    openapi_extra=examples.READYZ,
 )
 async def readyz(client: RedisDep) -> Ready | JSONResponse:
     try:

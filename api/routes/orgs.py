@@ -13,6 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from api import examples
 from api.deps import AccountsDep, CurrentAdmin, CurrentOrg
 from api.error_docs import error_responses
 from core.accounts import MAX_LIVE_ORG_KEYS
@@ -68,6 +69,7 @@ def _datetime(ms: object) -> datetime:
     response_model=OrgCreated,
     summary="Create an organisation (operator)",
     responses=error_responses(401, 403, 422),
+    openapi_extra=examples.CREATE_ORG,
 )
 async def create_org(body: OrgCreate, admin: CurrentAdmin, accounts: AccountsDep) -> OrgCreated:
     org_id, api_key = await accounts.create_org(body.name, body.contact_email)
@@ -79,6 +81,7 @@ async def create_org(body: OrgCreate, admin: CurrentAdmin, accounts: AccountsDep
     response_model=OrgProfile,
     summary="The calling organisation's profile",
     responses=error_responses(401, 403),
+    openapi_extra=examples.ORG_PROFILE,
 )
 async def own_profile(org: CurrentOrg, accounts: AccountsDep) -> OrgProfile:
     record = await accounts.org(org.id)
@@ -101,6 +104,7 @@ async def _live_keys(accounts: AccountsDep, org_id: str) -> list[str]:
     response_model=KeyCreated,
     summary="Create a new API key (at most two live at a time)",
     responses=error_responses(401, 403, 409),
+    openapi_extra=examples.CREATE_KEY,
 )
 async def create_key(org: CurrentOrg, accounts: AccountsDep) -> KeyCreated:
     if len(await _live_keys(accounts, org.id)) >= MAX_LIVE_ORG_KEYS:
@@ -116,6 +120,7 @@ async def create_key(org: CurrentOrg, accounts: AccountsDep) -> KeyCreated:
     response_model=list[KeyInfo],
     summary="The organisation's keys, live and revoked (never the keys themselves)",
     responses=error_responses(401, 403),
+    openapi_extra=examples.LIST_KEYS,
 )
 async def list_keys(org: CurrentOrg, accounts: AccountsDep) -> list[KeyInfo]:
     keys = await accounts.org_keys(org.id)

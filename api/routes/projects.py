@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
+from api import examples
 from api.deps import CurrentOrg
 from api.error_docs import error_responses
 from api.services import OwnedProjectId, ProjectsDep
@@ -29,6 +30,7 @@ class ProjectList(BaseModel):
     "redundancy 1..99, lease_seconds 30..86400, priority -999..999, at most 20 languages "
     "(BCP-47 tags) and 20 skills.",
     responses=error_responses(401, 403, 422),
+    openapi_extra=examples.CREATE_PROJECT,
 )
 async def create_project(body: ProjectCreate, org: CurrentOrg, projects: ProjectsDep) -> Project:
     return await projects.create(org.id, body)
@@ -39,6 +41,7 @@ async def create_project(body: ProjectCreate, org: CurrentOrg, projects: Project
     response_model=ProjectList,
     summary="The organisation's projects, newest first, with task counts",
     responses=error_responses(401, 403),
+    openapi_extra=examples.LIST_PROJECTS,
 )
 async def list_projects(org: CurrentOrg, projects: ProjectsDep) -> ProjectList:
     return ProjectList(items=await projects.of_org(org.id))
@@ -49,6 +52,7 @@ async def list_projects(org: CurrentOrg, projects: ProjectsDep) -> ProjectList:
     response_model=Project,
     summary="One project, with the number of tasks in each state",
     responses=error_responses(401, 403, 404),
+    openapi_extra=examples.GET_PROJECT,
 )
 async def get_project(
     project_id: OwnedProjectId, org: CurrentOrg, projects: ProjectsDep
@@ -65,6 +69,7 @@ async def get_project(
     "Once the deadline has passed the project is `closed`: its unfinished tasks expire, and "
     "its `state` and `deadline` can no longer change (409 `project_closed`).",
     responses=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=examples.EDIT_PROJECT,
 )
 async def edit_project(
     project_id: OwnedProjectId, body: ProjectPatch, org: CurrentOrg, projects: ProjectsDep

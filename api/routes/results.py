@@ -13,6 +13,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
+from api import examples
 from api.deps import BoardDep
 from api.error_docs import error_responses
 from api.services import OwnedProjectId
@@ -69,6 +70,7 @@ def _out(entry: ResultEntry) -> ResultOut:
     response_model=ResultsPage,
     summary="Results after a cursor, oldest first",
     responses=error_responses(401, 403, 404, 422),
+    openapi_extra=examples.RESULTS,
 )
 async def results(
     project_id: OwnedProjectId,
@@ -135,6 +137,7 @@ async def _export(board: AsyncBoard, project_id: str, fmt: str) -> AsyncIterator
         },
         **error_responses(401, 403, 404, 422),
     },
+    openapi_extra=examples.EXPORT,
 )
 async def export(
     project_id: OwnedProjectId,

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
+from api import examples
 from api.deps import BoardDep, CurrentOrg
 from api.error_docs import error_responses
 from api.limits import DEFAULT_MAX_BODY_BYTES
@@ -129,7 +130,7 @@ def _media_type(request: Request) -> str:
     response_model=BulkOutcome,
     summary="Submit tasks in bulk (JSON or NDJSON)",
     description=_BULK_DESCRIPTION,
-    openapi_extra=_BULK_BODY,
+    openapi_extra=examples.merged(_BULK_BODY, examples.SUBMIT_TASKS),
     responses=error_responses(401, 403, 404, 409, 413, 415, 422),
 )
 async def submit_tasks(
@@ -180,6 +181,7 @@ async def submit_tasks(
     response_model=TaskOut,
     summary="One task: its state, answers so far, and its payload",
     responses=error_responses(401, 403, 404),
+    openapi_extra=examples.GET_TASK,
 )
 async def get_task(project_id: OwnedProjectId, task_id: str, board: BoardDep) -> TaskOut:
     if not ids.TASK_ID.match(task_id):

@@ -9,12 +9,14 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from api import examples
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, SettingsDep
 from api.error_docs import error_responses
 from api.volunteer_services import ReviewsDep
 from core.accounts import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
+from core.reputation import reputation_summary_async
 from core.volunteer_stats import read_feedback, read_stats
 from task_types import all_types
 from task_types.translation.models import LanguageTag
@@ -120,6 +122,22 @@ class Me(BaseModel):
     feedback: list[dict[str, Any]] = Field(
         description="Latest feedback on your answers and impact notes from the projects."
     )
+    accuracy: dict[str, Accuracy] = Field(
+        default_factory=dict,
+        description="Per task type, how often your answers are estimated to be right (from "
+        "gold tasks, reviews and agreement with accepted results).",
+    )
+
+
+class Accuracy(BaseModel):
+    accuracy: float = Field(description="Estimated share of right answers (0..1).")
+    evidence: float = Field(description="How many answers' worth of evidence is behind it.")
+    prior_only: bool = Field(description="True: no evidence yet; everyone starts here.")
+
+
+async def _accuracy(reviews: ReviewsDep, volunteer_id: str) -> dict[str, Accuracy]:
+    summary = await reputation_summary_async(reviews.board, volunteer_id)
+    return {kind: Accuracy.model_validate(standing) for kind, standing in summary.items()}
 
 
 async def _me(
@@ -149,6 +167,7 @@ async def _me(
         ),
         reviewer_of=await reviews.reviewer_project_ids(profile.id),
         feedback=await read_feedback(client, keys, profile.id),
+        accuracy=await _accuracy(reviews, profile.id),
     )
 
 
@@ -160,6 +179,7 @@ async def _me(
     description="Open to anyone unless the operator set `RUCHE_SIGNUP=invitation` (then 403 "
     "`signup_closed`). The token is shown once.",
     responses=error_responses(403, 422),
+    openapi_extra=examples.SIGN_UP,
 )
 async def sign_up(body: SignUp, accounts: AccountsDep, settings: SettingsDep) -> SignedUp:
     if settings.signup != "open":
@@ -176,6 +196,7 @@ async def sign_up(body: SignUp, accounts: AccountsDep, settings: SettingsDep) ->
     summary="Accept the confidentiality charter",
     description="Needed before any claim. Accepting again keeps the first acceptance time.",
     responses=error_responses(401, 403, 422),
+    openapi_extra=examples.CHARTER,
 )
 async def accept_charter(
     body: CharterAcceptance, me: CurrentVolunteer, accounts: AccountsDep
@@ -189,6 +210,7 @@ async def accept_charter(
     response_model=Me,
     summary="Your profile, stats, weekly goal and review rights",
     responses=error_responses(401, 403),
+    openapi_extra=examples.READ_ME,
 )
 async def read_me(
     me: CurrentVolunteer,
@@ -205,6 +227,7 @@ async def read_me(
     response_model=Me,
     summary="Edit your display name, languages or skills",
     responses=error_responses(401, 403, 422),
+    openapi_extra=examples.EDIT_ME,
 )
 async def edit_me(
     body: ProfilePatch,
@@ -225,6 +248,7 @@ async def edit_me(
     response_model=Goal,
     summary="Set your weekly goal, in minutes (1 to 10080)",
     responses=error_responses(401, 403, 422),
+    openapi_extra=examples.SET_GOAL,
 )
 async def set_goal(body: Goal, me: CurrentVolunteer, accounts: AccountsDep) -> Goal:
     await accounts.volunteer(me.id)

@@ -10,6 +10,7 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
+from api import examples
 from api.deps import CurrentOrg, SettingsDep
 from api.error_docs import error_responses
 from api.services import WebhooksDep
@@ -85,6 +86,7 @@ def _delivery(record: Delivery) -> DeliveryOut:
     "(development) plain `http://` and private/loopback targets are accepted too. Each call "
     "makes a new secret; the old one stops being used.",
     responses=error_responses(401, 403, 422),
+    openapi_extra=examples.SET_WEBHOOK,
 )
 async def set_webhook(
     body: WebhookIn, org: CurrentOrg, webhooks: WebhooksDep, settings: SettingsDep
@@ -108,6 +110,7 @@ async def set_webhook(
     response_model=WebhookOut,
     summary="The current endpoint (never its secret)",
     responses=error_responses(401, 403),
+    openapi_extra=examples.GET_WEBHOOK,
 )
 async def get_webhook(org: CurrentOrg, webhooks: WebhooksDep) -> WebhookOut:
     endpoint = await webhooks.endpoint(org.id)
@@ -133,6 +136,7 @@ async def remove_webhook(org: CurrentOrg, webhooks: WebhooksDep) -> Response:
     response_model=DeliveryList,
     summary="Recent deliveries, newest first: status, attempts, last error",
     responses=error_responses(401, 403, 422),
+    openapi_extra=examples.DELIVERIES,
 )
 async def deliveries(
     org: CurrentOrg,
@@ -148,6 +152,7 @@ async def deliveries(
     response_model=DeliveryOut,
     summary="Deliver a result again, now",
     responses=error_responses(401, 403, 404),
+    openapi_extra=examples.REDELIVER,
 )
 async def redeliver(
     delivery_id: Annotated[str, Path(max_length=100)], org: CurrentOrg, webhooks: WebhooksDep

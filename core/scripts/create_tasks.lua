@@ -12,6 +12,7 @@
 -- ARGV[1] now (ms, or "" for Redis TIME)
 -- ARGV[2] n, then n quadruples: external id ("" for none), priority, payload JSON, gold JSON
 --         ("" for an ordinary task)
+-- ARGV[3 + 4n] the id of the HTTP request submitting them ("" for none), copied into the event
 --
 -- A gold task gets a record in state 'gold' (outside the state counts: it is never progress)
 -- and joins the gold pool instead of the ready set; gold_tasks counts them.
@@ -82,6 +83,7 @@ if created > 0 then
     redis.call('HINCRBY', KEYS[1], 'gold_tasks', golden)
   end
   redis.call('XADD', KEYS[6], '*', 'type', 'tasks.created', 'count', created,
-    'gold', golden, 'first', first_id, 'last', last_id, 'at', now)
+    'gold', golden, 'first', first_id, 'last', last_id, 'at', now,
+    'request_id', ARGV[3 + n * 4] or '')
 end
 return reply

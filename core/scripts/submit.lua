@@ -18,6 +18,8 @@
 -- ARGV[6] for a gold task: the answer's score against the gold answer, in [0, 1] (the caller
 --         scores it: task types are Python); "" otherwise
 -- ARGV[7] for a gold task: 1 when that score counts as correct, else 0
+-- ARGV[8] the id of the HTTP request submitting it ("" for none), copied into the event so
+--         the actors handling it log under the same id
 --
 -- A gold task's answer is kept with the others of that task (the NGO may look at them) but
 -- moves nothing: no answer count, no state, no aggregation. When the project asks for
@@ -76,7 +78,7 @@ if task.state == 'gold' then
   end
   redis.call('XADD', KEYS[7], '*', 'type', 'gold.answered', 'assignment', ARGV[2],
     'task', rec.task, 'volunteer', ARGV[3], 'submission', ARGV[4], 'score', ARGV[6],
-    'correct', ARGV[7], 'qualification', outcome, 'at', now)
+    'correct', ARGV[7], 'qualification', outcome, 'at', now, 'request_id', ARGV[8] or '')
   return {'ok', 0, 0, 'gold'}
 end
 task.answers = task.answers + 1
@@ -89,5 +91,5 @@ redis.call('HSET', KEYS[2], rec.task, cjson.encode(task))
 refresh_ready(KEYS[3], rec.task, task)
 redis.call('XADD', KEYS[7], '*', 'type', 'answer.submitted', 'assignment', ARGV[2],
   'task', rec.task, 'volunteer', ARGV[3], 'submission', ARGV[4],
-  'answers', task.answers, 'need', task.need, 'at', now)
+  'answers', task.answers, 'need', task.need, 'at', now, 'request_id', ARGV[8] or '')
 return {'ok', task.answers, task.need, task.state}
