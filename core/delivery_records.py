@@ -17,8 +17,17 @@ leased; when the lease runs out the scheduler sends it again. Steps 1 to 4 happe
 is acknowledged, so a worker dying before step 4 has its message redelivered by the broker and
 the repeated, idempotent steps complete it.
 
+The broker also redelivers the message of a worker that died *during* the attempt, seconds
+later, and that message need not wait for the lease: a claim made for a dramatiq message is
+recorded under the message's id (``G:{G:webhook:due}:attempt:<message-id>``: member, token,
+and ``alive_until``, which the running attempt renews every second), and the same message
+takes its own claim back at once when that renewal has stopped (``webhook_claim.lua``). Any
+other message still waits for the lease, and a run that is still renewing is never overlapped,
+not even by a second run of the same message: at most one live attempt per delivery.
+
 The keys sit outside project slots (organisation keys carry no hash tag), so no script touches
-two of them: each Lua script here reads and writes one key, and the Python side orders the rest.
+two of them: each Lua script here reads and writes one key — or the due set and an attempt
+record, which share its cluster slot — and the Python side orders the rest.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from core.results import ResultEntry
 from core.webhooks import Delivery
 
 __all__ = [
+    "AttemptClaim",
     "DeliveryStore",
     "DueDelivery",
     "EndpointState",
@@ -47,7 +57,13 @@ __all__ = [
     "split_due_member",
 ]
 
-_SCRIPTS = ("webhook_claim", "webhook_finish", "webhook_dispatch", "webhook_disable")
+_SCRIPTS = (
+    "webhook_claim",
+    "webhook_finish",
+    "webhook_renew",
+    "webhook_dispatch",
+    "webhook_disable",
+)
 
 
 @cache
@@ -90,6 +106,15 @@ class DueDelivery:
     org_id: str
     delivery_id: str
     token: int
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptClaim:
+    """What a claim came to: ``token`` when taken; otherwise, whether the claiming message's own
+    earlier run holds the attempt and is still renewing it (it may yet stop: worth a wait)."""
+
+    token: int | None
+    held_by_live_run: bool = False
 
 
 class DeliveryStore:
@@ -218,21 +243,64 @@ class DeliveryStore:
         self, org_id: str, delivery_id: str, now_ms: int, lease_ms: int, expected: int | None
     ) -> int | None:
         """Take the next attempt of a delivery; its claim token, or None when not ours to make."""
+        return self.claim_attempt(org_id, delivery_id, now_ms, lease_ms, expected).token
+
+    def claim_attempt(
+        self,
+        org_id: str,
+        delivery_id: str,
+        now_ms: int,
+        lease_ms: int,
+        expected: int | None,
+        *,
+        message_id: str | None = None,
+        alive_ms: int = 0,
+    ) -> AttemptClaim:
+        """:meth:`claim`, recorded under ``message_id`` when given (see the module docstring):
+        the claim counts as alive for ``alive_ms`` from now, until :meth:`renew` extends it."""
+        keys = [self.keys.webhook_due]
+        if message_id is not None:
+            keys.append(self.keys.webhook_attempt(message_id))
         reply = self._scripts["webhook_claim"](
-            keys=[self.keys.webhook_due],
+            keys=keys,
             args=[
                 due_member(org_id, delivery_id),
                 now_ms,
                 now_ms + lease_ms,
                 "" if expected is None else int(expected),
+                int(alive_ms),
             ],
         )
-        return None if reply is None else int(float(text(reply)))
+        if reply is None:
+            return AttemptClaim(None)
+        if text(reply) == "alive":
+            return AttemptClaim(None, held_by_live_run=True)
+        return AttemptClaim(int(float(text(reply))))
 
-    def finish(self, org_id: str, delivery_id: str, token: int, next_ms: int | None) -> bool:
-        """End a claimed attempt: remove the member, or move it to ``next_ms``."""
+    def renew(self, message_id: str, token: int, alive_ms: int) -> bool:
+        """The run holding ``token`` for ``message_id`` is alive for ``alive_ms`` more (0: it
+        stopped without finishing); False when the record is no longer that run's."""
+        reply = self._scripts["webhook_renew"](
+            keys=[self.keys.webhook_attempt(message_id)], args=[token, int(alive_ms)]
+        )
+        return bool(int(reply))
+
+    def finish(
+        self,
+        org_id: str,
+        delivery_id: str,
+        token: int,
+        next_ms: int | None,
+        *,
+        message_id: str | None = None,
+    ) -> bool:
+        """End a claimed attempt: remove the member, or move it to ``next_ms``; and forget the
+        claim's record under ``message_id``, if it was made for a message."""
+        keys = [self.keys.webhook_due]
+        if message_id is not None:
+            keys.append(self.keys.webhook_attempt(message_id))
         reply = self._scripts["webhook_finish"](
-            keys=[self.keys.webhook_due],
+            keys=keys,
             args=[due_member(org_id, delivery_id), token, "" if next_ms is None else next_ms],
         )
         return bool(int(reply))

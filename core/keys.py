@@ -48,6 +48,9 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      every attempt of one delivery sends the same bytes
     G:project_index           hash   active project id -> small JSON summary (volunteer claims)
     G:webhook:due             zset   "<org-id>|<delivery-id>" -> when to (re)try delivery (ms)
+    G:{G:webhook:due}:attempt:<message-id>  hash  member, token, alive_until: the delivery attempt
+                                     a dramatiq message holds (PX: the attempt lease); the due
+                                     set's name as hash tag puts it in the due set's slot
     G:retention:lock          string held (PX) by the scheduler running a retention sweep
     G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
@@ -212,6 +215,11 @@ class Keys:
     @property
     def webhook_due(self) -> str:
         return f"{self.prefix}webhook:due"
+
+    def webhook_attempt(self, message_id: str) -> str:
+        """Scripts touch it along with ``webhook_due``: its hash tag is that key's whole name
+        (or the prefix's own tag, if it has one), so both hash to the same cluster slot."""
+        return f"{self.prefix}{{{self.webhook_due}}}:attempt:{message_id}"
 
     def volunteer_live(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{volunteer_id}:live"

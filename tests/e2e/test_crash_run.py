@@ -18,9 +18,9 @@ with the ``standardwebhooks`` library; the results cursor, polled all along, ret
 result exactly once; what reviewers decided is what the results say; every answer was counted
 once in its volunteer's stats, and every result once for each of its contributors. The worst
 delay between a result's publication and its first delivery, and the kills, are printed (not
-asserted: the machine is shared and noisy). A worker killed in the middle of an attempt holds
-its delivery until the attempt lease runs out (``workers.delivery.ATTEMPT_LEASE_MS``, 30 s),
-so the worst delays are about 30 s, or 60 s when the next attempt's worker is killed too.
+asserted: the machine is shared and noisy). A worker killed in the middle of an attempt does not
+hold its delivery for the attempt lease: the broker hands its message to another worker within
+seconds, and that message takes its own attempt back at once (``workers.delivery``).
 """
 
 from __future__ import annotations

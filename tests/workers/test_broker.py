@@ -19,11 +19,13 @@ from workers.middleware import LogContext
 
 @pytest.fixture(scope="module")
 def broker(redis_url: str) -> Iterator[RedisBroker]:
-    # Actor modules bind to the broker current at their import: set it up once per process.
+    # Actor modules bind to the broker current when first imported (maybe by another test
+    # module of this session): use the one they are bound to, and leave it open for the others.
     with restored_logging():
-        broker = setup(Settings(redis_url=redis_url))
-        yield broker
-        broker.close()
+        setup(Settings(redis_url=redis_url))
+        from workers.actors import system
+
+        yield system.ping.broker
 
 
 def test_the_broker_uses_broker_url_before_redis_url(redis_url: str) -> None:
