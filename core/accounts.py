@@ -3,6 +3,14 @@
 Only token hashes are stored (``G:token:<sha256>``); a token is found by its hash and the stored
 hash is compared again in constant time. An organisation holds at most two live API keys at a
 time, so it can rotate without downtime, and revokes the old one.
+
+Two reads of every volunteer request are remembered in the process (``core.recent``), as each
+cost a Redis round trip on the claim/submit path:
+
+- a volunteer token, once found, for :data:`VOLUNTEER_TOKEN_TTL_SECONDS`: volunteer tokens are
+  never revoked (there is no route for it; organisation keys, which are, are always read);
+- a volunteer's profile for :data:`PROFILE_TTL_SECONDS`, forgotten at once when this process
+  changes it (charter, goal, languages…): another API process sees a change within that time.
 """
 
 from __future__ import annotations
@@ -10,6 +18,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -19,16 +28,23 @@ from redis.typing import EncodableT, FieldT
 from core import ids
 from core.errors import Conflict, NotFound
 from core.keys import Keys
+from core.recent import Recent
 from core.tokens import hashes_equal, new_token, parse_token, token_hash
 
 __all__ = [
     "MAX_LIVE_ORG_KEYS",
+    "PROFILE_TTL_SECONDS",
+    "VOLUNTEER_TOKEN_TTL_SECONDS",
     "Accounts",
     "Principal",
     "VolunteerProfile",
 ]
 
 MAX_LIVE_ORG_KEYS = 2
+VOLUNTEER_TOKEN_TTL_SECONDS = 60.0
+PROFILE_TTL_SECONDS = 1.0
+# Far more than the volunteers active at once on one API process; a bound on memory.
+REMEMBERED_VOLUNTEERS = 50_000
 PrincipalKind = Literal["admin", "org", "vol"]
 
 
@@ -67,11 +83,22 @@ class Accounts:
     """Account records over an asyncio Redis client."""
 
     def __init__(
-        self, client: redis.asyncio.Redis, keys: Keys, admin_token_hash: str | None
+        self,
+        client: redis.asyncio.Redis,
+        keys: Keys,
+        admin_token_hash: str | None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.keys = keys
         self.admin_token_hash = admin_token_hash
+        self._volunteer_tokens: Recent[str, Principal] = Recent(
+            VOLUNTEER_TOKEN_TTL_SECONDS, REMEMBERED_VOLUNTEERS, clock
+        )
+        self._profiles: Recent[str, VolunteerProfile] = Recent(
+            PROFILE_TTL_SECONDS, REMEMBERED_VOLUNTEERS, clock
+        )
 
     # -- authentication ----------------------------------------------------------------------
 
@@ -83,13 +110,20 @@ class Accounts:
             if self.admin_token_hash and hashes_equal(parsed.hash, self.admin_token_hash):
                 return Principal("admin", "admin")
             return None
+        if parsed.kind == "vol":
+            known = self._volunteer_tokens.get(parsed.hash)
+            if known is not None:
+                return known
         raw = await self.client.get(self.keys.token(parsed.hash))
         if raw is None:
             return None
         record = json.loads(raw)
         if record["kind"] != parsed.kind or not hashes_equal(record["hash"], parsed.hash):
             return None
-        return Principal(parsed.kind, record["id"], record.get("key", ""))
+        principal = Principal(parsed.kind, record["id"], record.get("key", ""))
+        if parsed.kind == "vol":
+            self._volunteer_tokens.put(parsed.hash, principal)
+        return principal
 
     async def _store_token(self, token: str, kind: PrincipalKind, owner: str, key: str) -> str:
         digest = token_hash(token)
@@ -162,6 +196,15 @@ class Accounts:
         return volunteer_id, token
 
     async def volunteer(self, volunteer_id: str) -> VolunteerProfile:
+        known = self._profiles.get(volunteer_id)
+        if known is not None:
+            return known
+        read_at = self._profiles.now()
+        profile = await self._read_volunteer(volunteer_id)
+        self._profiles.put(volunteer_id, profile, read_at)
+        return profile
+
+    async def _read_volunteer(self, volunteer_id: str) -> VolunteerProfile:
         raw = await self.client.hgetall(self.keys.volunteer(volunteer_id))
         if not raw:
             raise NotFound("no such volunteer")
@@ -181,10 +224,12 @@ class Accounts:
     async def accept_charter(self, volunteer_id: str) -> int:
         now = _now_ms()
         await self.client.hsetnx(self.keys.volunteer(volunteer_id), "charter", now)
+        self._profiles.forget(volunteer_id)
         return int(await self.client.hget(self.keys.volunteer(volunteer_id), "charter") or now)
 
     async def set_goal(self, volunteer_id: str, weekly_minutes: int) -> None:
         await self.client.hset(self.keys.volunteer(volunteer_id), "goal", weekly_minutes)
+        self._profiles.forget(volunteer_id)
 
     async def update_volunteer(
         self,
@@ -204,6 +249,7 @@ class Accounts:
             changes["skills"] = json.dumps(skills)
         if changes:
             # HSET on a missing hash would create a half profile: check it exists first.
-            await self.volunteer(volunteer_id)
+            await self._read_volunteer(volunteer_id)
             await self.client.hset(self.keys.volunteer(volunteer_id), mapping=changes)
+            self._profiles.forget(volunteer_id)
         return await self.volunteer(volunteer_id)

@@ -31,6 +31,7 @@ from core.board_models import (
 )
 from core.board_ops import Batch, BoardOps, Commands, Op, ScriptCall, text
 from core.clock import Clock, RedisClock
+from core.errors import RucheError
 from core.keys import Keys
 from core.scripts import ScriptName, load_all, load_all_async
 
@@ -325,6 +326,30 @@ class AsyncBoard:
         elif isinstance(reply, Exception):
             raise reply
         return call.parse(reply), followed
+
+    async def run_pair(
+        self, first: ScriptCall[T], second: ScriptCall[U]
+    ) -> tuple[T | RucheError, U | RucheError]:
+        """Two script calls in one round trip, the second run whatever the first answers; each
+        outcome is its result, or the refusal (a ``RucheError``) its reply parses to."""
+        shas = [await self._sha(first.script), await self._sha(second.script)]
+        calls: list[ScriptCall[Any]] = [first, second]
+        pipe = self.client.pipeline(transaction=False)
+        for sha, call in zip(shas, calls, strict=True):
+            pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
+        replies = list(await pipe.execute(raise_on_error=False))
+        for index, reply in enumerate(replies):
+            if isinstance(reply, _NoScript):  # it never ran: safe to send again
+                replies[index] = await self._evalsha(calls[index], reload=True)
+            elif isinstance(reply, Exception):
+                raise reply
+        outcomes: list[Any] = []
+        for call, reply in zip(calls, replies, strict=True):
+            try:
+                outcomes.append(call.parse(reply))
+            except RucheError as refusal:
+                outcomes.append(refusal)
+        return outcomes[0], outcomes[1]
 
     async def _run_batch(self, batch: Batch[Any, Any]) -> list[Any]:
         results: dict[int, Any] = {}

@@ -215,10 +215,19 @@ class BoardOps(SlotOps, ReviewOps):
         args = [self.clock.script_now(), assignment_id, volunteer_id]
         return ScriptCall(ScriptName.HEARTBEAT, keys, args, parse)
 
-    def release(self, assignment_id: str, volunteer_id: str, reason: str) -> ScriptCall[None]:
+    def release(
+        self, assignment_id: str, volunteer_id: str, reason: str, *, unseen: bool = False
+    ) -> ScriptCall[None]:
+        """Give a live lease back. ``unseen``: the volunteer never saw the task (the API handed
+        the claim back itself), so it may be served to them again."""
         pk = self.keys.project(ids.parse_assignment_id(assignment_id).project_id)
-        keys = [pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events]
-        args = [self.clock.script_now(), assignment_id, volunteer_id, reason]
+        keys = [
+            pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events,
+            pk.touched(ids.validate_volunteer_id(volunteer_id)),
+        ]  # fmt: skip
+        args: list[str | int] = [
+            self.clock.script_now(), assignment_id, volunteer_id, reason, int(unseen),
+        ]  # fmt: skip
         return ScriptCall(ScriptName.RELEASE, keys, args, ignore_reply)
 
     def submit(

@@ -16,11 +16,15 @@ Projects are tried by priority, highest first (ties in random order, to spread t
 at most :data:`MAX_PROJECTS_TRIED` of them: each try is one claim script that either leases a slot
 or says the project has nothing for this volunteer.
 
-The cap: before claiming, one slot of the volunteer's ``max_live_assignments`` is reserved
-atomically (``reserve_slot.lua`` on the volunteer's own key), so concurrent claims by one
-volunteer cannot overshoot it. The reservation turns into the assignment, or is dropped when
-nothing was claimed; submit and release give the slot back, and an expired lease frees its slot by
-itself (entries carry their lease's expiry).
+The cap: one slot of the volunteer's ``max_live_assignments`` is reserved atomically
+(``reserve_slot.lua`` on the volunteer's own key), so concurrent claims by one volunteer cannot
+overshoot it. The reservation and the claim on the best project go down one pipeline (they are
+on different keys, so no script can do both; a round trip is a large share of a claim's cost):
+when the reservation is refused (429), a lease the claim took meanwhile is released at once
+(reason ``over_the_cap``), and the task may be served to that volunteer later: they never saw
+it. The reservation turns into the assignment, or is dropped when nothing was claimed;
+submit and release give the slot back, and an expired lease frees its slot by itself (entries
+carry their lease's expiry).
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from core.errors import (
     CharterNotAccepted,
     LeaseNotLive,
     ProjectNotFound,
+    RucheError,
 )
 from core.keys import Keys
 from core.project_catalogue import ProjectCatalogue
@@ -51,6 +56,7 @@ from task_types.translation.models import primary_language
 
 __all__ = [
     "MAX_PROJECTS_TRIED",
+    "OVER_THE_CAP",
     "Assignment",
     "Claims",
     "LiveAssignment",
@@ -63,6 +69,8 @@ __all__ = [
 ]
 
 MAX_PROJECTS_TRIED = 8
+#: The release reason of a claim handed back because the volunteer was at the cap.
+OVER_THE_CAP = "over_the_cap"
 # How long a reservation holds a slot if the claim that made it never finishes (a crashed API
 # process): far longer than a claim takes, short enough not to lock a volunteer out for long.
 RESERVATION_HOLD_MS = 30_000
@@ -255,12 +263,28 @@ class Claims:
         if not cards:
             return None
         reservation = "res:" + ids.new_token_part()
-        await self.board.run(
-            self.ops.reserve_slot(volunteer.id, reservation, self.max_live, RESERVATION_HOLD_MS)
+        best, rest = cards[0], cards[1:]
+        # The reservation and the claim on the best project, in one round trip (see the module
+        # docstring): a claim made while the reservation was refused is handed back at once.
+        reserve = self.ops.reserve_slot(
+            volunteer.id, reservation, self.max_live, RESERVATION_HOLD_MS
         )
-        found: tuple[ProjectCard, Claimed] | None = None
+        pair = await self.board.run_pair(reserve, self.ops.claim(best.id, volunteer.id))
+        reserved, first = pair
+        if isinstance(reserved, RucheError):
+            if isinstance(first, Claimed):
+                await self.board.run(
+                    self.ops.release(first.assignment_id, volunteer.id, OVER_THE_CAP, unseen=True)
+                )
+            raise reserved
+        found: tuple[ProjectCard, Claimed] | None = (
+            (best, first) if isinstance(first, Claimed) else None
+        )
         try:
-            found = await self._claim_first(cards, volunteer.id)
+            if isinstance(first, RucheError) and not isinstance(first, ProjectNotFound):
+                raise first
+            if found is None:
+                found = await self._claim_first(rest, volunteer.id)
         finally:
             if found is None:
                 await self.board.run(self.ops.drop_slot(volunteer.id, reservation))

@@ -6,10 +6,13 @@
 -- KEYS[4] P:asg      hash   the assignment record (state released)
 -- KEYS[5] P:leases   zset   the lease is removed
 -- KEYS[6] P:events   stream assignment.released
+-- KEYS[7] P:touched:<vol> set  the task leaves it when ARGV[5] is '1'
 -- ARGV[1] now (ms, or "" for Redis TIME)
 -- ARGV[2] assignment id
 -- ARGV[3] volunteer id (must own the assignment)
 -- ARGV[4] reason (free text, bounded by the caller)
+-- ARGV[5] '1': the volunteer never saw the task (a claim handed back by the API itself, e.g.
+--         over their live-assignment cap), so it may be served to them again; '0' otherwise
 --
 -- Reply: {'ok'}
 --     or {'err', 'no_assignment' | 'lease_expired' | 'lease_released' | 'lease_submitted', state}
@@ -24,6 +27,9 @@ rec.ended = now
 rec.reason = ARGV[4]
 redis.call('HSET', KEYS[4], ARGV[2], cjson.encode(rec))
 redis.call('ZREM', KEYS[5], ARGV[2])
+if ARGV[5] == '1' then
+  redis.call('SREM', KEYS[7], rec.task)
+end
 
 local task = cjson.decode(redis.call('HGET', KEYS[2], rec.task))
 task.live = task.live - 1

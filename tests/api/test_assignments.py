@@ -223,13 +223,19 @@ async def test_concurrent_claims_of_one_volunteer_never_pass_the_cap(
     actors = Actors(capped)
     _, org = await actors.org()
     async with scene(capped, redis_url, org) as world:
-        await world.project(20)
+        project, _ = await world.project(20)
         volunteer_id, me = await actors.volunteer()
         responses = await asyncio.gather(*(claim(capped, me) for _ in range(12)))
     statuses = sorted(r.status_code for r in responses)
     assert statuses == [201, 201] + [429] * 10
+    won = sorted(r.json()["id"] for r in responses if r.status_code == 201)
     entries = redis_client.zrange(Keys().volunteer_live(volunteer_id), 0, -1)
-    assert sorted(entries) == sorted(r.json()["id"] for r in responses if r.status_code == 201)
+    assert sorted(entries) == won
+    # Claims refused at the cap were handed back unseen: only the two won are live or touched.
+    pk = Keys().project(project)
+    assert sorted(redis_client.zrange(pk.leases, 0, -1)) == won
+    touched = redis_client.smembers(pk.touched(volunteer_id))
+    assert touched == {assignment.split(".")[1] for assignment in won}
 
 
 async def test_a_claim_that_finds_nothing_gives_its_reservation_back(
