@@ -158,6 +158,19 @@ GET_TASK = operation(
     }
 )
 RESULTS = operation(responses={200: per_type(lambda s: {"items": [result(s)], "next": CURSOR})})
+_PO_EXAMPLE = (
+    'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n"Language: fr\\n"\n\n'
+    f"#. ruche: task {TASK_ID}, external id page-12, confidence 0.97, agreement\n"
+    'msgid "Wash your hands."\nmsgstr "Lavez-vous les mains."\n'
+)
+_XLIFF_EXAMPLE = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<xliff version="1.2" xmlns="urn:oasis:names:tc:xliff:document:1.2">\n'
+    '<file original="results" datatype="plaintext" source-language="en" target-language="fr">'
+    f'<body><trans-unit id="{TASK_ID}"><source>Wash your hands.</source>'
+    '<target state="translated">Lavez-vous les mains.</target></trans-unit></body></file>\n'
+    "</xliff>\n"
+)
 EXPORT = merged(
     operation(
         responses={
@@ -179,6 +192,19 @@ EXPORT = merged(
         response_media="text/csv",
     ),
 )  # fmt: skip
+EXPORT = merged(
+    merged(
+        EXPORT,
+        operation(
+            responses={200: one("A translation project as PO", _PO_EXAMPLE)},
+            response_media="text/x-gettext-translation",
+        ),
+    ),
+    operation(
+        responses={200: one("A translation project as XLIFF 1.2", _XLIFF_EXAMPLE)},
+        response_media="application/xliff+xml",
+    ),
+)
 GRANT_REVIEWER = operation(
     request=one("A volunteer who will review", {"volunteer_id": REVIEWER_ID}),
     responses={

@@ -1,4 +1,5 @@
-"""Results of a project: read by cursor, or exported whole (JSONL or CSV, streamed)."""
+"""Results of a project: read by cursor, or exported whole (JSONL or CSV, streamed; PO or
+XLIFF 1.2 for a translation project, built whole: a catalog is one document)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
@@ -19,14 +20,23 @@ from api.error_docs import error_responses
 from api.services import OwnedProjectId
 from core.board import AsyncBoard
 from core.errors import UnsupportedFormat
+from core.ops_base import Commands
 from core.results import FIRST_CURSOR, MAX_PAGE, ResultEntry, parse_cursor, read_results
+from task_types.translation.catalog import CATALOG_KINDS, CatalogEntry, build_catalog
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/projects/{project_id}", tags=["results"])
 
 EXPORT_PAGE = 500
-EXPORT_FORMATS = {"jsonl": "application/x-ndjson", "csv": "text/csv; charset=utf-8"}
+EXPORT_FORMATS = {
+    "jsonl": "application/x-ndjson",
+    "csv": "text/csv; charset=utf-8",
+    "po": "text/x-gettext-translation; charset=utf-8",
+    "xliff": "application/xliff+xml",
+}
+#: Results below this confidence are marked for review in a PO or XLIFF export.
+CATALOG_REVIEW_BELOW = 0.8
 CSV_COLUMNS = ("task_id", "external_id", "answer", "confidence", "method", "decided_at")
 # Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -122,18 +132,50 @@ async def _export(board: AsyncBoard, project_id: str, fmt: str) -> AsyncIterator
         after = page.next
 
 
+async def _catalog_entries(board: AsyncBoard, project_id: str) -> list[CatalogEntry]:
+    """Every result with its task's payload (the source text), oldest first."""
+    payloads_key = board.keys.project(project_id).payloads
+    entries: list[CatalogEntry] = []
+    after = FIRST_CURSOR
+    while True:
+        page = await board.run(read_results(board.keys, project_id, after, EXPORT_PAGE))
+        task_ids = [entry.task_id for entry in page.items]
+        raw: list[Any] = (
+            await board.run(
+                Commands([("HMGET", payloads_key, *task_ids)], lambda replies: replies[0])
+            )
+            if task_ids
+            else []
+        )
+        for entry, payload in zip(page.items, raw, strict=True):
+            entries.append(
+                CatalogEntry(
+                    task_id=entry.task_id,
+                    external_id=entry.external_id,
+                    answer=entry.answer,
+                    confidence=entry.confidence,
+                    method=entry.method,
+                    payload=json.loads(payload) if payload else {},
+                )
+            )
+        if len(page.items) < EXPORT_PAGE:
+            return entries
+        after = page.next
+
+
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    summary="Every result of the project, streamed as JSONL or CSV",
+    summary="Every result of the project: JSONL or CSV (streamed), PO or XLIFF (translation)",
     description="`format=jsonl` (default): one result object per line. `format=csv`: columns "
     f"{', '.join(CSV_COLUMNS)}, with `answer` as JSON; cells a spreadsheet would run as a "
-    "formula are prefixed with `'`. `po` and `xliff` are not written yet (422 "
-    "`unsupported_format`).",
+    "formula are prefixed with `'`. `format=po|xliff` (translation projects): a PO or XLIFF "
+    "1.2 file with each answered sentence (source from the task), results below "
+    f"{CATALOG_REVIEW_BELOW} confidence marked for review.",
     responses={
         200: {
             "description": "The results, oldest first",
-            "content": {"application/x-ndjson": {}, "text/csv": {}},
+            "content": {media.split(";")[0]: {} for media in EXPORT_FORMATS.values()},
         },
         **error_responses(401, 403, 404, 422),
     },
@@ -143,12 +185,26 @@ async def export(
     project_id: OwnedProjectId,
     board: BoardDep,
     format: Annotated[str, Query(max_length=16)] = "jsonl",
-) -> StreamingResponse:
+) -> Response:
     fmt = format.lower()
     if fmt not in EXPORT_FORMATS:
         raise UnsupportedFormat(
             f"export formats: {', '.join(EXPORT_FORMATS)}",
             [{"loc": ["query", "format"], "supported": list(EXPORT_FORMATS)}],
+        )
+    if fmt in CATALOG_KINDS:
+        document = await board.run(board.ops.project_document(project_id))
+        if document.get("task_type") != "translation":
+            raise UnsupportedFormat(
+                "po and xliff exports are for translation projects",
+                [{"loc": ["query", "format"], "supported": ["jsonl", "csv"]}],
+            )
+        return Response(
+            build_catalog(fmt, await _catalog_entries(board, project_id), CATALOG_REVIEW_BELOW),
+            media_type=EXPORT_FORMATS[fmt],
+            headers={
+                "Content-Disposition": f'attachment; filename="{project_id}-results.{fmt}"'
+            },
         )
     extension = "jsonl" if fmt == "jsonl" else "csv"
     return StreamingResponse(

@@ -10,6 +10,8 @@ import json
 import httpx
 import pytest
 import redis.asyncio
+from translate.storage.pypo import pofile
+from translate.storage.xliff import xlifffile
 
 from core.board import AsyncBoard
 from core.results import Result, publish_result
@@ -184,7 +186,51 @@ async def test_export_of_an_empty_project_and_unsupported_formats(
     assert header_only.text.splitlines() == [
         "task_id,external_id,answer,confidence,method,decided_at"
     ]
-    for fmt in ("po", "xliff", "xml"):
-        response = await api.get(f"/v1/projects/{project_id}/export?format={fmt}", headers=org)
+    response = await api.get(f"/v1/projects/{project_id}/export?format=xml", headers=org)
+    assert response.status_code == 422
+    assert response.json()["error"]["code"] == "unsupported_format"
+    labels = await new_project(api, org, task_type="moderation", languages=["en"])
+    for fmt in ("po", "xliff"):  # catalogs are for translation projects
+        response = await api.get(f"/v1/projects/{labels['id']}/export?format={fmt}", headers=org)
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "unsupported_format"
+
+
+async def test_a_translation_project_exports_po_and_xliff_that_parse_back(
+    api: httpx.AsyncClient, actors: Actors, redis_url: str
+) -> None:
+    project_id, org, task_ids = await project_with_tasks(api, actors, 3)
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    board = AsyncBoard(client)
+    for task_id, text, confidence in (
+        (task_ids[0], "Lavez-vous les mains, 0.", 0.95),
+        (task_ids[1], "Lavez vos mains, 1.", 0.6),  # low: marked for review
+    ):
+        await board.run(
+            publish_result(
+                board.keys, project_id, Result(task_id, {"text": text}, confidence, "agreement")
+            )
+        )
+    await board.run(
+        publish_result(board.keys, project_id, Result(task_ids[2], None, 1.0, "rejected"))
+    )
+    await client.aclose()
+
+    po = await api.get(f"/v1/projects/{project_id}/export?format=po", headers=org)
+    assert po.status_code == 200, po.text
+    assert po.headers["content-type"].startswith("text/x-gettext-translation")
+    store = pofile.parsestring(po.content)
+    units = {unit.source: unit for unit in store.units if not unit.isheader()}
+    assert set(units) == {"Wash your hands, 0.", "Wash your hands, 1."}  # rejected: left out
+    assert units["Wash your hands, 0."].target == "Lavez-vous les mains, 0."
+    assert not units["Wash your hands, 0."].isfuzzy()
+    assert units["Wash your hands, 1."].isfuzzy()
+
+    xml = await api.get(f"/v1/projects/{project_id}/export?format=xliff", headers=org)
+    assert xml.status_code == 200, xml.text
+    parsed = xlifffile.parsestring(xml.content)
+    assert {unit.getid().split("\x04")[-1]: unit.target for unit in parsed.units} == {
+        task_ids[0]: "Lavez-vous les mains, 0.",
+        task_ids[1]: "Lavez vos mains, 1.",
+    }
+    assert parsed.gettargetlanguage() == "fr"
