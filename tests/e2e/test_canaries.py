@@ -29,7 +29,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from core.redis_server import free_port
 from tests.e2e import canary_task_type
 from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
-from tests.e2e.test_pipeline_flow import Cursor, bearer, start, stop, wait_for
+from tests.e2e.test_pipeline_flow import Cursor, bearer, start, wait_for
+from tests.processes import stop_group as stop
 from tests.workers.delivery_support import Answer, receiving
 
 MARK = "CANARY" + uuid.uuid4().hex[:12].upper()

@@ -25,6 +25,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
+from tests.processes import stop_group, wait_until
 
 TASKS_PER_TYPE = 4
 DISPUTED = "x-disputed"
@@ -100,21 +101,8 @@ def start(piece: list[str], redis_url: str, log: Path, **extra: str) -> subproce
         )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
+    wait_until(condition, what, timeout, poll=0.2)
 
 
 @pytest.fixture
@@ -129,7 +117,7 @@ def processes(redis_url: str, tmp_path: Path) -> Iterator[dict[str, subprocess.P
         yield running
     finally:
         for process in running.values():
-            stop(process)
+            stop_group(process)
 
 
 class Cursor:

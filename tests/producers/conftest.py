@@ -13,7 +13,8 @@ import pytest
 
 from producers import RucheClient
 from tests.e2e.conftest import ADMIN_TOKEN, RunningApi, running_api
-from tests.e2e.test_pipeline_flow import start, stop
+from tests.e2e.test_pipeline_flow import start
+from tests.processes import stop_group as stop
 
 __all__ = ["Ngo", "ngo", "pipeline", "running_api"]
 

@@ -32,6 +32,7 @@ from core.settings import Settings
 from core.signing import delivery_id
 from core.webhooks import Delivery
 from tests.logs import restored_logging
+from tests.processes import stop_group, wait_until
 from tests.workers.delivery_support import (
     TEST_LIMITS,
     Answer,
@@ -59,10 +60,7 @@ REDELIVERY_TIMEOUT_S = 90.0
 
 
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    wait_until(condition, what, timeout)
 
 
 def event_fields(published: Published) -> dict[str, str]:
@@ -121,16 +119,6 @@ def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def polling_workers(client: redis.Redis) -> int:
     """Broker ids that polled within the last second."""
     return int(client.zcount(HEARTBEATS, int(time.time() * 1000) - 1000, "+inf"))
@@ -141,7 +129,7 @@ def workers() -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for process in started:
-        stop(process)
+        stop_group(process)
 
 
 def test_a_worker_killed_mid_post_has_its_delivery_taken_back_by_the_redelivered_message(

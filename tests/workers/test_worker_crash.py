@@ -22,6 +22,7 @@ import pytest
 import redis
 
 from core.settings import Settings
+from tests.processes import stop_group, wait_until
 from workers.broker import HEARTBEAT_TIMEOUT_MS, build_broker
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -52,21 +53,8 @@ def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
         )
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
 def wait_for(condition: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
+    wait_until(condition, what, timeout)
 
 
 def live_workers(client: redis.Redis) -> int:
@@ -87,7 +75,7 @@ def workers(redis_url: str, tmp_path: Path) -> Iterator[list[subprocess.Popen[by
     started: list[subprocess.Popen[bytes]] = []
     yield started
     for process in started:
-        stop(process)
+        stop_group(process)
 
 
 def test_messages_of_a_killed_worker_come_back_within_seconds(
