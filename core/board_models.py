@@ -112,6 +112,9 @@ class NewTask:
     priority: int = 0
     #: Makes it a gold (control) task: ``{"answer": ..., "explanation": ...}``.
     gold: Mapping[str, Any] | None = None
+    #: ``payload`` already encoded as compact JSON (bulk submission measures it anyway), so
+    #: the board does not encode it a second time.
+    payload_json: str | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not -MAX_PRIORITY <= self.priority <= MAX_PRIORITY:

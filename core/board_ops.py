@@ -105,7 +105,8 @@ class BoardOps(SlotOps, ReviewOps):
         args: list[str | int] = [self.clock.script_now(), len(chunk)]
         for task in chunk:
             gold = dumps(dict(task.gold)) if task.gold is not None else ""
-            args += [task.external_id or "", task.priority, dumps(dict(task.payload)), gold]
+            payload = task.payload_json or dumps(dict(task.payload))
+            args += [task.external_id or "", task.priority, payload, gold]
         args.append(current_request_id())  # the request the tasks came in (events carry it)
 
         def parse(reply: Sequence[Any]) -> list[str]:

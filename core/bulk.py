@@ -220,7 +220,8 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
         parsed = TaskItem.model_validate(item)
     except ValidationError as error:
         return rejected(*_errors(error))
-    size = len(dumps(parsed.payload).encode())
+    encoded = dumps(parsed.payload)
+    size = len(encoded.encode())
     if size > MAX_PAYLOAD_BYTES:
         return rejected(
             ItemError(
@@ -261,6 +262,7 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
         external_id=parsed.external_id,
         priority=parsed.priority,
         gold=gold,
+        payload_json=encoded,
     )
     return _Valid(index, task)
 
