@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import dramatiq
-import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
 from core.settings import Settings
-from tests.logs import json_lines, log_to_stream, restored_logging
-from workers.app import setup
+from tests.logs import json_lines, log_to_stream
 from workers.broker import build_broker
 from workers.middleware import LogContext
-
-
-@pytest.fixture(scope="module")
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    # Actor modules bind to the broker current when first imported (maybe by another test
-    # module of this session): use the one they are bound to, and leave it open for the others.
-    with restored_logging():
-        setup(Settings(redis_url=redis_url))
-        from workers.actors import system
-
-        yield system.ping.broker
 
 
 def test_the_broker_uses_broker_url_before_redis_url(redis_url: str) -> None:

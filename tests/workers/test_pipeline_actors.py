@@ -5,18 +5,15 @@ visible effect (one result in the feed, one result.published event, stats counte
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import dramatiq
 import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from core.board import Board, Claimed, ReviewClaimed, ReviewDecision
 from core.ids import new_volunteer_id
-from core.settings import Settings
-from tests.logs import restored_logging
+from tests.workers.conftest import actor
 from tests.workers.pipeline_support import (
     SAMPLES,
     TYPES,
@@ -32,8 +29,6 @@ from tests.workers.pipeline_support import (
     running_worker,
     snapshot,
 )
-from workers import runtime
-from workers.app import setup
 from workers.routing import (
     RESULTS_DELIVER,
     REVIEWS_QUEUE,
@@ -45,39 +40,6 @@ from workers.routing import (
     TASKS_QUEUE,
     Router,
 )
-
-Actor = dramatiq.Actor[..., None]
-
-
-@pytest.fixture(scope="module")
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    # Actor modules bind to the broker current when first imported (maybe by another test
-    # module of this session): use the one they are bound to.
-    with restored_logging():
-        setup(Settings(redis_url=redis_url))
-        from workers.actors import tasks
-
-        yield tasks.aggregate.broker
-
-
-@pytest.fixture
-def board(redis_client: redis.Redis) -> Iterator[Board]:
-    board = Board(redis_client)
-    runtime.install(board)
-    yield board
-    runtime.install(None)
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-def actor(broker: RedisBroker, name: str) -> Actor:
-    found: Actor = broker.get_actor(name)
-    return found
 
 
 def task_record(board: Board, project_id: str, task_id: str) -> dict[str, Any]:

@@ -6,11 +6,8 @@ again."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
-import dramatiq
-import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
@@ -19,10 +16,9 @@ from core.ids import new_volunteer_id
 from core.reevaluation import EVALUATED_POLICY_FIELD, reevaluate_project
 from core.reputation import ReputationOps, apply_updates, gold_update
 from core.reputation_model import TypeReputation
-from core.settings import Settings
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
-from tests.logs import restored_logging
+from tests.workers.conftest import actor
 from tests.workers.pipeline_support import (
     SAMPLES,
     add_task,
@@ -32,8 +28,6 @@ from tests.workers.pipeline_support import (
     make_project,
     results,
 )
-from workers import runtime
-from workers.app import setup
 from workers.routing import (
     PROJECTS_QUEUE,
     PROJECTS_REEVALUATE,
@@ -42,37 +36,7 @@ from workers.routing import (
     Router,
 )
 
-Actor = dramatiq.Actor[..., None]
 POST, _, _ = SAMPLES["moderation"]  # labels ok / spam
-
-
-@pytest.fixture(scope="module")
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    with restored_logging():
-        setup(Settings(redis_url=redis_url))
-        from workers.actors import tasks
-
-        yield tasks.aggregate.broker
-
-
-@pytest.fixture
-def board(redis_client: redis.Redis) -> Iterator[Board]:
-    board = Board(redis_client)
-    runtime.install(board)
-    yield board
-    runtime.install(None)
-
-
-@pytest.fixture
-def raw(redis_url: str) -> Iterator[redis.Redis]:
-    client = redis.Redis.from_url(redis_url)
-    yield client
-    client.close()
-
-
-def actor(broker: RedisBroker, name: str) -> Actor:
-    found: Actor = broker.get_actor(name)
-    return found
 
 
 def train(board: Board, project: str, volunteer: str, right: int, wrong: int) -> None:

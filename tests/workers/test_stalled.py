@@ -14,23 +14,11 @@ from core.board import Board, BoardPolicy, Claimed, NewTask
 from core.clock import ManualClock
 from core.errors import TaskBusy
 from core.ids import new_volunteer_id
-from core.settings import Settings
-from tests.logs import restored_logging
 from tests.workers.pipeline_support import events, last_event
 from workers import runtime
-from workers.app import setup
 from workers.routing import ROUTES, TASKS_QUEUE, TASKS_REVIEW_STALLED, Router
 
 Actor = dramatiq.Actor[..., None]
-
-
-@pytest.fixture(scope="module")
-def broker(redis_url: str) -> Iterator[RedisBroker]:
-    with restored_logging():
-        setup(Settings(redis_url=redis_url))
-        from workers.actors import tasks
-
-        yield tasks.review_stalled.broker
 
 
 @pytest.fixture
