@@ -31,6 +31,7 @@ __all__ = [
     "Unauthenticated",
     "WrongKindOfToken",
     "auth_refusal",
+    "authenticated",
 ]
 
 
@@ -88,6 +89,15 @@ async def _principal(request: Request) -> Principal:
     if principal is None:
         raise Unauthenticated()
     request.state.principal = principal
+    return principal
+
+
+async def authenticated(request: Request, kind: str) -> Principal:
+    """The caller, whose token must be of ``kind``: what ``CurrentVolunteer`` & co. check, for
+    the hot routes that check it themselves (``api.routes.assignments``)."""
+    principal = await _principal(request)
+    if principal.kind != kind:
+        raise WrongKindOfToken()
     return principal
 
 

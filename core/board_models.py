@@ -135,6 +135,10 @@ class Claimed:
     task_id: str
     expires_at_ms: int
     payload: dict[str, Any]
+    #: A gold (control) task: its answer is scored against the gold answer at submission.
+    gold: bool = False
+    #: Length of the payload's JSON as stored (characters), for callers that keep payloads.
+    payload_length: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -193,6 +193,8 @@ class BoardOps(SlotOps, ReviewOps):
                 task_id=text(reply[2]),
                 expires_at_ms=int(reply[3]),
                 payload=json.loads(reply[4]),
+                gold=bool(int(reply[5])),
+                payload_length=len(reply[4]),
             )
 
         keys = [

@@ -25,11 +25,19 @@ when the reservation is refused (429), a lease the claim took meanwhile is relea
 it. The reservation turns into the assignment, or is dropped when nothing was claimed;
 submit and release give the slot back, and an expired lease frees its slot by itself (entries
 carry their lease's expiry).
+
+What a claim showed its volunteer (task type and payload, never a gold task's) is remembered in
+this process (:class:`Shown`), so that the submit that usually follows validates the answer
+without reading them back: one round trip fewer on the hot path. The submit script stays the
+judge of the lease (live, this volunteer's); payloads and task types never change, so the memory
+cannot be stale. Another process, a gold task, an evicted entry or a refused answer take the
+reading path, which checks the lease before the answer as always.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
@@ -50,6 +58,7 @@ from core.errors import (
 )
 from core.keys import Keys
 from core.project_catalogue import ProjectCatalogue
+from core.recent import Recent
 from core.reputation import ReputationOps
 from core.reputation_model import TypeReputation, below_floor
 from task_types.translation.models import primary_language
@@ -76,6 +85,11 @@ OVER_THE_CAP = "over_the_cap"
 RESERVATION_HOLD_MS = 30_000
 # Task types whose volunteers need every listed language (see the module docstring).
 ALL_LANGUAGES_TYPES = frozenset({"translation"})
+# What this process remembers of the claims it served (see the module docstring): payloads up
+# to 8 KiB of JSON, at most 4,096 of them (32 MiB of JSON at worst), for an hour at most.
+SHOWN_MAX_PAYLOAD = 8 * 1024
+SHOWN_MAX_ENTRIES = 4096
+SHOWN_TTL_SECONDS = 3600.0
 
 
 class ProjectCard(Protocol):
@@ -136,6 +150,15 @@ class Assignment:
 
 
 @dataclass(frozen=True, slots=True)
+class Shown:
+    """What a claim showed its volunteer: enough to validate their answer."""
+
+    volunteer_id: str
+    task_type: str
+    payload: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class LiveAssignment:
     id: str
     project_id: str
@@ -150,15 +173,25 @@ def require_charter(volunteer: VolunteerLike) -> None:
 
 def fits(card: ProjectCard, volunteer: VolunteerLike) -> bool:
     """The project's language and skill requirements are met (see the module docstring)."""
-    known = {primary_language(tag) for tag in volunteer.languages}
-    wanted = {primary_language(tag) for tag in card.languages}
-    if wanted:
+    return _fits(card, *_abilities(volunteer))
+
+
+def _abilities(volunteer: VolunteerLike) -> tuple[set[str], set[str]]:
+    """The volunteer's primary languages and folded skills, worked out once per claim."""
+    return (
+        {primary_language(tag) for tag in volunteer.languages},
+        {skill.casefold() for skill in volunteer.skills},
+    )
+
+
+def _fits(card: ProjectCard, known: set[str], skills: set[str]) -> bool:
+    if card.languages:
+        wanted = {primary_language(tag) for tag in card.languages}
         if card.task_type in ALL_LANGUAGES_TYPES:
             if not wanted <= known:
                 return False
         elif not wanted & known:
             return False
-    skills = {skill.casefold() for skill in volunteer.skills}
     return all(skill.casefold() in skills for skill in card.skills)
 
 
@@ -208,6 +241,7 @@ class Claims:
         self.max_live = max_live
         # Without a shared catalogue (one per API process), every claim reads Redis afresh.
         self.catalogue = catalogue or ProjectCatalogue(client, keys, board, ttl_seconds=0.0)
+        self.shown: Recent[str, Shown] = Recent(SHOWN_TTL_SECONDS, SHOWN_MAX_ENTRIES)
 
     async def candidates(
         self,
@@ -218,10 +252,11 @@ class Claims:
     ) -> list[ProjectCard]:
         """Projects to try for this volunteer, best first. An explicit project the volunteer
         cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
+        known, skills = _abilities(volunteer)
         visible = [
             card
             for card in await self.catalogue.claimable()
-            if card.state == "active" and fits(card, volunteer)
+            if card.state == "active" and _fits(card, known, skills)
         ]
         if project_id is not None:
             visible = [card for card in visible if card.id == project_id]
@@ -295,6 +330,10 @@ class Claims:
             volunteer.id, reservation, lease.assignment_id, lease.expires_at_ms
         )
         await self.board.run(confirm)
+        if not lease.gold and lease.payload_length <= SHOWN_MAX_PAYLOAD:
+            self.shown.put(
+                lease.assignment_id, Shown(volunteer.id, card.task_type, lease.payload)
+            )
         document = await self.catalogue.document(card.id)
         return Assignment(
             id=lease.assignment_id,
@@ -372,29 +411,39 @@ class Claims:
         again, authoritatively, by the submit script.
         """
         _assignment_ref(assignment_id)
-        context = await self.board.run(self.ops.lease_context(assignment_id))
-        _own_live_lease(context, volunteer_id)
-        task_type = context.document.get("task_type")
-        validated = validate_answer(task_type, context.payload, answer)
-        gold = (
-            score_gold(task_type, context.payload, validated, context.gold["answer"])
-            if context.gold is not None
-            else None
-        )
+        validated, gold = None, None
+        shown = self.shown.get(assignment_id)
+        if shown is not None and shown.volunteer_id == volunteer_id:
+            # Refused: the reading path below checks the lease first (409 before 422).
+            with contextlib.suppress(RucheError):
+                validated = validate_answer(shown.task_type, shown.payload, answer)
+        if validated is None:
+            context = await self.board.run(self.ops.lease_context(assignment_id))
+            _own_live_lease(context, volunteer_id)
+            task_type = context.document.get("task_type")
+            validated = validate_answer(task_type, context.payload, answer)
+            gold = (
+                score_gold(task_type, context.payload, validated, context.gold["answer"])
+                if context.gold is not None
+                else None
+            )
         # The slot goes back in the same round trip, refused or not: a refusal here means the
         # lease died meanwhile (its slot is free anyway), or is not this volunteer's (not in
         # their slots, so nothing is removed).
-        submitted, _ = await self.board.run_then(
-            self.ops.submit(
-                assignment_id,
-                volunteer_id,
-                validated,
-                seconds_spent,
-                gold_score=gold.score if gold else None,
-                gold_correct=gold.correct if gold else False,
-            ),
-            self.ops.drop_slot(volunteer_id, assignment_id),
-        )
+        try:
+            submitted, _ = await self.board.run_then(
+                self.ops.submit(
+                    assignment_id,
+                    volunteer_id,
+                    validated,
+                    seconds_spent,
+                    gold_score=gold.score if gold else None,
+                    gold_correct=gold.correct if gold else False,
+                ),
+                self.ops.drop_slot(volunteer_id, assignment_id),
+            )
+        finally:
+            self.shown.forget(assignment_id)
         return submitted
 
     async def release(self, volunteer_id: str, assignment_id: str, reason: str) -> None:
@@ -403,3 +452,4 @@ class Claims:
             self.ops.release(assignment_id, volunteer_id, reason),
             self.ops.drop_slot(volunteer_id, assignment_id),
         )
+        self.shown.forget(assignment_id)

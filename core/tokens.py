@@ -59,7 +59,8 @@ def parse_token(token: str) -> ParsedToken | None:
     if kind not in KINDS:
         return None
     if kind != "admin":
-        if len(rest) != _BODY_LENGTH + _CHECK_LENGTH or any(c not in _BASE62 for c in rest):
+        # Base62 is exactly the ASCII letters and digits (two C calls, not a loop per char).
+        if len(rest) != _BODY_LENGTH + _CHECK_LENGTH or not (rest.isascii() and rest.isalnum()):
             return None
         body, check = rest[:_BODY_LENGTH], rest[_BODY_LENGTH:]
         if not hmac.compare_digest(_checksum(body), check):

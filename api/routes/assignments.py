@@ -3,22 +3,29 @@
 The task's payload is shown to the volunteer holding its assignment, and to nobody else on the
 volunteer side (DESIGN.md invariant 6). Someone else's assignment, an unknown one and a malformed
 id all get the same 404 body.
+
+Claim and submit are the volunteers' hot path: they check the token, read the body
+(:mod:`api.json_body`) and encode the answer themselves instead of going through dependencies,
+a body parameter and response validation, which took a measured sixth of their CPU. Their
+refusals and their OpenAPI document are the same as the other routes'.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
-from fastapi import APIRouter, Body, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from fastapi import APIRouter, Request, Response, status
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from api import examples
-from api.deps import CurrentVolunteer
+from api.deps import CurrentVolunteer, authenticated
 from api.error_docs import error_responses
 from api.errors import ErrorResponse
-from api.volunteer_services import ClaimsDep, CurrentProfile
-from core.claims import Assignment
+from api.json_body import read_json, read_optional_json, request_body
+from api.volunteer_services import ClaimsDep
+from core.accounts import Accounts
+from core.claims import Assignment, Claims
 from core.clock import utc_from_ms
 from core.reviews import ReviewItem
 
@@ -106,6 +113,9 @@ class SubmissionAccepted(BaseModel):
     submission_id: str
 
 
+_SUBMISSION: TypeAdapter[Submission] = TypeAdapter(Submission)
+
+
 class Release(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -117,6 +127,10 @@ class Release(BaseModel):
     )
 
 
+_CLAIM_BODY: TypeAdapter[ClaimRequest | None] = TypeAdapter(ClaimRequest | None)
+_JSON = "application/json"
+
+
 @router.post(
     "/v1/assignments",
     status_code=status.HTTP_201_CREATED,
@@ -125,20 +139,20 @@ class Release(BaseModel):
     description="403 `charter_not_accepted` before the charter; 404 for a `project_id` that is "
     "not for you; 429 `too_many_assignments` past the live-assignment cap.",
     responses={**NOTHING_FITS, **error_responses(401, 403, 404, 422), **TOO_MANY},
-    openapi_extra=examples.CLAIM,
+    openapi_extra=examples.merged(request_body(ClaimRequest, required=False), examples.CLAIM),
 )
-async def claim(
-    profile: CurrentProfile,
-    claims: ClaimsDep,
-    body: Annotated[ClaimRequest | None, Body()] = None,
-) -> AssignmentOut | Response:
-    request = body or ClaimRequest()
-    assignment = await claims.claim(
-        profile, task_types=request.task_types, project_id=request.project_id
+async def claim(request: Request) -> Response:
+    me = await authenticated(request, "vol")
+    body = await read_optional_json(request, _CLAIM_BODY) or ClaimRequest()
+    state = request.app.state
+    profile = await cast(Accounts, state.accounts).volunteer(me.id)
+    assignment = await cast(Claims, state.claims).claim(
+        profile, task_types=body.task_types, project_id=body.project_id
     )
     if assignment is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    return AssignmentOut.of(assignment)
+    encoded = AssignmentOut.of(assignment).model_dump_json()
+    return Response(encoded, status_code=status.HTTP_201_CREATED, media_type=_JSON)
 
 
 @router.get(
@@ -195,13 +209,16 @@ async def heartbeat(assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep)
     description="409 `lease_not_live` once the lease expired or was released or submitted; 422 "
     "`invalid_answer` when the task type refuses the answer (details never echo it).",
     responses=error_responses(401, 403, 404, 409, 422),
-    openapi_extra=examples.SUBMIT,
+    openapi_extra=examples.merged(request_body(Submission, required=True), examples.SUBMIT),
 )
-async def submit(
-    assignment_id: str, body: Submission, me: CurrentVolunteer, claims: ClaimsDep
-) -> SubmissionAccepted:
-    submitted = await claims.submit(me.id, assignment_id, body.answer, body.seconds_spent)
-    return SubmissionAccepted(submission_id=submitted.submission_id)
+async def submit(assignment_id: str, request: Request) -> Response:
+    me = await authenticated(request, "vol")
+    body = await read_json(request, _SUBMISSION)
+    submitted = await cast(Claims, request.app.state.claims).submit(
+        me.id, assignment_id, body.answer, body.seconds_spent
+    )
+    encoded = SubmissionAccepted(submission_id=submitted.submission_id).model_dump_json()
+    return Response(encoded, status_code=status.HTTP_202_ACCEPTED, media_type=_JSON)
 
 
 @router.post(

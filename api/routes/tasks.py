@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -13,6 +12,7 @@ from pydantic import BaseModel, Field
 from api import examples
 from api.deps import BoardDep, CurrentOrg
 from api.error_docs import error_responses
+from api.json_body import inline_schema
 from api.limits import DEFAULT_MAX_BODY_BYTES
 from api.services import IdempotencyDep, OwnedProjectId, ProjectsDep
 from core import ids
@@ -52,28 +52,11 @@ class BulkTasks(BaseModel):
     tasks: list[TaskItem] = Field(max_length=MAX_BATCH_ITEMS)
 
 
-def _inline(schema: dict[str, Any]) -> dict[str, Any]:
-    """``schema`` with its local ``$defs`` references expanded (for an inline OpenAPI body)."""
-    defs = schema.pop("$defs", {})
-
-    def expand(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return expand(copy.deepcopy(defs[ref.removeprefix("#/$defs/")]))
-            return {key: expand(value) for key, value in node.items()}
-        if isinstance(node, list):
-            return [expand(value) for value in node]
-        return node
-
-    return dict(expand(schema))
-
-
 _BULK_BODY = {
     "requestBody": {
         "required": True,
         "content": {
-            "application/json": {"schema": _inline(BulkTasks.model_json_schema())},
+            "application/json": {"schema": inline_schema(BulkTasks.model_json_schema())},
             "application/x-ndjson": {
                 "schema": {"type": "string", "description": "One task object per line."}
             },

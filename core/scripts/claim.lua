@@ -27,7 +27,7 @@
 -- a failed round, nothing at all until its retry_at. A gold task is leased like any other (same
 -- reply, same records); it just never enters the ready set, the state counts or the results.
 --
--- Reply: {'ok', assignment id, task id, expires at (ms), payload JSON}
+-- Reply: {'ok', assignment id, task id, expires at (ms), payload JSON, 1 for a gold task else 0}
 --     or {'empty', reason}  with reason 'paused', 'closed' (closed, or past its deadline),
 --                           'cooldown' (a failed qualification round) or 'nothing_fits'
 --     or {'err', 'no_project', ''}
@@ -107,6 +107,7 @@ if gold_only or tonumber(ARGV[6]) < gold_rate(project, KEYS[6]) then
     return {'empty', 'nothing_fits'}
   end
 end
+local gold = chosen and 1 or 0
 
 -- Bounded scan, in pages, so a volunteer who touched the head of the queue still finds work
 -- further down without a claim ever costing more than `limit` membership checks.
@@ -148,4 +149,4 @@ redis.call('ZADD', KEYS[5], expires, assignment_id)
 redis.call('SADD', KEYS[6], chosen)
 redis.call('XADD', KEYS[8], '*', 'type', 'assignment.claimed', 'assignment', assignment_id,
   'task', chosen, 'volunteer', volunteer_id, 'at', now)
-return {'ok', assignment_id, chosen, expires, redis.call('HGET', KEYS[7], chosen)}
+return {'ok', assignment_id, chosen, expires, redis.call('HGET', KEYS[7], chosen), gold}

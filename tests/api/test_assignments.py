@@ -373,6 +373,67 @@ async def test_an_expired_lease_refuses_the_submission_with_409(
     )  # fmt: skip
 
 
+async def test_an_expired_lease_refuses_a_good_answer_as_it_refuses_a_bad_one(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    # A good answer to a lease claimed in this process skips the lease read (core.claims): the
+    # submit script refuses it, with the same error.
+    project, _ = await world.project(1)
+    await world.short_leases(project, seconds=1)
+    _, me = await actors.volunteer()
+    assignment = (await claim(api, me)).json()["id"]
+    time.sleep(1.05)
+    error = assert_error(
+        await api.post(
+            f"/v1/assignments/{assignment}/submit",
+            json={"answer": GOOD_ANSWERS["translation"]}, headers=me,
+        ),
+        409, "lease_not_live",
+    )  # fmt: skip
+    assert error["details"] == [{"assignment_state": "expired"}]
+
+
+def _calls(client: redis.Redis, command: str) -> int:
+    stats = client.info("commandstats").get(f"cmdstat_{command}", {})
+    return int(stats.get("calls", 0))
+
+
+async def test_the_process_that_served_a_claim_submits_it_without_reading_it_back(
+    api: httpx.AsyncClient,
+    actors: Actors,
+    world: Scene,
+    make_client: AppClient,
+    redis_url: str,
+    redis_client: redis.Redis,
+) -> None:
+    """The same answers, submitted in the process that served the claim and in another one:
+    the other one reads the lease, the task and the project back (4 HGETs more, nothing else),
+    and both store the same validated answer."""
+    project, tasks = await world.project(2, task_type="moderation")
+    _, here = await actors.volunteer()
+    _, there = await actors.volunteer()
+    settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN)
+    async with make_client(settings) as elsewhere:
+        spent = []
+        for client, me in ((api, here), (elsewhere, there)):
+            assignment = (await claim(api, me)).json()["id"]
+            before = _calls(redis_client, "hget")
+            submitted = await client.post(
+                f"/v1/assignments/{assignment}/submit",
+                json={"answer": {"label": " spam "}}, headers=me,
+            )  # fmt: skip
+            assert submitted.status_code == 202, submitted.text
+            spent.append(_calls(redis_client, "hget") - before)
+    here_hgets, there_hgets = spent
+    assert there_hgets == here_hgets + 4
+    answers = [
+        entry["answer"]
+        for task in tasks
+        for entry in await world.board.run(world.board.ops.answers(project, task))
+    ]
+    assert answers == [{"label": "spam", "reasons": []}] * 2
+
+
 async def test_someone_elses_an_unknown_and_a_malformed_assignment_look_the_same(
     api: httpx.AsyncClient, actors: Actors, world: Scene
 ) -> None:

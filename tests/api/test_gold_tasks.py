@@ -15,7 +15,7 @@ import pytest
 import redis
 
 from core.board import Board, BoardPolicy, NewTask
-from core.board_models import GoldPolicy
+from core.board_models import Claimed, GoldPolicy
 from core.board_ops import BoardOps
 from core.clock import ManualClock
 from core.gold import settle_gold_answer
@@ -217,7 +217,10 @@ def test_the_gold_share_decays_with_experience(redis_client: redis.Redis) -> Non
 
     def is_gold(draw: float) -> bool:
         claimed = board.run(ops.claim(project, me, draws=(draw, 0.5)))
-        return "g" in getattr(claimed, "payload", {})
+        assert isinstance(claimed, Claimed)
+        gold = "g" in claimed.payload
+        assert claimed.gold is gold  # the reply says so (the API relies on it: core.claims)
+        return gold
 
     # seen = tasks claimed so far in the project (each claim adds one).
     assert [is_gold(0.39) for _ in range(20)] == [True] * 20  # seen 0..19: rate 0.4
