@@ -45,7 +45,7 @@ types: venv
 check: lint types test
 
 # The benchmarks themselves (bench/ also holds modules they import or start, e.g. bare_app.py).
-BENCHMARKS := board api pipeline submit quality
+BENCHMARKS := board redis_mux api pipeline submit quality
 
 bench: venv
 	@# crowd-kit and friends, for bench/quality.py's baselines (a benchmark-only group).

@@ -36,6 +36,7 @@ from core.board import AsyncBoard
 from core.claims import Claims
 from core.keys import Keys
 from core.project_catalogue import ProjectCatalogue
+from core.redis_mux import MuxRedis
 from core.reviews import Reviews
 from core.settings import Settings, load_settings
 from core.tokens import token_hash
@@ -68,8 +69,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
             socket_timeout=_REDIS_TIMEOUT_SECONDS,
         )
+        # The hot path's script calls share one multiplexed connection (core.redis_mux).
+        mux = MuxRedis(
+            redis_url,
+            timeout_s=_REDIS_TIMEOUT_SECONDS,
+            connect_timeout_s=_REDIS_TIMEOUT_SECONDS,
+        )
         app.state.redis = client
-        app.state.board = AsyncBoard(client, keys=keys)
+        app.state.board = AsyncBoard(client, keys=keys, mux=mux)
         app.state.accounts = Accounts(client, keys, admin_hash)
         board = app.state.board
         app.state.claims = Claims(
@@ -85,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            await mux.aclose()
             await client.aclose()
 
     app = FastAPI(

@@ -8,7 +8,7 @@ operations themselves are built in :mod:`core.board_ops`; this module runs them,
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 
 import redis
@@ -33,9 +33,11 @@ from core.board_ops import Batch, BoardOps, Commands, Op, ScriptCall, text
 from core.clock import Clock, RedisClock
 from core.errors import RucheError
 from core.keys import Keys
+from core.redis_mux import MuxRedis
 from core.scripts import ScriptName, load_all, load_all_async
 
 __all__ = [
+    "MUX_COMMANDS",
     "AsyncBoard",
     "Board",
     "BoardPolicy",
@@ -55,6 +57,11 @@ __all__ = [
 
 T = TypeVar("T")
 U = TypeVar("U")
+
+#: Commands whose replies redis-py hands back just as Redis sends them (no response callback, no
+#: reshaping), so that the mux, which shapes nothing, answers them alike: script calls and what
+#: the request path's slot and lease reads send (tests/core/test_async_board.py compares them).
+MUX_COMMANDS = frozenset({"EVALSHA", "HGET", "HMGET", "ZADD", "ZREM"})
 
 # A NOSCRIPT reply means Redis lost its script cache (restart, SCRIPT FLUSH): the call never
 # ran, so registering the scripts again and resending it cannot apply it twice.
@@ -267,7 +274,13 @@ class Board:
 
 
 class AsyncBoard:
-    """The same board for asyncio code (the API), over a ``redis.asyncio`` client."""
+    """The same board for asyncio code (the API), over a ``redis.asyncio`` client.
+
+    With a :class:`~core.redis_mux.MuxRedis` (the API's), single script calls and the slot
+    commands go down its one shared connection, at a third of redis-py's CPU per round trip
+    (``bench/redis_mux.py``); batches (bulk task creation) and every other read stay on the
+    redis-py client.
+    """
 
     def __init__(
         self,
@@ -276,12 +289,29 @@ class AsyncBoard:
         keys: Keys | None = None,
         clock: Clock | None = None,
         claim_scan_limit: int = 256,
+        mux: MuxRedis | None = None,
     ) -> None:
         self.client = client
         self.keys = keys or Keys()
         self.clock = clock or RedisClock()
         self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
+        self.mux = mux
         self._shas: dict[ScriptName, str] | None = None
+
+    async def _send(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """The commands in one round trip; their replies in order, an error as an exception
+        in its place. Down the mux when there is one and every command's reply comes back from
+        it as redis-py would shape it (:data:`MUX_COMMANDS`), else down a redis-py pipeline."""
+        if self.mux is not None and all(command[0] in MUX_COMMANDS for command in commands):
+            return await self.mux.execute(commands)
+        pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return list(await pipe.execute(raise_on_error=False))
+
+    @staticmethod
+    def _evalsha_command(sha: str, call: ScriptCall[Any]) -> tuple[Any, ...]:
+        return ("EVALSHA", sha, len(call.keys), *call.keys, *call.args)
 
     async def _sha(self, script: ScriptName, *, reload: bool = False) -> str:
         if self._shas is None or reload:
@@ -290,7 +320,10 @@ class AsyncBoard:
 
     async def _evalsha(self, call: ScriptCall[Any], *, reload: bool = False) -> Any:
         sha = await self._sha(call.script, reload=reload)
-        return await self.client.evalsha(sha, len(call.keys), *call.keys, *call.args)
+        [reply] = await self._send([self._evalsha_command(sha, call)])
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
 
     async def run(self, op: Op[T]) -> T:
         if isinstance(op, ScriptCall):
@@ -300,10 +333,11 @@ class AsyncBoard:
                 reply = await self._evalsha(op, reload=True)
             return op.parse(reply)
         if isinstance(op, Commands):
-            pipe = self.client.pipeline(transaction=False)
-            for command in op.commands:
-                pipe.execute_command(*command)
-            return op.parse(await pipe.execute())
+            replies = await self._send(op.commands)
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return op.parse(replies)
         return op.combine(await self._run_batch(op))
 
     async def run_then(self, call: ScriptCall[T], after: Commands[U]) -> tuple[T, U]:
@@ -311,11 +345,7 @@ class AsyncBoard:
         answers*: they run even when the script refuses (whose error is raised once they have).
         For the request path, where each round trip is a large share of a request's cost."""
         sha = await self._sha(call.script)
-        pipe = self.client.pipeline(transaction=False)
-        pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
-        for command in after.commands:
-            pipe.execute_command(*command)
-        replies = await pipe.execute(raise_on_error=False)
+        replies = await self._send([self._evalsha_command(sha, call), *after.commands])
         reply, rest = replies[0], replies[1:]
         for failed in rest:
             if isinstance(failed, Exception):
@@ -334,10 +364,9 @@ class AsyncBoard:
         outcome is its result, or the refusal (a ``RucheError``) its reply parses to."""
         shas = [await self._sha(first.script), await self._sha(second.script)]
         calls: list[ScriptCall[Any]] = [first, second]
-        pipe = self.client.pipeline(transaction=False)
-        for sha, call in zip(shas, calls, strict=True):
-            pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
-        replies = list(await pipe.execute(raise_on_error=False))
+        replies = await self._send(
+            [self._evalsha_command(sha, call) for sha, call in zip(shas, calls, strict=True)]
+        )
         for index, reply in enumerate(replies):
             if isinstance(reply, _NoScript):  # it never ran: safe to send again
                 replies[index] = await self._evalsha(calls[index], reload=True)
