@@ -110,8 +110,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     # Outermost of all: every response gets its X-Request-ID, every log line its request id.
     app.add_middleware(RequestContext)
-    # Routes are matched in order, one regular expression each: the volunteers' hot path
-    # (claim, submit) goes first, so it does not pay for trying every NGO route before it.
+    # Routes are matched in order, one regular expression each: the volunteers' hot path goes
+    # first, so it does not pay for trying every NGO route before it. Claim and submit are the
+    # app's own routes, not an included router's (see the function).
+    assignments.add_hot_routes(app.router)
     routers = [
         assignments.router,
         health.router,
@@ -123,5 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     # FastAPI drops every null from the document, examples included: put them back as written.
-    app.openapi = examples.openapi_with_examples(app, routers)  # type: ignore[method-assign]
+    app.openapi = examples.openapi_with_examples(  # type: ignore[method-assign]
+        app, [app.router, *routers]
+    )
     return app

@@ -62,7 +62,8 @@ def bodies(operation: dict[str, Any]) -> Iterator[tuple[str, str, dict[str, Any]
                 yield status, media, content
 
 
-ROUTERS = [metrics.router, *(module.router for module in ROUTE_MODULES)]
+# The app's own router holds the hot routes (api.routes.assignments.add_hot_routes).
+ROUTERS = [APP.router, metrics.router, *(module.router for module in ROUTE_MODULES)]
 
 
 def route(method: str, path: str) -> APIRoute:
