@@ -2,10 +2,10 @@
 
 The volunteers' hot routes (claim, submit) read their body here instead of declaring it as a
 parameter: with the dependency solving that goes with it, FastAPI's body handling and response
-validation were a measured sixth of such a request's CPU (``bench/api.py``). The refusals stay
-the same: a ``RequestValidationError`` with FastAPI's error types and ``body`` locations, which
-the app's handler turns into the one 422 shape of API.md. The route documents its body with
-:func:`request_body` (``openapi_extra``), as the bulk task route does.
+validation were a measured tenth of a claim->submit cycle's CPU (``bench/api.py``). The
+refusals stay the same: a ``RequestValidationError`` with FastAPI's error types and ``body``
+locations, which the app's handler turns into the one 422 shape of API.md. The route documents
+its body inline with :func:`request_body` (``openapi_extra``), as the bulk task route does.
 """
 
 from __future__ import annotations
