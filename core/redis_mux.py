@@ -227,11 +227,11 @@ class MuxRedis:
     async def execute(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
         """Send the commands in one write (shared with other callers' requests made in the same
         turn of the event loop, never interleaved with them); return their replies in order.
-        An error reply is
-        returned as an exception instance in its place (redis-py's `raise_on_error=False`), of
-        redis-py's classes: `redis.exceptions.NoScriptError` for NOSCRIPT replies,
-        `redis.exceptions.ResponseError` for other error replies. Replies decoded as UTF-8 str
-        (like `decode_responses=True`), ints as int, arrays as lists, nil as None.
+        An error reply is returned as an exception instance in its place (redis-py's
+        `raise_on_error=False`), of redis-py's classes: `redis.exceptions.NoScriptError` for
+        NOSCRIPT replies, `redis.exceptions.ResponseError` for other error replies. Replies
+        decoded as UTF-8 str (like `decode_responses=True`), ints as int, arrays as lists, nil
+        as None.
 
         Raises ``redis.exceptions.ConnectionError`` when Redis can't be reached or the connection
         breaks, ``redis.exceptions.TimeoutError`` when no reply comes within ``timeout_s``
