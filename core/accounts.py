@@ -2,7 +2,12 @@
 
 Only token hashes are stored (``G:token:<sha256>``); a token is found by its hash and the stored
 hash is compared again in constant time. An organisation holds at most two live API keys at a
-time, so it can rotate without downtime, and revokes the old one.
+time, so it can rotate without downtime, and revokes the old one; it cannot revoke its last live
+key. Both rules are checked and applied in one WATCH/MULTI transaction on the organisation's keys
+hash (retried when a concurrent change slips in), so concurrent requests cannot get around them.
+The token record, in another slot, is written after a new key won its place in the hash, and
+deleted before a revoked key is marked so (a crash in between leaves a listed key that does not
+work, never a working key that is not listed as live).
 
 Two reads of every volunteer request are remembered in the process (``core.recent``), as each
 cost a Redis round trip on the claim/submit path:
@@ -23,10 +28,11 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import redis.asyncio
+from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from core import ids
-from core.errors import Conflict, NotFound
+from core.errors import LastApiKey, NotFound, TooManyApiKeys, Unavailable
 from core.keys import Keys
 from core.recent import Recent
 from core.tokens import hashes_equal, new_token, parse_token, token_hash
@@ -45,6 +51,8 @@ VOLUNTEER_TOKEN_TTL_SECONDS = 60.0
 PROFILE_TTL_SECONDS = 1.0
 # Far more than the volunteers active at once on one API process; a bound on memory.
 REMEMBERED_VOLUNTEERS = 50_000
+# WATCH/MULTI rounds of one key change (each lost round is another change's success).
+_KEY_CHANGE_ATTEMPTS = 100
 PrincipalKind = Literal["admin", "org", "vol"]
 
 
@@ -125,11 +133,10 @@ class Accounts:
             self._volunteer_tokens.put(parsed.hash, principal)
         return principal
 
-    async def _store_token(self, token: str, kind: PrincipalKind, owner: str, key: str) -> str:
+    async def _store_token(self, token: str, kind: PrincipalKind, owner: str, key: str) -> None:
         digest = token_hash(token)
         record = {"kind": kind, "id": owner, "key": key, "hash": digest}
         await self.client.set(self.keys.token(digest), json.dumps(record))
-        return digest
 
     # -- organisations -----------------------------------------------------------------------
 
@@ -157,25 +164,72 @@ class Accounts:
         return {str(k): json.loads(v) for k, v in raw.items()}
 
     async def add_org_key(self, org_id: str) -> tuple[str, str]:
-        live = [k for k, v in (await self.org_keys(org_id)).items() if not v.get("revoked")]
-        if len(live) >= MAX_LIVE_ORG_KEYS:
-            raise Conflict(
-                f"an organisation holds at most {MAX_LIVE_ORG_KEYS} live keys; revoke one first"
-            )
+        """A new key (id and token, the token returned once); ``TooManyApiKeys`` when the
+        organisation already holds ``MAX_LIVE_ORG_KEYS`` live ones."""
         key_id, token = new_key_id(), new_token("org")
-        digest = await self._store_token(token, "org", org_id, key_id)
-        record = {"hash": digest, "created": _now_ms(), "revoked": None}
-        await self.client.hset(self.keys.org_keys(org_id), key_id, json.dumps(record))
+        record = {"hash": token_hash(token), "created": _now_ms(), "revoked": None}
+
+        def add(keys: dict[str, dict[str, object]]) -> dict[str, object]:
+            # A key being revoked still counts: its token may work until the revocation ends.
+            if sum(1 for k in keys.values() if not k.get("revoked")) >= MAX_LIVE_ORG_KEYS:
+                raise TooManyApiKeys(
+                    f"an organisation holds at most {MAX_LIVE_ORG_KEYS} live keys; "
+                    "revoke one first"
+                )
+            return record
+
+        await self._change_key(org_id, key_id, add)
+        await self._store_token(token, "org", org_id, key_id)
         return key_id, token
 
     async def revoke_org_key(self, org_id: str, key_id: str) -> None:
-        keys = await self.org_keys(org_id)
-        record = keys.get(key_id)
-        if record is None or record.get("revoked"):
-            raise NotFound("no such key")
-        await self.client.delete(self.keys.token(str(record["hash"])))
-        record["revoked"] = _now_ms()
-        await self.client.hset(self.keys.org_keys(org_id), key_id, json.dumps(record))
+        """The key stops working at once. ``NotFound`` for an unknown or revoked key,
+        ``LastApiKey`` when no other live key would be left."""
+        now = _now_ms()
+
+        def start(keys: dict[str, dict[str, object]]) -> dict[str, object]:
+            record = keys.get(key_id)
+            if record is None or record.get("revoked"):
+                raise NotFound("no such key")
+            others = [
+                k
+                for other, k in keys.items()
+                if other != key_id and not k.get("revoked") and not k.get("revoking")
+            ]
+            if not others:
+                raise LastApiKey(
+                    "this is the organisation's only live key; create a new one first"
+                )
+            return {**record, "revoking": record.get("revoking") or now}
+
+        # Marked "revoking" first (what keeps two concurrent revocations from taking the last
+        # two keys), then the token goes, then the key is marked revoked (which frees its place).
+        marked = await self._change_key(org_id, key_id, start)
+        await self.client.delete(self.keys.token(str(marked["hash"])))
+        await self._change_key(org_id, key_id, lambda keys: {**keys[key_id], "revoked": now})
+
+    async def _change_key(
+        self,
+        org_id: str,
+        key_id: str,
+        change: Callable[[dict[str, dict[str, object]]], dict[str, object]],
+    ) -> dict[str, object]:
+        """Write ``change(every key record of the organisation)`` as key ``key_id``'s record,
+        atomically: re-read and re-decided when the organisation's keys change meanwhile."""
+        hash_key = self.keys.org_keys(org_id)
+        async with self.client.pipeline(transaction=True) as pipe:
+            for _ in range(_KEY_CHANGE_ATTEMPTS):
+                try:
+                    await pipe.watch(hash_key)
+                    raw = await pipe.hgetall(hash_key)
+                    record = change({str(k): json.loads(v) for k, v in raw.items()})
+                    pipe.multi()  # type: ignore[no-untyped-call]
+                    pipe.hset(hash_key, key_id, json.dumps(record))
+                    await pipe.execute()
+                    return record
+                except WatchError:
+                    continue
+        raise Unavailable("the organisation's keys are changing too fast; retry shortly")
 
     # -- volunteers --------------------------------------------------------------------------
 

@@ -20,7 +20,7 @@ from core.board_models import (
     Submitted,
     TaskView,
 )
-from core.errors import AssignmentNotFound, ProjectNotFound, TaskNotFound
+from core.errors import AssignmentNotFound, ProjectEdited, ProjectNotFound, TaskNotFound
 from core.keys import ProjectKeys
 from core.logging import current_request_id
 from core.ops_base import (
@@ -72,17 +72,31 @@ class BoardOps(SlotOps, ReviewOps):
             lambda _: project_id,
         )
 
-    def update_project(self, project_id: str, fields: Mapping[str, str | int]) -> ScriptCall[None]:
+    def update_project(
+        self,
+        project_id: str,
+        fields: Mapping[str, str | int],
+        expected_revision: int | None = None,
+    ) -> ScriptCall[int]:
+        """Write ``fields``; the project's new revision (``doc_rev``). With ``expected_revision``
+        (what a read-merge-write read), ``ProjectEdited`` if the project moved on since."""
         pk = self.project_keys(project_id)
-        args: list[str | int] = [self.clock.script_now()]
+        expected = "" if expected_revision is None else expected_revision
+        args: list[str | int] = [self.clock.script_now(), expected]
         for name, value in fields.items():
             args += [name, value]
-        return ScriptCall(ScriptName.UPDATE_PROJECT, [pk.project, pk.events], args, ignore_reply)
 
-    def set_policy(self, project_id: str, policy: BoardPolicy) -> ScriptCall[None]:
+        def parse(reply: Sequence[Any]) -> int:
+            if text(checked(reply)[0]) == "stale":
+                raise ProjectEdited("the project was changed by another request meanwhile")
+            return int(reply[1])
+
+        return ScriptCall(ScriptName.UPDATE_PROJECT, [pk.project, pk.events], args, parse)
+
+    def set_policy(self, project_id: str, policy: BoardPolicy) -> ScriptCall[int]:
         return self.update_project(project_id, policy.redis_fields())
 
-    def set_paused(self, project_id: str, paused: bool) -> ScriptCall[None]:
+    def set_paused(self, project_id: str, paused: bool) -> ScriptCall[int]:
         return self.update_project(project_id, {"state": "paused" if paused else "active"})
 
     def counts(self, project_id: str) -> Commands[dict[str, int]]:

@@ -6,7 +6,9 @@ project hash (written by :mod:`core.projects` on create and edit), where the Lua
 - from the deadline on, ``claim.lua`` serves nothing more (``closed``) and ``create_tasks.lua``
   refuses new tasks (409 ``project_closed``), whether or not a sweep has run yet;
 - ``expire_deadline.lua``, run by the scheduler on every tick for every project, marks the project
-  ``closed`` (final: its state and deadline no longer change), ends the leases still out, and
+  ``closed`` (final: its state and deadline no longer change; the close also raises the project's
+  revision, so an edit read before it is refused as stale and reads the project again, see
+  :mod:`core.projects`), ends the leases still out, and
   turns every task still waiting for answers (``open``, ``collecting``, ``stalled``) into
   ``expired``, in bounded batches. Tasks whose answers are in (``aggregating``, ``in_review``)
   are left to finish: their results still reach the NGO. ``resolved``, ``rejected`` and

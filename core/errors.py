@@ -34,7 +34,8 @@
     │   ├── TaskClosed            409 task_closed      (already resolved or rejected)
     │   ├── TaskBusy              409 task_busy        (live leases still out; retry later)
     │   ├── ReopenRefused         409 max_redundancy_reached (a reopen past the project's ceiling)
-    │   └── ProjectClosed         409 project_closed   (its deadline passed; no new tasks or edits)
+    │   ├── ProjectClosed         409 project_closed   (its deadline passed; no new tasks or edits)
+    │   └── ProjectEdited         409 conflict         (edited by someone else meanwhile; retry)
     ├── TooManyAssignments        429 too_many_assignments
     └── Unavailable               503 unavailable
 
@@ -66,6 +67,7 @@ __all__ = [
     "NotFound",
     "OrgVolunteerNotFound",
     "ProjectClosed",
+    "ProjectEdited",
     "ProjectNotFound",
     "ReopenRefused",
     "ReviewNotFound",
@@ -275,6 +277,13 @@ class ProjectClosed(Conflict):
     """The project's deadline passed: it takes no new task, and its state and deadline stay."""
 
     code = "project_closed"
+
+
+class ProjectEdited(Conflict):
+    """The project changed between reading it and writing an edit merged into what was read;
+    the edit was not applied. Reading again and merging again can succeed."""
+
+    permanent = False
 
 
 class LastApiKey(Conflict):

@@ -10,6 +10,7 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
 
     <prefix>projects          set    ids of every project (global, outside any project slot)
     P:project                 hash   board policy fields + ``doc`` (the project document, JSON)
+                                     + ``doc_rev`` (its revision: concurrent edits, core.projects)
                                      + ``evaluated_policy`` (the policy open tasks were last
                                      decided under, core.reevaluation)
     P:tasks                   hash   task id -> task record (JSON: state, need, live, answers, …)
@@ -46,7 +47,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:org:<org-id>:delivery_log zset delivery id -> created (ms): newest-first listing
     G:org:<org-id>:delivery_bodies hash delivery id -> the signed event body, built once, so
                                      every attempt of one delivery sends the same bytes
-    G:project_index           hash   active project id -> small JSON summary (volunteer claims)
+    G:project_index           hash   active project id -> small JSON summary (volunteer claims),
+                                     with the ``doc_rev`` it was made from (core.project_index)
     G:webhook:due             zset   "<org-id>|<delivery-id>" -> when to (re)try delivery (ms)
     G:{G:webhook:due}:attempt:<message-id>  hash  member, token, alive_until: the delivery attempt
                                      a dramatiq message holds (PX: the attempt lease); the due

@@ -6,7 +6,7 @@ index, a large share of a claim's time (``bench/api.py``). Both change rarely (a
 pausing or editing a project), so the API keeps them for at most ``ttl_seconds``:
 
 - a change made through this process (:class:`core.projects.Projects` bumps
-  :func:`core.projects.index_generation` after each write) is seen by the next claim;
+  :func:`core.project_index.index_generation` after each write) is seen by the next claim;
 - a change made by another process (a second API worker, the deadline sweeper) is seen within
   ``ttl_seconds``.
 
@@ -26,7 +26,8 @@ import redis.asyncio
 
 from core.board import AsyncBoard
 from core.keys import Keys
-from core.projects import ProjectSummary, claimable_projects, index_generation
+from core.project_index import claimable_projects, index_generation
+from core.project_models import ProjectSummary
 
 __all__ = ["DEFAULT_TTL_SECONDS", "MAX_CACHED_DOCUMENTS", "ProjectCatalogue"]
 
@@ -59,7 +60,7 @@ class ProjectCatalogue:
     async def claimable(
         self, client: redis.asyncio.Redis | None = None, keys: Keys | None = None
     ) -> Sequence[ProjectSummary]:
-        """The claim index as :func:`core.projects.claimable_projects` reads it (the arguments,
+        """The claim index as :func:`core.project_index.claimable_projects` reads it (the arguments,
         there to fit ``core.claims.ProjectSource``, are ignored: the catalogue has its own)."""
         cached = self._index
         if cached is not None and self._fresh(cached[0], cached[1]):

@@ -8,17 +8,30 @@ board scripts enforce, the paused/active ``state`` and the per-state task counte
 - ``G:org:<org-id>:projects``: which projects an organisation owns. Every organisation-facing
   lookup goes through :meth:`Projects.require_owned` first, and another organisation's project
   is refused exactly like an id that never existed (no existence leak across tenants).
-- ``G:project_index``: active project id -> small JSON summary; :func:`claimable_projects` reads
-  it in one ``HGETALL`` to choose where a volunteer's claim may go. Paused projects leave it.
+- ``G:project_index``: active project id -> small JSON summary (:mod:`core.project_index`), read
+  in one ``HGETALL`` to choose where a volunteer's claim may go. Paused projects leave it.
 
 Writes touch several cluster slots, so they are ordered to fail safe: the board's keys first,
 then the organisation's index, then the claim index (a crash in between leaves a project no
 volunteer is sent to, never an indexed project without keys).
+
+Concurrent edits. The project hash carries a revision, ``doc_rev``, which every write of it
+goes up with (``update_project.lua``; ``expire_deadline.lua`` when it closes the project). An
+edit reads the project, merges the patch into what it read and writes it back only if the
+revision is still the one it read; otherwise it reads and merges again (a few times, then 409
+``conflict``). So no edit overwrites another one it never saw, and an edit racing the deadline
+close finds the project closed rather than reopening it. The claim index, in another slot, is
+written after the project: each entry holds the revision it was made from and only a newer one
+may replace or remove it, and the writer then checks the project is still at that revision
+(else it writes the newer state), so the index ends agreeing with the project whatever order
+concurrent writers finish in.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import random
 import time
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
@@ -34,10 +47,19 @@ from core.errors import (
     InvalidRequest,
     OrgVolunteerNotFound,
     ProjectClosed,
+    ProjectEdited,
     ProjectNotFound,
     UnknownTaskTypeName,
 )
 from core.keys import Keys
+from core.project_index import (
+    claimable_projects,
+    index_changed,
+    index_generation,
+    project_summary,
+    summary_json,
+    write_entry,
+)
 from core.project_models import (
     DEFAULT_MAX_LEASE_SECONDS,
     REQUIRED_ON_PATCH,
@@ -54,14 +76,20 @@ from task_types import UnknownTaskType
 from task_types import get as get_task_type
 
 __all__ = [
+    "EDIT_ATTEMPTS",
     "Project",
     "ProjectCreate",
     "ProjectPatch",
     "ProjectSummary",
     "Projects",
     "claimable_projects",
+    "index_generation",
     "project_summary",
 ]
+
+
+#: Read-merge-write rounds of one edit that loses to concurrent ones before it answers 409.
+EDIT_ATTEMPTS = 10
 
 
 def _now_ms() -> int:
@@ -74,54 +102,6 @@ def _ms(moment: datetime | None) -> int | None:
 
 def _datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def project_summary(raw: str | bytes, project_id: str) -> ProjectSummary:
-    record = json.loads(raw)
-    return ProjectSummary(
-        id=project_id,
-        task_type=str(record["task_type"]),
-        languages=list(record.get("languages", [])),
-        skills=list(record.get("skills", [])),
-        priority=int(record.get("priority", 0)),
-        state=str(record.get("state", "active")),
-        deadline_ms=record.get("deadline_ms"),
-        org_id=str(record.get("org_id", "")),
-        reputation_floor=record.get("reputation_floor"),
-    )
-
-
-# Bumped after each write of this process to the claim index or a project document, so in-process
-# copies of them (``core.project_catalogue``) know they are stale. After, not before: a copy read
-# between the write and the bump is then discarded, never kept as fresh.
-_index_generation = 0
-
-
-def index_generation() -> int:
-    return _index_generation
-
-
-def _index_changed() -> None:
-    global _index_generation
-    _index_generation += 1
-
-
-async def claimable_projects(client: redis.asyncio.Redis, keys: Keys) -> list[ProjectSummary]:
-    """Every active project, highest priority first (one ``HGETALL`` of the claim index).
-
-    Projects whose deadline has passed are left out. Callers still match languages, skills and
-    task types themselves, and must expect a project to be paused between this read and their
-    claim (the claim script then answers ``paused``).
-    """
-    raw: Mapping[Any, Any] = await client.hgetall(keys.project_index)
-    now = _now_ms()
-    summaries = [project_summary(value, text(key)) for key, value in raw.items()]
-    live = [
-        s
-        for s in summaries
-        if s.state == "active" and (s.deadline_ms is None or s.deadline_ms > now)
-    ]
-    return sorted(live, key=lambda s: (-s.priority, s.id))
 
 
 def _policy(document: Mapping[str, Any]) -> BoardPolicy:
@@ -169,18 +149,8 @@ def _deadline_field(document: Mapping[str, Any]) -> dict[str, str | int]:
     return {"deadline_ms": "" if deadline is None else deadline}
 
 
-def _summary_json(document: Mapping[str, Any], state: str) -> str:
-    summary = {
-        "org_id": document["org_id"],
-        "task_type": document["task_type"],
-        "languages": document["languages"],
-        "skills": document["skills"],
-        "priority": document["priority"],
-        "state": state,
-        "deadline_ms": _deadline_ms(document),
-        "reputation_floor": document.get("reputation_floor"),
-    }
-    return dumps(summary)
+def _revision(fields: Mapping[str, str]) -> int:
+    return int(fields.get("doc_rev") or 0)
 
 
 def _project(project_id: str, raw: Mapping[Any, Any]) -> Project:
@@ -226,6 +196,18 @@ def _read_projects(keys: Keys, project_ids: Sequence[str]) -> Commands[list[Proj
 
     commands = [("HGETALL", keys.project(pid).project) for pid in project_ids]
     return Commands(commands, parse)
+
+
+def _read_fields(keys: Keys, project_id: str) -> Commands[dict[str, str]]:
+    """The project hash in one read, so its document, state and revision agree."""
+
+    def parse(replies: list[Any]) -> dict[str, str]:
+        fields = {text(k): text(v) for k, v in (replies[0] or {}).items()}
+        if "doc" not in fields:
+            raise ProjectNotFound("no such project")
+        return fields
+
+    return Commands([("HGETALL", keys.project(project_id).project)], parse)
 
 
 def _check_task_type(name: str) -> None:
@@ -320,15 +302,33 @@ class Projects:
             )
         )
         await self.client.sadd(self.keys.org_projects(org_id), project_id)
-        await self.client.hset(
-            self.keys.project_index, project_id, _summary_json(document, "active")
-        )
-        _index_changed()
+        entry = summary_json(document, "active", 0, _deadline_ms(document))
+        await self.client.hset(self.keys.project_index, project_id, entry)
+        index_changed()
         return await self.get(org_id, project_id)
 
     async def update(self, org_id: str, project_id: str, patch: ProjectPatch) -> Project:
-        current = await self.get(org_id, project_id)
-        document = await self.document(org_id, project_id)
+        """Apply ``patch`` to the project as it is now (see the module docstring: an edit that
+        keeps losing to concurrent ones is refused with 409 ``conflict``, changing nothing)."""
+        await self.require_owned(org_id, project_id)
+        for attempt in range(EDIT_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 (jitter)
+            fields = await self.board.run(_read_fields(self.keys, project_id))
+            try:
+                await self._apply(project_id, fields, patch)
+            except ProjectEdited:
+                continue
+            return await self.get(org_id, project_id)
+        raise ProjectEdited(
+            "the project kept being changed by other requests while this edit was applied; "
+            "nothing was changed: read it again and retry"
+        )
+
+    async def _apply(self, project_id: str, fields: Mapping[str, str], patch: ProjectPatch) -> None:
+        """One read-merge-write round over ``fields`` (the project as read); ``ProjectEdited``
+        when the project moved on since that read."""
+        current, document = _project(project_id, fields), json.loads(fields["doc"])
         changes = patch.model_dump(mode="json", exclude_unset=True)
         cleared = sorted(name for name, value in changes.items() if value is None)
         refused = [name for name in cleared if name in REQUIRED_ON_PATCH]
@@ -365,20 +365,44 @@ class Projects:
                 ],
             )
         # One script call: policy, pause state and document change together, with one
-        # project.updated event (what set_policy and set_paused each do, in one step).
-        fields = _policy(merged).redis_fields()
-        fields["state"] = state
-        fields["doc"] = dumps(merged)
-        fields.update(_deadline_field(merged))
-        await self.board.run(self.board.ops.update_project(project_id, fields))
-        if state == "active":
-            await self.client.hset(
-                self.keys.project_index, project_id, _summary_json(merged, state)
+        # project.updated event (what set_policy and set_paused each do, in one step), written
+        # only if the project is still at the revision read.
+        written = _policy(merged).redis_fields()
+        written["state"] = state
+        written["doc"] = dumps(merged)
+        written.update(_deadline_field(merged))
+        revision = await self.board.run(
+            self.board.ops.update_project(project_id, written, _revision(fields))
+        )
+        await self._sync_index(project_id, merged, state, revision)
+
+    # -- the claim index ---------------------------------------------------------------------
+
+    async def write_index(self, project_id: str, summary: str | None, revision: int) -> bool:
+        """:func:`core.project_index.write_entry` for this project (a method: tests hook it)."""
+        return await write_entry(self.client, self.keys, project_id, summary, revision)
+
+    async def _sync_index(
+        self, project_id: str, document: Mapping[str, Any], state: str, revision: int
+    ) -> None:
+        """Write the claim-index entry of the project at ``revision``, then check the project is
+        still there: if it moved on (another edit, the deadline close) whose own index write may
+        have landed before ours, write the newer state too. The last writer to finish thus
+        leaves the entry of the project's latest revision."""
+        key = self.keys.project(project_id).project
+        for _ in range(EDIT_ATTEMPTS):
+            summary = (
+                summary_json(document, state, revision, _deadline_ms(document))
+                if state == "active"
+                else None
             )
-        else:
-            await self.client.hdel(self.keys.project_index, project_id)
-        _index_changed()
-        return await self.get(org_id, project_id)
+            await self.write_index(project_id, summary, revision)
+            doc, now_state, now_revision = await self.client.hmget(key, ["doc", "state", "doc_rev"])
+            if doc is None or int(text(now_revision or 0)) == revision:
+                break
+            document, state = json.loads(doc), text(now_state or "active")
+            revision = int(text(now_revision))
+        index_changed()
 
     # -- reviewers ---------------------------------------------------------------------------
 

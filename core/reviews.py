@@ -39,7 +39,7 @@ from core.errors import (
     ReviewNotLive,
 )
 from core.keys import Keys
-from core.projects import claimable_projects
+from core.project_index import claimable_projects
 
 __all__ = ["ReviewItem", "Reviews"]
 

@@ -67,7 +67,9 @@ async def get_project(
     description="Only the fields sent change. A new `redundancy` applies to tasks created "
     "afterwards; `lease_seconds` to leases granted afterwards. `task_type` cannot change. "
     "Once the deadline has passed the project is `closed`: its unfinished tasks expire, and "
-    "its `state` and `deadline` can no longer change (409 `project_closed`).",
+    "its `state` and `deadline` can no longer change (409 `project_closed`). Edits made at "
+    "the same time never undo each other: each applies to the project as the others left it, "
+    "and one that keeps losing that race is refused with 409 `conflict`, changing nothing.",
     responses=error_responses(401, 403, 404, 409, 422),
     openapi_extra=examples.EDIT_PROJECT,
 )

@@ -2,7 +2,9 @@
 -- (bounded batch, idempotent).
 --
 -- KEYS[1] P:project  hash   reads state, deadline_ms, task_seq, expire_seq, redundancy; writes
---                           state 'closed', closed_at, expire_seq (the sweep's cursor), counts
+--                           state 'closed', closed_at, doc_rev + 1 (when it closes: an edit read
+--                           before the close is then refused as stale, see update_project.lua),
+--                           expire_seq (the sweep's cursor), counts
 -- KEYS[2] P:tasks    hash   task records (state expired; live - 1 for each lease ended)
 -- KEYS[3] P:ready    zset   expired tasks leave it
 -- KEYS[4] P:asg      hash   assignment records of live leases (state expired, why deadline)
@@ -44,6 +46,7 @@ end
 local newly_closed = 0
 if project[1] ~= 'closed' then
   redis.call('HSET', KEYS[1], 'state', 'closed', 'closed_at', now)
+  redis.call('HINCRBY', KEYS[1], 'doc_rev', 1)
   redis.call('XADD', KEYS[6], '*', 'type', 'project.closed', 'reason', 'deadline',
     'deadline', deadline, 'at', now)
   newly_closed = 1
