@@ -7,6 +7,7 @@ Greek and Cyrillic accents, which volunteers on different keyboards type inconsi
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -39,5 +40,17 @@ def collapse_whitespace(text: str) -> str:
 
 def fold(text: str) -> str:
     """Comparison key: whitespace collapsed, case folded, Latin/Greek/Cyrillic accents dropped."""
+    # Short texts (labels, field names, codes) come back again and again: every moderation
+    # payload and answer folds the project's few labels. Long ones are not worth keeping.
+    return _fold_short(text) if len(text) <= _SHORT else _fold(text)
+
+
+_SHORT = 64
+
+
+def _fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", collapse_whitespace(text).casefold())
     return unicodedata.normalize("NFC", _DIACRITIC.sub("", decomposed))
+
+
+_fold_short = functools.lru_cache(maxsize=4096)(_fold)

@@ -178,6 +178,27 @@ async def test_item_limits_are_enforced_per_item(
     assert types == {1: "string_too_long", 2: "string_too_short", 3: "payload_too_large"}
 
 
+async def test_a_payload_spelling_a_lone_surrogate_is_rejected_alone(
+    api: httpx.AsyncClient, project: tuple[str, dict[str, str]]
+) -> None:
+    # "\ud800" is valid JSON syntax but no Unicode text: that item is refused, not the batch.
+    project_id, org = project
+    good = json.dumps({"payload": translation(1)})
+    bad = json.dumps({"payload": translation(2)}).replace("Wash", "W\\ud800ash")
+    for media, body in (
+        ("application/json", '{"tasks": [' + bad + ", " + good + "]}"),
+        ("application/x-ndjson", bad + "\n" + good + "\n"),
+    ):
+        response = await api.post(
+            tasks_url(project_id), content=body, headers={**org, "Content-Type": media}
+        )
+        assert response.status_code == 200, response.text
+        outcome = response.json()
+        assert [r["index"] for r in outcome["rejected"]] == [0]
+        assert outcome["rejected"][0]["errors"][0]["type"] == "unicode"
+        assert outcome["task_ids"][1] is not None
+
+
 async def test_ten_thousand_items_pass_and_one_more_is_refused(
     api: httpx.AsyncClient, project: tuple[str, dict[str, str]]
 ) -> None:
