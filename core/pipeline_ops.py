@@ -17,6 +17,7 @@ from core import ids
 from core.clock import Clock
 from core.errors import RucheError, TaskNotFound
 from core.keys import Keys
+from core.logging import current_request_id
 from core.ops_base import Commands, OpsBase, ScriptCall, dumps, json_or_none, text
 from core.results import Result, result_fields
 from core.scripts import ScriptName
@@ -130,6 +131,7 @@ class PipelineOps(OpsBase):
             decision_id,
             int(answers),
             "" if result.decided_at_ms is None else int(result.decided_at_ms),
+            current_request_id(),  # the actor's, from the event it handles (its log lines too)
             *result_fields(result),
         ]
         return ScriptCall(ScriptName.RESOLVE_TASK, keys, args, parse)

@@ -15,6 +15,7 @@ from core.board_models import (
     ReviewClaimed,
     ReviewDecision,
 )
+from core.logging import current_request_id
 from core.ops_base import (
     Commands,
     OpsBase,
@@ -136,6 +137,7 @@ class ReviewOps(OpsBase):
         args: list[str | int] = [
             self.clock.script_now(), review_id, reviewer_id, decision.action,
             decision.submission_id or "", record, max_answers or 0,
+            current_request_id(),  # the request the decision came in (its event carries it)
         ]  # fmt: skip
         return ScriptCall(ScriptName.DECIDE_REVIEW, keys, args, parse)
 

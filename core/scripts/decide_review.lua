@@ -17,6 +17,8 @@
 --         reviewer, comment); the script adds "at", "task" and "review" without re-encoding it,
 --         so the answer keeps its exact bytes (the caller validated a correction beforehand)
 -- ARGV[7] most answers the project allows a task (its max_redundancy), or 0 for no ceiling
+-- ARGV[8] the id of the HTTP request deciding it ("" for none), copied into the event so the
+--         actors handling it log under the same id
 --
 -- accept / correct: the task is resolved with the decision's answer. reject: the task is
 -- rejected (terminal, no result). reopen: the task goes back to collecting with every answer
@@ -91,5 +93,6 @@ local decision = '{"at":' .. string.format('%d', now) .. ',"task":"' .. rec.task
   '","review":"' .. review_id .. '",' .. string.sub(ARGV[6], 2)
 redis.call('HSET', KEYS[7], rec.task, decision)
 redis.call('XADD', KEYS[8], '*', 'type', 'review.decided', 'review', review_id, 'task', rec.task,
-  'reviewer', reviewer, 'action', action, 'submission', ARGV[5], 'state', task.state, 'at', now)
+  'reviewer', reviewer, 'action', action, 'submission', ARGV[5], 'state', task.state, 'at', now,
+  'request_id', ARGV[8] or '')
 return {'ok', task.state, task.need}

@@ -12,7 +12,9 @@
 -- ARGV[3] decision id (<task id>:<answers>: a task reopened and decided again gets a new one)
 -- ARGV[4] answers the decision was taken on: the task must still hold exactly that many
 -- ARGV[5] decided at (ms), or "" for now
--- ARGV[6..] more field, value pairs of the result (answer, confidence, method, contributors)
+-- ARGV[6] the id of the request that led here ("" for none: the actor's, from the event it
+--         handles), copied into task.resolved
+-- ARGV[7..] more field, value pairs of the result (answer, confidence, method, contributors)
 --
 -- Only an aggregating task is resolved: a decision computed before the task moved on (a
 -- duplicate message racing another worker, an extension, a review) writes nothing. The
@@ -42,14 +44,14 @@ set_state(KEYS[1], task, 'resolved')
 redis.call('HSET', KEYS[2], task_id, cjson.encode(task))
 refresh_ready(KEYS[3], task_id, task)
 redis.call('XADD', KEYS[6], '*', 'type', 'task.resolved', 'task', task_id,
-  'decision', decision_id, 'answers', task.answers, 'at', now)
+  'decision', decision_id, 'answers', task.answers, 'at', now, 'request_id', ARGV[6])
 
 local decided = ARGV[5]
 if decided == '' then
   decided = tostring(now)
 end
 local extra = {}
-for i = 6, #ARGV do
+for i = 7, #ARGV do
   extra[#extra + 1] = ARGV[i]
 end
 local id, created = append_result(KEYS[4], KEYS[5], KEYS[6], now, decision_id, decided, task_id,

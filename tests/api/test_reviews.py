@@ -12,8 +12,12 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import structlog
 
+from core.board import Board
 from core.keys import Keys
+from core.pipeline_ops import PipelineOps
+from core.results import Result
 from tests.api.conftest import Actors
 from tests.api.volunteer_support import (
     Headers,
@@ -347,3 +351,39 @@ async def test_a_correction_failing_the_schema_says_where_not_what(
     assert_error(response, 422, "invalid_answer")
     assert PRIVATE not in response.text
     assert any(detail["loc"] == ["<value>"] for detail in response.json()["error"]["details"])
+
+
+async def test_a_decision_and_the_resolution_it_leads_to_carry_its_request_id(
+    api: httpx.AsyncClient, actors: Actors, world: Scene, redis_client: redis.Redis
+) -> None:
+    project, _, _, _ = await in_review(api, actors, world)
+    _, headers = await reviewer(actors, world, project)
+    item = (await claim_review(api, headers)).json()
+    decided = await api.post(
+        f"/v1/reviews/{item['id']}/decision",
+        json={"action": "reject"},
+        headers={**headers, "X-Request-ID": "decision-1"},
+    )
+    assert decided.status_code == 200, decided.text
+    events = redis_client.xrange(Keys().project(project).events)
+    assert [f.get("request_id") for _, f in events if f["type"] == "review.decided"] == [
+        "decision-1"
+    ]
+    # An actor resolving a task does so under the id of the event it handles (bound by the
+    # workers' middleware): the resolution's event carries it on.
+    other_project, [other] = await world.project(1, redundancy=1)
+    _, volunteer = await actors.volunteer()
+    await answer_all(api, [volunteer], {"text": "Lavez-vous les mains."})
+    board = Board(redis_client)
+    result = Result(other, {"text": "Lavez-vous les mains."}, 1.0, "agreement")
+    with structlog.contextvars.bound_contextvars(request_id="answer-7"):
+        resolved = board.run(
+            PipelineOps(board.keys, board.clock).resolve_task(
+                other_project, result, decision_id=f"{other}:1", answers=1
+            )
+        )
+    assert resolved.created
+    events = redis_client.xrange(Keys().project(other_project).events)
+    assert [f.get("request_id") for _, f in events if f["type"] == "task.resolved"] == [
+        "answer-7"
+    ]
