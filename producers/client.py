@@ -299,24 +299,38 @@ class RucheClient:
             yield from page.items
 
     def iter_export(self, project_id: str, fmt: str = "jsonl") -> Iterator[bytes]:
-        """The whole export (``jsonl`` or ``csv``), streamed in chunks of bytes.
+        """The whole export, streamed in chunks of bytes as they arrive: ``jsonl`` or ``csv``,
+        and for a translation project ``po`` or ``xliff`` (the server builds those files).
 
-        Only the request is retried: once bytes have arrived, a failure raises (starting the
-        export again is the caller's choice)."""
+        Only the request is retried, and a failure before the first byte: once bytes have
+        arrived, a failure raises :class:`RucheConnectionError` (starting the export again is
+        the caller's choice; :func:`producers.downloads.save_whole` never leaves half a file).
+        """
         path = f"/v1/projects/{_seg(project_id)}/export"
         attempt = 0
         while True:
-            with self._http.stream("GET", path, params={"format": fmt}) as response:
-                if response.is_success:
-                    yield from response.iter_bytes()
-                    return
-                error = RucheError.from_response(
-                    response.status_code, response.read(), response.reason_phrase
-                )
-                last_try = attempt + 1 >= self.retry.attempts
-                if last_try or not self.retry.retry_status(response.status_code, error.code):
-                    raise error
-                wait = parse_retry_after(response.headers.get("Retry-After"))
+            received = 0
+            wait: float | None = None
+            try:
+                with self._http.stream("GET", path, params={"format": fmt}) as response:
+                    if response.is_success:
+                        for chunk in response.iter_bytes():
+                            received += len(chunk)
+                            yield chunk
+                        return
+                    error = RucheError.from_response(
+                        response.status_code, response.read(), response.reason_phrase
+                    )
+                    last_try = attempt + 1 >= self.retry.attempts
+                    if last_try or not self.retry.retry_status(response.status_code, error.code):
+                        raise error
+                    wait = parse_retry_after(response.headers.get("Retry-After"))
+            except httpx.TransportError as failure:
+                if received or attempt + 1 >= self.retry.attempts:
+                    raise RucheConnectionError(
+                        f"GET {path} failed after {attempt + 1} tries, {received} bytes "
+                        f"received: {type(failure).__name__}: {failure}"
+                    ) from failure
             self.retry.sleep(self.retry.backoff(attempt, wait))
             attempt += 1
 

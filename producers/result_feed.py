@@ -1,12 +1,18 @@
 """Reading a project's results for ``ruche results``: printed, followed, or written into a file.
 
-Every path reads the cursor feed (``GET /v1/projects/{id}/results``), so each returns the cursor
+Most paths read the cursor feed (``GET /v1/projects/{id}/results``), so each returns the cursor
 to pass as ``after`` next time: the caller resumes where it stopped, reading nothing twice.
+
+A new PO or XLIFF file of every result is the server's own export
+(``GET /v1/projects/{id}/export?format=po|xliff``), streamed: the server reads the tasks' source
+texts next to the results. It has no cursor and marks for review below the server's bar
+(:data:`EXPORT_REVIEW_BELOW`); a file of the results after a cursor, or with another bar, is
+still built here, one task read per result (:func:`catalog_of_results`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -16,7 +22,19 @@ from producers.formats.catalogs import Catalog, WriteBack
 from producers.formats.result_files import build_catalog, csv_header, csv_line, jsonl_line
 from producers.models import FIRST_CURSOR, Result
 
-__all__ = ["FileWritten", "catalog_of_results", "print_results", "write_into"]
+__all__ = [
+    "EXPORT_REVIEW_BELOW",
+    "CatalogDownload",
+    "FileWritten",
+    "catalog_download",
+    "catalog_of_results",
+    "print_results",
+    "write_into",
+]
+
+#: The confidence under which the server's PO/XLIFF export marks a translation for review
+#: (``CATALOG_REVIEW_BELOW`` in the API's export route; a test keeps the two equal).
+EXPORT_REVIEW_BELOW = 0.8
 
 
 def print_results(
@@ -104,3 +122,31 @@ def catalog_of_results(
         if result.answer is not None:
             entries.append((result, client.get_task(project_id, result.task_id).payload))
     return build_catalog(fmt, entries, review_below), cursor
+
+
+@dataclass(frozen=True)
+class CatalogDownload:
+    """A new PO or XLIFF file as chunks of bytes (lazy for the server's export)."""
+
+    chunks: Iterable[bytes]
+    #: Where to resume with ``after``; None for the server's export, which has no cursor.
+    cursor: str | None
+
+
+def catalog_download(
+    client: RucheClient,
+    project_id: str,
+    fmt: str,
+    *,
+    review_below: float = EXPORT_REVIEW_BELOW,
+    after: str = FIRST_CURSOR,
+) -> CatalogDownload:
+    """A new PO or XLIFF file of the project's translations: the server's export, streamed,
+    when it is the file asked for (every result, the server's review bar); else built here from
+    the results after ``after`` (:func:`catalog_of_results`)."""
+    if after == FIRST_CURSOR and review_below == EXPORT_REVIEW_BELOW:
+        return CatalogDownload(client.iter_export(project_id, fmt), None)
+    data, cursor = catalog_of_results(
+        client, project_id, fmt, review_below=review_below, after=after
+    )
+    return CatalogDownload((data,), cursor)

@@ -92,7 +92,15 @@ def add_ngo_commands(commands: Any) -> None:
         "--format",
         choices=FILE_FORMATS,
         default=None,
-        help="jsonl (default), csv, or a new po/xliff file",
+        help="jsonl (default), csv, or a new po/xliff file (the server's export)",
+    )
+    results.add_argument(
+        "--output",
+        "-o",
+        type=Path,
+        metavar="FILE",
+        help="po/xliff: write the file here instead of stdout (whole: an interrupted download "
+        "leaves no half file)",
     )
     results.add_argument(
         "--follow",
@@ -293,16 +301,16 @@ def _results(args: argparse.Namespace) -> int:
         if format_of(args.into) not in ("po", "xliff") or not args.into.is_file():
             _say("ruche: --into takes the .po/.xlf/.xliff file that was submitted")
             return EXIT_USAGE
-        if args.follow or args.format not in (None, "po", "xliff"):
-            _say("ruche: --into writes once into the file; drop --follow and --format")
+        if args.follow or args.format not in (None, "po", "xliff") or args.output is not None:
+            _say("ruche: --into writes once into the file; drop --follow, --format and --output")
             return EXIT_USAGE
         return _run(args, lambda client: _write_into(client, args))
     fmt = args.format or "jsonl"
     if fmt in ("po", "xliff"):
-        if args.follow:
-            _say("ruche: a PO/XLIFF file is written whole; --follow is for jsonl and csv")
-            return EXIT_USAGE
-        return _run(args, lambda client: _print_catalog(client, args, fmt))
+        return _download_catalog(args, fmt)
+    if args.output is not None:
+        _say("ruche: --output is for po/xliff; redirect stdout for jsonl and csv")
+        return EXIT_USAGE
     cursor = [args.after]
 
     def stream(client: RucheClient) -> int:
@@ -351,17 +359,41 @@ def _write_into(client: RucheClient, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print_catalog(client: RucheClient, args: argparse.Namespace, fmt: str) -> int:
-    from producers.result_feed import catalog_of_results
+def _download_catalog(args: argparse.Namespace, fmt: str) -> int:
+    if args.follow:
+        _say("ruche: a PO/XLIFF file is written whole; --follow is for jsonl and csv")
+        return EXIT_USAGE
+    if args.output is not None and not args.output.parent.is_dir():
+        _say(f"ruche: no such directory: {args.output.parent}")
+        return EXIT_USAGE
+    if args.output is not None and args.output.is_dir():
+        _say(f"ruche: --output names a file, not the directory {args.output}")
+        return EXIT_USAGE
+    try:
+        return _run(args, lambda client: _write_catalog(client, args, fmt))
+    except KeyboardInterrupt:
+        _say("ruche: interrupted; nothing was written")
+        return EXIT_INTERRUPTED
+
+
+def _write_catalog(client: RucheClient, args: argparse.Namespace, fmt: str) -> int:
+    from producers.downloads import print_whole, save_whole
+    from producers.result_feed import catalog_download
 
     task_type = client.get_project(args.project).task_type
     if task_type != "translation":
         _say(f"ruche: PO and XLIFF hold translations; this project's type is {task_type}")
         return EXIT_USAGE
-    data, cursor = catalog_of_results(
+    download = catalog_download(
         client, args.project, fmt, review_below=args.review_below, after=args.after
     )
-    sys.stdout.buffer.write(data)
-    sys.stdout.flush()
-    _say(f"next cursor: {cursor}")
+    if args.output is None:
+        where, size = "stdout", print_whole(download.chunks, sys.stdout.buffer)
+    else:
+        where, size = str(args.output), save_whole(download.chunks, args.output)
+    if download.cursor is None:
+        _say(f"{where}: {size} bytes, the server's {fmt} export of every result so far")
+    else:
+        _say(f"{where}: {size} bytes, built from the results and their tasks")
+        _say(f"next cursor: {download.cursor}")
     return EXIT_OK

@@ -4,7 +4,7 @@ A ``result.published`` event reaches :meth:`Deliverer.on_result` (actor ``result
 It finds the project's organisation and endpoint, creates the delivery — record, stored body and
 due-set member, all idempotent (:mod:`core.delivery_records`) — and makes the first attempt at
 once. Later attempts come through the due set: the scheduler's tick takes what is due
-(:func:`enqueue_due_deliveries`) and sends ``results.deliver_due`` messages, which reach
+(:mod:`workers.delivery_dispatch`) and sends ``results.deliver_due`` messages, which reach
 :meth:`Deliverer.on_due`.
 
 Decisions, per reply:
@@ -14,8 +14,8 @@ Decisions, per reply:
 410 Gone                      ``disabled``; the endpoint is marked disabled and none of its
                               deliveries is attempted again until the webhook is set again
                               (a new secret), then ``redeliver`` sends them
-3xx (never followed), 429,    retried on the schedule below; ``Retry-After`` (seconds or an
-5xx, other 4xx, timeouts,     HTTP date) postpones the next attempt, up to a day. Other 4xx
+3xx (never followed), 429,    retried on the schedule of :mod:`workers.delivery_retries`;
+5xx, other 4xx, timeouts,     ``Retry-After`` postpones the next attempt, up to a day. Other 4xx
 connection and TLS errors,    are retried too: the NGO may fix their endpoint within the
 a refused (SSRF) target       three days, and an answer we cannot tell apart from a bug on
                               their side is no reason to drop a result
@@ -25,12 +25,6 @@ retries used up               ``failed`` (``redeliver`` makes one more attempt)
 No endpoint when the event is handled: nothing is recorded (the organisation reads results by
 cursor or export; a webhook set later is not sent the past). The endpoint removed while a
 delivery waits: that delivery ends ``failed``.
-
-Retry schedule: 16 retries after the first attempt, nominally 5 s, 30 s, 2 min, 10 min, 30 min,
-1 h, 2 h, 4 h, then every 8 h — 71.7 h in all, about three days. Each delay is drawn uniformly
-between half and one and a half times its nominal value: enough jitter that endpoints coming
-back from an outage are not hit by every retry at once, while the whole window stays about three
-days (full jitter, uniform from zero, would halve it on average and make it unpredictable).
 
 Guarantee: at least once, with a stable ``webhook-id``. One attempt at a time per delivery (the
 due-set claim); a duplicate event or message, in sequence or concurrently, makes no second POST.
@@ -50,30 +44,24 @@ for it to stop, then leaves the delivery to it.
 from __future__ import annotations
 
 import contextlib
-import email.utils
 import random
 import ssl
-import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from datetime import UTC
 
-import dramatiq
 import redis
 import structlog
-from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import CurrentMessage
 
-from core.board import Board
-from core.delivery_records import DeliveryStore, DueDelivery, EndpointState
+from core.delivery_records import DeliveryStore, EndpointState
 from core.keys import Keys
 from core.settings import Settings
 from core.signing import delivery_id, event_body, signed_headers
 from core.ssrf import Resolver, system_resolver
 from core.webhooks import Delivery
-from workers.broker import build_broker
 from workers.delivery_renewals import Renewals
+from workers.delivery_retries import parse_retry_after, retry_delay_s
 from workers.metrics import DELIVERIES
 from workers.webhook_client import HttpLimits, Reply, post
 
@@ -83,18 +71,9 @@ __all__ = [
     "ATTEMPT_RENEW_S",
     "DELIVER",
     "DELIVER_DUE",
-    "DISPATCH_BATCH",
-    "DISPATCH_LEASE_MS",
-    "MAX_ATTEMPTS",
-    "MAX_RETRY_AFTER_S",
     "QUEUE",
-    "RETRY_DELAYS_S",
     "Deliverer",
     "current_message_id",
-    "dispatch_due",
-    "enqueue_due_deliveries",
-    "parse_retry_after",
-    "retry_delay_s",
 ]
 
 log = structlog.get_logger(__name__)
@@ -104,14 +83,6 @@ DELIVER = "results.deliver"
 DELIVER_DUE = "results.deliver_due"
 QUEUE = "results"
 
-_HOUR = 3600
-#: Nominal delay before each retry (seconds); the first attempt is immediate.
-RETRY_DELAYS_S: tuple[int, ...] = (5, 30, 120, 600, 1800, _HOUR, 2 * _HOUR, 4 * _HOUR) + (
-    8 * _HOUR,
-) * 8
-MAX_ATTEMPTS = 1 + len(RETRY_DELAYS_S)
-JITTER = (0.5, 1.5)
-MAX_RETRY_AFTER_S = 24 * _HOUR
 #: How long an attempt holds its delivery: more than an attempt can last (HttpLimits.total_s),
 #: and how soon a delivery whose worker died is tried again by any message but its own (which,
 #: delivered again by the broker, takes it back at once: see ATTEMPT_ALIVE_MS).
@@ -125,9 +96,6 @@ ATTEMPT_RENEW_S = 1.0
 #: after ATTEMPT_ALIVE_MS and a poll: that run is alive, and finishes the attempt itself).
 _ALIVE_POLL_S = 0.25
 _ALIVE_POLLS = int(ATTEMPT_ALIVE_MS / 1000 / _ALIVE_POLL_S) + 2
-#: How long a due delivery sent to the workers is not sent again by the scheduler.
-DISPATCH_LEASE_MS = 60_000
-DISPATCH_BATCH = 200
 
 _DISABLED = "the endpoint answered 410 Gone and is disabled; set the webhook again to re-enable it"
 
@@ -145,34 +113,6 @@ class _Claim:
 
     token: int
     message_id: str | None
-
-
-def retry_delay_s(
-    attempts: int, rng: random.Random, retry_after_s: float | None = None
-) -> float | None:
-    """Seconds to wait after ``attempts`` failed attempts, or None when it is time to give up."""
-    if not 1 <= attempts <= len(RETRY_DELAYS_S):
-        return None
-    delay = rng.uniform(*JITTER) * RETRY_DELAYS_S[attempts - 1]
-    if retry_after_s is not None:
-        delay = max(delay, min(retry_after_s, MAX_RETRY_AFTER_S))
-    return delay
-
-
-def parse_retry_after(value: str | None, now_s: float) -> float | None:
-    """A ``Retry-After`` header (delay-seconds or HTTP-date) as seconds from now, or None."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(min(int(value[:12]), MAX_RETRY_AFTER_S))
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return min(max(0.0, moment.timestamp() - now_s), float(MAX_RETRY_AFTER_S))
 
 
 @dataclass
@@ -386,62 +326,3 @@ class Deliverer:
 
     def _finish(self, org_id: str, delivery_id: str, claim: _Claim, next_ms: int | None) -> None:
         self.store.finish(org_id, delivery_id, claim.token, next_ms, message_id=claim.message_id)
-
-
-# -- the scheduler's side ---------------------------------------------------------------------
-
-
-def dispatch_due(
-    store: DeliveryStore,
-    send: Callable[[DueDelivery], None],
-    now_ms: int,
-    *,
-    limit: int = DISPATCH_BATCH,
-) -> int:
-    """Take up to ``limit`` due deliveries and ``send`` each; how many were taken.
-
-    Taking pushes each one ``DISPATCH_LEASE_MS`` ahead, atomically, so two schedulers never take
-    the same one, and one whose message is lost is taken again once the lease runs out.
-    """
-    taken = store.take_due(now_ms, DISPATCH_LEASE_MS, limit)
-    for due in taken:
-        send(due)
-    return len(taken)
-
-
-_brokers: dict[tuple[str, str], RedisBroker] = {}
-_brokers_lock = threading.Lock()
-
-
-def _broker_for(settings: Settings) -> RedisBroker:
-    """The scheduler's own broker (built once per process, only when there is work to send)."""
-    url = settings.effective_broker_url or ""
-    key = (url, settings.key_prefix)
-    with _brokers_lock:
-        if key not in _brokers:
-            _brokers[key] = build_broker(settings)
-        return _brokers[key]
-
-
-def enqueue_due_deliveries(
-    board: Board,
-    settings: Settings,
-    *,
-    now_ms: int | None = None,
-    broker: dramatiq.Broker | None = None,
-) -> int:
-    """The scheduler tick's part: send a ``results.deliver_due`` message per due delivery."""
-    store = DeliveryStore(board.client, board.keys)
-
-    def send(due: DueDelivery) -> None:
-        message: dramatiq.Message[None] = dramatiq.Message(
-            queue_name=QUEUE,
-            actor_name=DELIVER_DUE,
-            args=(due.org_id, due.delivery_id, due.token),
-            kwargs={},
-            options={},
-        )
-        (broker or _broker_for(settings)).enqueue(message)
-
-    now = now_ms if now_ms is not None else time.time_ns() // 1_000_000
-    return dispatch_due(store, send, now)

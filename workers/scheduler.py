@@ -3,7 +3,7 @@
 Every ``scheduler_interval_seconds`` it calls :func:`reap`. That is where time-driven work of the
 board hangs: leases whose time ran out give their slot back (``Board.reap_expired_leases``),
 review leases likewise, projects past their deadline close, webhook deliveries whose retry (or
-redelivery) is due are sent to the workers (``workers.delivery.enqueue_due_deliveries``: a
+redelivery) is due are sent to the workers (``workers.delivery_dispatch.enqueue_due_deliveries``: a
 bounded batch per tick, each taken atomically from the due set), and, once per
 ``retention_interval_seconds``, old events and delivery records are trimmed
 (``core.retention``). Each of those is idempotent, so running two
@@ -26,7 +26,7 @@ from core.deadlines import sweep_deadlines
 from core.keys import Keys
 from core.retention import sweep_retention
 from core.settings import Settings
-from workers.delivery import enqueue_due_deliveries
+from workers.delivery_dispatch import enqueue_due_deliveries
 
 __all__ = ["reap", "run_scheduler", "serve"]
 

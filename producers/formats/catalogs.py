@@ -27,9 +27,7 @@ rejected (no answer) leave their unit untranslated.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -39,6 +37,7 @@ from typing import Any
 from translate.misc.multistring import multistring
 from translate.storage import pypo, xliff, xliff2
 
+from producers.downloads import atomic_file
 from producers.models import Result
 
 __all__ = [
@@ -291,15 +290,8 @@ class Catalog:
     def save(self, path: Path) -> None:
         """Replace ``path`` with this catalog in one step (a crash leaves the old file whole)."""
         data = self.to_bytes()
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(data)
-            os.chmod(temporary, path.stat().st_mode & 0o777 if path.exists() else 0o644)
-            os.replace(temporary, path)
-        except BaseException:
-            Path(temporary).unlink(missing_ok=True)
-            raise
+        with atomic_file(path) as out:
+            out.write(data)
 
 
 def _parse(kind: Any, data: bytes) -> Any:

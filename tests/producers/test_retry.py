@@ -203,3 +203,24 @@ def test_chunk_keys_are_the_same_on_every_run_and_change_with_the_content() -> N
     assert chunk_key("p", "s", 0, body) != chunk_key("p", "s", 0, body + b"\n")
     assert chunk_key("p", "s", 0, body) != chunk_key("p", "s", 1, body)
     assert chunk_key("p", "s", 0, body) != chunk_key("q", "s", 0, body)
+
+
+def test_an_export_dropped_before_its_first_byte_is_asked_for_again() -> None:
+    """A GET is harmless to repeat, and nothing has reached the caller yet."""
+    po = Reply(body=b'msgid ""\nmsgstr ""\n', headers={"content-type": "text/x-gettext"})
+    delays: list[float] = []
+    with scripted(Reply(drop=True), po, delays=delays) as scene:
+        assert b"".join(scene.client.iter_export("prj_x", "po")) == b'msgid ""\nmsgstr ""\n'
+    assert [seen.path for seen in scene.server.seen] == ["/v1/projects/prj_x/export?format=po"] * 2
+    assert delays == [0.5]
+
+
+def test_an_export_that_keeps_dropping_is_reported_as_a_connection_error() -> None:
+    delays: list[float] = []
+    with (
+        scripted(default=Reply(drop=True), delays=delays, attempts=3) as scene,
+        pytest.raises(RucheConnectionError) as raised,
+    ):
+        b"".join(scene.client.iter_export("prj_x", "xliff"))
+    assert len(scene.server.seen) == 3 and len(delays) == 2
+    assert "0 bytes received" in raised.value.message

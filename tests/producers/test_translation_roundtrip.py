@@ -261,7 +261,7 @@ def test_po_and_xliff_files_round_trip_through_volunteers_and_back(
     check_xliff12(ngo, capsys, tmp_path / "site.xlf", project_id, by_id)
     check_xliff20(ngo, capsys, tmp_path / "app.xliff", project_id)
 
-    # A new PO file can also be made from the results alone (sources read from the tasks).
+    # A new PO file can also be made from the results alone (the server's export).
     code, out, _ = cli(ngo, capsys, "results", "--project", project_id, "--format", "po")
     assert code == 0
     fresh = tmp_path / "fresh.po"

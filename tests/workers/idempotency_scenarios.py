@@ -27,7 +27,8 @@ from core.ids import new_volunteer_id
 from core.reevaluation import close_collection
 from tests.workers.delivery_support import Answer, Clock, Receiver, set_endpoint
 from tests.workers.pipeline_support import Submission, answer, events, last_event, results
-from workers.delivery import DELIVER_DUE, Deliverer, dispatch_due
+from workers.delivery import DELIVER_DUE, Deliverer
+from workers.delivery_dispatch import dispatch_due
 from workers.routing import (
     PROJECTS_REEVALUATE,
     QUALITY_GOLD,

@@ -38,14 +38,12 @@ from tests.workers.delivery_support import (
     redeliver,
     set_endpoint,
 )
-from workers.delivery import (
-    ATTEMPT_LEASE_MS,
-    DISPATCH_LEASE_MS,
+from workers.delivery import ATTEMPT_LEASE_MS, Deliverer
+from workers.delivery_dispatch import DISPATCH_LEASE_MS, dispatch_due
+from workers.delivery_retries import (
     MAX_ATTEMPTS,
     MAX_RETRY_AFTER_S,
     RETRY_DELAYS_S,
-    Deliverer,
-    dispatch_due,
     parse_retry_after,
     retry_delay_s,
 )

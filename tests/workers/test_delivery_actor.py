@@ -32,7 +32,8 @@ from tests.workers.delivery_support import (
 )
 from workers.actors import deliver as deliver_actors
 from workers.app import setup
-from workers.delivery import DELIVER, DELIVER_DUE, QUEUE, enqueue_due_deliveries
+from workers.delivery import DELIVER, DELIVER_DUE, QUEUE
+from workers.delivery_dispatch import enqueue_due_deliveries
 from workers.scheduler import reap
 
 ORG = "org_actortest"
