@@ -222,7 +222,7 @@ VOLUNTEER_REPUTATION = operation(
                 "task_type": s.name,
                 "standing": {
                     "accuracy": 0.91,
-                    "evidence": 37.5,
+                    "evidence": 21.4,  # faded: less than the 26.25 observed
                     "observations": {"gold": 12.0, "review": 3.0, "agreement": 22.5},
                     "floor": 0.6,
                     "below_floor": False,

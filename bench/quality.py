@@ -25,10 +25,17 @@ tasks accepted without a reviewer beside their mean confidence (equal when calib
 goal column compares Ruche's own accuracy with DawidSkene's at each redundancy r Ruche stayed
 under (fewer real answers per task than r). Figures are means over ``--seeds`` seeds.
 
+Time is the board's manual clock, so figures do not depend on the machine's speed. By default it
+stands still (reputations do not fade); ``--days D`` spreads each run's tasks over D simulated
+days, so evidence fades with ``--half-life`` (``RUCHE_REPUTATION_HALF_LIFE_DAYS``; 0: never), and
+``--drift`` turns a third of the reliable volunteers into spammers halfway through each run:
+what fading is for (QUALITY.md: "reliability follows drift").
+
 Usage::
 
     .venv/bin/python bench/quality.py            # 600 tasks, 3 seeds per kind and mix (~2 min)
     .venv/bin/python bench/quality.py --tasks 200 --seeds 1 --kinds moderation
+    .venv/bin/python bench/quality.py --days 360 --drift --half-life 0   # drift, no fading
 
 Needs the ``bench`` dependency group (``.venv/bin/pip install --group bench``: crowd-kit).
 Runs against a throw-away redis-server. Data entry has no label set shared across tasks, which
@@ -56,6 +63,7 @@ from quality_crowds import KINDS, MIXES, Kind, SimTask, Worker, crowd
 from core import ids
 from core.aggregation import Outcome, plan
 from core.board import Board
+from core.clock import ManualClock
 from core.keys import Keys
 from core.redis_server import RedisServer
 from core.reputation import (
@@ -65,6 +73,7 @@ from core.reputation import (
     gold_update,
     review_updates,
 )
+from core.reputation_model import DEFAULT_HALF_LIFE_DAYS
 from task_types import get as get_task_type
 
 SEED = 1
@@ -76,6 +85,10 @@ GOLD = {"start": 0.4, "end": 0.1, "warmup": 20, "settle": 60}  # the project's g
 #: The project policy Ruche runs under: dynamic redundancy from 2 answers up to 6, and the
 #: agreement threshold (the confidence required; None: the type's default).
 POLICY: dict[str, Any] = {"redundancy": 2, "max_redundancy": 6, "agreement": None}
+#: Simulated time: the days a run's tasks are spread over (0: the clock stands still), the
+#: half-life reputations fade with, and whether some reliable volunteers turn spammer halfway.
+TIME: dict[str, Any] = {"days": 0.0, "half_life": DEFAULT_HALF_LIFE_DAYS, "drift": False}
+DRIFTING = 1 / 3  # of the reliable volunteers, when drifting
 
 
 @dataclass
@@ -102,6 +115,7 @@ def gold_rate(seen: int) -> float:
 
 def run_ruche(
     board: Board,
+    clock: ManualClock,
     kind: Kind,
     tasks: Sequence[SimTask],
     queues: Sequence[Sequence[tuple[Worker, dict[str, Any]]]],
@@ -134,6 +148,7 @@ def run_ruche(
         while len(open_tasks) < WINDOW and next_task < len(tasks):
             open_tasks.append(next_task)
             next_task += 1
+            clock.advance(TIME["days"] * 86_400 / len(tasks))
         # The board's ready order: most answers first, then first come, first served.
         t = min(open_tasks, key=lambda i: (-len(answers[i]), i))
         worker, raw = queues[t][len(answers[t])]
@@ -248,18 +263,33 @@ def _by_rank(labels: Sequence[str]) -> dict[str, str]:
     return {label: f"#{rank}" for rank, label in enumerate(order)}
 
 
+def drifted(workers: Sequence[Worker]) -> dict[str, Worker]:
+    """With ``--drift``: the reliable volunteers who answer at random from halfway on, as they
+    then are (same id)."""
+    if not TIME["drift"]:
+        return {}
+    reliable = [worker for worker in workers if worker.profile == "reliable"]
+    turning = reliable[: round(len(reliable) * DRIFTING)]
+    return {w.id: Worker(w.id, "spammer", None, w.quirk) for w in turning}
+
+
 def simulate(
-    kind: Kind, mix_name: str, board: Board, tasks_per_run: int, seed: int
+    kind: Kind, mix_name: str, board: Board, clock: ManualClock, tasks_per_run: int, seed: int
 ) -> dict[str, Any]:
     rng = random.Random(f"{seed}:{kind.name}:{mix_name}")
     workers = crowd(MIXES[mix_name], CROWD_SIZE, rng)
     tasks = [kind.task(rng) for _ in range(tasks_per_run)]
     gold_tasks = [kind.task(rng) for _ in range(GOLD_POOL)]
-    queues = [
-        [(worker, kind.answer(worker, task, rng)) for worker in rng.sample(workers, QUEUE)]
-        for task in tasks
-    ]
-    ruche = run_ruche(board, kind, tasks, queues, gold_tasks, random.Random(rng.random()))
+    turned = drifted(workers)
+    queues = []
+    for t, task in enumerate(tasks):
+        queue = []
+        for worker in rng.sample(workers, QUEUE):
+            if t >= len(tasks) // 2:
+                worker = turned.get(worker.id, worker)
+            queue.append((worker, kind.answer(worker, task, rng)))
+        queues.append(queue)
+    ruche = run_ruche(board, clock, kind, tasks, queues, gold_tasks, random.Random(rng.random()))
     batch = {r: run_crowdkit(kind, tasks, queues, r) for r in (3, 5)}
     return {"ruche": asdict(ruche), "batch": batch}
 
@@ -313,10 +343,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--redundancy", type=int, default=POLICY["redundancy"])
     parser.add_argument("--max-redundancy", type=int, default=POLICY["max_redundancy"])
     parser.add_argument("--agreement", type=float, default=POLICY["agreement"])
+    parser.add_argument("--days", type=float, default=TIME["days"], help="simulated days a run")
+    parser.add_argument("--half-life", type=float, default=TIME["half_life"], help="days")
+    parser.add_argument("--drift", action="store_true", help="reliable volunteers turn spammer")
     args = parser.parse_args(argv)
     POLICY.update(
         redundancy=args.redundancy, max_redundancy=args.max_redundancy, agreement=args.agreement
     )
+    TIME.update(days=args.days, half_life=args.half_life, drift=args.drift)
     warnings.filterwarnings("ignore", category=FutureWarning)  # pandas, inside crowd-kit
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -324,12 +358,15 @@ def main(argv: Sequence[str] | None = None) -> None:
         server.start()
         try:
             client = redis.Redis.from_url(server.url, decode_responses=True)
-            board = Board(client, keys=Keys("qbench:"))
+            clock = ManualClock()
+            board = Board(
+                client, keys=Keys("qbench:"), clock=clock, reputation_half_life_days=args.half_life
+            )
             for kind in KINDS:
                 for mix_name in MIXES:
                     if kind.name in args.kinds and mix_name in args.mixes:
                         runs = [
-                            simulate(kind, mix_name, board, args.tasks, SEED + n)
+                            simulate(kind, mix_name, board, clock, args.tasks, SEED + n)
                             for n in range(args.seeds)
                         ]
                         rows.append({"kind": kind.name, "mix": mix_name, **averaged(runs)})
@@ -338,10 +375,14 @@ def main(argv: Sequence[str] | None = None) -> None:
             server.stop()
     print(
         f"{args.tasks} tasks per kind and mix, {CROWD_SIZE} volunteers, mean of {args.seeds} "
-        f"seeds from {SEED}; policy {POLICY}; gold schedule {GOLD}"
+        f"seeds from {SEED}; policy {POLICY}; gold schedule {GOLD}; time {TIME}"
     )
     print(report(rows))
-    print(json.dumps({"policy": POLICY, "gold": GOLD, "seeds": args.seeds, "rows": rows}))
+    print(
+        json.dumps(
+            {"policy": POLICY, "gold": GOLD, "time": TIME, "seeds": args.seeds, "rows": rows}
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -34,6 +34,7 @@ from core.clock import Clock, RedisClock
 from core.errors import RucheError
 from core.keys import Keys
 from core.redis_mux import MuxRedis
+from core.reputation_model import DEFAULT_HALF_LIFE_DAYS
 from core.scripts import ScriptName, load_all, load_all_async
 
 __all__ = [
@@ -100,11 +101,14 @@ class Board:
         keys: Keys | None = None,
         clock: Clock | None = None,
         claim_scan_limit: int = 256,
+        reputation_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
     ) -> None:
         self.client = client
         self.keys = keys or Keys()
         self.clock = clock or RedisClock()
         self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
+        # What the reputation evidence the pipeline writes fades with (core.reputation).
+        self.reputation_half_life_days = reputation_half_life_days
         # Registered on first use rather than here, so a process can start while Redis is down.
         self._shas: dict[ScriptName, str] | None = None
 

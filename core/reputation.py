@@ -4,12 +4,12 @@ The model is :mod:`core.reputation_model`; here are the operations (values run b
 or ``AsyncBoard.run``, like every board operation) and the functions the pipeline calls:
 
 - :meth:`ReputationOps.reliabilities`: the answering volunteers' reliabilities for one task,
-  one pipelined ``HMGET`` per volunteer (the aggregation's one extra round trip);
+  one pipelined ``read_reputation`` per volunteer (the aggregation's one extra round trip);
 - :func:`agreement_updates`: an accepted (or spot-checked) result credits each author with the
   posterior that their answer is right, as a *soft* credit kept per task;
 - :func:`review_updates`: a reviewer's decision takes the soft credit back and, for accept and
   correct, adds hard evidence against the final answer, so an overturned result costs those
-  who agreed on it;
+  who agreed on it; a reopen takes the credit back only, and only a credit from before it;
 - :func:`gold_update`: a gold answer scored at submission (hard evidence, the strongest);
 - :func:`excluded_task_types` and :func:`reputation_summary`: what the claim path and the
   volunteer and NGO views read.
@@ -17,7 +17,14 @@ or ``AsyncBoard.run``, like every board operation) and the functions the pipelin
 Every update names the event it applies (``agree:…``, ``review:…``, ``gold:…``) and runs as one
 script on the volunteer's own hash (``apply_reputation``), so a replayed event changes nothing,
 concurrent updates of one volunteer lose nothing, and an update touches the hashes of that
-task's volunteers only.
+task's volunteers only. A soft credit records the answers of the decision that gave it, and an
+update naming an older decision than the stored credit's changes nothing: a reopen settled after
+the task was decided again leaves the new credit alone, whatever order the events run in.
+
+Evidence fades with time (:mod:`core.reputation_model`): the write and the read scripts bring
+each document up to the board's clock, with the half-life the board was given
+(``Board.reputation_half_life_days``, from ``RUCHE_REPUTATION_HALF_LIFE_DAYS``) and stored in the
+document, so reads need no setting and agree with writes.
 """
 
 from __future__ import annotations
@@ -32,8 +39,9 @@ from core import ids
 from core.board import AsyncBoard, Board
 from core.clock import Clock
 from core.keys import Keys
-from core.ops_base import Batch, Commands, ScriptCall, dumps
+from core.ops_base import Batch, Commands, Op, ScriptCall, dumps
 from core.reputation_model import (
+    DEFAULT_HALF_LIFE_DAYS,
     Delta,
     Source,
     TypeReputation,
@@ -69,6 +77,7 @@ AnyType = TaskType[Any, Any]
 #: How long an applied-event marker and a soft credit are kept: far longer than any
 #: redelivery, and than a task normally waits for its review.
 REPUTATION_RETENTION_MS = 30 * 24 * 3600 * 1000
+_DAY_MS = 24 * 3600 * 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +88,10 @@ class Update:
     deltas: tuple[Delta, ...]
     soft_credit: str = ""  # the credit taken back first ("" for none)
     keep_as_soft_credit: bool = False  # store these deltas under ``soft_credit``
+    #: Answers of the decision this update stands for (None: any credit is taken back). A
+    #: credit stored from a decision on as many answers or more is newer: the update is then
+    #: stale and changes nothing. A kept credit records it.
+    answers: int | None = None
 
 
 def soft_credit(project_id: str, task_id: str) -> str:
@@ -87,49 +100,57 @@ def soft_credit(project_id: str, task_id: str) -> str:
 
 
 class ReputationOps:
-    """Builds the reputation operations (keys, arguments, reply parsing)."""
+    """Builds the reputation operations (keys, arguments, reply parsing). ``half_life_days``
+    is what written evidence fades with (0: it never fades); reads need none (it is stored)."""
 
-    def __init__(self, keys: Keys, clock: Clock) -> None:
+    def __init__(
+        self, keys: Keys, clock: Clock, half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    ) -> None:
         self.keys = keys
         self.clock = clock
+        self.half_life_ms = round(half_life_days * _DAY_MS)
+
+    def read(self, volunteer_id: str, fields: Sequence[str]) -> ScriptCall[list[Any]]:
+        """The volunteer's documents ``fields`` as they stand now (faded), None where absent."""
+        key = self.keys.reputation(ids.validate_volunteer_id(volunteer_id))
+        args: list[str | int] = [self.clock.script_now(), *fields]
+        return ScriptCall(ScriptName.READ_REPUTATION, [key], args, list)
 
     def reliabilities(
         self, project_id: str, task_type: str, volunteer_ids: Sequence[str]
-    ) -> Commands[list[Reliability]]:
+    ) -> Batch[list[Reliability], list[Any]]:
         """Each volunteer's reliability on one project's task of ``task_type``, in order."""
         fields = (type_field(task_type), project_field(task_type, project_id))
 
-        def parse(replies: list[Any]) -> list[Reliability]:
+        def parse(replies: list[list[Any]]) -> list[Reliability]:
             return [
                 reliability(TypeReputation.from_json(task_type, overall), detail)
                 for overall, detail in replies
             ]
 
-        commands = [
-            ("HMGET", self.keys.reputation(ids.validate_volunteer_id(volunteer)), *fields)
-            for volunteer in volunteer_ids
-        ]
-        return Commands(commands, parse)
+        return Batch([self.read(volunteer, fields) for volunteer in volunteer_ids], parse)
 
     def standings(
         self, volunteer_id: str, task_types: Sequence[str]
-    ) -> Commands[dict[str, TypeReputation]]:
-        """The volunteer's standing on each of ``task_types`` (one ``HMGET``)."""
+    ) -> Op[dict[str, TypeReputation]]:
+        """The volunteer's standing on each of ``task_types`` (one script call, or none)."""
         wanted = list(task_types)
+        if not wanted:
+            return Commands([], lambda _: {})
+        read = self.read(volunteer_id, [type_field(name) for name in wanted])
 
-        def parse(replies: list[Any]) -> dict[str, TypeReputation]:
-            values = replies[0] if wanted else []
+        def parse(reply: Any) -> dict[str, TypeReputation]:
             return {
                 name: TypeReputation.from_json(name, raw)
-                for name, raw in zip(wanted, values, strict=True)
+                for name, raw in zip(wanted, read.parse(reply), strict=True)
             }
 
-        key = self.keys.reputation(ids.validate_volunteer_id(volunteer_id))
-        commands = [("HMGET", key, *(type_field(name) for name in wanted))] if wanted else []
-        return Commands(commands, parse)
+        return ScriptCall(read.script, read.keys, read.args, parse)
 
     def apply(self, volunteer_id: str, update: Update) -> ScriptCall[bool]:
-        """Apply ``update`` unless its event was applied already; True when applied now."""
+        """Apply ``update`` unless its event was applied already; True when applied now (a
+        stale update, see :attr:`Update.answers`, is recorded as applied but changes nothing:
+        False)."""
         args: list[str | int] = [
             self.clock.script_now(),
             update.event_id,
@@ -137,9 +158,11 @@ class ReputationOps:
             update.soft_credit,
             "1" if update.keep_as_soft_credit else "0",
             dumps([[name, list(path), amount] for name, path, amount in update.deltas]),
+            "" if update.answers is None else int(update.answers),
+            self.half_life_ms,
         ]
         key = self.keys.reputation(ids.validate_volunteer_id(volunteer_id))
-        return ScriptCall(ScriptName.APPLY_REPUTATION, [key], args, lambda r: bool(int(r)))
+        return ScriptCall(ScriptName.APPLY_REPUTATION, [key], args, lambda r: int(r) == 1)
 
 
 # -- what each event means for the volunteers concerned -------------------------------------
@@ -156,16 +179,19 @@ def agreement_updates(
     volunteers: Sequence[str],
 ) -> dict[str, Update]:
     """Per volunteer, the soft credit of an agreed decision: the evidence their answer gives
-    under the decision's posterior, replacing any credit they had on this task."""
+    under the decision's posterior, replacing any credit they had on this task from an earlier
+    decision. ``decision_id`` is ``<task>:<answers>``: the credit records the answers."""
     evidence = kind.answer_evidence(payload, answers, reliabilities)
     event = f"agree:{project_id}:{decision_id}"
     credit = soft_credit(project_id, task_id)
+    decided_on = _decision_answers(decision_id)
     return {
         volunteer: Update(
             event,
             _deltas(kind.name, project_id, found, Source.AGREEMENT),
             soft_credit=credit,
             keep_as_soft_credit=True,
+            answers=decided_on,
         )
         for volunteer, found in zip(volunteers, evidence, strict=True)
     }
@@ -180,10 +206,16 @@ def review_updates(
     answers: Sequence[BaseModel | None],
     volunteers: Sequence[str],
     final: BaseModel | None,
+    *,
+    reopened_to: int | None = None,
 ) -> dict[str, Update]:
     """Per volunteer, what a review decision does: the soft credit on the task is taken back
     and, when the decision has a ``final`` answer (accept, correct), each answer is judged
-    against it. Without one (reject, reopen) only the credit goes."""
+    against it. Without one (reject, reopen) only the credit goes.
+
+    A reopen gives ``reopened_to``, the answers the task asks for since (its ``need``, read
+    any time after the reopen): only a credit from a decision on fewer answers is taken back,
+    so one given by a later decision, if the task was decided again before this runs, stays."""
     readable = [index for index, answer in enumerate(answers) if answer is not None]
     judged: dict[int, Evidence | None] = {}
     if final is not None and readable:
@@ -196,6 +228,7 @@ def review_updates(
             event,
             _deltas(kind.name, project_id, judged.get(index), Source.REVIEW),
             soft_credit=credit,
+            answers=reopened_to,
         )
         for index, volunteer in enumerate(volunteers)
     }
@@ -217,6 +250,12 @@ def gold_update(
     )
 
 
+def _decision_answers(decision_id: str) -> int | None:
+    """The answers an agreement decision (``<task>:<answers>``) was taken on."""
+    _, _, count = decision_id.rpartition(":")
+    return int(count) if count.isdecimal() else None
+
+
 def _deltas(
     task_type: str, project_id: str, evidence: Evidence | None, source: Source
 ) -> tuple[Delta, ...]:
@@ -232,7 +271,7 @@ def apply_updates(board: Board, updates: Mapping[str, Update]) -> int:
     """Apply each volunteer's update (one pipeline); returns how many were applied now."""
     if not updates:
         return 0
-    ops = ReputationOps(board.keys, board.clock)
+    ops = ReputationOps(board.keys, board.clock, board.reputation_half_life_days)
     calls = [ops.apply(volunteer, update) for volunteer, update in updates.items()]
     return board.run(Batch(calls, lambda applied: sum(1 for done in applied if done)))
 

@@ -11,6 +11,22 @@ Pure functions and values; :mod:`core.reputation` stores them. Per volunteer, on
   count ``{"c": {true label: {answered label: count}}}`` (labels are a project's own), data
   entry right/wrong counts per field ``{"f": {field: {"r": .., "w": ..}}}``.
 
+Evidence fades (QUALITY.md: "decay towards the prior so reliability follows drift"): each
+document also holds ``u``, when it was last brought up to date, and ``h``, the half-life it fades
+with (``RUCHE_REPUTATION_HALF_LIFE_DAYS``, :data:`DEFAULT_HALF_LIFE_DAYS` by default), and each
+count of evidence in it (``r``, ``w``, ``c``, ``f``) is worth ``2^(-(now - u) / h)`` of itself at
+``now``. Gold, review and agreement evidence fade alike; the prior does not, so the estimate of
+a volunteer whose record is old drifts back to it. The tally ``n`` does not fade: it is what the
+volunteer was seen doing, ever. Nothing sweeps the store: the scripts fade a document when they
+write it and when they read it (``core/scripts/_reputation.lua``), so what is read here is
+always up to date.
+
+A floor waits for :data:`FLOOR_MIN_EVIDENCE` answers' worth of observations (the tally, so a
+volunteer excluded on exactly that much is not let back a moment later, as faded evidence would
+be), then judges the faded accuracy: as an old record fades the estimate drifts back to the
+prior, above most floors, so an excluded volunteer gets another chance after a time that grows
+with how much evidence there was against them, and is excluded again at once if nothing changed.
+
 Evidence comes from three sources, weighted by how much it can be trusted: a gold answer (the
 truth, set by the NGO), a reviewer's decision (the truth, but on tasks selected for being hard:
 used in the counts, never as a class prior), and agreement with an accepted result (the
@@ -30,6 +46,7 @@ from typing import Any
 from task_types.reliability import DEFAULT_ACCURACY, DEFAULT_STRENGTH, Evidence, Reliability
 
 __all__ = [
+    "DEFAULT_HALF_LIFE_DAYS",
     "FLOOR_MIN_EVIDENCE",
     "PRIOR_ACCURACY",
     "PRIOR_STRENGTH",
@@ -49,10 +66,15 @@ __all__ = [
 PRIOR_ACCURACY = DEFAULT_ACCURACY
 #: Answers' worth of evidence the prior stands for: a few, so real evidence soon dominates.
 PRIOR_STRENGTH = 8.0
-#: A floor is enforced only past this much evidence (answers, or field readings for data
-#: entry): a newcomer is never excluded on the prior alone, nor on one unlucky answer.
+#: A floor is enforced only once this many answers' worth of evidence was observed (the tally,
+#: sources weighted as in the counts): a newcomer is never excluded on the prior alone, nor on
+#: one unlucky answer.
 FLOOR_MIN_EVIDENCE = 8.0
-# Amounts this small are float dust (a retraction cancelling a credit); never stored.
+#: Days after which evidence counts half: long enough that a volunteer's record outlives a
+#: quiet season, short enough that a year-old record no longer outweighs what they do now.
+DEFAULT_HALF_LIFE_DAYS = 90.0
+# Amounts this small are float dust (a retraction cancelling a credit, faded evidence); never
+# stored (core/scripts/_reputation.lua's REPUTATION_DUST).
 _DUST = 1e-9
 
 
@@ -69,6 +91,7 @@ SOURCE_WEIGHTS: Mapping[Source, float] = {
     Source.REVIEW: 1.0,
     Source.AGREEMENT: 0.5,
 }
+_WEIGHT_BY_NAME = {source.value: weight for source, weight in SOURCE_WEIGHTS.items()}
 
 #: One increment: (hash field, path inside its JSON document, amount).
 Delta = tuple[str, tuple[str, ...], float]
@@ -107,8 +130,15 @@ class TypeReputation:
 
     @property
     def evidence(self) -> float:
-        """Answers' (or field readings') worth of evidence, prior excluded."""
+        """Answers' (or field readings') worth of evidence, prior excluded, as faded now."""
         return self.right + self.wrong
+
+    @property
+    def observed(self) -> float:
+        """Answers' worth of evidence ever observed (the tally, which does not fade)."""
+        return math.fsum(
+            _WEIGHT_BY_NAME.get(name, 1.0) * count for name, count in self.observations.items()
+        )
 
     @property
     def accuracy(self) -> float:
@@ -172,7 +202,7 @@ def below_floor(standing: TypeReputation, floor: float | None) -> bool:
     evidence says their accuracy is below it."""
     if floor is None or floor <= 0:
         return False
-    return standing.evidence >= FLOOR_MIN_EVIDENCE and standing.accuracy < floor
+    return standing.observed >= FLOOR_MIN_EVIDENCE and standing.accuracy < floor
 
 
 def excluded(
@@ -206,7 +236,7 @@ def describe(
             },
             "floor": floor,
             "below_floor": below_floor(standing, floor),
-            "prior_only": standing.evidence == 0,
+            "prior_only": standing.observed == 0,
         }
     return summary
 

@@ -1,11 +1,13 @@
 """The board's Lua scripts: loaded from ``core/scripts/*.lua`` and registered once.
 
 Each script file opens with a header listing its KEYS and ARGV; ``_prelude.lua`` holds helpers
-shared by all of them and is prepended at load time (Redis has no ``require``).
+shared by all of them and is prepended at load time (Redis has no ``require``), followed by the
+libraries a script uses (:data:`LIBRARIES`: ``_reputation.lua`` for the reputation scripts).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from enum import StrEnum
 from functools import cache
 from importlib import resources
@@ -13,7 +15,7 @@ from importlib import resources
 import redis
 import redis.asyncio
 
-__all__ = ["ScriptName", "load_all", "script_source"]
+__all__ = ["LIBRARIES", "ScriptName", "load_all", "script_source"]
 
 
 class ScriptName(StrEnum):
@@ -39,7 +41,15 @@ class ScriptName(StrEnum):
     ADD_FEEDBACK = "add_feedback"
     # reputations (core.reputation) and policy re-evaluation (core.reevaluation)
     APPLY_REPUTATION = "apply_reputation"
+    READ_REPUTATION = "read_reputation"
     CLOSE_COLLECTION = "close_collection"
+
+
+#: Helper files (``core/scripts/_<name>.lua``) a script needs besides the prelude.
+LIBRARIES: Mapping[ScriptName, tuple[str, ...]] = {
+    ScriptName.APPLY_REPUTATION: ("_reputation",),
+    ScriptName.READ_REPUTATION: ("_reputation",),
+}
 
 
 def _read(name: str) -> str:
@@ -48,7 +58,8 @@ def _read(name: str) -> str:
 
 @cache
 def script_source(name: ScriptName) -> str:
-    return _read("_prelude") + "\n" + _read(name.value)
+    parts = ["_prelude", *LIBRARIES.get(name, ()), name.value]
+    return "\n".join(_read(part) for part in parts)
 
 
 def load_all(client: redis.Redis) -> dict[ScriptName, str]:

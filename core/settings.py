@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from core.reputation_model import DEFAULT_HALF_LIFE_DAYS
+
 __all__ = ["ADMIN_TOKEN_MIN_LENGTH", "ADMIN_TOKEN_PREFIX", "Settings", "load_settings"]
 
 #: Operator tokens are told apart from org and volunteer tokens by this prefix (see API.md).
@@ -135,6 +137,14 @@ class Settings(BaseSettings):
         ge=1,
         le=3650,
         description="Days finished webhook delivery records (and their bodies) are kept.",
+    )
+    reputation_half_life_days: float = Field(
+        default=DEFAULT_HALF_LIFE_DAYS,
+        ge=0,
+        le=3650,
+        description="Days after which a volunteer's reputation evidence (gold, reviews, "
+        "agreement) counts half: it fades towards the prior, so reliability follows drift. "
+        "0: it never fades. Used by the workers, which write reputations.",
     )
     retention_interval_seconds: float = Field(
         default=3600,

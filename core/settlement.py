@@ -9,7 +9,7 @@ that emitted the event; what is left:
 - ``reject``: publish a result with no answer (method ``rejected``), so the NGO hears that the
   task is closed and why;
 - ``reopen``: nothing to publish (the task collects one more answer and is decided again later,
-  under a new decision id).
+  under a new decision id), no feedback (nothing is settled yet).
 
 Each volunteer who answered gets one feedback item: ``upheld`` (their answer agrees with the
 final one), ``overturned``, or ``rejected``, with the reviewer's comment if any; never the answer
@@ -20,8 +20,11 @@ changes nothing.
 Reputations (:mod:`core.reputation`): accept and correct judge every answer against the final
 one (hard evidence), after taking back the soft credit an agreement gave on the task, so a
 spot-checked result the reviewer overturns costs those who agreed on it. A rejected task takes
-the credit back only. A reopened task keeps it until its next decision, which replaces it (taking
-it back here could race that next decision's credit). Once per review, like the rest.
+the credit back only, and so does a reopen (QUALITY.md: "reopen / reject → retract the stored
+soft part"): the result the volunteers were credited for no longer stands. The reopen names the
+answers the task now asks for, so it only takes back a credit from a decision on fewer: when the
+task was already decided again by the time this runs (the events race), the new decision's
+credit stays. Once per review, like the rest.
 """
 
 from __future__ import annotations
@@ -59,7 +62,7 @@ def settle_review(
     board: Board, project_id: str, task_id: str, review_id: str, action: str
 ) -> Settled:
     if action == "reopen":
-        return Settled(task_id, False, reason="reopened")
+        return _reopened(board, project_id, task_id, review_id)
     decision = board.decision(project_id, task_id)
     # P:decisions keeps the latest decision only. An older one can only have been a reopen
     # (accept, correct and reject close the task), which publishes nothing.
@@ -119,6 +122,21 @@ def settle_review(
     return Settled(task_id, published.created, published.cursor, added, reputations=judged)
 
 
+def _reopened(board: Board, project_id: str, task_id: str, review_id: str) -> Settled:
+    """A reopen publishes nothing; the agreement credit on the task, if any, goes."""
+    ops = PipelineOps(board.keys, board.clock)
+    context = board.run(ops.aggregation_context(project_id, task_id))
+    if context.task is None:
+        return Settled(task_id, False, reason="reopened")
+    # A decision is taken on `need` answers and a reopen raises the need past them: a credit
+    # from a decision on fewer answers than the need now is from before this reopen (or from
+    # before a later one, which undid it too).
+    need = int(context.task.get("need", 0))
+    parsed = parse_task(context)
+    judged = _judge_answers(board, project_id, task_id, review_id, parsed, None, reopened_to=need)
+    return Settled(task_id, False, reason="reopened", reputations=judged)
+
+
 def _judge_answers(
     board: Board,
     project_id: str,
@@ -126,6 +144,8 @@ def _judge_answers(
     review_id: str,
     parsed: ParsedTask,
     final: dict[str, Any] | None,
+    *,
+    reopened_to: int | None = None,
 ) -> int:
     """The decision's effect on the reputations of the task's volunteers."""
     authored = [
@@ -149,5 +169,6 @@ def _judge_answers(
         [answer for _, answer in authored],
         [volunteer for volunteer, _ in authored],
         truth,
+        reopened_to=reopened_to,
     )
     return apply_updates(board, updates)

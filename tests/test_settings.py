@@ -87,6 +87,7 @@ def test_overrides_win_over_the_environment(clean_env: pytest.MonkeyPatch) -> No
         ("broker_url", "localhost:6379"),
         ("log_level", "LOUD"),
         ("log_format", "xml"),
+        ("reputation_half_life_days", -1),
     ],
 )
 def test_out_of_bounds_values_are_refused(field: str, value: Any) -> None:

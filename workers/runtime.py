@@ -31,7 +31,11 @@ def board_from_settings(settings: Settings) -> Board:
     client = redis.Redis.from_url(
         settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
     )
-    return Board(client, keys=Keys(settings.key_prefix))
+    return Board(
+        client,
+        keys=Keys(settings.key_prefix),
+        reputation_half_life_days=settings.reputation_half_life_days,
+    )
 
 
 def install(board: Board | None) -> None:

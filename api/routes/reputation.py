@@ -28,11 +28,17 @@ router = APIRouter(prefix="/v1/projects/{project_id}/volunteers", tags=["project
 
 class Standing(BaseModel):
     accuracy: float = Field(description="Estimated share of right answers (0..1).")
-    evidence: float = Field(description="How many answers' worth of evidence is behind it.")
-    observations: dict[str, float] = Field(description="Evidence by source: gold, review, …")
+    evidence: float = Field(
+        description="How many answers' worth of evidence is behind it, older evidence counting "
+        "less (it fades with a half-life, 90 days by default)."
+    )
+    observations: dict[str, float] = Field(
+        description="What was observed, by source (gold, review, agreement), in answers: "
+        "it does not fade. A floor applies once 8 answers' worth is in (agreement counts half)."
+    )
     floor: float | None = Field(description="The project's `reputation_floor`, if any.")
     below_floor: bool = Field(description="True: the volunteer no longer gets these tasks.")
-    prior_only: bool = Field(description="True: no evidence yet (a newcomer, neutral).")
+    prior_only: bool = Field(description="True: nothing observed yet (a newcomer, neutral).")
 
 
 class VolunteerReputation(BaseModel):

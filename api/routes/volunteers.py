@@ -131,8 +131,11 @@ class Me(BaseModel):
 
 class Accuracy(BaseModel):
     accuracy: float = Field(description="Estimated share of right answers (0..1).")
-    evidence: float = Field(description="How many answers' worth of evidence is behind it.")
-    prior_only: bool = Field(description="True: no evidence yet; everyone starts here.")
+    evidence: float = Field(
+        description="How many answers' worth of evidence is behind it, older evidence counting "
+        "less: your estimate follows what you do now."
+    )
+    prior_only: bool = Field(description="True: nothing observed yet; everyone starts here.")
 
 
 async def _accuracy(reviews: ReviewsDep, volunteer_id: str) -> dict[str, Accuracy]:

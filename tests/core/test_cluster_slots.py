@@ -92,7 +92,9 @@ def play_pipeline_cycle(board: Board) -> None:
     assert board.run(ops.record_stats(first, "sub:x", {"tasks": 1, "minutes": 0.5}))
     assert board.run(ops.add_feedback(first, {"id": "f1", "outcome": "upheld"}))
     credit = Update("agree:x", (("t:moderation", ("r",), 0.5),), "soft:x", True)
-    assert board.run(ReputationOps(board.keys, board.clock).apply(first, credit))
+    reputations = ReputationOps(board.keys, board.clock)
+    assert board.run(reputations.apply(first, credit))
+    assert board.run(reputations.standings(first, ["moderation"]))["moderation"].right == 0.5
     board.create_tasks(project, [NewTask({"n": 1})])
     third = board.claim(project, new_volunteer_id())
     assert isinstance(third, Claimed)

@@ -24,6 +24,7 @@ from core.reputation import (
     review_updates,
 )
 from core.reputation_model import (
+    DEFAULT_HALF_LIFE_DAYS,
     FLOOR_MIN_EVIDENCE,
     PRIOR_ACCURACY,
     PRIOR_STRENGTH,
@@ -34,6 +35,7 @@ from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL
 
 PROJECT = "prj_0123456789abcdefghjk"
+DAY_MS = 86_400_000
 LABELS = ["ok", "spam", "abuse"]
 POST = MODERATION.parse_payload({"content": "Cheap pills", "labels": LABELS})
 
@@ -159,6 +161,55 @@ def test_a_second_decision_on_a_task_replaces_its_credit(board: Board) -> None:
     assert standing(board, volunteer).observations == {"agreement": 1.0}
 
 
+def credit_on_t1(volunteer: str, answers: int) -> dict[str, Any]:
+    """The agreement updates of decision ``t1:<answers>``, the volunteer voting spam with
+    ``answers - 1`` others."""
+    voters = [volunteer] + [new_volunteer_id() for _ in range(answers - 1)]
+    return agreement_updates(
+        MODERATION, PROJECT, "t1", f"t1:{answers}", POST, [vote("spam")] * answers,
+        [NEUTRAL] * answers, voters,
+    )  # fmt: skip
+
+
+def reopen_of_t1(volunteer: str, review: str, need: int) -> Any:
+    [update] = review_updates(
+        MODERATION, PROJECT, "t1", review, POST, [vote("spam")], [volunteer], None,
+        reopened_to=need,
+    ).values()  # fmt: skip
+    return update
+
+
+def test_a_reopen_takes_back_only_a_credit_from_before_it(board: Board) -> None:
+    volunteer = new_volunteer_id()
+    apply_updates(board, {volunteer: credit_on_t1(volunteer, 3)[volunteer]})
+    assert standing(board, volunteer).observations == {"agreement": 1.0}
+
+    # Reopened for a 4th answer: the credit of the decision on 3 goes.
+    assert apply_updates(board, {volunteer: reopen_of_t1(volunteer, "rev_1", 4)}) == 1
+    assert standing(board, volunteer).observations == {"agreement": 0.0}
+
+    # Decided again on 4 answers; then a reopen settled late (it asked for those 4): stale.
+    apply_updates(board, {volunteer: credit_on_t1(volunteer, 4)[volunteer]})
+    decided_again = standing(board, volunteer)
+    assert decided_again.observations == {"agreement": 1.0}
+    assert apply_updates(board, {volunteer: reopen_of_t1(volunteer, "rev_0", 4)}) == 0
+    assert standing(board, volunteer) == decided_again
+    assert board.client.hexists(board.keys.reputation(volunteer), f"soft:{PROJECT}:t1")
+    # A reopen of that decision (asking for a 5th) takes it back.
+    assert apply_updates(board, {volunteer: reopen_of_t1(volunteer, "rev_2", 5)}) == 1
+    assert standing(board, volunteer).observations == {"agreement": 0.0}
+
+
+def test_a_stale_agreement_leaves_a_newer_credit_alone(board: Board) -> None:
+    volunteer = new_volunteer_id()
+    apply_updates(board, {volunteer: credit_on_t1(volunteer, 4)[volunteer]})
+    newer = standing(board, volunteer)
+    stored = board.client.hget(board.keys.reputation(volunteer), f"soft:{PROJECT}:t1")
+    assert apply_updates(board, {volunteer: credit_on_t1(volunteer, 3)[volunteer]}) == 0
+    assert standing(board, volunteer) == newer
+    assert board.client.hget(board.keys.reputation(volunteer), f"soft:{PROJECT}:t1") == stored
+
+
 def test_the_floor_applies_once_the_evidence_is_enough(board: Board) -> None:
     spammer = new_volunteer_id()
     floors: dict[str, float | None] = {"moderation": 0.5, "translation": 0.5}
@@ -201,4 +252,7 @@ def test_old_markers_and_credits_are_pruned(board: Board, clock: ManualClock) ->
     assert {f for f in board.client.hkeys(key) if f.startswith(("applied:", "soft:"))} == {
         f"applied:gold:{PROJECT}:sub_2"
     }
-    assert standing(board, volunteer).observations["gold"] == 2.0  # the counts stay
+    after = standing(board, volunteer)
+    assert after.observations["gold"] == 2.0  # the counts stay: the tally in full,
+    days = REPUTATION_RETENTION_MS / DAY_MS + 2  # the evidence faded since
+    assert after.right == pytest.approx(0.5 ** (days / DEFAULT_HALF_LIFE_DAYS) + 1.0)

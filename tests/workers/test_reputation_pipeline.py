@@ -1,21 +1,31 @@
 """Reputations in the event pipeline, on a real Redis through the real actors: the aggregation
 weighs answers by them and credits agreement, touching the task's volunteers only; a reviewer
-overturning a spot-checked result costs those who agreed; a policy change decides open tasks
-again."""
+overturning a spot-checked result costs those who agreed, and reopening it takes their credit
+back; a policy change decides open tasks again."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from core.board import Board, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.reevaluation import EVALUATED_POLICY_FIELD, reevaluate_project
-from core.reputation import ReputationOps, apply_updates, gold_update
-from core.reputation_model import TypeReputation
+from core.reputation import (
+    ReputationOps,
+    agreement_updates,
+    apply_updates,
+    gold_update,
+    soft_credit,
+)
+from core.reputation_model import DEFAULT_HALF_LIFE_DAYS, TypeReputation
+from core.settings import Settings
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from tests.workers.conftest import actor
@@ -28,6 +38,7 @@ from tests.workers.pipeline_support import (
     make_project,
     results,
 )
+from workers import runtime
 from workers.routing import (
     PROJECTS_QUEUE,
     PROJECTS_REEVALUATE,
@@ -37,6 +48,21 @@ from workers.routing import (
 )
 
 POST, _, _ = SAMPLES["moderation"]  # labels ok / spam
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    return ManualClock()
+
+
+@pytest.fixture
+def board(redis_client: redis.Redis, clock: ManualClock) -> Iterator[Board]:
+    """The actors' board on a manual clock: reputations fade with time, so figures read a few
+    milliseconds apart on Redis TIME would differ in their last digits."""
+    board = Board(redis_client, clock=clock)
+    runtime.install(board)
+    yield board
+    runtime.install(None)
 
 
 def train(board: Board, project: str, volunteer: str, right: int, wrong: int) -> None:
@@ -149,6 +175,143 @@ def test_an_overturned_spot_check_lowers_the_reputation_of_those_who_agreed(
         assert after.observations["review"] == 1.0
 
 
+# -- reopens -----------------------------------------------------------------------------------
+
+
+def counts(board: Board, project: str, volunteer: str) -> dict[str, Any]:
+    """What the volunteer's reputation holds on moderation and on ``project``: zeros left out (a
+    credit taken back leaves its cells at 0), float dust rounded away."""
+    ops = ReputationOps(board.keys, board.clock)
+    [found] = board.run(ops.reliabilities(project, "moderation", [volunteer]))
+    overall = standing(board, volunteer)
+
+    def kept(values: dict[str, float]) -> dict[str, float]:
+        return {name: round(value, 9) for name, value in values.items() if round(value, 9)}
+
+    confusion = {true: kept(dict(row)) for true, row in found.confusion.items()}
+    return {
+        "right": round(overall.right, 9),
+        "wrong": round(overall.wrong, 9),
+        "observations": kept(dict(overall.observations)),
+        "confusion": {true: row for true, row in confusion.items() if row},
+    }
+
+
+def trained(board: Board, volunteers: list[str]) -> str:
+    """A project whose results all go to a reviewer (up to 5 answers a task), and volunteers
+    with 3 right and 1 wrong gold answers behind them."""
+    project = make_project(board, "moderation", spot_check_rate=1.0, max_redundancy=5)
+    for volunteer in volunteers:
+        train(board, project, volunteer, 3, 1)
+    return project
+
+
+def agree(board: Board, broker: RedisBroker, project: str, volunteers: list[str]) -> str:
+    """The volunteers agree on a new task: credited, and the task is in review."""
+    task_id = add_task(board, project, POST)
+    submissions = answer(board, project, [{"label": "spam"}] * 3, volunteers=volunteers)
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+    assert task_record(board, project, task_id)["state"] == "in_review"
+    return task_id
+
+
+def reopen(board: Board, project: str) -> tuple[str, dict[str, str]]:
+    """A reviewer reopens the project's review item; its ``review.decided`` event."""
+    reviewer = new_volunteer_id()
+    board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    item = board.claim_review(project, reviewer)
+    assert isinstance(item, ReviewClaimed)
+    board.decide_review(item.review_id, reviewer, ReviewDecision("reopen"))
+    return last_event(board, project, "review.decided")
+
+
+def credit_of(board: Board, project: str, task_id: str, volunteer: str) -> dict[str, Any] | None:
+    raw = board.client.hget(board.keys.reputation(volunteer), soft_credit(project, task_id))
+    return None if raw is None else dict(json.loads(raw))
+
+
+def test_a_reopen_takes_back_the_agreement_credit_once(
+    board: Board, broker: RedisBroker, raw: redis.Redis
+) -> None:
+    agreers = [new_volunteer_id() for _ in range(3)]
+    project = trained(board, agreers)
+    before = {volunteer: counts(board, project, volunteer) for volunteer in agreers}
+    task_id = agree(board, broker, project, agreers)
+    for volunteer in agreers:
+        credited = counts(board, project, volunteer)
+        assert credited["observations"]["agreement"] == 1.0
+        assert credited["right"] > before[volunteer]["right"]
+
+    event_id, fields = reopen(board, project)
+    assert fields["action"] == "reopen"
+    assert task_record(board, project, task_id)["state"] == "collecting"
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)
+
+    for volunteer in agreers:
+        assert counts(board, project, volunteer) == before[volunteer]  # that credit, all of it
+        assert credit_of(board, project, task_id, volunteer) is None
+    settled = volunteer_keys(raw)
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)  # redelivered
+    assert volunteer_keys(raw) == settled
+
+
+def test_the_next_decision_after_a_reopen_credits_again(
+    board: Board, broker: RedisBroker, clock: ManualClock
+) -> None:
+    agreers = [new_volunteer_id() for _ in range(3)]
+    project = trained(board, agreers)
+    task_id = agree(board, broker, project, agreers)
+    event_id, fields = reopen(board, project)
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)
+    before = {volunteer: counts(board, project, volunteer) for volunteer in agreers}
+
+    fourth = new_volunteer_id()
+    voters = [*agreers, fourth]
+    ops = ReputationOps(board.keys, board.clock)
+    weights = board.run(ops.reliabilities(project, "moderation", voters))
+    [last] = answer(board, project, [{"label": "spam"}], volunteers=[fourth])
+    actor(broker, TASKS_AGGREGATE)(project, last.event_id, last.fields)
+
+    assert task_record(board, project, task_id)["state"] == "in_review"  # spot-checked again
+    expected = agreement_updates(
+        MODERATION, project, task_id, f"{task_id}:4", MODERATION.parse_payload(POST),
+        [ModerationAnswer(label="spam")] * 4, weights, voters,
+    )  # fmt: skip
+    for volunteer in agreers:
+        again = counts(board, project, volunteer)
+        gained = {path: amount for _, path, amount in expected[volunteer].deltas}
+        assert again["observations"] == {"gold": 4.0, "agreement": 1.0}
+        assert again["right"] == pytest.approx(before[volunteer]["right"] + gained[("r",)])
+        assert credit_of(board, project, task_id, volunteer) == {
+            "at": clock.now_ms,
+            "n": 4,
+            "d": [[name, list(path), amount] for name, path, amount in expected[volunteer].deltas],
+        }
+
+
+def test_a_reopen_settled_after_the_next_decision_leaves_its_credit(
+    board: Board, broker: RedisBroker
+) -> None:
+    """The events race: the task was reopened, answered and decided again before the reopen's
+    settlement ran. That settlement must not take back the new decision's credit."""
+    agreers = [new_volunteer_id() for _ in range(3)]
+    project = trained(board, agreers)
+    task_id = agree(board, broker, project, agreers)
+    event_id, fields = reopen(board, project)
+    [last] = answer(board, project, [{"label": "spam"}])
+    actor(broker, TASKS_AGGREGATE)(project, last.event_id, last.fields)
+    decided_again = {volunteer: counts(board, project, volunteer) for volunteer in agreers}
+    credits = {volunteer: credit_of(board, project, task_id, volunteer) for volunteer in agreers}
+    assert all(credit and credit["n"] == 4 for credit in credits.values())
+
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)  # the reopen, late
+
+    for volunteer in agreers:
+        assert counts(board, project, volunteer) == decided_again[volunteer]
+        assert counts(board, project, volunteer)["observations"]["agreement"] == 1.0
+        assert credit_of(board, project, task_id, volunteer) == credits[volunteer]
+
+
 # -- policy changes ---------------------------------------------------------------------------
 
 
@@ -233,3 +396,10 @@ def test_the_reevaluation_actor_has_a_stable_name_and_retries(broker: RedisBroke
     assert not found.options["retry_when"](0, KeyError("doc"))
     pause = {"type": "project.updated", "fields": "state"}
     assert Router(broker).actors_for(pause) == []  # a pause alone decides nothing
+
+
+def test_the_workers_board_fades_reputations_with_the_configured_half_life() -> None:
+    settings = Settings(redis_url="redis://localhost:1", reputation_half_life_days=30)
+    assert runtime.board_from_settings(settings).reputation_half_life_days == 30
+    default = Settings.model_fields["reputation_half_life_days"].default
+    assert default == DEFAULT_HALF_LIFE_DAYS == 90

@@ -43,5 +43,6 @@ def settle(project_id: str, event_id: str, fields: dict[str, str]) -> None:
         published=done.published,
         cursor=done.cursor,
         feedback=done.feedback,
+        reputations=done.reputations,
         reason=done.reason,
     )
