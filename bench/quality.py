@@ -169,12 +169,14 @@ def run_ruche(
         if len(answers[t]) < need[t]:
             continue
 
-        reliabilities = board.run(reputations.reliabilities(project, kind.name, volunteers[t]))
+        task_id = f"t{t:010d}"
+        reliabilities = board.run(
+            reputations.reliabilities(project, kind.name, volunteers[t], deciding=task_id)
+        )
         verdict = task_type.aggregate(
             payloads[t], answers[t], reliabilities, threshold=POLICY["agreement"]
         )
         step = plan(verdict, need=need[t], ceiling=ceiling, closed=False, sampled=False)
-        task_id = f"t{t:010d}"
         if step is Outcome.EXTENDED:
             need[t] += 1
             continue

@@ -154,7 +154,9 @@ class Weighed:
     reliabilities: list[Reliability] = field(repr=False)
 
 
-def weigh(board: Board, project_id: str, parsed: ParsedTask, threshold: float | None) -> Weighed:
+def weigh(
+    board: Board, project_id: str, task_id: str, parsed: ParsedTask, threshold: float | None
+) -> Weighed:
     """Read the authors' reputations (one round trip) and let the task type decide with them."""
     pairs = [
         (str(entry.get("volunteer_id") or ""), answer)
@@ -165,7 +167,7 @@ def weigh(board: Board, project_id: str, parsed: ParsedTask, threshold: float | 
     answers = [answer for _, answer in pairs]
     known = [volunteer for volunteer in volunteers if VOLUNTEER_ID.match(volunteer)]
     ops = ReputationOps(board.keys, board.clock)
-    read = board.run(ops.reliabilities(project_id, parsed.kind.name, known))
+    read = board.run(ops.reliabilities(project_id, parsed.kind.name, known, deciding=task_id))
     found = dict(zip(known, read, strict=True))
     reliabilities = [found.get(volunteer, NEUTRAL) for volunteer in volunteers]
     verdict = parsed.kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
@@ -195,7 +197,7 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
     parsed = parse_task(context)
     document = context.document
     policy: Mapping[str, Any] = document.get("review") or {}
-    weighed = weigh(board, project_id, parsed, policy.get("agreement"))
+    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"))
     verdict = weighed.verdict
     answers, need = int(task["answers"]), int(task["need"])
     decision_id = f"{task_id}:{answers}"

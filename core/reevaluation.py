@@ -149,5 +149,5 @@ def _enough(
         return False
     review = document.get("review") or {}
     threshold = review.get("agreement") if isinstance(review, Mapping) else None
-    weighed = weigh(board, project_id, parse_task(context), threshold)
+    weighed = weigh(board, project_id, task_id, parse_task(context), threshold)
     return weighed.verdict.agreed

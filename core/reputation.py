@@ -110,17 +110,29 @@ class ReputationOps:
         self.clock = clock
         self.half_life_ms = round(half_life_days * _DAY_MS)
 
-    def read(self, volunteer_id: str, fields: Sequence[str]) -> ScriptCall[list[Any]]:
-        """The volunteer's documents ``fields`` as they stand now (faded), None where absent."""
+    def read(
+        self, volunteer_id: str, fields: Sequence[str], leaving_out: str = ""
+    ) -> ScriptCall[list[Any]]:
+        """The volunteer's documents ``fields`` as they stand now (faded), None where absent;
+        without the soft credit ``leaving_out`` (a :func:`soft_credit` name) if they hold it."""
         key = self.keys.reputation(ids.validate_volunteer_id(volunteer_id))
-        args: list[str | int] = [self.clock.script_now(), *fields]
+        args: list[str | int] = [self.clock.script_now(), leaving_out, *fields]
         return ScriptCall(ScriptName.READ_REPUTATION, [key], args, list)
 
     def reliabilities(
-        self, project_id: str, task_type: str, volunteer_ids: Sequence[str]
+        self,
+        project_id: str,
+        task_type: str,
+        volunteer_ids: Sequence[str],
+        *,
+        deciding: str | None = None,
     ) -> Batch[list[Reliability], list[Any]]:
-        """Each volunteer's reliability on one project's task of ``task_type``, in order."""
+        """Each volunteer's reliability on one project's task of ``task_type``, in order. For
+        ``deciding`` a task (its id), what their agreement on that very task earned is left
+        out: a decision never feeds on itself, and two runs deciding it (one before the other's
+        credit, one after: a duplicate message, a crash mid-way) agree."""
         fields = (type_field(task_type), project_field(task_type, project_id))
+        own_credit = "" if deciding is None else soft_credit(project_id, deciding)
 
         def parse(replies: list[list[Any]]) -> list[Reliability]:
             return [
@@ -128,7 +140,8 @@ class ReputationOps:
                 for overall, detail in replies
             ]
 
-        return Batch([self.read(volunteer, fields) for volunteer in volunteer_ids], parse)
+        reads = [self.read(volunteer, fields, own_credit) for volunteer in volunteer_ids]
+        return Batch(reads, parse)
 
     def standings(
         self, volunteer_id: str, task_types: Sequence[str]

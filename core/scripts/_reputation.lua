@@ -66,3 +66,21 @@ local function bring_up_to_date(doc, now)
   doc.u = now
   return half_life, true
 end
+
+-- Add `amount` to the count at `path` (a delta's path: names into the document) of `doc`,
+-- making the tables on the way; what is left is float dust (a credit taken back) counts 0.
+local function add_at(doc, path, amount)
+  local node = doc
+  for i = 1, #path - 1 do
+    if type(node[path[i]]) ~= 'table' then
+      node[path[i]] = {}
+    end
+    node = node[path[i]]
+  end
+  local leaf = path[#path]
+  local value = (tonumber(node[leaf]) or 0) + amount
+  if math.abs(value) < REPUTATION_DUST then
+    value = 0
+  end
+  node[leaf] = value
+end

@@ -51,21 +51,7 @@ local function document(name)
 end
 
 local function add(delta, factor)
-  local node = document(delta[1])
-  local path = delta[2]
-  for i = 1, #path - 1 do
-    if type(node[path[i]]) ~= 'table' then
-      node[path[i]] = {}
-    end
-    node = node[path[i]]
-  end
-  local leaf = path[#path]
-  local value = (tonumber(node[leaf]) or 0) + factor * tonumber(delta[3])
-  -- A credit taken back leaves float dust, never a real count.
-  if math.abs(value) < REPUTATION_DUST then
-    value = 0
-  end
-  node[leaf] = value
+  add_at(document(delta[1]), delta[2], factor * tonumber(delta[3]))
 end
 
 local soft = ARGV[4]

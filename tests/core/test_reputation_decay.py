@@ -300,3 +300,39 @@ def test_the_asyncio_board_reads_the_faded_standing(
     assert found == reputation_summary(board, volunteer, {"moderation": 0.5})["moderation"]
     assert found["accuracy"] == round(5.6 / 12, 4)
     assert found["below_floor"] is True
+
+
+def test_deciding_a_task_leaves_out_what_its_own_agreement_earned(
+    board: Board, clock: ManualClock
+) -> None:
+    """The aggregation weighs a task's answers without the credit that task's decision gave:
+    a second run deciding it (a duplicate message, a retry after a crash between the credit and
+    the result) sees the weights the first one saw, days later too, and so decides alike."""
+    credited, twin, other = new_volunteer_id(), new_volunteer_id(), new_volunteer_id()
+    for n in range(3):  # the same history for both, at the same times
+        gold(board, credited, "spam", f"sub_{n}")
+        gold(board, twin, "spam", f"sub_{n}")
+    ops = ReputationOps(board.keys, board.clock)
+
+    def weights(volunteer: str, deciding: str | None) -> dict[tuple[str, str], float]:
+        [found] = board.run(
+            ops.reliabilities(PROJECT, "moderation", [volunteer], deciding=deciding)
+        )
+        # Cells a credit left and took back read 0: the same weights as cells never written.
+        cells = ((t, given, n) for t, row in found.confusion.items() for given, n in row.items())
+        return {(t, given): n for t, given, n in cells if round(n, 9)}
+
+    clock.advance(3 * DAY)
+    first_run = weights(credited, "t1")
+    credit = agreement_updates(
+        MODERATION, PROJECT, "t1", "t1:2", POST, [vote("spam"), vote("spam")], [NEUTRAL] * 2,
+        [credited, other],
+    )  # fmt: skip
+    assert apply_updates(board, credit) == 2
+    assert weights(credited, "t1") == pytest.approx(first_run)  # what a second run sees
+    assert weights(credited, None) != pytest.approx(first_run)  # every other task sees it
+    assert weights(credited, "t2") == weights(credited, None)
+
+    clock.advance(20 * DAY)  # the credit fades with the rest: left out, it still leaves nothing
+    assert weights(credited, "t1") == pytest.approx(weights(twin, None))
+    assert weights(credited, None) != pytest.approx(weights(twin, None))

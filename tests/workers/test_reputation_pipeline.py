@@ -268,7 +268,7 @@ def test_the_next_decision_after_a_reopen_credits_again(
     fourth = new_volunteer_id()
     voters = [*agreers, fourth]
     ops = ReputationOps(board.keys, board.clock)
-    weights = board.run(ops.reliabilities(project, "moderation", voters))
+    weights = board.run(ops.reliabilities(project, "moderation", voters, deciding=task_id))
     [last] = answer(board, project, [{"label": "spam"}], volunteers=[fourth])
     actor(broker, TASKS_AGGREGATE)(project, last.event_id, last.fields)
 
