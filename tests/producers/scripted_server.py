@@ -10,8 +10,10 @@ from __future__ import annotations
 import json
 import threading
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.producers.local_server import LocalServer, read_body, send
 
 __all__ = ["Reply", "ScriptedServer", "error_body"]
 
@@ -38,67 +40,26 @@ class Seen:
     body: bytes
 
 
-class ScriptedServer:
+class ScriptedServer(LocalServer):
     def __init__(self, *replies: Reply, default: Reply | None = None) -> None:
         self.replies = list(replies)
         self.default = default or Reply()
         self.seen: list[Seen] = []
         self._lock = threading.Lock()
-        self._server = self._make()
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True
-        )
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        super().__init__()
 
     def _next(self) -> Reply:
         with self._lock:
             return self.replies.pop(0) if self.replies else self.default
 
-    def _make(self) -> ThreadingHTTPServer:
-        script = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def _answer(self) -> None:
-                length = int(self.headers.get("content-length", 0))
-                body = self.rfile.read(length)
-                with script._lock:
-                    script.seen.append(
-                        Seen(self.command, self.path, dict(self.headers.items()), body)
-                    )
-                reply = script._next()
-                if reply.drop:
-                    self.close_connection = True
-                    return
-                self.send_response(reply.status)
-                for name, value in reply.headers.items():
-                    self.send_header(name, value)
-                self.send_header("content-length", str(len(reply.body)))
-                self.end_headers()
-                self.wfile.write(reply.body)
-
-            do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = _answer
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-            block_on_close = False
-
-            def handle_error(self, request: Any, client_address: Any) -> None:
-                pass
-
-        return Server(("127.0.0.1", 0), Handler)
-
-    def __enter__(self) -> ScriptedServer:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+    def handle(self, request: BaseHTTPRequestHandler) -> None:
+        body = read_body(request)
+        with self._lock:
+            self.seen.append(
+                Seen(request.command, request.path, dict(request.headers.items()), body)
+            )
+        reply = self._next()
+        if reply.drop:
+            request.close_connection = True
+            return
+        send(request, reply.status, reply.headers.items(), reply.body)
