@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from typing import Any, cast
 
+import dramatiq
 import redis
 from pydantic import ValidationError
 
@@ -19,7 +21,14 @@ from core.keys import Keys
 from core.settings import Settings, load_settings
 from task_types import TaskTypeError
 
-__all__ = ["board", "board_from_settings", "install", "is_permanent", "retry_transient"]
+__all__ = [
+    "board",
+    "board_from_settings",
+    "event_actor",
+    "install",
+    "is_permanent",
+    "retry_transient",
+]
 
 _board: Board | None = None
 _lock = threading.Lock()
@@ -70,3 +79,32 @@ def retry_transient(max_retries: int) -> Callable[[int, BaseException], bool]:
         return retries < max_retries and not is_permanent(error)
 
     return retry_when
+
+
+EventHandler = Callable[[str, str, dict[str, str]], None]
+
+
+def event_actor(
+    name: str,
+    queue: str,
+    *,
+    retries: int = 10,
+    backoff_ms: tuple[int, int] = (1_000, 5 * 60_000),
+    time_limit_ms: int = 60_000,
+) -> Callable[[EventHandler], dramatiq.Actor[Any, None]]:
+    """The dramatiq actor of an event route (``handler(project_id, event_id, fields)``):
+    retried up to ``retries`` times with back-off between ``backoff_ms`` (min, max) on
+    transient errors, never on a permanent one (:func:`retry_transient`)."""
+    low, high = backoff_ms
+    return cast(
+        Callable[[EventHandler], "dramatiq.Actor[Any, None]"],
+        dramatiq.actor(
+            actor_name=name,
+            queue_name=queue,
+            max_retries=retries,
+            min_backoff=low,
+            max_backoff=high,
+            retry_when=retry_transient(retries),
+            time_limit=time_limit_ms,
+        ),
+    )

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dramatiq
 import structlog
 
 from core.reevaluation import reevaluate_project
@@ -13,23 +12,12 @@ __all__ = ["reevaluate"]
 
 log = structlog.get_logger(__name__)
 
-_MAX_RETRIES = 10
-_MIN_BACKOFF_MS = 1_000
-_MAX_BACKOFF_MS = 5 * 60_000
 # A walk is one HSCAN of the project's tasks plus a decision for each open one with answers:
 # seconds for tens of thousands of tasks.
 _TIME_LIMIT_MS = 10 * 60_000
 
 
-@dramatiq.actor(
-    actor_name=PROJECTS_REEVALUATE,
-    queue_name=PROJECTS_QUEUE,
-    max_retries=_MAX_RETRIES,
-    min_backoff=_MIN_BACKOFF_MS,
-    max_backoff=_MAX_BACKOFF_MS,
-    retry_when=runtime.retry_transient(_MAX_RETRIES),
-    time_limit=_TIME_LIMIT_MS,
-)
+@runtime.event_actor(PROJECTS_REEVALUATE, PROJECTS_QUEUE, time_limit_ms=_TIME_LIMIT_MS)
 def reevaluate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """A ``project.updated`` event: decide again the open tasks whose answers the new policy
     may find enough (:mod:`core.reevaluation`; safe to run twice)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dramatiq
 import structlog
 
 from core.settlement import settle_review
@@ -13,21 +12,11 @@ __all__ = ["settle"]
 
 log = structlog.get_logger(__name__)
 
-_MAX_RETRIES = 10
-_MIN_BACKOFF_MS = 500
-_MAX_BACKOFF_MS = 60_000
-_TIME_LIMIT_MS = 60_000
+# A decision waits on nothing slow: retried soon.
+_BACKOFF_MS = (500, 60_000)
 
 
-@dramatiq.actor(
-    actor_name=REVIEWS_SETTLE,
-    queue_name=REVIEWS_QUEUE,
-    max_retries=_MAX_RETRIES,
-    min_backoff=_MIN_BACKOFF_MS,
-    max_backoff=_MAX_BACKOFF_MS,
-    retry_when=runtime.retry_transient(_MAX_RETRIES),
-    time_limit=_TIME_LIMIT_MS,
-)
+@runtime.event_actor(REVIEWS_SETTLE, REVIEWS_QUEUE, backoff_ms=_BACKOFF_MS)
 def settle(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """A ``review.decided`` event: publish the result the decision made, and tell the
     volunteers concerned (:mod:`core.settlement`; safe to run twice)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dramatiq
 import structlog
 
 from core.stats_updates import record_decision, record_submission
@@ -13,21 +12,8 @@ __all__ = ["record"]
 
 log = structlog.get_logger(__name__)
 
-_MAX_RETRIES = 10
-_MIN_BACKOFF_MS = 1_000
-_MAX_BACKOFF_MS = 5 * 60_000
-_TIME_LIMIT_MS = 60_000
 
-
-@dramatiq.actor(
-    actor_name=STATS_RECORD,
-    queue_name=STATS_QUEUE,
-    max_retries=_MAX_RETRIES,
-    min_backoff=_MIN_BACKOFF_MS,
-    max_backoff=_MAX_BACKOFF_MS,
-    retry_when=runtime.retry_transient(_MAX_RETRIES),
-    time_limit=_TIME_LIMIT_MS,
-)
+@runtime.event_actor(STATS_RECORD, STATS_QUEUE)
 def record(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """``answer.submitted`` (tasks, minutes, contribution) or ``result.published`` (decided,
     accepted), each counted once (:mod:`core.stats_updates`)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dramatiq
 import structlog
 
 from core.aggregation import aggregate_task
@@ -14,21 +13,12 @@ __all__ = ["aggregate", "review_stalled"]
 
 log = structlog.get_logger(__name__)
 
-_MAX_RETRIES = 10
-_MIN_BACKOFF_MS = 500
-_MAX_BACKOFF_MS = 60_000
-_TIME_LIMIT_MS = 60_000  # aggregation is milliseconds of CPU; a minute means something is stuck
+# Aggregation is milliseconds of CPU (the default time limit, a minute, means something is
+# stuck); retried soon.
+_BACKOFF_MS = (500, 60_000)
 
 
-@dramatiq.actor(
-    actor_name=TASKS_AGGREGATE,
-    queue_name=TASKS_QUEUE,
-    max_retries=_MAX_RETRIES,
-    min_backoff=_MIN_BACKOFF_MS,
-    max_backoff=_MAX_BACKOFF_MS,
-    retry_when=runtime.retry_transient(_MAX_RETRIES),
-    time_limit=_TIME_LIMIT_MS,
-)
+@runtime.event_actor(TASKS_AGGREGATE, TASKS_QUEUE, backoff_ms=_BACKOFF_MS)
 def aggregate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """An ``answer.submitted`` event that completed its task: resolve it, ask for one more
     answer, or send it to the reviewers (:mod:`core.aggregation`; safe to run twice)."""
@@ -50,18 +40,14 @@ def aggregate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
 # to end (TaskBusy is transient): back-off from 30 s to 15 min, over about 6 hours in all, more
 # than the longest a lease can be kept alive by heartbeats (2 hours by default).
 _STALLED_RETRIES = 30
-_STALLED_MIN_BACKOFF_MS = 30_000
-_STALLED_MAX_BACKOFF_MS = 15 * 60_000
+_STALLED_BACKOFF_MS = (30_000, 15 * 60_000)
 
 
-@dramatiq.actor(
-    actor_name=TASKS_REVIEW_STALLED,
-    queue_name=TASKS_QUEUE,
-    max_retries=_STALLED_RETRIES,
-    min_backoff=_STALLED_MIN_BACKOFF_MS,
-    max_backoff=_STALLED_MAX_BACKOFF_MS,
-    retry_when=runtime.retry_transient(_STALLED_RETRIES),
-    time_limit=_TIME_LIMIT_MS,
+@runtime.event_actor(
+    TASKS_REVIEW_STALLED,
+    TASKS_QUEUE,
+    retries=_STALLED_RETRIES,
+    backoff_ms=_STALLED_BACKOFF_MS,
 )
 def review_stalled(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """A ``task.stalled`` event (its leases kept expiring): a reviewer decides what becomes of
