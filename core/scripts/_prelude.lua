@@ -102,3 +102,22 @@ local function append_result(results_key, published_key, events_key, now, decisi
     'at', now)
   return id, 1
 end
+
+-- Once a day at most (the last time is kept in the hash's field stamp_field), delete the fields
+-- of a hash of applied-event markers that written_at(name, value) dates (ms; nil: not a dated
+-- field) more than `retention` ms back: replays that old no longer come, so their markers (and
+-- what goes with them) need not stay (record_stats.lua, apply_reputation.lua).
+local function prune_old_fields(hash_key, stamp_field, now, retention, written_at)
+  local pruned = tonumber(redis.call('HGET', hash_key, stamp_field) or '0')
+  if now - pruned < 86400000 then
+    return
+  end
+  local all = redis.call('HGETALL', hash_key)
+  for i = 1, #all, 2 do
+    local at = written_at(all[i], all[i + 1])
+    if at and now - at > retention then
+      redis.call('HDEL', hash_key, all[i])
+    end
+  end
+  redis.call('HSET', hash_key, stamp_field, now)
+end

@@ -87,22 +87,11 @@ if result == 1 then
 end
 redis.call('HSET', KEYS[1], marker, now)
 
-local retention = tonumber(ARGV[3])
-local pruned = tonumber(redis.call('HGET', KEYS[1], 'pruned_at') or '0')
-if now - pruned >= 86400000 then
-  local all = redis.call('HGETALL', KEYS[1])
-  for i = 1, #all, 2 do
-    local name = all[i]
-    local at = nil
-    if string.sub(name, 1, 8) == 'applied:' then
-      at = tonumber(all[i + 1])
-    elseif string.sub(name, 1, 5) == 'soft:' then
-      at = tonumber(cjson.decode(all[i + 1]).at)
-    end
-    if at and now - at > retention then
-      redis.call('HDEL', KEYS[1], name)
-    end
+prune_old_fields(KEYS[1], 'pruned_at', now, tonumber(ARGV[3]), function(name, value)
+  if string.sub(name, 1, 8) == 'applied:' then
+    return tonumber(value)
+  elseif string.sub(name, 1, 5) == 'soft:' then
+    return tonumber(cjson.decode(value).at)
   end
-  redis.call('HSET', KEYS[1], 'pruned_at', now)
-end
+end)
 return result

@@ -28,15 +28,9 @@ for i = 4, #ARGV, 2 do
 end
 redis.call('HSET', KEYS[1], marker, now)
 
-local retention = tonumber(ARGV[3])
-local pruned = tonumber(redis.call('HGET', KEYS[1], 'markers_pruned_at') or '0')
-if now - pruned >= 86400000 then
-  local all = redis.call('HGETALL', KEYS[1])
-  for i = 1, #all, 2 do
-    if string.sub(all[i], 1, 8) == 'applied:' and now - tonumber(all[i + 1]) > retention then
-      redis.call('HDEL', KEYS[1], all[i])
-    end
+prune_old_fields(KEYS[1], 'markers_pruned_at', now, tonumber(ARGV[3]), function(name, value)
+  if string.sub(name, 1, 8) == 'applied:' then
+    return tonumber(value)
   end
-  redis.call('HSET', KEYS[1], 'markers_pruned_at', now)
-end
+end)
 return 1
