@@ -18,19 +18,21 @@ from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-__all__ = ["inline_schema", "read_json", "read_optional_json", "request_body"]
+__all__ = ["inline_schema", "media_type", "read_json", "read_optional_json", "request_body"]
 
 T = TypeVar("T")
 
 
-def _is_json(content_type: str | None) -> bool:
+def media_type(request: Request) -> str:
+    """The request's media type, lower-cased, without parameters ("" when it sends none)."""
+    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+
+
+def _is_json(media: str) -> bool:
     # FastAPI's rule: application/json or application/*+json; no Content-Type at all is not
     # JSON (its strict default), so such a body is refused as not being an object.
-    if not content_type:
-        return False
-    media_type = content_type.split(";", 1)[0].strip().lower()
-    return media_type == "application/json" or (
-        media_type.startswith("application/") and media_type.endswith("+json")
+    return media == "application/json" or (
+        media.startswith("application/") and media.endswith("+json")
     )
 
 
@@ -41,7 +43,7 @@ async def read_json(request: Request, adapter: TypeAdapter[T]) -> T:
         raise RequestValidationError(
             [{"type": "missing", "loc": ("body",), "msg": "Field required"}]
         )
-    return _validated(raw, request.headers.get("content-type"), adapter)
+    return _validated(raw, media_type(request), adapter)
 
 
 async def read_optional_json(request: Request, adapter: TypeAdapter[T]) -> T | None:
@@ -49,12 +51,12 @@ async def read_optional_json(request: Request, adapter: TypeAdapter[T]) -> T | N
     raw = await request.body()
     if not raw:
         return None
-    return _validated(raw, request.headers.get("content-type"), adapter)
+    return _validated(raw, media_type(request), adapter)
 
 
-def _validated(raw: bytes, content_type: str | None, adapter: TypeAdapter[T]) -> T:
+def _validated(raw: bytes, media: str, adapter: TypeAdapter[T]) -> T:
     data: Any = raw
-    if _is_json(content_type):
+    if _is_json(media):
         try:
             data = json.loads(raw)
         except json.JSONDecodeError as error:

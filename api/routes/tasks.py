@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api import examples
 from api.deps import BoardDep, CurrentOrg
 from api.error_docs import error_responses
-from api.json_body import inline_schema
+from api.json_body import inline_schema, media_type
 from api.limits import DEFAULT_MAX_BODY_BYTES
 from api.services import IdempotencyDep, OwnedProjectId, ProjectsDep
 from core import ids
@@ -104,10 +104,6 @@ class TaskOut(BaseModel):
     payload: dict[str, Any]
 
 
-def _media_type(request: Request) -> str:
-    return request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-
-
 @router.post(
     "",
     response_model=BulkOutcome,
@@ -127,10 +123,10 @@ async def submit_tasks(
         str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_CHARS)
     ] = None,
 ) -> JSONResponse:
-    media_type = _media_type(request)
-    if media_type in NDJSON_TYPES:
+    media = media_type(request)
+    if media in NDJSON_TYPES:
         parse = parse_ndjson_batch
-    elif media_type in JSON_TYPES or media_type.endswith("+json"):
+    elif media in JSON_TYPES or media.endswith("+json"):
         parse = parse_json_batch
     else:
         raise UnsupportedMediaType("send application/json or application/x-ndjson")
