@@ -3,12 +3,10 @@ per event, nothing lost under concurrency, soft credits taken back by reviews, f
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
 import pytest
-import redis
 
 from core.board import Board
 from core.clock import ManualClock
@@ -33,6 +31,7 @@ from core.reputation_model import (
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL
+from tests.core.threads import on_own_boards
 
 PROJECT = "prj_0123456789abcdefghjk"
 DAY_MS = 86_400_000
@@ -99,19 +98,12 @@ def test_concurrent_updates_of_one_volunteer_lose_nothing(
     volunteer = new_volunteer_id()
     threads, per_thread = 8, 25
 
-    def work(worker: int) -> None:
-        client = redis.Redis.from_url(redis_url, decode_responses=True)
-        own = Board(client, clock=clock)
+    def work(own: Board, worker: int) -> None:
         for n in range(per_thread):
             answered = "spam" if n % 5 else "ok"  # one in five wrong
             assert gold(own, volunteer, answered, "spam", f"sub_{worker}_{n}")
-        client.close()
 
-    runners = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
-    for runner in runners:
-        runner.start()
-    for runner in runners:
-        runner.join()
+    on_own_boards(redis_url, clock, threads, work)
     found = standing(board, volunteer)
     total = threads * per_thread
     assert found.observations == {"gold": total}

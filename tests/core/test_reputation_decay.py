@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +41,7 @@ from core.reputation_model import (
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL
+from tests.core.threads import on_own_boards
 
 PROJECT = "prj_0123456789abcdefghjk"
 LABELS = ["ok", "spam", "abuse"]
@@ -170,18 +170,11 @@ def test_concurrent_updates_of_faded_evidence_lose_nothing(
     clock.advance(HALF_LIFE)
     threads, per_thread = 8, 25
 
-    def work(worker: int) -> None:
-        client = redis.Redis.from_url(redis_url, decode_responses=True)
-        own = Board(client, clock=clock)
+    def work(own: Board, worker: int) -> None:
         for n in range(per_thread):
             assert gold(own, volunteer, "spam" if n % 5 else "ok", f"sub_{worker}_{n}")
-        client.close()
 
-    runners = [threading.Thread(target=work, args=(w,)) for w in range(threads)]
-    for runner in runners:
-        runner.start()
-    for runner in runners:
-        runner.join()
+    on_own_boards(redis_url, clock, threads, work)
     found = standing(board, volunteer)
     total = threads * per_thread
     assert found.observations == {"gold": 10.0 + total}
