@@ -13,10 +13,10 @@ import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 
-from core.accounts import Accounts, Principal
-from core.board import AsyncBoard
+from core.accounts.store import Accounts, Principal
+from core.board.runner import AsyncBoard
 from core.errors import RucheError
-from core.keys import Keys
+from core.redis.keys import Keys
 from core.settings import Settings
 
 __all__ = [

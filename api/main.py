@@ -31,15 +31,15 @@ from api.routes import (
     volunteers,
     webhooks,
 )
-from core.accounts import Accounts
-from core.board import AsyncBoard
-from core.claims import Claims
-from core.keys import Keys
-from core.project_catalogue import ProjectCatalogue
-from core.redis_mux import MuxRedis
-from core.reviews import Reviews
+from core.accounts.store import Accounts
+from core.accounts.tokens import token_hash
+from core.board.claims import Claims
+from core.board.runner import AsyncBoard
+from core.projects.catalogue import ProjectCatalogue
+from core.redis.keys import Keys
+from core.redis.mux import MuxRedis
+from core.review.reviewers import Reviews
 from core.settings import Settings, load_settings
-from core.tokens import token_hash
 
 __all__ = ["create_app"]
 
@@ -69,7 +69,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
             socket_timeout=_REDIS_TIMEOUT_SECONDS,
         )
-        # The hot path's script calls share one multiplexed connection (core.redis_mux).
+        # The hot path's script calls share one multiplexed connection (core.redis.mux).
         mux = MuxRedis(
             redis_url,
             timeout_s=_REDIS_TIMEOUT_SECONDS,

@@ -38,8 +38,8 @@ from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import examples
-from core.keys import Keys
-from core.project_models import TASK_STATES
+from core.projects.models import TASK_STATES
+from core.redis.keys import Keys
 from core.settings import ADMIN_TOKEN_PREFIX
 
 __all__ = [

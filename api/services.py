@@ -12,9 +12,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from api.deps import BoardDep, CurrentOrg, KeysDep, RedisDep
+from core.delivery.webhooks import Webhooks
 from core.idempotency import Idempotency
-from core.projects import Projects
-from core.webhooks import Webhooks
+from core.projects.store import Projects
 
 __all__ = ["IdempotencyDep", "OwnedProjectId", "ProjectsDep", "WebhooksDep"]
 

@@ -7,9 +7,9 @@ from typing import Annotated, cast
 from fastapi import Depends, Request
 
 from api.deps import AccountsDep, CurrentVolunteer
-from core.accounts import VolunteerProfile
-from core.claims import Claims
-from core.reviews import Reviews
+from core.accounts.store import VolunteerProfile
+from core.board.claims import Claims
+from core.review.reviewers import Reviews
 
 __all__ = ["ClaimsDep", "CurrentProfile", "ReviewsDep"]
 

@@ -70,10 +70,10 @@ import redis.asyncio as aioredis
 import uvloop
 from redis.utils import HIREDIS_AVAILABLE
 
-from core.board import AsyncBoard, CreatedTask, NewTask
-from core.bulk import parse_json_batch, submit_batch
-from core.keys import Keys
-from core.redis_server import RedisServer, free_port
+from core.board.bulk import parse_json_batch, submit_batch
+from core.board.runner import AsyncBoard, CreatedTask, NewTask
+from core.redis.keys import Keys
+from core.redis.server import RedisServer, free_port
 from task_types import get as get_task_type
 
 REPO = Path(__file__).resolve().parent.parent
@@ -112,7 +112,7 @@ def fail(message: str) -> None:
 
 
 def dumps(value: Any) -> str:
-    """The board's own serialisation (see core.board_ops.dumps)."""
+    """The board's own serialisation (see core.board.operations.dumps)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

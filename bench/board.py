@@ -1,4 +1,4 @@
-"""Benchmark of the task board (``core/board.py``) against one Redis, in one run.
+"""Benchmark of the task board (``core/board/runner.py``) against one Redis, in one run.
 
 Prints a readable report and, last, one JSON line holding every number:
 
@@ -45,11 +45,11 @@ import redis
 from redis.utils import HIREDIS_AVAILABLE
 
 from core import ids
-from core.board import Board, BoardPolicy, Claimed, NewTask
-from core.board_models import CREATE_CHUNK, MAX_REDUNDANCY
-from core.keys import Keys, ProjectKeys
-from core.redis_server import RedisServer
-from core.scripts import ScriptName, script_source
+from core.board.models import CREATE_CHUNK, MAX_REDUNDANCY
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask
+from core.redis.keys import Keys, ProjectKeys
+from core.redis.scripts import ScriptName, script_source
+from core.redis.server import RedisServer
 
 PAYLOAD_BYTES = 200
 FILL_BATCH = 50_000  # tasks handed to one create_tasks call while filling the big projects
@@ -75,7 +75,7 @@ QUICK = Plan(2_000, 200, 500, (10**3, 10**4, 10**5), 1_000, 100, 10_000)
 
 
 def dumps(value: Any) -> str:
-    """The board's own serialisation (see core.board._dumps)."""
+    """The board's own serialisation (see core.board.runner._dumps)."""
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 

@@ -58,10 +58,10 @@ import httpx
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board import Board, Claimed
+from core.board.runner import Board, Claimed
 from core.ids import new_volunteer_id
-from core.keys import Keys
-from core.redis_server import RedisServer, free_port
+from core.redis.keys import Keys
+from core.redis.server import RedisServer, free_port
 from core.settings import Settings
 from workers.broker import build_broker
 

@@ -9,11 +9,11 @@ functions its actors call:
 - claims follow the board's order (the task closest to completion first) over a window of
   open tasks; before each claim a volunteer is served a gold task with the project's decaying
   rate (40 % for their first 20 tasks, down to 10 % at 60, as ``claim.lua`` computes it), and
-  the gold answer goes to their reputation (``core.reputation.gold_update``);
+  the gold answer goes to their reputation (``core.quality.reputation.gold_update``);
 - once a task has the answers it asked for, the answering volunteers' reliabilities are read
   from the real reputation store (``ReputationOps.reliabilities``), the task type aggregates
-  with them, and ``core.aggregation.plan`` takes the step: resolve (the agreement credit goes
-  to the volunteers, ``agreement_updates``), one more answer (up to the ceiling), or review;
+  with them, and ``core.quality.aggregation.plan`` takes the step: resolve (the agreement credit
+  goes to the volunteers, ``agreement_updates``), one more answer (up to the ceiling), or review;
 - a review is settled by an expert (the truth) through ``review_updates``.
 
 The batch methods get the first 3, then the first 5 answers of every queue: the same answers.
@@ -61,19 +61,19 @@ from crowdkit.aggregation import DawidSkene, MajorityVote, Wawa
 from quality_crowds import KINDS, MIXES, Kind, SimTask, Worker, crowd
 
 from core import ids
-from core.aggregation import Outcome, plan
-from core.board import Board
+from core.board.runner import Board
 from core.clock import ManualClock
-from core.keys import Keys
-from core.redis_server import RedisServer
-from core.reputation import (
+from core.quality.aggregation import Outcome, plan
+from core.quality.reputation import (
     ReputationOps,
     agreement_updates,
     apply_updates,
     gold_update,
     review_updates,
 )
-from core.reputation_model import DEFAULT_HALF_LIFE_DAYS
+from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS
+from core.redis.keys import Keys
+from core.redis.server import RedisServer
 from task_types import get as get_task_type
 
 SEED = 1

@@ -1,4 +1,4 @@
-"""Client CPU per Redis call: redis-py's asyncio client against ``core.redis_mux.MuxRedis``.
+"""Client CPU per Redis call: redis-py's asyncio client against ``core.redis.mux.MuxRedis``.
 
 One EVALSHA of ``return 1`` per call (the request path's shape, with nothing for Redis to do),
 under uvloop, on a throw-away ``redis-server`` (no persistence) started here. For each client:
@@ -37,8 +37,8 @@ from typing import cast
 import redis.asyncio
 import uvloop
 
-from core.redis_mux import MuxRedis
-from core.redis_server import RedisServer
+from core.redis.mux import MuxRedis
+from core.redis.server import RedisServer
 
 CONCURRENCY = 16
 WARM_UP = 1000

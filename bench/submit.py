@@ -44,7 +44,7 @@ from typing import Any
 
 import httpx
 
-from core.redis_server import RedisServer
+from core.redis.server import RedisServer
 from producers.bulk import DEFAULT_CHUNK
 from producers.client import RucheClient, ndjson
 from producers.file_submission import FileOptions, prepare_file

@@ -28,7 +28,7 @@ import redis.asyncio
 from redis.exceptions import WatchError
 
 from core.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
-from core.keys import Keys
+from core.redis.keys import Keys
 
 __all__ = [
     "MAX_KEY_CHARS",

@@ -1,7 +1,7 @@
 """A small in-process memory of recent reads: bounded, each entry good for a time.
 
 For reads on the API's hot path whose answer rarely changes and whose staleness is bounded and
-documented where each is used (``core.accounts``). Not shared between processes: each API
+documented where each is used (``core.accounts.store``). Not shared between processes: each API
 process keeps its own, and forgets an entry at once when it writes the thing itself.
 """
 

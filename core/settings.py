@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from core.reputation_model import DEFAULT_HALF_LIFE_DAYS
+from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS
 
 __all__ = ["ADMIN_TOKEN_MIN_LENGTH", "ADMIN_TOKEN_PREFIX", "Settings", "load_settings"]
 
@@ -130,7 +130,7 @@ class Settings(BaseSettings):
         ge=1,
         le=3650,
         description="Days a project's events (its audit log) are kept once every consumer has "
-        "handled them (core.retention).",
+        "handled them (core.projects.retention).",
     )
     delivery_retention_days: int = Field(
         default=30,

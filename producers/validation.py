@@ -22,7 +22,7 @@ from task_types.base import AnyTaskType
 
 __all__ = ["MAX_EXTERNAL_ID_CHARS", "ItemValidator", "problems_of"]
 
-# The server's bounds (core/bulk.py, core/board_models.py); it checks them again anyway.
+# The server's bounds (core/board/bulk.py, core/board/models.py); it checks them again anyway.
 MAX_EXTERNAL_ID_CHARS = 200
 MAX_PRIORITY = 999
 MAX_PAYLOAD_BYTES = 64 * 1024

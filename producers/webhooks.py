@@ -1,7 +1,7 @@
 """Checking, in an NGO's own receiver, that a webhook delivery really comes from Ruche.
 
 Ruche signs every delivery the Standard Webhooks way (https://www.standardwebhooks.com, and
-``core/signing.py`` on the server side)::
+``core/delivery/signing.py`` on the server side)::
 
     webhook-id:        msg_…   (the same on every retry of one result: use it to drop repeats)
     webhook-timestamp: 1714564800

@@ -23,7 +23,7 @@ import structlog
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from core.redis_server import RedisServer
+from core.redis.server import RedisServer
 
 __all__ = ["DataDirInUse", "embedded_redis"]
 

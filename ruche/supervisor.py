@@ -35,9 +35,9 @@ from types import FrameType
 
 import structlog
 
-from core.redis_server import RedisServer
+from core.accounts.tokens import new_token
+from core.redis.server import RedisServer
 from core.settings import Settings
-from core.tokens import new_token
 from ruche.embedded import DataDirInUse, embedded_redis
 
 __all__ = ["run_up"]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.redis_server import RedisServer
+from core.redis.server import RedisServer
 
 
 @pytest.fixture(scope="session")

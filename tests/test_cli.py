@@ -22,7 +22,7 @@ import httpx
 import pytest
 import redis
 
-from core.redis_server import free_port
+from core.redis.server import free_port
 
 READY_TIMEOUT = 30.0
 EXIT_TIMEOUT = 30.0

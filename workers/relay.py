@@ -1,7 +1,7 @@
 """The relay process (``ruche relay``): project event streams -> dramatiq messages.
 
-It runs :class:`core.relay.Relay` with :class:`workers.routing.Router` as its dispatch, on the
-data Redis (``RUCHE_REDIS_URL``) for the streams and the broker (``RUCHE_BROKER_URL``, or the
+It runs :class:`core.events.relay.Relay` with :class:`workers.routing.Router` as its dispatch, on
+the data Redis (``RUCHE_REDIS_URL``) for the streams and the broker (``RUCHE_BROKER_URL``, or the
 same Redis) for the messages. Run as many as you like: they share the consumer group, each
 event goes to one of them, and a dead one's events are taken over after
 ``RUCHE_RELAY_CLAIM_IDLE_SECONDS``.
@@ -16,8 +16,8 @@ from types import FrameType
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.keys import Keys
-from core.relay import Relay, RelayConfig
+from core.events.relay import Relay, RelayConfig
+from core.redis.keys import Keys
 from core.settings import Settings
 from workers.app import setup
 from workers.routing import Router

@@ -14,10 +14,10 @@ import dramatiq
 import redis
 from pydantic import ValidationError
 
-from core.board import Board
+from core.board.runner import Board
 from core.errors import RucheError
 from core.ids import InvalidId
-from core.keys import Keys
+from core.redis.keys import Keys
 from core.settings import Settings, load_settings
 from task_types import TaskTypeError
 

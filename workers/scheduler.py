@@ -3,10 +3,10 @@
 Every ``scheduler_interval_seconds`` it calls :func:`reap`. That is where time-driven work of the
 board hangs: leases whose time ran out give their slot back (``Board.reap_expired_leases``),
 review leases likewise, projects past their deadline close, webhook deliveries whose retry (or
-redelivery) is due are sent to the workers (``workers.delivery_dispatch.enqueue_due_deliveries``: a
+redelivery) is due are sent to the workers (``workers.delivery.dispatch.enqueue_due_deliveries``: a
 bounded batch per tick, each taken atomically from the due set), and, once per
 ``retention_interval_seconds``, old events and delivery records are trimmed
-(``core.retention``). Each of those is idempotent, so running two
+(``core.projects.retention``). Each of those is idempotent, so running two
 schedulers, or a tick that overlaps a restart, is harmless.
 """
 
@@ -21,12 +21,12 @@ from types import FrameType
 import redis
 import structlog
 
-from core.board import Board
-from core.deadlines import sweep_deadlines
-from core.keys import Keys
-from core.retention import sweep_retention
+from core.board.runner import Board
+from core.projects.deadlines import sweep_deadlines
+from core.projects.retention import sweep_retention
+from core.redis.keys import Keys
 from core.settings import Settings
-from workers.delivery_dispatch import enqueue_due_deliveries
+from workers.delivery.dispatch import enqueue_due_deliveries
 
 __all__ = ["reap", "run_scheduler", "serve"]
 
@@ -39,7 +39,8 @@ def reap(board: Board, settings: Settings) -> None:
     """One round of time-driven maintenance (see the module docstring)."""
     expired = board.reap_expired_leases()
     expired_reviews = board.reap_expired_review_leases()
-    sweep_deadlines(board)  # projects past their deadline close; core.deadlines logs what changed
+    # Projects past their deadline close; core.projects.deadlines logs what changed.
+    sweep_deadlines(board)
     enqueue_due_deliveries(board, settings)  # webhook retries and redeliveries now due
     sweep_retention(board, settings, int(time.time() * 1000))  # at most once an interval
     log.debug("scheduler.tick", expired_leases=expired, expired_review_leases=expired_reviews)

@@ -24,10 +24,10 @@ from api.error_docs import error_responses
 from api.errors import ErrorResponse
 from api.json_body import read_json, read_optional_json, request_body
 from api.volunteer_services import ClaimsDep
-from core.accounts import Accounts
-from core.claims import Assignment, Claims
+from core.accounts.store import Accounts
+from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
-from core.reviews import ReviewItem
+from core.review.reviewers import ReviewItem
 
 __all__ = ["router"]
 

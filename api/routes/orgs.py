@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api import examples
 from api.deps import AccountsDep, CurrentAdmin, CurrentOrg
 from api.error_docs import error_responses
-from core.accounts import MAX_LIVE_ORG_KEYS
+from core.accounts.store import MAX_LIVE_ORG_KEYS
 from core.errors import ApiKeyNotFound, LastApiKey, NotFound, TooManyApiKeys
 
 __all__ = ["router"]

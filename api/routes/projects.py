@@ -9,7 +9,7 @@ from api import examples
 from api.deps import CurrentOrg
 from api.error_docs import error_responses
 from api.services import OwnedProjectId, ProjectsDep
-from core.projects import Project, ProjectCreate, ProjectPatch
+from core.projects.store import Project, ProjectCreate, ProjectPatch
 
 __all__ = ["router"]
 

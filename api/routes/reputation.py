@@ -19,7 +19,7 @@ from api.error_docs import error_responses
 from api.services import OwnedProjectId, ProjectsDep
 from core import ids
 from core.errors import OrgVolunteerNotFound
-from core.reputation import reputation_summary_async
+from core.quality.reputation import reputation_summary_async
 
 __all__ = ["router"]
 

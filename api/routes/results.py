@@ -18,10 +18,10 @@ from api import examples
 from api.deps import BoardDep
 from api.error_docs import error_responses
 from api.services import OwnedProjectId
-from core.board import AsyncBoard
+from core.board.runner import AsyncBoard
+from core.board.script_calls import Commands
+from core.delivery.results import FIRST_CURSOR, MAX_PAGE, ResultEntry, parse_cursor, read_results
 from core.errors import UnsupportedFormat
-from core.ops_base import Commands
-from core.results import FIRST_CURSOR, MAX_PAGE, ResultEntry, parse_cursor, read_results
 from task_types.translation.catalog import CATALOG_KINDS, CatalogEntry, build_catalog
 
 __all__ = ["router"]

@@ -18,9 +18,9 @@ from api.deps import CurrentVolunteer
 from api.error_docs import error_responses
 from api.routes.assignments import NOTHING_FITS, TaskOut
 from api.volunteer_services import CurrentProfile, ReviewsDep
-from core.board_models import ReviewAction
+from core.board.models import ReviewAction
 from core.clock import utc_from_ms
-from core.reviews import ReviewItem
+from core.review.reviewers import ReviewItem
 
 __all__ = ["router"]
 

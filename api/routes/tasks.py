@@ -16,7 +16,7 @@ from api.json_body import inline_schema, media_type
 from api.limits import DEFAULT_MAX_BODY_BYTES
 from api.services import IdempotencyDep, OwnedProjectId, ProjectsDep
 from core import ids
-from core.bulk import (
+from core.board.bulk import (
     MAX_BATCH_ITEMS,
     MAX_EXTERNAL_ID_CHARS,
     MAX_PAYLOAD_BYTES,

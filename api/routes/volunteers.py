@@ -13,11 +13,11 @@ from api import examples
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, SettingsDep
 from api.error_docs import error_responses
 from api.volunteer_services import ReviewsDep
-from core.accounts import VolunteerProfile
+from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
-from core.reputation import reputation_summary_async
-from core.volunteer_stats import read_feedback, read_stats
+from core.quality.reputation import reputation_summary_async
+from core.volunteers.stats import read_feedback, read_stats
 from task_types import all_types
 from task_types.translation.models import LanguageTag
 

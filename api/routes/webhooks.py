@@ -14,9 +14,9 @@ from api import examples
 from api.deps import CurrentOrg, SettingsDep
 from api.error_docs import error_responses
 from api.services import WebhooksDep
+from core.delivery.ssrf import MAX_URL_LENGTH, TargetRefused, check_url, system_resolver
+from core.delivery.webhooks import Delivery
 from core.errors import WebhookTargetRefused
-from core.ssrf import MAX_URL_LENGTH, TargetRefused, check_url, system_resolver
-from core.webhooks import Delivery
 
 __all__ = ["router"]
 

@@ -7,10 +7,10 @@ from typing import Any
 import httpx
 import redis.asyncio
 
-from core.accounts import Accounts
-from core.board import AsyncBoard
-from core.keys import Keys
-from core.results import Result, publish_result
+from core.accounts.store import Accounts
+from core.board.runner import AsyncBoard
+from core.delivery.results import Result, publish_result
+from core.redis.keys import Keys
 
 PROJECT: dict[str, Any] = {
     "name": "Clinic leaflets",

@@ -9,9 +9,9 @@ of its tasks, so any of its payloads showing up anywhere else is a leak.
 
 Each task's payload carries a random marker (in ``context``), so a test finds a payload in any
 response body by searching for its marker. What no route does yet goes straight to the store,
-as the workers will: publishing the result (``core.results.publish_result`` through the board),
-opening the review item (the board's ``open_review`` op) and writing the delivery record
-(``core.webhooks.Webhooks.save_delivery``).
+as the workers will: publishing the result (``core.delivery.results.publish_result`` through the
+board), opening the review item (the board's ``open_review`` op) and writing the delivery record
+(``core.delivery.webhooks.Webhooks.save_delivery``).
 """
 
 from __future__ import annotations
@@ -24,10 +24,10 @@ from typing import Any
 import httpx
 import redis.asyncio
 
-from core.board import AsyncBoard
-from core.keys import Keys
-from core.results import Result, publish_result
-from core.webhooks import Delivery, Webhooks
+from core.board.runner import AsyncBoard
+from core.delivery.results import Result, publish_result
+from core.delivery.webhooks import Delivery, Webhooks
+from core.redis.keys import Keys
 from tests.api.conftest import Actors
 
 Headers = dict[str, str]

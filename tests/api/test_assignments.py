@@ -15,7 +15,7 @@ import httpx
 import pytest
 import redis
 
-from core.keys import Keys
+from core.redis.keys import Keys
 from core.settings import Settings
 from tests.api.conftest import ADMIN_TOKEN, Actors, AppClient
 from tests.api.volunteer_support import (
@@ -358,7 +358,7 @@ async def test_an_expired_lease_refuses_the_submission_with_409(
     api: httpx.AsyncClient, actors: Actors, world: Scene, answer: dict[str, Any]
 ) -> None:
     # A bad answer: the dead lease is refused first. A good one to a lease claimed in this
-    # process skips the lease read (core.claims): the submit script refuses it the same way.
+    # process skips the lease read (core.board.claims): the submit script refuses it the same way.
     project, _ = await world.project(1)
     await world.short_leases(project, seconds=1)
     _, me = await actors.volunteer()

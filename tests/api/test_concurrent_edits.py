@@ -15,11 +15,11 @@ import httpx
 import pytest
 import redis
 
-from core.board import Board
+from core.board.runner import Board
 from core.clock import ManualClock
-from core.deadlines import expire_deadline
-from core.keys import Keys
-from core.project_models import Project
+from core.projects.deadlines import expire_deadline
+from core.projects.models import Project
+from core.redis.keys import Keys
 from tests.api.conftest import Actors
 from tests.api.ngo import new_project
 from tests.core.project_edits import EDITS, applied

@@ -35,7 +35,7 @@ from api.routes import (
     volunteers,
     webhooks,
 )
-from core.bulk import TaskItem
+from core.board.bulk import TaskItem
 from core.settings import Settings
 from tests.api.conftest import Actors
 

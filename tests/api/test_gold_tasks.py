@@ -14,13 +14,13 @@ import httpx
 import pytest
 import redis
 
-from core.board import Board, BoardPolicy, NewTask
-from core.board_models import Claimed, GoldPolicy
-from core.board_ops import BoardOps
+from core.board.models import Claimed, GoldPolicy
+from core.board.operations import BoardOps
+from core.board.runner import Board, BoardPolicy, NewTask
 from core.clock import ManualClock
-from core.gold import settle_gold_answer
 from core.ids import new_volunteer_id
-from core.keys import Keys
+from core.quality.gold import settle_gold_answer
+from core.redis.keys import Keys
 from tests.api.conftest import Actors
 from tests.api.volunteer_support import Headers, Scene, claim, moderation
 
@@ -219,7 +219,7 @@ def test_the_gold_share_decays_with_experience(redis_client: redis.Redis) -> Non
         claimed = board.run(ops.claim(project, me, draws=(draw, 0.5)))
         assert isinstance(claimed, Claimed)
         gold = "g" in claimed.payload
-        assert claimed.gold is gold  # the reply says so (the API relies on it: core.claims)
+        assert claimed.gold is gold  # the reply says so (the API relies on it: core.board.claims)
         return gold
 
     # seen = tasks claimed so far in the project (each claim adds one).

@@ -8,7 +8,7 @@ import httpx
 import pytest
 
 from api.main import create_app
-from core.redis_server import RedisServer, free_port
+from core.redis.server import RedisServer, free_port
 from core.settings import Settings
 from tests.api.conftest import AppClient
 

@@ -9,8 +9,8 @@ import redis.asyncio
 from prometheus_client.parser import text_string_to_metric_families
 
 from api.metrics import read_board
-from core.keys import Keys
-from core.redis_server import free_port
+from core.redis.keys import Keys
+from core.redis.server import free_port
 from core.settings import Settings
 from tests.api.conftest import ADMIN, Actors, app_client
 from tests.api.ngo import new_project, publish, submit, translation

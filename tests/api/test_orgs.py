@@ -5,7 +5,7 @@ from __future__ import annotations
 import httpx
 import pytest
 
-from core.tokens import new_token
+from core.accounts.tokens import new_token
 from tests.api.conftest import ADMIN, Actors
 from tests.api.ngo import volunteer_token
 

@@ -14,9 +14,9 @@ import httpx
 import pytest
 import redis
 
-from core.board import Board
+from core.board.runner import Board
 from core.clock import ManualClock
-from core.deadlines import sweep_deadlines
+from core.projects.deadlines import sweep_deadlines
 from tests.api.conftest import Actors
 from tests.api.ngo import new_project, submit, translation
 

@@ -8,8 +8,8 @@ import httpx
 import pytest
 import redis
 
-from core.keys import Keys
-from core.projects import claimable_projects
+from core.projects.store import claimable_projects
+from core.redis.keys import Keys
 from tests.api.conftest import ADMIN, Actors
 from tests.api.ngo import PROJECT, new_project, submit, translation, volunteer_token
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.redis_server import RedisServer
+from core.redis.server import RedisServer
 from core.settings import Settings
 from tests.api.conftest import ADMIN, ADMIN_TOKEN, app_client
 

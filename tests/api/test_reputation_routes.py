@@ -9,15 +9,16 @@ import httpx
 import pytest
 import redis
 
-from core.board import Board
-from core.gold import settle_gold_answer
-from core.keys import Keys
+from core.board.runner import Board
+from core.quality.gold import settle_gold_answer
+from core.redis.keys import Keys
 from tests.api.conftest import Actors
 from tests.api.volunteer_support import Headers, Scene, claim, moderation
 
 pytestmark = pytest.mark.anyio
 
-GOLD_ANSWERED = 8  # core.reputation_model.FLOOR_MIN_EVIDENCE: a floor needs this much evidence
+# core.quality.reputation_model.FLOOR_MIN_EVIDENCE: a floor needs this much evidence
+GOLD_ANSWERED = 8
 
 
 async def floored_project(world: Scene) -> str:

@@ -12,7 +12,7 @@ import httpx
 import pytest
 import redis
 
-from core.keys import Keys
+from core.redis.keys import Keys
 from tests.api.conftest import Actors
 from tests.api.ngo import new_project, submit, translation
 

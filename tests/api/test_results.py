@@ -13,8 +13,8 @@ import redis.asyncio
 from translate.storage.pypo import pofile
 from translate.storage.xliff import xlifffile
 
-from core.board import AsyncBoard
-from core.results import Result, publish_result
+from core.board.runner import AsyncBoard
+from core.delivery.results import Result, publish_result
 from tests.api.conftest import Actors
 from tests.api.ngo import new_project, publish, submit, translation
 

@@ -14,10 +14,10 @@ import pytest
 import redis
 import structlog
 
-from core.board import Board
-from core.keys import Keys
-from core.pipeline_ops import PipelineOps
-from core.results import Result
+from core.board.runner import Board
+from core.delivery.results import Result
+from core.quality.outcomes import PipelineOps
+from core.redis.keys import Keys
 from tests.api.conftest import Actors
 from tests.api.volunteer_support import (
     Headers,

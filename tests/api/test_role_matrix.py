@@ -25,8 +25,8 @@ import pytest
 import redis.asyncio
 
 from api.deps import Unauthenticated, WrongKindOfToken
+from core.accounts.tokens import new_token
 from core.settings import Settings
-from core.tokens import new_token
 from tests.api.conftest import ADMIN, ADMIN_TOKEN, Actors, AppClient
 from tests.api.route_cases import (
     ALLOWED,

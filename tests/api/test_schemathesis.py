@@ -40,9 +40,9 @@ from schemathesis.specs.openapi.checks import (
 
 from api.main import create_app
 from api.routes import webhooks as webhook_routes
-from core.keys import Keys
+from core.delivery.webhooks import Delivery, Webhooks
+from core.redis.keys import Keys
 from core.settings import Settings
-from core.webhooks import Delivery, Webhooks
 from tests.api.conftest import ADMIN, ADMIN_TOKEN, Actors, app_client
 from tests.api.ngo import publish
 from tests.api.volunteer_support import PAYLOADS, Headers, claim, scene

@@ -10,7 +10,7 @@ import pytest
 import redis
 
 from api.limits import DEFAULT_MAX_BODY_BYTES
-from core.keys import Keys
+from core.redis.keys import Keys
 from tests.api.conftest import Actors
 from tests.api.ngo import new_project, submit, translation
 

@@ -26,7 +26,7 @@ import httpx
 import pytest
 import redis.asyncio
 
-from core.board import AsyncBoard
+from core.board.runner import AsyncBoard
 from tests.api.conftest import ADMIN, Actors
 from tests.api.route_cases import (
     ALLOWED,

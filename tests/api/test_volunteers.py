@@ -8,9 +8,9 @@ import httpx
 import pytest
 import redis
 
-from core.keys import Keys
+from core.redis.keys import Keys
 from core.settings import Settings
-from core.volunteer_stats import week_field
+from core.volunteers.stats import week_field
 from task_types import names as task_type_names
 from tests.api.conftest import ADMIN_TOKEN, Actors, AppClient
 from tests.api.volunteer_support import Scene, bearer

@@ -9,9 +9,9 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.keys import Keys
+from core.delivery.webhooks import Delivery, Webhooks
+from core.redis.keys import Keys
 from core.settings import Settings
-from core.webhooks import Delivery, Webhooks
 from tests.api.conftest import ADMIN_TOKEN, Actors, AppClient
 from tests.api.ngo import volunteer_token
 

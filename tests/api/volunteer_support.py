@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import redis.asyncio
 
-from core.board import AsyncBoard, BoardPolicy
-from core.keys import Keys
+from core.board.runner import AsyncBoard, BoardPolicy
+from core.redis.keys import Keys
 
 Headers = dict[str, str]
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import redis
 
-from core.board import Board, BoardPolicy, NewTask
+from core.board.runner import Board, BoardPolicy, NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from tests.snapshots import store_contents

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from core.project_models import Project, ProjectPatch
+from core.projects.models import Project, ProjectPatch
 
 __all__ = ["EDITS", "applied", "far_deadline"]
 

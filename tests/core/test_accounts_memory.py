@@ -1,4 +1,4 @@
-"""What the API process remembers of accounts (core.accounts with core.recent): volunteer
+"""What the API process remembers of accounts (core.accounts.store with core.recent): volunteer
 tokens (never revoked) and profiles (for a second, forgotten on this process's own writes);
 organisation keys, which can be revoked, are read every time."""
 
@@ -10,10 +10,10 @@ from typing import TypeVar
 
 import redis.asyncio
 
-from core.accounts import PROFILE_TTL_SECONDS, VOLUNTEER_TOKEN_TTL_SECONDS, Accounts
-from core.keys import Keys
+from core.accounts.store import PROFILE_TTL_SECONDS, VOLUNTEER_TOKEN_TTL_SECONDS, Accounts
+from core.accounts.tokens import token_hash
 from core.recent import Recent
-from core.tokens import token_hash
+from core.redis.keys import Keys
 
 T = TypeVar("T")
 

@@ -1,5 +1,5 @@
 """The asyncio board runs the very same operations as the synchronous one, with or without the
-multiplexed connection the API gives it (core.redis_mux)."""
+multiplexed connection the API gives it (core.redis.mux)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.board import MUX_COMMANDS, AsyncBoard, Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import MUX_COMMANDS, AsyncBoard, Board, BoardPolicy, Claimed, NewTask
 from core.errors import LeaseNotLive
 from core.ids import new_volunteer_id
-from core.redis_mux import MuxRedis
+from core.redis.mux import MuxRedis
 
 
 @pytest.mark.parametrize("multiplexed", [False, True], ids=["redis-py", "mux"])

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 import redis
 
-from core.board import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
 from core.clock import ManualClock
 from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound
 from core.ids import InvalidId, new_project_id

@@ -12,26 +12,23 @@ import re
 import socket
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 from redis.crc import key_slot
 
-from core.board import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
-from core.board_ops import Batch, Op, ScriptCall
+from core.board.operations import Batch, Op, ScriptCall
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.clock import ManualClock
-from core.deadlines import expire_deadline
+from core.delivery.results import Result, publish_result
 from core.ids import new_volunteer_id
-from core.pipeline_ops import PipelineOps
-from core.redis_server import RedisServer, free_port
-from core.reevaluation import close_collection
-from core.reputation import ReputationOps, Update
-from core.results import Result, publish_result
-from core.scripts import ScriptName, script_source
-
-SCRIPTS_DIR = Path(__file__).resolve().parents[2] / "core" / "scripts"
+from core.projects.deadlines import expire_deadline
+from core.projects.reevaluation import close_collection
+from core.quality.outcomes import PipelineOps
+from core.quality.reputation import ReputationOps, Update
+from core.redis.scripts import ScriptName, lua_source, script_source
+from core.redis.server import RedisServer, free_port
 
 
 class RecordingBoard(Board):
@@ -124,7 +121,7 @@ def play_review_cycle(board: Board, clock: ManualClock) -> None:
 
 
 def declared_keys(name: ScriptName) -> int:
-    header = (SCRIPTS_DIR / f"{name.value}.lua").read_text()
+    header = lua_source(name.value)
     return len(set(re.findall(r"^-- KEYS\[(\d+)\]", header, flags=re.MULTILINE)))
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import redis
 
-from core.board import (
+from core.board.runner import (
     Board,
     BoardPolicy,
     Claimed,
@@ -24,9 +24,9 @@ from core.board import (
     ReviewDecision,
 )
 from core.clock import ManualClock
-from core.deadlines import expire_deadline, sweep_deadlines
 from core.errors import LeaseNotLive, ProjectClosed
 from core.ids import new_project_id, new_volunteer_id
+from core.projects.deadlines import expire_deadline, sweep_deadlines
 from core.settings import Settings
 from workers.scheduler import reap
 

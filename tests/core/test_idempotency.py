@@ -11,7 +11,7 @@ import redis.asyncio
 
 from core.errors import IdempotencyInProgress, IdempotencyKeyReused, InvalidRequest
 from core.idempotency import TTL_SECONDS, Claim, Idempotency, StoredResponse, fingerprint
-from core.keys import Keys
+from core.redis.keys import Keys
 
 pytestmark = pytest.mark.anyio
 

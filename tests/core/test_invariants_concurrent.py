@@ -19,7 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from core.board import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask
 from core.clock import ManualClock
 from core.errors import LeaseNotLive
 from core.ids import new_volunteer_id

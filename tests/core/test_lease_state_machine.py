@@ -23,7 +23,7 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.board import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
 from core.clock import ManualClock
 from core.errors import AssignmentNotFound, LeaseNotLive
 from core.ids import new_volunteer_id

@@ -12,9 +12,9 @@ from typing import TypeVar
 import redis
 import redis.asyncio
 
-from core.accounts import MAX_LIVE_ORG_KEYS, Accounts
+from core.accounts.store import MAX_LIVE_ORG_KEYS, Accounts
 from core.errors import LastApiKey, TooManyApiKeys
-from core.keys import Keys
+from core.redis.keys import Keys
 
 T = TypeVar("T")
 

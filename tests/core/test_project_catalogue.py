@@ -1,4 +1,4 @@
-"""The API's in-process copy of the claim index and project documents (core.project_catalogue),
+"""The API's in-process copy of the claim index and project documents (core.projects.catalogue),
 and ``AsyncBoard.run_then`` which the claim path uses to save round trips."""
 
 from __future__ import annotations
@@ -11,14 +11,14 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.accounts import new_org_id
-from core.board import AsyncBoard, BoardPolicy, Claimed, NewTask
+from core.accounts.store import new_org_id
+from core.board.runner import AsyncBoard, BoardPolicy, Claimed, NewTask
 from core.errors import LeaseNotLive
 from core.ids import new_volunteer_id
-from core.keys import Keys
-from core.project_catalogue import ProjectCatalogue
-from core.project_models import ProjectCreate, ProjectPatch
-from core.projects import Projects
+from core.projects.catalogue import ProjectCatalogue
+from core.projects.models import ProjectCreate, ProjectPatch
+from core.projects.store import Projects
+from core.redis.keys import Keys
 
 T = TypeVar("T")
 

@@ -21,15 +21,15 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.board import AsyncBoard, Board, BoardPolicy
-from core.board_ops import Op, ScriptCall
+from core.board.operations import Op, ScriptCall
+from core.board.runner import AsyncBoard, Board, BoardPolicy
 from core.clock import ManualClock
-from core.deadlines import expire_deadline
 from core.errors import ProjectClosed, ProjectEdited
-from core.keys import Keys
-from core.project_models import ProjectPatch
-from core.projects import EDIT_ATTEMPTS, Project, ProjectCreate, Projects
-from core.scripts import ScriptName
+from core.projects.deadlines import expire_deadline
+from core.projects.models import ProjectPatch
+from core.projects.store import EDIT_ATTEMPTS, Project, ProjectCreate, Projects
+from core.redis.keys import Keys
+from core.redis.scripts import ScriptName
 from tests.core.project_edits import EDITS, applied, far_deadline
 
 pytestmark = pytest.mark.anyio

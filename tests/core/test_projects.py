@@ -9,11 +9,11 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.board import AsyncBoard
+from core.board.runner import AsyncBoard
 from core.errors import ProjectNotFound
-from core.keys import Keys
-from core.project_models import ProjectPatch
-from core.projects import ProjectCreate, Projects, claimable_projects
+from core.projects.models import ProjectPatch
+from core.projects.store import ProjectCreate, Projects, claimable_projects
+from core.redis.keys import Keys
 
 pytestmark = pytest.mark.anyio
 

@@ -23,8 +23,8 @@ from redis.exceptions import (
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.redis_mux import MuxRedis
-from core.redis_server import RedisServer
+from core.redis.mux import MuxRedis
+from core.redis.server import RedisServer
 
 pytestmark = pytest.mark.anyio
 

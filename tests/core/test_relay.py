@@ -12,9 +12,9 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from core.board import Board, BoardPolicy, NewTask
-from core.keys import Keys
-from core.relay import Relay, RelayConfig
+from core.board.runner import Board, BoardPolicy, NewTask
+from core.events.relay import Relay, RelayConfig
+from core.redis.keys import Keys
 
 GROUP = "relay"
 FAST = RelayConfig(

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from core.board import Board
+from core.board.runner import Board
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
-from core.reputation import (
+from core.quality.reputation import (
     REPUTATION_RETENTION_MS,
     ReputationOps,
     agreement_updates,
@@ -21,7 +21,7 @@ from core.reputation import (
     reputation_summary,
     review_updates,
 )
-from core.reputation_model import (
+from core.quality.reputation_model import (
     DEFAULT_HALF_LIFE_DAYS,
     FLOOR_MIN_EVIDENCE,
     PRIOR_ACCURACY,

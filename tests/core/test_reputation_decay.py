@@ -15,11 +15,10 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.board import AsyncBoard, Board
+from core.board.runner import AsyncBoard, Board
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
-from core.redis_mux import MuxRedis
-from core.reputation import (
+from core.quality.reputation import (
     ReputationOps,
     Update,
     agreement_updates,
@@ -30,7 +29,7 @@ from core.reputation import (
     reputation_summary_async,
     review_updates,
 )
-from core.reputation_model import (
+from core.quality.reputation_model import (
     DEFAULT_HALF_LIFE_DAYS,
     PRIOR_ACCURACY,
     PRIOR_STRENGTH,
@@ -38,6 +37,7 @@ from core.reputation_model import (
     project_field,
     type_field,
 )
+from core.redis.mux import MuxRedis
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL

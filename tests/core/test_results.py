@@ -7,10 +7,10 @@ import json
 import pytest
 import redis
 
-from core.board import Board
-from core.board_models import BoardPolicy
+from core.board.models import BoardPolicy
+from core.board.runner import Board
+from core.delivery.results import FIRST_CURSOR, Result, parse_cursor, publish_result, read_results
 from core.errors import InvalidCursor
-from core.results import FIRST_CURSOR, Result, parse_cursor, publish_result, read_results
 
 
 def result(task_id: str = "t0000000001", **overrides: object) -> Result:

@@ -1,5 +1,5 @@
-"""Retention (core.retention): old events and delivery records go, and nothing a consumer still
-needs ever does, even while events are appended, read and acknowledged at the same time."""
+"""Retention (core.projects.retention): old events and delivery records go, and nothing a consumer
+still needs ever does, even while events are appended, read and acknowledged at the same time."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from dataclasses import replace
 
 import redis
 
-from core.board import Board, BoardPolicy
-from core.delivery_records import DeliveryStore
-from core.retention import DAY_MS, sweep_retention, trim_deliveries, trim_events
+from core.board.runner import Board, BoardPolicy
+from core.delivery.records import DeliveryStore
+from core.delivery.webhooks import Delivery
+from core.projects.retention import DAY_MS, sweep_retention, trim_deliveries, trim_events
 from core.settings import Settings
-from core.webhooks import Delivery
 
 GROUP = "relay"
 FAR_FUTURE_MS = 10**15  # a cut-off past every event: only the consumers hold the trim back

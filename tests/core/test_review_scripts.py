@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import redis
 
-from core.board import (
+from core.board.runner import (
     Board,
     BoardPolicy,
     Claimed,

@@ -10,8 +10,8 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from core.results import ResultEntry
-from core.signing import (
+from core.delivery.results import ResultEntry
+from core.delivery.signing import (
     delivery_id,
     event_body,
     iso_time,
@@ -19,7 +19,7 @@ from core.signing import (
     sign,
     signed_headers,
 )
-from core.webhooks import new_secret
+from core.delivery.webhooks import new_secret
 
 ENTRY = ResultEntry(
     cursor="1700000000000-0",

@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from core.ssrf import (
+from core.delivery.ssrf import (
     TargetRefused,
     address_refusal,
     check_url,

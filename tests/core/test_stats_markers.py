@@ -3,10 +3,10 @@ pruned once they are older than any replay (prune_old_fields in the scripts' pre
 
 from __future__ import annotations
 
-from core.board import Board
+from core.board.runner import Board
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
-from core.pipeline_ops import STATS_MARKER_RETENTION_MS, PipelineOps
+from core.quality.outcomes import STATS_MARKER_RETENTION_MS, PipelineOps
 
 
 def test_old_stats_markers_are_pruned_and_counts_kept(board: Board, clock: ManualClock) -> None:

@@ -7,7 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from core.board import Board
+from core.board.runner import Board
 from core.clock import Clock
 
 __all__ = ["on_own_boards"]

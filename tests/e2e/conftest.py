@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from core.redis_server import free_port
+from core.redis.server import free_port
 
 ADMIN_TOKEN = "rk_admin_" + "e2e" * 12
 START_TIMEOUT = 30.0

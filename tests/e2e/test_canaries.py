@@ -26,7 +26,7 @@ import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
-from core.redis_server import free_port
+from core.redis.server import free_port
 from tests.e2e import canary_task_type
 from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
 from tests.e2e.test_pipeline_flow import Cursor, bearer, start, wait_for

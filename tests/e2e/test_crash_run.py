@@ -20,7 +20,7 @@ once in its volunteer's stats, and every result once for each of its contributor
 delay between a result's publication and its first delivery, and the kills, are printed (not
 asserted: the machine is shared and noisy). A worker killed in the middle of an attempt does not
 hold its delivery for the attempt lease: the broker hands its message to another worker within
-seconds, and that message takes its own attempt back at once (``workers.delivery``).
+seconds, and that message takes its own attempt back at once (``workers.delivery.deliverer``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import pytest
 import redis
 from standardwebhooks import Webhook
 
-from core.keys import Keys
+from core.redis.keys import Keys
 from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
 from tests.e2e.crash_support import (
     TYPES,

@@ -12,8 +12,8 @@ import json
 import httpx
 import redis
 
-from core.board import Board
-from core.results import Result, publish_result
+from core.board.runner import Board
+from core.delivery.results import Result, publish_result
 from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
 
 

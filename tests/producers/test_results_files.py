@@ -21,8 +21,8 @@ import redis
 from translate.storage import pypo
 
 from api.routes.results import CATALOG_REVIEW_BELOW
-from core.board import Board
-from core.results import Result, publish_result
+from core.board.runner import Board
+from core.delivery.results import Result, publish_result
 from producers import NewProject
 from producers.result_feed import EXPORT_REVIEW_BELOW
 from ruche.cli import main

@@ -15,7 +15,7 @@ from email.utils import format_datetime
 
 import pytest
 
-from core.redis_server import free_port
+from core.redis.server import free_port
 from producers import NewProject, RetryPolicy, RucheClient, RucheConnectionError, RucheError
 from producers.bulk import chunk_key, submit_in_chunks
 from producers.retry import parse_retry_after

@@ -1,7 +1,7 @@
 """The NGO's webhook check (``producers.webhooks.verify``) against what Ruche really signs.
 
-Deliveries are signed by the server's own code (``core.signing``) with a secret made the way
-``PUT /v1/webhook`` makes it (``core.webhooks.new_secret``); the reference library
+Deliveries are signed by the server's own code (``core.delivery.signing``) with a secret made the
+way ``PUT /v1/webhook`` makes it (``core.delivery.webhooks.new_secret``); the reference library
 ``standardwebhooks`` must agree with every verdict on a fresh delivery.
 """
 
@@ -13,9 +13,9 @@ import pytest
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError as ReferenceError
 
-from core.results import ResultEntry
-from core.signing import delivery_id, event_body, sign, signed_headers
-from core.webhooks import new_secret
+from core.delivery.results import ResultEntry
+from core.delivery.signing import delivery_id, event_body, sign, signed_headers
+from core.delivery.webhooks import new_secret
 from producers import webhooks
 from producers.webhooks import WebhookVerificationError, verify
 

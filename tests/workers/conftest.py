@@ -10,7 +10,7 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board import Board
+from core.board.runner import Board
 from core.settings import Settings
 from tests.logs import restored_logging
 from workers import runtime

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from core.settings import load_settings
 from workers.actors import deliver
-from workers.delivery import Deliverer
+from workers.delivery.deliverer import Deliverer
 
 ATTEMPT_LEASE_MS = 3600 * 1000
 

@@ -22,13 +22,13 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from core.board import Board, BoardPolicy, NewTask
-from core.delivery_records import DeliveryStore
-from core.keys import Keys
-from core.results import Result, publish_result
-from core.webhooks import Webhooks
-from workers.delivery import Deliverer
-from workers.webhook_client import HttpLimits
+from core.board.runner import Board, BoardPolicy, NewTask
+from core.delivery.records import DeliveryStore
+from core.delivery.results import Result, publish_result
+from core.delivery.webhooks import Webhooks
+from core.redis.keys import Keys
+from workers.delivery.deliverer import Deliverer
+from workers.delivery.webhook_client import HttpLimits
 
 # Short limits keep the slow-receiver tests fast; production uses HttpLimits().
 TEST_LIMITS = HttpLimits(connect_s=1.0, io_s=1.0, total_s=2.0)

@@ -17,18 +17,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.aggregation import aggregate_task
-from core.board import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
-from core.board_models import GoldPolicy
-from core.board_ops import text
+from core.board.models import GoldPolicy
+from core.board.operations import text
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.clock import ManualClock
-from core.delivery_records import DueDelivery
+from core.delivery.records import DueDelivery
 from core.ids import new_volunteer_id
-from core.reevaluation import close_collection
+from core.projects.reevaluation import close_collection
+from core.quality.aggregation import aggregate_task
 from tests.workers.delivery_support import Answer, Clock, Receiver, set_endpoint
 from tests.workers.pipeline_support import Submission, answer, events, last_event, results
-from workers.delivery import DELIVER_DUE, Deliverer
-from workers.delivery_dispatch import dispatch_due
+from workers.delivery.deliverer import DELIVER_DUE, Deliverer
+from workers.delivery.dispatch import dispatch_due
+from workers.delivery.webhook_client import Reply
 from workers.routing import (
     PROJECTS_REEVALUATE,
     QUALITY_GOLD,
@@ -38,7 +39,6 @@ from workers.routing import (
     TASKS_AGGREGATE,
     TASKS_REVIEW_STALLED,
 )
-from workers.webhook_client import Reply
 
 __all__ = ["SCENARIOS", "SCHEDULER_TICK", "Scenario", "World"]
 

@@ -12,7 +12,7 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask
 from core.ids import new_volunteer_id
 from tests.snapshots import store_contents
 

@@ -36,7 +36,7 @@ import dramatiq
 import pytest
 import redis
 
-from core.board import Board
+from core.board.runner import Board
 from core.clock import ManualClock
 from core.settings import Settings
 from tests.logs import restored_logging
@@ -46,7 +46,7 @@ from tests.workers.idempotency_scenarios import SCENARIOS, SCHEDULER_TICK, Scena
 from tests.workers.pipeline_support import call_concurrently
 from workers import runtime
 from workers.app import ACTOR_MODULES, setup
-from workers.delivery import DELIVER_DUE
+from workers.delivery.deliverer import DELIVER_DUE
 from workers.routing import ROUTES
 
 Actor = dramatiq.Actor[..., None]

@@ -20,11 +20,11 @@ import redis
 import redis.asyncio
 from standardwebhooks import Webhook
 
-from core.delivery_records import DeliveryStore, DueDelivery, due_member
-from core.keys import Keys
-from core.redis_server import free_port
-from core.signing import delivery_id, event_body
-from core.webhooks import Delivery, Webhooks
+from core.delivery.records import DeliveryStore, DueDelivery, due_member
+from core.delivery.signing import delivery_id, event_body
+from core.delivery.webhooks import Delivery, Webhooks
+from core.redis.keys import Keys
+from core.redis.server import free_port
 from tests.workers.delivery_support import (
     Answer,
     Clock,
@@ -38,16 +38,16 @@ from tests.workers.delivery_support import (
     redeliver,
     set_endpoint,
 )
-from workers.delivery import ATTEMPT_LEASE_MS, Deliverer
-from workers.delivery_dispatch import DISPATCH_LEASE_MS, dispatch_due
-from workers.delivery_retries import (
+from workers.delivery.deliverer import ATTEMPT_LEASE_MS, Deliverer
+from workers.delivery.dispatch import DISPATCH_LEASE_MS, dispatch_due
+from workers.delivery.retries import (
     MAX_ATTEMPTS,
     MAX_RETRY_AFTER_S,
     RETRY_DELAYS_S,
     parse_retry_after,
     retry_delay_s,
 )
-from workers.webhook_client import Reply
+from workers.delivery.webhook_client import Reply
 
 ORG = "org_deliverytest"
 

@@ -12,10 +12,10 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from standardwebhooks import Webhook
 
-from core.board import Board
-from core.keys import Keys
+from core.board.runner import Board
+from core.delivery.signing import delivery_id
+from core.redis.keys import Keys
 from core.settings import Settings
-from core.signing import delivery_id
 from tests.logs import restored_logging
 from tests.workers.delivery_support import (
     Answer,
@@ -32,8 +32,8 @@ from tests.workers.delivery_support import (
 )
 from workers.actors import deliver as deliver_actors
 from workers.app import setup
-from workers.delivery import DELIVER, DELIVER_DUE, QUEUE
-from workers.delivery_dispatch import enqueue_due_deliveries
+from workers.delivery.deliverer import DELIVER, DELIVER_DUE, QUEUE
+from workers.delivery.dispatch import enqueue_due_deliveries
 from workers.scheduler import reap
 
 ORG = "org_actortest"

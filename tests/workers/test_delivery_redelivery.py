@@ -2,10 +2,10 @@
 not after the attempt lease; and a run that is still alive is never overlapped.
 
 The deliverers here have an attempt lease of an hour, so a second attempt seen during a test can
-only come from the message taking its own claim back (workers.delivery, webhook_claim.lua).
-Three ways to die: a real dramatiq worker process killed with SIGKILL in the middle of its POST;
-a run that raises mid-attempt in a real dramatiq worker (dramatiq retries the same message); and,
-in-process, a claim whose run stopped renewing it.
+only come from the message taking its own claim back (workers.delivery.deliverer,
+webhook_claim.lua). Three ways to die: a real dramatiq worker process killed with SIGKILL in the
+middle of its POST; a run that raises mid-attempt in a real dramatiq worker (dramatiq retries the
+same message); and, in-process, a claim whose run stopped renewing it.
 """
 
 from __future__ import annotations
@@ -26,11 +26,11 @@ from dramatiq.brokers.redis import RedisBroker
 from redis.crc import key_slot
 from standardwebhooks import Webhook
 
-from core.delivery_records import DeliveryStore, due_member
-from core.keys import Keys
+from core.delivery.records import DeliveryStore, due_member
+from core.delivery.signing import delivery_id
+from core.delivery.webhooks import Delivery
+from core.redis.keys import Keys
 from core.settings import Settings
-from core.signing import delivery_id
-from core.webhooks import Delivery
 from tests.logs import restored_logging
 from tests.processes import stop_group, wait_until
 from tests.workers.delivery_support import (
@@ -47,8 +47,8 @@ from tests.workers.delivery_support import (
 from workers.actors import deliver as deliver_actors
 from workers.app import setup
 from workers.broker import build_broker
-from workers.delivery import ATTEMPT_ALIVE_MS, DELIVER, QUEUE, Deliverer
-from workers.webhook_client import HttpLimits, Reply
+from workers.delivery.deliverer import ATTEMPT_ALIVE_MS, DELIVER, QUEUE, Deliverer
+from workers.delivery.webhook_client import HttpLimits, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "org_redeliverytest"

@@ -16,11 +16,11 @@ import pytest
 import redis
 from standardwebhooks import Webhook
 
-from core.delivery_records import DeliveryStore
-from core.keys import Keys
-from core.signing import delivery_id, signed_headers
-from core.ssrf import system_resolver
-from core.webhooks import new_secret
+from core.delivery.records import DeliveryStore
+from core.delivery.signing import delivery_id, signed_headers
+from core.delivery.ssrf import system_resolver
+from core.delivery.webhooks import new_secret
+from core.redis.keys import Keys
 from tests.workers.delivery_support import (
     TEST_LIMITS,
     Answer,
@@ -31,7 +31,7 @@ from tests.workers.delivery_support import (
     publish,
     receiving,
 )
-from workers.webhook_client import post
+from workers.delivery.webhook_client import post
 
 SECRET = new_secret()
 BODY = b'{"type":"result.ready"}'

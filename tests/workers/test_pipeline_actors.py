@@ -11,7 +11,7 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board import Board, Claimed, ReviewClaimed, ReviewDecision
+from core.board.runner import Board, Claimed, ReviewClaimed, ReviewDecision
 from core.ids import new_volunteer_id
 from tests.workers.conftest import actor
 from tests.workers.pipeline_support import (

@@ -13,18 +13,18 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board import Board, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.board.runner import Board, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
-from core.reevaluation import EVALUATED_POLICY_FIELD, reevaluate_project
-from core.reputation import (
+from core.projects.reevaluation import EVALUATED_POLICY_FIELD, reevaluate_project
+from core.quality.reputation import (
     ReputationOps,
     agreement_updates,
     apply_updates,
     gold_update,
     soft_credit,
 )
-from core.reputation_model import DEFAULT_HALF_LIFE_DAYS, TypeReputation
+from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS, TypeReputation
 from core.settings import Settings
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer

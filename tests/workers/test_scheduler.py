@@ -14,10 +14,10 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.board import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask
 from core.ids import new_volunteer_id
-from core.keys import Keys
-from core.redis_server import free_port
+from core.redis.keys import Keys
+from core.redis.server import free_port
 from core.settings import Settings
 from tests.logs import json_lines, log_to_stream, restored_logging
 from workers.scheduler import run_scheduler

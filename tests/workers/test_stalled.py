@@ -10,7 +10,7 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask
 from core.clock import ManualClock
 from core.errors import TaskBusy
 from core.ids import new_volunteer_id

@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 
-from core.ssrf import system_resolver
+from core.delivery.ssrf import system_resolver
 from tests.workers.delivery_support import TEST_LIMITS, receiving
-from workers import webhook_client
-from workers.webhook_client import post, trusted_tls_context
+from workers.delivery import webhook_client
+from workers.delivery.webhook_client import post, trusted_tls_context
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""Actors delivering results by webhook (queue ``results``); the work is in :mod:`workers.delivery`.
+"""Actors delivering results by webhook (queue ``results``); the work is in
+:mod:`workers.delivery.deliverer`.
 
 Both are thin and safe to run twice: the delivery's due-set claim lets one attempt through.
 HTTP failures are not exceptions here — they are recorded and retried on the delivery's own
@@ -14,7 +15,7 @@ import dramatiq
 import structlog
 
 from core.settings import load_settings
-from workers.delivery import DELIVER, DELIVER_DUE, QUEUE, Deliverer
+from workers.delivery.deliverer import DELIVER, DELIVER_DUE, QUEUE, Deliverer
 
 __all__ = ["deliver_due", "deliver_result", "install"]
 
@@ -23,7 +24,7 @@ log = structlog.get_logger(__name__)
 _MAX_RETRIES = 20
 _MIN_BACKOFF_MS = 1_000
 _MAX_BACKOFF_MS = 5 * 60 * 1000
-_TIME_LIMIT_MS = 60_000  # an attempt is bounded at 15 s (workers.webhook_client)
+_TIME_LIMIT_MS = 60_000  # an attempt is bounded at 15 s (workers.delivery.webhook_client)
 
 _deliverer: Deliverer | None = None
 _lock = threading.Lock()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from core.gold import settle_gold_answer
+from core.quality.gold import settle_gold_answer
 from workers import runtime
 from workers.routing import QUALITY_GOLD, QUALITY_QUEUE
 
@@ -16,7 +16,7 @@ log = structlog.get_logger(__name__)
 @runtime.event_actor(QUALITY_GOLD, QUALITY_QUEUE)
 def settle(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """``gold.answered``: feedback to the volunteer and the gold evidence to their reputation,
-    each once (:mod:`core.gold`)."""
+    each once (:mod:`core.quality.gold`)."""
     settled = settle_gold_answer(runtime.board(), project_id, fields)
     log.info(
         "gold.settled",

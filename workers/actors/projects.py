@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from core.reevaluation import reevaluate_project
+from core.projects.reevaluation import reevaluate_project
 from workers import runtime
 from workers.routing import PROJECTS_QUEUE, PROJECTS_REEVALUATE
 
@@ -20,7 +20,7 @@ _TIME_LIMIT_MS = 10 * 60_000
 @runtime.event_actor(PROJECTS_REEVALUATE, PROJECTS_QUEUE, time_limit_ms=_TIME_LIMIT_MS)
 def reevaluate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """A ``project.updated`` event: decide again the open tasks whose answers the new policy
-    may find enough (:mod:`core.reevaluation`; safe to run twice)."""
+    may find enough (:mod:`core.projects.reevaluation`; safe to run twice)."""
     done = reevaluate_project(runtime.board(), project_id)
     log.info(
         "project.reevaluated",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from core.settlement import settle_review
+from core.review.settlement import settle_review
 from workers import runtime
 from workers.routing import REVIEWS_QUEUE, REVIEWS_SETTLE
 
@@ -19,7 +19,7 @@ _BACKOFF_MS = (500, 60_000)
 @runtime.event_actor(REVIEWS_SETTLE, REVIEWS_QUEUE, backoff_ms=_BACKOFF_MS)
 def settle(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """A ``review.decided`` event: publish the result the decision made, and tell the
-    volunteers concerned (:mod:`core.settlement`; safe to run twice)."""
+    volunteers concerned (:mod:`core.review.settlement`; safe to run twice)."""
     done = settle_review(
         runtime.board(), project_id, fields["task"], fields["review"], fields["action"]
     )

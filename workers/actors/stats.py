@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import structlog
 
-from core.stats_updates import record_decision, record_submission
+from core.volunteers.stats_updates import record_decision, record_submission
 from workers import runtime
 from workers.routing import STATS_QUEUE, STATS_RECORD
 
@@ -16,7 +16,7 @@ log = structlog.get_logger(__name__)
 @runtime.event_actor(STATS_RECORD, STATS_QUEUE)
 def record(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """``answer.submitted`` (tasks, minutes, contribution) or ``result.published`` (decided,
-    accepted), each counted once (:mod:`core.stats_updates`)."""
+    accepted), each counted once (:mod:`core.volunteers.stats_updates`)."""
     board = runtime.board()
     kind = fields.get("type")
     if kind == "answer.submitted":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import structlog
 
-from core.aggregation import aggregate_task
 from core.errors import TaskClosed
+from core.quality.aggregation import aggregate_task
 from workers import runtime
 from workers.routing import TASKS_AGGREGATE, TASKS_QUEUE, TASKS_REVIEW_STALLED
 
@@ -21,7 +21,7 @@ _BACKOFF_MS = (500, 60_000)
 @runtime.event_actor(TASKS_AGGREGATE, TASKS_QUEUE, backoff_ms=_BACKOFF_MS)
 def aggregate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     """An ``answer.submitted`` event that completed its task: resolve it, ask for one more
-    answer, or send it to the reviewers (:mod:`core.aggregation`; safe to run twice)."""
+    answer, or send it to the reviewers (:mod:`core.quality.aggregation`; safe to run twice)."""
     done = aggregate_task(runtime.board(), project_id, fields["task"])
     log.info(
         "task.aggregated",

@@ -1,0 +1,455 @@
+"""Volunteers claiming and working on tasks: which projects fit them, the live-assignment cap,
+and each call an assignment goes through (heartbeat, submit, release).
+
+Which projects fit a volunteer:
+
+- the project is active (the claim index lists only those) and of a task type the volunteer
+  asked for, if they asked;
+- languages, compared by their primary subtag (``pt-BR`` and ``pt`` are the same language): a
+  translation project needs *every* language it lists among the volunteer's (they read the source
+  and write the target; NGOs split multi-target work into one project per language pair). Any
+  other project needs *one* of its languages (the content is in one of them). A project that
+  lists no language fits everybody;
+- every skill the project lists is among the volunteer's (ignoring case).
+
+Projects are tried by priority, highest first (ties in random order, to spread the volunteers),
+at most :data:`MAX_PROJECTS_TRIED` of them: each try is one claim script that either leases a slot
+or says the project has nothing for this volunteer.
+
+The cap: one slot of the volunteer's ``max_live_assignments`` is reserved atomically
+(``reserve_slot.lua`` on the volunteer's own key), so concurrent claims by one volunteer cannot
+overshoot it. The reservation and the claim on the best project go down one pipeline (they are
+on different keys, so no script can do both; a round trip is a large share of a claim's cost):
+when the reservation is refused (429), a lease the claim took meanwhile is released at once
+(reason ``over_the_cap``), and the task may be served to that volunteer later: they never saw
+it. The reservation turns into the assignment, or is dropped when nothing was claimed;
+submit and release give the slot back, and an expired lease frees its slot by itself (entries
+carry their lease's expiry).
+
+What a claim showed its volunteer (task type and payload, never a gold task's) is remembered in
+this process (:class:`Shown`), so that the submit that usually follows validates the answer
+without reading them back: one round trip fewer on the hot path. The submit script stays the
+judge of the lease (live, this volunteer's); payloads and task types never change, so the memory
+cannot be stale. Another process, a gold task, an evicted entry or a refused answer take the
+reading path, which checks the lease before the answer as always.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+import redis.asyncio
+
+from core import ids
+from core.board.answers import score_gold, validate_answer
+from core.board.models import Claimed, Heartbeat, LeaseContext, Submitted
+from core.board.runner import AsyncBoard
+from core.errors import (
+    AssignmentNotFound,
+    CharterNotAccepted,
+    LeaseNotLive,
+    ProjectNotFound,
+    RucheError,
+)
+from core.projects.catalogue import ProjectCatalogue
+from core.quality.reputation import ReputationOps
+from core.quality.reputation_model import TypeReputation, below_floor
+from core.recent import Recent
+from core.redis.keys import Keys
+from task_types.translation.models import primary_language
+
+__all__ = [
+    "MAX_PROJECTS_TRIED",
+    "OVER_THE_CAP",
+    "Assignment",
+    "Claims",
+    "LiveAssignment",
+    "ProjectCard",
+    "ProjectSource",
+    "VolunteerLike",
+    "by_priority",
+    "fits",
+    "require_charter",
+]
+
+MAX_PROJECTS_TRIED = 8
+#: The release reason of a claim handed back because the volunteer was at the cap.
+OVER_THE_CAP = "over_the_cap"
+# How long a reservation holds a slot if the claim that made it never finishes (a crashed API
+# process): far longer than a claim takes, short enough not to lock a volunteer out for long.
+RESERVATION_HOLD_MS = 30_000
+# Task types whose volunteers need every listed language (see the module docstring).
+ALL_LANGUAGES_TYPES = frozenset({"translation"})
+# What this process remembers of the claims it served (see the module docstring): payloads up
+# to 8 KiB of JSON, at most 4,096 of them (32 MiB of JSON at worst), for an hour at most.
+SHOWN_MAX_PAYLOAD = 8 * 1024
+SHOWN_MAX_ENTRIES = 4096
+SHOWN_TTL_SECONDS = 3600.0
+
+
+class ProjectCard(Protocol):
+    """What choosing a project needs to know (``core.projects.store.ProjectSummary`` fits)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def task_type(self) -> str: ...
+
+    @property
+    def languages(self) -> Sequence[str]: ...
+
+    @property
+    def skills(self) -> Sequence[str]: ...
+
+    @property
+    def priority(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def reputation_floor(self) -> float | None: ...
+
+
+T = TypeVar("T", bound=ProjectCard)
+
+ProjectSource = Callable[[redis.asyncio.Redis, Keys], Awaitable[Sequence[ProjectCard]]]
+
+
+class VolunteerLike(Protocol):
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def languages(self) -> Sequence[str]: ...
+
+    @property
+    def skills(self) -> Sequence[str]: ...
+
+    @property
+    def charter_accepted_at_ms(self) -> int | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Assignment:
+    """A volunteer's lease on one answer slot, with what they need to do the task."""
+
+    id: str
+    project_id: str
+    task_id: str
+    task_type: str
+    instructions: str
+    expires_at_ms: int
+    payload: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """What a claim showed its volunteer: enough to validate their answer."""
+
+    volunteer_id: str
+    task_type: str
+    payload: dict[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LiveAssignment:
+    id: str
+    project_id: str
+    task_id: str
+    expires_at_ms: int
+
+
+def require_charter(volunteer: VolunteerLike) -> None:
+    if volunteer.charter_accepted_at_ms is None:
+        raise CharterNotAccepted("accept the confidentiality charter first (POST /v1/me/charter)")
+
+
+def fits(card: ProjectCard, volunteer: VolunteerLike) -> bool:
+    """The project's language and skill requirements are met (see the module docstring)."""
+    return _fits(card, *_abilities(volunteer))
+
+
+def _abilities(volunteer: VolunteerLike) -> tuple[set[str], set[str]]:
+    """The volunteer's primary languages and folded skills, worked out once per claim."""
+    return (
+        {primary_language(tag) for tag in volunteer.languages},
+        {skill.casefold() for skill in volunteer.skills},
+    )
+
+
+def _fits(card: ProjectCard, known: set[str], skills: set[str]) -> bool:
+    if card.languages:
+        wanted = {primary_language(tag) for tag in card.languages}
+        if card.task_type in ALL_LANGUAGES_TYPES:
+            if not wanted <= known:
+                return False
+        elif not wanted & known:
+            return False
+    return all(skill.casefold() in skills for skill in card.skills)
+
+
+def by_priority(cards: Sequence[ProjectCard]) -> list[ProjectCard]:
+    """Highest priority first; equal priorities shuffled so volunteers spread across them."""
+    shuffled = list(cards)
+    random.shuffle(shuffled)  # spreading load, not security
+    return sorted(shuffled, key=lambda card: -card.priority)
+
+
+def _assignment_ref(assignment_id: str) -> ids.AssignmentRef:
+    try:
+        return ids.parse_assignment_id(assignment_id)
+    except ids.InvalidId:
+        # A malformed id is refused exactly like an unknown one (and never reaches Redis).
+        raise AssignmentNotFound("no such assignment") from None
+
+
+def _own_live_lease(context: LeaseContext, volunteer_id: str) -> dict[str, Any]:
+    """The lease record when it is the volunteer's and live; the same refusals as the scripts'."""
+    record = context.record
+    if record is None or record.get("vol") != volunteer_id:
+        raise AssignmentNotFound("no such assignment")
+    if record["state"] != "live":
+        raise LeaseNotLive(str(record["state"]))
+    if context.now_ms >= int(record["expires"]):
+        raise LeaseNotLive("expired")
+    return record
+
+
+class Claims:
+    """The volunteer side of the board, for the API."""
+
+    def __init__(
+        self,
+        board: AsyncBoard,
+        client: redis.asyncio.Redis,
+        keys: Keys,
+        *,
+        max_live: int,
+        catalogue: ProjectCatalogue | None = None,
+    ) -> None:
+        self.board = board
+        self.ops = board.ops
+        self.client = client
+        self.keys = keys
+        self.max_live = max_live
+        # Without a shared catalogue (one per API process), every claim reads Redis afresh.
+        self.catalogue = catalogue or ProjectCatalogue(client, keys, board, ttl_seconds=0.0)
+        self.shown: Recent[str, Shown] = Recent(SHOWN_TTL_SECONDS, SHOWN_MAX_ENTRIES)
+
+    async def candidates(
+        self,
+        volunteer: VolunteerLike,
+        *,
+        task_types: Sequence[str] | None = None,
+        project_id: str | None = None,
+    ) -> list[ProjectCard]:
+        """Projects to try for this volunteer, best first. An explicit project the volunteer
+        cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
+        known, skills = _abilities(volunteer)
+        visible = [
+            card
+            for card in await self.catalogue.claimable()
+            if card.state == "active" and _fits(card, known, skills)
+        ]
+        if project_id is not None:
+            visible = [card for card in visible if card.id == project_id]
+            if not visible:
+                raise ProjectNotFound("no such project")
+        if task_types:
+            wanted = set(task_types)
+            visible = [card for card in visible if card.task_type in wanted]
+        visible = await self._above_floors(visible, volunteer.id)
+        return by_priority(visible)[:MAX_PROJECTS_TRIED]
+
+    async def _above_floors(self, cards: Sequence[T], volunteer_id: str) -> list[T]:
+        """The cards whose reputation floor (if any) the volunteer is not below: one read of
+        their reputation, only when a candidate project sets a floor."""
+        floored = {card.task_type for card in cards if card.reputation_floor}
+        if not floored:
+            return list(cards)
+        ops = ReputationOps(self.keys, self.board.clock)
+        standings = await self.board.run(ops.standings(volunteer_id, sorted(floored)))
+        return [
+            card
+            for card in cards
+            if not below_floor(
+                standings.get(card.task_type) or TypeReputation(card.task_type),
+                card.reputation_floor,
+            )
+        ]
+
+    async def claim(
+        self,
+        volunteer: VolunteerLike,
+        *,
+        task_types: Sequence[str] | None = None,
+        project_id: str | None = None,
+    ) -> Assignment | None:
+        """Lease a task that fits the volunteer, or None when nothing does."""
+        require_charter(volunteer)
+        cards = await self.candidates(volunteer, task_types=task_types, project_id=project_id)
+        if not cards:
+            return None
+        reservation = "res:" + ids.new_token_part()
+        best, rest = cards[0], cards[1:]
+        # The reservation and the claim on the best project, in one round trip (see the module
+        # docstring): a claim made while the reservation was refused is handed back at once.
+        reserve = self.ops.reserve_slot(
+            volunteer.id, reservation, self.max_live, RESERVATION_HOLD_MS
+        )
+        pair = await self.board.run_pair(reserve, self.ops.claim(best.id, volunteer.id))
+        reserved, first = pair
+        if isinstance(reserved, RucheError):
+            if isinstance(first, Claimed):
+                await self.board.run(
+                    self.ops.release(first.assignment_id, volunteer.id, OVER_THE_CAP, unseen=True)
+                )
+            raise reserved
+        found: tuple[ProjectCard, Claimed] | None = (
+            (best, first) if isinstance(first, Claimed) else None
+        )
+        try:
+            if isinstance(first, RucheError) and not isinstance(first, ProjectNotFound):
+                raise first
+            if found is None:
+                found = await self._claim_first(rest, volunteer.id)
+        finally:
+            if found is None:
+                await self.board.run(self.ops.drop_slot(volunteer.id, reservation))
+        if found is None:
+            return None
+        card, lease = found
+        confirm = self.ops.confirm_slot(
+            volunteer.id, reservation, lease.assignment_id, lease.expires_at_ms
+        )
+        await self.board.run(confirm)
+        if not lease.gold and lease.payload_length <= SHOWN_MAX_PAYLOAD:
+            self.shown.put(
+                lease.assignment_id, Shown(volunteer.id, card.task_type, lease.payload)
+            )
+        document = await self.catalogue.document(card.id)
+        return Assignment(
+            id=lease.assignment_id,
+            project_id=card.id,
+            task_id=lease.task_id,
+            task_type=card.task_type,
+            instructions=str(document.get("instructions", "")),
+            expires_at_ms=lease.expires_at_ms,
+            payload=lease.payload,
+        )
+
+    async def _claim_first(
+        self, cards: Sequence[ProjectCard], volunteer_id: str
+    ) -> tuple[ProjectCard, Claimed] | None:
+        for card in cards:
+            try:
+                outcome = await self.board.run(self.ops.claim(card.id, volunteer_id))
+            except ProjectNotFound:
+                continue  # deleted since the index was read
+            if isinstance(outcome, Claimed):
+                return card, outcome
+        return None
+
+    async def get(self, volunteer_id: str, assignment_id: str) -> Assignment:
+        """A live assignment of this volunteer, payload included (they hold it)."""
+        ref = _assignment_ref(assignment_id)
+        context = await self.board.run(self.ops.lease_context(assignment_id))
+        record = _own_live_lease(context, volunteer_id)
+        return Assignment(
+            id=assignment_id,
+            project_id=ref.project_id,
+            task_id=ref.task_id,
+            task_type=str(context.document.get("task_type", "")),
+            instructions=str(context.document.get("instructions", "")),
+            expires_at_ms=int(record["expires"]),
+            payload=context.payload or {},
+        )
+
+    async def live(self, volunteer_id: str) -> list[LiveAssignment]:
+        """The volunteer's assignments whose lease is live, soonest to expire first."""
+        slots = await self.board.run(self.ops.live_slots(volunteer_id))
+        records = await asyncio.gather(
+            *(self.board.run(self.ops.assignment(aid)) for aid, _ in slots),
+            return_exceptions=True,
+        )
+        live = []
+        for (assignment_id, _), record in zip(slots, records, strict=True):
+            if isinstance(record, AssignmentNotFound):
+                continue
+            if isinstance(record, BaseException):
+                raise record
+            if record.get("vol") == volunteer_id and record.get("state") == "live":
+                ref = ids.parse_assignment_id(assignment_id)
+                live.append(
+                    LiveAssignment(assignment_id, ref.project_id, ref.task_id, record["expires"])
+                )
+        return sorted(live, key=lambda a: (a.expires_at_ms, a.id))
+
+    async def heartbeat(self, volunteer_id: str, assignment_id: str) -> Heartbeat:
+        _assignment_ref(assignment_id)
+        beat = await self.board.run(self.ops.heartbeat(assignment_id, volunteer_id))
+        await self.board.run(self.ops.extend_slot(volunteer_id, assignment_id, beat.expires_at_ms))
+        return beat
+
+    async def submit(
+        self,
+        volunteer_id: str,
+        assignment_id: str,
+        answer: dict[str, Any],
+        seconds_spent: float | None = None,
+    ) -> Submitted:
+        """Validate the answer against the task it answers, then record it on the live lease.
+
+        The lease is checked before the answer (a dead lease is 409 whatever the answer), and
+        again, authoritatively, by the submit script.
+        """
+        _assignment_ref(assignment_id)
+        validated, gold = None, None
+        shown = self.shown.get(assignment_id)
+        if shown is not None and shown.volunteer_id == volunteer_id:
+            # Refused: the reading path below checks the lease first (409 before 422).
+            with contextlib.suppress(RucheError):
+                validated = validate_answer(shown.task_type, shown.payload, answer)
+        if validated is None:
+            context = await self.board.run(self.ops.lease_context(assignment_id))
+            _own_live_lease(context, volunteer_id)
+            task_type = context.document.get("task_type")
+            validated = validate_answer(task_type, context.payload, answer)
+            gold = (
+                score_gold(task_type, context.payload, validated, context.gold["answer"])
+                if context.gold is not None
+                else None
+            )
+        # The slot goes back in the same round trip, refused or not: a refusal here means the
+        # lease died meanwhile (its slot is free anyway), or is not this volunteer's (not in
+        # their slots, so nothing is removed).
+        try:
+            submitted, _ = await self.board.run_then(
+                self.ops.submit(
+                    assignment_id,
+                    volunteer_id,
+                    validated,
+                    seconds_spent,
+                    gold_score=gold.score if gold else None,
+                    gold_correct=gold.correct if gold else False,
+                ),
+                self.ops.drop_slot(volunteer_id, assignment_id),
+            )
+        finally:
+            self.shown.forget(assignment_id)
+        return submitted
+
+    async def release(self, volunteer_id: str, assignment_id: str, reason: str) -> None:
+        _assignment_ref(assignment_id)
+        await self.board.run_then(
+            self.ops.release(assignment_id, volunteer_id, reason),
+            self.ops.drop_slot(volunteer_id, assignment_id),
+        )
+        self.shown.forget(assignment_id)

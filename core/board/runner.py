@@ -1,0 +1,404 @@
+"""The task board: projects, tasks, leases and answers on Redis.
+
+Each state-changing operation is one Lua script run as one EVALSHA (one round trip), which makes
+it atomic and lets it append its event to the project stream in the same step (the outbox). The
+operations themselves are built in :mod:`core.board.operations`; this module runs them,
+synchronously (:class:`Board`: workers, scheduler, CLI, tests) or under asyncio
+(:class:`AsyncBoard`: the API).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping, Sequence
+from typing import Any, TypeVar
+
+import redis
+import redis.asyncio
+
+from core import ids
+from core.board.models import (
+    BoardPolicy,
+    Claimed,
+    CreatedTask,
+    Decided,
+    Heartbeat,
+    NewTask,
+    NothingToClaim,
+    NothingToReview,
+    ReviewClaimed,
+    ReviewDecision,
+    Submitted,
+    TaskView,
+)
+from core.board.operations import Batch, BoardOps, Commands, Op, ScriptCall, text
+from core.clock import Clock, RedisClock
+from core.errors import RucheError
+from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS
+from core.redis.keys import Keys
+from core.redis.mux import MuxRedis
+from core.redis.scripts import ScriptName, load_all, load_all_async
+
+__all__ = [
+    "MUX_COMMANDS",
+    "AsyncBoard",
+    "Board",
+    "BoardPolicy",
+    "Claimed",
+    "CreatedTask",
+    "Decided",
+    "Heartbeat",
+    "NewTask",
+    "NothingToClaim",
+    "NothingToReview",
+    "ReviewClaimed",
+    "ReviewDecision",
+    "ScriptCall",
+    "Submitted",
+    "TaskView",
+]
+
+T = TypeVar("T")
+U = TypeVar("U")
+
+#: Commands whose replies redis-py hands back just as Redis sends them (no response callback, no
+#: reshaping), so that the mux, which shapes nothing, answers them alike: script calls and what
+#: the request path's slot and lease reads send (tests/core/test_async_board.py compares them).
+MUX_COMMANDS = frozenset({"EVALSHA", "HGET", "HMGET", "ZADD", "ZREM"})
+
+# A NOSCRIPT reply means Redis lost its script cache (restart, SCRIPT FLUSH): the call never
+# ran, so registering the scripts again and resending it cannot apply it twice.
+_NoScript = redis.exceptions.NoScriptError
+
+
+def _absorb(
+    batch: Batch[Any, Any],
+    pending: list[int],
+    replies: list[Any],
+    results: dict[int, Any],
+    reloaded: bool,
+) -> list[int]:
+    """Parse a batch's pipelined replies into ``results``; returns the calls to send again.
+
+    A call answered NOSCRIPT never ran, so it is safe to resend once the scripts are reloaded.
+    """
+    missing = []
+    for index, reply in zip(pending, replies, strict=True):
+        if isinstance(reply, _NoScript) and not reloaded:
+            missing.append(index)
+        elif isinstance(reply, Exception):
+            raise reply
+        else:
+            results[index] = batch.calls[index].parse(reply)
+    return missing
+
+
+class Board:
+    """Synchronous board over one Redis client."""
+
+    def __init__(
+        self,
+        client: redis.Redis,
+        *,
+        keys: Keys | None = None,
+        clock: Clock | None = None,
+        claim_scan_limit: int = 256,
+        reputation_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+    ) -> None:
+        self.client = client
+        self.keys = keys or Keys()
+        self.clock = clock or RedisClock()
+        self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
+        # What the reputation evidence the pipeline writes fades with (core.quality.reputation).
+        self.reputation_half_life_days = reputation_half_life_days
+        # Registered on first use rather than here, so a process can start while Redis is down.
+        self._shas: dict[ScriptName, str] | None = None
+
+    def _sha(self, script: ScriptName, *, reload: bool = False) -> str:
+        if self._shas is None or reload:
+            self._shas = load_all(self.client)
+        return self._shas[script]
+
+    def _evalsha(self, call: ScriptCall[Any], *, reload: bool = False) -> Any:
+        sha = self._sha(call.script, reload=reload)
+        return self.client.evalsha(sha, len(call.keys), *call.keys, *call.args)
+
+    def run(self, op: Op[T]) -> T:
+        if isinstance(op, ScriptCall):
+            try:
+                reply = self._evalsha(op)
+            except _NoScript:
+                reply = self._evalsha(op, reload=True)
+            return op.parse(reply)
+        if isinstance(op, Commands):
+            pipe = self.client.pipeline(transaction=False)
+            for command in op.commands:
+                pipe.execute_command(*command)  # type: ignore[no-untyped-call]
+            return op.parse(pipe.execute())
+        return op.combine(self._run_batch(op))
+
+    def _run_batch(self, batch: Batch[Any, Any]) -> list[Any]:
+        results: dict[int, Any] = {}
+        pending = list(range(len(batch.calls)))
+        reload = False
+        while pending:
+            pipe = self.client.pipeline(transaction=False)
+            for index in pending:
+                call = batch.calls[index]
+                sha = self._sha(call.script, reload=reload)
+                pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
+            replies = pipe.execute(raise_on_error=False)
+            pending, reload = _absorb(batch, pending, replies, results, reload), True
+        return [results[i] for i in range(len(batch.calls))]
+
+    # -- projects ----------------------------------------------------------------------------
+
+    def create_project(
+        self,
+        policy: BoardPolicy,
+        *,
+        project_id: str | None = None,
+        document: Mapping[str, Any] | None = None,
+    ) -> str:
+        return self.run(
+            self.ops.create_project(project_id or ids.new_project_id(), policy, document)
+        )
+
+    def update_project(self, project_id: str, fields: Mapping[str, str | int]) -> None:
+        self.run(self.ops.update_project(project_id, fields))
+
+    def set_policy(self, project_id: str, policy: BoardPolicy) -> None:
+        """Change lease length, cap, redundancy of new tasks and the attempt limit."""
+        self.run(self.ops.set_policy(project_id, policy))
+
+    def set_paused(self, project_id: str, paused: bool) -> None:
+        self.run(self.ops.set_paused(project_id, paused))
+
+    def project_ids(self) -> Iterator[str]:
+        for member in self.client.sscan_iter(self.keys.projects, count=500):
+            yield text(member)
+
+    def counts(self, project_id: str) -> dict[str, int]:
+        """Number of tasks per state (kept up to date by the scripts, O(1) to read)."""
+        return self.run(self.ops.counts(project_id))
+
+    # -- tasks -------------------------------------------------------------------------------
+
+    def create_tasks(self, project_id: str, tasks: Iterable[NewTask]) -> list[CreatedTask]:
+        """Create tasks in chunks sent down one pipeline; idempotent on external id."""
+        return self.run(self.ops.create_tasks(project_id, tasks))
+
+    def get_task(self, project_id: str, task_id: str) -> TaskView:
+        return self.run(self.ops.get_task(project_id, task_id))
+
+    def answers(self, project_id: str, task_id: str) -> list[dict[str, Any]]:
+        return self.run(self.ops.answers(project_id, task_id))
+
+    # -- leases ------------------------------------------------------------------------------
+
+    def claim(self, project_id: str, volunteer_id: str) -> Claimed | NothingToClaim:
+        return self.run(self.ops.claim(project_id, volunteer_id))
+
+    def heartbeat(self, assignment_id: str, volunteer_id: str) -> Heartbeat:
+        return self.run(self.ops.heartbeat(assignment_id, volunteer_id))
+
+    def release(self, assignment_id: str, volunteer_id: str, reason: str) -> None:
+        self.run(self.ops.release(assignment_id, volunteer_id, reason))
+
+    def submit(
+        self,
+        assignment_id: str,
+        volunteer_id: str,
+        answer: Mapping[str, Any],
+        *,
+        seconds_spent: float | None = None,
+    ) -> Submitted:
+        """Record an answer (already validated by its task type) on a live lease."""
+        return self.run(self.ops.submit(assignment_id, volunteer_id, answer, seconds_spent))
+
+    def assignment(self, assignment_id: str) -> dict[str, Any]:
+        return self.run(self.ops.assignment(assignment_id))
+
+    def expire_leases(self, project_id: str, limit: int = 500) -> list[str]:
+        """Expire up to ``limit`` leases whose time is up; returns their assignment ids."""
+        return self.run(self.ops.expire_leases(project_id, limit))
+
+    def reap_expired_leases(self, limit_per_project: int = 500) -> int:
+        """One sweep over every project; returns how many leases expired."""
+        return sum(len(self.expire_leases(pid, limit_per_project)) for pid in self.project_ids())
+
+    # -- reviews -----------------------------------------------------------------------------
+
+    def open_review(self, project_id: str, task_id: str, reason: str, *, priority: int = 0) -> bool:
+        """Queue a task for review; False when it already was in review (nothing changed)."""
+        return self.run(self.ops.open_review(project_id, task_id, reason, priority))
+
+    def claim_review(
+        self, project_id: str, reviewer_id: str, *, lease_seconds: int = 900
+    ) -> ReviewClaimed | NothingToReview:
+        return self.run(self.ops.claim_review(project_id, reviewer_id, lease_seconds))
+
+    def decide_review(
+        self,
+        review_id: str,
+        reviewer_id: str,
+        decision: ReviewDecision,
+        *,
+        max_answers: int | None = None,
+    ) -> Decided:
+        """Record a decision (a correction already validated by its task type)."""
+        return self.run(self.ops.decide_review(review_id, reviewer_id, decision, max_answers))
+
+    def decision(self, project_id: str, task_id: str) -> dict[str, Any] | None:
+        return self.run(self.ops.decision(project_id, task_id))
+
+    def expire_review_leases(self, project_id: str, limit: int = 500) -> list[str]:
+        """Return up to ``limit`` review items whose lease ran out to their queue."""
+        return self.run(self.ops.expire_review_leases(project_id, limit))
+
+    def reap_expired_review_leases(self, limit_per_project: int = 500) -> int:
+        """One sweep over every project; returns how many review leases expired."""
+        return sum(
+            len(self.expire_review_leases(pid, limit_per_project)) for pid in self.project_ids()
+        )
+
+    # -- a volunteer's live-assignment slots -------------------------------------------------
+
+    def reserve_slot(self, volunteer_id: str, member: str, *, cap: int, hold_ms: int) -> int:
+        return self.run(self.ops.reserve_slot(volunteer_id, member, cap, hold_ms))
+
+    def confirm_slot(
+        self, volunteer_id: str, member: str, assignment_id: str, expires_at_ms: int
+    ) -> None:
+        self.run(self.ops.confirm_slot(volunteer_id, member, assignment_id, expires_at_ms))
+
+    def drop_slot(self, volunteer_id: str, member: str) -> None:
+        self.run(self.ops.drop_slot(volunteer_id, member))
+
+    def live_slots(self, volunteer_id: str) -> list[tuple[str, int]]:
+        return self.run(self.ops.live_slots(volunteer_id))
+
+
+class AsyncBoard:
+    """The same board for asyncio code (the API), over a ``redis.asyncio`` client.
+
+    With a :class:`~core.redis.mux.MuxRedis` (the API's), single script calls and the slot
+    commands go down its one shared connection, at a third of redis-py's CPU per round trip
+    (``bench/redis_mux.py``); batches (bulk task creation) and every other read stay on the
+    redis-py client.
+    """
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        *,
+        keys: Keys | None = None,
+        clock: Clock | None = None,
+        claim_scan_limit: int = 256,
+        mux: MuxRedis | None = None,
+    ) -> None:
+        self.client = client
+        self.keys = keys or Keys()
+        self.clock = clock or RedisClock()
+        self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
+        self.mux = mux
+        self._shas: dict[ScriptName, str] | None = None
+
+    async def _send(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
+        """The commands in one round trip; their replies in order, an error as an exception
+        in its place. Down the mux when there is one and every command's reply comes back from
+        it as redis-py would shape it (:data:`MUX_COMMANDS`), else down a redis-py pipeline."""
+        if self.mux is not None and all(command[0] in MUX_COMMANDS for command in commands):
+            return await self.mux.execute(commands)
+        pipe = self.client.pipeline(transaction=False)
+        for command in commands:
+            pipe.execute_command(*command)
+        return list(await pipe.execute(raise_on_error=False))
+
+    @staticmethod
+    def _evalsha_command(sha: str, call: ScriptCall[Any]) -> tuple[Any, ...]:
+        return ("EVALSHA", sha, len(call.keys), *call.keys, *call.args)
+
+    async def _sha(self, script: ScriptName, *, reload: bool = False) -> str:
+        if self._shas is None or reload:
+            self._shas = await load_all_async(self.client)
+        return self._shas[script]
+
+    async def _evalsha(self, call: ScriptCall[Any], *, reload: bool = False) -> Any:
+        sha = await self._sha(call.script, reload=reload)
+        [reply] = await self._send([self._evalsha_command(sha, call)])
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def run(self, op: Op[T]) -> T:
+        if isinstance(op, ScriptCall):
+            try:
+                reply = await self._evalsha(op)
+            except _NoScript:
+                reply = await self._evalsha(op, reload=True)
+            return op.parse(reply)
+        if isinstance(op, Commands):
+            replies = await self._send(op.commands)
+            for reply in replies:
+                if isinstance(reply, Exception):
+                    raise reply
+            return op.parse(replies)
+        return op.combine(await self._run_batch(op))
+
+    async def run_then(self, call: ScriptCall[T], after: Commands[U]) -> tuple[T, U]:
+        """A script call and, in the same round trip, commands that follow it *whatever it
+        answers*: they run even when the script refuses (whose error is raised once they have).
+        For the request path, where each round trip is a large share of a request's cost."""
+        sha = await self._sha(call.script)
+        replies = await self._send([self._evalsha_command(sha, call), *after.commands])
+        reply, rest = replies[0], replies[1:]
+        for failed in rest:
+            if isinstance(failed, Exception):
+                raise failed
+        followed = after.parse(rest)
+        if isinstance(reply, _NoScript):
+            reply = await self._evalsha(call, reload=True)  # it never ran: safe to resend
+        elif isinstance(reply, Exception):
+            raise reply
+        return call.parse(reply), followed
+
+    async def run_pair(
+        self, first: ScriptCall[T], second: ScriptCall[U]
+    ) -> tuple[T | RucheError, U | RucheError]:
+        """Two script calls in one round trip, the second run whatever the first answers; each
+        outcome is its result, or the refusal (a ``RucheError``) its reply parses to."""
+        shas = [await self._sha(first.script), await self._sha(second.script)]
+        calls: list[ScriptCall[Any]] = [first, second]
+        replies = await self._send(
+            [self._evalsha_command(sha, call) for sha, call in zip(shas, calls, strict=True)]
+        )
+        for index, reply in enumerate(replies):
+            if isinstance(reply, _NoScript):  # it never ran: safe to send again
+                replies[index] = await self._evalsha(calls[index], reload=True)
+            elif isinstance(reply, Exception):
+                raise reply
+        outcomes: list[Any] = []
+        for call, reply in zip(calls, replies, strict=True):
+            try:
+                outcomes.append(call.parse(reply))
+            except RucheError as refusal:
+                outcomes.append(refusal)
+        return outcomes[0], outcomes[1]
+
+    async def _run_batch(self, batch: Batch[Any, Any]) -> list[Any]:
+        results: dict[int, Any] = {}
+        pending = list(range(len(batch.calls)))
+        reload = False
+        while pending:
+            pipe = self.client.pipeline(transaction=False)
+            for index in pending:
+                call = batch.calls[index]
+                sha = await self._sha(call.script, reload=reload)
+                pipe.evalsha(sha, len(call.keys), *call.keys, *call.args)
+            replies = await pipe.execute(raise_on_error=False)
+            pending, reload = _absorb(batch, pending, replies, results, reload), True
+        return [results[i] for i in range(len(batch.calls))]
+
+    async def project_ids(self) -> AsyncIterator[str]:
+        async for member in self.client.sscan_iter(self.keys.projects, count=500):
+            yield text(member)

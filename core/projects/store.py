@@ -1,0 +1,424 @@
+"""Projects: an organisation's batches of tasks of one type, and the policy they run under.
+
+The project document (everything the NGO set: name, type, policy, instructions, impact note)
+is JSON in the board's project hash (``P:project`` field ``doc``), next to the policy fields the
+board scripts enforce, the paused/active ``state`` and the per-state task counters, so one
+``HGETALL`` reads a whole project. Two indexes sit beside it:
+
+- ``G:org:<org-id>:projects``: which projects an organisation owns. Every organisation-facing
+  lookup goes through :meth:`Projects.require_owned` first, and another organisation's project
+  is refused exactly like an id that never existed (no existence leak across tenants).
+- ``G:project_index``: active project id -> small JSON summary (:mod:`core.projects.index`), read
+  in one ``HGETALL`` to choose where a volunteer's claim may go. Paused projects leave it.
+
+Writes touch several cluster slots, so they are ordered to fail safe: the board's keys first,
+then the organisation's index, then the claim index (a crash in between leaves a project no
+volunteer is sent to, never an indexed project without keys).
+
+Concurrent edits. The project hash carries a revision, ``doc_rev``, which every write of it
+goes up with (``update_project.lua``; ``expire_deadline.lua`` when it closes the project). An
+edit reads the project, merges the patch into what it read and writes it back only if the
+revision is still the one it read; otherwise it reads and merges again (a few times, then 409
+``conflict``). So no edit overwrites another one it never saw, and an edit racing the deadline
+close finds the project closed rather than reopening it. The claim index, in another slot, is
+written after the project: each entry holds the revision it was made from and only a newer one
+may replace or remove it, and the writer then checks the project is still at that revision
+(else it writes the newer state), so the index ends agreeing with the project whatever order
+concurrent writers finish in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import time
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import redis.asyncio
+
+from core import ids
+from core.board.models import BoardPolicy, GoldPolicy
+from core.board.operations import Commands, dumps, text
+from core.board.runner import AsyncBoard
+from core.errors import (
+    InvalidRequest,
+    OrgVolunteerNotFound,
+    ProjectClosed,
+    ProjectEdited,
+    ProjectNotFound,
+    UnknownTaskTypeName,
+)
+from core.projects.index import (
+    claimable_projects,
+    index_changed,
+    index_generation,
+    project_summary,
+    summary_json,
+    write_entry,
+)
+from core.projects.models import (
+    DEFAULT_MAX_LEASE_SECONDS,
+    REQUIRED_ON_PATCH,
+    TASK_STATES,
+    GoldSchedule,
+    Project,
+    ProjectCreate,
+    ProjectPatch,
+    ProjectSummary,
+    Qualification,
+    ReviewPolicy,
+)
+from core.redis.keys import Keys
+from task_types import UnknownTaskType
+from task_types import get as get_task_type
+
+__all__ = [
+    "EDIT_ATTEMPTS",
+    "Project",
+    "ProjectCreate",
+    "ProjectPatch",
+    "ProjectSummary",
+    "Projects",
+    "claimable_projects",
+    "index_generation",
+    "project_summary",
+]
+
+
+#: Read-merge-write rounds of one edit that loses to concurrent ones before it answers 409.
+EDIT_ATTEMPTS = 10
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+def _ms(moment: datetime | None) -> int | None:
+    return None if moment is None else int(moment.timestamp() * 1000)
+
+
+def _datetime(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC)
+
+
+def _policy(document: Mapping[str, Any]) -> BoardPolicy:
+    lease = int(document["lease_seconds"])
+    return BoardPolicy(
+        redundancy=int(document["redundancy"]),
+        lease_seconds=lease,
+        max_lease_seconds=max(DEFAULT_MAX_LEASE_SECONDS, lease),
+        gold=_gold_policy(document),
+    )
+
+
+# Zooniverse's schedule: 40 % gold for a newcomer, 10 % once settled (four times the end rate).
+_INITIAL_GOLD_CAP = 0.4
+_INITIAL_GOLD_FACTOR = 4
+
+
+def _gold_policy(document: Mapping[str, Any]) -> GoldPolicy:
+    end_rate = float(document.get("gold_rate") or 0.0)
+    schedule = GoldSchedule.model_validate(document.get("gold") or {})
+    start_rate = schedule.initial_rate
+    if start_rate is None:
+        start_rate = max(end_rate, min(_INITIAL_GOLD_CAP, _INITIAL_GOLD_FACTOR * end_rate))
+    qualification = document.get("qualification")
+    round_ = Qualification.model_validate(qualification) if qualification else None
+    return GoldPolicy(
+        start_rate=start_rate,
+        end_rate=end_rate,
+        warmup_tasks=schedule.warmup_tasks,
+        settle_tasks=schedule.settle_tasks,
+        qualification_tasks=round_.gold_tasks if round_ else 0,
+        pass_rate=round_.pass_rate if round_ else 0.0,
+        cooldown_seconds=round_.cooldown_seconds if round_ else 0,
+    )
+
+
+def _deadline_ms(document: Mapping[str, Any]) -> int | None:
+    deadline = document.get("deadline")
+    return _ms(datetime.fromisoformat(deadline)) if deadline else None
+
+
+def _deadline_field(document: Mapping[str, Any]) -> dict[str, str | int]:
+    """``deadline_ms`` of the project hash, which the board scripts read ("" for none)."""
+    deadline = _deadline_ms(document)
+    return {"deadline_ms": "" if deadline is None else deadline}
+
+
+def _revision(fields: Mapping[str, str]) -> int:
+    return int(fields.get("doc_rev") or 0)
+
+
+def _project(project_id: str, raw: Mapping[Any, Any]) -> Project:
+    fields = {text(k): text(v) for k, v in raw.items()}
+    document = json.loads(fields["doc"])
+    counts = dict.fromkeys(TASK_STATES, 0)
+    for name, value in fields.items():
+        if name.startswith("count:"):
+            counts[name.removeprefix("count:")] = int(value)
+    state = fields.get("state", "active")
+    return Project(
+        id=project_id,
+        name=document["name"],
+        task_type=document["task_type"],
+        redundancy=document["redundancy"],
+        lease_seconds=document["lease_seconds"],
+        priority=document["priority"],
+        deadline=document.get("deadline"),
+        languages=document["languages"],
+        skills=document["skills"],
+        instructions=document["instructions"],
+        impact_note=document.get("impact_note"),
+        review=ReviewPolicy.model_validate(document["review"]),
+        gold_rate=document["gold_rate"],
+        gold=GoldSchedule.model_validate(document.get("gold") or {}),
+        qualification=document.get("qualification"),
+        max_redundancy=document.get("max_redundancy"),
+        reputation_floor=document.get("reputation_floor"),
+        state=state if state in ("paused", "closed") else "active",
+        counts=counts,
+        gold_tasks=int(fields.get("gold_tasks", 0)),
+        created_at=_datetime(document["created_at_ms"]),
+        updated_at=_datetime(document.get("updated_at_ms", document["created_at_ms"])),
+    )
+
+
+def _read_projects(keys: Keys, project_ids: Sequence[str]) -> Commands[list[Project | None]]:
+    def parse(replies: list[Any]) -> list[Project | None]:
+        return [
+            _project(pid, raw) if raw and "doc" in {text(k) for k in raw} else None
+            for pid, raw in zip(project_ids, replies, strict=True)
+        ]
+
+    commands = [("HGETALL", keys.project(pid).project) for pid in project_ids]
+    return Commands(commands, parse)
+
+
+def _read_fields(keys: Keys, project_id: str) -> Commands[dict[str, str]]:
+    """The project hash in one read, so its document, state and revision agree."""
+
+    def parse(replies: list[Any]) -> dict[str, str]:
+        fields = {text(k): text(v) for k, v in (replies[0] or {}).items()}
+        if "doc" not in fields:
+            raise ProjectNotFound("no such project")
+        return fields
+
+    return Commands([("HGETALL", keys.project(project_id).project)], parse)
+
+
+def _check_task_type(name: str) -> None:
+    try:
+        get_task_type(name)
+    except UnknownTaskType as unknown:
+        raise UnknownTaskTypeName(
+            f"unknown task type; known types: {', '.join(unknown.known)}",
+            [
+                {
+                    "loc": ["body", "task_type"],
+                    "msg": "unknown task type",
+                    "type": "unknown_task_type",
+                    "known": list(unknown.known),
+                }
+            ],
+        ) from None
+
+
+def _check_deadline(deadline: datetime | None) -> None:
+    if deadline is not None and deadline.timestamp() * 1000 <= _now_ms():
+        raise InvalidRequest(
+            "the deadline is in the past",
+            [{"loc": ["body", "deadline"], "msg": "must be in the future", "type": "value_error"}],
+        )
+
+
+class Projects:
+    """Projects of organisations, over the board and an asyncio Redis client."""
+
+    def __init__(self, board: AsyncBoard, client: redis.asyncio.Redis, keys: Keys) -> None:
+        self.board = board
+        self.client = client
+        self.keys = keys
+
+    # -- ownership ---------------------------------------------------------------------------
+
+    async def require_owned(self, org_id: str, project_id: str) -> str:
+        """``project_id`` when the organisation owns it; else the one "no such project" refusal,
+        identical for a malformed id, an unknown one and another organisation's."""
+        if not ids.PROJECT_ID.match(project_id) or not await self.client.sismember(
+            self.keys.org_projects(org_id), project_id
+        ):
+            raise ProjectNotFound("no such project")
+        return project_id
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get(self, org_id: str, project_id: str) -> Project:
+        await self.require_owned(org_id, project_id)
+        (project,) = await self.board.run(_read_projects(self.keys, [project_id]))
+        if project is None:
+            raise ProjectNotFound("no such project")
+        return project
+
+    async def of_org(self, org_id: str) -> list[Project]:
+        members = await self.client.smembers(self.keys.org_projects(org_id))
+        project_ids = sorted(text(m) for m in members)
+        if not project_ids:
+            return []
+        found = await self.board.run(_read_projects(self.keys, project_ids))
+        projects = [p for p in found if p is not None]
+        return sorted(projects, key=lambda p: (p.created_at, p.id), reverse=True)
+
+    async def document(self, org_id: str, project_id: str) -> dict[str, Any]:
+        """The stored project document (task type, policy…), after the ownership check."""
+        await self.require_owned(org_id, project_id)
+        raw = await self.client.hget(self.keys.project(project_id).project, "doc")
+        if raw is None:
+            raise ProjectNotFound("no such project")
+        return dict(json.loads(raw))
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def create(self, org_id: str, spec: ProjectCreate) -> Project:
+        _check_task_type(spec.task_type)
+        _check_deadline(spec.deadline)
+        project_id = ids.new_project_id()
+        now = _now_ms()
+        document = {
+            **spec.model_dump(mode="json"),
+            "languages": list(dict.fromkeys(spec.languages)),
+            "skills": list(dict.fromkeys(spec.skills)),
+            "id": project_id,
+            "org_id": org_id,
+            "created_at_ms": now,
+            "updated_at_ms": now,
+        }
+        await self.board.run(
+            self.board.ops.create_project(
+                project_id, _policy(document), document, _deadline_field(document)
+            )
+        )
+        await self.client.sadd(self.keys.org_projects(org_id), project_id)
+        entry = summary_json(document, "active", 0, _deadline_ms(document))
+        await self.client.hset(self.keys.project_index, project_id, entry)
+        index_changed()
+        return await self.get(org_id, project_id)
+
+    async def update(self, org_id: str, project_id: str, patch: ProjectPatch) -> Project:
+        """Apply ``patch`` to the project as it is now (see the module docstring: an edit that
+        keeps losing to concurrent ones is refused with 409 ``conflict``, changing nothing)."""
+        await self.require_owned(org_id, project_id)
+        for attempt in range(EDIT_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 (jitter)
+            fields = await self.board.run(_read_fields(self.keys, project_id))
+            try:
+                await self._apply(project_id, fields, patch)
+            except ProjectEdited:
+                continue
+            return await self.get(org_id, project_id)
+        raise ProjectEdited(
+            "the project kept being changed by other requests while this edit was applied; "
+            "nothing was changed: read it again and retry"
+        )
+
+    async def _apply(self, project_id: str, fields: Mapping[str, str], patch: ProjectPatch) -> None:
+        """One read-merge-write round over ``fields`` (the project as read); ``ProjectEdited``
+        when the project moved on since that read."""
+        current, document = _project(project_id, fields), json.loads(fields["doc"])
+        changes = patch.model_dump(mode="json", exclude_unset=True)
+        cleared = sorted(name for name, value in changes.items() if value is None)
+        refused = [name for name in cleared if name in REQUIRED_ON_PATCH]
+        if refused:
+            raise InvalidRequest(
+                "these fields cannot be null",
+                [
+                    {"loc": ["body", name], "msg": "cannot be null", "type": "value_error"}
+                    for name in refused
+                ],
+            )
+        if current.state == "closed" and ({"state", "deadline"} & changes.keys()):
+            raise ProjectClosed(
+                "the project's deadline has passed and it is closed: its state and deadline "
+                "can no longer change (create a new project to go on)"
+            )
+        state = changes.pop("state", current.state)
+        if "deadline" in changes:
+            _check_deadline(patch.deadline)
+        for name in ("languages", "skills"):
+            if name in changes:
+                changes[name] = list(dict.fromkeys(changes[name]))
+        merged = {**document, **changes, "updated_at_ms": _now_ms()}
+        ceiling = merged.get("max_redundancy")
+        if ceiling is not None and ceiling < merged["redundancy"]:
+            raise InvalidRequest(
+                "max_redundancy must be at least redundancy",
+                [
+                    {
+                        "loc": ["body", "max_redundancy"],
+                        "msg": "must be at least redundancy",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        # One script call: policy, pause state and document change together, with one
+        # project.updated event (what set_policy and set_paused each do, in one step), written
+        # only if the project is still at the revision read.
+        written = _policy(merged).redis_fields()
+        written["state"] = state
+        written["doc"] = dumps(merged)
+        written.update(_deadline_field(merged))
+        revision = await self.board.run(
+            self.board.ops.update_project(project_id, written, _revision(fields))
+        )
+        await self._sync_index(project_id, merged, state, revision)
+
+    # -- the claim index ---------------------------------------------------------------------
+
+    async def write_index(self, project_id: str, summary: str | None, revision: int) -> bool:
+        """:func:`core.projects.index.write_entry` for this project (a method: tests hook it)."""
+        return await write_entry(self.client, self.keys, project_id, summary, revision)
+
+    async def _sync_index(
+        self, project_id: str, document: Mapping[str, Any], state: str, revision: int
+    ) -> None:
+        """Write the claim-index entry of the project at ``revision``, then check the project is
+        still there: if it moved on (another edit, the deadline close) whose own index write may
+        have landed before ours, write the newer state too. The last writer to finish thus
+        leaves the entry of the project's latest revision."""
+        key = self.keys.project(project_id).project
+        for _ in range(EDIT_ATTEMPTS):
+            summary = (
+                summary_json(document, state, revision, _deadline_ms(document))
+                if state == "active"
+                else None
+            )
+            await self.write_index(project_id, summary, revision)
+            doc, now_state, now_revision = await self.client.hmget(key, ["doc", "state", "doc_rev"])
+            if doc is None or int(text(now_revision or 0)) == revision:
+                break
+            document, state = json.loads(doc), text(now_state or "active")
+            revision = int(text(now_revision))
+        index_changed()
+
+    # -- reviewers ---------------------------------------------------------------------------
+
+    async def grant_reviewer(self, org_id: str, project_id: str, volunteer_id: str) -> None:
+        await self.require_owned(org_id, project_id)
+        if not ids.VOLUNTEER_ID.match(volunteer_id) or not await self.client.exists(
+            self.keys.volunteer(volunteer_id)
+        ):
+            raise OrgVolunteerNotFound("no such volunteer")
+        await self.client.sadd(self.keys.project(project_id).reviewers, volunteer_id)
+
+    async def revoke_reviewer(self, org_id: str, project_id: str, volunteer_id: str) -> None:
+        await self.require_owned(org_id, project_id)
+        await self.client.srem(self.keys.project(project_id).reviewers, volunteer_id)
+
+    async def reviewers(self, org_id: str, project_id: str) -> list[str]:
+        await self.require_owned(org_id, project_id)
+        members = await self.client.smembers(self.keys.project(project_id).reviewers)
+        return sorted(text(m) for m in members)

@@ -1,0 +1,236 @@
+"""The Redis key layout: the one place that spells a key.
+
+Every key of a project shares the hash tag ``{p:<project-id>}`` so that each board script touches
+a single cluster slot. Per-task data lives in fields of project-level hashes rather than in keys of
+its own: the claim and expiry scripts pick tasks at run time, and this way every key they touch is
+still known up front and passed in KEYS (Redis Cluster), and a queued task costs a few hash fields
+instead of several keys.
+
+Layout (``P`` = ``<prefix>{p:<project-id>}``)::
+
+    <prefix>projects          set    ids of every project (global, outside any project slot)
+    P:project                 hash   board policy fields + ``doc`` (the project document, JSON)
+                                     + ``doc_rev`` (revision: concurrent edits, core.projects.store)
+                                     + ``evaluated_policy`` (the policy open tasks were last
+                                     decided under, core.projects.reevaluation)
+    P:tasks                   hash   task id -> task record (JSON: state, need, live, answers, …)
+    P:payloads                hash   task id -> payload (JSON, as the NGO sent it)
+    P:ext                     hash   external id -> task id (idempotent bulk submission)
+    P:ready                   zset   claimable task ids, best first (see board.lua's score)
+    P:asg                     hash   assignment id -> assignment record (JSON)
+    P:leases                  zset   live assignment id -> lease expiry (ms)
+    P:answers                 hash   task id -> JSON list of submitted answers
+    P:touched:<volunteer-id>  set    task ids this volunteer claimed once (never served again)
+    P:events                  stream the project's event log (outbox and audit trail)
+                                     read by the consumer group ``relay`` (core.events.relay)
+    P:reviewers               set    volunteer ids granted review rights on this project
+    P:results                 stream results in the order they were decided (the cursor feed)
+    P:review_queue            zset   task ids waiting for a reviewer, best first (-priority)
+    P:review_asg              hash   review id -> review lease record (JSON: task, vol, state, …)
+    P:review_leases           zset   live review id -> lease expiry (ms)
+    P:decisions               hash   task id -> the latest review decision (JSON)
+    P:gold                    hash   task id -> gold answer (JSON: answer, explanation)
+    P:gold_pool               zset   gold task ids (score 0), what claims pick gold tasks from
+    P:qual                    hash   volunteer id -> qualification record (JSON: answered,
+                                     correct, rounds, passed, retry_at)
+    P:published               hash   decision id -> results stream entry id (publish once)
+
+Accounts live outside project slots (``G`` = ``<prefix>``)::
+
+    G:token:<sha256>          string JSON {kind, id, key}: who a token belongs to (hash only)
+    G:org:<org-id>            hash   name, contact_email, created
+    G:org:<org-id>:keys       hash   key id -> JSON {hash, created, revoked}
+    G:org:<org-id>:projects   set    the organisation's project ids
+    G:org:<org-id>:webhook    hash   url, secret
+    G:org:<org-id>:idem:<key> string a stored bulk-submission response (Idempotency-Key, 24 h)
+    G:org:<org-id>:deliveries hash   delivery id -> JSON delivery record (status, attempts, …)
+    G:org:<org-id>:delivery_log zset delivery id -> created (ms): newest-first listing
+    G:org:<org-id>:delivery_bodies hash delivery id -> the signed event body, built once, so
+                                     every attempt of one delivery sends the same bytes
+    G:project_index           hash   active project id -> small JSON summary (volunteer claims),
+                                     with the ``doc_rev`` it was made from (core.projects.index)
+    G:webhook:due             zset   "<org-id>|<delivery-id>" -> when to (re)try delivery (ms)
+    G:{G:webhook:due}:attempt:<message-id>  hash  member, token, alive_until: the delivery attempt
+                                     a dramatiq message holds (PX: the attempt lease); the due
+                                     set's name as hash tag puts it in the due set's slot
+    G:retention:lock          string held (PX) by the scheduler running a retention sweep
+    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
+    G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
+                                     live-assignment cap, pruned as entries expire
+    G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
+                                     minutes, decided (answers whose task got a result),
+                                     accepted (of those, agreeing with it),
+                                     contribution:<task type>, week:<YYYY-Www>:minutes;
+                                     plus applied:<marker> -> ms, the updates already counted
+                                     (kept 30 days: what makes the stats actor idempotent)
+    G:vol:<volunteer-id>:feedback list  newest first, at most 50 JSON items: what reviews made
+                                     of the volunteer's answers (GET /v1/me)
+    G:vol:<volunteer-id>:rep  hash   reputation (core.quality.reputation_model): t:<type> and
+                                     p:<type>:<project> -> JSON counts, soft:<project>:<task>
+                                     -> agreement credit awaiting a review, applied:<event> -> ms
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Keys", "ProjectKeys"]
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectKeys:
+    """All keys of one project; each carries the project's hash tag."""
+
+    base: str
+
+    @property
+    def project(self) -> str:
+        return f"{self.base}:project"
+
+    @property
+    def tasks(self) -> str:
+        return f"{self.base}:tasks"
+
+    @property
+    def payloads(self) -> str:
+        return f"{self.base}:payloads"
+
+    @property
+    def external_ids(self) -> str:
+        return f"{self.base}:ext"
+
+    @property
+    def ready(self) -> str:
+        return f"{self.base}:ready"
+
+    @property
+    def assignments(self) -> str:
+        return f"{self.base}:asg"
+
+    @property
+    def leases(self) -> str:
+        return f"{self.base}:leases"
+
+    @property
+    def answers(self) -> str:
+        return f"{self.base}:answers"
+
+    @property
+    def events(self) -> str:
+        return f"{self.base}:events"
+
+    @property
+    def reviewers(self) -> str:
+        return f"{self.base}:reviewers"
+
+    @property
+    def results(self) -> str:
+        return f"{self.base}:results"
+
+    @property
+    def gold(self) -> str:
+        return f"{self.base}:gold"
+
+    @property
+    def gold_pool(self) -> str:
+        return f"{self.base}:gold_pool"
+
+    @property
+    def qualification(self) -> str:
+        return f"{self.base}:qual"
+
+    @property
+    def published(self) -> str:
+        return f"{self.base}:published"
+
+    def touched(self, volunteer_id: str) -> str:
+        return f"{self.base}:touched:{volunteer_id}"
+
+    @property
+    def review_queue(self) -> str:
+        return f"{self.base}:review_queue"
+
+    @property
+    def review_assignments(self) -> str:
+        return f"{self.base}:review_asg"
+
+    @property
+    def review_leases(self) -> str:
+        return f"{self.base}:review_leases"
+
+    @property
+    def decisions(self) -> str:
+        return f"{self.base}:decisions"
+
+
+@dataclass(frozen=True, slots=True)
+class Keys:
+    """Key templates under one configurable prefix (e.g. ``ruche:``)."""
+
+    prefix: str = "ruche:"
+
+    def project(self, project_id: str) -> ProjectKeys:
+        return ProjectKeys(f"{self.prefix}{{p:{project_id}}}")
+
+    @property
+    def projects(self) -> str:
+        return f"{self.prefix}projects"
+
+    def token(self, token_hash: str) -> str:
+        return f"{self.prefix}token:{token_hash}"
+
+    def org(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}"
+
+    def org_keys(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:keys"
+
+    def org_projects(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:projects"
+
+    def org_webhook(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:webhook"
+
+    def idempotency(self, org_id: str, key_digest: str) -> str:
+        return f"{self.prefix}org:{org_id}:idem:{key_digest}"
+
+    def volunteer(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}"
+
+    @property
+    def project_index(self) -> str:
+        return f"{self.prefix}project_index"
+
+    def org_deliveries(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:deliveries"
+
+    def org_delivery_log(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:delivery_log"
+
+    def org_delivery_bodies(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:delivery_bodies"
+
+    @property
+    def retention_lock(self) -> str:
+        return f"{self.prefix}retention:lock"
+
+    @property
+    def webhook_due(self) -> str:
+        return f"{self.prefix}webhook:due"
+
+    def webhook_attempt(self, message_id: str) -> str:
+        """Scripts touch it along with ``webhook_due``: its hash tag is that key's whole name
+        (or the prefix's own tag, if it has one), so both hash to the same cluster slot."""
+        return f"{self.prefix}{{{self.webhook_due}}}:attempt:{message_id}"
+
+    def volunteer_live(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:live"
+
+    def volunteer_stats(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:stats"
+
+    def volunteer_feedback(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:feedback"
+
+    def reputation(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:rep"
