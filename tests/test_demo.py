@@ -31,7 +31,7 @@ from ruche.demo import (
     seed,
 )
 from ruche.demo_content import demo_projects
-from tests.api.conftest import ADMIN_TOKEN, app_client
+from tests.support.api.client import ADMIN_TOKEN, app_client
 from tests.test_cli import EXIT_TIMEOUT, Up, ruche_env, ruche_up, wait_until_ready
 
 EXPECTED = {"translation": 25, "data_entry": 20, "moderation": 20}

@@ -18,8 +18,8 @@ import pytest
 import structlog
 
 from core.logging import REDACTED, current_request_id
-from tests.logs import json_lines as lines
-from tests.logs import log_to_stream, restored_logging
+from tests.support.logs import json_lines as lines
+from tests.support.logs import log_to_stream, restored_logging
 
 
 @pytest.fixture(autouse=True)

@@ -1,38 +1,21 @@
-"""An HTTP client talking to the app in-process (httpx over ASGI), with its lifespan running."""
+"""Fixtures of the API tests: the app in-process behind an HTTP client, on a flushed Redis
+(tests/support/api/client.py), and the people of a scenario."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from api.main import create_app
 from core.settings import Settings
-
-if TYPE_CHECKING:
-    from tests.api.volunteer_support import Scene
-
-AppClient = Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]
+from tests.support.api.client import ADMIN_TOKEN, Actors, AppClient, app_client
+from tests.support.api.volunteers import Scene, scene
 
 
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
-
-
-@asynccontextmanager
-async def app_client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app: FastAPI = create_app(settings)
-    # httpx's ASGI transport does not run the lifespan; the app's own context manager does.
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://ruche") as c,
-    ):
-        yield c
 
 
 @pytest.fixture
@@ -44,44 +27,6 @@ def make_client() -> AppClient:
 async def client(redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(Settings(redis_url=redis_url)) as test_client:
         yield test_client
-
-
-ADMIN_TOKEN = "rk_admin_" + "t" * 40
-ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-
-
-class Actors:
-    """Creates the people of a scenario through the API itself."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
-
-    async def org(self, name: str = "Helping Hands") -> tuple[str, dict[str, str]]:
-        """A new organisation: its id and the headers carrying its API key."""
-        response = await self.client.post(
-            "/v1/orgs", json={"name": name, "contact_email": "ops@example.org"}, headers=ADMIN
-        )
-        assert response.status_code == 201, response.text
-        body = response.json()
-        return body["id"], {"Authorization": f"Bearer {body['api_key']}"}
-
-    async def volunteer(
-        self, languages: list[str] | None = None, *, charter: bool = True
-    ) -> tuple[str, dict[str, str]]:
-        """A new volunteer (charter accepted unless told otherwise): id and auth headers."""
-        response = await self.client.post(
-            "/v1/volunteers",
-            json={"display_name": "Ada", "languages": languages or ["fr", "en"]},
-        )
-        assert response.status_code == 201, response.text
-        body = response.json()
-        headers = {"Authorization": f"Bearer {body['token']}"}
-        if charter:
-            accepted = await self.client.post(
-                "/v1/me/charter", json={"accept": True}, headers=headers
-            )
-            assert accepted.status_code == 200, accepted.text
-        return body["id"], headers
 
 
 @pytest.fixture
@@ -99,9 +44,7 @@ def actors(api: httpx.AsyncClient) -> Actors:
 
 @pytest.fixture
 async def world(api: httpx.AsyncClient, actors: Actors, redis_url: str) -> AsyncIterator[Scene]:
-    """An organisation with a scene of projects and volunteers (tests/api/volunteer_support.py)."""
-    from tests.api.volunteer_support import scene  # the support module imports this one
-
+    """An organisation with a scene of projects and volunteers (tests/support/api/volunteers.py)."""
     _, org = await actors.org()
     async with scene(api, redis_url, org) as made:
         yield made

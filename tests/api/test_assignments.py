@@ -17,8 +17,8 @@ import redis
 
 from core.redis.keys import Keys
 from core.settings import Settings
-from tests.api.conftest import ADMIN_TOKEN, Actors, AppClient
-from tests.api.volunteer_support import (
+from tests.support.api.client import ADMIN_TOKEN, Actors, AppClient
+from tests.support.api.volunteers import (
     GOOD_ANSWERS,
     Headers,
     Scene,

@@ -20,9 +20,9 @@ from core.clock import ManualClock
 from core.projects.deadlines import expire_deadline
 from core.projects.models import Project
 from core.redis.keys import Keys
-from tests.api.conftest import Actors
-from tests.api.ngo import new_project
-from tests.core.project_edits import EDITS, applied
+from tests.support.api.client import Actors
+from tests.support.api.ngo import new_project
+from tests.support.project_edits import EDITS, applied
 
 pytestmark = pytest.mark.anyio
 

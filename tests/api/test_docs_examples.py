@@ -37,7 +37,7 @@ from api.routes import (
 )
 from core.board.bulk import TaskItem
 from core.settings import Settings
-from tests.api.conftest import Actors
+from tests.support.api.client import Actors
 
 APP: FastAPI = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))  # never connected
 DOCUMENT: dict[str, Any] = APP.openapi()

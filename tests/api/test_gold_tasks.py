@@ -21,8 +21,8 @@ from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.gold import settle_gold_answer
 from core.redis.keys import Keys
-from tests.api.conftest import Actors
-from tests.api.volunteer_support import Headers, Scene, claim, moderation
+from tests.support.api.client import Actors
+from tests.support.api.volunteers import Headers, Scene, claim, moderation
 
 pytestmark = pytest.mark.anyio
 

@@ -10,7 +10,7 @@ import pytest
 from api.main import create_app
 from core.redis.server import RedisServer, free_port
 from core.settings import Settings
-from tests.api.conftest import AppClient
+from tests.support.api.client import AppClient
 
 pytestmark = pytest.mark.anyio
 

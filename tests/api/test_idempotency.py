@@ -8,8 +8,8 @@ import json
 import httpx
 import pytest
 
-from tests.api.conftest import Actors
-from tests.api.ngo import new_project, translation
+from tests.support.api.client import Actors
+from tests.support.api.ngo import new_project, translation
 
 pytestmark = pytest.mark.anyio
 

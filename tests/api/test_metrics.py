@@ -12,8 +12,8 @@ from api.metrics import read_board
 from core.redis.keys import Keys
 from core.redis.server import free_port
 from core.settings import Settings
-from tests.api.conftest import ADMIN, Actors, app_client
-from tests.api.ngo import new_project, publish, submit, translation
+from tests.support.api.client import ADMIN, Actors, app_client
+from tests.support.api.ngo import new_project, publish, submit, translation
 
 pytestmark = pytest.mark.anyio
 

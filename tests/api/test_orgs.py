@@ -6,8 +6,8 @@ import httpx
 import pytest
 
 from core.accounts.tokens import new_token
-from tests.api.conftest import ADMIN, Actors
-from tests.api.ngo import volunteer_token
+from tests.support.api.client import ADMIN, Actors
+from tests.support.api.ngo import volunteer_token
 
 pytestmark = pytest.mark.anyio
 

@@ -17,8 +17,8 @@ import redis
 from core.board.runner import Board
 from core.clock import ManualClock
 from core.projects.deadlines import sweep_deadlines
-from tests.api.conftest import Actors
-from tests.api.ngo import new_project, submit, translation
+from tests.support.api.client import Actors
+from tests.support.api.ngo import new_project, submit, translation
 
 pytestmark = pytest.mark.anyio
 

@@ -7,8 +7,8 @@ import pytest
 import redis
 
 from core.redis.keys import Keys
-from tests.api.conftest import Actors
-from tests.api.ngo import new_project, volunteer_token
+from tests.support.api.client import Actors
+from tests.support.api.ngo import new_project, volunteer_token
 
 pytestmark = pytest.mark.anyio
 

@@ -10,8 +10,8 @@ import redis
 
 from core.projects.store import claimable_projects
 from core.redis.keys import Keys
-from tests.api.conftest import ADMIN, Actors
-from tests.api.ngo import PROJECT, new_project, submit, translation, volunteer_token
+from tests.support.api.client import ADMIN, Actors
+from tests.support.api.ngo import PROJECT, new_project, submit, translation, volunteer_token
 
 pytestmark = pytest.mark.anyio
 

@@ -9,7 +9,7 @@ import pytest
 
 from core.redis.server import RedisServer
 from core.settings import Settings
-from tests.api.conftest import ADMIN, ADMIN_TOKEN, app_client
+from tests.support.api.client import ADMIN, ADMIN_TOKEN, app_client
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ from translate.storage.xliff import xlifffile
 
 from core.board.runner import AsyncBoard
 from core.delivery.results import Result, publish_result
-from tests.api.conftest import Actors
-from tests.api.ngo import new_project, publish, submit, translation
+from tests.support.api.client import Actors
+from tests.support.api.ngo import new_project, publish, submit, translation
 
 pytestmark = pytest.mark.anyio
 

@@ -18,8 +18,8 @@ from core.board.runner import Board
 from core.delivery.results import Result
 from core.quality.outcomes import PipelineOps
 from core.redis.keys import Keys
-from tests.api.conftest import Actors
-from tests.api.volunteer_support import (
+from tests.support.api.client import Actors
+from tests.support.api.volunteers import (
     Headers,
     Scene,
     answer_all,

@@ -2,8 +2,8 @@
 
 Roles: ``anonymous`` (no token), ``admin`` (the operator's token), ``org`` (an NGO's key),
 ``volunteer``, and ``reviewer`` (a volunteer with review rights). ``ALLOWED`` in
-``route_cases.py`` says which roles may call each route; a route missing from it fails here
-(default deny). For each route, on a seeded tenant (``tenants.py``):
+``tests/support/api/route_cases.py`` says which roles may call each route; a route missing from
+it fails here (default deny). For each route, on a seeded tenant (``tests/support/api/tenants.py``):
 
 - every refused role gets exactly the refusal API.md describes: anonymous the one identical
   401 body; a token of the wrong kind 403 ``forbidden`` (or, where the table says so, the
@@ -27,11 +27,12 @@ import redis.asyncio
 from api.deps import Unauthenticated, WrongKindOfToken
 from core.accounts.tokens import new_token
 from core.settings import Settings
-from tests.api.conftest import ADMIN, ADMIN_TOKEN, Actors, AppClient
-from tests.api.route_cases import (
+from tests.support.api.client import ADMIN, ADMIN_TOKEN, Actors, AppClient
+from tests.support.api.route_cases import (
     ALLOWED,
     CASES,
     ROLES,
+    ROUTE_TABLES,
     ROUTES,
     Route,
     build_app,
@@ -46,7 +47,7 @@ from tests.api.route_cases import (
     success_statuses,
     table_problems,
 )
-from tests.api.tenants import Tenant, changes, seed_tenant, snapshot
+from tests.support.api.tenants import Tenant, changes, seed_tenant, snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -101,8 +102,8 @@ def error_code(response: httpx.Response) -> str | None:
 
 def test_every_route_of_the_app_is_in_the_tables() -> None:
     problems = table_problems()
-    assert not problems, "the route tables (tests/api/route_cases.py) are out of date:\n" + (
-        "\n".join(problems)
+    assert not problems, f"the route tables ({ROUTE_TABLES}) are out of date:\n" + "\n".join(
+        problems
     )
 
 
@@ -146,7 +147,7 @@ async def test_each_role_gets_exactly_what_the_table_allows(
 ) -> None:
     if route not in ALLOWED or route not in CASES:
         pytest.fail(
-            f"{route_id(route)} is not in ALLOWED/CASES (tests/api/route_cases.py): "
+            f"{route_id(route)} is not in ALLOWED/CASES ({ROUTE_TABLES}): "
             "default deny, say who may call it"
         )
     allowed = ALLOWED[route]

@@ -43,9 +43,9 @@ from api.routes import webhooks as webhook_routes
 from core.delivery.webhooks import Delivery, Webhooks
 from core.redis.keys import Keys
 from core.settings import Settings
-from tests.api.conftest import ADMIN, ADMIN_TOKEN, Actors, app_client
-from tests.api.ngo import publish
-from tests.api.volunteer_support import PAYLOADS, Headers, claim, scene
+from tests.support.api.client import ADMIN, ADMIN_TOKEN, Actors, app_client
+from tests.support.api.ngo import publish
+from tests.support.api.volunteers import PAYLOADS, Headers, claim, scene
 
 MAX_EXAMPLES = 50
 SEED = 20_240_611

@@ -11,8 +11,8 @@ import redis
 
 from api.limits import DEFAULT_MAX_BODY_BYTES
 from core.redis.keys import Keys
-from tests.api.conftest import Actors
-from tests.api.ngo import new_project, submit, translation
+from tests.support.api.client import Actors
+from tests.support.api.ngo import new_project, submit, translation
 
 pytestmark = pytest.mark.anyio
 

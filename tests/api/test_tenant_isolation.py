@@ -1,16 +1,17 @@
 """Tenant isolation (DESIGN.md invariant 6), checked on every route of the OpenAPI document.
 
-Two full tenants, A and B, are seeded through the API (``tenants.py``): each an organisation
-with a spare API key, a project whose tasks are all taken, a published result and a webhook
-delivery, a volunteer holding an assignment (and having answered another task), and a reviewer
-holding an assignment and a review.
+Two full tenants, A and B, are seeded through the API (``tests/support/api/tenants.py``): each
+an organisation with a spare API key, a project whose tasks are all taken, a published result
+and a webhook delivery, a volunteer holding an assignment (and having answered another task),
+and a reviewer holding an assignment and a review.
 
 For every route whose path names an object (``{project_id}``, ``{task_id}``, …; the list is
 read from the app's OpenAPI document), B's people call it with A's ids and a valid body: the
 answer is 404, byte for byte the answer to well-formed ids naming nothing and to malformed ids,
 so nothing tells B that A's objects exist; and nothing in the store changed (A's assignment is
 still live, its project untouched). The same call by A's own people then succeeds: the ids were
-real. A route with path parameters but no case in ``route_cases.py`` fails, naming itself.
+real. A route with path parameters but no case in ``tests/support/api/route_cases.py`` fails,
+naming itself.
 
 The volunteer side of the invariant: every route, called by everyone with both tenants' ids, and
 no response ever carries the payload of a task the caller does not hold and never held.
@@ -27,11 +28,12 @@ import pytest
 import redis.asyncio
 
 from core.board.runner import AsyncBoard
-from tests.api.conftest import ADMIN, Actors
-from tests.api.route_cases import (
+from tests.support.api.client import ADMIN, Actors
+from tests.support.api.route_cases import (
     ALLOWED,
     CASES,
     PARAMS,
+    ROUTE_TABLES,
     ROUTES,
     TENANT_ROLES,
     Role,
@@ -46,7 +48,7 @@ from tests.api.route_cases import (
     success_statuses,
     target_role,
 )
-from tests.api.tenants import Headers, Tenant, changes, seed_tenant, snapshot
+from tests.support.api.tenants import Headers, Tenant, changes, seed_tenant, snapshot
 
 pytestmark = pytest.mark.anyio
 
@@ -75,7 +77,7 @@ async def tenants(
 
 def missing_case(route: Route) -> str | None:
     if route not in CASES or route not in ALLOWED:
-        return f"{route_id(route)} names an object but has no case in tests/api/route_cases.py"
+        return f"{route_id(route)} names an object but has no case in {ROUTE_TABLES}"
     unknown = [name for name in path_params(route) if name not in PARAMS]
     if unknown:
         return f"{route_id(route)}: no entry in PARAMS for {', '.join(unknown)}"

@@ -12,8 +12,8 @@ from core.redis.keys import Keys
 from core.settings import Settings
 from core.volunteers.stats import week_field
 from task_types import names as task_type_names
-from tests.api.conftest import ADMIN_TOKEN, Actors, AppClient
-from tests.api.volunteer_support import Scene, bearer
+from tests.support.api.client import ADMIN_TOKEN, Actors, AppClient
+from tests.support.api.volunteers import Scene, bearer
 
 pytestmark = pytest.mark.anyio
 

@@ -12,8 +12,8 @@ import redis.asyncio
 from core.delivery.webhooks import Delivery, Webhooks
 from core.redis.keys import Keys
 from core.settings import Settings
-from tests.api.conftest import ADMIN_TOKEN, Actors, AppClient
-from tests.api.ngo import volunteer_token
+from tests.support.api.client import ADMIN_TOKEN, Actors, AppClient
+from tests.support.api.ngo import volunteer_token
 
 pytestmark = pytest.mark.anyio
 

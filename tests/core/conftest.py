@@ -11,7 +11,7 @@ import redis
 from core.board.runner import Board, BoardPolicy, NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
-from tests.snapshots import store_contents
+from tests.support.snapshots import store_contents
 
 
 @pytest.fixture
@@ -44,7 +44,7 @@ def volunteer() -> Callable[[], str]:
 @pytest.fixture
 def store_snapshot(redis_url: str) -> Iterator[Callable[[], dict[bytes, Any]]]:
     """A function returning every key of the database with its type, content and expiry flag
-    (tests/snapshots.py): the whole store, to prove that a refused call wrote nothing."""
+    (tests/support/snapshots.py): the whole store, to prove that a refused call wrote nothing."""
     raw = redis.Redis.from_url(redis_url)
 
     def take() -> dict[bytes, Any]:

@@ -30,7 +30,7 @@ from core.projects.models import ProjectPatch
 from core.projects.store import EDIT_ATTEMPTS, Project, ProjectCreate, Projects
 from core.redis.keys import Keys
 from core.redis.scripts import ScriptName
-from tests.core.project_edits import EDITS, applied, far_deadline
+from tests.support.project_edits import EDITS, applied, far_deadline
 
 pytestmark = pytest.mark.anyio
 T = TypeVar("T")

@@ -31,7 +31,7 @@ from core.quality.reputation_model import (
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL
-from tests.core.threads import on_own_boards
+from tests.support.threads import on_own_boards
 
 PROJECT = "prj_0123456789abcdefghjk"
 DAY_MS = 86_400_000

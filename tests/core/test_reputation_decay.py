@@ -41,7 +41,7 @@ from core.redis.mux import MuxRedis
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL
-from tests.core.threads import on_own_boards
+from tests.support.threads import on_own_boards
 
 PROJECT = "prj_0123456789abcdefghjk"
 LABELS = ["ok", "spam", "abuse"]

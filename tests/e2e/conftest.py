@@ -7,23 +7,15 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from core.redis.server import free_port
+from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
 
-ADMIN_TOKEN = "rk_admin_" + "e2e" * 12
 START_TIMEOUT = 30.0
-
-
-@dataclass(frozen=True)
-class RunningApi:
-    base_url: str
-    process: subprocess.Popen[bytes]
-    log: Path
 
 
 @pytest.fixture

@@ -27,11 +27,10 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from core.redis.server import free_port
-from tests.e2e import canary_task_type
-from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
-from tests.e2e.test_pipeline_flow import Cursor, bearer, start, wait_for
-from tests.processes import stop_group as stop
-from tests.workers.delivery_support import Answer, receiving
+from tests.support import canary_task_type
+from tests.support.delivery import Answer, receiving
+from tests.support.live_ruche import ADMIN_TOKEN, Cursor, RunningApi, bearer, start, wait_for
+from tests.support.processes import stop_group as stop
 
 MARK = "CANARY" + uuid.uuid4().hex[:12].upper()
 TRACE = "trace-" + uuid.uuid4().hex
@@ -85,7 +84,7 @@ def plugin_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ruche-canary-plugin\nVersion: 0\n")
     (info / "entry_points.txt").write_text(
-        f"[ruche.task_types]\n{canary_task_type.NAME} = tests.e2e.canary_task_type:TASK_TYPE\n"
+        f"[ruche.task_types]\n{canary_task_type.NAME} = tests.support.canary_task_type:TASK_TYPE\n"
     )
     monkeypatch.setenv("PYTHONPATH", str(site))
     return site

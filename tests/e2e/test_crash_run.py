@@ -42,8 +42,7 @@ import redis
 from standardwebhooks import Webhook
 
 from core.redis.keys import Keys
-from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
-from tests.e2e.crash_support import (
+from tests.support.crash_run import (
     TYPES,
     WORKERS,
     Chaos,
@@ -57,6 +56,7 @@ from tests.e2e.crash_support import (
     true_answer,
     volunteer_answer,
 )
+from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
 
 SEED = 20240501
 TASKS_PER_TYPE = 200

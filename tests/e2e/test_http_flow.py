@@ -14,7 +14,7 @@ import redis
 
 from core.board.runner import Board
 from core.delivery.results import Result, publish_result
-from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
+from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
 
 
 def bearer(token: str) -> dict[str, str]:

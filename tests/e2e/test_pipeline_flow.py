@@ -15,21 +15,19 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
-from tests.processes import stop_group, wait_until
+from tests.support.live_ruche import ADMIN_TOKEN, Cursor, RunningApi, bearer, start, wait_for
+from tests.support.processes import stop_group
 
 TASKS_PER_TYPE = 4
 DISPUTED = "x-disputed"
-WAIT_S = 60.0
 
 PROJECTS: dict[str, dict[str, Any]] = {
     "translation": {"name": "Guide FR->EN", "task_type": "translation", "redundancy": 3},
@@ -84,27 +82,6 @@ def answer_for(task_type: str, body: dict[str, Any], who: int) -> dict[str, Any]
     return {"label": ("spam" if who != 1 else "ok") if disputed else "ok"}
 
 
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def start(piece: list[str], redis_url: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
-    env.update(RUCHE_REDIS_URL=redis_url, RUCHE_LOG_FORMAT="json", **extra)
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "ruche", *piece],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-
-def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
-    wait_until(condition, what, timeout, poll=0.2)
-
-
 @pytest.fixture
 def processes(redis_url: str, tmp_path: Path) -> Iterator[dict[str, subprocess.Popen[bytes]]]:
     running = {
@@ -118,36 +95,6 @@ def processes(redis_url: str, tmp_path: Path) -> Iterator[dict[str, subprocess.P
     finally:
         for process in running.values():
             stop_group(process)
-
-
-class Cursor:
-    """An NGO polling a project's results by cursor, keeping everything it ever received."""
-
-    def __init__(self, http: httpx.Client, project_id: str, headers: dict[str, str]) -> None:
-        self.http, self.project_id, self.headers = http, project_id, headers
-        self.after = "0-0"
-        self.items: list[dict[str, Any]] = []
-
-    def poll(self) -> list[dict[str, Any]]:
-        page = self.http.get(
-            f"/v1/projects/{self.project_id}/results",
-            params={"after": self.after, "limit": 2},  # small pages: many cursor steps
-            headers=self.headers,
-        )
-        assert page.status_code == 200, page.text
-        body = page.json()
-        self.items += body["items"]
-        self.after = body["next"]
-        return list(body["items"])
-
-    def poll_until(self, count: int) -> list[dict[str, Any]]:
-        def enough() -> bool:
-            while self.poll():
-                pass
-            return len(self.items) >= count
-
-        wait_for(enough, f"{count} results of {self.project_id}")
-        return self.items
 
 
 def test_results_flow_from_answers_through_the_pipeline_exactly_once(

@@ -12,9 +12,9 @@ import httpx
 import pytest
 
 from producers import RucheClient
-from tests.e2e.conftest import ADMIN_TOKEN, RunningApi, running_api
-from tests.e2e.test_pipeline_flow import start
-from tests.processes import stop_group as stop
+from tests.e2e.conftest import running_api
+from tests.support.live_ruche import ADMIN_TOKEN, RunningApi, start
+from tests.support.processes import stop_group as stop
 
 __all__ = ["Ngo", "ngo", "pipeline", "running_api"]
 

@@ -27,7 +27,7 @@ from producers import NewProject
 from producers.result_feed import EXPORT_REVIEW_BELOW
 from ruche.cli import main
 from tests.producers.conftest import Ngo
-from tests.producers.export_proxy import ExportProxy
+from tests.support.servers.export_proxy import ExportProxy
 
 SOURCES = {
     "welcome": ("Welcome to our volunteer guide", "Bienvenue dans notre guide", 0.95),

@@ -19,7 +19,7 @@ from core.redis.server import free_port
 from producers import NewProject, RetryPolicy, RucheClient, RucheConnectionError, RucheError
 from producers.bulk import chunk_key, submit_in_chunks
 from producers.retry import parse_retry_after
-from tests.producers.scripted_server import Reply, ScriptedServer, error_body
+from tests.support.servers.scripted_server import Reply, ScriptedServer, error_body
 
 OUTCOME = json.dumps({"accepted": 2, "duplicates": 0, "rejected": [], "task_ids": ["t1", "t2"]})
 PROJECT = json.dumps(

@@ -19,7 +19,7 @@ import pytest
 
 from ruche.cli import main
 from tests.producers.conftest import Ngo
-from tests.producers.stalling_proxy import StallingProxy
+from tests.support.servers.stalling_proxy import StallingProxy
 
 ROWS = 10_000
 CHUNK = 1_000

@@ -5,18 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-import dramatiq
 import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
 from core.board.runner import Board
 from core.settings import Settings
-from tests.logs import restored_logging
+from tests.support.logs import restored_logging
 from workers import runtime
 from workers.app import setup
-
-Actor = dramatiq.Actor[..., None]
 
 
 @pytest.fixture(scope="module")
@@ -43,8 +40,3 @@ def raw(redis_url: str) -> Iterator[redis.Redis]:
     client = redis.Redis.from_url(redis_url)
     yield client
     client.close()
-
-
-def actor(broker: RedisBroker, name: str) -> Actor:
-    found: Actor = broker.get_actor(name)
-    return found

@@ -1,11 +1,11 @@
 """Every actor the relay routes to, given the same message twice — in sequence, and from eight
 threads at once — leaves the store as one run leaves it, with one visible effect.
 
-The scenarios (tests/workers/idempotency_scenarios.py) build, on the real Redis, the moment just
+The scenarios (tests/support/idempotency_scenarios.py) build, on the real Redis, the moment just
 before each ``(event type, actor)`` pair of ``workers.routing.ROUTES`` runs, plus the
 scheduler's ``results.deliver_due``; a route without a scenario fails the first test below.
 
-How "as one run leaves it" is judged, with tests/snapshots.py's ``store_contents``:
+How "as one run leaves it" is judged, with tests/support/snapshots.py's ``store_contents``:
 
 - in sequence, the store after the second run must equal the store after the first, key by key
   and value by value. The board's clock and the webhook clock move on one second in between (a
@@ -39,11 +39,11 @@ import redis
 from core.board.runner import Board
 from core.clock import ManualClock
 from core.settings import Settings
-from tests.logs import restored_logging
-from tests.snapshots import store_contents
-from tests.workers.delivery_support import Answer, Clock, Receiver, deliverer
-from tests.workers.idempotency_scenarios import SCENARIOS, SCHEDULER_TICK, Scenario, World
-from tests.workers.pipeline_support import call_concurrently
+from tests.support.delivery import Answer, Clock, Receiver, deliverer
+from tests.support.idempotency_scenarios import SCENARIOS, SCHEDULER_TICK, Scenario, World
+from tests.support.logs import restored_logging
+from tests.support.pipeline import call_concurrently
+from tests.support.snapshots import store_contents
 from workers import runtime
 from workers.app import ACTOR_MODULES, setup
 from workers.delivery.deliverer import DELIVER_DUE

@@ -8,7 +8,7 @@ from dramatiq.brokers.redis import RedisBroker
 from dramatiq.middleware import Retries
 
 from core.settings import Settings
-from tests.logs import json_lines, log_to_stream
+from tests.support.logs import json_lines, log_to_stream
 from workers.broker import build_broker
 from workers.middleware import LogContext
 

@@ -25,7 +25,7 @@ from core.delivery.signing import delivery_id, event_body
 from core.delivery.webhooks import Delivery, Webhooks
 from core.redis.keys import Keys
 from core.redis.server import free_port
-from tests.workers.delivery_support import (
+from tests.support.delivery import (
     Answer,
     Clock,
     Published,

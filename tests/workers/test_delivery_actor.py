@@ -16,8 +16,7 @@ from core.board.runner import Board
 from core.delivery.signing import delivery_id
 from core.redis.keys import Keys
 from core.settings import Settings
-from tests.logs import restored_logging
-from tests.workers.delivery_support import (
+from tests.support.delivery import (
     Answer,
     Clock,
     Published,
@@ -30,6 +29,7 @@ from tests.workers.delivery_support import (
     redeliver,
     set_endpoint,
 )
+from tests.support.logs import restored_logging
 from workers.actors import deliver as deliver_actors
 from workers.app import setup
 from workers.delivery.deliverer import DELIVER, DELIVER_DUE, QUEUE

@@ -31,9 +31,7 @@ from core.delivery.signing import delivery_id
 from core.delivery.webhooks import Delivery
 from core.redis.keys import Keys
 from core.settings import Settings
-from tests.logs import restored_logging
-from tests.processes import stop_group, wait_until
-from tests.workers.delivery_support import (
+from tests.support.delivery import (
     TEST_LIMITS,
     Answer,
     Clock,
@@ -44,6 +42,8 @@ from tests.workers.delivery_support import (
     receiving,
     set_endpoint,
 )
+from tests.support.logs import restored_logging
+from tests.support.processes import stop_group, wait_until
 from workers.actors import deliver as deliver_actors
 from workers.app import setup
 from workers.broker import build_broker
@@ -106,7 +106,7 @@ def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
         RUCHE_LOG_LEVEL="WARNING",
     )
     argv = [sys.executable, "-m", "dramatiq", "workers.app:setup"]
-    argv += ["tests.workers.delivery_crash_worker", "--queues", QUEUE]
+    argv += ["tests.support.worker_modules.delivery_crash_worker", "--queues", QUEUE]
     argv += ["--processes", "1", "--threads", "1", "--skip-logging"]
     with log.open("ab") as sink:
         return subprocess.Popen(

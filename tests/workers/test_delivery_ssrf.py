@@ -21,7 +21,7 @@ from core.delivery.signing import delivery_id, signed_headers
 from core.delivery.ssrf import system_resolver
 from core.delivery.webhooks import new_secret
 from core.redis.keys import Keys
-from tests.workers.delivery_support import (
+from tests.support.delivery import (
     TEST_LIMITS,
     Answer,
     Clock,

@@ -13,11 +13,11 @@ from dramatiq.brokers.redis import RedisBroker
 
 from core.board.runner import Board, Claimed, ReviewClaimed, ReviewDecision
 from core.ids import new_volunteer_id
-from tests.workers.conftest import actor
-from tests.workers.pipeline_support import (
+from tests.support.pipeline import (
     SAMPLES,
     TYPES,
     Submission,
+    actor,
     add_task,
     answer,
     call_concurrently,

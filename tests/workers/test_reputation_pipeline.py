@@ -28,9 +28,9 @@ from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS, TypeReputation
 from core.settings import Settings
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
-from tests.workers.conftest import actor
-from tests.workers.pipeline_support import (
+from tests.support.pipeline import (
     SAMPLES,
+    actor,
     add_task,
     answer,
     events,

@@ -19,7 +19,7 @@ from core.ids import new_volunteer_id
 from core.redis.keys import Keys
 from core.redis.server import free_port
 from core.settings import Settings
-from tests.logs import json_lines, log_to_stream, restored_logging
+from tests.support.logs import json_lines, log_to_stream, restored_logging
 from workers.scheduler import run_scheduler
 
 

@@ -14,7 +14,7 @@ from core.board.runner import Board, BoardPolicy, Claimed, NewTask
 from core.clock import ManualClock
 from core.errors import TaskBusy
 from core.ids import new_volunteer_id
-from tests.workers.pipeline_support import events, last_event
+from tests.support.pipeline import events, last_event
 from workers import runtime
 from workers.routing import ROUTES, TASKS_QUEUE, TASKS_REVIEW_STALLED, Router
 

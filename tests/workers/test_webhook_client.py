@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from core.delivery.ssrf import system_resolver
-from tests.workers.delivery_support import TEST_LIMITS, receiving
+from tests.support.delivery import TEST_LIMITS, receiving
 from workers.delivery import webhook_client
 from workers.delivery.webhook_client import post, trusted_tls_context
 

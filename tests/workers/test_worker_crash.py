@@ -1,10 +1,11 @@
 """A worker killed with kill -9 loses nothing: the messages it held come back to a living worker
 within seconds (the broker's heartbeat and maintenance settings in workers/broker.py).
 
-Real dramatiq processes (``dramatiq workers.app:setup tests.workers.crash_actor``) on the
-session's real Redis. Each round, the worker holding a message is killed (its whole process
-group, SIGKILL) once the next worker is polling, and the delay until that next worker runs the
-message is measured; the worst one is printed and bounded.
+Real dramatiq processes
+(``dramatiq workers.app:setup tests.support.worker_modules.crash_actor``) on the session's real
+Redis. Each round, the worker holding a message is killed (its whole process group, SIGKILL)
+once the next worker is polling, and the delay until that next worker runs the message is
+measured; the worst one is printed and bounded.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ import pytest
 import redis
 
 from core.settings import Settings
-from tests.processes import stop_group, wait_until
+from tests.support.processes import stop_group, wait_until
 from workers.broker import HEARTBEAT_TIMEOUT_MS, build_broker
 
 ROOT = Path(__file__).resolve().parents[2]
 ROUNDS = 3
-# tests/workers/crash_actor.py (not imported here: it would bind to this process's broker)
+# tests/support/worker_modules/crash_actor.py (not imported here: it would bind to this
+# process's broker)
 PROBE, QUEUE = "test.crash_probe", "test_crash"
+CRASH_ACTOR_MODULE = "tests.support.worker_modules.crash_actor"
 HEARTBEATS = "ruche:dramatiq:__heartbeats__"
 # Expected: the heartbeat timeout, then maintenance on one of the survivor's next polls of the
 # queue (every other broker command runs it; an idle consumer polls about once a second). The
@@ -41,7 +44,7 @@ def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
     env.update(RUCHE_REDIS_URL=redis_url, RUCHE_LOG_FORMAT="json", RUCHE_LOG_LEVEL="WARNING")
     with log.open("ab") as sink:
-        argv = [sys.executable, "-m", "dramatiq", "workers.app:setup", "tests.workers.crash_actor"]
+        argv = [sys.executable, "-m", "dramatiq", "workers.app:setup", CRASH_ACTOR_MODULE]
         argv += ["--processes", "1", "--threads", "1", "--skip-logging"]
         return subprocess.Popen(
             argv,

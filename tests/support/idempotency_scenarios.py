@@ -25,8 +25,8 @@ from core.delivery.records import DueDelivery
 from core.ids import new_volunteer_id
 from core.projects.reevaluation import close_collection
 from core.quality.aggregation import aggregate_task
-from tests.workers.delivery_support import Answer, Clock, Receiver, set_endpoint
-from tests.workers.pipeline_support import Submission, answer, events, last_event, results
+from tests.support.delivery import Answer, Clock, Receiver, set_endpoint
+from tests.support.pipeline import Submission, answer, events, last_event, results
 from workers.delivery.deliverer import DELIVER_DUE, Deliverer
 from workers.delivery.dispatch import dispatch_due
 from workers.delivery.webhook_client import Reply

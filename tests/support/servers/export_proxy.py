@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from http.server import BaseHTTPRequestHandler
 
-from tests.producers.local_server import ForwardingProxy
+from tests.support.servers.local_server import ForwardingProxy
 
 __all__ = ["ExportProxy"]
 

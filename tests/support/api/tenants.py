@@ -28,7 +28,7 @@ from core.board.runner import AsyncBoard
 from core.delivery.results import Result, publish_result
 from core.delivery.webhooks import Delivery, Webhooks
 from core.redis.keys import Keys
-from tests.api.conftest import Actors
+from tests.support.api.client import Actors
 
 Headers = dict[str, str]
 

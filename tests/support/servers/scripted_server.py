@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.producers.local_server import LocalServer, read_body, send
+from tests.support.servers.local_server import LocalServer, read_body, send
 
 __all__ = ["Reply", "ScriptedServer", "error_body"]
 

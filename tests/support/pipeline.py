@@ -14,9 +14,10 @@ from dramatiq.brokers.redis import RedisBroker
 
 from core.board.runner import Board, BoardPolicy, Claimed, NewTask
 from core.ids import new_volunteer_id
-from tests.snapshots import store_contents
+from tests.support.snapshots import store_contents
 
 Answer = dict[str, Any]
+Actor = dramatiq.Actor[..., None]
 
 #: Per built-in type: a payload, answers that agree, answers that do not.
 SAMPLES: dict[str, tuple[dict[str, Any], list[Answer], list[Answer]]] = {
@@ -132,8 +133,14 @@ def results(board: Board, project_id: str) -> list[dict[str, str]]:
 
 
 def snapshot(raw: redis.Redis) -> dict[bytes, Any]:
-    """Every key but the broker's, with its content (tests/snapshots.py): the whole store."""
+    """Every key but the broker's, with its content (``store_contents``): the whole store."""
     return store_contents(raw, lambda key: b"dramatiq" not in key)
+
+
+def actor(broker: RedisBroker, name: str) -> Actor:
+    """The actor of that name, as bound to ``broker``."""
+    found: Actor = broker.get_actor(name)
+    return found
 
 
 @contextmanager

@@ -1,5 +1,5 @@
 """Loaded by real dramatiq processes after Ruche's actors, for the redelivery-after-kill test:
-``dramatiq workers.app:setup tests.workers.delivery_crash_worker``.
+``dramatiq workers.app:setup tests.support.worker_modules.delivery_crash_worker``.
 
 It gives this process's delivery actors a deliverer whose attempt lease is an hour: a delivery
 held by a killed worker that reaches the receiver again during the test was taken back by its

@@ -1,5 +1,5 @@
 """An actor for crash tests, loaded by real dramatiq processes next to Ruche's own:
-``dramatiq workers.app:setup tests.workers.crash_actor``.
+``dramatiq workers.app:setup tests.support.worker_modules.crash_actor``.
 
 Its first run of a token records where it runs, then holds on (long enough to be killed); any
 later run of the same token — the message redelivered after that worker died — records itself

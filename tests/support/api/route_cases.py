@@ -30,9 +30,11 @@ from fastapi import FastAPI
 from api.main import create_app
 from core import ids
 from core.settings import Settings
-from tests.api.conftest import ADMIN
-from tests.api.tenants import ANSWER, Headers, Tenant
+from tests.support.api.client import ADMIN
+from tests.support.api.tenants import ANSWER, Headers, Tenant
 
+# Where the tables are, for failure messages that say what to edit.
+ROUTE_TABLES = "tests/support/api/route_cases.py"
 Route = tuple[str, str]  # (METHOD, path template), e.g. ("GET", "/v1/projects/{project_id}")
 Role = Literal["anonymous", "admin", "org", "volunteer", "reviewer"]
 ROLES: tuple[Role, ...] = ("anonymous", "admin", "org", "volunteer", "reviewer")
