@@ -3,7 +3,7 @@
 Prints a readable report and, last, one JSON line holding every number:
 
 1. claim calls/s next to plain ``SET`` calls/s through the same client and connection
-   (sequential round trips), as ``Board.claim`` and as a bare ``EVALSHA`` of the claim script;
+   (sequential round trips), as the board runs a claim and as a raw ``EVALSHA`` of its script;
 2. claim latency (p50/p99) with 10^3, 10^5 and 10^6 queued tasks, and the ratios to 10^3;
 3. Redis bytes per queued task for a 200-byte payload, with and without external ids;
 4. bulk creation rate through ``create_tasks`` next to raw pipelined ``HSET`` of the same payloads.
@@ -46,7 +46,7 @@ from redis.utils import HIREDIS_AVAILABLE
 
 from core import ids
 from core.board.models import CREATE_CHUNK, MAX_REDUNDANCY
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
 from core.redis.keys import Keys, ProjectKeys
 from core.redis.scripts import ScriptName, script_source
 from core.redis.server import RedisServer
@@ -171,6 +171,14 @@ class Bench:
         self.board = Board(client, keys=self.keys)
         self.bulk_board = Board(bulk, keys=self.keys)
         self.policy = BoardPolicy(redundancy=MAX_REDUNDANCY, lease_seconds=3600)
+        self.ops = self.board.ops
+
+    def new_project(self) -> str:
+        return self.bulk_board.run(self.ops.create_project(ids.new_project_id(), self.policy, None))
+
+    def claim(self, project_id: str, volunteer_id: str) -> Claimed | NothingToClaim:
+        """A claim as the board runs it (one method call, then ``Board.run``)."""
+        return self.board.run(self.ops.claim(project_id, volunteer_id))
 
     # 3 + 4: bytes per task and bulk creation rate
 
@@ -209,13 +217,13 @@ class Bench:
                 NewTask(p, external_id=external_id(i) if with_ext else None)
                 for i, p in enumerate(payloads)
             ]
-            project_id = self.bulk_board.create_project(self.policy)
+            project_id = self.new_project()
             pk = self.keys.project(project_id)
             settle(self.bulk)
             before = used_memory(self.client)
             stats = command_stats(self.client)
             start = time.perf_counter_ns()
-            created = self.bulk_board.create_tasks(project_id, tasks)
+            created = self.bulk_board.run(self.ops.create_tasks(project_id, tasks))
             elapsed = time.perf_counter_ns() - start
             _, usec = server_usec(stats, command_stats(self.client), "evalsha")
             settle(self.bulk)
@@ -251,10 +259,9 @@ class Bench:
         plan = self.plan
         per_kind = plan.calls + plan.warmup
         needed = math.ceil(2 * per_kind / MAX_REDUNDANCY)
-        project_id = self.bulk_board.create_project(self.policy)
-        self.bulk_board.create_tasks(
-            project_id, [NewTask({"text": f"item {i:07d}"}) for i in range(max(2_000, 4 * needed))]
-        )
+        project_id = self.new_project()
+        tasks = [NewTask({"text": f"item {i:07d}"}) for i in range(max(2_000, 4 * needed))]
+        self.bulk_board.run(self.ops.create_tasks(project_id, tasks))
         pk = self.keys.project(project_id)
         sha = str(self.client.script_load(script_source(ScriptName.CLAIM)))
         trivial_sha = str(self.client.script_load("return 1"))
@@ -271,7 +278,7 @@ class Bench:
         raw_argvs = [raw_argv(v) for v in fresh_volunteers(per_kind)]
         set_key, set_value = f"{self.prefix}set", b"v" * 16
 
-        client, claim = self.client, self.board.claim
+        client, claim = self.client, self.claim
 
         def run_set(lo: int, hi: int) -> int:
             for _ in range(lo, hi):
@@ -342,7 +349,7 @@ class Bench:
     # 2: claim latency against queue depth
 
     def fill(self, depth: int) -> tuple[str, dict[str, float]]:
-        project_id = self.bulk_board.create_project(self.policy)
+        project_id = self.new_project()
         settle(self.bulk)
         before = used_memory(self.client)
         spent = 0
@@ -350,7 +357,7 @@ class Bench:
             hi = min(depth, lo + FILL_BATCH)
             batch = [NewTask({"text": f"item {i:07d}"}) for i in range(lo, hi)]
             start = time.perf_counter_ns()
-            self.bulk_board.create_tasks(project_id, batch)
+            self.bulk_board.run(self.ops.create_tasks(project_id, batch))
             spent += time.perf_counter_ns() - start
         settle(self.bulk)
         after = used_memory(self.client)
@@ -370,7 +377,7 @@ class Bench:
             pk = self.keys.project(projects[depth])
             info[depth]["depth_start"] = int(self.client.zcard(pk.ready))
 
-        client, claim = self.client, self.board.claim
+        client, claim = self.client, self.claim
         samples: dict[int, list[int]] = {d: [] for d in plan.depths}
         server = {d: [0, 0] for d in plan.depths}
         failures = 0

@@ -382,10 +382,10 @@ def measure_drain(
     volunteers = [new_volunteer_id() for _ in range(REDUNDANCY)]
     for _ in range(results):
         for volunteer in volunteers:
-            lease = board.claim(project_id, volunteer)
+            lease = board.run(board.ops.claim(project_id, volunteer))
             if not isinstance(lease, Claimed):
                 fail(f"nothing to claim: {lease}")
-            board.submit(lease.assignment_id, volunteer, ANSWER, seconds_spent=30)
+            board.run(board.ops.submit(lease.assignment_id, volunteer, ANSWER, 30))
     wait_until(lambda: relay_caught_up(client, board.keys, project_id), "the relay")
     backlog = queued(client, PIPELINE_QUEUES)
 

@@ -15,13 +15,13 @@ import httpx
 import pytest
 import redis
 
-from core.board.runner import Board
 from core.clock import ManualClock
 from core.projects.deadlines import expire_deadline
 from core.projects.models import Project
 from core.redis.keys import Keys
 from tests.support.api.client import Actors
 from tests.support.api.ngo import new_project
+from tests.support.board import TestBoard
 from tests.support.project_edits import EDITS, applied
 
 pytestmark = pytest.mark.anyio
@@ -81,7 +81,7 @@ async def test_pauses_and_resumes_racing_the_deadline_close_leave_it_closed(
         async def close(project_id: str = project["id"], pause_first: int = round_) -> None:
             for _ in range(pause_first):  # let some PATCHes get going first
                 await asyncio.sleep(0)
-            board = Board(redis_client, clock=later)
+            board = TestBoard(redis_client, clock=later)
             assert (await asyncio.to_thread(expire_deadline, board, project_id)).newly_closed
 
         states = ["paused", "active"] * 8

@@ -16,13 +16,14 @@ import redis
 
 from core.board.models import Claimed, GoldPolicy
 from core.board.operations import BoardOps
-from core.board.runner import Board, BoardPolicy, NewTask
+from core.board.runner import BoardPolicy, NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.gold import settle_gold_answer
 from core.redis.keys import Keys
 from tests.support.api.client import Actors
 from tests.support.api.volunteers import Headers, Scene, claim, moderation
+from tests.support.board import TestBoard
 
 pytestmark = pytest.mark.anyio
 
@@ -151,7 +152,7 @@ async def test_a_gold_answer_is_scored_and_the_volunteer_told_why(
     assert sorted(float(e["score"]) for e in answered) == [0.0, 1.0]
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        board = Board(client)
+        board = TestBoard(client)
         for fields in answered * 2:  # the actor's work, delivered twice: one effect
             settle_gold_answer(board, project, fields)
     finally:
@@ -206,7 +207,7 @@ async def test_without_gold_left_a_volunteer_needing_qualification_gets_nothing(
 def test_the_gold_share_decays_with_experience(redis_client: redis.Redis) -> None:
     """The schedule claim.lua follows (40 % for 20 tasks, down to 10 % at 60), with the draws
     given, so each claim's decision is known: gold exactly when the draw is below the rate."""
-    board = Board(redis_client, clock=ManualClock())
+    board = TestBoard(redis_client, clock=ManualClock())
     ops: BoardOps = board.ops
     policy = BoardPolicy(redundancy=1, gold=GoldPolicy(start_rate=0.4, end_rate=0.1))
     project = board.create_project(policy)

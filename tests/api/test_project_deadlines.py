@@ -14,11 +14,11 @@ import httpx
 import pytest
 import redis
 
-from core.board.runner import Board
 from core.clock import ManualClock
 from core.projects.deadlines import sweep_deadlines
 from tests.support.api.client import Actors
 from tests.support.api.ngo import new_project, submit, translation
+from tests.support.board import TestBoard
 
 pytestmark = pytest.mark.anyio
 
@@ -39,7 +39,7 @@ async def test_after_the_deadline_the_project_is_closed_and_its_tasks_expired(
     assignment = claimed.json()
 
     later = ManualClock(time.time_ns() // 1_000_000 + 2 * 3_600_000)
-    totals = sweep_deadlines(Board(redis_client, clock=later))
+    totals = sweep_deadlines(TestBoard(redis_client, clock=later))
 
     assert (totals.closed, totals.expired, totals.ended) == (1, 3, 1)
     fetched = (await api.get(f"/v1/projects/{project['id']}", headers=org)).json()

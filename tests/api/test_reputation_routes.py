@@ -9,11 +9,11 @@ import httpx
 import pytest
 import redis
 
-from core.board.runner import Board
 from core.quality.gold import settle_gold_answer
 from core.redis.keys import Keys
 from tests.support.api.client import Actors
 from tests.support.api.volunteers import Headers, Scene, claim, moderation
+from tests.support.board import TestBoard
 
 pytestmark = pytest.mark.anyio
 
@@ -63,7 +63,7 @@ def settle_gold(redis_url: str, project: str) -> None:
     """What the quality.gold actor does with each gold.answered event."""
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        board = Board(client)
+        board = TestBoard(client)
         for _, fields in client.xrange(Keys().project(project).events):
             if fields["type"] == "gold.answered":
                 settle_gold_answer(board, project, fields)

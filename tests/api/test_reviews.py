@@ -14,7 +14,6 @@ import pytest
 import redis
 import structlog
 
-from core.board.runner import Board
 from core.delivery.results import Result
 from core.quality.outcomes import PipelineOps
 from core.redis.keys import Keys
@@ -27,6 +26,7 @@ from tests.support.api.volunteers import (
     claim,
     translation,
 )
+from tests.support.board import TestBoard
 
 pytestmark = pytest.mark.anyio
 
@@ -374,7 +374,7 @@ async def test_a_decision_and_the_resolution_it_leads_to_carry_its_request_id(
     other_project, [other] = await world.project(1, redundancy=1)
     _, volunteer = await actors.volunteer()
     await answer_all(api, [volunteer], {"text": "Lavez-vous les mains."})
-    board = Board(redis_client)
+    board = TestBoard(redis_client)
     result = Result(other, {"text": "Lavez-vous les mains."}, 1.0, "agreement")
     with structlog.contextvars.bound_contextvars(request_id="answer-7"):
         resolved = board.run(

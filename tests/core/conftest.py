@@ -1,4 +1,5 @@
-"""Board fixtures: a Board on the session's real redis-server, with a manual clock."""
+"""Board fixtures: a TestBoard (tests/support/board.py) on the session's real redis-server, with a
+manual clock."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 import pytest
 import redis
 
-from core.board.runner import Board, BoardPolicy, NewTask
+from core.board.runner import BoardPolicy, NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
+from tests.support.board import TestBoard
 from tests.support.snapshots import store_contents
 
 
@@ -20,12 +22,12 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def board(redis_client: redis.Redis, clock: ManualClock) -> Board:
-    return Board(redis_client, clock=clock)
+def board(redis_client: redis.Redis, clock: ManualClock) -> TestBoard:
+    return TestBoard(redis_client, clock=clock)
 
 
 @pytest.fixture
-def make_project(board: Board) -> Callable[..., str]:
+def make_project(board: TestBoard) -> Callable[..., str]:
     """Create a project with ``n_tasks`` tasks; keyword arguments go to BoardPolicy."""
 
     def make(n_tasks: int = 1, **policy: int) -> str:

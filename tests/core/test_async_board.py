@@ -9,17 +9,18 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.board.runner import MUX_COMMANDS, AsyncBoard, Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import MUX_COMMANDS, AsyncBoard, BoardPolicy, Claimed, NewTask
 from core.errors import LeaseNotLive
 from core.ids import new_volunteer_id
 from core.redis.mux import MuxRedis
+from tests.support.board import TestBoard
 
 
 @pytest.mark.parametrize("multiplexed", [False, True], ids=["redis-py", "mux"])
 def test_async_board_life_cycle_is_visible_to_the_sync_board(
     redis_url: str, redis_client: redis.Redis, multiplexed: bool
 ) -> None:
-    sync_board = Board(redis_client)
+    sync_board = TestBoard(redis_client)
 
     async def scenario() -> tuple[str, str]:
         client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)

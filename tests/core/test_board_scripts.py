@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 import redis
 
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
+from core.board.runner import BoardPolicy, Claimed, NewTask, NothingToClaim
 from core.clock import ManualClock
 from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound
 from core.ids import InvalidId, new_project_id
+from tests.support.board import TestBoard
 
 Snapshot = Callable[[], dict[bytes, Any]]
 
@@ -37,7 +38,7 @@ def assert_refused_unchanged(
 # -- create_tasks ------------------------------------------------------------------------------
 
 
-def test_created_tasks_are_open_and_claimable_in_submission_order(board: Board) -> None:
+def test_created_tasks_are_open_and_claimable_in_submission_order(board: TestBoard) -> None:
     project = board.create_project(BoardPolicy(redundancy=1))
     created = board.create_tasks(project, [NewTask({"n": i}) for i in range(3)])
     assert [c.created for c in created] == [True, True, True]
@@ -48,7 +49,7 @@ def test_created_tasks_are_open_and_claimable_in_submission_order(board: Board) 
     assert task.payload == {"n": 0}
 
 
-def test_resending_an_external_id_never_makes_a_second_task(board: Board) -> None:
+def test_resending_an_external_id_never_makes_a_second_task(board: TestBoard) -> None:
     project = board.create_project(BoardPolicy())
     first = board.create_tasks(project, [NewTask({"n": 1}, external_id="row-1")])
     again = board.create_tasks(
@@ -60,7 +61,9 @@ def test_resending_an_external_id_never_makes_a_second_task(board: Board) -> Non
     assert board.counts(project) == {"open": 1}
 
 
-def test_a_batch_of_only_duplicates_writes_nothing(board: Board, store_snapshot: Snapshot) -> None:
+def test_a_batch_of_only_duplicates_writes_nothing(
+    board: TestBoard, store_snapshot: Snapshot
+) -> None:
     project = board.create_project(BoardPolicy())
     board.create_tasks(project, [NewTask({"n": i}, external_id=f"e{i}") for i in range(3)])
     before = store_snapshot()
@@ -68,7 +71,7 @@ def test_a_batch_of_only_duplicates_writes_nothing(board: Board, store_snapshot:
     assert store_snapshot() == before
 
 
-def test_bulk_creation_spans_many_pipelined_chunks(board: Board) -> None:
+def test_bulk_creation_spans_many_pipelined_chunks(board: TestBoard) -> None:
     project = board.create_project(BoardPolicy())
     created = board.create_tasks(
         project, [NewTask({"n": i}, external_id=f"e{i}") for i in range(1234)]
@@ -78,7 +81,7 @@ def test_bulk_creation_spans_many_pipelined_chunks(board: Board) -> None:
 
 
 def test_tasks_for_an_unknown_project_are_refused(
-    board: Board, store_snapshot: Snapshot
+    board: TestBoard, store_snapshot: Snapshot
 ) -> None:
     assert_refused_unchanged(
         store_snapshot,
@@ -87,7 +90,7 @@ def test_tasks_for_an_unknown_project_are_refused(
     )
 
 
-def test_malformed_ids_never_reach_redis(board: Board) -> None:
+def test_malformed_ids_never_reach_redis(board: TestBoard) -> None:
     with pytest.raises(InvalidId):
         board.create_tasks("prj_{other}", [NewTask({"n": 1})])
     with pytest.raises(InvalidId):
@@ -95,7 +98,7 @@ def test_malformed_ids_never_reach_redis(board: Board) -> None:
 
 
 def test_project_updates_are_refused_for_an_unknown_project(
-    board: Board, store_snapshot: Snapshot
+    board: TestBoard, store_snapshot: Snapshot
 ) -> None:
     assert_refused_unchanged(
         store_snapshot, lambda: board.set_paused(new_project_id(), True), ProjectNotFound
@@ -106,7 +109,7 @@ def test_project_updates_are_refused_for_an_unknown_project(
 
 
 def test_a_policy_change_applies_to_new_leases_and_is_audited(
-    board: Board, clock: ManualClock, redis_client: redis.Redis, volunteer: Callable[[], str]
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(lease_seconds=60))
     board.create_tasks(project, [NewTask({"n": i}) for i in range(2)])
@@ -121,7 +124,7 @@ def test_a_policy_change_applies_to_new_leases_and_is_audited(
 
 
 def test_claim_leases_a_slot_and_returns_the_payload(
-    board: Board, clock: ManualClock, volunteer: Callable[[], str]
+    board: TestBoard, clock: ManualClock, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=2, lease_seconds=60))
     [task] = board.create_tasks(project, [NewTask({"text": "bonjour"})])
@@ -135,7 +138,7 @@ def test_claim_leases_a_slot_and_returns_the_payload(
 
 
 def test_claim_prefers_priority_then_the_task_closest_to_completion(
-    board: Board, volunteer: Callable[[], str]
+    board: TestBoard, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=3))
     low, busy, urgent = board.create_tasks(
@@ -152,7 +155,7 @@ def test_claim_prefers_priority_then_the_task_closest_to_completion(
 
 
 def test_claim_skips_tasks_the_volunteer_already_touched(
-    board: Board, volunteer: Callable[[], str]
+    board: TestBoard, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=3))
     board.create_tasks(project, [NewTask({"n": i}) for i in range(2)])
@@ -165,7 +168,7 @@ def test_claim_skips_tasks_the_volunteer_already_touched(
 
 
 def test_claim_finds_work_past_a_page_of_touched_tasks(
-    board: Board, volunteer: Callable[[], str]
+    board: TestBoard, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=2))
     board.create_tasks(project, [NewTask({"n": i}) for i in range(100)])
@@ -179,7 +182,7 @@ def test_claim_finds_work_past_a_page_of_touched_tasks(
 
 
 def test_claim_on_an_empty_or_paused_project_writes_nothing(
-    board: Board, store_snapshot: Snapshot, volunteer: Callable[[], str]
+    board: TestBoard, store_snapshot: Snapshot, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy())
     before = store_snapshot()
@@ -196,7 +199,7 @@ def test_claim_on_an_empty_or_paused_project_writes_nothing(
 
 
 def test_claim_on_an_unknown_project_is_refused(
-    board: Board, store_snapshot: Snapshot, volunteer: Callable[[], str]
+    board: TestBoard, store_snapshot: Snapshot, volunteer: Callable[[], str]
 ) -> None:
     assert_refused_unchanged(
         store_snapshot, lambda: board.claim(new_project_id(), volunteer()), ProjectNotFound
@@ -207,7 +210,7 @@ def test_claim_on_an_unknown_project_is_refused(
 
 
 def test_heartbeat_extends_the_lease_up_to_its_cap(
-    board: Board, clock: ManualClock, volunteer: Callable[[], str]
+    board: TestBoard, clock: ManualClock, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(lease_seconds=60, max_lease_seconds=100))
     board.create_tasks(project, [NewTask({"n": 1})])
@@ -229,7 +232,7 @@ def test_heartbeat_extends_the_lease_up_to_its_cap(
 
 # -- refusals shared by heartbeat, release and submit ------------------------------------------
 
-LeaseCall = Callable[[Board, str, str], Any]
+LeaseCall = Callable[[TestBoard, str, str], Any]
 LEASE_CALLS: dict[str, LeaseCall] = {
     "heartbeat": lambda b, aid, vol: b.heartbeat(aid, vol),
     "release": lambda b, aid, vol: b.release(aid, vol, "skip"),
@@ -243,7 +246,7 @@ def lease_call(request: pytest.FixtureRequest) -> LeaseCall:
 
 
 def test_an_unknown_assignment_is_refused_unchanged(
-    board: Board, store_snapshot: Snapshot, volunteer: Callable[[], str], lease_call: LeaseCall
+    board: TestBoard, store_snapshot: Snapshot, volunteer: Callable[[], str], lease_call: LeaseCall
 ) -> None:
     project = board.create_project(BoardPolicy())
     board.create_tasks(project, [NewTask({"n": 1})])
@@ -256,7 +259,7 @@ def test_an_unknown_assignment_is_refused_unchanged(
 
 
 def test_someone_elses_assignment_looks_unknown_and_is_refused_unchanged(
-    board: Board, store_snapshot: Snapshot, volunteer: Callable[[], str], lease_call: LeaseCall
+    board: TestBoard, store_snapshot: Snapshot, volunteer: Callable[[], str], lease_call: LeaseCall
 ) -> None:
     project = board.create_project(BoardPolicy())
     board.create_tasks(project, [NewTask({"n": 1})])
@@ -268,7 +271,7 @@ def test_someone_elses_assignment_looks_unknown_and_is_refused_unchanged(
 
 
 def test_a_lease_past_its_expiry_is_dead_before_any_sweep(
-    board: Board,
+    board: TestBoard,
     clock: ManualClock,
     store_snapshot: Snapshot,
     volunteer: Callable[[], str],
@@ -287,7 +290,7 @@ def test_a_lease_past_its_expiry_is_dead_before_any_sweep(
 
 @pytest.mark.parametrize("ending", ["released", "submitted", "expired"])
 def test_a_finished_assignment_is_refused_unchanged(
-    board: Board,
+    board: TestBoard,
     clock: ManualClock,
     store_snapshot: Snapshot,
     volunteer: Callable[[], str],
@@ -316,7 +319,7 @@ def test_a_finished_assignment_is_refused_unchanged(
 
 
 def test_release_gives_the_slot_back_with_its_reason(
-    board: Board, redis_client: redis.Redis, volunteer: Callable[[], str]
+    board: TestBoard, redis_client: redis.Redis, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=1))
     [task] = board.create_tasks(project, [NewTask({"n": 1})])
@@ -337,7 +340,7 @@ def test_release_gives_the_slot_back_with_its_reason(
 
 
 def test_submit_counts_answers_and_completes_the_task(
-    board: Board, volunteer: Callable[[], str]
+    board: TestBoard, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=2))
     [task] = board.create_tasks(project, [NewTask({"n": 1})])
@@ -359,7 +362,7 @@ def test_submit_counts_answers_and_completes_the_task(
 
 
 def test_expiry_returns_each_slot_once_in_bounded_batches(
-    board: Board, clock: ManualClock, volunteer: Callable[[], str]
+    board: TestBoard, clock: ManualClock, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=1, lease_seconds=60))
     board.create_tasks(project, [NewTask({"n": i}) for i in range(5)])
@@ -377,7 +380,7 @@ def test_expiry_returns_each_slot_once_in_bounded_batches(
 
 
 def test_expiry_with_nothing_due_writes_nothing(
-    board: Board, store_snapshot: Snapshot, volunteer: Callable[[], str]
+    board: TestBoard, store_snapshot: Snapshot, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy())
     board.create_tasks(project, [NewTask({"n": 1})])
@@ -388,7 +391,7 @@ def test_expiry_with_nothing_due_writes_nothing(
 
 
 def test_a_task_whose_leases_keep_expiring_is_flagged_stalled(
-    board: Board, clock: ManualClock, redis_client: redis.Redis, volunteer: Callable[[], str]
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=1, lease_seconds=10, max_attempts=3))
     [task] = board.create_tasks(project, [NewTask({"n": 1})])
@@ -405,7 +408,7 @@ def test_a_task_whose_leases_keep_expiring_is_flagged_stalled(
 
 
 def test_reap_sweeps_every_project(
-    board: Board, clock: ManualClock, volunteer: Callable[[], str]
+    board: TestBoard, clock: ManualClock, volunteer: Callable[[], str]
 ) -> None:
     projects = [board.create_project(BoardPolicy(lease_seconds=5)) for _ in range(3)]
     for project in projects:
@@ -417,7 +420,7 @@ def test_reap_sweeps_every_project(
 
 
 def test_scripts_survive_a_script_cache_flush(
-    board: Board, redis_client: redis.Redis, volunteer: Callable[[], str]
+    board: TestBoard, redis_client: redis.Redis, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy())
     redis_client.script_flush()

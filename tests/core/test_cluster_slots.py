@@ -19,7 +19,7 @@ import redis
 from redis.crc import key_slot
 
 from core.board.operations import Batch, Op, ScriptCall
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.board.runner import BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.clock import ManualClock
 from core.delivery.results import Result, publish_result
 from core.ids import new_volunteer_id
@@ -29,9 +29,10 @@ from core.quality.outcomes import PipelineOps
 from core.quality.reputation import ReputationOps, Update
 from core.redis.scripts import ScriptName, lua_source, script_source
 from core.redis.server import RedisServer, free_port
+from tests.support.board import TestBoard
 
 
-class RecordingBoard(Board):
+class RecordingBoard(TestBoard):
     """A real board that also notes the keys of each script call it makes."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -46,7 +47,7 @@ class RecordingBoard(Board):
         return super().run(op)
 
 
-def play_life_cycle(board: Board, clock: ManualClock) -> None:
+def play_life_cycle(board: TestBoard, clock: ManualClock) -> None:
     project = board.create_project(BoardPolicy(redundancy=2, lease_seconds=10))
     board.create_tasks(project, [NewTask({"n": i}, external_id=f"e{i}") for i in range(3)])
     me, other = new_volunteer_id(), new_volunteer_id()
@@ -69,7 +70,7 @@ def play_life_cycle(board: Board, clock: ManualClock) -> None:
     play_pipeline_cycle(board)
 
 
-def play_pipeline_cycle(board: Board) -> None:
+def play_pipeline_cycle(board: TestBoard) -> None:
     """The event pipeline's scripts: extend and resolve a task, a volunteer's stats and feedback
     (the last two on one per-volunteer key each)."""
     project = board.create_project(BoardPolicy(redundancy=1))
@@ -99,7 +100,7 @@ def play_pipeline_cycle(board: Board) -> None:
     assert not board.run(closing)  # nothing answered yet: left alone
 
 
-def play_review_cycle(board: Board, clock: ManualClock) -> None:
+def play_review_cycle(board: TestBoard, clock: ManualClock) -> None:
     """Reviews and the live-assignment cap: every script the volunteer routes add."""
     project = board.create_project(BoardPolicy(redundancy=1, lease_seconds=10))
     board.create_tasks(project, [NewTask({"n": i}) for i in range(2)])
@@ -201,6 +202,6 @@ def test_the_life_cycle_runs_on_a_real_cluster_node(cluster_node: redis.Redis) -
     with pytest.raises(redis.ResponseError, match="same slot"):
         cluster_node.eval("return 1", 2, "{p:a}x", "{p:b}y")  # the node does enforce slots
     clock = ManualClock()
-    board = Board(cluster_node, clock=clock)
+    board = TestBoard(cluster_node, clock=clock)
     # The global project index lives in its own slot, outside any script.
     play_life_cycle(board, clock)

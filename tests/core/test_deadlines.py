@@ -15,7 +15,6 @@ import pytest
 import redis
 
 from core.board.runner import (
-    Board,
     BoardPolicy,
     Claimed,
     NewTask,
@@ -28,6 +27,7 @@ from core.errors import LeaseNotLive, ProjectClosed
 from core.ids import new_project_id, new_volunteer_id
 from core.projects.deadlines import expire_deadline, sweep_deadlines
 from core.settings import Settings
+from tests.support.board import TestBoard
 from workers.scheduler import reap
 
 Snapshot = Callable[[], dict[bytes, Any]]
@@ -35,7 +35,7 @@ HOUR_MS = 3_600_000
 
 
 def project_with_deadline(
-    board: Board, clock: ManualClock, n_tasks: int, *, redundancy: int = 1, in_ms: int = HOUR_MS
+    board: TestBoard, clock: ManualClock, n_tasks: int, *, redundancy: int = 1, in_ms: int = HOUR_MS
 ) -> tuple[str, list[str]]:
     """A project whose deadline is ``in_ms`` from now, with ``n_tasks`` tasks."""
     project = board.create_project(BoardPolicy(redundancy=redundancy, max_attempts=1))
@@ -44,27 +44,27 @@ def project_with_deadline(
     return project, [task.task_id for task in created]
 
 
-def claim(board: Board, project: str, volunteer: str | None = None) -> Claimed:
+def claim(board: TestBoard, project: str, volunteer: str | None = None) -> Claimed:
     lease = board.claim(project, volunteer or new_volunteer_id())
     assert isinstance(lease, Claimed)
     return lease
 
 
-def states(board: Board, project: str, task_ids: list[str]) -> list[str]:
+def states(board: TestBoard, project: str, task_ids: list[str]) -> list[str]:
     return [board.get_task(project, task_id).state for task_id in task_ids]
 
 
-def answer(board: Board, lease: Claimed) -> None:
+def answer(board: TestBoard, lease: Claimed) -> None:
     board.submit(lease.assignment_id, board.assignment(lease.assignment_id)["vol"], {"x": 1})
 
 
-def events(board: Board, project: str, kind: str) -> list[dict[str, str]]:
+def events(board: TestBoard, project: str, kind: str) -> list[dict[str, str]]:
     stream = board.keys.project(project).events
     return [fields for _, fields in board.client.xrange(stream) if fields["type"] == kind]
 
 
 def test_nothing_happens_before_the_deadline(
-    board: Board, clock: ManualClock, store_snapshot: Snapshot
+    board: TestBoard, clock: ManualClock, store_snapshot: Snapshot
 ) -> None:
     project, _ = project_with_deadline(board, clock, 3)
     clock.advance(3599.999)
@@ -78,7 +78,7 @@ def test_nothing_happens_before_the_deadline(
 
 
 def test_a_project_without_deadline_is_never_swept(
-    board: Board, clock: ManualClock, make_project: Callable[..., str], store_snapshot: Snapshot
+    board: TestBoard, clock: ManualClock, make_project: Callable[..., str], store_snapshot: Snapshot
 ) -> None:
     make_project(5)
     clock.advance(10 * 365 * 86_400)
@@ -91,7 +91,7 @@ def test_a_project_without_deadline_is_never_swept(
 
 
 def test_at_the_deadline_waiting_tasks_expire_and_the_project_closes(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, tasks = project_with_deadline(board, clock, 4, redundancy=2)
     claim(board, project)  # task 0 (closest to completion first): collecting, live lease
@@ -116,7 +116,7 @@ def test_at_the_deadline_waiting_tasks_expire_and_the_project_closes(
 
 
 def test_claims_and_new_tasks_are_refused_from_the_deadline_even_before_a_sweep(
-    board: Board, clock: ManualClock, store_snapshot: Snapshot
+    board: TestBoard, clock: ManualClock, store_snapshot: Snapshot
 ) -> None:
     project, _ = project_with_deadline(board, clock, 2)
     clock.advance(3600)
@@ -130,7 +130,7 @@ def test_claims_and_new_tasks_are_refused_from_the_deadline_even_before_a_sweep(
 
 
 def test_tasks_with_their_answers_in_are_left_to_finish(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, tasks = project_with_deadline(board, clock, 6)
     reviewer = new_volunteer_id()
@@ -162,7 +162,7 @@ def test_tasks_with_their_answers_in_are_left_to_finish(
 
 
 def test_live_leases_end_with_the_deadline_and_their_slots_are_given_back(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, tasks = project_with_deadline(board, clock, 2, redundancy=3)
     volunteer = new_volunteer_id()
@@ -191,7 +191,7 @@ def test_live_leases_end_with_the_deadline_and_their_slots_are_given_back(
     assert states(board, project, tasks) == ["expired", "expired"]
 
 
-def test_a_big_project_expires_in_bounded_batches(board: Board, clock: ManualClock) -> None:
+def test_a_big_project_expires_in_bounded_batches(board: TestBoard, clock: ManualClock) -> None:
     project, _ = project_with_deadline(board, clock, 1_200)
     clock.advance(3600)
 
@@ -204,7 +204,7 @@ def test_a_big_project_expires_in_bounded_batches(board: Board, clock: ManualClo
 
 
 def test_a_second_sweep_changes_nothing_and_writes_nothing(
-    board: Board, clock: ManualClock, store_snapshot: Snapshot
+    board: TestBoard, clock: ManualClock, store_snapshot: Snapshot
 ) -> None:
     project, _ = project_with_deadline(board, clock, 30)
     claim(board, project)
@@ -220,7 +220,7 @@ def test_a_second_sweep_changes_nothing_and_writes_nothing(
 
 
 def test_a_task_sent_back_for_answers_after_the_pass_expires_on_the_next_sweep(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, tasks = project_with_deadline(board, clock, 1)
     answer(board, claim(board, project))
@@ -239,7 +239,7 @@ def test_a_task_sent_back_for_answers_after_the_pass_expires_on_the_next_sweep(
 
 
 def test_two_sweepers_racing_expire_every_task_exactly_once(
-    board: Board, clock: ManualClock, redis_url: str
+    board: TestBoard, clock: ManualClock, redis_url: str
 ) -> None:
     projects = [project_with_deadline(board, clock, 300)[0] for _ in range(4)]
     for project in projects:
@@ -249,7 +249,7 @@ def test_two_sweepers_racing_expire_every_task_exactly_once(
     start = threading.Barrier(2)
 
     def sweeper() -> list[int]:
-        own = Board(redis.Redis.from_url(redis_url, decode_responses=True), clock=clock)
+        own = TestBoard(redis.Redis.from_url(redis_url, decode_responses=True), clock=clock)
         start.wait()
         done = []
         for _ in range(12):
@@ -276,7 +276,7 @@ def test_two_sweepers_racing_expire_every_task_exactly_once(
 
 
 def test_an_indexed_project_without_keys_is_harmless(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     redis_client.sadd(board.keys.projects, new_project_id())
     project_with_deadline(board, clock, 2)
@@ -288,7 +288,7 @@ def test_an_indexed_project_without_keys_is_harmless(
 
 
 def test_the_scheduler_tick_expires_tasks_past_their_deadline(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, tasks = project_with_deadline(board, clock, 3)
     redis_client.hset(board.keys.project_index, project, json.dumps({"state": "active"}))

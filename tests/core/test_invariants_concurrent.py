@@ -19,13 +19,16 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import BoardPolicy, Claimed, NewTask
 from core.clock import ManualClock
 from core.errors import LeaseNotLive
 from core.ids import new_volunteer_id
+from tests.support.board import TestBoard
 
 
-def assignments_by_task(client: redis.Redis, board: Board, project: str) -> dict[str, list[dict]]:
+def assignments_by_task(
+    client: redis.Redis, board: TestBoard, project: str
+) -> dict[str, list[dict]]:
     records = client.hgetall(board.keys.project(project).assignments)  # one atomic read
     by_task: dict[str, list[dict]] = defaultdict(list)
     for raw in records.values():
@@ -37,7 +40,7 @@ def assignments_by_task(client: redis.Redis, board: Board, project: str) -> dict
 def test_hundred_volunteers_racing_for_one_task_of_redundancy_three(
     redis_client: redis.Redis,
 ) -> None:
-    board = Board(redis_client)
+    board = TestBoard(redis_client)
     project = board.create_project(BoardPolicy(redundancy=3))
     [task] = board.create_tasks(project, [NewTask({"text": "one task"})])
     volunteers = [new_volunteer_id() for _ in range(100)]
@@ -64,7 +67,7 @@ def test_fifty_claimers_drain_a_thousand_tasks_while_sweepers_expire_leases(
     redis_client: redis.Redis,
 ) -> None:
     clock = ManualClock()
-    board = Board(redis_client, clock=clock)
+    board = TestBoard(redis_client, clock=clock)
     redundancy = 3
     project = board.create_project(
         BoardPolicy(redundancy=redundancy, lease_seconds=20, max_attempts=0)

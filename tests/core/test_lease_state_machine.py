@@ -23,10 +23,11 @@ from hypothesis.stateful import (
     run_state_machine_as_test,
 )
 
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
+from core.board.runner import BoardPolicy, Claimed, NewTask, NothingToClaim
 from core.clock import ManualClock
 from core.errors import AssignmentNotFound, LeaseNotLive
 from core.ids import new_volunteer_id
+from tests.support.board import TestBoard
 
 REDUNDANCY = 2
 LEASE_MS = 60_000
@@ -64,7 +65,7 @@ class ModelLease:
     cap: int
 
 
-def lease_machine(board: Board) -> type[RuleBasedStateMachine]:
+def lease_machine(board: TestBoard) -> type[RuleBasedStateMachine]:
     class LeaseLifeCycle(RuleBasedStateMachine):
         assignments = Bundle("assignments")
 
@@ -241,7 +242,7 @@ def lease_machine(board: Board) -> type[RuleBasedStateMachine]:
 
 
 def test_lease_life_cycle_matches_the_model(redis_client: redis.Redis) -> None:
-    board = Board(redis_client, clock=ManualClock())
+    board = TestBoard(redis_client, clock=ManualClock())
     run_state_machine_as_test(
         lease_machine(board),
         settings=settings(

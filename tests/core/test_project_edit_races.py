@@ -22,7 +22,7 @@ import redis
 import redis.asyncio
 
 from core.board.operations import Op, ScriptCall
-from core.board.runner import AsyncBoard, Board, BoardPolicy
+from core.board.runner import AsyncBoard, BoardPolicy
 from core.clock import ManualClock
 from core.errors import ProjectClosed, ProjectEdited
 from core.projects.deadlines import expire_deadline
@@ -30,6 +30,7 @@ from core.projects.models import ProjectPatch
 from core.projects.store import EDIT_ATTEMPTS, Project, ProjectCreate, Projects
 from core.redis.keys import Keys
 from core.redis.scripts import ScriptName
+from tests.support.board import TestBoard
 from tests.support.project_edits import EDITS, applied, far_deadline
 
 pytestmark = pytest.mark.anyio
@@ -90,7 +91,7 @@ def spec(**fields: Any) -> ProjectCreate:
 def close_now(redis_client: redis.Redis, project_id: str) -> None:
     """The scheduler's deadline step, two days on (every test deadline is a day away)."""
     later = ManualClock(time.time_ns() // 1_000_000 + 2 * 86_400_000)
-    assert expire_deadline(Board(redis_client, clock=later), project_id).newly_closed
+    assert expire_deadline(TestBoard(redis_client, clock=later), project_id).newly_closed
 
 
 def indexed(redis_client: redis.Redis, project_id: str) -> dict[str, Any] | None:
@@ -229,7 +230,7 @@ def test_a_closed_project_stays_closed_whoever_writes_its_state(
     redis_client: redis.Redis,
 ) -> None:
     clock = ManualClock()
-    board = Board(redis_client, clock=clock)
+    board = TestBoard(redis_client, clock=clock)
     project = board.create_project(BoardPolicy())
     board.update_project(project, {"deadline_ms": clock.now_ms})
     assert expire_deadline(board, project).newly_closed

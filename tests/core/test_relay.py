@@ -12,9 +12,10 @@ from collections.abc import Callable
 import pytest
 import redis
 
-from core.board.runner import Board, BoardPolicy, NewTask
+from core.board.runner import BoardPolicy, NewTask
 from core.events.relay import Relay, RelayConfig
 from core.redis.keys import Keys
+from tests.support.board import TestBoard
 
 GROUP = "relay"
 FAST = RelayConfig(
@@ -38,18 +39,18 @@ def recorder(seen: Seen) -> Callable[[str, str, dict[str, str]], None]:
     return dispatch
 
 
-def new_project(board: Board, events: int = 0) -> str:
+def new_project(board: TestBoard, events: int = 0) -> str:
     project = board.create_project(BoardPolicy(redundancy=1))
     for n in range(events):
         board.client.xadd(board.keys.project(project).events, {"type": "test.event", "n": n})
     return project
 
 
-def stream_ids(board: Board, project: str) -> list[str]:
+def stream_ids(board: TestBoard, project: str) -> list[str]:
     return [eid for eid, _ in board.client.xrange(board.keys.project(project).events)]
 
 
-def pending(board: Board, project: str) -> int:
+def pending(board: TestBoard, project: str) -> int:
     info = board.client.xpending(board.keys.project(project).events, GROUP)
     return int(info["pending"])
 
@@ -62,11 +63,11 @@ def drain(relay: Relay, rounds: int = 50) -> None:
 
 
 @pytest.fixture
-def board(redis_client: redis.Redis) -> Board:
-    return Board(redis_client)
+def board(redis_client: redis.Redis) -> TestBoard:
+    return TestBoard(redis_client)
 
 
-def test_each_event_is_dispatched_in_order_and_acknowledged(board: Board) -> None:
+def test_each_event_is_dispatched_in_order_and_acknowledged(board: TestBoard) -> None:
     project = new_project(board)
     board.create_tasks(project, [NewTask({"n": i}) for i in range(3)])
     board.client.xadd(board.keys.project(project).events, {"type": "test.event"})
@@ -82,7 +83,9 @@ def test_each_event_is_dispatched_in_order_and_acknowledged(board: Board) -> Non
     assert len(stream_ids(board, project)) == 2  # the audit log keeps every entry
 
 
-def test_a_dispatch_that_raises_leaves_the_event_pending_until_it_succeeds(board: Board) -> None:
+def test_a_dispatch_that_raises_leaves_the_event_pending_until_it_succeeds(
+    board: TestBoard,
+) -> None:
     project = new_project(board, events=5)
     ids = stream_ids(board, project)
     seen: Seen = []
@@ -107,7 +110,7 @@ def test_a_dispatch_that_raises_leaves_the_event_pending_until_it_succeeds(board
     assert relay.counters.failed == 2
 
 
-def test_a_dead_relays_pending_events_are_taken_over(board: Board) -> None:
+def test_a_dead_relays_pending_events_are_taken_over(board: TestBoard) -> None:
     project = new_project(board, events=4)
     stream = board.keys.project(project).events
     seen: Seen = []
@@ -131,7 +134,7 @@ def test_a_dead_relays_pending_events_are_taken_over(board: Board) -> None:
 
 
 def test_projects_from_before_the_group_and_after_the_relay_started_lose_nothing(
-    board: Board,
+    board: TestBoard,
 ) -> None:
     before = new_project(board, events=3)  # its stream filled up before any relay ran
     seen: Seen = []
@@ -151,7 +154,7 @@ def test_projects_from_before_the_group_and_after_the_relay_started_lose_nothing
         assert [eid for pid, eid, _ in seen if pid == project] == stream_ids(board, project)
 
 
-def test_a_stream_deleted_under_the_relay_gets_its_group_back(board: Board) -> None:
+def test_a_stream_deleted_under_the_relay_gets_its_group_back(board: TestBoard) -> None:
     project = new_project(board, events=1)
     seen: Seen = []
     relay = Relay(board.client, board.keys, recorder(seen), config=FAST)
@@ -166,7 +169,7 @@ def test_a_stream_deleted_under_the_relay_gets_its_group_back(board: Board) -> N
 
 
 def test_nothing_is_lost_across_1000_events_with_failures_and_a_dying_relay(
-    board: Board,
+    board: TestBoard,
 ) -> None:
     """Two relays in threads, dispatches failing at random, a third relay dying with entries
     in hand, events landing while they run: every event is dispatched at least once, all end
@@ -219,13 +222,13 @@ def test_nothing_is_lost_across_1000_events_with_failures_and_a_dying_relay(
 
 
 def all_done(
-    seen: Seen, everything: set[tuple[str, str]], board: Board, projects: list[str]
+    seen: Seen, everything: set[tuple[str, str]], board: TestBoard, projects: list[str]
 ) -> bool:
     dispatched = {(p, e) for p, e, _ in seen}
     return dispatched == everything and not any(pending(board, p) for p in projects)
 
 
-def test_an_idle_relay_costs_a_few_reads_a_second(board: Board) -> None:
+def test_an_idle_relay_costs_a_few_reads_a_second(board: TestBoard) -> None:
     new_project(board, events=1)
     relay = Relay(board.client, board.keys, recorder([]), config=RelayConfig())
     drain(relay)
@@ -243,7 +246,7 @@ def test_an_idle_relay_costs_a_few_reads_a_second(board: Board) -> None:
 
 
 def test_keys_of_another_prefix_are_not_relayed(redis_client: redis.Redis) -> None:
-    mine, theirs = Board(redis_client), Board(redis_client, keys=Keys("other:"))
+    mine, theirs = TestBoard(redis_client), TestBoard(redis_client, keys=Keys("other:"))
     new_project(mine, events=1)
     new_project(theirs, events=3)
     seen: Seen = []

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from core.board.runner import Board
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.reputation import (
@@ -31,6 +30,7 @@ from core.quality.reputation_model import (
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL
+from tests.support.board import TestBoard
 from tests.support.threads import on_own_boards
 
 PROJECT = "prj_0123456789abcdefghjk"
@@ -43,23 +43,23 @@ def vote(label: str) -> ModerationAnswer:
     return ModerationAnswer(label=label)
 
 
-def gold(board: Board, volunteer: str, answered: str, truth: str, submission: str) -> bool:
+def gold(board: TestBoard, volunteer: str, answered: str, truth: str, submission: str) -> bool:
     update = gold_update(MODERATION, PROJECT, submission, POST, vote(answered), vote(truth))
     return apply_updates(board, {volunteer: update}) == 1
 
 
-def standing(board: Board, volunteer: str) -> TypeReputation:
+def standing(board: TestBoard, volunteer: str) -> TypeReputation:
     ops = ReputationOps(board.keys, board.clock)
     return board.run(ops.standings(volunteer, ["moderation"]))["moderation"]
 
 
-def reliability_of(board: Board, volunteer: str) -> Any:
+def reliability_of(board: TestBoard, volunteer: str) -> Any:
     ops = ReputationOps(board.keys, board.clock)
     [found] = board.run(ops.reliabilities(PROJECT, "moderation", [volunteer]))
     return found
 
 
-def test_a_newcomer_is_neutral(board: Board) -> None:
+def test_a_newcomer_is_neutral(board: TestBoard) -> None:
     volunteer = new_volunteer_id()
     assert reliability_of(board, volunteer) == NEUTRAL
     assert standing(board, volunteer).accuracy == pytest.approx(PRIOR_ACCURACY)
@@ -69,7 +69,7 @@ def test_a_newcomer_is_neutral(board: Board) -> None:
     assert set(summary) == {"data_entry", "moderation", "translation"}
 
 
-def test_gold_answers_move_the_accuracy_and_the_confusion_the_right_way(board: Board) -> None:
+def test_gold_answers_move_the_accuracy_and_the_confusion_the_right_way(board: TestBoard) -> None:
     good, bad = new_volunteer_id(), new_volunteer_id()
     for n in range(4):
         assert gold(board, good, "spam", "spam", f"sub_g{n}")
@@ -83,7 +83,7 @@ def test_gold_answers_move_the_accuracy_and_the_confusion_the_right_way(board: B
 
 
 def test_a_replayed_event_has_no_second_effect(
-    board: Board, store_snapshot: Callable[[], dict[bytes, bytes]]
+    board: TestBoard, store_snapshot: Callable[[], dict[bytes, bytes]]
 ) -> None:
     volunteer = new_volunteer_id()
     assert gold(board, volunteer, "spam", "spam", "sub_1")
@@ -93,12 +93,12 @@ def test_a_replayed_event_has_no_second_effect(
 
 
 def test_concurrent_updates_of_one_volunteer_lose_nothing(
-    board: Board, redis_url: str, clock: ManualClock
+    board: TestBoard, redis_url: str, clock: ManualClock
 ) -> None:
     volunteer = new_volunteer_id()
     threads, per_thread = 8, 25
 
-    def work(own: Board, worker: int) -> None:
+    def work(own: TestBoard, worker: int) -> None:
         for n in range(per_thread):
             answered = "spam" if n % 5 else "ok"  # one in five wrong
             assert gold(own, volunteer, answered, "spam", f"sub_{worker}_{n}")
@@ -110,7 +110,7 @@ def test_concurrent_updates_of_one_volunteer_lose_nothing(
     assert (found.right, found.wrong) == (pytest.approx(total * 0.8), pytest.approx(total * 0.2))
 
 
-def test_a_review_takes_back_the_agreement_credit_and_judges_the_answers(board: Board) -> None:
+def test_a_review_takes_back_the_agreement_credit_and_judges_the_answers(board: TestBoard) -> None:
     agreeing, dissenting = new_volunteer_id(), new_volunteer_id()
     answers = [vote("spam"), vote("ok")]
     credit = agreement_updates(
@@ -141,7 +141,7 @@ def test_a_review_takes_back_the_agreement_credit_and_judges_the_answers(board: 
     assert apply_updates(board, overturn) == 0  # the review counted once
 
 
-def test_a_second_decision_on_a_task_replaces_its_credit(board: Board) -> None:
+def test_a_second_decision_on_a_task_replaces_its_credit(board: TestBoard) -> None:
     volunteer = new_volunteer_id()
     for answers, decision in (([vote("spam")] * 3, "t1:3"), ([vote("spam")] * 4, "t1:4")):
         volunteers = [volunteer] + [new_volunteer_id() for _ in answers[1:]]
@@ -171,7 +171,7 @@ def reopen_of_t1(volunteer: str, review: str, need: int) -> Any:
     return update
 
 
-def test_a_reopen_takes_back_only_a_credit_from_before_it(board: Board) -> None:
+def test_a_reopen_takes_back_only_a_credit_from_before_it(board: TestBoard) -> None:
     volunteer = new_volunteer_id()
     apply_updates(board, {volunteer: credit_on_t1(volunteer, 3)[volunteer]})
     assert standing(board, volunteer).observations == {"agreement": 1.0}
@@ -192,7 +192,7 @@ def test_a_reopen_takes_back_only_a_credit_from_before_it(board: Board) -> None:
     assert standing(board, volunteer).observations == {"agreement": 0.0}
 
 
-def test_a_stale_agreement_leaves_a_newer_credit_alone(board: Board) -> None:
+def test_a_stale_agreement_leaves_a_newer_credit_alone(board: TestBoard) -> None:
     volunteer = new_volunteer_id()
     apply_updates(board, {volunteer: credit_on_t1(volunteer, 4)[volunteer]})
     newer = standing(board, volunteer)
@@ -202,7 +202,7 @@ def test_a_stale_agreement_leaves_a_newer_credit_alone(board: Board) -> None:
     assert board.client.hget(board.keys.reputation(volunteer), f"soft:{PROJECT}:t1") == stored
 
 
-def test_the_floor_applies_once_the_evidence_is_enough(board: Board) -> None:
+def test_the_floor_applies_once_the_evidence_is_enough(board: TestBoard) -> None:
     spammer = new_volunteer_id()
     floors: dict[str, float | None] = {"moderation": 0.5, "translation": 0.5}
     for n in range(int(FLOOR_MIN_EVIDENCE) - 1):
@@ -226,7 +226,7 @@ def test_the_floor_applies_once_the_evidence_is_enough(board: Board) -> None:
     }
 
 
-def test_old_markers_and_credits_are_pruned(board: Board, clock: ManualClock) -> None:
+def test_old_markers_and_credits_are_pruned(board: TestBoard, clock: ManualClock) -> None:
     volunteer = new_volunteer_id()
     credit = agreement_updates(
         MODERATION, PROJECT, "t1", "t1:1", POST, [vote("spam")], [NEUTRAL], [volunteer]

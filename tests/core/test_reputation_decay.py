@@ -15,7 +15,7 @@ import pytest
 import redis
 import redis.asyncio
 
-from core.board.runner import AsyncBoard, Board
+from core.board.runner import AsyncBoard
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.reputation import (
@@ -41,6 +41,7 @@ from core.redis.mux import MuxRedis
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
 from task_types.reliability import NEUTRAL
+from tests.support.board import TestBoard
 from tests.support.threads import on_own_boards
 
 PROJECT = "prj_0123456789abcdefghjk"
@@ -55,38 +56,38 @@ def vote(label: str) -> ModerationAnswer:
     return ModerationAnswer(label=label)
 
 
-def gold(board: Board, volunteer: str, answered: str, submission: str) -> bool:
+def gold(board: TestBoard, volunteer: str, answered: str, submission: str) -> bool:
     """A gold answer on a post whose truth is spam."""
     update = gold_update(MODERATION, PROJECT, submission, POST, vote(answered), vote("spam"))
     return apply_updates(board, {volunteer: update}) == 1
 
 
-def standing(board: Board, volunteer: str) -> TypeReputation:
+def standing(board: TestBoard, volunteer: str) -> TypeReputation:
     ops = ReputationOps(board.keys, board.clock)
     return board.run(ops.standings(volunteer, ["moderation"]))["moderation"]
 
 
-def confusion(board: Board, volunteer: str) -> dict[str, dict[str, float]]:
+def confusion(board: TestBoard, volunteer: str) -> dict[str, dict[str, float]]:
     ops = ReputationOps(board.keys, board.clock)
     [found] = board.run(ops.reliabilities(PROJECT, "moderation", [volunteer]))
     return {true: dict(row) for true, row in found.confusion.items()}
 
 
-def documents(board: Board, volunteer: str) -> list[dict[str, Any] | None]:
+def documents(board: TestBoard, volunteer: str) -> list[dict[str, Any] | None]:
     """The volunteer's two moderation documents as a read sees them now (decoded)."""
     ops = ReputationOps(board.keys, board.clock)
     found = board.run(ops.read(volunteer, FIELDS))
     return [None if raw is None else json.loads(raw) for raw in found]
 
 
-def stored(board: Board, volunteer: str) -> list[dict[str, Any] | None]:
+def stored(board: TestBoard, volunteer: str) -> list[dict[str, Any] | None]:
     """The same documents as they sit in Redis (as the last write left them)."""
     raw = board.client.hmget(board.keys.reputation(volunteer), FIELDS)
     return [None if value is None else json.loads(value) for value in raw]
 
 
 def test_evidence_halves_every_half_life_towards_the_prior(
-    board: Board, clock: ManualClock
+    board: TestBoard, clock: ManualClock
 ) -> None:
     volunteer = new_volunteer_id()
     for n in range(8):
@@ -115,7 +116,7 @@ def test_evidence_halves_every_half_life_towards_the_prior(
 
 
 def test_a_write_after_some_days_starts_from_what_a_read_then_gives(
-    board: Board, clock: ManualClock
+    board: TestBoard, clock: ManualClock
 ) -> None:
     reader, writer = new_volunteer_id(), new_volunteer_id()
     start = clock.now_ms
@@ -150,7 +151,7 @@ def test_a_write_after_some_days_starts_from_what_a_read_then_gives(
 
 
 def test_a_replayed_update_after_some_days_changes_nothing(
-    board: Board, clock: ManualClock, store_snapshot: Callable[[], dict[bytes, Any]]
+    board: TestBoard, clock: ManualClock, store_snapshot: Callable[[], dict[bytes, Any]]
 ) -> None:
     volunteer = new_volunteer_id()
     assert gold(board, volunteer, "spam", "sub_1")
@@ -161,7 +162,7 @@ def test_a_replayed_update_after_some_days_changes_nothing(
 
 
 def test_concurrent_updates_of_faded_evidence_lose_nothing(
-    board: Board, redis_url: str, clock: ManualClock
+    board: TestBoard, redis_url: str, clock: ManualClock
 ) -> None:
     """The first writer after a half-life fades the old evidence, once; the others add to it."""
     volunteer = new_volunteer_id()
@@ -170,7 +171,7 @@ def test_concurrent_updates_of_faded_evidence_lose_nothing(
     clock.advance(HALF_LIFE)
     threads, per_thread = 8, 25
 
-    def work(own: Board, worker: int) -> None:
+    def work(own: TestBoard, worker: int) -> None:
         for n in range(per_thread):
             assert gold(own, volunteer, "spam" if n % 5 else "ok", f"sub_{worker}_{n}")
 
@@ -183,7 +184,7 @@ def test_concurrent_updates_of_faded_evidence_lose_nothing(
 
 
 def test_a_credit_taken_back_days_later_leaves_what_was_there_without_it(
-    board: Board, clock: ManualClock
+    board: TestBoard, clock: ManualClock
 ) -> None:
     volunteer, other = new_volunteer_id(), new_volunteer_id()
     for n in range(4):
@@ -210,7 +211,7 @@ def test_a_credit_taken_back_days_later_leaves_what_was_there_without_it(
 def test_with_no_half_life_evidence_never_fades(
     redis_client: redis.Redis, clock: ManualClock
 ) -> None:
-    board = Board(redis_client, clock=clock, reputation_half_life_days=0)
+    board = TestBoard(redis_client, clock=clock, reputation_half_life_days=0)
     volunteer = new_volunteer_id()
     gold(board, volunteer, "spam", "sub_1")
     clock.advance(10 * HALF_LIFE)
@@ -220,7 +221,7 @@ def test_with_no_half_life_evidence_never_fades(
 
 
 def test_counts_written_before_fading_existed_fade_from_their_next_write(
-    board: Board, clock: ManualClock
+    board: TestBoard, clock: ManualClock
 ) -> None:
     volunteer = new_volunteer_id()
     key = board.keys.reputation(volunteer)
@@ -234,7 +235,7 @@ def test_counts_written_before_fading_existed_fade_from_their_next_write(
 
 
 def test_a_floor_lets_a_volunteer_back_once_their_record_has_faded(
-    board: Board, clock: ManualClock
+    board: TestBoard, clock: ManualClock
 ) -> None:
     """16 wrong answers: accuracy 5.6 / (8 + 16 f) under the prior (0.7 worth 8 answers), which
     reaches the floor of 0.5 once f = 1/5, i.e. log2(5) half-lives later (about 209 days)."""
@@ -255,7 +256,7 @@ def test_a_floor_lets_a_volunteer_back_once_their_record_has_faded(
 
 
 def test_a_floor_waits_for_the_tally_not_the_faded_evidence(
-    board: Board, clock: ManualClock
+    board: TestBoard, clock: ManualClock
 ) -> None:
     """Exactly 8 wrong answers exclude, and a moment later (their evidence a hair under 8
     answers' worth) still do."""
@@ -270,7 +271,7 @@ def test_a_floor_waits_for_the_tally_not_the_faded_evidence(
 
 @pytest.mark.parametrize("multiplexed", [False, True], ids=["redis-py", "mux"])
 def test_the_asyncio_board_reads_the_faded_standing(
-    board: Board, clock: ManualClock, redis_url: str, multiplexed: bool
+    board: TestBoard, clock: ManualClock, redis_url: str, multiplexed: bool
 ) -> None:
     volunteer = new_volunteer_id()
     for n in range(8):
@@ -296,7 +297,7 @@ def test_the_asyncio_board_reads_the_faded_standing(
 
 
 def test_deciding_a_task_leaves_out_what_its_own_agreement_earned(
-    board: Board, clock: ManualClock
+    board: TestBoard, clock: ManualClock
 ) -> None:
     """The aggregation weighs a task's answers without the credit that task's decision gave:
     a second run deciding it (a duplicate message, a retry after a crash between the credit and

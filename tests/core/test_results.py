@@ -8,9 +8,9 @@ import pytest
 import redis
 
 from core.board.models import BoardPolicy
-from core.board.runner import Board
 from core.delivery.results import FIRST_CURSOR, Result, parse_cursor, publish_result, read_results
 from core.errors import InvalidCursor
+from tests.support.board import TestBoard
 
 
 def result(task_id: str = "t0000000001", **overrides: object) -> Result:
@@ -24,12 +24,12 @@ def result(task_id: str = "t0000000001", **overrides: object) -> Result:
 
 
 @pytest.fixture
-def project_id(board: Board) -> str:
+def project_id(board: TestBoard) -> str:
     return board.create_project(BoardPolicy())
 
 
 def test_a_result_is_published_with_every_field_and_an_event(
-    board: Board, project_id: str, redis_client: redis.Redis
+    board: TestBoard, project_id: str, redis_client: redis.Redis
 ) -> None:
     published = board.run(
         publish_result(
@@ -51,7 +51,7 @@ def test_a_result_is_published_with_every_field_and_an_event(
     assert json.loads(redis_client.xrange(board.keys.project(project_id).results)[0][1]["answer"])
 
 
-def test_publishing_a_decision_twice_appends_it_once(board: Board, project_id: str) -> None:
+def test_publishing_a_decision_twice_appends_it_once(board: TestBoard, project_id: str) -> None:
     first = board.run(publish_result(board.keys, project_id, result()))
     again = board.run(publish_result(board.keys, project_id, result(confidence=0.1)))
     assert (again.cursor, again.created) == (first.cursor, False)
@@ -63,7 +63,7 @@ def test_publishing_a_decision_twice_appends_it_once(board: Board, project_id: s
     assert [e.method for e in page.items] == ["agreement", "review"]
 
 
-def test_pages_follow_each_other_without_gaps_or_repeats(board: Board, project_id: str) -> None:
+def test_pages_follow_each_other_without_gaps_or_repeats(board: TestBoard, project_id: str) -> None:
     cursors = [
         board.run(publish_result(board.keys, project_id, result(f"t{i:010d}"))).cursor
         for i in range(1, 8)
@@ -80,7 +80,7 @@ def test_pages_follow_each_other_without_gaps_or_repeats(board: Board, project_i
     assert seen == cursors
 
 
-def test_an_empty_feed_returns_the_cursor_it_was_given(board: Board, project_id: str) -> None:
+def test_an_empty_feed_returns_the_cursor_it_was_given(board: TestBoard, project_id: str) -> None:
     assert board.run(read_results(board.keys, project_id)).next == FIRST_CURSOR
     assert board.run(read_results(board.keys, project_id, "17-3")).next == "17-3"
 

@@ -9,11 +9,12 @@ from dataclasses import replace
 
 import redis
 
-from core.board.runner import Board, BoardPolicy
+from core.board.runner import BoardPolicy
 from core.delivery.records import DeliveryStore
 from core.delivery.webhooks import Delivery
 from core.projects.retention import DAY_MS, sweep_retention, trim_deliveries, trim_events
 from core.settings import Settings
+from tests.support.board import TestBoard
 
 GROUP = "relay"
 FAR_FUTURE_MS = 10**15  # a cut-off past every event: only the consumers hold the trim back
@@ -23,7 +24,7 @@ def append(client: redis.Redis, stream: str, n: int) -> list[str]:
     return [client.xadd(stream, {"type": "test", "n": i}) for i in range(n)]
 
 
-def test_a_stream_nobody_consumes_yet_is_kept_whole(board: Board) -> None:
+def test_a_stream_nobody_consumes_yet_is_kept_whole(board: TestBoard) -> None:
     stream = board.keys.project(board.create_project(BoardPolicy())).events
     before = board.client.xlen(stream)
     append(board.client, stream, 5)
@@ -31,7 +32,7 @@ def test_a_stream_nobody_consumes_yet_is_kept_whole(board: Board) -> None:
     assert board.client.xlen(stream) == before + 5
 
 
-def test_events_go_only_once_handed_out_and_acknowledged(board: Board) -> None:
+def test_events_go_only_once_handed_out_and_acknowledged(board: TestBoard) -> None:
     client = board.client
     stream = board.keys.project(board.create_project(BoardPolicy())).events
     client.delete(stream)
@@ -53,7 +54,7 @@ def test_events_go_only_once_handed_out_and_acknowledged(board: Board) -> None:
 
 
 def test_trimming_while_events_flow_never_loses_one_not_yet_acknowledged(
-    redis_url: str, board: Board
+    redis_url: str, board: TestBoard
 ) -> None:
     stream = board.keys.project(board.create_project(BoardPolicy())).events
     board.client.xgroup_create(stream, GROUP, id="0", mkstream=True)
@@ -113,7 +114,7 @@ def delivery(delivery_id: str, status: str, created_at_ms: int) -> Delivery:
     )
 
 
-def test_finished_old_deliveries_go_pending_and_recent_ones_stay(board: Board) -> None:
+def test_finished_old_deliveries_go_pending_and_recent_ones_stay(board: TestBoard) -> None:
     store = DeliveryStore(board.client, board.keys)
     org, now = "org_retention", 100 * DAY_MS
     old, recent = now - 40 * DAY_MS, now - DAY_MS
@@ -141,7 +142,7 @@ def test_finished_old_deliveries_go_pending_and_recent_ones_stay(board: Board) -
     assert trim_deliveries(board.client, board, org, now - 30 * DAY_MS) == 0
 
 
-def test_a_sweep_runs_once_an_interval_whichever_scheduler_asks(board: Board) -> None:
+def test_a_sweep_runs_once_an_interval_whichever_scheduler_asks(board: TestBoard) -> None:
     project = board.create_project(BoardPolicy())
     stream = board.keys.project(project).events
     board.client.delete(stream)

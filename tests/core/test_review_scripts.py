@@ -16,7 +16,6 @@ import pytest
 import redis
 
 from core.board.runner import (
-    Board,
     BoardPolicy,
     Claimed,
     NewTask,
@@ -39,6 +38,7 @@ from core.errors import (
 )
 from core.ids import InvalidId, new_volunteer_id, parse_review_id
 from core.settings import Settings
+from tests.support.board import TestBoard
 from workers.scheduler import reap
 
 Snapshot = Callable[[], dict[bytes, Any]]
@@ -55,7 +55,7 @@ def assert_refused_unchanged(
 
 
 def answered_project(
-    board: Board, n_tasks: int = 1, redundancy: int = 2, **policy: int
+    board: TestBoard, n_tasks: int = 1, redundancy: int = 2, **policy: int
 ) -> tuple[str, list[str], list[str]]:
     """A project whose tasks all got ``redundancy`` answers; returns (project, tasks, answerers)."""
     project = board.create_project(BoardPolicy(redundancy=redundancy, **policy))
@@ -69,7 +69,7 @@ def answered_project(
     return project, [c.task_id for c in created], answerers
 
 
-def reviewer_of(board: Board, project: str, volunteer: str | None = None) -> str:
+def reviewer_of(board: TestBoard, project: str, volunteer: str | None = None) -> str:
     reviewer = volunteer or new_volunteer_id()
     board.client.sadd(board.keys.project(project).reviewers, reviewer)
     return reviewer
@@ -80,7 +80,7 @@ def review(outcome: ReviewClaimed | NothingToReview) -> ReviewClaimed:
     return outcome
 
 
-def events(client: redis.Redis, board: Board, project: str, kind: str) -> list[dict[str, str]]:
+def events(client: redis.Redis, board: TestBoard, project: str, kind: str) -> list[dict[str, str]]:
     entries = client.xrange(board.keys.project(project).events)
     return [fields for _, fields in entries if fields["type"] == kind]
 
@@ -89,7 +89,7 @@ def events(client: redis.Redis, board: Board, project: str, kind: str) -> list[d
 
 
 def test_open_review_moves_an_aggregating_task_to_the_queue(
-    board: Board, redis_client: redis.Redis, store_snapshot: Snapshot
+    board: TestBoard, redis_client: redis.Redis, store_snapshot: Snapshot
 ) -> None:
     project, [task], _ = answered_project(board)
     assert board.counts(project)["aggregating"] == 1
@@ -106,7 +106,7 @@ def test_open_review_moves_an_aggregating_task_to_the_queue(
     assert store_snapshot() == before
 
 
-def test_open_review_takes_any_idle_non_terminal_task(board: Board, clock: ManualClock) -> None:
+def test_open_review_takes_any_idle_non_terminal_task(board: TestBoard, clock: ManualClock) -> None:
     project = board.create_project(BoardPolicy(redundancy=2, lease_seconds=10, max_attempts=1))
     first, untouched = board.create_tasks(project, [NewTask({"n": 0}), NewTask({"n": 1})])
     lease = board.claim(project, new_volunteer_id())
@@ -121,7 +121,7 @@ def test_open_review_takes_any_idle_non_terminal_task(board: Board, clock: Manua
     assert isinstance(board.claim(project, new_volunteer_id()), NothingToClaim)
 
 
-def test_open_review_refusals_write_nothing(board: Board, store_snapshot: Snapshot) -> None:
+def test_open_review_refusals_write_nothing(board: TestBoard, store_snapshot: Snapshot) -> None:
     project = board.create_project(BoardPolicy(redundancy=2))
     [busy] = board.create_tasks(project, [NewTask({"n": 0})])
     assert isinstance(board.claim(project, new_volunteer_id()), Claimed)
@@ -152,7 +152,7 @@ def test_open_review_refusals_write_nothing(board: Board, store_snapshot: Snapsh
 
 
 def test_a_reviewer_gets_the_payload_and_the_candidates_but_not_who_answered(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, [task], answerers = answered_project(board)
     board.open_review(project, task, "disagreement")
@@ -172,7 +172,7 @@ def test_a_reviewer_gets_the_payload_and_the_candidates_but_not_who_answered(
     assert isinstance(board.claim_review(project, reviewer_of(board, project)), NothingToReview)
 
 
-def test_review_ids_are_never_assignment_ids(board: Board) -> None:
+def test_review_ids_are_never_assignment_ids(board: TestBoard) -> None:
     project, [task], _ = answered_project(board)
     board.open_review(project, task, "disagreement")
     item = review(board.claim_review(project, reviewer_of(board, project)))
@@ -182,7 +182,7 @@ def test_review_ids_are_never_assignment_ids(board: Board) -> None:
         parse_review_id(f"{project}.{task}." + "a" * 26)
 
 
-def test_only_a_granted_reviewer_may_claim(board: Board, store_snapshot: Snapshot) -> None:
+def test_only_a_granted_reviewer_may_claim(board: TestBoard, store_snapshot: Snapshot) -> None:
     project, [task], _ = answered_project(board)
     board.open_review(project, task, "disagreement")
     assert_refused_unchanged(
@@ -190,7 +190,7 @@ def test_only_a_granted_reviewer_may_claim(board: Board, store_snapshot: Snapsho
     )
 
 
-def test_a_reviewer_never_gets_a_task_they_answered_or_claimed(board: Board) -> None:
+def test_a_reviewer_never_gets_a_task_they_answered_or_claimed(board: TestBoard) -> None:
     project, tasks, answerers = answered_project(board, n_tasks=2)
     for task in tasks:
         board.open_review(project, task, "disagreement")
@@ -207,7 +207,7 @@ def test_a_reviewer_never_gets_a_task_they_answered_or_claimed(board: Board) -> 
     assert review(board.claim_review(project, skipper)).task_id != extra
 
 
-def test_the_most_urgent_item_is_reviewed_first(board: Board) -> None:
+def test_the_most_urgent_item_is_reviewed_first(board: TestBoard) -> None:
     project, tasks, _ = answered_project(board, n_tasks=3)
     for task, priority in zip(tasks, (1, 7, -2), strict=True):
         board.open_review(project, task, "disagreement", priority=priority)
@@ -219,7 +219,7 @@ def test_the_most_urgent_item_is_reviewed_first(board: Board) -> None:
 # -- decide_review -----------------------------------------------------------------------------
 
 
-def claimed_item(board: Board, **policy: int) -> tuple[str, str, str, ReviewClaimed]:
+def claimed_item(board: TestBoard, **policy: int) -> tuple[str, str, str, ReviewClaimed]:
     project, [task], _ = answered_project(board, **policy)
     board.open_review(project, task, "disagreement")
     reviewer = reviewer_of(board, project)
@@ -227,7 +227,7 @@ def claimed_item(board: Board, **policy: int) -> tuple[str, str, str, ReviewClai
 
 
 def test_accept_resolves_the_task_with_the_chosen_answer(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, task, reviewer, item = claimed_item(board)
     chosen = item.answers[1]
@@ -249,7 +249,7 @@ def test_accept_resolves_the_task_with_the_chosen_answer(
     assert redis_client.zcard(board.keys.project(project).review_leases) == 0
 
 
-def test_a_correction_is_stored_byte_for_byte(board: Board, redis_client: redis.Redis) -> None:
+def test_a_correction_is_stored_byte_for_byte(board: TestBoard, redis_client: redis.Redis) -> None:
     project, task, reviewer, item = claimed_item(board)
     answer = {"values": {"amount": 0.1, "tags": [], "note": "é"}}
     decided = board.decide_review(
@@ -262,7 +262,7 @@ def test_a_correction_is_stored_byte_for_byte(board: Board, redis_client: redis.
     assert json.loads(raw)["action"] == "correct"
 
 
-def test_reject_closes_the_task_for_good(board: Board) -> None:
+def test_reject_closes_the_task_for_good(board: TestBoard) -> None:
     project, task, reviewer, item = claimed_item(board)
     assert board.decide_review(item.review_id, reviewer, ReviewDecision("reject")).state == (
         "rejected"
@@ -271,7 +271,7 @@ def test_reject_closes_the_task_for_good(board: Board) -> None:
     assert board.counts(project)["rejected"] == 1
 
 
-def test_reopen_asks_one_more_answer_and_keeps_the_others(board: Board) -> None:
+def test_reopen_asks_one_more_answer_and_keeps_the_others(board: TestBoard) -> None:
     project, task, reviewer, item = claimed_item(board, redundancy=2)
     decided = board.decide_review(item.review_id, reviewer, ReviewDecision("reopen"))
     assert (decided.state, decided.need) == ("collecting", 3)
@@ -287,7 +287,7 @@ def test_reopen_asks_one_more_answer_and_keeps_the_others(board: Board) -> None:
 
 
 def test_decision_refusals_write_nothing(
-    board: Board, clock: ManualClock, store_snapshot: Snapshot
+    board: TestBoard, clock: ManualClock, store_snapshot: Snapshot
 ) -> None:
     project, task, reviewer, item = claimed_item(board, redundancy=2)
     accept = ReviewDecision.accepting(item.answers[0])
@@ -324,7 +324,7 @@ def test_decision_refusals_write_nothing(
 
 
 def test_a_decision_after_the_lease_ran_out_is_refused(
-    board: Board, clock: ManualClock, store_snapshot: Snapshot
+    board: TestBoard, clock: ManualClock, store_snapshot: Snapshot
 ) -> None:
     _, _, reviewer, item = claimed_item(board)
     clock.advance(901)
@@ -353,7 +353,7 @@ def test_decisions_must_carry_what_their_action_needs() -> None:
 
 
 def test_an_expired_review_goes_back_to_the_queue_exactly_once(
-    board: Board, clock: ManualClock, redis_client: redis.Redis
+    board: TestBoard, clock: ManualClock, redis_client: redis.Redis
 ) -> None:
     project, tasks, _ = answered_project(board, n_tasks=2)
     board.open_review(project, tasks[0], "disagreement", priority=5)
@@ -375,7 +375,7 @@ def test_an_expired_review_goes_back_to_the_queue_exactly_once(
 
 
 def test_the_scheduler_reaps_review_leases_too(
-    board: Board, clock: ManualClock, redis_url: str
+    board: TestBoard, clock: ManualClock, redis_url: str
 ) -> None:
     project, [task], _ = answered_project(board)
     board.open_review(project, task, "disagreement")
@@ -392,7 +392,7 @@ def test_the_scheduler_reaps_review_leases_too(
 
 
 def test_reserve_slot_counts_live_entries_and_refuses_past_the_cap(
-    board: Board, clock: ManualClock, store_snapshot: Snapshot
+    board: TestBoard, clock: ManualClock, store_snapshot: Snapshot
 ) -> None:
     volunteer = new_volunteer_id()
     assert board.reserve_slot(volunteer, "res:a", cap=2, hold_ms=10_000) == 1
@@ -418,7 +418,7 @@ def test_reserve_slot_counts_live_entries_and_refuses_past_the_cap(
 def test_twenty_reviewers_racing_for_five_items_each_item_gets_one_live_lease(
     redis_client: redis.Redis,
 ) -> None:
-    board = Board(redis_client)
+    board = TestBoard(redis_client)
     project, tasks, _ = answered_project(board, n_tasks=5)
     for task in tasks:
         board.open_review(project, task, "disagreement")

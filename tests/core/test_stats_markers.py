@@ -3,13 +3,13 @@ pruned once they are older than any replay (prune_old_fields in the scripts' pre
 
 from __future__ import annotations
 
-from core.board.runner import Board
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.outcomes import STATS_MARKER_RETENTION_MS, PipelineOps
+from tests.support.board import TestBoard
 
 
-def test_old_stats_markers_are_pruned_and_counts_kept(board: Board, clock: ManualClock) -> None:
+def test_old_stats_markers_are_pruned_and_counts_kept(board: TestBoard, clock: ManualClock) -> None:
     """record_stats.lua prunes its applied-event markers the same way (prune_old_fields in the
     prelude): a day's stamp, markers older than the retention gone, counts untouched."""
     ops = PipelineOps(board.keys, board.clock)

@@ -12,8 +12,8 @@ import json
 import httpx
 import redis
 
-from core.board.runner import Board
 from core.delivery.results import Result, publish_result
+from tests.support.board import TestBoard
 from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
 
 
@@ -96,7 +96,7 @@ def test_ngo_volunteers_and_reviewer_over_real_http(
         assert counts.get("aggregating") == 3
 
         # The pipeline's part: the disagreement goes to review.
-        board = Board(redis_client)
+        board = TestBoard(redis_client)
         assert board.open_review(project_id, disputed, "disagreement")
 
         # The NGO makes a trusted volunteer a reviewer, who settles it.

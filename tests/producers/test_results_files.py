@@ -21,12 +21,12 @@ import redis
 from translate.storage import pypo
 
 from api.routes.results import CATALOG_REVIEW_BELOW
-from core.board.runner import Board
 from core.delivery.results import Result, publish_result
 from producers import NewProject
 from producers.result_feed import EXPORT_REVIEW_BELOW
 from ruche.cli import main
 from tests.producers.conftest import Ngo
+from tests.support.board import TestBoard
 from tests.support.servers.export_proxy import ExportProxy
 
 SOURCES = {
@@ -58,7 +58,7 @@ def translated(ngo: Ngo, redis_client: redis.Redis) -> Translated:
         for ext, (source, _, _) in SOURCES.items()
     ]
     outcome = ngo.client.submit_tasks(project.id, tasks)
-    board = Board(redis_client)
+    board = TestBoard(redis_client)
     for task_id, (text, confidence) in zip(
         outcome.task_ids, [(t, c) for _, t, c in SOURCES.values()], strict=True
     ):

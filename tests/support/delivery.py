@@ -22,11 +22,12 @@ from typing import Any
 import redis
 import redis.asyncio
 
-from core.board.runner import Board, BoardPolicy, NewTask
+from core.board.runner import BoardPolicy, NewTask
 from core.delivery.records import DeliveryStore
 from core.delivery.results import Result, publish_result
 from core.delivery.webhooks import Webhooks
 from core.redis.keys import Keys
+from tests.support.board import TestBoard
 from workers.delivery.deliverer import Deliverer
 from workers.delivery.webhook_client import HttpLimits
 
@@ -210,7 +211,7 @@ class Published:
 
 def publish(client: redis.Redis, org_id: str, answer: dict[str, Any] | None = None) -> Published:
     """A project of ``org_id`` with one task, and that task's result published to its feed."""
-    board = Board(client, keys=Keys())
+    board = TestBoard(client, keys=Keys())
     project_id = board.create_project(BoardPolicy(redundancy=1), document={"org_id": org_id})
     [task] = board.create_tasks(project_id, [NewTask({"n": 1}, external_id="ext-1")])
     result = Result(task.task_id, answer or {"label": "spam"}, 0.93, "agreement")
@@ -220,7 +221,7 @@ def publish(client: redis.Redis, org_id: str, answer: dict[str, Any] | None = No
 
 def publish_more(client: redis.Redis, org_id: str, project_id: str) -> Published:
     """One more task and result in an existing project."""
-    board = Board(client, keys=Keys())
+    board = TestBoard(client, keys=Keys())
     [task] = board.create_tasks(project_id, [NewTask({"n": 2})])
     result = Result(task.task_id, {"label": "ham"}, 0.71, "review")
     published = board.run(publish_result(board.keys, project_id, result))

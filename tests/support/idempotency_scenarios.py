@@ -19,12 +19,13 @@ from typing import Any
 
 from core.board.models import GoldPolicy
 from core.board.operations import text
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.board.runner import BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.clock import ManualClock
 from core.delivery.records import DueDelivery
 from core.ids import new_volunteer_id
 from core.projects.reevaluation import close_collection
 from core.quality.aggregation import aggregate_task
+from tests.support.board import TestBoard
 from tests.support.delivery import Answer, Clock, Receiver, set_endpoint
 from tests.support.pipeline import Submission, answer, events, last_event, results
 from workers.delivery.deliverer import DELIVER_DUE, Deliverer
@@ -53,7 +54,7 @@ SPAM, OK = {"label": "spam"}, {"label": "ok"}
 class World:
     """What a scenario is built in: the board, the webhook side, and their clocks."""
 
-    board: Board
+    board: TestBoard
     board_clock: ManualClock
     redis_url: str
     receiver: Receiver  # a real local HTTP server, the organisation's endpoint
@@ -102,20 +103,20 @@ def agreed_result(world: World) -> tuple[str, tuple[str, dict[str, str]], list[S
     return project, last_event(world.board, project, "result.published"), submissions
 
 
-def count(board: Board, project: str, kind: str) -> int:
+def count(board: TestBoard, project: str, kind: str) -> int:
     return len(events(board, project, kind))
 
 
-def feedback_items(board: Board, volunteer_id: str) -> int:
+def feedback_items(board: TestBoard, volunteer_id: str) -> int:
     return int(board.client.llen(board.keys.volunteer_feedback(volunteer_id)))
 
 
-def stat(board: Board, volunteer_id: str, name: str) -> int:
+def stat(board: TestBoard, volunteer_id: str, name: str) -> int:
     value = board.client.hget(board.keys.volunteer_stats(volunteer_id), name)
     return int(value or 0)
 
 
-def gold_evidence(board: Board, volunteer_id: str) -> int:
+def gold_evidence(board: TestBoard, volunteer_id: str) -> int:
     """Gold answers applied to the volunteer's reputation (one marker per event applied)."""
     names = board.client.hkeys(board.keys.reputation(volunteer_id))
     return sum(1 for name in names if text(name).startswith("applied:gold"))

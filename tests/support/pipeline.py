@@ -12,8 +12,9 @@ import dramatiq
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import BoardPolicy, Claimed, NewTask
 from core.ids import new_volunteer_id
+from tests.support.board import TestBoard
 from tests.support.snapshots import store_contents
 
 Answer = dict[str, Any]
@@ -64,7 +65,7 @@ TYPES = sorted(SAMPLES)
 
 
 def make_project(
-    board: Board,
+    board: TestBoard,
     task_type: str,
     *,
     redundancy: int = 3,
@@ -83,7 +84,7 @@ def make_project(
     return board.create_project(BoardPolicy(redundancy=redundancy), document=document)
 
 
-def add_task(board: Board, project_id: str, payload: Mapping[str, Any]) -> str:
+def add_task(board: TestBoard, project_id: str, payload: Mapping[str, Any]) -> str:
     [created] = board.create_tasks(project_id, [NewTask(payload, external_id="ext-1")])
     return created.task_id
 
@@ -97,7 +98,7 @@ class Submission:
 
 
 def answer(
-    board: Board,
+    board: TestBoard,
     project_id: str,
     answers: Sequence[Answer],
     *,
@@ -118,17 +119,17 @@ def answer(
 
 
 def events(
-    board: Board, project_id: str, kind: str | None = None
+    board: TestBoard, project_id: str, kind: str | None = None
 ) -> list[tuple[str, dict[str, str]]]:
     raw = board.client.xrange(board.keys.project(project_id).events)
     return [(eid, dict(f)) for eid, f in raw if kind is None or f.get("type") == kind]
 
 
-def last_event(board: Board, project_id: str, kind: str) -> tuple[str, dict[str, str]]:
+def last_event(board: TestBoard, project_id: str, kind: str) -> tuple[str, dict[str, str]]:
     return events(board, project_id, kind)[-1]
 
 
-def results(board: Board, project_id: str) -> list[dict[str, str]]:
+def results(board: TestBoard, project_id: str) -> list[dict[str, str]]:
     return [dict(f) for _, f in board.client.xrange(board.keys.project(project_id).results)]
 
 

@@ -7,14 +7,14 @@ from concurrent.futures import ThreadPoolExecutor
 
 import redis
 
-from core.board.runner import Board
 from core.clock import Clock
+from tests.support.board import TestBoard
 
 __all__ = ["on_own_boards"]
 
 
 def on_own_boards(
-    redis_url: str, clock: Clock, threads: int, work: Callable[[Board, int], None]
+    redis_url: str, clock: Clock, threads: int, work: Callable[[TestBoard, int], None]
 ) -> None:
     """``work(board, worker)`` in ``threads`` threads at once, each on its own client and
     board (the same clock); the first failure in any of them is raised here."""
@@ -22,7 +22,7 @@ def on_own_boards(
     def run(worker: int) -> None:
         client = redis.Redis.from_url(redis_url, decode_responses=True)
         try:
-            work(Board(client, clock=clock), worker)
+            work(TestBoard(client, clock=clock), worker)
         finally:
             client.close()
 

@@ -9,8 +9,8 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board.runner import Board
 from core.settings import Settings
+from tests.support.board import TestBoard
 from tests.support.logs import restored_logging
 from workers import runtime
 from workers.app import setup
@@ -28,8 +28,8 @@ def broker(redis_url: str) -> Iterator[RedisBroker]:
 
 
 @pytest.fixture
-def board(redis_client: redis.Redis) -> Iterator[Board]:
-    board = Board(redis_client)
+def board(redis_client: redis.Redis) -> Iterator[TestBoard]:
+    board = TestBoard(redis_client)
     runtime.install(board)
     yield board
     runtime.install(None)

@@ -36,9 +36,9 @@ import dramatiq
 import pytest
 import redis
 
-from core.board.runner import Board
 from core.clock import ManualClock
 from core.settings import Settings
+from tests.support.board import TestBoard
 from tests.support.delivery import Answer, Clock, Receiver, deliverer
 from tests.support.idempotency_scenarios import SCENARIOS, SCHEDULER_TICK, Scenario, World
 from tests.support.logs import restored_logging
@@ -84,7 +84,7 @@ def world(redis_url: str, redis_client: redis.Redis, actors: dict[str, Actor]) -
     from workers.actors import deliver as deliver_actors
 
     board_clock = ManualClock()
-    board = Board(redis_client, clock=board_clock)
+    board = TestBoard(redis_client, clock=board_clock)
     delivery_clock = Clock()
     webhooks = deliverer(redis_client, delivery_clock)
     runtime.install(board)

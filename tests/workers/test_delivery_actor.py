@@ -12,10 +12,10 @@ import redis
 from dramatiq.brokers.redis import RedisBroker
 from standardwebhooks import Webhook
 
-from core.board.runner import Board
 from core.delivery.signing import delivery_id
 from core.redis.keys import Keys
 from core.settings import Settings
+from tests.support.board import TestBoard
 from tests.support.delivery import (
     Answer,
     Clock,
@@ -128,7 +128,7 @@ def test_a_retry_is_sent_through_the_scheduler_tick_to_a_worker(
     redis_url: str, redis_client: redis.Redis, broker: RedisBroker, clock: Clock
 ) -> None:
     settings = Settings(redis_url=redis_url)
-    board = Board(redis_client, keys=Keys())
+    board = TestBoard(redis_client, keys=Keys())
     with receiving(Answer(500), Answer(200)) as receiver:
         secret = set_endpoint(redis_url, ORG, receiver.url)
         published = publish(redis_client, ORG)
@@ -159,7 +159,7 @@ def test_a_redelivery_reaches_the_receiver_through_the_default_scheduler_tick(
         did = delivery_id(ORG, published.project_id, published.result_id)
         redeliver(redis_url, ORG, did)
         time.sleep(0.002)  # the tick's wall clock is now past the redelivery's "due now"
-        reap(Board(redis_client, keys=Keys()), Settings(redis_url=redis_url))
+        reap(TestBoard(redis_client, keys=Keys()), Settings(redis_url=redis_url))
         run_worker(broker)
     assert [headers_of(r)["webhook-id"] for r in receiver.requests] == [did, did]
     hook = Webhook(secret)

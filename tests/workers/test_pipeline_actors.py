@@ -11,8 +11,9 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board.runner import Board, Claimed, ReviewClaimed, ReviewDecision
+from core.board.runner import Claimed, ReviewClaimed, ReviewDecision
 from core.ids import new_volunteer_id
+from tests.support.board import TestBoard
 from tests.support.pipeline import (
     SAMPLES,
     TYPES,
@@ -42,13 +43,13 @@ from workers.routing import (
 )
 
 
-def task_record(board: Board, project_id: str, task_id: str) -> dict[str, Any]:
+def task_record(board: TestBoard, project_id: str, task_id: str) -> dict[str, Any]:
     raw = board.client.hget(board.keys.project(project_id).tasks, task_id)
     record: dict[str, Any] = json.loads(raw)
     return record
 
 
-def aggregated(board: Board, broker: RedisBroker, project_id: str, last: Submission) -> None:
+def aggregated(board: TestBoard, broker: RedisBroker, project_id: str, last: Submission) -> None:
     actor(broker, TASKS_AGGREGATE)(project_id, last.event_id, last.fields)
 
 
@@ -75,7 +76,7 @@ def test_actors_have_stable_names_queues_and_explicit_retries(broker: RedisBroke
 
 @pytest.mark.parametrize("task_type", TYPES)
 def test_agreement_resolves_the_task_and_publishes_one_result(
-    board: Board, broker: RedisBroker, task_type: str
+    board: TestBoard, broker: RedisBroker, task_type: str
 ) -> None:
     payload, agreeing, _ = SAMPLES[task_type]
     project = make_project(board, task_type)
@@ -100,7 +101,7 @@ def test_agreement_resolves_the_task_and_publishes_one_result(
 
 @pytest.mark.parametrize("task_type", TYPES)
 def test_disagreement_below_the_ceiling_asks_for_one_more_answer(
-    board: Board, broker: RedisBroker, task_type: str
+    board: TestBoard, broker: RedisBroker, task_type: str
 ) -> None:
     payload, _, disagreeing = SAMPLES[task_type]
     project = make_project(board, task_type, max_redundancy=4)
@@ -121,7 +122,7 @@ def test_disagreement_below_the_ceiling_asks_for_one_more_answer(
 
 @pytest.mark.parametrize("task_type", TYPES)
 def test_disagreement_at_the_ceiling_opens_a_review(
-    board: Board, broker: RedisBroker, task_type: str
+    board: TestBoard, broker: RedisBroker, task_type: str
 ) -> None:
     payload, _, disagreeing = SAMPLES[task_type]
     project = make_project(board, task_type)  # max_redundancy unset: the redundancy is the cap
@@ -137,7 +138,7 @@ def test_disagreement_at_the_ceiling_opens_a_review(
 
 
 def test_disagreement_after_the_deadline_goes_to_review_not_back_to_volunteers(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     payload, _, disagreeing = SAMPLES["moderation"]
     project = make_project(board, "moderation", max_redundancy=4)
@@ -153,7 +154,7 @@ def test_disagreement_after_the_deadline_goes_to_review_not_back_to_volunteers(
 
 
 def test_a_fourth_answer_that_settles_it_resolves_with_a_new_decision_id(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     payload, _, disagreeing = SAMPLES["moderation"]
     project = make_project(board, "moderation", max_redundancy=4, agreement=0.8)
@@ -171,7 +172,7 @@ def test_a_fourth_answer_that_settles_it_resolves_with_a_new_decision_id(
 
 
 def test_an_agreed_task_sampled_for_spot_check_goes_to_review_unpublished(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     payload, agreeing, _ = SAMPLES["moderation"]
     project = make_project(board, "moderation", spot_check_rate=1.0)
@@ -185,7 +186,7 @@ def test_an_agreed_task_sampled_for_spot_check_goes_to_review_unpublished(
     assert results(board, project) == []
 
 
-def test_the_projects_agreement_threshold_is_used(board: Board, broker: RedisBroker) -> None:
+def test_the_projects_agreement_threshold_is_used(board: TestBoard, broker: RedisBroker) -> None:
     payload, _, split = SAMPLES["moderation"]  # 2 of 3: posterior 0.7
     project = make_project(board, "moderation", agreement=0.6)
     add_task(board, project, payload)
@@ -202,7 +203,7 @@ def test_the_projects_agreement_threshold_is_used(board: Board, broker: RedisBro
 
 @pytest.mark.parametrize("outcome", ["agree", "extend", "review"])
 def test_aggregate_twice_in_sequence_changes_nothing_the_second_time(
-    board: Board, broker: RedisBroker, raw: redis.Redis, outcome: str
+    board: TestBoard, broker: RedisBroker, raw: redis.Redis, outcome: str
 ) -> None:
     payload, agreeing, disagreeing = SAMPLES["translation"]
     project = make_project(board, "translation", max_redundancy=4 if outcome == "extend" else None)
@@ -218,7 +219,7 @@ def test_aggregate_twice_in_sequence_changes_nothing_the_second_time(
 
 @pytest.mark.parametrize("outcome", ["agree", "extend", "review"])
 def test_aggregate_from_eight_threads_at_once_has_one_effect(
-    board: Board, broker: RedisBroker, outcome: str
+    board: TestBoard, broker: RedisBroker, outcome: str
 ) -> None:
     payload, agreeing, disagreeing = SAMPLES["data_entry"]
     project = make_project(board, "data_entry", max_redundancy=4 if outcome == "extend" else None)
@@ -242,7 +243,7 @@ def test_aggregate_from_eight_threads_at_once_has_one_effect(
 
 
 def test_duplicate_messages_through_a_real_worker_publish_one_result(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     payload, agreeing, _ = SAMPLES["moderation"]
     project = make_project(board, "moderation")
@@ -262,7 +263,7 @@ def test_duplicate_messages_through_a_real_worker_publish_one_result(
 # -- reviews ------------------------------------------------------------------------------------
 
 
-def disputed(board: Board, broker: RedisBroker) -> tuple[str, str, list[Submission]]:
+def disputed(board: TestBoard, broker: RedisBroker) -> tuple[str, str, list[Submission]]:
     """A moderation task split 1-1 at its ceiling, sent to review."""
     payload, _, _ = SAMPLES["moderation"]
     project = make_project(board, "moderation", redundancy=2, agreement=0.6)
@@ -274,7 +275,7 @@ def disputed(board: Board, broker: RedisBroker) -> tuple[str, str, list[Submissi
 
 
 def decide(
-    board: Board, project: str, decision: ReviewDecision | None, action: str = "accept"
+    board: TestBoard, project: str, decision: ReviewDecision | None, action: str = "accept"
 ) -> tuple[str, dict[str, str], ReviewClaimed]:
     reviewer = new_volunteer_id()
     board.client.sadd(board.keys.project(project).reviewers, reviewer)
@@ -288,13 +289,13 @@ def decide(
     return event_id, fields, item
 
 
-def feedback(board: Board, volunteer_id: str) -> list[dict[str, Any]]:
+def feedback(board: TestBoard, volunteer_id: str) -> list[dict[str, Any]]:
     raw = board.client.lrange(board.keys.volunteer_feedback(volunteer_id), 0, -1)
     return [json.loads(item) for item in raw]
 
 
 def test_an_accepted_answer_is_published_and_both_volunteers_hear_of_it(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     project, task_id, (spammer, okayer) = disputed(board, broker)
     event_id, fields, item = decide(board, project, None)
@@ -314,7 +315,7 @@ def test_an_accepted_answer_is_published_and_both_volunteers_hear_of_it(
 
 
 def test_a_correction_is_published_in_its_canonical_form(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     project, _, (spammer, okayer) = disputed(board, broker)
     correction = ReviewDecision("correct", answer={"label": "OK", "reasons": ["polite"]})
@@ -329,7 +330,7 @@ def test_a_correction_is_published_in_its_canonical_form(
     assert feedback(board, spammer.volunteer_id)[0]["outcome"] == "overturned"
 
 
-def test_a_rejection_is_published_without_an_answer(board: Board, broker: RedisBroker) -> None:
+def test_a_rejection_is_published_without_an_answer(board: TestBoard, broker: RedisBroker) -> None:
     project, _, submissions = disputed(board, broker)
     event_id, fields, _ = decide(board, project, ReviewDecision("reject"), "reject")
 
@@ -341,7 +342,7 @@ def test_a_rejection_is_published_without_an_answer(board: Board, broker: RedisB
 
 
 def test_a_reopen_publishes_nothing_and_the_next_round_decides(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     project, task_id, submissions = disputed(board, broker)
     event_id, fields, _ = decide(board, project, ReviewDecision("reopen"), "reopen")
@@ -359,7 +360,7 @@ def test_a_reopen_publishes_nothing_and_the_next_round_decides(
 
 @pytest.mark.parametrize("action", ["accept", "correct", "reject"])
 def test_settle_twice_in_sequence_and_at_once_has_one_effect(
-    board: Board, broker: RedisBroker, raw: redis.Redis, action: str
+    board: TestBoard, broker: RedisBroker, raw: redis.Redis, action: str
 ) -> None:
     project, _, submissions = disputed(board, broker)
     decision = {
@@ -384,14 +385,14 @@ def test_settle_twice_in_sequence_and_at_once_has_one_effect(
 # -- stats --------------------------------------------------------------------------------------
 
 
-def stats(board: Board, volunteer_id: str) -> dict[str, str]:
+def stats(board: TestBoard, volunteer_id: str) -> dict[str, str]:
     raw = board.client.hgetall(board.keys.volunteer_stats(volunteer_id))
     return {k: v for k, v in raw.items() if not k.startswith(("applied:", "markers_"))}
 
 
 @pytest.mark.parametrize("task_type", TYPES)
 def test_a_submission_is_counted_once_however_often_it_is_recorded(
-    board: Board, broker: RedisBroker, task_type: str
+    board: TestBoard, broker: RedisBroker, task_type: str
 ) -> None:
     payload, agreeing, _ = SAMPLES[task_type]
     project = make_project(board, task_type)
@@ -413,7 +414,7 @@ def test_a_submission_is_counted_once_however_often_it_is_recorded(
 
 
 def test_a_result_counts_decided_and_accepted_answers_once(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     payload, _, split = SAMPLES["moderation"]  # spam, ok, spam
     project = make_project(board, "moderation", agreement=0.6)
@@ -430,7 +431,7 @@ def test_a_result_counts_decided_and_accepted_answers_once(
     assert [(t["decided"], t["accepted"]) for t in tallies] == [("1", "1"), ("1", "0"), ("1", "1")]
 
 
-def test_the_whole_chain_through_a_real_worker(board: Board, broker: RedisBroker) -> None:
+def test_the_whole_chain_through_a_real_worker(board: TestBoard, broker: RedisBroker) -> None:
     """Every event routed as the relay would, duplicated, through one real worker."""
     payload, agreeing, _ = SAMPLES["translation"]
     project = make_project(board, "translation")

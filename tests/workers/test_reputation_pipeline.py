@@ -13,7 +13,7 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board.runner import Board, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.board.runner import Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.projects.reevaluation import EVALUATED_POLICY_FIELD, reevaluate_project
@@ -28,6 +28,7 @@ from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS, TypeReputation
 from core.settings import Settings
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
+from tests.support.board import TestBoard
 from tests.support.pipeline import (
     SAMPLES,
     actor,
@@ -56,16 +57,16 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def board(redis_client: redis.Redis, clock: ManualClock) -> Iterator[Board]:
+def board(redis_client: redis.Redis, clock: ManualClock) -> Iterator[TestBoard]:
     """The actors' board on a manual clock: reputations fade with time, so figures read a few
     milliseconds apart on Redis TIME would differ in their last digits."""
-    board = Board(redis_client, clock=clock)
+    board = TestBoard(redis_client, clock=clock)
     runtime.install(board)
     yield board
     runtime.install(None)
 
 
-def train(board: Board, project: str, volunteer: str, right: int, wrong: int) -> None:
+def train(board: TestBoard, project: str, volunteer: str, right: int, wrong: int) -> None:
     """Gold answers on moderation: ``right`` correct ones, ``wrong`` incorrect ones."""
     payload = MODERATION.parse_payload(POST)
     spam, ok = ModerationAnswer(label="spam"), ModerationAnswer(label="ok")
@@ -75,17 +76,17 @@ def train(board: Board, project: str, volunteer: str, right: int, wrong: int) ->
         apply_updates(board, {volunteer: update})
 
 
-def standing(board: Board, volunteer: str) -> TypeReputation:
+def standing(board: TestBoard, volunteer: str) -> TypeReputation:
     ops = ReputationOps(board.keys, board.clock)
     return board.run(ops.standings(volunteer, ["moderation"]))["moderation"]
 
 
-def new_task(board: Board, project: str, external_id: str, priority: int = 0) -> str:
+def new_task(board: TestBoard, project: str, external_id: str, priority: int = 0) -> str:
     [created] = board.create_tasks(project, [NewTask(POST, external_id, priority)])
     return created.task_id
 
 
-def task_record(board: Board, project: str, task_id: str) -> dict[str, Any]:
+def task_record(board: TestBoard, project: str, task_id: str) -> dict[str, Any]:
     record: dict[str, Any] = json.loads(
         board.client.hget(board.keys.project(project).tasks, task_id)
     )
@@ -98,7 +99,7 @@ def volunteer_keys(raw: redis.Redis) -> dict[bytes, bytes]:
 
 
 def test_one_update_touches_only_the_volunteers_of_that_task(
-    board: Board, broker: RedisBroker, raw: redis.Redis
+    board: TestBoard, broker: RedisBroker, raw: redis.Redis
 ) -> None:
     project = make_project(board, "moderation")
     bystanders = [new_volunteer_id() for _ in range(4)]
@@ -121,7 +122,7 @@ def test_one_update_touches_only_the_volunteers_of_that_task(
 
 
 def test_reputations_let_a_reliable_pair_outvote_an_unreliable_trio(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     project = make_project(board, "moderation", redundancy=5)
     reliable = [new_volunteer_id() for _ in range(2)]
@@ -146,7 +147,7 @@ def test_reputations_let_a_reliable_pair_outvote_an_unreliable_trio(
 
 
 def test_an_overturned_spot_check_lowers_the_reputation_of_those_who_agreed(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     project = make_project(board, "moderation", spot_check_rate=1.0)
     task_id = add_task(board, project, POST)
@@ -178,7 +179,7 @@ def test_an_overturned_spot_check_lowers_the_reputation_of_those_who_agreed(
 # -- reopens -----------------------------------------------------------------------------------
 
 
-def counts(board: Board, project: str, volunteer: str) -> dict[str, Any]:
+def counts(board: TestBoard, project: str, volunteer: str) -> dict[str, Any]:
     """What the volunteer's reputation holds on moderation and on ``project``: zeros left out (a
     credit taken back leaves its cells at 0), float dust rounded away."""
     ops = ReputationOps(board.keys, board.clock)
@@ -197,7 +198,7 @@ def counts(board: Board, project: str, volunteer: str) -> dict[str, Any]:
     }
 
 
-def trained(board: Board, volunteers: list[str]) -> str:
+def trained(board: TestBoard, volunteers: list[str]) -> str:
     """A project whose results all go to a reviewer (up to 5 answers a task), and volunteers
     with 3 right and 1 wrong gold answers behind them."""
     project = make_project(board, "moderation", spot_check_rate=1.0, max_redundancy=5)
@@ -206,7 +207,7 @@ def trained(board: Board, volunteers: list[str]) -> str:
     return project
 
 
-def agree(board: Board, broker: RedisBroker, project: str, volunteers: list[str]) -> str:
+def agree(board: TestBoard, broker: RedisBroker, project: str, volunteers: list[str]) -> str:
     """The volunteers agree on a new task: credited, and the task is in review."""
     task_id = add_task(board, project, POST)
     submissions = answer(board, project, [{"label": "spam"}] * 3, volunteers=volunteers)
@@ -215,7 +216,7 @@ def agree(board: Board, broker: RedisBroker, project: str, volunteers: list[str]
     return task_id
 
 
-def reopen(board: Board, project: str) -> tuple[str, dict[str, str]]:
+def reopen(board: TestBoard, project: str) -> tuple[str, dict[str, str]]:
     """A reviewer reopens the project's review item; its ``review.decided`` event."""
     reviewer = new_volunteer_id()
     board.client.sadd(board.keys.project(project).reviewers, reviewer)
@@ -225,13 +226,15 @@ def reopen(board: Board, project: str) -> tuple[str, dict[str, str]]:
     return last_event(board, project, "review.decided")
 
 
-def credit_of(board: Board, project: str, task_id: str, volunteer: str) -> dict[str, Any] | None:
+def credit_of(
+    board: TestBoard, project: str, task_id: str, volunteer: str
+) -> dict[str, Any] | None:
     raw = board.client.hget(board.keys.reputation(volunteer), soft_credit(project, task_id))
     return None if raw is None else dict(json.loads(raw))
 
 
 def test_a_reopen_takes_back_the_agreement_credit_once(
-    board: Board, broker: RedisBroker, raw: redis.Redis
+    board: TestBoard, broker: RedisBroker, raw: redis.Redis
 ) -> None:
     agreers = [new_volunteer_id() for _ in range(3)]
     project = trained(board, agreers)
@@ -256,7 +259,7 @@ def test_a_reopen_takes_back_the_agreement_credit_once(
 
 
 def test_the_next_decision_after_a_reopen_credits_again(
-    board: Board, broker: RedisBroker, clock: ManualClock
+    board: TestBoard, broker: RedisBroker, clock: ManualClock
 ) -> None:
     agreers = [new_volunteer_id() for _ in range(3)]
     project = trained(board, agreers)
@@ -290,7 +293,7 @@ def test_the_next_decision_after_a_reopen_credits_again(
 
 
 def test_a_reopen_settled_after_the_next_decision_leaves_its_credit(
-    board: Board, broker: RedisBroker
+    board: TestBoard, broker: RedisBroker
 ) -> None:
     """The events race: the task was reopened, answered and decided again before the reopen's
     settlement ran. That settlement must not take back the new decision's credit."""
@@ -315,7 +318,7 @@ def test_a_reopen_settled_after_the_next_decision_leaves_its_credit(
 # -- policy changes ---------------------------------------------------------------------------
 
 
-def patch_policy(board: Board, project: str, **changes: Any) -> tuple[str, dict[str, str]]:
+def patch_policy(board: TestBoard, project: str, **changes: Any) -> tuple[str, dict[str, str]]:
     """What PATCH /v1/projects/{id} does to the board: a new document (and redundancy)."""
     pk = board.keys.project(project)
     document = json.loads(board.client.hget(pk.project, "doc"))
@@ -331,7 +334,7 @@ def patch_policy(board: Board, project: str, **changes: Any) -> tuple[str, dict[
 
 
 def test_a_policy_change_decides_again_the_open_tasks_with_answers(
-    board: Board, broker: RedisBroker, raw: redis.Redis
+    board: TestBoard, broker: RedisBroker, raw: redis.Redis
 ) -> None:
     project = make_project(board, "moderation", max_redundancy=5)
     split = [{"label": "spam"}, {"label": "spam"}, {"label": "ok"}]
@@ -375,7 +378,9 @@ def test_a_policy_change_decides_again_the_open_tasks_with_answers(
     assert len(results(board, project)) == 2
 
 
-def test_a_lower_ceiling_sends_waiting_tasks_to_review(board: Board, broker: RedisBroker) -> None:
+def test_a_lower_ceiling_sends_waiting_tasks_to_review(
+    board: TestBoard, broker: RedisBroker
+) -> None:
     project = make_project(board, "moderation", max_redundancy=5)
     task_id = add_task(board, project, POST)
     submissions = answer(board, project, [{"label": "spam"}, {"label": "ok"}, {"label": "spam"}])

@@ -14,11 +14,12 @@ from pathlib import Path
 import pytest
 import redis
 
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import BoardPolicy, Claimed, NewTask
 from core.ids import new_volunteer_id
 from core.redis.keys import Keys
 from core.redis.server import free_port
 from core.settings import Settings
+from tests.support.board import TestBoard
 from tests.support.logs import json_lines, log_to_stream, restored_logging
 from workers.scheduler import run_scheduler
 
@@ -44,7 +45,7 @@ def start(settings: Settings, **kwargs: object) -> tuple[threading.Event, thread
 
 
 def test_each_tick_reaches_redis_until_stopped(redis_url: str, redis_client: redis.Redis) -> None:
-    def count_tick(board: Board, settings: Settings) -> None:
+    def count_tick(board: TestBoard, settings: Settings) -> None:
         board.client.incr(f"{settings.key_prefix}test:ticks")
 
     stop, thread = start(
@@ -78,7 +79,7 @@ def test_the_default_tick_logs_at_debug_level(redis_url: str) -> None:
 def test_the_default_tick_gives_expired_leases_back(
     redis_url: str, redis_client: redis.Redis
 ) -> None:
-    board = Board(redis_client, keys=Keys("ruche:"))
+    board = TestBoard(redis_client, keys=Keys("ruche:"))
     project = board.create_project(BoardPolicy(redundancy=1, lease_seconds=1, max_lease_seconds=1))
     [task] = board.create_tasks(project, [NewTask({"n": 1})])
     lease = board.claim(project, new_volunteer_id())
@@ -100,7 +101,7 @@ def test_a_failing_tick_is_logged_and_the_loop_goes_on() -> None:
         redis_url=f"redis://127.0.0.1:{free_port()}/0", scheduler_interval_seconds=0.01
     )
 
-    def ping(board: Board, settings: Settings) -> None:
+    def ping(board: TestBoard, settings: Settings) -> None:
         board.client.ping()
 
     stop, thread = start(closed, tick=ping)

@@ -10,10 +10,11 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask
+from core.board.runner import BoardPolicy, Claimed, NewTask
 from core.clock import ManualClock
 from core.errors import TaskBusy
 from core.ids import new_volunteer_id
+from tests.support.board import TestBoard
 from tests.support.pipeline import events, last_event
 from workers import runtime
 from workers.routing import ROUTES, TASKS_QUEUE, TASKS_REVIEW_STALLED, Router
@@ -27,14 +28,14 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def board(redis_client: redis.Redis, clock: ManualClock) -> Iterator[Board]:
-    board = Board(redis_client, clock=clock)
+def board(redis_client: redis.Redis, clock: ManualClock) -> Iterator[TestBoard]:
+    board = TestBoard(redis_client, clock=clock)
     runtime.install(board)
     yield board
     runtime.install(None)
 
 
-def stall(board: Board, clock: ManualClock, *, leases: int = 1) -> tuple[str, str]:
+def stall(board: TestBoard, clock: ManualClock, *, leases: int = 1) -> tuple[str, str]:
     """A project whose one task stalls at its first expired lease; ``leases`` claims on it."""
     project = board.create_project(BoardPolicy(redundancy=3, lease_seconds=60, max_attempts=1))
     [created] = board.create_tasks(project, [NewTask({"n": 1}, priority=7)])
@@ -53,7 +54,7 @@ def test_the_stalled_event_is_routed_to_its_actor(broker: RedisBroker) -> None:
 
 
 def test_a_stalled_task_is_opened_for_review_once(
-    board: Board, clock: ManualClock, broker: RedisBroker
+    board: TestBoard, clock: ManualClock, broker: RedisBroker
 ) -> None:
     project, task_id = stall(board, clock)
     event_id, fields = last_event(board, project, "task.stalled")
@@ -70,7 +71,7 @@ def test_a_stalled_task_is_opened_for_review_once(
 
 
 def test_a_stalled_task_with_leases_out_waits_for_them(
-    board: Board, clock: ManualClock, broker: RedisBroker
+    board: TestBoard, clock: ManualClock, broker: RedisBroker
 ) -> None:
     project, task_id = stall(board, clock, leases=2)
     event_id, fields = last_event(board, project, "task.stalled")
