@@ -43,7 +43,7 @@ from typing import Any
 import redis
 
 from core.board.operations import text
-from core.delivery.results import ResultEntry
+from core.delivery.results import ResultEntry, parse_result_entry
 from core.delivery.webhooks import Delivery
 from core.redis.keys import Keys
 from core.redis.scripts import lua_source
@@ -143,19 +143,7 @@ class DeliveryStore:
         )
         if not replies:
             return None
-        entry_id, raw = replies[0]
-        fields = {text(k): text(v) for k, v in raw.items()}
-        return ResultEntry(
-            cursor=text(entry_id),
-            task_id=fields["task_id"],
-            external_id=fields.get("external_id") or None,
-            answer=json.loads(fields["answer"]),
-            confidence=float(fields["confidence"]),
-            method=fields["method"],
-            decided_at_ms=int(fields["decided_at"]),
-            contributors=list(json.loads(fields.get("contributors", "[]"))),
-            decision_id=fields.get("decision_id", fields["task_id"]),
-        )
+        return parse_result_entry(*replies[0])
 
     # -- the endpoint ---------------------------------------------------------------------------
 

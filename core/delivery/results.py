@@ -32,6 +32,7 @@ __all__ = [
     "ResultEntry",
     "ResultPage",
     "parse_cursor",
+    "parse_result_entry",
     "publish_result",
     "read_results",
     "result_entry",
@@ -138,7 +139,8 @@ def publish_result(
     return ScriptCall(ScriptName.PUBLISH_RESULT, keys_, args, parse)
 
 
-def _entry(entry_id: Any, raw: Mapping[Any, Any]) -> ResultEntry:
+def parse_result_entry(entry_id: Any, raw: Mapping[Any, Any]) -> ResultEntry:
+    """One entry of a project's results stream (its id and fields, as XRANGE returns them)."""
     fields = {text(k): text(v) for k, v in raw.items()}
     return ResultEntry(
         cursor=text(entry_id),
@@ -162,7 +164,7 @@ def read_results(
     limit = max(1, min(int(limit), MAX_PAGE))
 
     def parse(replies: list[Any]) -> ResultPage:
-        items = [_entry(entry_id, raw) for entry_id, raw in replies[0] or []]
+        items = [parse_result_entry(entry_id, raw) for entry_id, raw in replies[0] or []]
         return ResultPage(items, items[-1].cursor if items else after)
 
     return Commands([("XRANGE", pk.results, f"({after}", "+", "COUNT", limit)], parse)
@@ -175,6 +177,6 @@ def result_entry(keys: Keys, project_id: str, cursor: str) -> Commands[ResultEnt
 
     def parse(replies: list[Any]) -> ResultEntry | None:
         entries = replies[0] or []
-        return _entry(*entries[0]) if entries else None
+        return parse_result_entry(*entries[0]) if entries else None
 
     return Commands([("XRANGE", pk.results, cursor, cursor)], parse)
