@@ -1,7 +1,16 @@
 """``Annotated`` dependency aliases, so route signatures read like sentences.
 
-Authentication: ``Authorization: Bearer <token>`` only (never a query string). A missing, unknown
-or revoked token gets one identical 401; a token of the wrong kind a 403.
+- The process's shared clients and settings (``RedisDep``, ``BoardDep``, ``KeysDep``, …), set
+  by the lifespan in :mod:`api.main`.
+- Who calls (``CurrentAdmin``, ``CurrentOrg``, ``CurrentVolunteer``, ``CurrentProfile``).
+  Authentication: ``Authorization: Bearer <token>`` only (never a query string). A missing,
+  unknown or revoked token gets one identical 401; a token of the wrong kind a 403.
+- The services: the NGO-facing ones built per request from the shared clients
+  (``ProjectsDep``, ``WebhooksDep``, ``IdempotencyDep``), the volunteer- and reviewer-facing
+  ones built once per process (``ClaimsDep``, ``ReviewsDep``).
+- ``OwnedProjectId``: the path's ``project_id`` after the ownership check: the organisation's
+  token is checked first (401/403), then the project must be one of its own; a malformed id, an
+  unknown one and another organisation's all get the same 404.
 """
 
 from __future__ import annotations
@@ -13,22 +22,34 @@ import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 
-from core.accounts.store import Accounts, Principal
+from core.accounts.store import Accounts, Principal, VolunteerProfile
+from core.board.claims import Claims
 from core.board.runner import AsyncBoard
+from core.delivery.webhooks import Webhooks
 from core.errors import RucheError
+from core.idempotency import Idempotency
+from core.projects.store import Projects
 from core.redis.keys import Keys
+from core.review.reviewers import Reviews
 from core.settings import Settings
 
 __all__ = [
     "AccountsDep",
     "BoardDep",
+    "ClaimsDep",
     "CurrentAdmin",
     "CurrentOrg",
+    "CurrentProfile",
     "CurrentVolunteer",
+    "IdempotencyDep",
     "KeysDep",
+    "OwnedProjectId",
+    "ProjectsDep",
     "RedisDep",
+    "ReviewsDep",
     "SettingsDep",
     "Unauthenticated",
+    "WebhooksDep",
     "WrongKindOfToken",
     "auth_refusal",
     "authenticated",
@@ -149,3 +170,49 @@ async def auth_refusal(request: Request) -> RucheError | None:
 CurrentAdmin = Annotated[Principal, _require("admin")]
 CurrentOrg = Annotated[Principal, _require("org")]
 CurrentVolunteer = Annotated[Principal, _require("vol")]
+
+
+# -- the services ------------------------------------------------------------------------------
+
+
+async def _projects(board: BoardDep, client: RedisDep, keys: KeysDep) -> Projects:
+    return Projects(board, client, keys)
+
+
+async def _webhooks(client: RedisDep, keys: KeysDep) -> Webhooks:
+    return Webhooks(client, keys)
+
+
+async def _idempotency(client: RedisDep, keys: KeysDep) -> Idempotency:
+    return Idempotency(client, keys)
+
+
+async def _claims(request: Request) -> Claims:
+    # Built once in the lifespan (api.main): it holds the process's project catalogue.
+    return cast(Claims, request.app.state.claims)
+
+
+async def _reviews(request: Request) -> Reviews:
+    return cast(Reviews, request.app.state.reviews)
+
+
+ProjectsDep = Annotated[Projects, Depends(_projects)]
+WebhooksDep = Annotated[Webhooks, Depends(_webhooks)]
+IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
+ClaimsDep = Annotated[Claims, Depends(_claims)]
+ReviewsDep = Annotated[Reviews, Depends(_reviews)]
+
+
+async def _profile(me: CurrentVolunteer, accounts: AccountsDep) -> VolunteerProfile:
+    return await accounts.volunteer(me.id)
+
+
+#: The calling volunteer's profile (401/403 for a missing or non-volunteer token first).
+CurrentProfile = Annotated[VolunteerProfile, Depends(_profile)]
+
+
+async def _owned_project(project_id: str, org: CurrentOrg, projects: ProjectsDep) -> str:
+    return await projects.require_owned(org.id, project_id)
+
+
+OwnedProjectId = Annotated[str, Depends(_owned_project)]

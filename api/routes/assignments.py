@@ -19,11 +19,10 @@ from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
 
 from api import examples
-from api.deps import CurrentVolunteer, authenticated
+from api.deps import ClaimsDep, CurrentVolunteer, authenticated
 from api.error_docs import error_responses
 from api.errors import ErrorResponse
 from api.json_body import read_json, read_optional_json, request_body
-from api.volunteer_services import ClaimsDep
 from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms

@@ -6,9 +6,8 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from api import examples
-from api.deps import CurrentOrg
+from api.deps import CurrentOrg, OwnedProjectId, ProjectsDep
 from api.error_docs import error_responses
-from api.services import OwnedProjectId, ProjectsDep
 from core.projects.store import Project, ProjectCreate, ProjectPatch
 
 __all__ = ["router"]

@@ -14,9 +14,8 @@ from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
 from api import examples
-from api.deps import BoardDep, CurrentOrg, RedisDep
+from api.deps import BoardDep, CurrentOrg, OwnedProjectId, ProjectsDep, RedisDep
 from api.error_docs import error_responses
-from api.services import OwnedProjectId, ProjectsDep
 from core import ids
 from core.errors import OrgVolunteerNotFound
 from core.quality.reputation import reputation_summary_async

@@ -15,9 +15,8 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from api import examples
-from api.deps import BoardDep
+from api.deps import BoardDep, OwnedProjectId
 from api.error_docs import error_responses
-from api.services import OwnedProjectId
 from core.board.runner import AsyncBoard
 from core.board.script_calls import Commands
 from core.delivery.results import FIRST_CURSOR, MAX_PAGE, ResultEntry, parse_cursor, read_results

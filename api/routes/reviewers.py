@@ -8,9 +8,8 @@ from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import examples
-from api.deps import CurrentOrg
+from api.deps import CurrentOrg, OwnedProjectId, ProjectsDep
 from api.error_docs import error_responses
-from api.services import OwnedProjectId, ProjectsDep
 
 __all__ = ["router"]
 

@@ -14,10 +14,9 @@ from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api import examples
-from api.deps import CurrentVolunteer
+from api.deps import CurrentProfile, CurrentVolunteer, ReviewsDep
 from api.error_docs import error_responses
 from api.routes.assignments import NOTHING_FITS, TaskOut
-from api.volunteer_services import CurrentProfile, ReviewsDep
 from core.board.models import ReviewAction
 from core.clock import utc_from_ms
 from core.review.reviewers import ReviewItem

@@ -10,11 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api import examples
-from api.deps import BoardDep, CurrentOrg
+from api.deps import BoardDep, CurrentOrg, IdempotencyDep, OwnedProjectId, ProjectsDep
 from api.error_docs import error_responses
 from api.json_body import inline_schema, media_type
 from api.limits import DEFAULT_MAX_BODY_BYTES
-from api.services import IdempotencyDep, OwnedProjectId, ProjectsDep
 from core import ids
 from core.board.bulk import (
     MAX_BATCH_ITEMS,

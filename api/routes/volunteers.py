@@ -10,9 +10,8 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from api import examples
-from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, SettingsDep
+from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
 from api.error_docs import error_responses
-from api.volunteer_services import ReviewsDep
 from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed

@@ -11,9 +11,8 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from api import examples
-from api.deps import CurrentOrg, SettingsDep
+from api.deps import CurrentOrg, SettingsDep, WebhooksDep
 from api.error_docs import error_responses
-from api.services import WebhooksDep
 from core.delivery.ssrf import MAX_URL_LENGTH, TargetRefused, check_url, system_resolver
 from core.delivery.webhooks import Delivery
 from core.errors import WebhookTargetRefused
