@@ -32,16 +32,14 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import time
-from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 import redis.asyncio
 
 from core import ids
-from core.board.models import BoardPolicy, GoldPolicy
-from core.board.operations import Commands, dumps, text
+from core.board.operations import dumps, text
 from core.board.runner import AsyncBoard
 from core.errors import (
     InvalidRequest,
@@ -50,6 +48,16 @@ from core.errors import (
     ProjectEdited,
     ProjectNotFound,
     UnknownTaskTypeName,
+)
+from core.projects.documents import (
+    board_policy,
+    deadline_field,
+    deadline_ms,
+    now_ms,
+    project_from_hash,
+    read_fields,
+    read_projects,
+    revision_of,
 )
 from core.projects.index import (
     claimable_projects,
@@ -60,16 +68,11 @@ from core.projects.index import (
     write_entry,
 )
 from core.projects.models import (
-    DEFAULT_MAX_LEASE_SECONDS,
     REQUIRED_ON_PATCH,
-    TASK_STATES,
-    GoldSchedule,
     Project,
     ProjectCreate,
     ProjectPatch,
     ProjectSummary,
-    Qualification,
-    ReviewPolicy,
 )
 from core.redis.keys import Keys
 from task_types import UnknownTaskType
@@ -92,124 +95,6 @@ __all__ = [
 EDIT_ATTEMPTS = 10
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _ms(moment: datetime | None) -> int | None:
-    return None if moment is None else int(moment.timestamp() * 1000)
-
-
-def _datetime(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, tz=UTC)
-
-
-def _policy(document: Mapping[str, Any]) -> BoardPolicy:
-    lease = int(document["lease_seconds"])
-    return BoardPolicy(
-        redundancy=int(document["redundancy"]),
-        lease_seconds=lease,
-        max_lease_seconds=max(DEFAULT_MAX_LEASE_SECONDS, lease),
-        gold=_gold_policy(document),
-    )
-
-
-# Zooniverse's schedule: 40 % gold for a newcomer, 10 % once settled (four times the end rate).
-_INITIAL_GOLD_CAP = 0.4
-_INITIAL_GOLD_FACTOR = 4
-
-
-def _gold_policy(document: Mapping[str, Any]) -> GoldPolicy:
-    end_rate = float(document.get("gold_rate") or 0.0)
-    schedule = GoldSchedule.model_validate(document.get("gold") or {})
-    start_rate = schedule.initial_rate
-    if start_rate is None:
-        start_rate = max(end_rate, min(_INITIAL_GOLD_CAP, _INITIAL_GOLD_FACTOR * end_rate))
-    qualification = document.get("qualification")
-    round_ = Qualification.model_validate(qualification) if qualification else None
-    return GoldPolicy(
-        start_rate=start_rate,
-        end_rate=end_rate,
-        warmup_tasks=schedule.warmup_tasks,
-        settle_tasks=schedule.settle_tasks,
-        qualification_tasks=round_.gold_tasks if round_ else 0,
-        pass_rate=round_.pass_rate if round_ else 0.0,
-        cooldown_seconds=round_.cooldown_seconds if round_ else 0,
-    )
-
-
-def _deadline_ms(document: Mapping[str, Any]) -> int | None:
-    deadline = document.get("deadline")
-    return _ms(datetime.fromisoformat(deadline)) if deadline else None
-
-
-def _deadline_field(document: Mapping[str, Any]) -> dict[str, str | int]:
-    """``deadline_ms`` of the project hash, which the board scripts read ("" for none)."""
-    deadline = _deadline_ms(document)
-    return {"deadline_ms": "" if deadline is None else deadline}
-
-
-def _revision(fields: Mapping[str, str]) -> int:
-    return int(fields.get("doc_rev") or 0)
-
-
-def _project(project_id: str, raw: Mapping[Any, Any]) -> Project:
-    fields = {text(k): text(v) for k, v in raw.items()}
-    document = json.loads(fields["doc"])
-    counts = dict.fromkeys(TASK_STATES, 0)
-    for name, value in fields.items():
-        if name.startswith("count:"):
-            counts[name.removeprefix("count:")] = int(value)
-    state = fields.get("state", "active")
-    return Project(
-        id=project_id,
-        name=document["name"],
-        task_type=document["task_type"],
-        redundancy=document["redundancy"],
-        lease_seconds=document["lease_seconds"],
-        priority=document["priority"],
-        deadline=document.get("deadline"),
-        languages=document["languages"],
-        skills=document["skills"],
-        instructions=document["instructions"],
-        impact_note=document.get("impact_note"),
-        review=ReviewPolicy.model_validate(document["review"]),
-        gold_rate=document["gold_rate"],
-        gold=GoldSchedule.model_validate(document.get("gold") or {}),
-        qualification=document.get("qualification"),
-        max_redundancy=document.get("max_redundancy"),
-        reputation_floor=document.get("reputation_floor"),
-        state=state if state in ("paused", "closed") else "active",
-        counts=counts,
-        gold_tasks=int(fields.get("gold_tasks", 0)),
-        created_at=_datetime(document["created_at_ms"]),
-        updated_at=_datetime(document.get("updated_at_ms", document["created_at_ms"])),
-    )
-
-
-def _read_projects(keys: Keys, project_ids: Sequence[str]) -> Commands[list[Project | None]]:
-    def parse(replies: list[Any]) -> list[Project | None]:
-        return [
-            _project(pid, raw) if raw and "doc" in {text(k) for k in raw} else None
-            for pid, raw in zip(project_ids, replies, strict=True)
-        ]
-
-    commands = [("HGETALL", keys.project(pid).project) for pid in project_ids]
-    return Commands(commands, parse)
-
-
-def _read_fields(keys: Keys, project_id: str) -> Commands[dict[str, str]]:
-    """The project hash in one read, so its document, state and revision agree."""
-
-    def parse(replies: list[Any]) -> dict[str, str]:
-        fields = {text(k): text(v) for k, v in (replies[0] or {}).items()}
-        if "doc" not in fields:
-            raise ProjectNotFound("no such project")
-        return fields
-
-    return Commands([("HGETALL", keys.project(project_id).project)], parse)
-
-
 def _check_task_type(name: str) -> None:
     try:
         get_task_type(name)
@@ -228,7 +113,7 @@ def _check_task_type(name: str) -> None:
 
 
 def _check_deadline(deadline: datetime | None) -> None:
-    if deadline is not None and deadline.timestamp() * 1000 <= _now_ms():
+    if deadline is not None and deadline.timestamp() * 1000 <= now_ms():
         raise InvalidRequest(
             "the deadline is in the past",
             [{"loc": ["body", "deadline"], "msg": "must be in the future", "type": "value_error"}],
@@ -258,7 +143,7 @@ class Projects:
 
     async def get(self, org_id: str, project_id: str) -> Project:
         await self.require_owned(org_id, project_id)
-        (project,) = await self.board.run(_read_projects(self.keys, [project_id]))
+        (project,) = await self.board.run(read_projects(self.keys, [project_id]))
         if project is None:
             raise ProjectNotFound("no such project")
         return project
@@ -268,7 +153,7 @@ class Projects:
         project_ids = sorted(text(m) for m in members)
         if not project_ids:
             return []
-        found = await self.board.run(_read_projects(self.keys, project_ids))
+        found = await self.board.run(read_projects(self.keys, project_ids))
         projects = [p for p in found if p is not None]
         return sorted(projects, key=lambda p: (p.created_at, p.id), reverse=True)
 
@@ -286,7 +171,7 @@ class Projects:
         _check_task_type(spec.task_type)
         _check_deadline(spec.deadline)
         project_id = ids.new_project_id()
-        now = _now_ms()
+        now = now_ms()
         document = {
             **spec.model_dump(mode="json"),
             "languages": list(dict.fromkeys(spec.languages)),
@@ -298,11 +183,11 @@ class Projects:
         }
         await self.board.run(
             self.board.ops.create_project(
-                project_id, _policy(document), document, _deadline_field(document)
+                project_id, board_policy(document), document, deadline_field(document)
             )
         )
         await self.client.sadd(self.keys.org_projects(org_id), project_id)
-        entry = summary_json(document, "active", 0, _deadline_ms(document))
+        entry = summary_json(document, "active", 0, deadline_ms(document))
         await self.client.hset(self.keys.project_index, project_id, entry)
         index_changed()
         return await self.get(org_id, project_id)
@@ -314,7 +199,7 @@ class Projects:
         for attempt in range(EDIT_ATTEMPTS):
             if attempt:
                 await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 (jitter)
-            fields = await self.board.run(_read_fields(self.keys, project_id))
+            fields = await self.board.run(read_fields(self.keys, project_id))
             try:
                 await self._apply(project_id, fields, patch)
             except ProjectEdited:
@@ -328,7 +213,7 @@ class Projects:
     async def _apply(self, project_id: str, fields: Mapping[str, str], patch: ProjectPatch) -> None:
         """One read-merge-write round over ``fields`` (the project as read); ``ProjectEdited``
         when the project moved on since that read."""
-        current, document = _project(project_id, fields), json.loads(fields["doc"])
+        current, document = project_from_hash(project_id, fields), json.loads(fields["doc"])
         changes = patch.model_dump(mode="json", exclude_unset=True)
         cleared = sorted(name for name, value in changes.items() if value is None)
         refused = [name for name in cleared if name in REQUIRED_ON_PATCH]
@@ -351,7 +236,7 @@ class Projects:
         for name in ("languages", "skills"):
             if name in changes:
                 changes[name] = list(dict.fromkeys(changes[name]))
-        merged = {**document, **changes, "updated_at_ms": _now_ms()}
+        merged = {**document, **changes, "updated_at_ms": now_ms()}
         ceiling = merged.get("max_redundancy")
         if ceiling is not None and ceiling < merged["redundancy"]:
             raise InvalidRequest(
@@ -367,12 +252,12 @@ class Projects:
         # One script call: policy, pause state and document change together, with one
         # project.updated event (what set_policy and set_paused each do, in one step), written
         # only if the project is still at the revision read.
-        written = _policy(merged).redis_fields()
+        written = board_policy(merged).redis_fields()
         written["state"] = state
         written["doc"] = dumps(merged)
-        written.update(_deadline_field(merged))
+        written.update(deadline_field(merged))
         revision = await self.board.run(
-            self.board.ops.update_project(project_id, written, _revision(fields))
+            self.board.ops.update_project(project_id, written, revision_of(fields))
         )
         await self._sync_index(project_id, merged, state, revision)
 
@@ -392,7 +277,7 @@ class Projects:
         key = self.keys.project(project_id).project
         for _ in range(EDIT_ATTEMPTS):
             summary = (
-                summary_json(document, state, revision, _deadline_ms(document))
+                summary_json(document, state, revision, deadline_ms(document))
                 if state == "active"
                 else None
             )
