@@ -40,7 +40,7 @@ lint: venv
 	$(BIN)/ruff check .
 
 types: venv
-	$(BIN)/mypy --strict core task_types api workers ruche producers
+	$(BIN)/mypy --strict core task_types api workers ruche producers tests
 
 check: lint types test
 

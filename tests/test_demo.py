@@ -17,6 +17,7 @@ import httpx
 import pytest
 import redis
 
+from core.board.operations import text
 from core.settings import Settings
 from ruche.demo import (
     ORG_NAME,
@@ -32,7 +33,7 @@ from ruche.demo import (
 )
 from ruche.demo_content import demo_projects
 from tests.support.api.client import ADMIN_TOKEN, app_client
-from tests.test_cli import EXIT_TIMEOUT, Up, ruche_env, ruche_up, wait_until_ready
+from tests.support.ruche_up import EXIT_TIMEOUT, Up, ruche_env, ruche_up, wait_until_ready
 
 EXPECTED = {"translation": 25, "data_entry": 20, "moderation": 20}
 DEMO_TIMEOUT = 60.0
@@ -131,13 +132,13 @@ async def test_seeding_again_finds_everything_and_creates_nothing(
     api: httpx.AsyncClient, redis_client: redis.Redis
 ) -> None:
     first = await seed(api, ADMIN_TOKEN)
-    keys_before = set(redis_client.keys("*"))
+    keys_before = {text(key) for key in redis_client.keys("*")}
     projects_before = await projects_of(api, first)
 
     second = await seed(api, ADMIN_TOKEN, first)
 
     assert second == first
-    assert set(redis_client.keys("*")) == keys_before
+    assert {text(key) for key in redis_client.keys("*")} == keys_before
     assert await projects_of(api, second) == projects_before
     assert len([k for k in keys_before if re.fullmatch(r"ruche:org:[^:]+", k)]) == 1
 

@@ -137,4 +137,4 @@ def test_production_accepts_safe_values() -> None:
 def test_settings_are_immutable() -> None:
     settings = Settings()
     with pytest.raises(ValidationError):
-        settings.port = 1  # type: ignore[misc]
+        settings.port = 1  # type: ignore[misc]  # frozen: the refusal under test

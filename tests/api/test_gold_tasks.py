@@ -24,6 +24,7 @@ from core.redis.keys import Keys
 from tests.support.api.client import Actors
 from tests.support.api.volunteers import Headers, Scene, claim, moderation
 from tests.support.board import TestBoard
+from tests.support.streams import entries
 
 pytestmark = pytest.mark.anyio
 
@@ -80,7 +81,7 @@ def shape(value: Any) -> Any:
 def events(redis_url: str, project: str) -> list[dict[str, str]]:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
-        return [fields for _, fields in client.xrange(Keys().project(project).events)]
+        return [fields for _, fields in entries(client, Keys().project(project).events)]
     finally:
         client.close()
 

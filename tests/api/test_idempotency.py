@@ -31,12 +31,12 @@ async def test_the_same_key_and_body_replay_the_first_response(
     url = f"/v1/projects/{project_id}/tasks"
     headers = {**org, "Idempotency-Key": "batch-2024-06-01"}
     body = json.dumps({"tasks": [*batch(3)["tasks"], {"payload": {"bad": 1}}]}).encode()
-    send = {"content": body, "headers": {**headers, "Content-Type": "application/json"}}
+    headers["Content-Type"] = "application/json"
 
-    first = await api.post(url, **send)
+    first = await api.post(url, content=body, headers=headers)
     assert first.status_code == 200 and first.json()["accepted"] == 3
     assert "idempotent-replayed" not in first.headers
-    again = await api.post(url, **send)
+    again = await api.post(url, content=body, headers=headers)
     assert again.status_code == 200
     assert again.content == first.content
     assert again.headers["idempotent-replayed"] == "true"

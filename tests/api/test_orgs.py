@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import httpx
 import pytest
 
@@ -40,7 +42,9 @@ async def test_an_operator_creates_an_organisation_and_its_key_works(
         {"name": "X", "contact_email": "a@b.org", "plan": "gold"},
     ],
 )
-async def test_org_creation_refuses_invalid_bodies(api: httpx.AsyncClient, body: dict) -> None:
+async def test_org_creation_refuses_invalid_bodies(
+    api: httpx.AsyncClient, body: dict[str, Any]
+) -> None:
     response = await api.post("/v1/orgs", json=body, headers=ADMIN)
     assert response.status_code == 422
     assert response.json()["error"]["code"] == "invalid_request"

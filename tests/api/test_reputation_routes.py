@@ -14,6 +14,7 @@ from core.redis.keys import Keys
 from tests.support.api.client import Actors
 from tests.support.api.volunteers import Headers, Scene, claim, moderation
 from tests.support.board import TestBoard
+from tests.support.streams import entries
 
 pytestmark = pytest.mark.anyio
 
@@ -64,7 +65,7 @@ def settle_gold(redis_url: str, project: str) -> None:
     client = redis.Redis.from_url(redis_url, decode_responses=True)
     try:
         board = TestBoard(client)
-        for _, fields in client.xrange(Keys().project(project).events):
+        for _, fields in entries(client, Keys().project(project).events):
             if fields["type"] == "gold.answered":
                 settle_gold_answer(board, project, fields)
     finally:

@@ -15,6 +15,7 @@ import redis
 from core.redis.keys import Keys
 from tests.support.api.client import Actors
 from tests.support.api.ngo import new_project, submit, translation
+from tests.support.streams import entries
 
 pytestmark = pytest.mark.anyio
 
@@ -31,7 +32,7 @@ async def test_a_well_formed_request_id_is_echoed(api: httpx.AsyncClient) -> Non
     "given", [b"", b"has space", b"a" * 129, b"-starts-with-dash", b"line\\nbreak", "é".encode()]
 )
 async def test_a_malformed_request_id_is_replaced(api: httpx.AsyncClient, given: bytes) -> None:
-    response = await api.get("/healthz", headers={"X-Request-ID": given})
+    response = await api.get("/healthz", headers={b"X-Request-ID": given})
     assert GENERATED.fullmatch(response.headers["X-Request-ID"])
 
 
@@ -63,7 +64,7 @@ async def test_the_events_a_request_causes_carry_its_id(
     assert answered.status_code == 202, answered.text
     await submit(api, org, project_id, [{"payload": translation(2)}])  # no id given
 
-    events = redis_client.xrange(Keys().project(project_id).events)
+    events = entries(redis_client, Keys().project(project_id).events)
     ids = [(fields["type"], fields.get("request_id")) for _, fields in events]
     created = [rid for kind, rid in ids if kind == "tasks.created"]
     assert created[0] == "bulk-1"

@@ -114,7 +114,7 @@ async def test_polling_while_results_are_published_never_skips_or_repeats(
     ],
 )
 async def test_bad_cursors_and_limits_are_refused(
-    api: httpx.AsyncClient, actors: Actors, params: dict[str, object]
+    api: httpx.AsyncClient, actors: Actors, params: dict[str, str | int]
 ) -> None:
     project_id, org, _ = await project_with_tasks(api, actors, 0)
     response = await api.get(f"/v1/projects/{project_id}/results", params=params, headers=org)
@@ -219,7 +219,7 @@ async def test_a_translation_project_exports_po_and_xliff_that_parse_back(
     po = await api.get(f"/v1/projects/{project_id}/export?format=po", headers=org)
     assert po.status_code == 200, po.text
     assert po.headers["content-type"].startswith("text/x-gettext-translation")
-    store = pofile.parsestring(po.content)
+    store = pofile.parsestring(po.content)  # type: ignore[no-untyped-call]  # untyped library
     units = {unit.source: unit for unit in store.units if not unit.isheader()}
     assert set(units) == {"Wash your hands, 0.", "Wash your hands, 1."}  # rejected: left out
     assert units["Wash your hands, 0."].target == "Lavez-vous les mains, 0."
@@ -228,7 +228,7 @@ async def test_a_translation_project_exports_po_and_xliff_that_parse_back(
 
     xml = await api.get(f"/v1/projects/{project_id}/export?format=xliff", headers=org)
     assert xml.status_code == 200, xml.text
-    parsed = xlifffile.parsestring(xml.content)
+    parsed = xlifffile.parsestring(xml.content)  # type: ignore[no-untyped-call]  # untyped library
     assert {unit.getid().split("\x04")[-1]: unit.target for unit in parsed.units} == {
         task_ids[0]: "Lavez-vous les mains, 0.",
         task_ids[1]: "Lavez vos mains, 1.",

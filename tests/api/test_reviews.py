@@ -27,6 +27,7 @@ from tests.support.api.volunteers import (
     translation,
 )
 from tests.support.board import TestBoard
+from tests.support.streams import entries
 
 pytestmark = pytest.mark.anyio
 
@@ -365,7 +366,7 @@ async def test_a_decision_and_the_resolution_it_leads_to_carry_its_request_id(
         headers={**headers, "X-Request-ID": "decision-1"},
     )
     assert decided.status_code == 200, decided.text
-    events = redis_client.xrange(Keys().project(project).events)
+    events = entries(redis_client, Keys().project(project).events)
     assert [f.get("request_id") for _, f in events if f["type"] == "review.decided"] == [
         "decision-1"
     ]
@@ -383,7 +384,7 @@ async def test_a_decision_and_the_resolution_it_leads_to_carry_its_request_id(
             )
         )
     assert resolved.created
-    events = redis_client.xrange(Keys().project(other_project).events)
+    events = entries(redis_client, Keys().project(other_project).events)
     assert [f.get("request_id") for _, f in events if f["type"] == "task.resolved"] == [
         "answer-7"
     ]

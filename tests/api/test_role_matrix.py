@@ -274,12 +274,13 @@ async def test_every_malformed_or_unknown_token_gets_the_same_401(
     for route in PROTECTED:
         role = sorted(ALLOWED[route])[0]
         values = own_values(route, tenant, role)
+        body = CASES[route].body
         for authorization in bad_authorizations(tenant):
             response = await api.request(
                 route[0],
                 fill(route, values),
-                headers={"Authorization": authorization},
-                json=CASES[route].body(tenant) if CASES[route].body else None,
+                headers={b"Authorization": authorization},
+                json=body(tenant) if body else None,
                 params=CASES[route].query or None,
             )
             assert response.status_code == 401, (route_id(route), authorization, response.text)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
@@ -46,6 +46,9 @@ from core.settings import Settings
 from tests.support.api.client import ADMIN, ADMIN_TOKEN, Actors, app_client
 from tests.support.api.ngo import publish
 from tests.support.api.volunteers import PAYLOADS, Headers, claim, scene
+
+if TYPE_CHECKING:  # schemathesis defines its OpenAPI case type for type checkers only
+    from schemathesis.specs.openapi.schemas import OpenApiCase
 
 MAX_EXAMPLES = 50
 SEED = 20_240_611
@@ -242,7 +245,7 @@ def ruche_app(
 # each other (a paused project, a submitted assignment) must still get documented answers.
 @settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_the_api_keeps_to_its_own_schema(
-    case: schemathesis.Case, ruche_app: tuple[FastAPI, Seeded]
+    case: OpenApiCase, ruche_app: tuple[FastAPI, Seeded]
 ) -> None:
     app, seeded = ruche_app
     case.call_and_validate(app=app, headers=_auth_for(seeded, case.operation.path), checks=CHECKS)

@@ -182,9 +182,9 @@ async def test_the_weekly_goal_is_set_within_a_week_of_minutes(api: httpx.AsyncC
         )
         assert response.status_code == 200
         assert response.json() == {"weekly_minutes": minutes}
-    for minutes in (0, -5, 10_081, "lots"):
+    for refused_minutes in (0, -5, 10_081, "lots"):
         refused = await api.put(
-            "/v1/me/goal", json={"weekly_minutes": minutes}, headers=bearer(token)
+            "/v1/me/goal", json={"weekly_minutes": refused_minutes}, headers=bearer(token)
         )
         assert refused.status_code == 422
     me = (await api.get("/v1/me", headers=bearer(token))).json()

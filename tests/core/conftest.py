@@ -4,7 +4,7 @@ manual clock."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Unpack
 
 import pytest
 import redis
@@ -12,7 +12,7 @@ import redis
 from core.board.runner import BoardPolicy, NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
-from tests.support.board import TestBoard
+from tests.support.board import PolicyFields, TestBoard
 from tests.support.snapshots import store_contents
 
 
@@ -30,7 +30,7 @@ def board(redis_client: redis.Redis, clock: ManualClock) -> TestBoard:
 def make_project(board: TestBoard) -> Callable[..., str]:
     """Create a project with ``n_tasks`` tasks; keyword arguments go to BoardPolicy."""
 
-    def make(n_tasks: int = 1, **policy: int) -> str:
+    def make(n_tasks: int = 1, **policy: Unpack[PolicyFields]) -> str:
         project_id = board.create_project(BoardPolicy(**policy))
         board.create_tasks(project_id, [NewTask({"n": i}) for i in range(n_tasks)])
         return project_id

@@ -45,7 +45,8 @@ def test_a_volunteer_token_is_remembered_an_org_key_never(redis_url: str) -> Non
         volunteer_id, volunteer_token = await accounts.create_volunteer("Ada", ["fr"], [])
         org_id, _ = await accounts.create_org("Helping Hands", "ops@example.org")
         key_id, org_token = await accounts.add_org_key(org_id)
-        assert (await accounts.authenticate(volunteer_token)).id == volunteer_id  # type: ignore[union-attr]
+        volunteer = await accounts.authenticate(volunteer_token)
+        assert volunteer is not None and volunteer.id == volunteer_id
         assert (await accounts.authenticate(org_token)) is not None
 
         # Gone from Redis: the volunteer token is still known here (for its TTL), the org key

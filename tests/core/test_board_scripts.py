@@ -6,7 +6,7 @@ A refusal must leave the store byte-identical (every key compared with DUMP befo
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -16,8 +16,10 @@ from core.clock import ManualClock
 from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound
 from core.ids import InvalidId, new_project_id
 from tests.support.board import TestBoard
+from tests.support.streams import entries
 
 Snapshot = Callable[[], dict[bytes, Any]]
+E = TypeVar("E", bound=Exception)
 
 
 def claimed(outcome: Claimed | NothingToClaim) -> Claimed:
@@ -26,8 +28,8 @@ def claimed(outcome: Claimed | NothingToClaim) -> Claimed:
 
 
 def assert_refused_unchanged(
-    snapshot: Snapshot, call: Callable[[], Any], error: type[Exception]
-) -> pytest.ExceptionInfo[Exception]:
+    snapshot: Snapshot, call: Callable[[], Any], error: type[E]
+) -> pytest.ExceptionInfo[E]:
     before = snapshot()
     with pytest.raises(error) as info:
         call()
@@ -115,7 +117,7 @@ def test_a_policy_change_applies_to_new_leases_and_is_audited(
     board.create_tasks(project, [NewTask({"n": i}) for i in range(2)])
     board.set_policy(project, BoardPolicy(lease_seconds=30))
     assert claimed(board.claim(project, volunteer())).expires_at_ms == clock.now_ms + 30_000
-    events = redis_client.xrange(board.keys.project(project).events)
+    events = entries(redis_client, board.keys.project(project).events)
     [updated] = [fields for _, fields in events if fields["type"] == "project.updated"]
     assert "lease_ms" in updated["fields"].split(",")
 
@@ -285,7 +287,7 @@ def test_a_lease_past_its_expiry_is_dead_before_any_sweep(
     info = assert_refused_unchanged(
         store_snapshot, lambda: lease_call(board, real.assignment_id, me), LeaseNotLive
     )
-    assert info.value.state == "expired"  # type: ignore[attr-defined]
+    assert info.value.state == "expired"
 
 
 @pytest.mark.parametrize("ending", ["released", "submitted", "expired"])
@@ -312,7 +314,7 @@ def test_a_finished_assignment_is_refused_unchanged(
     info = assert_refused_unchanged(
         store_snapshot, lambda: lease_call(board, real.assignment_id, me), LeaseNotLive
     )
-    assert info.value.state == ending  # type: ignore[attr-defined]
+    assert info.value.state == ending
 
 
 # -- release -----------------------------------------------------------------------------------
@@ -331,7 +333,7 @@ def test_release_gives_the_slot_back_with_its_reason(
     assert (view.state, view.live, view.releases) == ("open", 0, 1)
     assert board.assignment(outcome.assignment_id)["reason"] == "not my language"
     assert claimed(board.claim(project, other)).task_id == task.task_id
-    events = redis_client.xrange(board.keys.project(project).events)
+    events = entries(redis_client, board.keys.project(project).events)
     released = [fields for _, fields in events if fields["type"] == "assignment.released"]
     assert released[0]["reason"] == "not my language"
 
@@ -403,7 +405,7 @@ def test_a_task_whose_leases_keep_expiring_is_flagged_stalled(
     assert board.get_task(project, task.task_id).state == "stalled"
     assert board.counts(project)["stalled"] == 1
     assert board.claim(project, volunteer()) == NothingToClaim("nothing_fits")
-    types = [f["type"] for _, f in redis_client.xrange(board.keys.project(project).events)]
+    types = [f["type"] for _, f in entries(redis_client, board.keys.project(project).events)]
     assert types.count("task.stalled") == 1
 
 

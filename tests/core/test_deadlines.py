@@ -28,6 +28,7 @@ from core.ids import new_project_id, new_volunteer_id
 from core.projects.deadlines import expire_deadline, sweep_deadlines
 from core.settings import Settings
 from tests.support.board import TestBoard
+from tests.support.streams import entries
 from workers.scheduler import reap
 
 Snapshot = Callable[[], dict[bytes, Any]]
@@ -60,7 +61,7 @@ def answer(board: TestBoard, lease: Claimed) -> None:
 
 def events(board: TestBoard, project: str, kind: str) -> list[dict[str, str]]:
     stream = board.keys.project(project).events
-    return [fields for _, fields in board.client.xrange(stream) if fields["type"] == kind]
+    return [fields for _, fields in entries(board.client, stream) if fields["type"] == kind]
 
 
 def test_nothing_happens_before_the_deadline(

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import redis
 
@@ -28,9 +29,9 @@ from tests.support.board import TestBoard
 
 def assignments_by_task(
     client: redis.Redis, board: TestBoard, project: str
-) -> dict[str, list[dict]]:
+) -> dict[str, list[dict[str, Any]]]:
     records = client.hgetall(board.keys.project(project).assignments)  # one atomic read
-    by_task: dict[str, list[dict]] = defaultdict(list)
+    by_task: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for raw in records.values():
         record = json.loads(raw)
         by_task[record["task"]].append(record)

@@ -8,6 +8,7 @@ model and uphold invariants 1-3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import hypothesis.strategies as st
@@ -102,7 +103,7 @@ def lease_machine(board: TestBoard) -> type[RuleBasedStateMachine]:
         def call_refused(self, aid: str, volunteer: str, action: str) -> bool:
             """Play ``action``; if the model says it must be refused, check the refusal."""
             refusal = self.expected_refusal(aid, volunteer)
-            calls = {
+            calls: dict[str, Callable[[], object]] = {
                 "heartbeat": lambda: board.heartbeat(aid, volunteer),
                 "release": lambda: board.release(aid, volunteer, "skip"),
                 "submit": lambda: board.submit(aid, volunteer, {"v": volunteer}),

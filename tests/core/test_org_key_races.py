@@ -13,6 +13,7 @@ import redis
 import redis.asyncio
 
 from core.accounts.store import MAX_LIVE_ORG_KEYS, Accounts
+from core.board.operations import text
 from core.errors import LastApiKey, TooManyApiKeys
 from core.redis.keys import Keys
 
@@ -55,8 +56,8 @@ def at_once(redis_url: str, calls: list[Callable[[Accounts], Awaitable[object]]]
 
 def live_keys(redis_client: redis.Redis, org_id: str) -> dict[str, str]:
     """Live key id -> token hash, as the organisation's keys hash says."""
-    raw: dict[str, str] = redis_client.hgetall(Keys().org_keys(org_id))  # type: ignore[assignment]
-    records = {key_id: json.loads(value) for key_id, value in raw.items()}
+    raw = redis_client.hgetall(Keys().org_keys(org_id))
+    records = {text(key_id): json.loads(value) for key_id, value in raw.items()}
     return {k: str(r["hash"]) for k, r in records.items() if not r.get("revoked")}
 
 

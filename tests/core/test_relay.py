@@ -16,6 +16,7 @@ from core.board.runner import BoardPolicy, NewTask
 from core.events.relay import Relay, RelayConfig
 from core.redis.keys import Keys
 from tests.support.board import TestBoard
+from tests.support.streams import entry_ids
 
 GROUP = "relay"
 FAST = RelayConfig(
@@ -47,7 +48,7 @@ def new_project(board: TestBoard, events: int = 0) -> str:
 
 
 def stream_ids(board: TestBoard, project: str) -> list[str]:
-    return [eid for eid, _ in board.client.xrange(board.keys.project(project).events)]
+    return entry_ids(board.client, board.keys.project(project).events)
 
 
 def pending(board: TestBoard, project: str) -> int:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Any
 
 import pytest
 import redis
@@ -11,16 +13,11 @@ from core.board.models import BoardPolicy
 from core.delivery.results import FIRST_CURSOR, Result, parse_cursor, publish_result, read_results
 from core.errors import InvalidCursor
 from tests.support.board import TestBoard
+from tests.support.streams import entries
 
 
-def result(task_id: str = "t0000000001", **overrides: object) -> Result:
-    fields: dict[str, object] = {
-        "task_id": task_id,
-        "answer": {"text": "Bonjour"},
-        "confidence": 0.75,
-        "method": "agreement",
-    }
-    return Result(**{**fields, **overrides})  # type: ignore[arg-type]
+def result(task_id: str = "t0000000001", **overrides: Any) -> Result:
+    return replace(Result(task_id, {"text": "Bonjour"}, 0.75, "agreement"), **overrides)
 
 
 @pytest.fixture
@@ -45,10 +42,10 @@ def test_a_result_is_published_with_every_field_and_an_event(
     assert (entry.task_id, entry.external_id, entry.method) == ("t0000000001", "row-7", "agreement")
     assert entry.answer == {"text": "Bonjour"} and entry.confidence == 0.75
     assert entry.decided_at_ms == 1_700_000_000_123 and entry.contributors == ["p1"]
-    events = redis_client.xrange(board.keys.project(project_id).events)
+    events = entries(redis_client, board.keys.project(project_id).events)
     assert events[-1][1]["type"] == "result.published"
     assert events[-1][1]["result"] == published.cursor
-    assert json.loads(redis_client.xrange(board.keys.project(project_id).results)[0][1]["answer"])
+    assert json.loads(entries(redis_client, board.keys.project(project_id).results)[0][1]["answer"])
 
 
 def test_publishing_a_decision_twice_appends_it_once(board: TestBoard, project_id: str) -> None:

@@ -15,13 +15,14 @@ from core.delivery.webhooks import Delivery
 from core.projects.retention import DAY_MS, sweep_retention, trim_deliveries, trim_events
 from core.settings import Settings
 from tests.support.board import TestBoard
+from tests.support.streams import add, entry_ids, read_group
 
 GROUP = "relay"
 FAR_FUTURE_MS = 10**15  # a cut-off past every event: only the consumers hold the trim back
 
 
 def append(client: redis.Redis, stream: str, n: int) -> list[str]:
-    return [client.xadd(stream, {"type": "test", "n": i}) for i in range(n)]
+    return [add(client, stream, {"type": "test", "n": i}) for i in range(n)]
 
 
 def test_a_stream_nobody_consumes_yet_is_kept_whole(board: TestBoard) -> None:
@@ -38,18 +39,17 @@ def test_events_go_only_once_handed_out_and_acknowledged(board: TestBoard) -> No
     client.delete(stream)
     ids = append(client, stream, 10)
     client.xgroup_create(stream, GROUP, id="0")
-    handed = client.xreadgroup(GROUP, "c1", {stream: ">"}, count=6)[0][1]
+    handed = read_group(client, GROUP, "c1", stream, count=6)
     client.xack(stream, GROUP, *[entry_id for entry_id, _ in handed[:4]])  # 2 still pending
 
     assert trim_events(client, stream, FAR_FUTURE_MS) == 4
-    kept = [entry_id for entry_id, _ in client.xrange(stream)]
-    assert kept == ids[4:]  # from the oldest pending entry on
+    assert entry_ids(client, stream) == ids[4:]  # from the oldest pending entry on
 
     # Events younger than the cut-off stay whatever the consumers did.
     client.xack(stream, GROUP, *[entry_id for entry_id, _ in handed[4:]])
     cutoff = int(ids[6].split("-")[0])
     trim_events(client, stream, cutoff)
-    assert all(int(e.split("-")[0]) >= cutoff for e, _ in client.xrange(stream))
+    assert all(int(e.split("-")[0]) >= cutoff for e in entry_ids(client, stream))
     assert trim_events(client, stream, 0) == 0
 
 
@@ -65,14 +65,13 @@ def test_trimming_while_events_flow_never_loses_one_not_yet_acknowledged(
     def producer() -> None:
         client = redis.Redis.from_url(redis_url, decode_responses=True)
         for i in range(1500):
-            appended.append(client.xadd(stream, {"n": i}))
+            appended.append(add(client, stream, {"n": i}))
         stop.set()
 
     def consumer() -> None:
         client = redis.Redis.from_url(redis_url, decode_responses=True)
         while True:
-            got = client.xreadgroup(GROUP, "c", {stream: ">"}, count=7, block=50)
-            entries = got[0][1] if got else []
+            entries = read_group(client, GROUP, "c", stream, count=7, block=50)
             # Acknowledge some now and leave every tenth pending for a while.
             for entry_id, _ in entries:
                 if int(entry_id.split("-")[1]) % 10 != 3:
@@ -91,7 +90,7 @@ def test_trimming_while_events_flow_never_loses_one_not_yet_acknowledged(
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
-    remaining = {entry_id for entry_id, _ in board.client.xrange(stream)}
+    remaining = set(entry_ids(board.client, stream))
     pending = {
         p["message_id"] for p in board.client.xpending_range(stream, GROUP, "-", "+", 10_000)
     }

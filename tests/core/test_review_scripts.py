@@ -10,7 +10,7 @@ import json
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, TypeVar, Unpack
 
 import pytest
 import redis
@@ -38,15 +38,17 @@ from core.errors import (
 )
 from core.ids import InvalidId, new_volunteer_id, parse_review_id
 from core.settings import Settings
-from tests.support.board import TestBoard
+from tests.support.board import PolicyFields, TestBoard
+from tests.support.streams import entries
 from workers.scheduler import reap
 
 Snapshot = Callable[[], dict[bytes, Any]]
+E = TypeVar("E", bound=Exception)
 
 
 def assert_refused_unchanged(
-    snapshot: Snapshot, call: Callable[[], Any], error: type[Exception]
-) -> pytest.ExceptionInfo[Exception]:
+    snapshot: Snapshot, call: Callable[[], Any], error: type[E]
+) -> pytest.ExceptionInfo[E]:
     before = snapshot()
     with pytest.raises(error) as info:
         call()
@@ -55,10 +57,12 @@ def assert_refused_unchanged(
 
 
 def answered_project(
-    board: TestBoard, n_tasks: int = 1, redundancy: int = 2, **policy: int
+    board: TestBoard, n_tasks: int = 1, **policy: Unpack[PolicyFields]
 ) -> tuple[str, list[str], list[str]]:
-    """A project whose tasks all got ``redundancy`` answers; returns (project, tasks, answerers)."""
-    project = board.create_project(BoardPolicy(redundancy=redundancy, **policy))
+    """A project whose tasks all got ``redundancy`` answers (2 unless told); returns (project,
+    tasks, answerers)."""
+    redundancy = policy.setdefault("redundancy", 2)
+    project = board.create_project(BoardPolicy(**policy))
     created = board.create_tasks(project, [NewTask({"n": i}) for i in range(n_tasks)])
     answerers = [new_volunteer_id() for _ in range(redundancy)]
     for volunteer in answerers:
@@ -81,8 +85,8 @@ def review(outcome: ReviewClaimed | NothingToReview) -> ReviewClaimed:
 
 
 def events(client: redis.Redis, board: TestBoard, project: str, kind: str) -> list[dict[str, str]]:
-    entries = client.xrange(board.keys.project(project).events)
-    return [fields for _, fields in entries if fields["type"] == kind]
+    found = entries(client, board.keys.project(project).events)
+    return [fields for _, fields in found if fields["type"] == kind]
 
 
 # -- open_review -------------------------------------------------------------------------------
@@ -219,7 +223,9 @@ def test_the_most_urgent_item_is_reviewed_first(board: TestBoard) -> None:
 # -- decide_review -----------------------------------------------------------------------------
 
 
-def claimed_item(board: TestBoard, **policy: int) -> tuple[str, str, str, ReviewClaimed]:
+def claimed_item(
+    board: TestBoard, **policy: Unpack[PolicyFields]
+) -> tuple[str, str, str, ReviewClaimed]:
     project, [task], _ = answered_project(board, **policy)
     board.open_review(project, task, "disagreement")
     reviewer = reviewer_of(board, project)
@@ -306,14 +312,14 @@ def test_decision_refusals_write_nothing(
         lambda: board.decide_review(item.review_id, reviewer, forged),
         NotACandidate,
     )
-    info = assert_refused_unchanged(
+    reopen = assert_refused_unchanged(
         store_snapshot,
         lambda: board.decide_review(
             item.review_id, reviewer, ReviewDecision("reopen"), max_answers=2
         ),
         ReopenRefused,
     )
-    assert info.value.details == [{"max_answers": 2}]
+    assert reopen.value.details == [{"max_answers": 2}]
     board.decide_review(item.review_id, reviewer, accept)
     info = assert_refused_unchanged(
         store_snapshot,
@@ -337,14 +343,15 @@ def test_a_decision_after_the_lease_ran_out_is_refused(
 
 
 def test_decisions_must_carry_what_their_action_needs() -> None:
-    for bad in (
+    bad_decisions: list[Callable[[], ReviewDecision]] = [
         lambda: ReviewDecision("accept"),
         lambda: ReviewDecision("accept", "sub_x"),
         lambda: ReviewDecision("correct"),
         lambda: ReviewDecision("reject", answer={"a": 1}),
         lambda: ReviewDecision("reopen", "sub_x"),
-        lambda: ReviewDecision("approve"),  # type: ignore[arg-type]
-    ):
+        lambda: ReviewDecision("approve"),  # type: ignore[arg-type]  # refused at run time too
+    ]
+    for bad in bad_decisions:
         with pytest.raises(ValueError):
             bad()
 

@@ -314,12 +314,12 @@ def test_no_canary_in_logs_metrics_or_error_responses(
         "worker": tmp_path / "worker.log",
         "relay": tmp_path / "relay.log",
     }
-    for name, path in outputs.items():
-        text = path.read_text()
+    for name, log in outputs.items():
+        text = log.read_text()
         assert MARK not in text, f"a canary reached the {name}'s log"
         for secret in secrets:
             assert secret not in text, f"a token or secret reached the {name}'s log"
-        log_lines(path)  # every line structured
+        log_lines(log)  # every line structured
     for page in (api_metrics.text, *pages):
         assert MARK not in page
     for refused in errors:

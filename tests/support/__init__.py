@@ -10,11 +10,13 @@ Fixtures stay in each folder's ``conftest.py``; what a test imports comes from h
 - ``pipeline``: pipeline scenarios on a real board, and dramatiq workers in-process.
 - ``idempotency_scenarios``: one scenario per routed actor, for the run-twice tests.
 - ``live_ruche``: Ruche's commands as real processes, and an NGO's results cursor over HTTP.
+- ``ruche_up``: ``ruche up`` as a subprocess, and what /proc says of its processes.
 - ``crash_run``: the content, receiver, fleet and chaos of the crash run.
 - ``processes``: stopping process groups, waiting on a condition.
 - ``servers/``: real local HTTP servers and proxies for the NGO client's tests.
 - ``worker_modules/``: modules real dramatiq processes load next to Ruche's actors.
 - ``canary_task_type``: a plugin task type whose aggregation always fails.
-- ``logs``, ``snapshots``, ``threads``, ``project_edits``: reading what logging writes, a whole
-  store's content, hammering the store from threads, edits of distinct project fields.
+- ``logs``, ``snapshots``, ``streams``, ``threads``, ``project_edits``: reading what logging
+  writes, a whole store's content, a Redis stream's entries as text, hammering the store from
+  threads, edits of distinct project fields.
 """

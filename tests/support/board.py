@@ -9,7 +9,7 @@ is in :mod:`core.board.operations`.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, TypedDict
 
 from core import ids
 from core.board.models import (
@@ -27,7 +27,17 @@ from core.board.models import (
 )
 from core.board.runner import Board
 
-__all__ = ["TestBoard"]
+__all__ = ["PolicyFields", "TestBoard"]
+
+
+class PolicyFields(TypedDict, total=False):
+    """A :class:`~core.board.models.BoardPolicy`'s numbers, as keyword arguments
+    (``**policy: Unpack[PolicyFields]``) for helpers that make projects."""
+
+    redundancy: int
+    lease_seconds: int
+    max_lease_seconds: int
+    max_attempts: int
 
 
 class TestBoard(Board):

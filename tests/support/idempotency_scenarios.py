@@ -27,7 +27,14 @@ from core.projects.reevaluation import close_collection
 from core.quality.aggregation import aggregate_task
 from tests.support.board import TestBoard
 from tests.support.delivery import Answer, Clock, Receiver, set_endpoint
-from tests.support.pipeline import Submission, answer, events, last_event, results
+from tests.support.pipeline import (
+    Submission,
+    answer,
+    events,
+    last_event,
+    project_document,
+    results,
+)
 from workers.delivery.deliverer import DELIVER_DUE, Deliverer
 from workers.delivery.dispatch import dispatch_due
 from workers.delivery.webhook_client import Reply
@@ -124,8 +131,7 @@ def gold_evidence(board: TestBoard, volunteer_id: str) -> int:
 
 def redundancy_lowered(world: World, project: str, redundancy: int) -> tuple[str, dict[str, str]]:
     """What ``PATCH /v1/projects/{id}`` writes for a new redundancy: document and policy."""
-    pk = world.board.keys.project(project)
-    document = json.loads(world.board.client.hget(pk.project, "doc"))
+    document = project_document(world.board, project)
     document["redundancy"] = redundancy
     world.board.update_project(project, {"doc": json.dumps(document), "redundancy": redundancy})
     return last_event(world.board, project, "project.updated")

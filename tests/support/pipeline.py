@@ -3,6 +3,7 @@ the events they left, and snapshots of the whole store."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from core.board.runner import BoardPolicy, Claimed, NewTask
 from core.ids import new_volunteer_id
 from tests.support.board import TestBoard
 from tests.support.snapshots import store_contents
+from tests.support.streams import entries
 
 Answer = dict[str, Any]
 Actor = dramatiq.Actor[..., None]
@@ -118,11 +120,28 @@ def answer(
     return done
 
 
+def _json_field(board: TestBoard, key: str, name: str) -> dict[str, Any]:
+    raw = board.client.hget(key, name)
+    assert raw is not None, f"no {name} in {key}"
+    found: dict[str, Any] = json.loads(raw)
+    return found
+
+
+def task_record(board: TestBoard, project_id: str, task_id: str) -> dict[str, Any]:
+    """A task's stored record (its JSON in the project's tasks hash)."""
+    return _json_field(board, board.keys.project(project_id).tasks, task_id)
+
+
+def project_document(board: TestBoard, project_id: str) -> dict[str, Any]:
+    """The project document as stored (field ``doc`` of the project hash)."""
+    return _json_field(board, board.keys.project(project_id).project, "doc")
+
+
 def events(
     board: TestBoard, project_id: str, kind: str | None = None
 ) -> list[tuple[str, dict[str, str]]]:
-    raw = board.client.xrange(board.keys.project(project_id).events)
-    return [(eid, dict(f)) for eid, f in raw if kind is None or f.get("type") == kind]
+    found = entries(board.client, board.keys.project(project_id).events)
+    return [(eid, f) for eid, f in found if kind is None or f.get("type") == kind]
 
 
 def last_event(board: TestBoard, project_id: str, kind: str) -> tuple[str, dict[str, str]]:
@@ -130,7 +149,7 @@ def last_event(board: TestBoard, project_id: str, kind: str) -> tuple[str, dict[
 
 
 def results(board: TestBoard, project_id: str) -> list[dict[str, str]]:
-    return [dict(f) for _, f in board.client.xrange(board.keys.project(project_id).results)]
+    return [f for _, f in entries(board.client, board.keys.project(project_id).results)]
 
 
 def snapshot(raw: redis.Redis) -> dict[bytes, Any]:

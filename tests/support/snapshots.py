@@ -36,10 +36,10 @@ def _content(raw: redis.Redis, key: bytes) -> Any:
 
 def store_contents(
     raw: redis.Redis, keep: Callable[[bytes], bool] = lambda key: True
-) -> dict[bytes, tuple[bytes, Any, bool]]:
-    """Every kept key with its type, its content and whether it expires."""
+) -> dict[bytes, tuple[bytes | str, Any, bool]]:
+    """Every kept key with its type, its content and whether it expires (``raw``: a client
+    that does not decode responses)."""
+    names = sorted(key if isinstance(key, bytes) else key.encode() for key in raw.keys("*"))
     return {
-        key: (raw.type(key), _content(raw, key), raw.pttl(key) > 0)
-        for key in sorted(raw.keys("*"))
-        if keep(key)
+        key: (raw.type(key), _content(raw, key), raw.pttl(key) > 0) for key in names if keep(key)
     }

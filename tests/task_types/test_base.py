@@ -19,7 +19,7 @@ from task_types.translation import TASK_TYPE as TRANSLATION
 def test_verdict_is_frozen_and_json_able() -> None:
     verdict = Verdict(answer={"label": "spam"}, confidence=0.95, agreed=True, support=[0, 2])
     with pytest.raises(ValidationError):
-        verdict.confidence = 0.1  # type: ignore[misc]
+        verdict.confidence = 0.1  # type: ignore[misc]  # frozen: the refusal under test
     assert json.loads(verdict.model_dump_json())["support"] == [0, 2]
 
 

@@ -24,7 +24,9 @@ def broker(redis_url: str) -> Iterator[RedisBroker]:
         setup(Settings(redis_url=redis_url))
         from workers.actors import system
 
-        yield system.ping.broker
+        bound = system.ping.broker
+        assert isinstance(bound, RedisBroker)
+        yield bound
 
 
 @pytest.fixture

@@ -107,6 +107,7 @@ def fork(raw: redis.Redis) -> dict[bytes, tuple[bytes, int]]:
     """Every kept key's DUMP and time to live (0: none), to restore the store exactly."""
     forked: dict[bytes, tuple[bytes, int]] = {}
     for key in raw.keys("*"):
+        assert isinstance(key, bytes)  # ``raw`` does not decode responses
         dumped = raw.dump(key)
         if b"dramatiq" not in key and dumped is not None:
             forked[key] = (dumped, max(0, raw.pttl(key)))

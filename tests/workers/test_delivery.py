@@ -341,8 +341,8 @@ def test_410_disables_the_endpoint_until_it_is_set_again(
         worker.on_result(first.project_id, first.result_id)  # 500: waits for a retry
         worker.on_result(second.project_id, second.result_id)  # 410: endpoint disabled
         assert record(redis_client, second).status == "disabled"
-        assert worker.store.endpoint(ORG) is not None
-        assert worker.store.endpoint(ORG).disabled  # type: ignore[union-attr]
+        endpoint = worker.store.endpoint(ORG)
+        assert endpoint is not None and endpoint.disabled
 
         clock.advance(60)
         assert run_due(worker, clock) == [None]  # the first one's retry: not sent
@@ -359,7 +359,8 @@ def test_410_disables_the_endpoint_until_it_is_set_again(
 
     with receiving() as fixed:
         secret = set_endpoint(redis_url, ORG, fixed.url)  # set again: a new secret, enabled
-        assert not worker.store.endpoint(ORG).disabled  # type: ignore[union-attr]
+        endpoint = worker.store.endpoint(ORG)
+        assert endpoint is not None and not endpoint.disabled
         for published in (first, second, third):
             did = delivery_id(ORG, published.project_id, published.result_id)
             redeliver(redis_url, ORG, did)

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import dramatiq
 import pytest
@@ -26,7 +27,7 @@ from dramatiq.brokers.redis import RedisBroker
 from redis.crc import key_slot
 from standardwebhooks import Webhook
 
-from core.delivery.records import DeliveryStore, due_member
+from core.delivery.records import AttemptClaim, DeliveryStore, due_member
 from core.delivery.signing import delivery_id
 from core.delivery.webhooks import Delivery
 from core.redis.keys import Keys
@@ -327,12 +328,12 @@ def test_a_run_that_raised_is_taken_back_by_the_next_run_without_waiting(
     claims: list[bool] = []
     claim_attempt = store.claim_attempt
 
-    def counted(*args: object, **kwargs: object) -> object:
-        claim = claim_attempt(*args, **kwargs)  # type: ignore[arg-type]
+    def counted(*args: Any, **kwargs: Any) -> AttemptClaim:
+        claim = claim_attempt(*args, **kwargs)
         claims.append(claim.held_by_live_run)
         return claim
 
-    store.claim_attempt = counted  # type: ignore[method-assign]
+    store.claim_attempt = counted  # type: ignore[method-assign]  # spying on this one store
     with receiving() as receiver:
         set_endpoint(redis_url, ORG, receiver.url)
         published = publish(redis_client, ORG)

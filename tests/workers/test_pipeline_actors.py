@@ -11,6 +11,7 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
+from core.board.operations import text
 from core.board.runner import Claimed, ReviewClaimed, ReviewDecision
 from core.ids import new_volunteer_id
 from tests.support.board import TestBoard
@@ -29,6 +30,7 @@ from tests.support.pipeline import (
     results,
     running_worker,
     snapshot,
+    task_record,
 )
 from workers.routing import (
     RESULTS_DELIVER,
@@ -41,12 +43,6 @@ from workers.routing import (
     TASKS_QUEUE,
     Router,
 )
-
-
-def task_record(board: TestBoard, project_id: str, task_id: str) -> dict[str, Any]:
-    raw = board.client.hget(board.keys.project(project_id).tasks, task_id)
-    record: dict[str, Any] = json.loads(raw)
-    return record
 
 
 def aggregated(board: TestBoard, broker: RedisBroker, project_id: str, last: Submission) -> None:
@@ -387,7 +383,8 @@ def test_settle_twice_in_sequence_and_at_once_has_one_effect(
 
 def stats(board: TestBoard, volunteer_id: str) -> dict[str, str]:
     raw = board.client.hgetall(board.keys.volunteer_stats(volunteer_id))
-    return {k: v for k, v in raw.items() if not k.startswith(("applied:", "markers_"))}
+    fields = {text(k): text(v) for k, v in raw.items()}
+    return {k: v for k, v in fields.items() if not k.startswith(("applied:", "markers_"))}
 
 
 @pytest.mark.parametrize("task_type", TYPES)

@@ -37,7 +37,9 @@ from tests.support.pipeline import (
     events,
     last_event,
     make_project,
+    project_document,
     results,
+    task_record,
 )
 from workers import runtime
 from workers.routing import (
@@ -86,16 +88,14 @@ def new_task(board: TestBoard, project: str, external_id: str, priority: int = 0
     return created.task_id
 
 
-def task_record(board: TestBoard, project: str, task_id: str) -> dict[str, Any]:
-    record: dict[str, Any] = json.loads(
-        board.client.hget(board.keys.project(project).tasks, task_id)
-    )
-    return record
-
-
 def volunteer_keys(raw: redis.Redis) -> dict[bytes, bytes]:
-    """Every per-volunteer key with its DUMP."""
-    return {key: raw.dump(key) for key in sorted(raw.keys("ruche:vol:*"))}
+    """Every per-volunteer key with its DUMP (``raw``: a client that does not decode)."""
+    dumps: dict[bytes, bytes] = {}
+    for key in sorted(raw.keys("ruche:vol:*")):
+        dumped = raw.dump(key)
+        assert isinstance(key, bytes) and dumped is not None
+        dumps[key] = dumped
+    return dumps
 
 
 def test_one_update_touches_only_the_volunteers_of_that_task(
@@ -320,8 +320,7 @@ def test_a_reopen_settled_after_the_next_decision_leaves_its_credit(
 
 def patch_policy(board: TestBoard, project: str, **changes: Any) -> tuple[str, dict[str, str]]:
     """What PATCH /v1/projects/{id} does to the board: a new document (and redundancy)."""
-    pk = board.keys.project(project)
-    document = json.loads(board.client.hget(pk.project, "doc"))
+    document = project_document(board, project)
     for name, value in changes.items():
         if name == "agreement":
             document["review"] = {**document["review"], "agreement": value}

@@ -50,7 +50,7 @@ def test_the_stalled_event_is_routed_to_its_actor(broker: RedisBroker) -> None:
     assert Router(broker, ROUTES).actors_for({"type": "task.stalled"}) == [TASKS_REVIEW_STALLED]
     found: Actor = broker.get_actor(TASKS_REVIEW_STALLED)
     assert found.queue_name == TASKS_QUEUE
-    assert found.options["retry_when"](0, TaskBusy(1))  # waits for the leases still out
+    assert found.options["retry_when"](0, TaskBusy("leases out"))  # waits for the leases still out
 
 
 def test_a_stalled_task_is_opened_for_review_once(

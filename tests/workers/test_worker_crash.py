@@ -73,6 +73,11 @@ def runs(client: redis.Redis, token: str) -> list[tuple[int, float]]:
     ]
 
 
+def ran(client: redis.Redis, token: str, times: int) -> Callable[[], bool]:
+    """Whether the probe of ``token`` has run ``times`` times (a condition to wait for)."""
+    return lambda: len(runs(client, token)) == times
+
+
 @pytest.fixture
 def workers(redis_url: str, tmp_path: Path) -> Iterator[list[subprocess.Popen[bytes]]]:
     started: list[subprocess.Popen[bytes]] = []
@@ -95,7 +100,7 @@ def test_messages_of_a_killed_worker_come_back_within_seconds(
     for round_ in range(ROUNDS):
         token = f"round-{round_}"
         broker.enqueue(dramatiq.Message(QUEUE, PROBE, (token,), {}, {}))
-        wait_for(lambda t=token: len(runs(redis_client, t)) == 1, 15, "the holder to take it")
+        wait_for(ran(redis_client, token, 1), 15, "the holder to take it")
         assert runs(redis_client, token)[0][0] != holder.pid  # run by dramatiq's child process
         # The next worker polls; then the holder dies with the message in hand.
         successor = start_worker(redis_url, tmp_path / f"worker-{round_ + 1}.log")
@@ -105,9 +110,7 @@ def test_messages_of_a_killed_worker_come_back_within_seconds(
         os.killpg(holder.pid, signal.SIGKILL)
         holder.wait()
 
-        wait_for(
-            lambda t=token: len(runs(redis_client, t)) == 2, REDELIVERY_WAIT_S, "the redelivery"
-        )
+        wait_for(ran(redis_client, token, 2), REDELIVERY_WAIT_S, "the redelivery")
         delays.append(runs(redis_client, token)[1][1] - killed_at)
         holder = successor
 

@@ -120,7 +120,9 @@ async def seed_tenant(
 
     async def claim(person: Person) -> dict[str, Any]:
         body = {"project_id": project_id}
-        claimed = _ok(await api.post("/v1/assignments", json=body, headers=person.headers), 201)
+        claimed: dict[str, Any] = _ok(
+            await api.post("/v1/assignments", json=body, headers=person.headers), 201
+        )
         held.setdefault(person.id, set()).add(claimed["task"]["id"])
         return claimed
 

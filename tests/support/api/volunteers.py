@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import redis.asyncio
 
+from core.board.operations import text
 from core.board.runner import AsyncBoard, BoardPolicy
 from core.redis.keys import Keys
 
@@ -86,7 +87,7 @@ class Scene:
         assert response.status_code == 200, response.text
         assert response.json()["accepted"] == n, response.text
         created = await self.client.hkeys(self.keys.project(project_id).tasks)
-        return sorted(created)
+        return sorted(text(task_id) for task_id in created)
 
     async def grant(self, project_id: str, volunteer_id: str) -> None:
         response = await self.api.post(
