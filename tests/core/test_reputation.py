@@ -248,9 +248,7 @@ def test_old_markers_and_credits_are_pruned(board: TestBoard, clock: ManualClock
     }
     clock.advance(REPUTATION_RETENTION_MS / 1000 + 2 * 86_400)
     gold(board, volunteer, "spam", "spam", "sub_2")
-    assert markers(board, key) == {
-        f"applied:gold:{PROJECT}:sub_2"
-    }
+    assert markers(board, key) == {f"applied:gold:{PROJECT}:sub_2"}
     after = standing(board, volunteer)
     assert after.observations["gold"] == 2.0  # the counts stay: the tally in full,
     days = REPUTATION_RETENTION_MS / DAY_MS + 2  # the evidence faded since
