@@ -2,6 +2,7 @@
 #   make up      run Ruche (embedded Redis, API, workers, scheduler)
 #   make test    run the test suite (starts its own throw-away Redis)
 #   make check   lint + types + tests
+#   make docs    build the documentation site (docs/ -> site/)
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
 VENV   := .venv
@@ -10,13 +11,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up test lint types check bench clean
+.PHONY: help venv up test lint types check bench docs clean
 
 help:
 	@echo "make up      run Ruche on http://127.0.0.1:8000 (data in ./.ruche)"
 	@echo "make test    run the tests"
 	@echo "make check   lint, type-check and test"
 	@echo "make bench   run the benchmarks"
+	@echo "make docs    build the documentation site into site/"
 
 venv: $(STAMP)
 
@@ -54,5 +56,11 @@ bench: venv
 		echo "== bench/$$name.py"; $(BIN)/python "bench/$$name.py" || exit 1; \
 	done
 
+# The site: docs/*.md, mkdocs.yml; docs/hooks/ generates the configuration table from
+# core.settings.Settings at build time. --strict: a broken link or a warning fails the build.
+docs: venv
+	$(BIN)/python -m pip install --quiet -e . --group docs
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
 clean:
-	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis
+	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis
