@@ -1,5 +1,9 @@
 """Ruche's error tree: every refusal carries an HTTP status and a stable ``code``.
 
+Most classes are defined here; four are defined where they are raised, marked with their
+module below (``api/deps.py`` for the authentication refusals, ``core/quality/outcomes.py``
+for two signals the aggregation catches itself, which never reach the API).
+
 ::
 
     RucheError                    500 internal
@@ -12,6 +16,8 @@
     │   ├── WebhookTargetRefused  422 webhook_target_refused (SSRF guard)
     │   ├── AnswerRejected        422 invalid_answer   (details: loc / msg / type, never values)
     │   └── NotACandidate         422 not_a_candidate  (a reviewer accepted an unknown submission)
+    ├── Unauthenticated           401 unauthenticated  (api/deps.py: no valid bearer token)
+    ├── WrongKindOfToken          403 forbidden        (api/deps.py: a token of the wrong kind)
     ├── Forbidden                 403 forbidden
     │   ├── SignupClosed          403 signup_closed
     │   ├── CharterNotAccepted    403 charter_not_accepted
@@ -37,7 +43,10 @@
     │   ├── ProjectClosed         409 project_closed   (its deadline passed; no new tasks or edits)
     │   └── ProjectEdited         409 conflict         (edited by someone else meanwhile; retry)
     ├── TooManyAssignments        429 too_many_assignments
-    └── Unavailable               503 unavailable
+    ├── Unavailable               503 unavailable
+    ├── TaskMovedOn               500 internal  (core/quality/outcomes.py: a decision came too late)
+    └── NeedCapReached            500 internal  (core/quality/outcomes.py: one more answer would
+                                                 pass max_redundancy; a reviewer settles it)
 
 The API turns any of them into ``{"error": {"code", "message", "details"}}``; workers use
 ``RucheError.permanent`` to decide whether a retry can help.

@@ -1,7 +1,7 @@
 """Identifiers and their formats.
 
 Assignment ids carry their project and task (``<project>.<task>.<random>``) so a submission or a
-heartbeat finds its project's slot without a lookup: one round trip per call. The random part is
+heartbeat finds its project's keys without looking anything up first. The random part is
 the fencing token: a stale or guessed id never matches a live lease. Review ids follow the same
 pattern with an ``r`` before the random part (``<project>.<task>.r<random>``), so neither kind of
 id is ever mistaken for the other.

@@ -1,6 +1,7 @@
 """The documentation cannot drift from the code: the configuration page is generated from
 ``Settings`` (by ``docs/hooks/settings_table.py`` at build time), so every field needs a
-description; and the README stays a short front page whose links lead somewhere.
+description; the error tree drawn in ``core/errors.py`` is the tree of classes; and the README
+stays a short front page whose links lead somewhere.
 
 ``mkdocs build --strict`` (``make docs``, in CI) checks the site's own links and anchors.
 """
@@ -90,3 +91,36 @@ def test_every_docs_page_is_in_the_site_navigation() -> None:
     listed = set(re.findall(r":\s*([\w/.-]+\.md)\s*$", mkdocs, re.MULTILINE))
     pages = {str(path.relative_to(ROOT / "docs")) for path in (ROOT / "docs").rglob("*.md")}
     assert pages == listed
+
+
+def _drawn_error_tree() -> dict[str, tuple[str | None, int, str]]:
+    """``core/errors.py``'s drawing: each class's parent, status and code, as drawn."""
+    import core.errors
+
+    drawn: dict[str, tuple[str | None, int, str]] = {}
+    parents: list[str] = []
+    for line in (core.errors.__doc__ or "").splitlines():
+        match = re.match(r"^ {4}((?:[│ ] {3})*)(?:[├└]── )?(\w+)\s+(\d{3}) (\w+)", line)
+        if match is None:
+            continue
+        depth = len(match.group(1)) // 4 + (1 if re.search(r"[├└]── ", line) else 0)
+        name = match.group(2)
+        del parents[depth:]
+        drawn[name] = (parents[-1] if parents else None, int(match.group(3)), match.group(4))
+        parents.append(name)
+    return drawn
+
+
+def test_the_error_tree_drawing_shows_every_class_with_its_status_and_code() -> None:
+    import api.deps  # noqa: F401 - defines the authentication refusals
+    import core.quality.outcomes  # noqa: F401 - defines the aggregation's own signals
+    from core.errors import RucheError
+
+    actual: dict[str, tuple[str | None, int, str]] = {}
+    pending: list[type[RucheError]] = [RucheError]
+    while pending:
+        cls = pending.pop()
+        parent = cls.__bases__[0].__name__ if cls is not RucheError else None
+        actual[cls.__name__] = (parent, cls.status, cls.code)
+        pending.extend(cls.__subclasses__())
+    assert _drawn_error_tree() == actual

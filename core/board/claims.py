@@ -32,6 +32,20 @@ without reading them back: one round trip fewer on the hot path. The submit scri
 judge of the lease (live, this volunteer's); payloads and task types never change, so the memory
 cannot be stale. Another process, a gold task, an evicted entry or a refused answer take the
 reading path, which checks the lease before the answer as always.
+
+Round trips to Redis, with the claim index, the project documents and the volunteer's token and
+profile remembered in the process (:mod:`core.projects.catalogue`, :mod:`core.accounts.store`):
+
+- claim: two. The reservation and the claim on the best project in one pipeline, then the
+  slot's confirmation. One more per further project tried when the best has nothing for the
+  volunteer, one to drop the reservation when none had anything, one to hand back a claim made
+  while the reservation was refused, and one read of the volunteer's reputations when a
+  candidate project sets a reputation floor;
+- submit: one, the submit script and the slot given back in one pipeline, when this process
+  remembers what the claim showed; else two, the lease's context read first. A claim->submit
+  cycle is therefore three;
+- heartbeat: two (the heartbeat script, then the slot's new expiry); release: one (the release
+  script and the slot given back in one pipeline).
 """
 
 from __future__ import annotations

@@ -1,10 +1,26 @@
-"""The task board: projects, tasks, leases and answers on Redis.
+"""Running the board's operations on Redis: synchronously (:class:`Board`) or under asyncio
+(:class:`AsyncBoard`).
 
-Each state-changing operation is one Lua script run as one EVALSHA (one round trip), which makes
-it atomic and lets it append its event to the project stream in the same step (the outbox). The
-operations themselves are built in :mod:`core.board.operations`; this module runs them,
-synchronously (:class:`Board`: workers, scheduler, CLI, tests) or under asyncio
-(:class:`AsyncBoard`: the API).
+Every state change of a project's board (its tasks, leases, answers, review items, results) is
+one Lua script run as one EVALSHA: atomic, and appending its event to the project stream in the
+same step (the outbox). A volunteer's live-assignment set (the cap) sits on the volunteer's own
+key, in another cluster slot, so it is kept by its own script and commands, sent beside the
+project's.
+
+The operations are values (:mod:`core.board.script_calls`) defined in the module of their
+domain: :mod:`core.board.operations` (``BoardOps``: projects, tasks, leases; it also gathers
+:mod:`core.board.slots`, the cap, and :mod:`core.review.items`, review items),
+:mod:`core.quality.outcomes` (what the event pipeline's actors write) and
+:mod:`core.quality.reputation` (reputations). This module runs them: :class:`Board` for the
+workers, scheduler, CLI and tests, :class:`AsyncBoard` for the API.
+
+One operation is one round trip (a batch of calls goes down one pipeline; a script cache lost
+by Redis costs one more); :meth:`AsyncBoard.run_pair` and :meth:`AsyncBoard.run_then` send two
+in one. A request may need several: a claim is two round trips (the cap reservation and the
+claim in one pipeline, then the slot's confirmation), a submit one (the answer and the slot
+given back) or two (the lease's context read first, when this process did not serve the claim),
+so a claim->submit cycle is three; a review decision is two (its context, then the decision).
+:mod:`core.board.claims` and :mod:`core.review.reviewers` say why.
 """
 
 from __future__ import annotations

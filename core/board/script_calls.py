@@ -8,7 +8,8 @@ runners, no duplicated key or argument handling.
 
 This module holds the operation types and :class:`OpsBase`; the operations themselves live in
 :mod:`core.board.operations` (projects, tasks, leases), :mod:`core.board.slots` (a volunteer's live
-assignments) and :mod:`core.review.items` (review items).
+assignments), :mod:`core.review.items` (review items), :mod:`core.quality.outcomes` (what the
+event pipeline's actors write) and :mod:`core.quality.reputation` (reputations).
 """
 
 from __future__ import annotations

@@ -9,6 +9,12 @@ They claim the best waiting item of their projects (highest project priority fir
 Decisions: ``accept`` one candidate, ``correct`` with an answer of their own (validated by the
 task type first), ``reopen`` the task for one more answer (all answers kept; refused past the
 project's ``max_redundancy``), or ``reject`` it (terminal, no result).
+
+Round trips: a review claim is four when the first project tried has an item (the claim index,
+the reviewer's rights on each of its projects in one pipeline, ``claim_review``, the project's
+instructions), one more per further project tried; a decision is two (the review's context:
+lease, project, payload and answers in one pipeline; then ``decide_review``). Reviews are rare
+next to claims, so nothing of theirs is remembered in the process.
 """
 
 from __future__ import annotations
