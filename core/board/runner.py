@@ -12,7 +12,7 @@ domain: :mod:`core.board.operations` (``BoardOps``: projects, tasks, leases; it 
 :mod:`core.board.slots`, the cap, and :mod:`core.review.items`, review items),
 :mod:`core.quality.outcomes` (what the event pipeline's actors write) and
 :mod:`core.quality.reputation` (reputations). This module runs them: :class:`Board` for the
-workers, scheduler, CLI and tests, :class:`AsyncBoard` for the API.
+workers, scheduler and CLI, :class:`AsyncBoard` for the API.
 
 One operation is one round trip (a batch of calls goes down one pipeline; a script cache lost
 by Redis costs one more); :meth:`AsyncBoard.run_pair` and :meth:`AsyncBoard.run_then` send two
