@@ -82,7 +82,7 @@ async def test_an_error_reply_is_the_exception_redis_py_makes_of_it(
     try:
         [ours] = await mux.execute([("ECHO", reply)])
         with pytest.raises(RedisError) as raised:
-            await client.execute_command("ECHO", reply)
+            await client.echo(reply)
     finally:
         await mux.aclose()
         await client.aclose()
