@@ -44,7 +44,10 @@ class Settings(BaseSettings):
     )
     redis_url: str | None = Field(
         default=None,
-        description="Redis holding all of Ruche's state. Unset: `ruche up` starts an embedded one.",
+        description="Redis holding all of Ruche's state: `redis://`, `unix://`, or `rediss://` for "
+        "TLS, with redis-py's `ssl_*` query options (e.g. `?ssl_ca_certs=/etc/ruche/ca.pem`; the "
+        "server's certificate and name are checked by default). Unset: `ruche up` starts an "
+        "embedded one.",
     )
     broker_url: str | None = Field(
         default=None,

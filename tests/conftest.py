@@ -14,6 +14,7 @@ import pytest
 import redis
 
 from core.redis.server import RedisServer
+from tests.tls import TlsRedis, make_certificates
 
 
 @pytest.fixture(scope="session")
@@ -38,3 +39,13 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
         yield client
     finally:
         client.close()
+
+
+@pytest.fixture(scope="session")
+def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
+    """A throw-away redis-server speaking only TLS (its plain port closed), on a certificate of
+    a throw-away CA (tests/tls.py); started on first use. Tests flush what they use."""
+    directory = tmp_path_factory.mktemp("tls-redis")
+    certs = make_certificates(directory / "certs")
+    with RedisServer(directory / "data", appendonly=False, tls=certs.server_tls()) as server:
+        yield TlsRedis(server, certs)

@@ -13,29 +13,34 @@ once, under a tenth of either (their requests share one write).
 How: RESP2 answers in order, so requests written to one connection are matched to replies by a
 FIFO queue; a caller never waits for a pool checkout. Commands are packed by ``hiredis`` (the
 same bytes as redis-py's Encoder) and replies parsed by ``hiredis.Reader``, with error replies
-turned into redis-py's exception classes by redis-py's own mapping (``NoScriptError`` for
-NOSCRIPT, ``ResponseError`` and its subclasses otherwise). A single timer per connection watches
-the oldest request's deadline instead of a timeout context per call.
+turned into redis-py's exception classes by redis-py's mapping (``core.redis.reply_errors``:
+``NoScriptError`` for NOSCRIPT, ``ResponseError`` and its subclasses otherwise). A single timer per
+connection watches the oldest request's deadline instead of a timeout context per call. Over TLS
+(``rediss://``) the socket is wrapped by asyncio's TLS transport, with the context redis-py would
+build for the same URL (``core.redis.tls``); without it, nothing changes on the path of a request.
 
 What it does not do: no pub/sub, no blocking commands (BLPOP, XREAD BLOCK... would stall every
 caller behind them), no MULTI/WATCH state shared between callers, no RESP3 or push messages, no
-TLS, no response callbacks (replies come back raw: ``SET`` answers ``"OK"``, not ``True``), one
-event loop per instance.
+response callbacks (replies come back raw: ``SET`` answers ``"OK"``, not ``True``), one event loop
+per instance.
 """
 
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections import deque
 from collections.abc import Sequence
 from typing import Any, cast
 
 import hiredis
-from redis._parsers.base import BaseParser
 from redis.connection import SSLConnection, parse_url
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import DataError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from core.redis.reply_errors import reply_error
+from core.redis.tls import ssl_context
 
 __all__ = ["MuxRedis"]
 
@@ -72,9 +77,9 @@ class _Connection(asyncio.Protocol):
         self._transport: asyncio.Transport | None = None
         self._reader = hiredis.Reader(
             encoding="utf-8",
-            # redis-py's own error mapping: NOSCRIPT → NoScriptError, "ERR ..." → ResponseError
+            # redis-py's error mapping: NOSCRIPT → NoScriptError, "ERR ..." → ResponseError
             # (prefix stripped, as redis-py does), and so on; the Reader returns the instance.
-            replyError=BaseParser.parse_error,
+            replyError=reply_error,
             notEnoughData=_NOT_ENOUGH_DATA,
         )
         self._pending: deque[_Request] = deque()
@@ -201,17 +206,19 @@ class MuxRedis:
     """One connection shared by every coroutine of the process; replies matched to requests in
     order (RESP answers in order), so concurrent callers never wait for a pool checkout.
 
-    ``url`` is ``redis://[[user]:password@]host[:port][/db]`` or ``unix://path?db=N``. The
-    connection opens on the first :meth:`execute` (the process may start while Redis is down)
-    and again after it breaks.
+    ``url`` is ``redis://[[user]:password@]host[:port][/db]``, ``rediss://`` the same over TLS
+    (with redis-py's ``ssl_*`` query options, see ``core.redis.tls``) or ``unix://path?db=N``.
+    The connection opens on the first :meth:`execute` (the process may start while Redis is
+    down) and again after it breaks. A TLS option or file that is wrong fails here, at once.
     """
 
     def __init__(
         self, url: str, *, timeout_s: float = 2.0, connect_timeout_s: float = 2.0
     ) -> None:
         options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
+        self._ssl: ssl.SSLContext | None = None
         if options.get("connection_class") is SSLConnection:
-            raise ValueError("MuxRedis does not speak TLS (rediss://)")
+            self._ssl = ssl_context(options)
         self._path: str | None = options.get("path")
         self._host: str = options.get("host", "localhost")
         self._port: int = options.get("port", 6379)
@@ -279,8 +286,16 @@ class MuxRedis:
             async with asyncio.timeout(self._connect_timeout_s):
                 if self._path is not None:
                     await loop.create_unix_connection(lambda: connection, self._path)
-                else:
+                elif self._ssl is None:
                     await loop.create_connection(lambda: connection, self._host, self._port)
+                else:  # the TLS handshake is part of the connect, and of its timeout
+                    await loop.create_connection(
+                        lambda: connection,
+                        self._host,
+                        self._port,
+                        ssl=self._ssl,
+                        server_hostname=self._host,
+                    )
                 await self._handshake(connection)
         except TimeoutError:
             connection.drop(RedisConnectionError, "connect timed out")

