@@ -18,13 +18,15 @@ Prints a readable report and, last, one JSON line holding every number:
 2. bulk submission of tasks through ``POST /v1/projects/{id}/tasks`` (sequential requests, as
    JSON, as NDJSON, and as JSON with external ids) in tasks/s, next to the board's
    ``create_tasks`` called in-process and to raw pipelined ``HSET`` of the same payload JSON
-   strings through one redis-py pipeline; the ratio API/raw; and the route's steps (parse,
-   validate, create, respond) timed in-process.
+   strings through one redis-py pipeline; the ratio API/raw; and where a request's time goes:
+   the route's steps (parse, validate, create, respond) timed in-process in the server's
+   conditions, body by body, next to the same bodies POSTed alongside, the rest by difference.
 
 Usage::
 
     .venv/bin/python bench/api.py            # full run (~2 min on a quiet 2-CPU machine)
-    .venv/bin/python bench/api.py --quick    # smoke run with smaller sizes
+    .venv/bin/python bench/api.py --quick    # smaller sizes
+    .venv/bin/python bench/api.py --smoke    # correctness only: tiny sizes, no quiet wait
     .venv/bin/python bench/api.py --redis-url redis://host:6379/0
     .venv/bin/python bench/api.py --clients httpx --client-procs 2
 
@@ -45,12 +47,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import multiprocessing
 import os
 import platform
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,6 +73,7 @@ import redis
 import redis.asyncio as aioredis
 import uvloop
 from redis.utils import HIREDIS_AVAILABLE
+from sanity import require_finite
 
 from core.board.bulk import parse_json_batch, submit_batch
 from core.board.runner import AsyncBoard, CreatedTask, NewTask
@@ -102,6 +107,7 @@ class Plan:
 
 FULL = Plan(5_000, 500, 5, 16, 64, 100_000, 5_000)
 QUICK = Plan(500, 100, 2, 16, 64, 10_000, 5_000)
+SMOKE = Plan(100, 20, 2, 4, 8, 2_000, 500)
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -501,21 +507,28 @@ class LoadGenerator:
 # -- the benchmark ---------------------------------------------------------------------------
 
 
-class NoRedisBoard:
-    """Stands in for the board in ``submit_batch`` so that validation is timed on its own:
-    ``create_tasks`` "creates" every task without a round trip."""
+class TimedBoard:
+    """The real board, handed to ``submit_batch`` in its place, that times what the route
+    spends creating tasks: building the ``create_tasks`` operation and running it. The rest of
+    ``submit_batch`` is validation. So each step is timed once, on the tasks the route itself
+    built (their payload JSON already encoded by validation), in one pass."""
 
-    def __init__(self, keys: Keys) -> None:
-        self.keys = keys
+    def __init__(self, board: AsyncBoard) -> None:
+        self.board = board
         self.ops = self
+        self.seconds = 0.0
 
-    @staticmethod
-    def create_tasks(project_id: str, tasks: list[NewTask]) -> list[NewTask]:
-        return tasks
+    def create_tasks(self, project_id: str, tasks: list[NewTask]) -> Any:
+        start = time.perf_counter()
+        op = self.board.ops.create_tasks(project_id, tasks)
+        self.seconds += time.perf_counter() - start
+        return op
 
-    @staticmethod
-    async def run(tasks: list[NewTask]) -> list[CreatedTask]:
-        return [CreatedTask(f"t{i:010d}", True, t.external_id) for i, t in enumerate(tasks)]
+    async def run(self, op: Any) -> list[CreatedTask]:
+        start = time.perf_counter()
+        created: list[CreatedTask] = await self.board.run(op)
+        self.seconds += time.perf_counter() - start
+        return created
 
 
 @dataclass
@@ -656,6 +669,9 @@ class Bench:
                     self.timed_round(load, side, servers[side], per_round, totals[side])
         finally:
             load.close()
+        for side in SIDES:
+            if totals[side].cycles != per_round * plan.rounds:
+                fail(f"{side}: {totals[side].cycles} cycles timed of {per_round * plan.rounds}")
 
         out: dict[str, Any] = {
             "client": kind,
@@ -815,16 +831,37 @@ class Bench:
                 "quiet": waited >= 0,
             }
 
-        # In-process, with the API's own client settings: the board alone (no HTTP, no
-        # validation), then the route's steps one by one on the same JSON bodies.
+        # In-process, with the API's own client settings and in the server's conditions:
+        # under uvloop, with what exists beforehand frozen out of the collector's sight, as
+        # `ruche api` does at start-up (ruche/cli.py); else every full collection here walks
+        # this process's copies of the payloads, which the server never holds. First the board
+        # alone (no HTTP, no validation), then the route's steps on the same JSON bodies.
         print(f"  bulk: {n:,} tasks in-process (AsyncBoard, then the route's steps) ...",
-              file=sys.stderr, flush=True)
-        project_id = self.project(api, org, "Bulk board")
-        board_row, steps = asyncio.run(self.in_process(project_id, payloads, bodies("json")))
-        out["board"] = board_row
-        api_us = out["json"]["seconds"] / n * 1e6
-        # By difference, so noise can even make it negative.
-        out["in_process"] = {**steps, "the rest (HTTP, auth, ...)": api_us - sum(steps.values())}
+              file=sys.stderr, flush=True)  # fmt: skip
+        board_project = self.project(api, org, "Bulk board")
+        route_projects = (self.project(api, org, "Bulk route steps"),
+                          self.project(api, org, "Bulk route over HTTP"))  # fmt: skip
+        json_bodies = bodies("json")
+        gc.collect()
+        gc.freeze()
+        try:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                out["board"] = runner.run(self.board_alone(board_project, payloads))
+                steps, rests, cpu = self.route_steps(
+                    runner, api, server, org, route_projects, json_bodies)
+        finally:
+            gc.unfreeze()
+        per_task = 1e6 / n
+        out["in_process"] = {name: seconds * per_task for name, seconds in steps.items()}
+        # By difference, body by body, against the same bodies POSTed alongside: what a request
+        # costs beyond the route's own steps (HTTP on both ends, reading the body, auth, the
+        # project read). Spread over 5,000 tasks a request that is little, less than this
+        # machine's noise when it is busy; hence the standard error, from the bodies' spread.
+        out["in_process"]["the rest (HTTP, auth, ...)"] = sum(rests) * per_task
+        out["in_process_http_us"] = sum(out["in_process"].values())
+        spread = statistics.stdev(rests) * math.sqrt(len(rests))  # of their sum, in seconds
+        out["in_process_rest_stderr_us"] = spread * per_task
+        out["in_process_cpu_us"] = {side: seconds * per_task for side, seconds in cpu.items()}
 
         # Raw baseline: the same payload JSON strings, one HSET each, all in one pipeline.
         print(f"  bulk: {n:,} raw pipelined HSET ...", file=sys.stderr, flush=True)
@@ -848,10 +885,8 @@ class Bench:
         out["ratio_board_to_raw_hset"] = out["board"]["per_s"] / out["raw_hset"]["per_s"]
         return out
 
-    async def in_process(
-        self, project_id: str, payloads: list[dict[str, Any]], bodies: list[bytes]
-    ) -> tuple[dict[str, Any], dict[str, float]]:
-        """The board alone on ``project_id``; then the route's steps, create_tasks left out."""
+    async def board_alone(self, project_id: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
+        """``AsyncBoard.create_tasks`` on its own, in batches of the bulk requests' size."""
         n, size = len(payloads), self.plan.bulk_batch
         client = aioredis.Redis.from_url(self.redis_url, decode_responses=True)  # as the API's
         try:
@@ -866,35 +901,82 @@ class Bench:
                     board.ops.create_tasks(project_id, chunk)))
             create_s = time.perf_counter() - start
             delta = stats_delta(stats, command_stats(self.client))
-            if created != n:
-                fail(f"AsyncBoard create_tasks created {created} of {n} tasks")
-            row = {"seconds": create_s, "per_s": n / create_s,
-                   "redis_s": delta.get("evalsha", (0, 0))[1] / 1e6}
-
-            task_type = get_task_type("moderation")
-            parse_s = validate_s = respond_s = 0.0
-            for body in bodies:
-                t0 = time.perf_counter()
-                items = parse_json_batch(body)
-                t1 = time.perf_counter()
-                outcome = await submit_batch(NoRedisBoard(self.keys), "p", task_type, items)
-                t2 = time.perf_counter()
-                json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False,
-                           separators=(",", ":")).encode()  # what JSONResponse renders
-                t3 = time.perf_counter()
-                parse_s, validate_s, respond_s = (
-                    parse_s + t1 - t0, validate_s + t2 - t1, respond_s + t3 - t2)
-                if outcome.accepted != len(items):
-                    fail(f"submit_batch accepted {outcome.accepted} of {len(items)}")
         finally:
             await client.aclose()
-        per_task = 1e6 / n
-        return row, {
-            "parse JSON": parse_s * per_task,
-            "validate items": validate_s * per_task,
-            "create_tasks": create_s * per_task,
-            "encode response": respond_s * per_task,
-        }
+        if created != n:
+            fail(f"AsyncBoard create_tasks created {created} of {n} tasks")
+        return {"seconds": create_s, "per_s": n / create_s,
+                "redis_s": delta.get("evalsha", (0, 0))[1] / 1e6}  # fmt: skip
+
+    def route_steps(
+        self,
+        runner: asyncio.Runner,
+        api: httpx.Client,
+        server: Server,
+        org: dict[str, str],
+        projects: tuple[str, str],
+        bodies: list[bytes],
+    ) -> tuple[dict[str, float], list[float], dict[str, float]]:
+        """The bulk route's steps timed in-process, body by body, as ``submit_tasks`` runs
+        them: parse, validate, create (the real board: :class:`TimedBoard`), encode the
+        response; each body also POSTed through the API (into the second project) right before
+        or after, taking turns, so that the steps and the whole request see the same machine.
+        Seconds per step in all, for each body the request's seconds minus its steps', and the
+        CPU-seconds of the server on the requests and of this process on the steps (the same
+        work but for HTTP and auth, less disturbed than wall time by a busy machine)."""
+        route_project, http_project = projects
+        if len(bodies) < 2:
+            fail("the route's steps need two request bodies at least (a spread to compare)")
+        task_type = get_task_type("moderation")
+        seconds = dict.fromkeys(
+            ("parse JSON", "validate items", "create_tasks", "encode response"), 0.0)
+        rests: list[float] = []
+        cpu = {"server": 0.0, "steps": 0.0}
+        created = posted = 0
+
+        async def connect() -> tuple[aioredis.Redis, TimedBoard]:
+            client = aioredis.Redis.from_url(self.redis_url, decode_responses=True)
+            return client, TimedBoard(AsyncBoard(client, keys=self.keys))
+
+        async def steps(body: bytes) -> int:
+            t0 = time.perf_counter()
+            items = parse_json_batch(body)
+            t1 = time.perf_counter()
+            creating = timed.seconds
+            outcome = await submit_batch(timed, route_project, task_type, items)
+            t2 = time.perf_counter()
+            json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False,
+                       separators=(",", ":")).encode()  # what the route's JSONResponse does
+            t3 = time.perf_counter()
+            creating = timed.seconds - creating
+            seconds["parse JSON"] += t1 - t0
+            seconds["validate items"] += t2 - t1 - creating
+            seconds["create_tasks"] += creating
+            seconds["encode response"] += t3 - t2
+            return outcome.accepted
+
+        client, timed = runner.run(connect())
+        try:
+            wait_quiet(self.quiet_wait)
+            for index, body in enumerate(bodies):
+                steps_before, request_s = sum(seconds.values()), 0.0
+                for part in ("http", "steps") if index % 2 == 0 else ("steps", "http"):
+                    if part == "steps":
+                        own = time.process_time()
+                        created += runner.run(steps(body))
+                        cpu["steps"] += time.process_time() - own
+                        continue
+                    served, start = server.cpu_seconds(), time.perf_counter()
+                    posted += self.submit_tasks(api, org, http_project, body, JSON_HEADERS)
+                    request_s = time.perf_counter() - start
+                    cpu["server"] += server.cpu_seconds() - served
+                rests.append(request_s - (sum(seconds.values()) - steps_before))
+        finally:
+            runner.run(client.aclose())
+        n = self.plan.bulk_tasks
+        if created != n or posted != n:
+            fail(f"the route's steps created {created} and the API {posted} of {n} tasks")
+        return seconds, rests, cpu
 
     def cleanup(self) -> None:
         batch: list[bytes] = []
@@ -974,7 +1056,7 @@ def print_cycles(c: dict[str, Any], cpus: int) -> None:
 
 def print_report(res: dict[str, Any]) -> None:
     env = res["env"]
-    print(f"Ruche API benchmark ({'quick' if res['quick'] else 'full'} run)")
+    print(f"Ruche API benchmark ({res['mode']} run)")
     print(f"  redis-server {env['redis_version']}, {env['redis_binary']}")
     print(f"  CPUs: {env['cpu_count']} ({env['cpu_affinity']} usable), {env['cpu_model']}")
     print(f"  Python {env['python']}, FastAPI {env['fastapi']}, Starlette {env['starlette']}, "
@@ -1042,9 +1124,16 @@ def print_report(res: dict[str, Any]) -> None:
           f"{b['ratio_json_ext_to_raw_hset']:.2f}; Board.create_tasks "
           f"{b['ratio_board_to_raw_hset']:.2f}")
     parts = b["in_process"]
-    print(f"   where an API JSON task's time goes: {1e6 / b['json']['per_s']:.1f} us per task "
-          "= (the route's steps, timed in-process) "
+    print(f"   where an API JSON task's time goes: {b['in_process_http_us']:.1f} us per task "
+          "(the same bodies POSTed again, alongside) = (the route's steps, timed in-process) "
           + " + ".join(f"{name} {us:.1f}" for name, us in parts.items()))
+    rest, noise = parts["the rest (HTTP, auth, ...)"], b["in_process_rest_stderr_us"]
+    print(f"   (the rest is by difference, body by body: {rest:.1f} +- {noise:.1f} us, its "
+          "standard error over the bodies"
+          + ("; within this run's noise of zero)" if abs(rest) <= 2 * noise else ")"))
+    cpu = b["in_process_cpu_us"]
+    print(f"   (CPU per task: the API process {cpu['server']:.1f} us on those requests, this "
+          f"process {cpu['steps']:.1f} us on the steps; Redis's work is the same for both)")
     print("   (Redis s: time inside Redis running the create_tasks scripts or the HSETs, INFO "
           "commandstats; request bodies encoded before timing; others: CPU-seconds per "
           "wall-second that processes outside the benchmark used meanwhile)")
@@ -1064,7 +1153,7 @@ def run(
     url: str,
     binary: str | None,
     plan: Plan,
-    quick: bool,
+    mode: str,
     kinds: list[str],
     client_procs: int,
     quiet_wait: float,
@@ -1082,7 +1171,7 @@ def run(
                         running(Server("bare", ["bench.bare_app"], bench.env(), Path(log_dir)))),
                 }
                 res: dict[str, Any] = {
-                    "env": env, "quick": quick, "plan": asdict(plan),
+                    "env": env, "mode": mode, "quick": mode == "quick", "plan": asdict(plan),
                     "server_config": server_config(servers),
                 }
                 with httpx.Client(base_url=servers["ruche"].url, timeout=300.0) as api:
@@ -1097,6 +1186,7 @@ def run(
             res["elapsed_s"] = time.monotonic() - started
             print_report(res)
             print(json.dumps(res, sort_keys=True))
+            require_finite(res, "bench/api.py")
         finally:
             if binary is None:  # someone else's server: leave it as we found it
                 bench.cleanup()
@@ -1105,7 +1195,10 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="smaller sizes")
+    sizes.add_argument("--smoke", action="store_true",
+                       help="correctness only: tiny sizes, no wait for quiet CPUs")  # fmt: skip
     parser.add_argument("--redis-url", help="use this Redis instead of starting a throw-away one")
     parser.add_argument("--clients", default=",".join(CLIENT_KINDS), metavar="KINDS",
                         help="load generators to run, in order, comma-separated: raw (a minimal "
@@ -1114,24 +1207,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--client-procs", type=int, default=1, metavar="N",
                         help="processes per load generator (default 1); they share the cycles "
                         "in flight and the volunteers")
-    parser.add_argument("--quiet-wait", type=float, default=20.0, metavar="S",
-                        help="before each timed round, wait up to S seconds (default "
-                        "%(default)s; 0: don't wait) for other processes to leave the CPUs "
+    parser.add_argument("--quiet-wait", type=float, metavar="S",
+                        help="before each timed round, wait up to S seconds (default 20, "
+                        "0 with --smoke; 0: don't wait) for other processes to leave the CPUs "
                         f"alone (under {NOISY} CPUs busy)")
     args = parser.parse_args(argv)
     kinds = [kind.strip() for kind in args.clients.split(",") if kind.strip()]
     if not kinds or set(kinds) - set(CLIENT_KINDS):
         parser.error(f"--clients: choose among {', '.join(CLIENT_KINDS)}")
-    plan = QUICK if args.quick else FULL
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    plan = {"smoke": SMOKE, "quick": QUICK, "full": FULL}[mode]
+    quiet_wait = args.quiet_wait if args.quiet_wait is not None else 0.0 if args.smoke else 20.0
     if args.redis_url:
-        run(args.redis_url, None, plan, args.quick, kinds, args.client_procs, args.quiet_wait)
+        run(args.redis_url, None, plan, mode, kinds, args.client_procs, quiet_wait)
         return 0
     with (
         tempfile.TemporaryDirectory(prefix="ruche-bench-") as data_dir,
         RedisServer(Path(data_dir), appendonly=False) as server,
     ):
-        run(server.url, server.binary, plan, args.quick, kinds, args.client_procs,
-            args.quiet_wait)
+        run(server.url, server.binary, plan, mode, kinds, args.client_procs, quiet_wait)
     return 0
 
 
