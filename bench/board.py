@@ -14,7 +14,8 @@ comes from a new volunteer, so a task leaves the ready set only once per 99 clai
 Usage::
 
     .venv/bin/python bench/board.py            # full run (~1 min; ~0.5 GB in Redis at peak)
-    .venv/bin/python bench/board.py --quick    # smoke run with smaller sizes
+    .venv/bin/python bench/board.py --quick    # smaller sizes
+    .venv/bin/python bench/board.py --smoke    # correctness only, tiny sizes (a few seconds)
     .venv/bin/python bench/board.py --redis-url redis://host:6379/0
 
 Without ``--redis-url`` a throw-away ``redis-server`` is started (no persistence). With it, every
@@ -43,6 +44,7 @@ from typing import Any
 
 import redis
 from redis.utils import HIREDIS_AVAILABLE
+from sanity import require_finite
 
 from core import ids
 from core.board.models import CREATE_CHUNK, MAX_REDUNDANCY
@@ -69,6 +71,7 @@ class Plan:
 
 FULL = Plan(20_000, 2_000, 1_000, (10**3, 10**5, 10**6), 5_000, 500, 100_000)
 QUICK = Plan(2_000, 200, 500, (10**3, 10**4, 10**5), 1_000, 100, 10_000)
+SMOKE = Plan(200, 50, 100, (10**2, 10**3, 10**4), 250, 20, 2_000)
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -464,8 +467,8 @@ def environment(client: redis.Redis, binary: str | None) -> dict[str, Any]:
     }
 
 
-def print_report(env: dict[str, Any], plan: Plan, quick: bool, res: dict[str, Any]) -> None:
-    print(f"Ruche board benchmark ({'quick' if quick else 'full'} run)")
+def print_report(env: dict[str, Any], plan: Plan, mode: str, res: dict[str, Any]) -> None:
+    print(f"Ruche board benchmark ({mode} run)")
     print(f"  redis-server {env['redis_version']} (allocator {env['redis_allocator']}), "
           f"{env['redis_binary']}")
     print(f"  CPUs: {env['cpu_count']} ({env['cpu_affinity']} usable), {env['cpu_model']}")
@@ -541,14 +544,14 @@ def print_report(env: dict[str, Any], plan: Plan, quick: bool, res: dict[str, An
 # -- main ------------------------------------------------------------------------------------
 
 
-def run(url: str, binary: str | None, plan: Plan, quick: bool) -> dict[str, Any]:
+def run(url: str, binary: str | None, plan: Plan, mode: str) -> dict[str, Any]:
     started = time.monotonic()
     client = redis.Redis.from_url(url, single_connection_client=True)
     bulk = redis.Redis.from_url(url)
     bench = Bench(client, bulk, plan)
     try:
         env = environment(client, binary)
-        res: dict[str, Any] = {"env": env, "quick": quick}
+        res: dict[str, Any] = {"env": env, "mode": mode, "quick": mode == "quick"}
         print("measuring memory and bulk creation ...", file=sys.stderr, flush=True)
         res["memory_and_bulk"] = bench.memory_and_bulk()
         print("measuring claim vs SET ...", file=sys.stderr, flush=True)
@@ -557,8 +560,9 @@ def run(url: str, binary: str | None, plan: Plan, quick: bool) -> dict[str, Any]
         res["latency"] = bench.latency()
         res["redis_peak_bytes"] = int(client.info("memory")["used_memory_peak"])
         res["elapsed_s"] = time.monotonic() - started
-        print_report(env, plan, quick, res)
+        print_report(env, plan, mode, res)
         print(json.dumps(res, sort_keys=True))
+        require_finite(res, "bench/board.py")
         return res
     finally:
         if binary is None:  # someone else's server: leave it as we found it
@@ -569,18 +573,21 @@ def run(url: str, binary: str | None, plan: Plan, quick: bool) -> dict[str, Any]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="smaller sizes")
+    sizes.add_argument("--smoke", action="store_true", help="correctness only: tiny sizes")
     parser.add_argument("--redis-url", help="use this Redis instead of starting a throw-away one")
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    plan = {"smoke": SMOKE, "quick": QUICK, "full": FULL}[mode]
     if args.redis_url:
-        run(args.redis_url, None, plan, args.quick)
+        run(args.redis_url, None, plan, mode)
         return 0
     with (
         tempfile.TemporaryDirectory(prefix="ruche-bench-") as data_dir,
         RedisServer(Path(data_dir), appendonly=False) as server,
     ):
-        run(server.url, server.binary, plan, args.quick)
+        run(server.url, server.binary, plan, mode)
     return 0
 
 
