@@ -83,7 +83,9 @@ from task_types import get as get_task_type
 
 SEED = 1
 CROWD_SIZE = 40
-SMOKE = {"tasks": 30, "seeds": 1, "crowd": 10}  # --smoke: QUEUE distinct volunteers at least
+#: --smoke: a crowd of QUEUE distinct volunteers at least; Dawid-Skene's EM cut short (its
+#: pandas steps are most of a small run's time).
+SMOKE = {"tasks": 30, "seeds": 1, "crowd": 10, "ds_iterations": 10}
 QUEUE = 7  # answers drawn per task: enough for any policy below
 WINDOW = 20  # tasks open at a time
 GOLD_POOL = 150
@@ -94,6 +96,8 @@ POLICY: dict[str, Any] = {"redundancy": 2, "max_redundancy": 6, "agreement": Non
 #: Simulated time: the days a run's tasks are spread over (0: the clock stands still), the
 #: half-life reputations fade with, and whether some reliable volunteers turn spammer halfway.
 TIME: dict[str, Any] = {"days": 0.0, "half_life": DEFAULT_HALF_LIFE_DAYS, "drift": False}
+#: The batch baselines' settings: Dawid-Skene's EM iterations at most.
+BASELINES: dict[str, Any] = {"ds_iterations": 100}
 DRIFTING = 1 / 3  # of the reliable volunteers, when drifting
 
 
@@ -247,7 +251,8 @@ def run_crowdkit(
                     {"task": f"{t}:{unit}", "worker": worker_id, "label": names.get(label, label)}
                 )
     frame = pd.DataFrame(rows)
-    methods = {"MV": MajorityVote(), "Wawa": Wawa(), "DS": DawidSkene(n_iter=100)}
+    ds = DawidSkene(n_iter=BASELINES["ds_iterations"])
+    methods = {"MV": MajorityVote(), "Wawa": Wawa(), "DS": ds}
     scores = {}
     for name, method in methods.items():
         predicted = method.fit_predict(frame)
@@ -383,11 +388,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--half-life", type=float, default=TIME["half_life"], help="days")
     parser.add_argument("--drift", action="store_true", help="reliable volunteers turn spammer")
     parser.add_argument("--crowd", type=int, default=CROWD_SIZE, help="volunteers in a crowd")
-    parser.add_argument("--smoke", action="store_true", help="correctness only: "
-                        + ", ".join(f"--{name} {value}" for name, value in SMOKE.items()))
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"correctness only: {SMOKE['tasks']} tasks, {SMOKE['seeds']} seed, a crowd of "
+        f"{SMOKE['crowd']}, Dawid-Skene cut at {SMOKE['ds_iterations']} iterations",
+    )
     args = parser.parse_args(argv)
     if args.smoke:
         vars(args).update(SMOKE)
+        BASELINES.update(ds_iterations=SMOKE["ds_iterations"])
     if args.crowd < QUEUE:
         parser.error(f"--crowd: at least {QUEUE} volunteers (each task gets {QUEUE} answers)")
     POLICY.update(
@@ -419,11 +429,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(
         f"{args.tasks} tasks per kind and mix, {args.crowd} volunteers, mean of {args.seeds} "
         f"seeds from {SEED}; policy {POLICY}; gold schedule {GOLD}; time {TIME}"
+        + (f"; Dawid-Skene cut at {BASELINES['ds_iterations']} iterations" if args.smoke else "")
     )
     print(report(rows))
     print(
         json.dumps(
-            {"policy": POLICY, "gold": GOLD, "time": TIME, "seeds": args.seeds, "rows": rows}
+            {
+                "policy": POLICY,
+                "gold": GOLD,
+                "time": TIME,
+                "baselines": BASELINES,
+                "seeds": args.seeds,
+                "rows": rows,
+            }
         )
     )
     check(rows)
