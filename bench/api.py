@@ -206,7 +206,13 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.argv = [
-            sys.executable, "-m", *command, "--host", "127.0.0.1", "--port", str(self.port)
+            sys.executable,
+            "-m",
+            *command,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
         ]
         self.env = env
         self.log_path = log_dir / f"{name}.log"
@@ -221,8 +227,10 @@ class Server:
         with httpx.Client(base_url=self.url, timeout=1.0) as probe:
             while True:
                 if self.process.poll() is not None:
-                    fail(f"{self.name} server exited with {self.process.returncode}; log:\n"
-                         + self.log_path.read_text()[-3000:])
+                    fail(
+                        f"{self.name} server exited with {self.process.returncode}; log:\n"
+                        + self.log_path.read_text()[-3000:]
+                    )
                 try:
                     if probe.get("/healthz").status_code == 200:
                         return
@@ -352,8 +360,9 @@ class Poster:
     def __init__(self, kind: str, url: str, tokens: Sequence[str], concurrency: int) -> None:
         self.kind = kind
         if kind == "httpx":
-            limits = httpx.Limits(max_connections=concurrency,
-                                  max_keepalive_connections=concurrency)
+            limits = httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            )
             self.httpx = httpx.AsyncClient(base_url=url, limits=limits, timeout=60.0)
             self.headers: list[Any] = [
                 {"Authorization": f"Bearer {t}", **JSON_HEADERS} for t in tokens
@@ -447,8 +456,9 @@ def client_process(
             job: Job | None = conn.recv()
             if job is None:
                 break
-            conn.send(loop.run_until_complete(
-                run_job(posters[job.side], len(tokens), concurrency, job)))
+            conn.send(
+                loop.run_until_complete(run_job(posters[job.side], len(tokens), concurrency, job))
+            )
     finally:
         for poster in posters.values():
             loop.run_until_complete(poster.aclose())
@@ -604,7 +614,8 @@ class Bench:
                 fail(f"POST /v1/volunteers: {signed.status_code} {signed.text}")
             token = str(signed.json()["token"])
             charter = api.post(
-                "/v1/me/charter", json={"accept": True},
+                "/v1/me/charter",
+                json={"accept": True},
                 headers={"Authorization": f"Bearer {token}"},
             )
             if charter.status_code != 200:
@@ -657,15 +668,22 @@ class Bench:
         totals = {side: SideTotals() for side in SIDES}
         try:
             for side in SIDES:
-                print(f"  {kind} client, warm-up: {plan.warmup:,} cycles against {side} ...",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {kind} client, warm-up: {plan.warmup:,} cycles against {side} ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 self.check(side, load.run(side, plan.warmup))
             per_round = plan.cycles // plan.rounds
             for round_no in range(plan.rounds):
                 order = SIDES if round_no % 2 == 0 else SIDES[::-1]
                 for side in order:
-                    print(f"  {kind} client, round {round_no + 1}/{plan.rounds}: "
-                          f"{per_round:,} cycles against {side} ...", file=sys.stderr, flush=True)
+                    print(
+                        f"  {kind} client, round {round_no + 1}/{plan.rounds}: "
+                        f"{per_round:,} cycles against {side} ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     self.timed_round(load, side, servers[side], per_round, totals[side])
         finally:
             load.close()
@@ -709,7 +727,9 @@ class Bench:
                 "bench_cpu_busy": (t.server_cpu + t.redis_cpu + t.client_cpu) / t.wall,
                 # Everything else on the machine (other people's tests, say) meanwhile.
                 "other_cpu_busy": max(
-                    0.0, t.machine_cpu - t.server_cpu - t.redis_cpu - t.client_cpu) / t.window,
+                    0.0, t.machine_cpu - t.server_cpu - t.redis_cpu - t.client_cpu
+                )
+                / t.window,
                 "quiet_wait_s": sum(abs(w) for w in t.quiet_waits),
                 "server_threads": t.threads,
                 "rounds_not_quiet": sum(w < 0 for w in t.quiet_waits),
@@ -779,13 +799,17 @@ class Bench:
         n, size = plan.bulk_tasks, plan.bulk_batch
         payloads = [moderation_payload(i) for i in range(n)]
         serialised = [dumps(p) for p in payloads]
-        out: dict[str, Any] = {"tasks": n, "batch": size, "requests": math.ceil(n / size),
-                               "payload_bytes": PAYLOAD_BYTES}
+        out: dict[str, Any] = {
+            "tasks": n,
+            "batch": size,
+            "requests": math.ceil(n / size),
+            "payload_bytes": PAYLOAD_BYTES,
+        }
 
         def bodies(fmt: str) -> list[bytes]:
             found = []
             for lo in range(0, n, size):
-                items: list[dict[str, Any]] = [{"payload": p} for p in payloads[lo:lo + size]]
+                items: list[dict[str, Any]] = [{"payload": p} for p in payloads[lo : lo + size]]
                 if fmt == "json_ext":
                     for i, item in enumerate(items, start=lo):
                         item["external_id"] = f"row-{i:08d}"
@@ -795,8 +819,11 @@ class Bench:
                     found.append(dumps({"tasks": items}).encode())
             return found
 
-        for fmt, headers in (("json", JSON_HEADERS), ("ndjson", NDJSON_HEADERS),
-                             ("json_ext", JSON_HEADERS)):
+        for fmt, headers in (
+            ("json", JSON_HEADERS),
+            ("ndjson", NDJSON_HEADERS),
+            ("json_ext", JSON_HEADERS),
+        ):
             print(f"  bulk: {n:,} tasks as {fmt} ...", file=sys.stderr, flush=True)
             encoded = bodies(fmt)
             project_id = self.project(api, org, f"Bulk {fmt}")
@@ -848,7 +875,8 @@ class Bench:
             with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
                 out["board"] = runner.run(self.board_alone(board_project, payloads))
                 steps, rests, cpu = self.route_steps(
-                    runner, api, server, org, route_projects, json_bodies)
+                    runner, api, server, org, route_projects, json_bodies
+                )
         finally:
             gc.unfreeze()
         per_task = 1e6 / n
@@ -877,7 +905,8 @@ class Bench:
         delta = stats_delta(stats, command_stats(self.client))
         self.client.delete(raw_key)
         out["raw_hset"] = {
-            "seconds": elapsed, "per_s": n / elapsed,
+            "seconds": elapsed,
+            "per_s": n / elapsed,
             "redis_s": delta.get("hset", (0, 0))[1] / 1e6,
         }
         for fmt in ("json", "ndjson", "json_ext"):
@@ -896,9 +925,10 @@ class Bench:
             start = time.perf_counter()
             created = 0
             for lo in range(0, n, size):
-                chunk = tasks[lo:lo + size]
-                created += sum(c.created for c in await board.run(
-                    board.ops.create_tasks(project_id, chunk)))
+                chunk = tasks[lo : lo + size]
+                created += sum(
+                    c.created for c in await board.run(board.ops.create_tasks(project_id, chunk))
+                )
             create_s = time.perf_counter() - start
             delta = stats_delta(stats, command_stats(self.client))
         finally:
@@ -929,7 +959,8 @@ class Bench:
             fail("the route's steps need two request bodies at least (a spread to compare)")
         task_type = get_task_type("moderation")
         seconds = dict.fromkeys(
-            ("parse JSON", "validate items", "create_tasks", "encode response"), 0.0)
+            ("parse JSON", "validate items", "create_tasks", "encode response"), 0.0
+        )
         rests: list[float] = []
         cpu = {"server": 0.0, "steps": 0.0}
         created = posted = 0
@@ -945,8 +976,9 @@ class Bench:
             creating = timed.seconds
             outcome = await submit_batch(timed, route_project, task_type, items)
             t2 = time.perf_counter()
-            json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False,
-                       separators=(",", ":")).encode()  # what the route's JSONResponse does
+            json.dumps(
+                outcome.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
+            ).encode()  # what the route's JSONResponse does
             t3 = time.perf_counter()
             creating = timed.seconds - creating
             seconds["parse JSON"] += t1 - t0
@@ -997,8 +1029,16 @@ class Bench:
 
 
 def environment(client: redis.Redis, binary: str | None) -> dict[str, Any]:
-    packages = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "httpx",
-                "redis")
+    packages = (
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "pydantic",
+        "httpx",
+        "redis",
+    )
     return {
         "redis_version": client.info("server").get("redis_version"),
         "redis_binary": binary or "(external, --redis-url)",
@@ -1024,34 +1064,50 @@ def server_config(servers: dict[str, Server]) -> dict[str, Any]:
 
 
 def print_cycles(c: dict[str, Any], cpus: int) -> None:
-    print(f"   client: {c['client']}, {c['client_procs']} process(es), {c['concurrency']} cycles "
-          f"in flight")
-    print(f"   {'server':<14}{'cycles/s':>10}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
-          f"{'claim p50':>11}{'submit p50':>12}{'server CPU':>12}{'client CPU':>12}")
+    print(
+        f"   client: {c['client']}, {c['client_procs']} process(es), {c['concurrency']} cycles "
+        f"in flight"
+    )
+    print(
+        f"   {'server':<14}{'cycles/s':>10}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
+        f"{'claim p50':>11}{'submit p50':>12}{'server CPU':>12}{'client CPU':>12}"
+    )
     for side, name in (("ruche", "Ruche API"), ("bare", "bare FastAPI")):
         row = c["sides"][side]
-        print(f"   {name:<14}{row['cycles_per_s']:>10,.0f}{row['p50_ms']:>8.2f}"
-              f"{row['p90_ms']:>8.2f}{row['p99_ms']:>8.2f}{row['claim_p50_ms']:>11.2f}"
-              f"{row['submit_p50_ms']:>12.2f}{row['server_cpu_us_per_cycle']:>9,.0f} us"
-              f"{row['client_cpu_us_per_cycle']:>9,.0f} us")
-    print(f"   CPU busy, CPU-seconds per wall-second ({cpus} usable CPUs; bench: server + Redis + "
-          "clients; others: the rest of the machine):")
-    print(f"   {'server':<14}{'server':>8}{'redis':>8}{'client/proc':>13}{'bench':>7}"
-          f"{'others':>8}  client saturated (>= {SATURATED})?")
+        print(
+            f"   {name:<14}{row['cycles_per_s']:>10,.0f}{row['p50_ms']:>8.2f}"
+            f"{row['p90_ms']:>8.2f}{row['p99_ms']:>8.2f}{row['claim_p50_ms']:>11.2f}"
+            f"{row['submit_p50_ms']:>12.2f}{row['server_cpu_us_per_cycle']:>9,.0f} us"
+            f"{row['client_cpu_us_per_cycle']:>9,.0f} us"
+        )
+    print(
+        f"   CPU busy, CPU-seconds per wall-second ({cpus} usable CPUs; bench: server + Redis + "
+        "clients; others: the rest of the machine):"
+    )
+    print(
+        f"   {'server':<14}{'server':>8}{'redis':>8}{'client/proc':>13}{'bench':>7}"
+        f"{'others':>8}  client saturated (>= {SATURATED})?"
+    )
     for side, name in (("ruche", "Ruche API"), ("bare", "bare FastAPI")):
         row = c["sides"][side]
-        print(f"   {name:<14}{row['server_cpu_busy']:>8.2f}{row['redis_cpu_busy']:>8.2f}"
-              f"{row['client_cpu_busy_per_proc']:>13.2f}{row['bench_cpu_busy']:>7.2f}"
-              f"{row['other_cpu_busy']:>8.2f}"
-              f"  {'YES: this row measures the client' if row['client_saturated'] else 'no'}")
+        print(
+            f"   {name:<14}{row['server_cpu_busy']:>8.2f}{row['redis_cpu_busy']:>8.2f}"
+            f"{row['client_cpu_busy_per_proc']:>13.2f}{row['bench_cpu_busy']:>7.2f}"
+            f"{row['other_cpu_busy']:>8.2f}"
+            f"  {'YES: this row measures the client' if row['client_saturated'] else 'no'}"
+        )
     noisy = sum(c["sides"][side]["rounds_not_quiet"] for side in SIDES)
     waited = sum(c["sides"][side]["quiet_wait_s"] for side in SIDES)
-    print(f"   (waited {waited:.0f} s in all for a quiet machine before rounds; "
-          f"{noisy} of {2 * c['rounds']} rounds started with the machine still busy)")
+    print(
+        f"   (waited {waited:.0f} s in all for a quiet machine before rounds; "
+        f"{noisy} of {2 * c['rounds']} rounds started with the machine still busy)"
+    )
     ratio = c["ratio_cycles_ruche_to_bare"]
-    print(f"   => ratio Ruche/bare (cycles/s) = {ratio:.2f}  (aim >= 0.5: "
-          f"{'met' if ratio >= 0.5 else 'NOT met'}); server CPU per cycle bare/Ruche = "
-          f"{c['ratio_server_cpu_bare_to_ruche']:.2f} (the ratio if both were CPU-bound)")
+    print(
+        f"   => ratio Ruche/bare (cycles/s) = {ratio:.2f}  (aim >= 0.5: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'}); server CPU per cycle bare/Ruche = "
+        f"{c['ratio_server_cpu_bare_to_ruche']:.2f} (the ratio if both were CPU-bound)"
+    )
 
 
 def print_report(res: dict[str, Any]) -> None:
@@ -1059,90 +1115,130 @@ def print_report(res: dict[str, Any]) -> None:
     print(f"Ruche API benchmark ({res['mode']} run)")
     print(f"  redis-server {env['redis_version']}, {env['redis_binary']}")
     print(f"  CPUs: {env['cpu_count']} ({env['cpu_affinity']} usable), {env['cpu_model']}")
-    print(f"  Python {env['python']}, FastAPI {env['fastapi']}, Starlette {env['starlette']}, "
-          f"uvicorn {env['uvicorn']}, uvloop {env['uvloop']}, httptools {env['httptools']}, "
-          f"pydantic {env['pydantic']}, redis-py {env['redis']} (hiredis {env['hiredis']}), "
-          f"httpx {env['httpx']} (client)")
+    print(
+        f"  Python {env['python']}, FastAPI {env['fastapi']}, Starlette {env['starlette']}, "
+        f"uvicorn {env['uvicorn']}, uvloop {env['uvloop']}, httptools {env['httptools']}, "
+        f"pydantic {env['pydantic']}, redis-py {env['redis']} (hiredis {env['hiredis']}), "
+        f"httpx {env['httpx']} (client)"
+    )
     cfg = res["server_config"]
-    print("  servers: `python -m ruche api` and `python -m bench.bare_app` (the same ruche.cli "
-          "code path, so the same uvicorn.run arguments and logging), one uvicorn worker "
-          "process each;")
-    print(f"  mapped in ruche/bare: uvloop {cfg['ruche']['uvloop']}/{cfg['bare']['uvloop']}, "
-          f"httptools {cfg['ruche']['httptools']}/{cfg['bare']['httptools']}; log lines written "
-          f"(access log included): {res['server_log_lines']['ruche']:,}/"
-          f"{res['server_log_lines']['bare']:,}")
+    print(
+        "  servers: `python -m ruche api` and `python -m bench.bare_app` (the same ruche.cli "
+        "code path, so the same uvicorn.run arguments and logging), one uvicorn worker "
+        "process each;"
+    )
+    print(
+        f"  mapped in ruche/bare: uvloop {cfg['ruche']['uvloop']}/{cfg['bare']['uvloop']}, "
+        f"httptools {cfg['ruche']['httptools']}/{cfg['bare']['httptools']}; log lines written "
+        f"(access log included): {res['server_log_lines']['ruche']:,}/"
+        f"{res['server_log_lines']['bare']:,}"
+    )
     print()
 
     runs = res["cycles"]
     first = runs[0]
-    print(f"1. claim->submit cycles through one uvicorn worker: {first['cycles']:,} timed cycles "
-          f"per server and client in {first['rounds']} interleaved rounds, after "
-          f"{first['warmup']:,} warm-up;")
-    print(f"   {first['volunteers']} volunteers, each cycle a claim and a submit by one of them; "
-          "moderation project, redundancy 3")
+    print(
+        f"1. claim->submit cycles through one uvicorn worker: {first['cycles']:,} timed cycles "
+        f"per server and client in {first['rounds']} interleaved rounds, after "
+        f"{first['warmup']:,} warm-up;"
+    )
+    print(
+        f"   {first['volunteers']} volunteers, each cycle a claim and a submit by one of them; "
+        "moderation project, redundancy 3"
+    )
     for c in runs:
         print_cycles(c, env["cpu_affinity"])
     ruche = first["sides"]["ruche"]
     bare = first["sides"]["bare"]
-    print(f"   where a Ruche cycle's time goes ({first['client']} client): API process CPU "
-          f"{ruche['server_cpu_us_per_cycle']:,.0f} us (bare: "
-          f"{bare['server_cpu_us_per_cycle']:,.0f} us, so Ruche's own code ~"
-          f"{ruche['server_cpu_us_per_cycle'] - bare['server_cpu_us_per_cycle']:,.0f} us), "
-          f"Redis CPU {ruche['redis_cpu_us_per_cycle']:,.0f} us "
-          f"(of which commands {ruche['redis_usec_per_cycle']:,.0f} us); threads in the server "
-          f"process after a round: {ruche['server_threads']} (bare: {bare['server_threads']})")
+    print(
+        f"   where a Ruche cycle's time goes ({first['client']} client): API process CPU "
+        f"{ruche['server_cpu_us_per_cycle']:,.0f} us (bare: "
+        f"{bare['server_cpu_us_per_cycle']:,.0f} us, so Ruche's own code ~"
+        f"{ruche['server_cpu_us_per_cycle'] - bare['server_cpu_us_per_cycle']:,.0f} us), "
+        f"Redis CPU {ruche['redis_cpu_us_per_cycle']:,.0f} us "
+        f"(of which commands {ruche['redis_usec_per_cycle']:,.0f} us); threads in the server "
+        f"process after a round: {ruche['server_threads']} (bare: {bare['server_threads']})"
+    )
     commands = ruche["redis_commands_per_cycle"]
     calls = sum(v["calls"] for v in commands.values())
-    print(f"   Redis commands per cycle, INFO commandstats ({calls:.1f} per cycle, those run "
-          "inside scripts included):")
+    print(
+        f"   Redis commands per cycle, INFO commandstats ({calls:.1f} per cycle, those run "
+        "inside scripts included):"
+    )
     print(f"   {'command':<18}{'calls/cycle':>12}{'us/call':>9}{'us/cycle':>10}")
     for name, v in commands.items():
-        print(f"   {name:<18}{v['calls']:>12.2f}{v['usec_per_call']:>9.1f}"
-              f"{v['usec_per_cycle']:>10.1f}")
+        print(
+            f"   {name:<18}{v['calls']:>12.2f}{v['usec_per_call']:>9.1f}"
+            f"{v['usec_per_cycle']:>10.1f}"
+        )
     print()
 
     b = res["bulk"]
-    print(f"2. Bulk submission of {b['tasks']:,} moderation tasks ({b['payload_bytes']}-byte "
-          f"payloads): {b['requests']} sequential requests of {b['batch']:,}")
-    print(f"   {'path':<42}{'tasks/s':>10}{'seconds':>9}{'API CPU s':>11}{'Redis s':>9}"
-          f"{'req ms':>8}{'body MB':>9}{'others':>8}")
-    for fmt, name in (("json", 'API, JSON {"tasks": [...]}'),
-                      ("ndjson", "API, NDJSON"),
-                      ("json_ext", "API, JSON, with external_id")):
+    print(
+        f"2. Bulk submission of {b['tasks']:,} moderation tasks ({b['payload_bytes']}-byte "
+        f"payloads): {b['requests']} sequential requests of {b['batch']:,}"
+    )
+    print(
+        f"   {'path':<42}{'tasks/s':>10}{'seconds':>9}{'API CPU s':>11}{'Redis s':>9}"
+        f"{'req ms':>8}{'body MB':>9}{'others':>8}"
+    )
+    for fmt, name in (
+        ("json", 'API, JSON {"tasks": [...]}'),
+        ("ndjson", "API, NDJSON"),
+        ("json_ext", "API, JSON, with external_id"),
+    ):
         row = b[fmt]
-        print(f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}"
-              f"{row['server_cpu_s']:>11.2f}{row['redis_evalsha_s']:>9.2f}"
-              f"{row['request_ms_mean']:>8.0f}{row['body_bytes'] / 1e6:>9.1f}"
-              f"{row['other_cpu_busy']:>8.2f}")
-    for key, name in (("board", "Board.create_tasks in-process (no HTTP)"),
-                      ("raw_hset", "raw pipelined HSET (one pipeline)")):
+        print(
+            f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}"
+            f"{row['server_cpu_s']:>11.2f}{row['redis_evalsha_s']:>9.2f}"
+            f"{row['request_ms_mean']:>8.0f}{row['body_bytes'] / 1e6:>9.1f}"
+            f"{row['other_cpu_busy']:>8.2f}"
+        )
+    for key, name in (
+        ("board", "Board.create_tasks in-process (no HTTP)"),
+        ("raw_hset", "raw pipelined HSET (one pipeline)"),
+    ):
         row = b[key]
-        print(f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}{'':>11}"
-              f"{row['redis_s']:>9.2f}")
-    print(f"   => ratio API/raw HSET (tasks/s): JSON {b['ratio_json_to_raw_hset']:.2f}, NDJSON "
-          f"{b['ratio_ndjson_to_raw_hset']:.2f}, JSON+external_id "
-          f"{b['ratio_json_ext_to_raw_hset']:.2f}; Board.create_tasks "
-          f"{b['ratio_board_to_raw_hset']:.2f}")
+        print(
+            f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}{'':>11}"
+            f"{row['redis_s']:>9.2f}"
+        )
+    print(
+        f"   => ratio API/raw HSET (tasks/s): JSON {b['ratio_json_to_raw_hset']:.2f}, NDJSON "
+        f"{b['ratio_ndjson_to_raw_hset']:.2f}, JSON+external_id "
+        f"{b['ratio_json_ext_to_raw_hset']:.2f}; Board.create_tasks "
+        f"{b['ratio_board_to_raw_hset']:.2f}"
+    )
     parts = b["in_process"]
-    print(f"   where an API JSON task's time goes: {b['in_process_http_us']:.1f} us per task "
-          "(the same bodies POSTed again, alongside) = (the route's steps, timed in-process) "
-          + " + ".join(f"{name} {us:.1f}" for name, us in parts.items()))
+    print(
+        f"   where an API JSON task's time goes: {b['in_process_http_us']:.1f} us per task "
+        "(the same bodies POSTed again, alongside) = (the route's steps, timed in-process) "
+        + " + ".join(f"{name} {us:.1f}" for name, us in parts.items())
+    )
     rest, noise = parts["the rest (HTTP, auth, ...)"], b["in_process_rest_stderr_us"]
-    print(f"   (the rest is by difference, body by body: {rest:.1f} +- {noise:.1f} us, its "
-          "standard error over the bodies"
-          + ("; within this run's noise of zero)" if abs(rest) <= 2 * noise else ")"))
+    print(
+        f"   (the rest is by difference, body by body: {rest:.1f} +- {noise:.1f} us, its "
+        "standard error over the bodies"
+        + ("; within this run's noise of zero)" if abs(rest) <= 2 * noise else ")")
+    )
     cpu = b["in_process_cpu_us"]
-    print(f"   (CPU per task: the API process {cpu['server']:.1f} us on those requests, this "
-          f"process {cpu['steps']:.1f} us on the steps; Redis's work is the same for both)")
-    print("   (Redis s: time inside Redis running the create_tasks scripts or the HSETs, INFO "
-          "commandstats; request bodies encoded before timing; others: CPU-seconds per "
-          "wall-second that processes outside the benchmark used meanwhile)")
+    print(
+        f"   (CPU per task: the API process {cpu['server']:.1f} us on those requests, this "
+        f"process {cpu['steps']:.1f} us on the steps; Redis's work is the same for both)"
+    )
+    print(
+        "   (Redis s: time inside Redis running the create_tasks scripts or the HSETs, INFO "
+        "commandstats; request bodies encoded before timing; others: CPU-seconds per "
+        "wall-second that processes outside the benchmark used meanwhile)"
+    )
     print()
     others = [side["other_cpu_busy"] for c in runs for side in c["sides"].values()]
     others += [b[fmt]["other_cpu_busy"] for fmt in ("json", "ndjson", "json_ext")]
     if max(others) > NOISY:
-        print(f"WARNING: processes outside the benchmark kept up to {max(others):.2f} CPUs busy "
-              "while it measured: its numbers are disturbed; run it again on a quiet machine.")
+        print(
+            f"WARNING: processes outside the benchmark kept up to {max(others):.2f} CPUs busy "
+            "while it measured: its numbers are disturbed; run it again on a quiet machine."
+        )
     print(f"elapsed {res['elapsed_s']:.1f} s")
 
 
@@ -1166,17 +1262,25 @@ def run(
             with ExitStack() as stack:
                 servers = {
                     "ruche": stack.enter_context(
-                        running(Server("ruche", ["ruche", "api"], bench.env(), Path(log_dir)))),
+                        running(Server("ruche", ["ruche", "api"], bench.env(), Path(log_dir)))
+                    ),
                     "bare": stack.enter_context(
-                        running(Server("bare", ["bench.bare_app"], bench.env(), Path(log_dir)))),
+                        running(Server("bare", ["bench.bare_app"], bench.env(), Path(log_dir)))
+                    ),
                 }
                 res: dict[str, Any] = {
-                    "env": env, "mode": mode, "quick": mode == "quick", "plan": asdict(plan),
+                    "env": env,
+                    "mode": mode,
+                    "quick": mode == "quick",
+                    "plan": asdict(plan),
                     "server_config": server_config(servers),
                 }
                 with httpx.Client(base_url=servers["ruche"].url, timeout=300.0) as api:
-                    print("seeding an organisation, a project and volunteers ...",
-                          file=sys.stderr, flush=True)
+                    print(
+                        "seeding an organisation, a project and volunteers ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     org, _, tokens = bench.seed(api, len(kinds))
                     print("measuring claim->submit cycles ...", file=sys.stderr, flush=True)
                     res["cycles"] = [bench.cycles(kind, servers, tokens) for kind in kinds]
@@ -1200,17 +1304,30 @@ def main(argv: Sequence[str] | None = None) -> int:
     sizes.add_argument("--smoke", action="store_true",
                        help="correctness only: tiny sizes, no wait for quiet CPUs")  # fmt: skip
     parser.add_argument("--redis-url", help="use this Redis instead of starting a throw-away one")
-    parser.add_argument("--clients", default=",".join(CLIENT_KINDS), metavar="KINDS",
-                        help="load generators to run, in order, comma-separated: raw (a minimal "
-                        "asyncio HTTP/1.1 client), httpx (httpx.AsyncClient); default: "
-                        "%(default)s")
-    parser.add_argument("--client-procs", type=int, default=1, metavar="N",
-                        help="processes per load generator (default 1); they share the cycles "
-                        "in flight and the volunteers")
-    parser.add_argument("--quiet-wait", type=float, metavar="S",
-                        help="before each timed round, wait up to S seconds (default 20, "
-                        "0 with --smoke; 0: don't wait) for other processes to leave the CPUs "
-                        f"alone (under {NOISY} CPUs busy)")
+    parser.add_argument(
+        "--clients",
+        default=",".join(CLIENT_KINDS),
+        metavar="KINDS",
+        help="load generators to run, in order, comma-separated: raw (a minimal "
+        "asyncio HTTP/1.1 client), httpx (httpx.AsyncClient); default: "
+        "%(default)s",
+    )
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes per load generator (default 1); they share the cycles "
+        "in flight and the volunteers",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        metavar="S",
+        help="before each timed round, wait up to S seconds (default 20, "
+        "0 with --smoke; 0: don't wait) for other processes to leave the CPUs "
+        f"alone (under {NOISY} CPUs busy)",
+    )
     args = parser.parse_args(argv)
     kinds = [kind.strip() for kind in args.clients.split(",") if kind.strip()]
     if not kinds or set(kinds) - set(CLIENT_KINDS):
