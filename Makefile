@@ -9,15 +9,18 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 # Rebuilt when pyproject.toml changes; otherwise `make venv` costs nothing.
 STAMP  := $(VENV)/.installed
+# The same for the benchmark-only dependency group (crowd-kit and friends, for bench/quality.py).
+BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up test lint types check bench docs clean
+.PHONY: help venv up test lint types check bench bench-smoke docs clean
 
 help:
 	@echo "make up      run Ruche on http://127.0.0.1:8000 (data in ./.ruche)"
 	@echo "make test    run the tests"
 	@echo "make check   lint, type-check and test"
 	@echo "make bench   run the benchmarks"
+	@echo "make bench-smoke  run every benchmark at tiny sizes, checking only that it works"
 	@echo "make docs    build the documentation site into site/"
 
 venv: $(STAMP)
@@ -49,9 +52,11 @@ check: lint types test
 # The benchmarks themselves (bench/ also holds modules they import or start, e.g. bare_app.py).
 BENCHMARKS := board redis_mux api pipeline submit quality
 
-bench: venv
-	@# crowd-kit and friends, for bench/quality.py's baselines (a benchmark-only group).
+$(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e . --group bench
+	@touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	@for name in $(BENCHMARKS); do \
 		echo "== bench/$$name.py"; $(BIN)/python "bench/$$name.py" || exit 1; \
 	done
@@ -61,6 +66,16 @@ bench: venv
 docs: venv
 	$(BIN)/python -m pip install --quiet -e . --group docs
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+# Every benchmark in its smoke mode: tiny sizes, no timing threshold, a non-zero exit when its
+# own checks fail (counts that do not add up, a webhook that never came, a NaN), so that none
+# can rot unseen (CI runs it).
+bench-smoke: $(BENCH_STAMP)
+	@for name in $(BENCHMARKS); do \
+		echo "== bench/$$name.py --smoke"; started=$$(date +%s); \
+		$(BIN)/python "bench/$$name.py" --smoke || exit 1; \
+		echo "   ok in $$(( $$(date +%s) - started )) s"; \
+	done
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis

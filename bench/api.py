@@ -18,13 +18,15 @@ Prints a readable report and, last, one JSON line holding every number:
 2. bulk submission of tasks through ``POST /v1/projects/{id}/tasks`` (sequential requests, as
    JSON, as NDJSON, and as JSON with external ids) in tasks/s, next to the board's
    ``create_tasks`` called in-process and to raw pipelined ``HSET`` of the same payload JSON
-   strings through one redis-py pipeline; the ratio API/raw; and the route's steps (parse,
-   validate, create, respond) timed in-process.
+   strings through one redis-py pipeline; the ratio API/raw; and where a request's time goes:
+   the route's steps (parse, validate, create, respond) timed in-process in the server's
+   conditions, body by body, next to the same bodies POSTed alongside, the rest by difference.
 
 Usage::
 
     .venv/bin/python bench/api.py            # full run (~2 min on a quiet 2-CPU machine)
-    .venv/bin/python bench/api.py --quick    # smoke run with smaller sizes
+    .venv/bin/python bench/api.py --quick    # smaller sizes
+    .venv/bin/python bench/api.py --smoke    # correctness only: tiny sizes, no quiet wait
     .venv/bin/python bench/api.py --redis-url redis://host:6379/0
     .venv/bin/python bench/api.py --clients httpx --client-procs 2
 
@@ -45,12 +47,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import multiprocessing
 import os
 import platform
 import secrets
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,6 +73,7 @@ import redis
 import redis.asyncio as aioredis
 import uvloop
 from redis.utils import HIREDIS_AVAILABLE
+from sanity import require_finite
 
 from core.board.bulk import parse_json_batch, submit_batch
 from core.board.runner import AsyncBoard, CreatedTask, NewTask
@@ -102,6 +107,7 @@ class Plan:
 
 FULL = Plan(5_000, 500, 5, 16, 64, 100_000, 5_000)
 QUICK = Plan(500, 100, 2, 16, 64, 10_000, 5_000)
+SMOKE = Plan(100, 20, 2, 4, 8, 2_000, 500)
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -200,7 +206,13 @@ class Server:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.argv = [
-            sys.executable, "-m", *command, "--host", "127.0.0.1", "--port", str(self.port)
+            sys.executable,
+            "-m",
+            *command,
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
         ]
         self.env = env
         self.log_path = log_dir / f"{name}.log"
@@ -215,8 +227,10 @@ class Server:
         with httpx.Client(base_url=self.url, timeout=1.0) as probe:
             while True:
                 if self.process.poll() is not None:
-                    fail(f"{self.name} server exited with {self.process.returncode}; log:\n"
-                         + self.log_path.read_text()[-3000:])
+                    fail(
+                        f"{self.name} server exited with {self.process.returncode}; log:\n"
+                        + self.log_path.read_text()[-3000:]
+                    )
                 try:
                     if probe.get("/healthz").status_code == 200:
                         return
@@ -346,8 +360,9 @@ class Poster:
     def __init__(self, kind: str, url: str, tokens: Sequence[str], concurrency: int) -> None:
         self.kind = kind
         if kind == "httpx":
-            limits = httpx.Limits(max_connections=concurrency,
-                                  max_keepalive_connections=concurrency)
+            limits = httpx.Limits(
+                max_connections=concurrency, max_keepalive_connections=concurrency
+            )
             self.httpx = httpx.AsyncClient(base_url=url, limits=limits, timeout=60.0)
             self.headers: list[Any] = [
                 {"Authorization": f"Bearer {t}", **JSON_HEADERS} for t in tokens
@@ -441,8 +456,9 @@ def client_process(
             job: Job | None = conn.recv()
             if job is None:
                 break
-            conn.send(loop.run_until_complete(
-                run_job(posters[job.side], len(tokens), concurrency, job)))
+            conn.send(
+                loop.run_until_complete(run_job(posters[job.side], len(tokens), concurrency, job))
+            )
     finally:
         for poster in posters.values():
             loop.run_until_complete(poster.aclose())
@@ -501,21 +517,28 @@ class LoadGenerator:
 # -- the benchmark ---------------------------------------------------------------------------
 
 
-class NoRedisBoard:
-    """Stands in for the board in ``submit_batch`` so that validation is timed on its own:
-    ``create_tasks`` "creates" every task without a round trip."""
+class TimedBoard:
+    """The real board, handed to ``submit_batch`` in its place, that times what the route
+    spends creating tasks: building the ``create_tasks`` operation and running it. The rest of
+    ``submit_batch`` is validation. So each step is timed once, on the tasks the route itself
+    built (their payload JSON already encoded by validation), in one pass."""
 
-    def __init__(self, keys: Keys) -> None:
-        self.keys = keys
+    def __init__(self, board: AsyncBoard) -> None:
+        self.board = board
         self.ops = self
+        self.seconds = 0.0
 
-    @staticmethod
-    def create_tasks(project_id: str, tasks: list[NewTask]) -> list[NewTask]:
-        return tasks
+    def create_tasks(self, project_id: str, tasks: list[NewTask]) -> Any:
+        start = time.perf_counter()
+        op = self.board.ops.create_tasks(project_id, tasks)
+        self.seconds += time.perf_counter() - start
+        return op
 
-    @staticmethod
-    async def run(tasks: list[NewTask]) -> list[CreatedTask]:
-        return [CreatedTask(f"t{i:010d}", True, t.external_id) for i, t in enumerate(tasks)]
+    async def run(self, op: Any) -> list[CreatedTask]:
+        start = time.perf_counter()
+        created: list[CreatedTask] = await self.board.run(op)
+        self.seconds += time.perf_counter() - start
+        return created
 
 
 @dataclass
@@ -591,7 +614,8 @@ class Bench:
                 fail(f"POST /v1/volunteers: {signed.status_code} {signed.text}")
             token = str(signed.json()["token"])
             charter = api.post(
-                "/v1/me/charter", json={"accept": True},
+                "/v1/me/charter",
+                json={"accept": True},
                 headers={"Authorization": f"Bearer {token}"},
             )
             if charter.status_code != 200:
@@ -644,18 +668,28 @@ class Bench:
         totals = {side: SideTotals() for side in SIDES}
         try:
             for side in SIDES:
-                print(f"  {kind} client, warm-up: {plan.warmup:,} cycles against {side} ...",
-                      file=sys.stderr, flush=True)
+                print(
+                    f"  {kind} client, warm-up: {plan.warmup:,} cycles against {side} ...",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 self.check(side, load.run(side, plan.warmup))
             per_round = plan.cycles // plan.rounds
             for round_no in range(plan.rounds):
                 order = SIDES if round_no % 2 == 0 else SIDES[::-1]
                 for side in order:
-                    print(f"  {kind} client, round {round_no + 1}/{plan.rounds}: "
-                          f"{per_round:,} cycles against {side} ...", file=sys.stderr, flush=True)
+                    print(
+                        f"  {kind} client, round {round_no + 1}/{plan.rounds}: "
+                        f"{per_round:,} cycles against {side} ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     self.timed_round(load, side, servers[side], per_round, totals[side])
         finally:
             load.close()
+        for side in SIDES:
+            if totals[side].cycles != per_round * plan.rounds:
+                fail(f"{side}: {totals[side].cycles} cycles timed of {per_round * plan.rounds}")
 
         out: dict[str, Any] = {
             "client": kind,
@@ -693,7 +727,9 @@ class Bench:
                 "bench_cpu_busy": (t.server_cpu + t.redis_cpu + t.client_cpu) / t.wall,
                 # Everything else on the machine (other people's tests, say) meanwhile.
                 "other_cpu_busy": max(
-                    0.0, t.machine_cpu - t.server_cpu - t.redis_cpu - t.client_cpu) / t.window,
+                    0.0, t.machine_cpu - t.server_cpu - t.redis_cpu - t.client_cpu
+                )
+                / t.window,
                 "quiet_wait_s": sum(abs(w) for w in t.quiet_waits),
                 "server_threads": t.threads,
                 "rounds_not_quiet": sum(w < 0 for w in t.quiet_waits),
@@ -763,13 +799,17 @@ class Bench:
         n, size = plan.bulk_tasks, plan.bulk_batch
         payloads = [moderation_payload(i) for i in range(n)]
         serialised = [dumps(p) for p in payloads]
-        out: dict[str, Any] = {"tasks": n, "batch": size, "requests": math.ceil(n / size),
-                               "payload_bytes": PAYLOAD_BYTES}
+        out: dict[str, Any] = {
+            "tasks": n,
+            "batch": size,
+            "requests": math.ceil(n / size),
+            "payload_bytes": PAYLOAD_BYTES,
+        }
 
         def bodies(fmt: str) -> list[bytes]:
             found = []
             for lo in range(0, n, size):
-                items: list[dict[str, Any]] = [{"payload": p} for p in payloads[lo:lo + size]]
+                items: list[dict[str, Any]] = [{"payload": p} for p in payloads[lo : lo + size]]
                 if fmt == "json_ext":
                     for i, item in enumerate(items, start=lo):
                         item["external_id"] = f"row-{i:08d}"
@@ -779,8 +819,11 @@ class Bench:
                     found.append(dumps({"tasks": items}).encode())
             return found
 
-        for fmt, headers in (("json", JSON_HEADERS), ("ndjson", NDJSON_HEADERS),
-                             ("json_ext", JSON_HEADERS)):
+        for fmt, headers in (
+            ("json", JSON_HEADERS),
+            ("ndjson", NDJSON_HEADERS),
+            ("json_ext", JSON_HEADERS),
+        ):
             print(f"  bulk: {n:,} tasks as {fmt} ...", file=sys.stderr, flush=True)
             encoded = bodies(fmt)
             project_id = self.project(api, org, f"Bulk {fmt}")
@@ -815,16 +858,38 @@ class Bench:
                 "quiet": waited >= 0,
             }
 
-        # In-process, with the API's own client settings: the board alone (no HTTP, no
-        # validation), then the route's steps one by one on the same JSON bodies.
+        # In-process, with the API's own client settings and in the server's conditions:
+        # under uvloop, with what exists beforehand frozen out of the collector's sight, as
+        # `ruche api` does at start-up (ruche/cli.py); else every full collection here walks
+        # this process's copies of the payloads, which the server never holds. First the board
+        # alone (no HTTP, no validation), then the route's steps on the same JSON bodies.
         print(f"  bulk: {n:,} tasks in-process (AsyncBoard, then the route's steps) ...",
-              file=sys.stderr, flush=True)
-        project_id = self.project(api, org, "Bulk board")
-        board_row, steps = asyncio.run(self.in_process(project_id, payloads, bodies("json")))
-        out["board"] = board_row
-        api_us = out["json"]["seconds"] / n * 1e6
-        # By difference, so noise can even make it negative.
-        out["in_process"] = {**steps, "the rest (HTTP, auth, ...)": api_us - sum(steps.values())}
+              file=sys.stderr, flush=True)  # fmt: skip
+        board_project = self.project(api, org, "Bulk board")
+        route_projects = (self.project(api, org, "Bulk route steps"),
+                          self.project(api, org, "Bulk route over HTTP"))  # fmt: skip
+        json_bodies = bodies("json")
+        gc.collect()
+        gc.freeze()
+        try:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                out["board"] = runner.run(self.board_alone(board_project, payloads))
+                steps, rests, cpu = self.route_steps(
+                    runner, api, server, org, route_projects, json_bodies
+                )
+        finally:
+            gc.unfreeze()
+        per_task = 1e6 / n
+        out["in_process"] = {name: seconds * per_task for name, seconds in steps.items()}
+        # By difference, body by body, against the same bodies POSTed alongside: what a request
+        # costs beyond the route's own steps (HTTP on both ends, reading the body, auth, the
+        # project read). Spread over 5,000 tasks a request that is little, less than this
+        # machine's noise when it is busy; hence the standard error, from the bodies' spread.
+        out["in_process"]["the rest (HTTP, auth, ...)"] = sum(rests) * per_task
+        out["in_process_http_us"] = sum(out["in_process"].values())
+        spread = statistics.stdev(rests) * math.sqrt(len(rests))  # of their sum, in seconds
+        out["in_process_rest_stderr_us"] = spread * per_task
+        out["in_process_cpu_us"] = {side: seconds * per_task for side, seconds in cpu.items()}
 
         # Raw baseline: the same payload JSON strings, one HSET each, all in one pipeline.
         print(f"  bulk: {n:,} raw pipelined HSET ...", file=sys.stderr, flush=True)
@@ -840,7 +905,8 @@ class Bench:
         delta = stats_delta(stats, command_stats(self.client))
         self.client.delete(raw_key)
         out["raw_hset"] = {
-            "seconds": elapsed, "per_s": n / elapsed,
+            "seconds": elapsed,
+            "per_s": n / elapsed,
             "redis_s": delta.get("hset", (0, 0))[1] / 1e6,
         }
         for fmt in ("json", "ndjson", "json_ext"):
@@ -848,10 +914,8 @@ class Bench:
         out["ratio_board_to_raw_hset"] = out["board"]["per_s"] / out["raw_hset"]["per_s"]
         return out
 
-    async def in_process(
-        self, project_id: str, payloads: list[dict[str, Any]], bodies: list[bytes]
-    ) -> tuple[dict[str, Any], dict[str, float]]:
-        """The board alone on ``project_id``; then the route's steps, create_tasks left out."""
+    async def board_alone(self, project_id: str, payloads: list[dict[str, Any]]) -> dict[str, Any]:
+        """``AsyncBoard.create_tasks`` on its own, in batches of the bulk requests' size."""
         n, size = len(payloads), self.plan.bulk_batch
         client = aioredis.Redis.from_url(self.redis_url, decode_responses=True)  # as the API's
         try:
@@ -861,40 +925,90 @@ class Bench:
             start = time.perf_counter()
             created = 0
             for lo in range(0, n, size):
-                chunk = tasks[lo:lo + size]
-                created += sum(c.created for c in await board.run(
-                    board.ops.create_tasks(project_id, chunk)))
+                chunk = tasks[lo : lo + size]
+                created += sum(
+                    c.created for c in await board.run(board.ops.create_tasks(project_id, chunk))
+                )
             create_s = time.perf_counter() - start
             delta = stats_delta(stats, command_stats(self.client))
-            if created != n:
-                fail(f"AsyncBoard create_tasks created {created} of {n} tasks")
-            row = {"seconds": create_s, "per_s": n / create_s,
-                   "redis_s": delta.get("evalsha", (0, 0))[1] / 1e6}
-
-            task_type = get_task_type("moderation")
-            parse_s = validate_s = respond_s = 0.0
-            for body in bodies:
-                t0 = time.perf_counter()
-                items = parse_json_batch(body)
-                t1 = time.perf_counter()
-                outcome = await submit_batch(NoRedisBoard(self.keys), "p", task_type, items)
-                t2 = time.perf_counter()
-                json.dumps(outcome.model_dump(mode="json"), ensure_ascii=False,
-                           separators=(",", ":")).encode()  # what JSONResponse renders
-                t3 = time.perf_counter()
-                parse_s, validate_s, respond_s = (
-                    parse_s + t1 - t0, validate_s + t2 - t1, respond_s + t3 - t2)
-                if outcome.accepted != len(items):
-                    fail(f"submit_batch accepted {outcome.accepted} of {len(items)}")
         finally:
             await client.aclose()
-        per_task = 1e6 / n
-        return row, {
-            "parse JSON": parse_s * per_task,
-            "validate items": validate_s * per_task,
-            "create_tasks": create_s * per_task,
-            "encode response": respond_s * per_task,
-        }
+        if created != n:
+            fail(f"AsyncBoard create_tasks created {created} of {n} tasks")
+        return {"seconds": create_s, "per_s": n / create_s,
+                "redis_s": delta.get("evalsha", (0, 0))[1] / 1e6}  # fmt: skip
+
+    def route_steps(
+        self,
+        runner: asyncio.Runner,
+        api: httpx.Client,
+        server: Server,
+        org: dict[str, str],
+        projects: tuple[str, str],
+        bodies: list[bytes],
+    ) -> tuple[dict[str, float], list[float], dict[str, float]]:
+        """The bulk route's steps timed in-process, body by body, as ``submit_tasks`` runs
+        them: parse, validate, create (the real board: :class:`TimedBoard`), encode the
+        response; each body also POSTed through the API (into the second project) right before
+        or after, taking turns, so that the steps and the whole request see the same machine.
+        Seconds per step in all, for each body the request's seconds minus its steps', and the
+        CPU-seconds of the server on the requests and of this process on the steps (the same
+        work but for HTTP and auth, less disturbed than wall time by a busy machine)."""
+        route_project, http_project = projects
+        if len(bodies) < 2:
+            fail("the route's steps need two request bodies at least (a spread to compare)")
+        task_type = get_task_type("moderation")
+        seconds = dict.fromkeys(
+            ("parse JSON", "validate items", "create_tasks", "encode response"), 0.0
+        )
+        rests: list[float] = []
+        cpu = {"server": 0.0, "steps": 0.0}
+        created = posted = 0
+
+        async def connect() -> tuple[aioredis.Redis, TimedBoard]:
+            client = aioredis.Redis.from_url(self.redis_url, decode_responses=True)
+            return client, TimedBoard(AsyncBoard(client, keys=self.keys))
+
+        async def steps(body: bytes) -> int:
+            t0 = time.perf_counter()
+            items = parse_json_batch(body)
+            t1 = time.perf_counter()
+            creating = timed.seconds
+            outcome = await submit_batch(timed, route_project, task_type, items)
+            t2 = time.perf_counter()
+            json.dumps(
+                outcome.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")
+            ).encode()  # what the route's JSONResponse does
+            t3 = time.perf_counter()
+            creating = timed.seconds - creating
+            seconds["parse JSON"] += t1 - t0
+            seconds["validate items"] += t2 - t1 - creating
+            seconds["create_tasks"] += creating
+            seconds["encode response"] += t3 - t2
+            return outcome.accepted
+
+        client, timed = runner.run(connect())
+        try:
+            wait_quiet(self.quiet_wait)
+            for index, body in enumerate(bodies):
+                steps_before, request_s = sum(seconds.values()), 0.0
+                for part in ("http", "steps") if index % 2 == 0 else ("steps", "http"):
+                    if part == "steps":
+                        own = time.process_time()
+                        created += runner.run(steps(body))
+                        cpu["steps"] += time.process_time() - own
+                        continue
+                    served, start = server.cpu_seconds(), time.perf_counter()
+                    posted += self.submit_tasks(api, org, http_project, body, JSON_HEADERS)
+                    request_s = time.perf_counter() - start
+                    cpu["server"] += server.cpu_seconds() - served
+                rests.append(request_s - (sum(seconds.values()) - steps_before))
+        finally:
+            runner.run(client.aclose())
+        n = self.plan.bulk_tasks
+        if created != n or posted != n:
+            fail(f"the route's steps created {created} and the API {posted} of {n} tasks")
+        return seconds, rests, cpu
 
     def cleanup(self) -> None:
         batch: list[bytes] = []
@@ -915,8 +1029,16 @@ class Bench:
 
 
 def environment(client: redis.Redis, binary: str | None) -> dict[str, Any]:
-    packages = ("fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic", "httpx",
-                "redis")
+    packages = (
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "uvloop",
+        "httptools",
+        "pydantic",
+        "httpx",
+        "redis",
+    )
     return {
         "redis_version": client.info("server").get("redis_version"),
         "redis_binary": binary or "(external, --redis-url)",
@@ -942,118 +1064,181 @@ def server_config(servers: dict[str, Server]) -> dict[str, Any]:
 
 
 def print_cycles(c: dict[str, Any], cpus: int) -> None:
-    print(f"   client: {c['client']}, {c['client_procs']} process(es), {c['concurrency']} cycles "
-          f"in flight")
-    print(f"   {'server':<14}{'cycles/s':>10}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
-          f"{'claim p50':>11}{'submit p50':>12}{'server CPU':>12}{'client CPU':>12}")
+    print(
+        f"   client: {c['client']}, {c['client_procs']} process(es), {c['concurrency']} cycles "
+        f"in flight"
+    )
+    print(
+        f"   {'server':<14}{'cycles/s':>10}{'p50 ms':>8}{'p90 ms':>8}{'p99 ms':>8}"
+        f"{'claim p50':>11}{'submit p50':>12}{'server CPU':>12}{'client CPU':>12}"
+    )
     for side, name in (("ruche", "Ruche API"), ("bare", "bare FastAPI")):
         row = c["sides"][side]
-        print(f"   {name:<14}{row['cycles_per_s']:>10,.0f}{row['p50_ms']:>8.2f}"
-              f"{row['p90_ms']:>8.2f}{row['p99_ms']:>8.2f}{row['claim_p50_ms']:>11.2f}"
-              f"{row['submit_p50_ms']:>12.2f}{row['server_cpu_us_per_cycle']:>9,.0f} us"
-              f"{row['client_cpu_us_per_cycle']:>9,.0f} us")
-    print(f"   CPU busy, CPU-seconds per wall-second ({cpus} usable CPUs; bench: server + Redis + "
-          "clients; others: the rest of the machine):")
-    print(f"   {'server':<14}{'server':>8}{'redis':>8}{'client/proc':>13}{'bench':>7}"
-          f"{'others':>8}  client saturated (>= {SATURATED})?")
+        print(
+            f"   {name:<14}{row['cycles_per_s']:>10,.0f}{row['p50_ms']:>8.2f}"
+            f"{row['p90_ms']:>8.2f}{row['p99_ms']:>8.2f}{row['claim_p50_ms']:>11.2f}"
+            f"{row['submit_p50_ms']:>12.2f}{row['server_cpu_us_per_cycle']:>9,.0f} us"
+            f"{row['client_cpu_us_per_cycle']:>9,.0f} us"
+        )
+    print(
+        f"   CPU busy, CPU-seconds per wall-second ({cpus} usable CPUs; bench: server + Redis + "
+        "clients; others: the rest of the machine):"
+    )
+    print(
+        f"   {'server':<14}{'server':>8}{'redis':>8}{'client/proc':>13}{'bench':>7}"
+        f"{'others':>8}  client saturated (>= {SATURATED})?"
+    )
     for side, name in (("ruche", "Ruche API"), ("bare", "bare FastAPI")):
         row = c["sides"][side]
-        print(f"   {name:<14}{row['server_cpu_busy']:>8.2f}{row['redis_cpu_busy']:>8.2f}"
-              f"{row['client_cpu_busy_per_proc']:>13.2f}{row['bench_cpu_busy']:>7.2f}"
-              f"{row['other_cpu_busy']:>8.2f}"
-              f"  {'YES: this row measures the client' if row['client_saturated'] else 'no'}")
+        print(
+            f"   {name:<14}{row['server_cpu_busy']:>8.2f}{row['redis_cpu_busy']:>8.2f}"
+            f"{row['client_cpu_busy_per_proc']:>13.2f}{row['bench_cpu_busy']:>7.2f}"
+            f"{row['other_cpu_busy']:>8.2f}"
+            f"  {'YES: this row measures the client' if row['client_saturated'] else 'no'}"
+        )
     noisy = sum(c["sides"][side]["rounds_not_quiet"] for side in SIDES)
     waited = sum(c["sides"][side]["quiet_wait_s"] for side in SIDES)
-    print(f"   (waited {waited:.0f} s in all for a quiet machine before rounds; "
-          f"{noisy} of {2 * c['rounds']} rounds started with the machine still busy)")
+    print(
+        f"   (waited {waited:.0f} s in all for a quiet machine before rounds; "
+        f"{noisy} of {2 * c['rounds']} rounds started with the machine still busy)"
+    )
     ratio = c["ratio_cycles_ruche_to_bare"]
-    print(f"   => ratio Ruche/bare (cycles/s) = {ratio:.2f}  (aim >= 0.5: "
-          f"{'met' if ratio >= 0.5 else 'NOT met'}); server CPU per cycle bare/Ruche = "
-          f"{c['ratio_server_cpu_bare_to_ruche']:.2f} (the ratio if both were CPU-bound)")
+    print(
+        f"   => ratio Ruche/bare (cycles/s) = {ratio:.2f}  (aim >= 0.5: "
+        f"{'met' if ratio >= 0.5 else 'NOT met'}); server CPU per cycle bare/Ruche = "
+        f"{c['ratio_server_cpu_bare_to_ruche']:.2f} (the ratio if both were CPU-bound)"
+    )
 
 
 def print_report(res: dict[str, Any]) -> None:
     env = res["env"]
-    print(f"Ruche API benchmark ({'quick' if res['quick'] else 'full'} run)")
+    print(f"Ruche API benchmark ({res['mode']} run)")
     print(f"  redis-server {env['redis_version']}, {env['redis_binary']}")
     print(f"  CPUs: {env['cpu_count']} ({env['cpu_affinity']} usable), {env['cpu_model']}")
-    print(f"  Python {env['python']}, FastAPI {env['fastapi']}, Starlette {env['starlette']}, "
-          f"uvicorn {env['uvicorn']}, uvloop {env['uvloop']}, httptools {env['httptools']}, "
-          f"pydantic {env['pydantic']}, redis-py {env['redis']} (hiredis {env['hiredis']}), "
-          f"httpx {env['httpx']} (client)")
+    print(
+        f"  Python {env['python']}, FastAPI {env['fastapi']}, Starlette {env['starlette']}, "
+        f"uvicorn {env['uvicorn']}, uvloop {env['uvloop']}, httptools {env['httptools']}, "
+        f"pydantic {env['pydantic']}, redis-py {env['redis']} (hiredis {env['hiredis']}), "
+        f"httpx {env['httpx']} (client)"
+    )
     cfg = res["server_config"]
-    print("  servers: `python -m ruche api` and `python -m bench.bare_app` (the same ruche.cli "
-          "code path, so the same uvicorn.run arguments and logging), one uvicorn worker "
-          "process each;")
-    print(f"  mapped in ruche/bare: uvloop {cfg['ruche']['uvloop']}/{cfg['bare']['uvloop']}, "
-          f"httptools {cfg['ruche']['httptools']}/{cfg['bare']['httptools']}; log lines written "
-          f"(access log included): {res['server_log_lines']['ruche']:,}/"
-          f"{res['server_log_lines']['bare']:,}")
+    print(
+        "  servers: `python -m ruche api` and `python -m bench.bare_app` (the same ruche.cli "
+        "code path, so the same uvicorn.run arguments and logging), one uvicorn worker "
+        "process each;"
+    )
+    print(
+        f"  mapped in ruche/bare: uvloop {cfg['ruche']['uvloop']}/{cfg['bare']['uvloop']}, "
+        f"httptools {cfg['ruche']['httptools']}/{cfg['bare']['httptools']}; log lines written "
+        f"(access log included): {res['server_log_lines']['ruche']:,}/"
+        f"{res['server_log_lines']['bare']:,}"
+    )
     print()
 
     runs = res["cycles"]
     first = runs[0]
-    print(f"1. claim->submit cycles through one uvicorn worker: {first['cycles']:,} timed cycles "
-          f"per server and client in {first['rounds']} interleaved rounds, after "
-          f"{first['warmup']:,} warm-up;")
-    print(f"   {first['volunteers']} volunteers, each cycle a claim and a submit by one of them; "
-          "moderation project, redundancy 3")
+    print(
+        f"1. claim->submit cycles through one uvicorn worker: {first['cycles']:,} timed cycles "
+        f"per server and client in {first['rounds']} interleaved rounds, after "
+        f"{first['warmup']:,} warm-up;"
+    )
+    print(
+        f"   {first['volunteers']} volunteers, each cycle a claim and a submit by one of them; "
+        "moderation project, redundancy 3"
+    )
     for c in runs:
         print_cycles(c, env["cpu_affinity"])
     ruche = first["sides"]["ruche"]
     bare = first["sides"]["bare"]
-    print(f"   where a Ruche cycle's time goes ({first['client']} client): API process CPU "
-          f"{ruche['server_cpu_us_per_cycle']:,.0f} us (bare: "
-          f"{bare['server_cpu_us_per_cycle']:,.0f} us, so Ruche's own code ~"
-          f"{ruche['server_cpu_us_per_cycle'] - bare['server_cpu_us_per_cycle']:,.0f} us), "
-          f"Redis CPU {ruche['redis_cpu_us_per_cycle']:,.0f} us "
-          f"(of which commands {ruche['redis_usec_per_cycle']:,.0f} us); threads in the server "
-          f"process after a round: {ruche['server_threads']} (bare: {bare['server_threads']})")
+    print(
+        f"   where a Ruche cycle's time goes ({first['client']} client): API process CPU "
+        f"{ruche['server_cpu_us_per_cycle']:,.0f} us (bare: "
+        f"{bare['server_cpu_us_per_cycle']:,.0f} us, so Ruche's own code ~"
+        f"{ruche['server_cpu_us_per_cycle'] - bare['server_cpu_us_per_cycle']:,.0f} us), "
+        f"Redis CPU {ruche['redis_cpu_us_per_cycle']:,.0f} us "
+        f"(of which commands {ruche['redis_usec_per_cycle']:,.0f} us); threads in the server "
+        f"process after a round: {ruche['server_threads']} (bare: {bare['server_threads']})"
+    )
     commands = ruche["redis_commands_per_cycle"]
     calls = sum(v["calls"] for v in commands.values())
-    print(f"   Redis commands per cycle, INFO commandstats ({calls:.1f} per cycle, those run "
-          "inside scripts included):")
+    print(
+        f"   Redis commands per cycle, INFO commandstats ({calls:.1f} per cycle, those run "
+        "inside scripts included):"
+    )
     print(f"   {'command':<18}{'calls/cycle':>12}{'us/call':>9}{'us/cycle':>10}")
     for name, v in commands.items():
-        print(f"   {name:<18}{v['calls']:>12.2f}{v['usec_per_call']:>9.1f}"
-              f"{v['usec_per_cycle']:>10.1f}")
+        print(
+            f"   {name:<18}{v['calls']:>12.2f}{v['usec_per_call']:>9.1f}"
+            f"{v['usec_per_cycle']:>10.1f}"
+        )
     print()
 
     b = res["bulk"]
-    print(f"2. Bulk submission of {b['tasks']:,} moderation tasks ({b['payload_bytes']}-byte "
-          f"payloads): {b['requests']} sequential requests of {b['batch']:,}")
-    print(f"   {'path':<42}{'tasks/s':>10}{'seconds':>9}{'API CPU s':>11}{'Redis s':>9}"
-          f"{'req ms':>8}{'body MB':>9}{'others':>8}")
-    for fmt, name in (("json", 'API, JSON {"tasks": [...]}'),
-                      ("ndjson", "API, NDJSON"),
-                      ("json_ext", "API, JSON, with external_id")):
+    print(
+        f"2. Bulk submission of {b['tasks']:,} moderation tasks ({b['payload_bytes']}-byte "
+        f"payloads): {b['requests']} sequential requests of {b['batch']:,}"
+    )
+    print(
+        f"   {'path':<42}{'tasks/s':>10}{'seconds':>9}{'API CPU s':>11}{'Redis s':>9}"
+        f"{'req ms':>8}{'body MB':>9}{'others':>8}"
+    )
+    for fmt, name in (
+        ("json", 'API, JSON {"tasks": [...]}'),
+        ("ndjson", "API, NDJSON"),
+        ("json_ext", "API, JSON, with external_id"),
+    ):
         row = b[fmt]
-        print(f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}"
-              f"{row['server_cpu_s']:>11.2f}{row['redis_evalsha_s']:>9.2f}"
-              f"{row['request_ms_mean']:>8.0f}{row['body_bytes'] / 1e6:>9.1f}"
-              f"{row['other_cpu_busy']:>8.2f}")
-    for key, name in (("board", "Board.create_tasks in-process (no HTTP)"),
-                      ("raw_hset", "raw pipelined HSET (one pipeline)")):
+        print(
+            f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}"
+            f"{row['server_cpu_s']:>11.2f}{row['redis_evalsha_s']:>9.2f}"
+            f"{row['request_ms_mean']:>8.0f}{row['body_bytes'] / 1e6:>9.1f}"
+            f"{row['other_cpu_busy']:>8.2f}"
+        )
+    for key, name in (
+        ("board", "Board.create_tasks in-process (no HTTP)"),
+        ("raw_hset", "raw pipelined HSET (one pipeline)"),
+    ):
         row = b[key]
-        print(f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}{'':>11}"
-              f"{row['redis_s']:>9.2f}")
-    print(f"   => ratio API/raw HSET (tasks/s): JSON {b['ratio_json_to_raw_hset']:.2f}, NDJSON "
-          f"{b['ratio_ndjson_to_raw_hset']:.2f}, JSON+external_id "
-          f"{b['ratio_json_ext_to_raw_hset']:.2f}; Board.create_tasks "
-          f"{b['ratio_board_to_raw_hset']:.2f}")
+        print(
+            f"   {name:<42}{row['per_s']:>10,.0f}{row['seconds']:>9.2f}{'':>11}"
+            f"{row['redis_s']:>9.2f}"
+        )
+    print(
+        f"   => ratio API/raw HSET (tasks/s): JSON {b['ratio_json_to_raw_hset']:.2f}, NDJSON "
+        f"{b['ratio_ndjson_to_raw_hset']:.2f}, JSON+external_id "
+        f"{b['ratio_json_ext_to_raw_hset']:.2f}; Board.create_tasks "
+        f"{b['ratio_board_to_raw_hset']:.2f}"
+    )
     parts = b["in_process"]
-    print(f"   where an API JSON task's time goes: {1e6 / b['json']['per_s']:.1f} us per task "
-          "= (the route's steps, timed in-process) "
-          + " + ".join(f"{name} {us:.1f}" for name, us in parts.items()))
-    print("   (Redis s: time inside Redis running the create_tasks scripts or the HSETs, INFO "
-          "commandstats; request bodies encoded before timing; others: CPU-seconds per "
-          "wall-second that processes outside the benchmark used meanwhile)")
+    print(
+        f"   where an API JSON task's time goes: {b['in_process_http_us']:.1f} us per task "
+        "(the same bodies POSTed again, alongside) = (the route's steps, timed in-process) "
+        + " + ".join(f"{name} {us:.1f}" for name, us in parts.items())
+    )
+    rest, noise = parts["the rest (HTTP, auth, ...)"], b["in_process_rest_stderr_us"]
+    print(
+        f"   (the rest is by difference, body by body: {rest:.1f} +- {noise:.1f} us, its "
+        "standard error over the bodies"
+        + ("; within this run's noise of zero)" if abs(rest) <= 2 * noise else ")")
+    )
+    cpu = b["in_process_cpu_us"]
+    print(
+        f"   (CPU per task: the API process {cpu['server']:.1f} us on those requests, this "
+        f"process {cpu['steps']:.1f} us on the steps; Redis's work is the same for both)"
+    )
+    print(
+        "   (Redis s: time inside Redis running the create_tasks scripts or the HSETs, INFO "
+        "commandstats; request bodies encoded before timing; others: CPU-seconds per "
+        "wall-second that processes outside the benchmark used meanwhile)"
+    )
     print()
     others = [side["other_cpu_busy"] for c in runs for side in c["sides"].values()]
     others += [b[fmt]["other_cpu_busy"] for fmt in ("json", "ndjson", "json_ext")]
     if max(others) > NOISY:
-        print(f"WARNING: processes outside the benchmark kept up to {max(others):.2f} CPUs busy "
-              "while it measured: its numbers are disturbed; run it again on a quiet machine.")
+        print(
+            f"WARNING: processes outside the benchmark kept up to {max(others):.2f} CPUs busy "
+            "while it measured: its numbers are disturbed; run it again on a quiet machine."
+        )
     print(f"elapsed {res['elapsed_s']:.1f} s")
 
 
@@ -1064,7 +1249,7 @@ def run(
     url: str,
     binary: str | None,
     plan: Plan,
-    quick: bool,
+    mode: str,
     kinds: list[str],
     client_procs: int,
     quiet_wait: float,
@@ -1077,17 +1262,25 @@ def run(
             with ExitStack() as stack:
                 servers = {
                     "ruche": stack.enter_context(
-                        running(Server("ruche", ["ruche", "api"], bench.env(), Path(log_dir)))),
+                        running(Server("ruche", ["ruche", "api"], bench.env(), Path(log_dir)))
+                    ),
                     "bare": stack.enter_context(
-                        running(Server("bare", ["bench.bare_app"], bench.env(), Path(log_dir)))),
+                        running(Server("bare", ["bench.bare_app"], bench.env(), Path(log_dir)))
+                    ),
                 }
                 res: dict[str, Any] = {
-                    "env": env, "quick": quick, "plan": asdict(plan),
+                    "env": env,
+                    "mode": mode,
+                    "quick": mode == "quick",
+                    "plan": asdict(plan),
                     "server_config": server_config(servers),
                 }
                 with httpx.Client(base_url=servers["ruche"].url, timeout=300.0) as api:
-                    print("seeding an organisation, a project and volunteers ...",
-                          file=sys.stderr, flush=True)
+                    print(
+                        "seeding an organisation, a project and volunteers ...",
+                        file=sys.stderr,
+                        flush=True,
+                    )
                     org, _, tokens = bench.seed(api, len(kinds))
                     print("measuring claim->submit cycles ...", file=sys.stderr, flush=True)
                     res["cycles"] = [bench.cycles(kind, servers, tokens) for kind in kinds]
@@ -1097,6 +1290,7 @@ def run(
             res["elapsed_s"] = time.monotonic() - started
             print_report(res)
             print(json.dumps(res, sort_keys=True))
+            require_finite(res, "bench/api.py")
         finally:
             if binary is None:  # someone else's server: leave it as we found it
                 bench.cleanup()
@@ -1105,33 +1299,50 @@ def run(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="smaller sizes")
+    sizes.add_argument("--smoke", action="store_true",
+                       help="correctness only: tiny sizes, no wait for quiet CPUs")  # fmt: skip
     parser.add_argument("--redis-url", help="use this Redis instead of starting a throw-away one")
-    parser.add_argument("--clients", default=",".join(CLIENT_KINDS), metavar="KINDS",
-                        help="load generators to run, in order, comma-separated: raw (a minimal "
-                        "asyncio HTTP/1.1 client), httpx (httpx.AsyncClient); default: "
-                        "%(default)s")
-    parser.add_argument("--client-procs", type=int, default=1, metavar="N",
-                        help="processes per load generator (default 1); they share the cycles "
-                        "in flight and the volunteers")
-    parser.add_argument("--quiet-wait", type=float, default=20.0, metavar="S",
-                        help="before each timed round, wait up to S seconds (default "
-                        "%(default)s; 0: don't wait) for other processes to leave the CPUs "
-                        f"alone (under {NOISY} CPUs busy)")
+    parser.add_argument(
+        "--clients",
+        default=",".join(CLIENT_KINDS),
+        metavar="KINDS",
+        help="load generators to run, in order, comma-separated: raw (a minimal "
+        "asyncio HTTP/1.1 client), httpx (httpx.AsyncClient); default: "
+        "%(default)s",
+    )
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="processes per load generator (default 1); they share the cycles "
+        "in flight and the volunteers",
+    )
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        metavar="S",
+        help="before each timed round, wait up to S seconds (default 20, "
+        "0 with --smoke; 0: don't wait) for other processes to leave the CPUs "
+        f"alone (under {NOISY} CPUs busy)",
+    )
     args = parser.parse_args(argv)
     kinds = [kind.strip() for kind in args.clients.split(",") if kind.strip()]
     if not kinds or set(kinds) - set(CLIENT_KINDS):
         parser.error(f"--clients: choose among {', '.join(CLIENT_KINDS)}")
-    plan = QUICK if args.quick else FULL
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    plan = {"smoke": SMOKE, "quick": QUICK, "full": FULL}[mode]
+    quiet_wait = args.quiet_wait if args.quiet_wait is not None else 0.0 if args.smoke else 20.0
     if args.redis_url:
-        run(args.redis_url, None, plan, args.quick, kinds, args.client_procs, args.quiet_wait)
+        run(args.redis_url, None, plan, mode, kinds, args.client_procs, quiet_wait)
         return 0
     with (
         tempfile.TemporaryDirectory(prefix="ruche-bench-") as data_dir,
         RedisServer(Path(data_dir), appendonly=False) as server,
     ):
-        run(server.url, server.binary, plan, args.quick, kinds, args.client_procs,
-            args.quiet_wait)
+        run(server.url, server.binary, plan, mode, kinds, args.client_procs, quiet_wait)
     return 0
 
 

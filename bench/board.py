@@ -14,7 +14,8 @@ comes from a new volunteer, so a task leaves the ready set only once per 99 clai
 Usage::
 
     .venv/bin/python bench/board.py            # full run (~1 min; ~0.5 GB in Redis at peak)
-    .venv/bin/python bench/board.py --quick    # smoke run with smaller sizes
+    .venv/bin/python bench/board.py --quick    # smaller sizes
+    .venv/bin/python bench/board.py --smoke    # correctness only, tiny sizes (a few seconds)
     .venv/bin/python bench/board.py --redis-url redis://host:6379/0
 
 Without ``--redis-url`` a throw-away ``redis-server`` is started (no persistence). With it, every
@@ -43,6 +44,7 @@ from typing import Any
 
 import redis
 from redis.utils import HIREDIS_AVAILABLE
+from sanity import require_finite
 
 from core import ids
 from core.board.models import CREATE_CHUNK, MAX_REDUNDANCY
@@ -69,6 +71,7 @@ class Plan:
 
 FULL = Plan(20_000, 2_000, 1_000, (10**3, 10**5, 10**6), 5_000, 500, 100_000)
 QUICK = Plan(2_000, 200, 500, (10**3, 10**4, 10**5), 1_000, 100, 10_000)
+SMOKE = Plan(200, 50, 100, (10**2, 10**3, 10**4), 250, 20, 2_000)
 
 
 # -- small helpers ---------------------------------------------------------------------------
@@ -266,16 +269,16 @@ class Bench:
         sha = str(self.client.script_load(script_source(ScriptName.CLAIM)))
         trivial_sha = str(self.client.script_load("return 1"))
 
-        def raw_argv(volunteer: str) -> tuple[str | int, ...]:
-            # The very KEYS and ARGV Board.claim sends, built ahead of the timed loop.
+        def raw_call(volunteer: str) -> tuple[int, tuple[str | int, ...]]:
+            # The very KEYS and ARGV Board.claim sends (built by BoardOps, so the key count
+            # follows the script), built ahead of the timed loop.
             call = self.board.ops.claim(project_id, volunteer)
-            if call.script != ScriptName.CLAIM or len(call.keys) != numkeys:
-                fail("Board.claim no longer sends one claim script call with 8 keys")
-            return (*call.keys, *call.args)
+            if call.script != ScriptName.CLAIM:
+                fail(f"Board.claim no longer sends the claim script (sends {call.script})")
+            return len(call.keys), (*call.keys, *call.args)
 
-        numkeys = 8
         board_vols = fresh_volunteers(per_kind)
-        raw_argvs = [raw_argv(v) for v in fresh_volunteers(per_kind)]
+        raw_calls = [raw_call(v) for v in fresh_volunteers(per_kind)]
         set_key, set_value = f"{self.prefix}set", b"v" * 16
 
         client, claim = self.client, self.claim
@@ -293,7 +296,7 @@ class Bench:
 
         def run_raw(lo: int, hi: int) -> int:
             ok = 0
-            for argv in raw_argvs[lo:hi]:
+            for numkeys, argv in raw_calls[lo:hi]:
                 ok += client.evalsha(sha, numkeys, *argv)[0] == b"ok"
             return ok
 
@@ -304,8 +307,10 @@ class Bench:
             return ok
 
         kinds: dict[str, Callable[[int, int], int]] = {
-            "set": run_set, "trivial_evalsha": run_trivial,
-            "board_claim": run_board, "raw_evalsha_claim": run_raw,
+            "set": run_set,
+            "trivial_evalsha": run_trivial,
+            "board_claim": run_board,
+            "raw_evalsha_claim": run_raw,
         }
         command_of = dict.fromkeys(kinds, "evalsha") | {"set": "set"}
         elapsed = dict.fromkeys(kinds, 0)
@@ -471,91 +476,132 @@ def environment(client: redis.Redis, binary: str | None) -> dict[str, Any]:
     }
 
 
-def print_report(env: dict[str, Any], plan: Plan, quick: bool, res: dict[str, Any]) -> None:
-    print(f"Ruche board benchmark ({'quick' if quick else 'full'} run)")
-    print(f"  redis-server {env['redis_version']} (allocator {env['redis_allocator']}), "
-          f"{env['redis_binary']}")
+def print_report(env: dict[str, Any], plan: Plan, mode: str, res: dict[str, Any]) -> None:
+    print(f"Ruche board benchmark ({mode} run)")
+    print(
+        f"  redis-server {env['redis_version']} (allocator {env['redis_allocator']}), "
+        f"{env['redis_binary']}"
+    )
     print(f"  CPUs: {env['cpu_count']} ({env['cpu_affinity']} usable), {env['cpu_model']}")
     print(f"  Python {env['python']}, redis-py {env['redis_py']}, hiredis {env['hiredis']}")
     print()
 
     t = res["claim_vs_set"]
-    print(f"1. Claim vs SET: {t['calls']:,} sequential calls of each through one connection "
-          f"(blocks of {plan.block:,}, interleaved; {t['queued_tasks']:,} tasks queued)")
+    print(
+        f"1. Claim vs SET: {t['calls']:,} sequential calls of each through one connection "
+        f"(blocks of {plan.block:,}, interleaved; {t['queued_tasks']:,} tasks queued)"
+    )
     print(f"   {'call':<26}{'calls/s':>10}{'us/call':>10}{'server us':>11}{'vs SET':>9}")
-    for kind, name in (("set", "SET"), ("trivial_evalsha", "EVALSHA 'return 1'"),
-                       ("board_claim", "Board.claim"),
-                       ("raw_evalsha_claim", "EVALSHA claim (bare)")):
-        print(f"   {name:<26}{t['per_s'][kind]:>10,.0f}{t['usec_per_call'][kind]:>10.1f}"
-              f"{t['server_usec_per_call'][kind]:>11.1f}"
-              f"{t['per_s'][kind] / t['per_s']['set']:>9.2f}")
-    print(f"   ratio claim/SET (calls/s): Board.claim {t['ratio_board_claim_to_set']:.2f}, "
-          f"bare EVALSHA {t['ratio_raw_evalsha_claim_to_set']:.2f}")
-    print(f"   (server us: time inside Redis per call, INFO commandstats; Redis memory growth per "
-          f"claim: {t['bytes_per_claim']:.0f} B, i.e. assignment + lease + touched set + event)")
+    for kind, name in (
+        ("set", "SET"),
+        ("trivial_evalsha", "EVALSHA 'return 1'"),
+        ("board_claim", "Board.claim"),
+        ("raw_evalsha_claim", "EVALSHA claim (bare)"),
+    ):
+        print(
+            f"   {name:<26}{t['per_s'][kind]:>10,.0f}{t['usec_per_call'][kind]:>10.1f}"
+            f"{t['server_usec_per_call'][kind]:>11.1f}"
+            f"{t['per_s'][kind] / t['per_s']['set']:>9.2f}"
+        )
+    print(
+        f"   ratio claim/SET (calls/s): Board.claim {t['ratio_board_claim_to_set']:.2f}, "
+        f"bare EVALSHA {t['ratio_raw_evalsha_claim_to_set']:.2f}"
+    )
+    print(
+        f"   (server us: time inside Redis per call, INFO commandstats; Redis memory growth per "
+        f"claim: {t['bytes_per_claim']:.0f} B, i.e. assignment + lease + touched set + event)"
+    )
     print()
 
     lat = res["latency"]
-    print(f"2. Claim latency vs queue depth: {lat['claims_per_depth']:,} claims per depth, "
-          f"each by a new volunteer, redundancy {MAX_REDUNDANCY}; interleaved blocks of "
-          f"{LATENCY_BLOCK}")
-    print(f"   {'queued':>9}{'p50 us':>9}{'p90 us':>9}{'p99 us':>9}{'max us':>9}{'mean us':>9}"
-          f"{'server us':>11}{'depth after':>13}{'fill/s':>10}{'B/task':>8}")
+    print(
+        f"2. Claim latency vs queue depth: {lat['claims_per_depth']:,} claims per depth, "
+        f"each by a new volunteer, redundancy {MAX_REDUNDANCY}; interleaved blocks of "
+        f"{LATENCY_BLOCK}"
+    )
+    print(
+        f"   {'queued':>9}{'p50 us':>9}{'p90 us':>9}{'p99 us':>9}{'max us':>9}{'mean us':>9}"
+        f"{'server us':>11}{'depth after':>13}{'fill/s':>10}{'B/task':>8}"
+    )
     for depth_s, row in lat["depths"].items():
-        print(f"   {label(int(depth_s)):>9}{row['p50_us']:>9.1f}{row['p90_us']:>9.1f}"
-              f"{row['p99_us']:>9.1f}{row['max_us']:>9.1f}{row['mean_us']:>9.1f}"
-              f"{row['server_usec_per_call']:>11.1f}{row['depth_end']:>13,}"
-              f"{row['fill_tasks_per_s']:>10,.0f}{row['fill_bytes_per_task']:>8.0f}")
+        print(
+            f"   {label(int(depth_s)):>9}{row['p50_us']:>9.1f}{row['p90_us']:>9.1f}"
+            f"{row['p99_us']:>9.1f}{row['max_us']:>9.1f}{row['mean_us']:>9.1f}"
+            f"{row['server_usec_per_call']:>11.1f}{row['depth_end']:>13,}"
+            f"{row['fill_tasks_per_s']:>10,.0f}{row['fill_bytes_per_task']:>8.0f}"
+        )
     print("   ratios: " + ", ".join(f"{k} = {v:.2f}" for k, v in lat["ratios"].items()))
-    print("   (server us: EVALSHA time inside Redis, INFO commandstats; B/task: used_memory "
-          "growth per task while filling, payload ~25 B)")
+    print(
+        "   (server us: EVALSHA time inside Redis, INFO commandstats; B/task: used_memory "
+        "growth per task while filling, payload ~25 B)"
+    )
     print()
 
     mem = res["memory_and_bulk"]
-    print(f"3. Redis memory per queued task, {PAYLOAD_BYTES}-byte JSON payload, "
-          f"{mem['tasks']:,} tasks, redundancy {MAX_REDUNDANCY}")
+    print(
+        f"3. Redis memory per queued task, {PAYLOAD_BYTES}-byte JSON payload, "
+        f"{mem['tasks']:,} tasks, redundancy {MAX_REDUNDANCY}"
+    )
     ext_len = mem["ext"]["external_id_bytes"]
     print(f"   {'variant':<30}{'used_memory/task':>17}{'MEMORY USAGE/task':>19}")
-    print(f"   {'raw HSET payload only':<30}{mem['raw_hset']['bytes_per_task']:>17.1f}"
-          f"{mem['raw_hset']['memory_usage_per_task']:>19.1f}")
-    for variant, name in (("no_ext", "board, no external id"),
-                          ("ext", f"board, {ext_len}-char external id")):
-        print(f"   {name:<30}{mem[variant]['bytes_per_task']:>17.1f}"
-              f"{mem[variant]['memory_usage_per_task_total']:>19.1f}")
+    print(
+        f"   {'raw HSET payload only':<30}{mem['raw_hset']['bytes_per_task']:>17.1f}"
+        f"{mem['raw_hset']['memory_usage_per_task']:>19.1f}"
+    )
+    for variant, name in (
+        ("no_ext", "board, no external id"),
+        ("ext", f"board, {ext_len}-char external id"),
+    ):
+        print(
+            f"   {name:<30}{mem[variant]['bytes_per_task']:>17.1f}"
+            f"{mem[variant]['memory_usage_per_task_total']:>19.1f}"
+        )
     keys = list(mem["ext"]["memory_usage_per_task"])
     print(f"   MEMORY USAGE per task by key: {'':<6}" + "".join(f"{k:>10}" for k in keys))
     for variant in ("no_ext", "ext"):
-        print(f"   {variant:<36}" + "".join(
-            f"{mem[variant]['memory_usage_per_task'][k]:>10.1f}" for k in keys))
-    print(f"   (task record JSON: {mem['no_ext']['task_record_bytes']} B without, "
-          f"{mem['ext']['task_record_bytes']} B with external id)")
+        print(
+            f"   {variant:<36}"
+            + "".join(f"{mem[variant]['memory_usage_per_task'][k]:>10.1f}" for k in keys)
+        )
+    print(
+        f"   (task record JSON: {mem['no_ext']['task_record_bytes']} B without, "
+        f"{mem['ext']['task_record_bytes']} B with external id)"
+    )
     print()
 
     print(f"4. Bulk creation, {mem['tasks']:,} tasks of {PAYLOAD_BYTES} B")
     print(f"   {'path':<44}{'tasks/s':>10}{'seconds':>9}{'in Redis':>10}")
-    for variant, name in (("raw_hset", "raw pipelined HSET (pre-serialised payloads)"),
-                          ("no_ext", "create_tasks, no external id"),
-                          ("ext", "create_tasks, external id")):
-        print(f"   {name:<44}{mem[variant]['per_s']:>10,.0f}{mem[variant]['seconds']:>9.2f}"
-              f"{mem[variant]['server_seconds']:>10.2f}")
-    print(f"   ratio create_tasks/raw HSET = {mem['ratio_create_tasks_to_raw_hset']:.2f} "
-          f"(both through one pipeline; create_tasks sends one EVALSHA per {CREATE_CHUNK} tasks)")
+    for variant, name in (
+        ("raw_hset", "raw pipelined HSET (pre-serialised payloads)"),
+        ("no_ext", "create_tasks, no external id"),
+        ("ext", "create_tasks, external id"),
+    ):
+        print(
+            f"   {name:<44}{mem[variant]['per_s']:>10,.0f}{mem[variant]['seconds']:>9.2f}"
+            f"{mem[variant]['server_seconds']:>10.2f}"
+        )
+    print(
+        f"   ratio create_tasks/raw HSET = {mem['ratio_create_tasks_to_raw_hset']:.2f} "
+        f"(both through one pipeline; create_tasks sends one EVALSHA per {CREATE_CHUNK} tasks)"
+    )
     print()
-    print(f"Redis used_memory peak {res['redis_peak_bytes'] / 2**20:,.0f} MiB; "
-          f"elapsed {res['elapsed_s']:.1f} s")
+    print(
+        f"Redis used_memory peak {res['redis_peak_bytes'] / 2**20:,.0f} MiB; "
+        f"elapsed {res['elapsed_s']:.1f} s"
+    )
 
 
 # -- main ------------------------------------------------------------------------------------
 
 
-def run(url: str, binary: str | None, plan: Plan, quick: bool) -> dict[str, Any]:
+def run(url: str, binary: str | None, plan: Plan, mode: str) -> dict[str, Any]:
     started = time.monotonic()
     client = redis.Redis.from_url(url, single_connection_client=True)
     bulk = redis.Redis.from_url(url)
     bench = Bench(client, bulk, plan)
     try:
         env = environment(client, binary)
-        res: dict[str, Any] = {"env": env, "quick": quick}
+        res: dict[str, Any] = {"env": env, "mode": mode, "quick": mode == "quick"}
         print("measuring memory and bulk creation ...", file=sys.stderr, flush=True)
         res["memory_and_bulk"] = bench.memory_and_bulk()
         print("measuring claim vs SET ...", file=sys.stderr, flush=True)
@@ -564,8 +610,9 @@ def run(url: str, binary: str | None, plan: Plan, quick: bool) -> dict[str, Any]
         res["latency"] = bench.latency()
         res["redis_peak_bytes"] = int(client.info("memory")["used_memory_peak"])
         res["elapsed_s"] = time.monotonic() - started
-        print_report(env, plan, quick, res)
+        print_report(env, plan, mode, res)
         print(json.dumps(res, sort_keys=True))
+        require_finite(res, "bench/board.py")
         return res
     finally:
         if binary is None:  # someone else's server: leave it as we found it
@@ -576,18 +623,21 @@ def run(url: str, binary: str | None, plan: Plan, quick: bool) -> dict[str, Any]
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a smoke run")
+    sizes = parser.add_mutually_exclusive_group()
+    sizes.add_argument("--quick", action="store_true", help="smaller sizes")
+    sizes.add_argument("--smoke", action="store_true", help="correctness only: tiny sizes")
     parser.add_argument("--redis-url", help="use this Redis instead of starting a throw-away one")
     args = parser.parse_args(argv)
-    plan = QUICK if args.quick else FULL
+    mode = "smoke" if args.smoke else "quick" if args.quick else "full"
+    plan = {"smoke": SMOKE, "quick": QUICK, "full": FULL}[mode]
     if args.redis_url:
-        run(args.redis_url, None, plan, args.quick)
+        run(args.redis_url, None, plan, mode)
         return 0
     with (
         tempfile.TemporaryDirectory(prefix="ruche-bench-") as data_dir,
         RedisServer(Path(data_dir), appendonly=False) as server,
     ):
-        run(server.url, server.binary, plan, args.quick)
+        run(server.url, server.binary, plan, mode)
     return 0
 
 

@@ -36,6 +36,10 @@ Usage::
     .venv/bin/python bench/quality.py            # 600 tasks, 3 seeds per kind and mix (~2 min)
     .venv/bin/python bench/quality.py --tasks 200 --seeds 1 --kinds moderation
     .venv/bin/python bench/quality.py --days 360 --drift --half-life 0   # drift, no fading
+    .venv/bin/python bench/quality.py --smoke    # correctness only: 30 tasks, 1 seed, 10 volunteers
+
+Every run checks its figures (shares between 0 and 1, answers per task within the policy's
+bounds, no NaN) and exits non-zero when one is off.
 
 Needs the ``bench`` dependency group (``.venv/bin/pip install --group bench``: crowd-kit).
 Runs against a throw-away redis-server. Data entry has no label set shared across tasks, which
@@ -59,6 +63,7 @@ import pandas as pd
 import redis
 from crowdkit.aggregation import DawidSkene, MajorityVote, Wawa
 from quality_crowds import KINDS, MIXES, Kind, SimTask, Worker, crowd
+from sanity import require, require_finite
 
 from core import ids
 from core.board.runner import Board
@@ -78,6 +83,9 @@ from task_types import get as get_task_type
 
 SEED = 1
 CROWD_SIZE = 40
+#: --smoke: a crowd of QUEUE distinct volunteers at least; Dawid-Skene's EM cut short (its
+#: pandas steps are most of a small run's time).
+SMOKE = {"tasks": 30, "seeds": 1, "crowd": 10, "ds_iterations": 10}
 QUEUE = 7  # answers drawn per task: enough for any policy below
 WINDOW = 20  # tasks open at a time
 GOLD_POOL = 150
@@ -88,6 +96,8 @@ POLICY: dict[str, Any] = {"redundancy": 2, "max_redundancy": 6, "agreement": Non
 #: Simulated time: the days a run's tasks are spread over (0: the clock stands still), the
 #: half-life reputations fade with, and whether some reliable volunteers turn spammer halfway.
 TIME: dict[str, Any] = {"days": 0.0, "half_life": DEFAULT_HALF_LIFE_DAYS, "drift": False}
+#: The batch baselines' settings: Dawid-Skene's EM iterations at most.
+BASELINES: dict[str, Any] = {"ds_iterations": 100}
 DRIFTING = 1 / 3  # of the reliable volunteers, when drifting
 
 
@@ -241,7 +251,8 @@ def run_crowdkit(
                     {"task": f"{t}:{unit}", "worker": worker_id, "label": names.get(label, label)}
                 )
     frame = pd.DataFrame(rows)
-    methods = {"MV": MajorityVote(), "Wawa": Wawa(), "DS": DawidSkene(n_iter=100)}
+    ds = DawidSkene(n_iter=BASELINES["ds_iterations"])
+    methods = {"MV": MajorityVote(), "Wawa": Wawa(), "DS": ds}
     scores = {}
     for name, method in methods.items():
         predicted = method.fit_predict(frame)
@@ -276,10 +287,16 @@ def drifted(workers: Sequence[Worker]) -> dict[str, Worker]:
 
 
 def simulate(
-    kind: Kind, mix_name: str, board: Board, clock: ManualClock, tasks_per_run: int, seed: int
+    kind: Kind,
+    mix_name: str,
+    board: Board,
+    clock: ManualClock,
+    tasks_per_run: int,
+    seed: int,
+    crowd_size: int = CROWD_SIZE,
 ) -> dict[str, Any]:
     rng = random.Random(f"{seed}:{kind.name}:{mix_name}")
-    workers = crowd(MIXES[mix_name], CROWD_SIZE, rng)
+    workers = crowd(MIXES[mix_name], crowd_size, rng)
     tasks = [kind.task(rng) for _ in range(tasks_per_run)]
     gold_tasks = [kind.task(rng) for _ in range(GOLD_POOL)]
     turned = drifted(workers)
@@ -310,6 +327,28 @@ def averaged(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         for size, methods in runs[0]["batch"].items()
     }
     return {"ruche": ruche, "batch": batch}
+
+
+def check(rows: Sequence[Mapping[str, Any]]) -> None:
+    """Exit non-zero when a figure cannot be right: a share outside [0, 1], answers per task
+    outside the policy's bounds, a number that is not finite."""
+    require(bool(rows), "bench/quality.py", "no kind and mix was run")
+    require_finite(list(rows), "bench/quality.py")
+    low, high = int(POLICY["redundancy"] or 1), int(POLICY["max_redundancy"] or QUEUE)
+    for row in rows:
+        where = f"bench/quality.py: {row['kind']}, {row['mix']}"
+        r = row["ruche"]
+        shares = {name: r[name] for name in (
+            "accuracy", "accuracy_reviewed", "review_share", "accepted_accuracy",
+            "accepted_confidence")}  # fmt: skip
+        shares |= {f"{m}@{size}": v for size, methods in row["batch"].items()
+                   for m, v in methods.items()}  # fmt: skip
+        for name, value in shares.items():
+            require(0.0 <= value <= 1.0, where, f"{name} = {value}, not a share")
+        require(r["accuracy"] <= r["accuracy_reviewed"], where, "reviews lowered the accuracy")
+        require(low <= r["answers_per_task"] <= high, where,
+                f"{r['answers_per_task']} answers per task, outside [{low}, {high}]")  # fmt: skip
+        require(r["answers_with_gold"] >= r["answers_per_task"], where, "gold answers < 0")
 
 
 def report(rows: Sequence[Mapping[str, Any]]) -> str:
@@ -348,7 +387,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=TIME["days"], help="simulated days a run")
     parser.add_argument("--half-life", type=float, default=TIME["half_life"], help="days")
     parser.add_argument("--drift", action="store_true", help="reliable volunteers turn spammer")
+    parser.add_argument("--crowd", type=int, default=CROWD_SIZE, help="volunteers in a crowd")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"correctness only: {SMOKE['tasks']} tasks, {SMOKE['seeds']} seed, a crowd of "
+        f"{SMOKE['crowd']}, Dawid-Skene cut at {SMOKE['ds_iterations']} iterations",
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        vars(args).update(SMOKE)
+        BASELINES.update(ds_iterations=SMOKE["ds_iterations"])
+    if args.crowd < QUEUE:
+        parser.error(f"--crowd: at least {QUEUE} volunteers (each task gets {QUEUE} answers)")
     POLICY.update(
         redundancy=args.redundancy, max_redundancy=args.max_redundancy, agreement=args.agreement
     )
@@ -368,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                 for mix_name in MIXES:
                     if kind.name in args.kinds and mix_name in args.mixes:
                         runs = [
-                            simulate(kind, mix_name, board, clock, args.tasks, SEED + n)
+                            simulate(kind, mix_name, board, clock, args.tasks, SEED + n, args.crowd)
                             for n in range(args.seeds)
                         ]
                         rows.append({"kind": kind.name, "mix": mix_name, **averaged(runs)})
@@ -376,15 +427,24 @@ def main(argv: Sequence[str] | None = None) -> None:
         finally:
             server.stop()
     print(
-        f"{args.tasks} tasks per kind and mix, {CROWD_SIZE} volunteers, mean of {args.seeds} "
+        f"{args.tasks} tasks per kind and mix, {args.crowd} volunteers, mean of {args.seeds} "
         f"seeds from {SEED}; policy {POLICY}; gold schedule {GOLD}; time {TIME}"
+        + (f"; Dawid-Skene cut at {BASELINES['ds_iterations']} iterations" if args.smoke else "")
     )
     print(report(rows))
     print(
         json.dumps(
-            {"policy": POLICY, "gold": GOLD, "time": TIME, "seeds": args.seeds, "rows": rows}
+            {
+                "policy": POLICY,
+                "gold": GOLD,
+                "time": TIME,
+                "baselines": BASELINES,
+                "seeds": args.seeds,
+                "rows": rows,
+            }
         )
     )
+    check(rows)
 
 
 if __name__ == "__main__":

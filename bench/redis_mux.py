@@ -19,7 +19,11 @@ processes on the machine skew the wall times more than the CPU times.
 Usage::
 
     .venv/bin/python bench/redis_mux.py            # N=20000 per case (~15 s)
-    .venv/bin/python bench/redis_mux.py --n 2000   # smoke run
+    .venv/bin/python bench/redis_mux.py --n 2000   # smaller
+    .venv/bin/python bench/redis_mux.py --smoke    # correctness only: N=320, short warm-up
+
+Every case's reply is checked first (``1`` per call), and the run fails on a number that is not
+finite.
 """
 
 from __future__ import annotations
@@ -36,17 +40,19 @@ from typing import cast
 
 import redis.asyncio
 import uvloop
+from sanity import require, require_finite
 
 from core.redis.mux import MuxRedis
 from core.redis.server import RedisServer
 
 CONCURRENCY = 16
 WARM_UP = 1000
+SMOKE_N = 320
 
 Call = Callable[[], Awaitable[object]]
 
 
-async def measure(call: Call, n: int, concurrency: int) -> tuple[float, float]:
+async def measure(call: Call, n: int, concurrency: int, warm_up: int) -> tuple[float, float]:
     """CPU and wall µs per call for ``n`` calls made by ``concurrency`` coroutines."""
 
     async def worker(calls: int) -> None:
@@ -54,7 +60,7 @@ async def measure(call: Call, n: int, concurrency: int) -> tuple[float, float]:
             await call()
 
     share = n // concurrency
-    await asyncio.gather(*(worker(WARM_UP // concurrency) for _ in range(concurrency)))
+    await asyncio.gather(*(worker(warm_up // concurrency) for _ in range(concurrency)))
     cpu, wall = time.process_time(), time.perf_counter()
     await asyncio.gather(*(worker(share) for _ in range(concurrency)))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -76,7 +82,7 @@ def placements(redis_pid: int | None) -> list[tuple[str, tuple[int, int] | None]
     ]
 
 
-async def run(url: str, n: int, pin: bool) -> None:
+async def run(url: str, n: int, pin: bool, warm_up: int) -> None:
     setup = redis.asyncio.Redis.from_url(url, decode_responses=True)
     sha = str(await setup.script_load("return 1"))
     redis_pid = int((await setup.info("server"))["process_id"]) if pin else None
@@ -108,6 +114,13 @@ async def run(url: str, n: int, pin: bool) -> None:
         ("redis-py pipeline of 2", redis_py_pipeline),
         ("mux batch of 2", mux_batch),
     ]
+    expected: dict[str, object] = {
+        "redis-py evalsha": 1, "mux single": [1],
+        "redis-py pipeline of 2": [1, 1], "mux batch of 2": [1, 1],
+    }  # fmt: skip
+    for name, call in cases:
+        reply = await call()
+        require(reply == expected[name], "bench/redis_mux.py", f"{name} replied {reply!r}")
     modes = [(1, "sequential"), (CONCURRENCY, f"{CONCURRENCY} coroutines")]
     print(f"N={n} calls per case; client CPU and wall µs per call (uvloop)")
     ratios: list[str] = []
@@ -119,11 +132,13 @@ async def run(url: str, n: int, pin: bool) -> None:
         for concurrency, label in modes:
             results: dict[str, float] = {}
             for name, call in cases:
-                cpu, wall = await measure(call, n, concurrency)
+                cpu, wall = await measure(call, n, concurrency, warm_up)
+                require_finite([cpu, wall], f"bench/redis_mux.py: {label} {name}")
                 results[name] = cpu
                 print(f"  {label:<14} {name:<24} cpu {cpu:6.1f} µs   wall {wall:6.1f} µs")
             single = results["mux single"] / results["redis-py evalsha"]
             batch = results["mux batch of 2"] / results["redis-py pipeline of 2"]
+            require_finite([single, batch], f"bench/redis_mux.py: {where}, {label} ratios")
             ratios.append(f"  {where}, {label}: single {single:.2f}   batch of 2 {batch:.2f}")
     print("\nratios mux/redis-py (client CPU):")
     print("\n".join(ratios))
@@ -134,16 +149,19 @@ async def run(url: str, n: int, pin: bool) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     parser.add_argument("--n", type=int, default=20_000, help="calls per case (%(default)s)")
+    parser.add_argument("--smoke", action="store_true",
+                        help=f"correctness only: --n {SMOKE_N}, a warm-up as short")  # fmt: skip
     parser.add_argument("--redis-url", help="use this Redis instead of starting a throw-away one")
     args = parser.parse_args(argv)
+    n, warm_up = (SMOKE_N, SMOKE_N) if args.smoke else (args.n, WARM_UP)
     if args.redis_url:
-        uvloop.run(run(args.redis_url, args.n, pin=False))
+        uvloop.run(run(args.redis_url, n, pin=False, warm_up=warm_up))
         return 0
     with (
         tempfile.TemporaryDirectory(prefix="ruche-bench-") as data_dir,
         RedisServer(Path(data_dir), appendonly=False) as server,
     ):
-        uvloop.run(run(server.url, args.n, pin=True))
+        uvloop.run(run(server.url, n, pin=True, warm_up=warm_up))
     return 0
 
 

@@ -20,6 +20,7 @@ Usage::
 
     .venv/bin/python bench/submit.py            # 100,000 rows, 3 rounds (~2 min, 2 quiet CPUs)
     .venv/bin/python bench/submit.py --rows 20000
+    .venv/bin/python bench/submit.py --smoke    # correctness only: 2,000 rows, 1 round, no wait
 
 Other processes on the machine skew the numbers: before each timed part the benchmark waits
 (``--quiet-wait``) for the CPUs to be quiet, as bench/api.py does.
@@ -43,6 +44,7 @@ from types import ModuleType
 from typing import Any
 
 import httpx
+from sanity import require_finite
 
 from core.redis.server import RedisServer
 from producers.bulk import DEFAULT_CHUNK
@@ -51,6 +53,7 @@ from producers.file_submission import FileOptions, prepare_file
 
 REPO = Path(__file__).resolve().parent.parent
 LABELS = "ok|spam|harassment"
+SMOKE_ROWS = 2 * DEFAULT_CHUNK  # two chunks: more than one request each way
 
 
 def bench_api() -> ModuleType:
@@ -195,7 +198,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="S",
         help="wait up to S seconds for quiet CPUs before each timed part",
     )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help=f"correctness only: --rows {SMOKE_ROWS} --rounds 1 --quiet-wait 0",
+    )
     args = parser.parse_args(argv)
+    if args.smoke:
+        args.rows, args.rounds, args.quiet_wait = SMOKE_ROWS, 1, 0.0
     with (
         tempfile.TemporaryDirectory(prefix="ruche-bench-submit-") as work,
         RedisServer(Path(work), appendonly=False) as redis_server,
@@ -203,6 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         res = measure(args.rows, args.rounds, args.quiet_wait, redis_server.url, Path(work))
     report(res)
     print(json.dumps(res, sort_keys=True))
+    require_finite(res, "bench/submit.py")
     return 0
 
 
