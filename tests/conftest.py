@@ -1,7 +1,10 @@
 """Shared fixtures: a real, throw-away ``redis-server`` for the whole session.
 
 Every test gets a clean database (FLUSHALL before each test that asks for ``redis_client``).
-Set ``RUCHE_TEST_REDIS_URL`` to point the suite at an existing server instead.
+The suite runs in parallel (pytest-xdist): each worker is a session of its own, so it starts a
+server of its own on a free port, in a temporary directory of its own. Set
+``RUCHE_TEST_REDIS_URL`` to point the suite at an existing server instead: it is flushed before
+every test, so it can serve one worker only (``-n auto`` then starts one).
 """
 
 from __future__ import annotations
@@ -15,11 +18,30 @@ import redis
 
 from core.redis.server import RedisServer
 
+EXTERNAL_REDIS = "RUCHE_TEST_REDIS_URL"
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` with one shared, external server: one worker (the tests flush it)."""
+    return 1 if os.environ.get(EXTERNAL_REDIS) else None
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Every run says how to replay its order, even with ``-q`` (which hides the header)."""
+    if config.pluginmanager.hasplugin("randomly"):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(f"random test order: replay it with --randomly-seed={seed}")
+
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("RUCHE_TEST_REDIS_URL")
+    external = os.environ.get(EXTERNAL_REDIS)
     if external:
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        if workers > 1:
+            pytest.exit(f"{EXTERNAL_REDIS} is flushed by every test: run one worker (-n 1 or -n 0)")
         yield external
         return
     server = RedisServer(Path(tmp_path_factory.mktemp("redis")), appendonly=False)
