@@ -17,8 +17,14 @@ import pytest
 import redis
 
 from core.redis.server import RedisServer
+from tests.support.processes import default_signal_handling
 
 EXTERNAL_REDIS = "RUCHE_TEST_REDIS_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before xdist starts its workers, and in each worker: see the function's docstring.
+    default_signal_handling()
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
