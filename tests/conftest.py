@@ -25,6 +25,11 @@ EXTERNAL_REDIS = "RUCHE_TEST_REDIS_URL"
 def pytest_configure(config: pytest.Config) -> None:
     # Before xdist starts its workers, and in each worker: see the function's docstring.
     default_signal_handling()
+    workers = getattr(config.option, "numprocesses", None) or 0
+    if os.environ.get(EXTERNAL_REDIS) and workers > 1 and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            f"{EXTERNAL_REDIS} is flushed by every test, so it serves one worker: -n 1 or -n 0"
+        )
 
 
 def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
@@ -45,17 +50,36 @@ def pytest_terminal_summary(
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     external = os.environ.get(EXTERNAL_REDIS)
     if external:
-        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        if workers > 1:
-            pytest.exit(f"{EXTERNAL_REDIS} is flushed by every test: run one worker (-n 1 or -n 0)")
         yield external
         return
-    server = RedisServer(Path(tmp_path_factory.mktemp("redis")), appendonly=False)
-    server.start()
+    server = own_redis_server(tmp_path_factory)
     try:
         yield server.url
     finally:
         server.stop()
+
+
+def own_redis_server(tmp_path_factory: pytest.TempPathFactory, tries: int = 3) -> RedisServer:
+    """A started server that is this session's own. Its free port is only free when picked: a
+    parallel worker may start a server there first, and ours, unable to bind it, exits, maybe
+    after the other answered our ping. Two workers on one server would flush each other's
+    data, so the server that answers must work in our directory; if not, a new port."""
+    for _ in range(tries):
+        data_dir = tmp_path_factory.mktemp("redis")
+        server = RedisServer(data_dir, appendonly=False)
+        try:
+            server.start()
+        except RuntimeError:  # exited: its port was taken meanwhile
+            continue
+        client = redis.Redis.from_url(server.url, decode_responses=True)
+        try:
+            answering_from = Path(client.config_get("dir")["dir"])
+        finally:
+            client.close()
+        if answering_from.resolve() == data_dir.resolve():
+            return server
+        server.stop()
+    raise RuntimeError(f"no redis-server of our own in {tries} tries (each logs in its directory)")
 
 
 @pytest.fixture
