@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
-from core.redis.server import RedisServer
+from tests.support.own_redis import own_redis_server
 from tests.support.processes import default_signal_handling
 
 EXTERNAL_REDIS = "RUCHE_TEST_REDIS_URL"
@@ -57,29 +56,6 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield server.url
     finally:
         server.stop()
-
-
-def own_redis_server(tmp_path_factory: pytest.TempPathFactory, tries: int = 3) -> RedisServer:
-    """A started server that is this session's own. Its free port is only free when picked: a
-    parallel worker may start a server there first, and ours, unable to bind it, exits, maybe
-    after the other answered our ping. Two workers on one server would flush each other's
-    data, so the server that answers must work in our directory; if not, a new port."""
-    for _ in range(tries):
-        data_dir = tmp_path_factory.mktemp("redis")
-        server = RedisServer(data_dir, appendonly=False)
-        try:
-            server.start()
-        except RuntimeError:  # exited: its port was taken meanwhile
-            continue
-        client = redis.Redis.from_url(server.url, decode_responses=True)
-        try:
-            answering_from = Path(client.config_get("dir")["dir"])
-        finally:
-            client.close()
-        if answering_from.resolve() == data_dir.resolve():
-            return server
-        server.stop()
-    raise RuntimeError(f"no redis-server of our own in {tries} tries (each logs in its directory)")
 
 
 @pytest.fixture
