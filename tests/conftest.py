@@ -1,30 +1,59 @@
 """Shared fixtures: a real, throw-away ``redis-server`` for the whole session.
 
 Every test gets a clean database (FLUSHALL before each test that asks for ``redis_client``).
-Set ``RUCHE_TEST_REDIS_URL`` to point the suite at an existing server instead.
+The suite runs in parallel (pytest-xdist): each worker is a session of its own, so it starts a
+server of its own on a free port, in a temporary directory of its own. Set
+``RUCHE_TEST_REDIS_URL`` to point the suite at an existing server instead: it is flushed before
+every test, so it can serve one worker only (``-n auto`` then starts one).
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import redis
 
 from core.redis.server import RedisServer
-from tests.tls import TlsRedis, make_certificates
+from tests.support.own_redis import own_redis_server
+from tests.support.processes import default_signal_handling
+from tests.support.tls import TlsRedis, make_certificates
+
+EXTERNAL_REDIS = "RUCHE_TEST_REDIS_URL"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Before xdist starts its workers, and in each worker: see the function's docstring.
+    default_signal_handling()
+    workers = getattr(config.option, "numprocesses", None) or 0
+    if os.environ.get(EXTERNAL_REDIS) and workers > 1 and not hasattr(config, "workerinput"):
+        raise pytest.UsageError(
+            f"{EXTERNAL_REDIS} is flushed by every test, so it serves one worker: -n 1 or -n 0"
+        )
+
+
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int | None:
+    """``-n auto`` with one shared, external server: one worker (the tests flush it)."""
+    return 1 if os.environ.get(EXTERNAL_REDIS) else None
+
+
+def pytest_terminal_summary(
+    terminalreporter: pytest.TerminalReporter, config: pytest.Config
+) -> None:
+    """Every run says how to replay its order, even with ``-q`` (which hides the header)."""
+    if config.pluginmanager.hasplugin("randomly"):
+        seed = config.getoption("randomly_seed")
+        terminalreporter.write_line(f"random test order: replay it with --randomly-seed={seed}")
 
 
 @pytest.fixture(scope="session")
 def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    external = os.environ.get("RUCHE_TEST_REDIS_URL")
+    external = os.environ.get(EXTERNAL_REDIS)
     if external:
         yield external
         return
-    server = RedisServer(Path(tmp_path_factory.mktemp("redis")), appendonly=False)
-    server.start()
+    server = own_redis_server(tmp_path_factory)
     try:
         yield server.url
     finally:
@@ -44,7 +73,7 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
 @pytest.fixture(scope="session")
 def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
     """A throw-away redis-server speaking only TLS (its plain port closed), on a certificate of
-    a throw-away CA (tests/tls.py); started on first use. Tests flush what they use."""
+    a throw-away CA (tests/support/tls.py); started on first use. Tests flush what they use."""
     directory = tmp_path_factory.mktemp("tls-redis")
     certs = make_certificates(directory / "certs")
     with RedisServer(directory / "data", appendonly=False, tls=certs.server_tls()) as server:

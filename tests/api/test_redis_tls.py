@@ -15,7 +15,7 @@ from core.redis.mux import MuxRedis
 from core.settings import Settings
 from tests.api.conftest import ADMIN_TOKEN, Actors
 from tests.api.ngo import new_project, submit, translation
-from tests.tls import TlsRedis
+from tests.support.tls import TlsRedis
 
 pytestmark = pytest.mark.anyio
 

@@ -1,5 +1,5 @@
 """MuxRedis over TLS (``rediss://``) against a real redis-server serving only TLS on throw-away
-certificates (tests/tls.py); and the mux reads a URL's TLS options as redis-py does: for each,
+certificates (tests/support/tls.py); and the mux reads a URL's TLS options as redis-py does: for each,
 the mux, redis-py's asyncio client (the API's) and its sync one (the workers', the relay's, the
 scheduler's, the broker's) connect, or are refused, alike.
 """
@@ -26,7 +26,7 @@ from core.board.runner import MUX_COMMANDS
 from core.redis.mux import MuxRedis
 from core.redis.server import RedisServer
 from core.redis.tls import ssl_context
-from tests.tls import Certificates, TlsRedis, make_certificates, tls_url
+from tests.support.tls import Certificates, TlsRedis, make_certificates, tls_url
 
 pytestmark = pytest.mark.anyio
 

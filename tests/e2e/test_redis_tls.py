@@ -17,7 +17,7 @@ import redis
 
 from tests.processes import wait_until
 from tests.test_cli import EXIT_TIMEOUT, ruche_env, ruche_up, wait_until_ready
-from tests.tls import TlsRedis
+from tests.support.tls import TlsRedis
 
 ADMIN_TOKEN = "rk_admin_" + "tls" * 12
 WAIT_S = 60.0

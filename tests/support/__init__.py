@@ -12,7 +12,9 @@ Fixtures stay in each folder's ``conftest.py``; what a test imports comes from h
 - ``live_ruche``: Ruche's commands as real processes, and an NGO's results cursor over HTTP.
 - ``ruche_up``: ``ruche up`` as a subprocess, and what /proc says of its processes.
 - ``crash_run``: the content, receiver, fleet and chaos of the crash run.
-- ``processes``: stopping process groups, waiting on a condition.
+- ``processes``: stopping process groups, waiting on a condition, the default signal handling
+  the session gives every process it starts.
+- ``own_redis``: the session's own throw-away ``redis-server`` (one per xdist worker).
 - ``servers/``: real local HTTP servers and proxies for the NGO client's tests.
 - ``worker_modules/``: modules real dramatiq processes load next to Ruche's actors.
 - ``canary_task_type``: a plugin task type whose aggregation always fails.

@@ -241,6 +241,14 @@ PIECES: dict[str, list[str]] = {
     "relay": ["relay"],
     "scheduler": ["scheduler"],
 }
+#: What each piece logs once it is at work (dramatiq's own line for the workers).
+READY: dict[str, str] = {
+    **{name: "Worker process is ready for action." for name in WORKERS},
+    "relay": '"relay.started"',
+    "scheduler": '"scheduler.started"',
+}
+#: How long a piece may take to start (a bound on a busy machine, not a measure).
+READY_TIMEOUT_S = 120.0
 
 
 class Fleet:
@@ -251,6 +259,7 @@ class Fleet:
         self.redis_url = redis_url
         self.logs = logs
         self.running: dict[str, subprocess.Popen[bytes]] = {}
+        self.log_of: dict[str, Path] = {}
         self.starts: Counter[str] = Counter()
         self._lock = threading.Lock()
 
@@ -263,7 +272,8 @@ class Fleet:
             RUCHE_RELAY_CLAIM_IDLE_SECONDS="1",  # a dead relay's events are taken over soon
         )
         self.starts[name] += 1
-        with (self.logs / f"{name}-{self.starts[name]}.log").open("ab") as sink:
+        log = self.logs / f"{name}-{self.starts[name]}.log"
+        with log.open("ab") as sink:
             process = subprocess.Popen(
                 [sys.executable, "-m", "ruche", *PIECES[name]],
                 env=env,
@@ -273,6 +283,13 @@ class Fleet:
             )
         with self._lock:
             self.running[name] = process
+            self.log_of[name] = log
+
+    def not_ready(self) -> list[str]:
+        """The pieces whose current process has not said it is at work yet."""
+        with self._lock:
+            logs = dict(self.log_of)
+        return [name for name, log in logs.items() if READY[name] not in log.read_text()]
 
     def kill(self, name: str) -> float:
         """kill -9 the piece's whole process group; returns when it is dead."""
@@ -313,8 +330,12 @@ class Chaos:
     """Kills pieces of the fleet at random moments, starting each again at once.
 
     It first works through ``plan`` (a fixed, shuffled list of targets), then keeps killing a
-    random worker until ``work_done`` is set. ``pause_s`` bounds the random wait before each
-    kill. The kills it made are in ``kills``; an error in the thread is kept in ``error``.
+    random worker until ``work_done`` is set. Each kill waits for the whole fleet to be at work
+    (a process it started again included), then a random ``pause_s``: the kills fall on a
+    working pipeline whatever the machine's speed (timed from the previous kill alone, they
+    outran the processes' start-up on a loaded machine: most workers died before taking any
+    work, and the tasks stood still). The kills it made are in ``kills``; an error in the
+    thread is kept in ``error``.
     """
 
     fleet: Fleet
@@ -354,6 +375,15 @@ class Chaos:
             )
         assert ok, f"timed out waiting for {worker_kills} worker kills"
 
+    def _fleet_at_work(self) -> bool:
+        """Wait until every piece is at work; False when stopped meanwhile."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while waiting := self.fleet.not_ready():
+            assert time.monotonic() < deadline, f"not at work after {READY_TIMEOUT_S} s: {waiting}"
+            if self.stopped.wait(0.05):
+                return False
+        return True
+
     def _run(self) -> None:
         rng = random.Random(self.seed)
         try:
@@ -364,7 +394,7 @@ class Chaos:
                     if self.work_done.is_set():
                         break
                     target = rng.choice(WORKERS)
-                if self.stopped.wait(rng.uniform(*self.pause_s)):
+                if not self._fleet_at_work() or self.stopped.wait(rng.uniform(*self.pause_s)):
                     break
                 killed_at = self.fleet.kill(target)
                 self.fleet.start(target)

@@ -49,12 +49,14 @@ from workers.actors import deliver as deliver_actors
 from workers.app import setup
 from workers.broker import build_broker
 from workers.delivery.deliverer import ATTEMPT_ALIVE_MS, DELIVER, QUEUE, Deliverer
+from workers.delivery.renewals import Renewals
 from workers.delivery.webhook_client import HttpLimits, Reply
 
 ROOT = Path(__file__).resolve().parents[2]
 ORG = "org_redeliverytest"
 HOUR_MS = 3600 * 1000
 HEARTBEATS = "ruche:dramatiq:__heartbeats__"
+NOW_MS = 1_700_000_000_000
 # Generous ceilings for what is waited on (a shared, noisy machine); nothing asserts a duration.
 START_TIMEOUT_S = 60.0
 REDELIVERY_TIMEOUT_S = 90.0
@@ -84,15 +86,23 @@ def assert_one_delivery_sent_twice(
     assert first.body == second.body
     hook = Webhook(secret)
     assert all(hook.verify(r.body, headers_of(r)) for r in receiver.requests)
-    wait_for(
-        lambda: getattr(the_record(client, published), "status", None) == "delivered",
-        30,
-        "the outcome to be recorded",
-    )
+
+    # The attempt ends in two writes, the record first and the due set second
+    # (Deliverer._save): "delivered" alone is not the end yet, the member is still leased to
+    # the attempt until the second write. Wait for both; a member left behind (leased, so
+    # sent again once the lease is out) still fails here when the wait runs out.
+    def ended() -> bool:
+        record = the_record(client, published)
+        return (
+            record is not None
+            and record.status == "delivered"
+            and client.zscore(Keys().webhook_due, due_member(ORG, did)) is None
+            and client.keys(Keys().webhook_attempt("*")) == []
+        )
+
+    wait_for(ended, 30, "the outcome to be recorded and the claim to be let go")
     done = the_record(client, published)
     assert done is not None and done.attempts == 1  # the dead run recorded nothing
-    assert client.zscore(Keys().webhook_due, due_member(ORG, did)) is None
-    assert client.keys(Keys().webhook_attempt("*")) == []
 
 
 # -- a real worker process, killed mid-POST --------------------------------------------------------
@@ -273,6 +283,56 @@ def test_a_run_still_renewing_its_claim_is_never_overlapped(redis_client: redis.
     assert store.renew("m1", held.token, 0)
     assert not store.renew("m1", held.token, 60_000)  # a renewal arriving late changes nothing
     assert store.claim_attempt("org_a", "dlv_2", now + 2, HOUR_MS, None, message_id="m1").token
+
+
+@pytest.mark.parametrize("next_ms", [None, NOW_MS + 60_000], ids=["delivered", "retry-due"])
+def test_a_renewal_landing_after_the_finish_changes_nothing(
+    redis_client: redis.Redis, next_ms: int | None
+) -> None:
+    store = DeliveryStore(redis_client, Keys())
+    redis_client.zadd(Keys().webhook_due, {"org_a|dlv_3": NOW_MS})
+    claim = store.claim_attempt("org_a", "dlv_3", NOW_MS, HOUR_MS, None, message_id="m1")
+    assert claim.token is not None
+    assert store.finish("org_a", "dlv_3", claim.token, next_ms, message_id="m1")
+
+    # The renewal thread read the run as held just before the finish; its renewals land after.
+    assert not store.renew("m1", claim.token, 60_000)
+    assert not store.renew("m1", claim.token, 0)  # nor does a "stopped" mark
+    assert redis_client.zscore(Keys().webhook_due, "org_a|dlv_3") == next_ms
+    assert not redis_client.exists(Keys().webhook_attempt("m1"))
+
+
+class RenewalLog(DeliveryStore):
+    """Records what each renewal came to (True: renewed)."""
+
+    def __init__(self, client: redis.Redis, keys: Keys) -> None:
+        super().__init__(client, keys)
+        self.replies: list[bool] = []
+
+    def renew(self, message_id: str, token: int, alive_ms: int) -> bool:
+        renewed = super().renew(message_id, token, alive_ms)
+        self.replies.append(renewed)
+        return renewed
+
+
+def test_the_renewal_thread_still_running_after_the_finish_leaves_the_due_set_alone(
+    redis_client: redis.Redis,
+) -> None:
+    store = RenewalLog(redis_client, Keys())
+    redis_client.zadd(Keys().webhook_due, {"org_a|dlv_4": NOW_MS})
+    claim = store.claim_attempt("org_a", "dlv_4", NOW_MS, HOUR_MS, None, message_id="m1")
+    assert claim.token is not None
+    renewals = Renewals(store, every_s=0.01, alive_ms=60_000)
+    held = renewals.hold("m1", claim.token)
+    try:
+        wait_for(lambda: True in store.replies, 30, "a renewal of the running attempt")
+        assert store.finish("org_a", "dlv_4", claim.token, None, message_id="m1")
+        finished_at = len(store.replies)
+        wait_for(lambda: False in store.replies[finished_at:], 30, "a renewal after the finish")
+    finally:
+        renewals.drop(held)
+    assert redis_client.zscore(Keys().webhook_due, "org_a|dlv_4") is None
+    assert not redis_client.exists(Keys().webhook_attempt("m1"))
 
 
 def same_message_deliverer(client: redis.Redis, message_id: str) -> Deliverer:
