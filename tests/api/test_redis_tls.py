@@ -13,8 +13,8 @@ import redis
 from api.main import create_app
 from core.redis.mux import MuxRedis
 from core.settings import Settings
-from tests.api.conftest import ADMIN_TOKEN, Actors
-from tests.api.ngo import new_project, submit, translation
+from tests.support.api.client import ADMIN_TOKEN, Actors
+from tests.support.api.ngo import new_project, submit, translation
 from tests.support.tls import TlsRedis
 
 pytestmark = pytest.mark.anyio

@@ -15,8 +15,8 @@ from pathlib import Path
 import httpx
 import redis
 
-from tests.processes import wait_until
-from tests.test_cli import EXIT_TIMEOUT, ruche_env, ruche_up, wait_until_ready
+from tests.support.processes import wait_until
+from tests.support.ruche_up import EXIT_TIMEOUT, ruche_env, ruche_up, wait_until_ready
 from tests.support.tls import TlsRedis
 
 ADMIN_TOKEN = "rk_admin_" + "tls" * 12
