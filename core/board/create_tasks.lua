@@ -9,6 +9,7 @@
 -- KEYS[6] P:events    stream one tasks.created event per batch
 -- KEYS[7] P:gold      hash   gold task id -> its gold answer (JSON: answer, explanation)
 -- KEYS[8] P:gold_pool zset   gold task ids, served by claim.lua
+-- KEYS[9] P:unclaimed zset   new tasks join it too (claim.lua: nobody claimed them yet)
 -- ARGV[1] now (ms, or "" for Redis TIME)
 -- ARGV[2] n, then n quadruples: external id ("" for none), priority, payload JSON, gold JSON
 --         ("" for an ordinary task)
@@ -65,6 +66,7 @@ for i = 0, n - 1 do
       golden = golden + 1
     else
       redis.call('ZADD', KEYS[5], ready_score(task), task_id)
+      redis.call('ZADD', KEYS[9], ready_score(task), task_id)
     end
     redis.call('HSET', KEYS[2], task_id, cjson.encode(task))
     redis.call('HSET', KEYS[3], task_id, payload)

@@ -129,7 +129,7 @@ class BoardOps(SlotOps, ReviewOps):
 
         keys = [
             pk.project, pk.tasks, pk.payloads, pk.external_ids, pk.ready, pk.events, pk.gold,
-            pk.gold_pool,
+            pk.gold_pool, pk.unclaimed,
         ]  # fmt: skip
         return ScriptCall(ScriptName.CREATE_TASKS, keys, args, parse)
 
@@ -215,6 +215,7 @@ class BoardOps(SlotOps, ReviewOps):
         keys = [
             pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases,
             pk.touched(volunteer_id), pk.payloads, pk.events, pk.gold_pool, pk.qualification,
+            pk.unclaimed,
         ]  # fmt: skip
         args: list[str | int] = [
             self.clock.script_now(), volunteer_id, project_id, ids.new_token_part(),
