@@ -46,11 +46,11 @@ __all__ = [
     "REQUEST_ID",
     "SENSITIVE_FIELDS",
     "RedactSensitiveFields",
-    "scrub_secrets",
     "configure_logging",
     "current_request_id",
     "safe_exception_dicts",
     "safe_plain_traceback",
+    "scrub_secrets",
 ]
 
 REDACTED = "[redacted]"
