@@ -21,6 +21,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import auth_refusal
 from core.errors import RucheError
+from core.json_input import JsonRefused
 
 __all__ = ["ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
 
@@ -64,6 +65,8 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 _NOT_JSON = [{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}]
+# Refusals of the body's JSON itself (core.json_input): the token check still comes first.
+_JSON_REFUSALS = frozenset({"json_invalid", "json_too_deep", "json_number_too_large"})
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -99,7 +102,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        if any(error.get("type") in _JSON_REFUSALS for error in exc.errors()):
             refused = await token_refusal(request)
             if refused is not None:
                 return refused
@@ -116,6 +119,16 @@ def install_error_handlers(app: FastAPI) -> None:
             # syntax, so the same documented 422 (the bulk route already answers so).
             return error_response(
                 422, "invalid_request", "the request is not valid", details=_NOT_JSON
+            )
+        if exc.status_code == 400 and isinstance(exc.__cause__, JsonRefused):
+            refused = await token_refusal(request)
+            if refused is not None:
+                return refused
+            # FastAPI's 400 for a body past core.json_input's bounds: the documented 422.
+            bound = exc.__cause__
+            details = [{"loc": ["body"], "msg": bound.msg, "type": bound.type}]
+            return error_response(
+                422, "invalid_request", "the request is not valid", details=details
             )
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")

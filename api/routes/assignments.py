@@ -22,7 +22,7 @@ from api import examples
 from api.deps import ClaimsDep, CurrentVolunteer, authenticated
 from api.error_docs import error_responses
 from api.errors import ErrorResponse
-from api.json_body import read_json, read_optional_json, request_body
+from api.json_body import BoundedJsonRoute, read_json, read_optional_json, request_body
 from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
@@ -30,7 +30,7 @@ from core.review.reviewers import ReviewItem
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["assignments"])
+router = APIRouter(tags=["assignments"], route_class=BoundedJsonRoute)
 
 TaskTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 TOO_MANY: dict[int | str, dict[str, Any]] = {

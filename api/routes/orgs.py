@@ -16,12 +16,13 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api import examples
 from api.deps import AccountsDep, CurrentAdmin, CurrentOrg
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from core.accounts.store import MAX_LIVE_ORG_KEYS
 from core.errors import ApiKeyNotFound, LastApiKey, NotFound, TooManyApiKeys
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["organisations"])
+router = APIRouter(prefix="/v1", tags=["organisations"], route_class=BoundedJsonRoute)
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
 

@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import examples
 from api.deps import CurrentOrg, OwnedProjectId, ProjectsDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/projects/{project_id}/reviewers", tags=["projects"])
+router = APIRouter(
+    prefix="/v1/projects/{project_id}/reviewers", tags=["projects"], route_class=BoundedJsonRoute
+)
 
 
 class ReviewerGrant(BaseModel):

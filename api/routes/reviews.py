@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from api import examples
 from api.deps import CurrentProfile, CurrentVolunteer, ReviewsDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from api.routes.assignments import NOTHING_FITS, TaskOut
 from core.board.models import ReviewAction
 from core.clock import utc_from_ms
@@ -23,7 +24,7 @@ from core.review.reviewers import ReviewItem
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"], route_class=BoundedJsonRoute)
 
 
 class ReviewRequest(BaseModel):

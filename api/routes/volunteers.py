@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from api import examples
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
@@ -22,7 +23,7 @@ from task_types.translation.models import LanguageTag
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["volunteers"])
+router = APIRouter(tags=["volunteers"], route_class=BoundedJsonRoute)
 
 MAX_LANGUAGES = 20
 MAX_SKILLS = 20

@@ -20,7 +20,6 @@ the item counts as a duplicate (its gold answer, if any, is left as it was).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from core import json_input
 from core.board.models import MAX_PRIORITY, NewTask
 from core.board.runner import AsyncBoard
 from core.errors import BatchTooLarge, InvalidRequest
@@ -106,20 +106,15 @@ class TaskItem(BaseModel):
     )
 
 
+@dataclass(frozen=True, slots=True)
 class _BadLine:
-    """An NDJSON line that is not a JSON value."""
+    """An NDJSON line that is not a JSON value, or one past core.json_input's bounds."""
+
+    msg: str = "this line is not valid JSON"
+    type: str = "json_invalid"
 
 
 _BAD_LINE = _BadLine()
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _loads(raw: bytes | str) -> Any:
-    # NaN and Infinity are not JSON, and a Lua script could not store them back.
-    return json.loads(raw, parse_constant=_refuse_constant)
 
 
 def _too_many(count: int) -> BatchTooLarge:
@@ -132,8 +127,13 @@ def _too_many(count: int) -> BatchTooLarge:
 def parse_json_batch(raw: bytes) -> list[Any]:
     """The items of a ``{"tasks": [...]}`` body (each still unchecked)."""
     try:
-        body = _loads(raw)
-    except (ValueError, RecursionError):
+        body = json_input.loads(raw)
+    except json_input.JsonRefused as refused:
+        raise InvalidRequest(
+            "the body is not valid JSON",
+            [{"loc": ["body"], "msg": refused.msg, "type": refused.type}],
+        ) from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
         raise InvalidRequest(
             "the body is not valid JSON",
             [{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}],
@@ -167,8 +167,10 @@ def parse_ndjson_batch(raw: bytes) -> list[Any]:
     items: list[Any] = []
     for line in lines:
         try:
-            items.append(_loads(line))
-        except (ValueError, RecursionError):
+            items.append(json_input.loads(line))
+        except json_input.JsonRefused as refused:
+            items.append(_BadLine(f"this line holds {refused.msg}", refused.type))
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError
             items.append(_BAD_LINE)
     return items
 
@@ -215,7 +217,7 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
         return RejectedItem(index=index, external_id=_external_id(item), errors=list(errors))
 
     if isinstance(item, _BadLine):
-        return rejected(ItemError(loc=[], msg="this line is not valid JSON", type="json_invalid"))
+        return rejected(ItemError(loc=[], msg=item.msg, type=item.type))
     try:
         parsed = TaskItem.model_validate(item)
     except ValidationError as error:
