@@ -232,3 +232,47 @@ def test_version() -> None:
         check=True,
     )
     assert re.fullmatch(r"ruche \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+def modes_under(root: Path) -> dict[str, int]:
+    """Permission bits of ``root`` and of everything below it, by path relative to ``root``."""
+    found = {".": root.stat().st_mode & 0o777}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = path.stat().st_mode & 0o777
+    return found
+
+
+def test_the_data_folder_is_private_to_its_owner(tmp_path: Path) -> None:
+    # An older Ruche left a world-readable folder and files: they are closed up too.
+    data_dir = tmp_path / "data"
+    (data_dir / "redis").mkdir(parents=True, mode=0o755)
+    data_dir.chmod(0o755)
+    (data_dir / "redis").chmod(0o755)
+    (data_dir / "redis" / "old-notes.txt").write_text("from an earlier run")
+    (data_dir / "redis" / "old-notes.txt").chmod(0o644)
+    old_umask = os.umask(0o022)  # what most shells run with
+    try:
+        with ruche_up(tmp_path, ruche_env(tmp_path), "--demo") as up:
+            wait_until_ready(up)
+            client = redis.Redis(port=embedded_redis_port(up))
+            client.bgrewriteaof()  # an AOF rewrite writes new files (base, increments)
+            deadline = time.monotonic() + READY_TIMEOUT
+            while client.info("persistence")["aof_rewrite_in_progress"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            client.close()
+            modes = modes_under(data_dir)
+            up.process.send_signal(signal.SIGTERM)
+            assert up.process.wait(timeout=EXIT_TIMEOUT) == 0, up.output()
+    finally:
+        os.umask(old_umask)
+    assert any("appendonly" in name for name in modes), modes
+    assert any("token" in name for name in modes), modes  # the demo's tokens file
+    for name, mode in modes_under(data_dir).items():  # after the stop too
+        modes.setdefault(name, mode)
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (data_dir / name).is_dir() else 0o600)
+    }
+    assert wrong == {}, modes

@@ -47,7 +47,9 @@ class RedisServer:
     """Runs one ``redis-server`` child process bound to loopback.
 
     ``appendonly`` keeps data across restarts in ``data_dir`` (the durable default of ``ruche up``);
-    tests turn it off for speed.
+    tests turn it off for speed. The files hold every payload and answer: ``data_dir`` is made
+    readable by its owner only (0700), and Redis runs with umask 077, so what it writes there
+    (append-only file, snapshots, log) is too (0600).
     """
 
     def __init__(
@@ -71,7 +73,8 @@ class RedisServer:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
         args = [
             self.binary,
             "--port", str(self.port),
@@ -89,7 +92,11 @@ class RedisServer:
         # Redis under the feet of processes still finishing their work. Whoever started it stops
         # it, last (see ruche.supervisor).
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            umask=0o077,
         )
         deadline = time.monotonic() + timeout
         client = redis.Redis(port=self.port, socket_connect_timeout=0.2)
