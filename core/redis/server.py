@@ -129,6 +129,11 @@ class RedisServer:
             process.wait(timeout)
 
     @property
+    def returncode(self) -> int | None:
+        """The exit status of the last process started, once it has ended (else None)."""
+        return None if self._process is None else self._process.poll()
+
+    @property
     def running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
