@@ -36,7 +36,7 @@ for two signals the aggregation catches itself, which never reach the API).
     │   ├── TooManyApiKeys        409 too_many_keys
     │   ├── LastApiKey            409 last_key
     │   ├── IdempotencyInProgress 409 idempotency_in_progress
-    │   ├── ReviewNotLive         409 review_not_live  (details: expired / decided)
+    │   ├── ReviewNotLive         409 review_not_live  (details: expired / decided / revoked)
     │   ├── TaskClosed            409 task_closed      (already resolved or rejected)
     │   ├── TaskBusy              409 task_busy        (live leases still out; retry later)
     │   ├── ReopenRefused         409 max_redundancy_reached (a reopen past the project's ceiling)
