@@ -34,7 +34,17 @@ router = APIRouter(tags=["assignments"], route_class=BoundedJsonRoute)
 
 TaskTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 TOO_MANY: dict[int | str, dict[str, Any]] = {
-    429: {"model": ErrorResponse, "description": "You hold as many live assignments as allowed"}
+    429: {
+        "model": ErrorResponse,
+        "description": "You hold as many live assignments as allowed",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until the soonest of your leases ends by itself "
+                "(submitting or releasing one frees a slot at once).",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
 }
 NOTHING_FITS: dict[int | str, dict[str, Any]] = {
     204: {"description": "Nothing fits you right now; try again later"}
