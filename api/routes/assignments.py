@@ -27,6 +27,7 @@ from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
 from core.review.reviewers import ReviewItem
+from core.text import PARAGRAPHS
 
 __all__ = ["router"]
 
@@ -129,7 +130,7 @@ class Release(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), PARAGRAPHS
     ] = Field(
         description="Why you give the task back: a code such as `too_hard`, `not_my_language`, "
         "`no_time`, `unclear`, `inappropriate`, or a few words of your own."

@@ -21,6 +21,7 @@ from api.routes.assignments import NOTHING_FITS, TaskOut
 from core.board.models import ReviewAction
 from core.clock import utc_from_ms
 from core.review.reviewers import ReviewItem
+from core.text import PARAGRAPHS
 
 __all__ = ["router"]
 
@@ -67,7 +68,10 @@ class DecisionRequest(BaseModel):
     )
     submission_id: str | None = Field(default=None, max_length=64)
     answer: dict[str, Any] | None = None
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    comment: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PARAGRAPHS]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _fields_fit_the_action(self) -> Self:

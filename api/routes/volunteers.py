@@ -17,6 +17,7 @@ from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
 from core.quality.reputation import reputation_summary_async
+from core.text import ONE_LINE
 from core.volunteers.stats import read_feedback, read_stats
 from task_types import all_types
 from task_types.translation.models import LanguageTag
@@ -29,12 +30,11 @@ MAX_LANGUAGES = 20
 MAX_SKILLS = 20
 MAX_WEEKLY_MINUTES = 7 * 24 * 60
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), ONE_LINE
+]
 Skill = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
 ]
 Languages = Annotated[list[LanguageTag], Field(min_length=1, max_length=MAX_LANGUAGES)]
 Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]

@@ -23,15 +23,16 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
 from core import json_input
 from core.board.models import MAX_PRIORITY, NewTask
 from core.board.runner import AsyncBoard
 from core.errors import BatchTooLarge, InvalidRequest
+from core.text import ONE_LINE, PARAGRAPHS
 from task_types import InvalidAnswer
 from task_types.base import AnyTaskType
 
@@ -86,10 +87,11 @@ class TaskItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str | None = Field(
+    external_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=MAX_EXTERNAL_ID_CHARS), ONE_LINE]
+        | None
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=MAX_EXTERNAL_ID_CHARS,
         description="Your own id for the task; re-sending it never makes a second task.",
     )
     payload: dict[str, Any] = Field(description="The task, in its type's payload schema.")
@@ -99,9 +101,10 @@ class TaskItem(BaseModel):
         description="The known answer, which makes this a gold (control) task: mixed into "
         "volunteers' work unannounced, scored when answered, never a result or progress.",
     )
-    gold_explanation: str | None = Field(
+    gold_explanation: (
+        Annotated[str, StringConstraints(max_length=MAX_GOLD_EXPLANATION_CHARS), PARAGRAPHS] | None
+    ) = Field(
         default=None,
-        max_length=MAX_GOLD_EXPLANATION_CHARS,
         description="Why the gold answer is right, shown to volunteers after they answered.",
     )
 
@@ -207,7 +210,11 @@ def _external_id(item: Any) -> str | None:
     """The item's external id when it is a usable one (shown back in ``rejected``)."""
     if isinstance(item, dict):
         value = item.get("external_id")
-        if isinstance(value, str) and 0 < len(value) <= MAX_EXTERNAL_ID_CHARS:
+        if (
+            isinstance(value, str)
+            and 0 < len(value) <= MAX_EXTERNAL_ID_CHARS
+            and ONE_LINE.allows(value)
+        ):
             return value
     return None
 

@@ -2,7 +2,8 @@
 
 Bounds come from the board (:mod:`core.board.models`) and from what a volunteer can use:
 redundancy 1..99, leases of 30 s to 24 h, priority within ±999, at most 20 languages (BCP-47
-tags) and 20 skills, bounded free text. Every model forbids unknown fields.
+tags) and 20 skills, bounded free text without control or bidi-override characters
+(:mod:`core.text`). Every model forbids unknown fields.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Literal, Self
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from core.board.models import MAX_PRIORITY, MAX_REDUNDANCY
+from core.text import ONE_LINE, PARAGRAPHS
 from task_types.translation.models import LANGUAGE_TAG_PATTERN
 
 __all__ = [
@@ -57,19 +59,20 @@ LanguageCode = Annotated[
     Field(description="BCP-47 language tag a volunteer needs, e.g. 'fr' or 'pt-BR'"),
 ]
 Skill = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
 ]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS),
+    ONE_LINE,
 ]
 Instructions = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INSTRUCTIONS_CHARS),
+    PARAGRAPHS,
 ]
 ImpactNote = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=MAX_IMPACT_NOTE_CHARS)
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_IMPACT_NOTE_CHARS), PARAGRAPHS
 ]
 Redundancy = Annotated[int, Field(ge=1, le=MAX_REDUNDANCY)]
 LeaseSeconds = Annotated[int, Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
