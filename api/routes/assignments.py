@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, TypeAdapter
 
 from api import examples
 from api.deps import ClaimsDep, CurrentVolunteer, authenticated
@@ -116,7 +116,7 @@ class Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer: dict[str, Any] = Field(description="The task type's answer (GET /v1/task-types).")
-    seconds_spent: float | None = Field(default=None, ge=0, le=86_400)
+    seconds_spent: Annotated[float, Strict()] | None = Field(default=None, ge=0, le=86_400)
 
 
 class SubmissionAccepted(BaseModel):

@@ -7,7 +7,16 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from api import examples
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
@@ -66,10 +75,19 @@ class SignedUp(BaseModel):
     token: str = Field(description="Your volunteer token (`rk_vol_…`), shown once: keep it.")
 
 
+def _strict_bool(value: object) -> object:
+    # Literal[True] alone takes 1 (1 == True) and Strict() does not apply to literals.
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+    return value
+
+
 class CharterAcceptance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    accept: Literal[True] = Field(description="Must be true: no task is served before it.")
+    accept: Annotated[Literal[True], BeforeValidator(_strict_bool)] = Field(
+        description="Must be true: no task is served before it."
+    )
 
 
 class CharterAccepted(BaseModel):
@@ -92,7 +110,7 @@ class ProfilePatch(BaseModel):
 class Goal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    weekly_minutes: int = Field(ge=1, le=MAX_WEEKLY_MINUTES)
+    weekly_minutes: Annotated[int, Strict()] = Field(ge=1, le=MAX_WEEKLY_MINUTES)
 
 
 class Contribution(BaseModel):

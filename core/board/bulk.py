@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError
 
 from core import json_input
 from core.board.models import MAX_PRIORITY, NewTask
@@ -95,7 +95,7 @@ class TaskItem(BaseModel):
         description="Your own id for the task; re-sending it never makes a second task.",
     )
     payload: dict[str, Any] = Field(description="The task, in its type's payload schema.")
-    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
+    priority: Annotated[int, Strict()] = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     gold_answer: dict[str, Any] | None = Field(
         default=None,
         description="The known answer, which makes this a gold (control) task: mixed into "

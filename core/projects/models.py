@@ -12,7 +12,15 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 from core.board.models import MAX_PRIORITY, MAX_REDUNDANCY
 from core.text import ONE_LINE, PARAGRAPHS
@@ -74,10 +82,13 @@ Instructions = Annotated[
 ImpactNote = Annotated[
     str, StringConstraints(strip_whitespace=True, max_length=MAX_IMPACT_NOTE_CHARS), PARAGRAPHS
 ]
-Redundancy = Annotated[int, Field(ge=1, le=MAX_REDUNDANCY)]
-LeaseSeconds = Annotated[int, Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
-Priority = Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
-Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+# Strict: a boolean is not a number (lax mode took `true` for 1), nor is a numeric string; a
+# rate (a float) still takes an integer such as 0 or 1.
+Count = Annotated[int, Strict()]
+Redundancy = Annotated[int, Strict(), Field(ge=1, le=MAX_REDUNDANCY)]
+LeaseSeconds = Annotated[int, Strict(), Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
+Priority = Annotated[int, Strict(), Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
+Rate = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 
 
 class ReviewPolicy(BaseModel):
@@ -108,8 +119,8 @@ class GoldSchedule(BaseModel):
         description="Share of gold tasks in a newcomer's first `warmup_tasks` tasks (default: "
         "four times `gold_rate`, at most 0.4, never below `gold_rate`).",
     )
-    warmup_tasks: int = Field(default=20, ge=0, le=MAX_GOLD_SCHEDULE_TASKS)
-    settle_tasks: int = Field(
+    warmup_tasks: Count = Field(default=20, ge=0, le=MAX_GOLD_SCHEDULE_TASKS)
+    settle_tasks: Count = Field(
         default=60,
         ge=0,
         le=MAX_GOLD_SCHEDULE_TASKS,
@@ -129,9 +140,11 @@ class Qualification(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gold_tasks: int = Field(ge=1, le=MAX_QUALIFICATION_TASKS, description="Gold tasks per round.")
+    gold_tasks: Count = Field(
+        ge=1, le=MAX_QUALIFICATION_TASKS, description="Gold tasks per round."
+    )
     pass_rate: Rate = Field(default=0.8, description="Share of them to get right to pass.")
-    cooldown_seconds: int = Field(
+    cooldown_seconds: Count = Field(
         default=3600, ge=0, le=MAX_COOLDOWN_SECONDS, description="Wait after a failed round."
     )
 
