@@ -75,8 +75,10 @@ project's task type, its gold answer (which makes it a gold task) the type's ans
 
 Every item is checked on its own: invalid ones are listed in `rejected` (index, external_id,
 and errors saying where and why, never echoing what was sent) and do not block the others.
-Re-sending an `external_id` never makes a second task: the item counts in `duplicates` and
-`task_ids` gives the existing task.
+Re-sending an `external_id` never makes a second task. With the same payload (the same JSON,
+whatever the order of its keys) the item counts in `duplicates` and `task_ids` gives the
+existing task; with another payload it is a conflict, listed in `rejected` with an error of type
+`conflict` on `external_id` (the existing task is left as it was).
 
 **Limits**
 - at most {MAX_BATCH_ITEMS:,} tasks per request (more: 422 `batch_too_large`);

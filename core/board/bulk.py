@@ -14,8 +14,12 @@ Limits (the API documents them):
 - a payload's JSON at most :data:`MAX_PAYLOAD_BYTES` bytes (a bigger one is a rejected item);
 - the request body itself is bounded by the API (413, see :mod:`api.limits`).
 
-Re-sending an ``external_id`` never makes a second task: the board reports the existing one and
-the item counts as a duplicate (its gold answer, if any, is left as it was).
+Re-sending an ``external_id`` never makes a second task. With the same payload (compared by
+:func:`~core.board.models.payload_digest`: the same JSON, whatever the order of its keys) the
+item counts as a duplicate and ``task_ids`` gives the existing task (its priority and gold answer
+are left as they were). With another payload it is a conflict: the item is in ``rejected`` with
+an error of type ``conflict`` on ``external_id``, and the existing task is left as it was. Tasks
+stored before payloads were compared count as duplicates whatever the payload.
 """
 
 from __future__ import annotations
@@ -284,6 +288,21 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
     return _Valid(index, task)
 
 
+def _conflict(entry: _Valid) -> RejectedItem:
+    return RejectedItem(
+        index=entry.index,
+        external_id=entry.task.external_id,
+        errors=[
+            ItemError(
+                loc=["external_id"],
+                msg="this external_id already names a task with another payload; the task was "
+                "left as it is (send a new external_id for a new task)",
+                type="conflict",
+            )
+        ],
+    )
+
+
 async def submit_batch(
     board: AsyncBoard, project_id: str, task_type: AnyTaskType, items: Sequence[Any]
 ) -> BulkOutcome:
@@ -301,11 +320,15 @@ async def submit_batch(
     if valid:
         created = await board.run(board.ops.create_tasks(project_id, [v.task for v in valid]))
         for entry, outcome in zip(valid, created, strict=True):
+            if outcome.conflict:
+                rejected.append(_conflict(entry))
+                continue
             task_ids[entry.index] = outcome.task_id
             if outcome.created:
                 accepted += 1
             else:
                 duplicates += 1
+        rejected.sort(key=lambda item: item.index)
     return BulkOutcome(
         accepted=accepted, duplicates=duplicates, rejected=rejected, task_ids=task_ids
     )
