@@ -133,11 +133,13 @@ class CreatedTask:
     conflict: bool = False
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
 def payload_digest(payload: Mapping[str, Any]) -> str:
     """What tells two payloads apart: a hash of the payload's JSON with its keys sorted (a
     re-sent item whose keys come in another order is the same payload)."""
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:32]
+    return hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)
