@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import ADMIN, Actors
-from tests.api.volunteer_support import Scene, answer_all, claim
+from tests.support.api.client import ADMIN, Actors
+from tests.support.api.volunteers import Scene, answer_all, claim
 
 pytestmark = pytest.mark.anyio
 

@@ -16,9 +16,9 @@ import pytest
 import redis.asyncio
 
 from core.json_input import MAX_DEPTH
-from tests.api.conftest import Actors
-from tests.api.route_cases import ALLOWED, CASES, ROUTES, Role, fill, headers_of, own_values
-from tests.api.tenants import Tenant, changes, seed_tenant, snapshot
+from tests.support.api.client import Actors
+from tests.support.api.route_cases import ALLOWED, CASES, ROUTES, Role, fill, headers_of, own_values
+from tests.support.api.tenants import Tenant, changes, seed_tenant, snapshot
 
 pytestmark = pytest.mark.anyio
 

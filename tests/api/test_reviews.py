@@ -340,8 +340,8 @@ async def test_withdrawn_rights_end_the_reviewers_live_leases_and_requeue_their_
     again = {(await claim_review(api, still)).json()["task"]["id"] for _ in range(2)}
     assert again == set(tasks)
     assert (await claim_review(api, withdrawn)).status_code == 403
-    events = [fields for _, fields in redis_client.xrange(pk.events)]
-    assert sum(1 for fields in events if fields["type"] == "review.revoked") == 2
+    revoked = [fields for _, fields in entries(redis_client, pk.events)]
+    assert sum(fields["type"] == "review.revoked" for fields in revoked) == 2
 
 
 # -- concurrency -------------------------------------------------------------------------------

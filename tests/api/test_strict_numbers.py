@@ -14,8 +14,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api.conftest import Actors
-from tests.api.volunteer_support import GOOD_ANSWERS, Scene, claim
+from tests.support.api.client import Actors
+from tests.support.api.volunteers import GOOD_ANSWERS, Scene, claim
 
 pytestmark = pytest.mark.anyio
 

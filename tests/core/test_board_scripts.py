@@ -66,12 +66,14 @@ def test_resending_an_external_id_never_makes_a_second_task(board: TestBoard) ->
 
 
 def test_a_task_stored_without_a_payload_digest_counts_every_resend_as_a_duplicate(
-    board: Board, redis_client: redis.Redis, store_snapshot: Snapshot
+    board: TestBoard, redis_client: redis.Redis, store_snapshot: Snapshot
 ) -> None:
     project = board.create_project(BoardPolicy())
     [first] = board.create_tasks(project, [NewTask({"n": 1}, external_id="row-1")])
     tasks = board.keys.project(project).tasks
-    record = json.loads(redis_client.hget(tasks, first.task_id))
+    raw = redis_client.hget(tasks, first.task_id)
+    assert isinstance(raw, str)
+    record = json.loads(raw)
     del record["pd"]  # as stored before payloads were compared
     redis_client.hset(tasks, first.task_id, json.dumps(record))
     before = store_snapshot()

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from core.board.runner import Board, BoardPolicy, Claimed, NewTask, NothingToClaim
+from core.board.runner import BoardPolicy, Claimed, NewTask, NothingToClaim
+from tests.support.board import TestBoard
 
 
 def claimed(outcome: Claimed | NothingToClaim) -> Claimed:
@@ -20,7 +21,7 @@ def claimed(outcome: Claimed | NothingToClaim) -> Claimed:
 
 
 def test_a_volunteer_who_skipped_5000_tasks_still_gets_the_other_5000(
-    board: Board, volunteer: Callable[[], str]
+    board: TestBoard, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=1))
     board.create_tasks(project, [NewTask({"n": i}) for i in range(10_000)])
@@ -42,7 +43,7 @@ def test_a_volunteer_who_skipped_5000_tasks_still_gets_the_other_5000(
 
 
 def test_a_volunteer_whose_answers_fill_the_head_of_the_queue_still_gets_work(
-    board: Board, volunteer: Callable[[], str]
+    board: TestBoard, volunteer: Callable[[], str]
 ) -> None:
     # Redundancy 2: each task they answered wants one more answer, from someone else, and
     # ranks before every untouched task (closest to completion first).
@@ -61,7 +62,7 @@ def test_a_volunteer_whose_answers_fill_the_head_of_the_queue_still_gets_work(
 
 
 def test_once_every_task_was_touched_nothing_fits(
-    board: Board, volunteer: Callable[[], str]
+    board: TestBoard, volunteer: Callable[[], str]
 ) -> None:
     project = board.create_project(BoardPolicy(redundancy=1))
     board.create_tasks(project, [NewTask({"n": i}) for i in range(300)])

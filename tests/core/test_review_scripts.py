@@ -385,7 +385,7 @@ def test_an_expired_review_goes_back_to_the_queue_exactly_once(
 
 
 def test_withdrawn_rights_end_only_that_reviewers_leases_once(
-    board: Board, redis_client: redis.Redis
+    board: TestBoard, redis_client: redis.Redis
 ) -> None:
     project, tasks, _ = answered_project(board, n_tasks=3)
     for task, priority in zip(tasks, (5, 3, 1), strict=True):
@@ -412,7 +412,7 @@ def test_withdrawn_rights_end_only_that_reviewers_leases_once(
 
 
 def test_a_reviewer_no_longer_in_the_set_cannot_decide(
-    board: Board, store_snapshot: Snapshot
+    board: TestBoard, store_snapshot: Snapshot
 ) -> None:
     project, _, reviewer, item = claimed_item(board)
     board.client.srem(board.keys.project(project).reviewers, reviewer)  # not through revoke

@@ -12,7 +12,7 @@ import time
 import httpx
 
 from core.accounts.tokens import new_token
-from tests.e2e.conftest import ADMIN_TOKEN, RunningApi
+from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
 
 
 def test_query_string_tokens_and_secrets_never_reach_the_access_log(
