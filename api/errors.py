@@ -3,7 +3,7 @@
 ``{"error": {"code": ..., "message": ..., "details": [...]}}`` with a fitting 4xx/5xx status.
 Validation errors never echo what was submitted (task payloads and answers may hold personal
 data); an unexpected error is a bare 500 with no traceback; Redis unreachable is a 503 with
-``Retry-After``.
+``Retry-After``, and so is every 429 (seconds: the error's own ``retry_after_s``, else 1).
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import auth_refusal
-from core.errors import RucheError
+from core.errors import RucheError, TooManyRequests
+from core.json_input import JsonRefused
 
 __all__ = ["ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
 
@@ -64,6 +65,8 @@ def validation_details(errors: Sequence[Any]) -> list[dict[str, Any]]:
 
 
 _NOT_JSON = [{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}]
+# Refusals of the body's JSON itself (core.json_input): the token check still comes first.
+_JSON_REFUSALS = frozenset({"json_invalid", "json_too_deep", "json_number_too_large"})
 
 _STATUS_CODES = {
     400: "bad_request",
@@ -83,7 +86,11 @@ _STATUS_CODES = {
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RucheError)
     async def ruche_error(request: Request, exc: RucheError) -> JSONResponse:
-        headers = {"Retry-After": "1"} if exc.status == 503 else None
+        headers = None
+        if isinstance(exc, TooManyRequests):
+            headers = {"Retry-After": str(exc.retry_after_s)}
+        elif exc.status in (429, 503):
+            headers = {"Retry-After": "1"}
         return error_response(
             exc.status, exc.code, exc.message, details=exc.details, headers=headers
         )
@@ -99,7 +106,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
-        if any(error.get("type") == "json_invalid" for error in exc.errors()):
+        if any(error.get("type") in _JSON_REFUSALS for error in exc.errors()):
             refused = await token_refusal(request)
             if refused is not None:
                 return refused
@@ -117,9 +124,22 @@ def install_error_handlers(app: FastAPI) -> None:
             return error_response(
                 422, "invalid_request", "the request is not valid", details=_NOT_JSON
             )
+        if exc.status_code == 400 and isinstance(exc.__cause__, JsonRefused):
+            refused = await token_refusal(request)
+            if refused is not None:
+                return refused
+            # FastAPI's 400 for a body past core.json_input's bounds: the documented 422.
+            bound = exc.__cause__
+            details = [{"loc": ["body"], "msg": bound.msg, "type": bound.type}]
+            return error_response(
+                422, "invalid_request", "the request is not valid", details=details
+            )
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
-        return error_response(exc.status_code, code, message, headers=exc.headers)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 429 and not any(k.lower() == "retry-after" for k in headers):
+            headers["Retry-After"] = "1"
+        return error_response(exc.status_code, code, message, headers=headers or None)
 
     @app.exception_handler(redis.ConnectionError)
     @app.exception_handler(redis.TimeoutError)

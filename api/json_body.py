@@ -6,19 +6,35 @@ validation were a measured tenth of a claim->submit cycle's CPU (``bench/api.py`
 refusals stay the same: a ``RequestValidationError`` with FastAPI's error types and ``body``
 locations, which the app's handler turns into the one 422 shape of API.md. The route documents
 its body inline with :func:`request_body` (``openapi_extra``), as the bulk task route does.
+
+Every JSON body is read within the bounds of :mod:`core.json_input` (depth, size of numbers, no
+``NaN``): here for the hot routes, and through :class:`BoundedJsonRoute` for every other route
+(FastAPI parses those bodies itself, with ``Request.json()``; the route class hands its
+handler a request whose ``json()`` is the bounded one).
 """
 
 from __future__ import annotations
 
 import copy
 import json
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-__all__ = ["inline_schema", "media_type", "read_json", "read_optional_json", "request_body"]
+from core import json_input
+
+__all__ = [
+    "BoundedJsonRoute",
+    "inline_schema",
+    "media_type",
+    "read_json",
+    "read_optional_json",
+    "request_body",
+]
 
 T = TypeVar("T")
 
@@ -58,7 +74,11 @@ def _validated(raw: bytes, media: str, adapter: TypeAdapter[T]) -> T:
     data: Any = raw
     if _is_json(media):
         try:
-            data = json.loads(raw)
+            data = json_input.loads(raw)
+        except json_input.JsonRefused as refused:
+            raise RequestValidationError(
+                [{"type": refused.type, "loc": ("body",), "msg": refused.msg}]
+            ) from None
         except json.JSONDecodeError as error:
             raise RequestValidationError(
                 [{"type": "json_invalid", "loc": ("body", error.pos), "msg": "JSON decode error"}]
@@ -74,6 +94,32 @@ def _validated(raw: bytes, media: str, adapter: TypeAdapter[T]) -> T:
         raise RequestValidationError(
             [{**error, "loc": ("body", *error["loc"])} for error in errors]
         ) from None
+
+
+class _BoundedJsonRequest(Request):
+    """A request whose ``json()`` reads the body within :mod:`core.json_input`'s bounds.
+
+    FastAPI turns what ``json()`` raises into its 400 "error parsing the body", with the
+    :class:`~core.json_input.JsonRefused` as the cause: the app's handler answers that with the
+    one 422 shape, saying which bound (``api/errors.py``).
+    """
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_bounded_json"):
+            self._bounded_json = json_input.loads(await self.body())
+        return self._bounded_json
+
+
+class BoundedJsonRoute(APIRoute):
+    """The route class of every router: FastAPI's body parsing, within the bounds."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            return await handler(_BoundedJsonRequest(request.scope, request.receive))
+
+        return bounded
 
 
 def inline_schema(schema: dict[str, Any]) -> dict[str, Any]:

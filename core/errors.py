@@ -36,20 +36,22 @@ for two signals the aggregation catches itself, which never reach the API).
     │   ├── TooManyApiKeys        409 too_many_keys
     │   ├── LastApiKey            409 last_key
     │   ├── IdempotencyInProgress 409 idempotency_in_progress
-    │   ├── ReviewNotLive         409 review_not_live  (details: expired / decided)
+    │   ├── ReviewNotLive         409 review_not_live  (details: expired / decided / revoked)
     │   ├── TaskClosed            409 task_closed      (already resolved or rejected)
     │   ├── TaskBusy              409 task_busy        (live leases still out; retry later)
     │   ├── ReopenRefused         409 max_redundancy_reached (a reopen past the project's ceiling)
     │   ├── ProjectClosed         409 project_closed   (its deadline passed; no new tasks or edits)
     │   └── ProjectEdited         409 conflict         (edited by someone else meanwhile; retry)
-    ├── TooManyAssignments        429 too_many_assignments
+    ├── TooManyRequests           429 too_many_requests   (retry_after_s: when to try again)
+    │   └── TooManyAssignments    429 too_many_assignments
     ├── Unavailable               503 unavailable
     ├── TaskMovedOn               500 internal  (core/quality/outcomes.py: a decision came too late)
     └── NeedCapReached            500 internal  (core/quality/outcomes.py: one more answer would
                                                  pass max_redundancy; a reviewer settles it)
 
 The API turns any of them into ``{"error": {"code", "message", "details"}}``; workers use
-``RucheError.permanent`` to decide whether a retry can help.
+``RucheError.permanent`` to decide whether a retry can help. Every 429 carries ``Retry-After``
+(``TooManyRequests.retry_after_s``; the API adds one to any other 429 too).
 """
 
 from __future__ import annotations
@@ -88,6 +90,7 @@ __all__ = [
     "TaskNotFound",
     "TooManyApiKeys",
     "TooManyAssignments",
+    "TooManyRequests",
     "Unavailable",
     "UnknownTaskTypeName",
     "UnsupportedFormat",
@@ -276,10 +279,25 @@ class ReopenRefused(Conflict):
     code = "max_redundancy_reached"
 
 
-class TooManyAssignments(RucheError):
+class TooManyRequests(RucheError):
+    """Not now: asking again after ``retry_after_s`` seconds (at least 1) can succeed."""
+
     status = 429
-    code = "too_many_assignments"
+    code = "too_many_requests"
     permanent = False
+
+    def __init__(
+        self, message: str, details: list[dict[str, Any]] | None = None, *, retry_after_s: int = 1
+    ) -> None:
+        super().__init__(message, details)
+        self.retry_after_s = max(1, retry_after_s)
+
+
+class TooManyAssignments(TooManyRequests):
+    """The volunteer holds their cap of live assignments; ``retry_after_s``: when the soonest
+    of them ends by itself (submitting or releasing one frees a slot at once)."""
+
+    code = "too_many_assignments"
 
 
 class ProjectClosed(Conflict):

@@ -16,6 +16,12 @@ they are worked on), in JSON and on the console alike, and the message of a pyda
 ``ValidationError`` anywhere in an exception's chain is rewritten without the input values
 pydantic puts in it.
 
+Secrets in text: tokens (``rk_admin_…``, ``rk_org_…``, ``rk_vol_…``), webhook secrets
+(``whsec_…``) and the value of any query parameter whose name says it holds one (``token=``,
+``api_key=``, ``password=``, ``signature=``…) are cut out of every string a log line holds,
+uvicorn's access lines included: clients do put tokens in query strings, and the path uvicorn
+logs keeps its query string.
+
 Request ids: the API binds :data:`REQUEST_ID` for a whole request, the workers for a whole
 message; :func:`current_request_id` reads it back so the work a request triggers can carry it.
 """
@@ -23,6 +29,7 @@ message; :func:`current_request_id` reads it back so the work a request triggers
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import traceback
 from collections.abc import Iterable, Mapping
@@ -43,6 +50,7 @@ __all__ = [
     "current_request_id",
     "safe_exception_dicts",
     "safe_plain_traceback",
+    "scrub_secrets",
 ]
 
 REDACTED = "[redacted]"
@@ -91,6 +99,41 @@ class RedactSensitiveFields:
         if isinstance(value, list | tuple):
             return [self._clean(None, item) for item in value]
         return value
+
+
+# A token or webhook secret wherever it appears (also with its underscores percent-encoded).
+_SECRET_VALUE = re.compile(
+    r"rk(?:_|%5f)(?:admin|org|vol)(?:_|%5f)[^\s&;#?/\"'<>]*|whsec_[A-Za-z0-9+/=%]*",
+    re.IGNORECASE,
+)
+# A query parameter whose name says it holds a secret: its value goes, its name stays.
+_SECRET_PARAMETER = re.compile(
+    r"([?&;][^=&;#\s]*(?:token|key|secret|passw|auth|sig|session|credential|cookie)"
+    r"[^=&;#\s]*=)[^&;#\s\"']*",
+    re.IGNORECASE,
+)
+
+
+def scrub_secrets(text: str) -> str:
+    """``text`` without tokens, webhook secrets or the values of secret-named parameters."""
+    if "=" in text:
+        text = _SECRET_PARAMETER.sub(rf"\g<1>{REDACTED}", text)
+    return _SECRET_VALUE.sub(REDACTED, text)
+
+
+def _scrub_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub_secrets(value)
+    if isinstance(value, Mapping):
+        return {k: _scrub_strings(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_scrub_strings(item) for item in value]
+    return value
+
+
+def _scrub_secrets(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """Processor: :func:`scrub_secrets` on every string of the event, at any depth."""
+    return {key: _scrub_strings(value) for key, value in event_dict.items()}
 
 
 def current_request_id() -> str:
@@ -206,6 +249,7 @@ def configure_logging(
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),
             redact,
+            _scrub_secrets,
             *_renderer(settings, stream),
         ],
     )

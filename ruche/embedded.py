@@ -7,6 +7,10 @@ Two ``redis-server`` processes appending to the same file would corrupt it, so:
   before it could stop its Redis (SIGKILL, power cut of the terminal), the next one finds that
   Redis still answering on that port, checks it really serves this data directory, and shuts it
   down cleanly (Redis flushes its append-only file) before starting a fresh one.
+
+The data directory holds every payload and answer: it and its ``redis`` folder are readable by
+their owner only (0700), the files in them too (0600), including what an older Ruche left
+world-readable; Redis itself writes with umask 077 (``core.redis.server``).
 """
 
 from __future__ import annotations
@@ -41,13 +45,17 @@ class DataDirInUse(RuntimeError):
 def embedded_redis(data_dir: Path) -> Iterator[RedisServer]:
     """Start Redis with its files in ``data_dir/redis``; stop it on exit."""
     redis_dir = data_dir / "redis"
-    redis_dir.mkdir(parents=True, exist_ok=True)
+    _private_folder(data_dir)
+    _private_folder(redis_dir)
     with _exclusive_lock(data_dir / _LOCK_FILE):
         port_file = redis_dir / _PORT_FILE
         _shut_down_leftover(port_file, redis_dir)
+        _close_up(redis_dir)
         server = RedisServer(redis_dir, appendonly=True)
         server.start()
-        port_file.write_text(f"{server.port}\n")
+        fd = os.open(port_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as sink:
+            sink.write(f"{server.port}\n")
         log.info("up.redis_started", url=server.url, data_dir=str(redis_dir))
         try:
             yield server
@@ -55,6 +63,18 @@ def embedded_redis(data_dir: Path) -> Iterator[RedisServer]:
             server.stop()
             port_file.unlink(missing_ok=True)
             log.info("up.redis_stopped")
+
+
+def _private_folder(path: Path) -> None:
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.chmod(0o700)  # made earlier, or by someone else's umask
+
+
+def _close_up(folder: Path) -> None:
+    """Folders 0700 and files 0600 all the way down (Redis's own files from an older run)."""
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 @contextlib.contextmanager

@@ -2,10 +2,14 @@
 
 Start order: the embedded Redis (unless ``RUCHE_REDIS_URL`` points elsewhere), then the API, the
 dramatiq workers and the scheduler, each a ``ruche <piece>`` process told the Redis URL through
-its environment. On Ctrl-C or SIGTERM, or as soon as any piece dies, the app processes are
+its environment. On Ctrl-C or SIGTERM, or as soon as any app process dies, the app processes are
 stopped together and Redis last (a death makes the exit code non-zero: a half-running Ruche is
-worse than a stopped one). The fourth app process is the event relay (``ruche relay``), which
-turns the project event streams into the workers' messages.
+worse than a stopped one). A dead embedded Redis is the exception: it is started again at once,
+on the same port and data directory (its append-only file brings the data back), and the app
+processes, which reconnect by themselves, carry on (503 ``redis_unavailable`` meanwhile). Only
+when it cannot be started, or dies :data:`MAX_REDIS_RESTARTS` times within
+:data:`REDIS_RESTART_WINDOW_SECONDS`, does everything stop. The fourth app process is the event
+relay (``ruche relay``), which turns the project event streams into the workers' messages.
 
 With ``--demo``, once the API answers, the supervisor seeds the demo through it (``ruche.demo``)
 and prints the demo's tokens under the banner.
@@ -29,6 +33,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from types import FrameType
@@ -40,7 +45,7 @@ from core.redis.server import RedisServer
 from core.settings import Settings
 from ruche.embedded import DataDirInUse, embedded_redis
 
-__all__ = ["run_up"]
+__all__ = ["MAX_REDIS_RESTARTS", "restart_redis", "run_up"]
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +54,8 @@ STOP_TIMEOUT_SECONDS = 15.0  # longer than the workers' own shutdown timeout (ru
 _POLL_SECONDS = 0.2
 _STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 _PR_SET_PDEATHSIG = 1  # from <sys/prctl.h>
+MAX_REDIS_RESTARTS = 5
+REDIS_RESTART_WINDOW_SECONDS = 60.0
 
 
 @dataclass
@@ -178,13 +185,13 @@ def _supervise(
     base_url = _base_url(settings)
     ready_by = time.monotonic() + READY_TIMEOUT_SECONDS
     ready = False
+    restarts: deque[float] = deque(maxlen=MAX_REDIS_RESTARTS)
     while not stop.wait(_POLL_SECONDS):
         dead = children.first_dead()
         if dead is not None:
             log.error("up.process_died", process=dead.name, returncode=dead.process.returncode)
             return 1
-        if embedded is not None and not embedded.running:
-            log.error("up.redis_died", log_file=str(embedded.data_dir / "redis.log"))
+        if embedded is not None and not embedded.running and not restart_redis(embedded, restarts):
             return 1
         if not ready:
             ready = _answers_ready(base_url)
@@ -198,6 +205,26 @@ def _supervise(
                 return 1
     log.info("up.stopping")
     return 0
+
+
+def restart_redis(embedded: RedisServer, restarts: deque[float]) -> bool:
+    """Start a dead embedded Redis again (same port, same files); False when it cannot be, or
+    when it already died ``MAX_REDIS_RESTARTS`` times within the window (something is wrong
+    that restarting will not fix: a full disk, a damaged file)."""
+    log_file = str(embedded.data_dir / "redis.log")
+    log.error("up.redis_died", returncode=embedded.returncode, log_file=log_file)
+    now = time.monotonic()
+    if len(restarts) == restarts.maxlen and now - restarts[0] < REDIS_RESTART_WINDOW_SECONDS:
+        log.error("up.redis_keeps_dying", restarts=len(restarts), log_file=log_file)
+        return False
+    restarts.append(now)
+    try:
+        embedded.start(timeout=READY_TIMEOUT_SECONDS)
+    except RuntimeError as error:
+        log.error("up.redis_restart_failed", error=str(error), log_file=log_file)
+        return False
+    log.warning("up.redis_restarted", url=embedded.url)
+    return True
 
 
 # Called once the API answers, with its base URL: extra banner lines, or None when it failed.

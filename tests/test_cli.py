@@ -13,14 +13,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections import deque
 from collections.abc import Callable
+from contextlib import suppress
 from pathlib import Path
 
 import httpx
 import pytest
 import redis
 
-from core.redis.server import free_port
+from core.redis.server import RedisServer, free_port
+from ruche.supervisor import MAX_REDIS_RESTARTS, restart_redis
+from tests.support.processes import wait_until
 from tests.support.ruche_up import (
     EXIT_TIMEOUT,
     READY_TIMEOUT,
@@ -232,3 +236,145 @@ def test_version() -> None:
         check=True,
     )
     assert re.fullmatch(r"ruche \d+\.\d+\.\d+\S*\n", result.stdout)
+
+
+def modes_under(root: Path) -> dict[str, int]:
+    """Permission bits of ``root`` and of everything below it, by path relative to ``root``."""
+    found = {".": root.stat().st_mode & 0o777}
+    for path in root.rglob("*"):
+        found[str(path.relative_to(root))] = path.stat().st_mode & 0o777
+    return found
+
+
+def test_the_data_folder_is_private_to_its_owner(tmp_path: Path) -> None:
+    # An older Ruche left a world-readable folder and files: they are closed up too.
+    data_dir = tmp_path / "data"
+    (data_dir / "redis").mkdir(parents=True, mode=0o755)
+    data_dir.chmod(0o755)
+    (data_dir / "redis").chmod(0o755)
+    (data_dir / "redis" / "old-notes.txt").write_text("from an earlier run")
+    (data_dir / "redis" / "old-notes.txt").chmod(0o644)
+    old_umask = os.umask(0o022)  # what most shells run with
+    try:
+        with ruche_up(tmp_path, ruche_env(tmp_path), "--demo") as up:
+            wait_until_ready(up)
+            client = redis.Redis(port=embedded_redis_port(up))
+            client.bgrewriteaof()  # an AOF rewrite writes new files (base, increments)
+            deadline = time.monotonic() + READY_TIMEOUT
+            while client.info("persistence")["aof_rewrite_in_progress"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.05)
+            client.close()
+            modes = modes_under(data_dir)
+            up.process.send_signal(signal.SIGTERM)
+            assert up.process.wait(timeout=EXIT_TIMEOUT) == 0, up.output()
+    finally:
+        os.umask(old_umask)
+    assert any("appendonly" in name for name in modes), modes
+    assert any("token" in name for name in modes), modes  # the demo's tokens file
+    for name, mode in modes_under(data_dir).items():  # after the stop too
+        modes.setdefault(name, mode)
+    wrong = {
+        name: oct(mode)
+        for name, mode in modes.items()
+        if mode != (0o700 if (data_dir / name).is_dir() else 0o600)
+    }
+    assert wrong == {}, modes
+
+
+def test_up_restarts_a_dead_embedded_redis_and_everything_carries_on(tmp_path: Path) -> None:
+    admin = {"Authorization": "Bearer rk_admin_" + "r" * 40}
+    env = ruche_env(tmp_path, RUCHE_ADMIN_TOKEN=admin["Authorization"].removeprefix("Bearer "))
+    with ruche_up(tmp_path, env) as up, httpx.Client(base_url=up.base_url, timeout=5) as http:
+        wait_until_ready(up)
+        org = http.post(
+            "/v1/orgs", json={"name": "Before", "contact_email": "a@b.org"}, headers=admin
+        )
+        assert org.status_code == 201, org.text
+        ngo = {"Authorization": f"Bearer {org.json()['api_key']}"}
+        project = http.post(
+            "/v1/projects",
+            json={
+                "name": "Posts",
+                "task_type": "moderation",
+                "redundancy": 1,
+                "instructions": "Label",
+                "review": {"agreement": 0.5},  # one answer is enough for a result
+            },
+            headers=ngo,
+        )
+        assert project.status_code == 201, project.text
+        project_id = project.json()["id"]
+        redis_port = embedded_redis_port(up)
+        [redis_pid] = [
+            pid for pid in descendants(up.process.pid) if "redis-server" in command_line(pid)
+        ]
+
+        os.kill(redis_pid, signal.SIGKILL)
+
+        def org_created() -> bool:
+            with suppress(httpx.TransportError):
+                again = http.post(
+                    "/v1/orgs", json={"name": "After", "contact_email": "c@d.org"}, headers=admin
+                )
+                assert again.status_code in (201, 503), again.text  # 503 while it restarts
+                return again.status_code == 201
+            return False
+
+        wait_until(org_created, "a write through the API after Redis was killed", 60, poll=0.2)
+        assert up.process.poll() is None, up.output()
+        assert '"up.redis_restarted"' in up.stderr.read_text()
+        assert embedded_redis_port(up) == redis_port  # the same address, the same data
+        assert http.get("/v1/org", headers=ngo).json()["name"] == "Before"
+
+        # The workers and the relay carry on too: an answer still becomes a result.
+        tasks = http.post(
+            f"/v1/projects/{project_id}/tasks",
+            json={"tasks": [{"payload": {"content": "Hello", "labels": ["ok", "spam"]}}]},
+            headers=ngo,
+        )
+        assert tasks.status_code == 200, tasks.text
+        signed_up = http.post("/v1/volunteers", json={"display_name": "Ada", "languages": ["en"]})
+        volunteer = {"Authorization": f"Bearer {signed_up.json()['token']}"}
+        assert http.post("/v1/me/charter", json={"accept": True}, headers=volunteer).is_success
+        claim = http.post("/v1/assignments", json={"project_id": project_id}, headers=volunteer)
+        assert claim.status_code == 201, claim.text
+        submitted = http.post(
+            f"/v1/assignments/{claim.json()['id']}/submit",
+            json={"answer": {"label": "ok"}},
+            headers=volunteer,
+        )
+        assert submitted.status_code == 202, submitted.text
+
+        def published() -> bool:
+            page = http.get(f"/v1/projects/{project_id}/results", headers=ngo)
+            return len(page.json()["items"]) == 1
+
+        wait_until(published, "the answer's result, after the restart", 60, poll=0.2)
+        assert '"up.process_died"' not in up.stderr.read_text()
+        up.process.send_signal(signal.SIGTERM)
+        assert up.process.wait(timeout=EXIT_TIMEOUT) == 0, up.output()
+
+
+def test_a_redis_that_keeps_dying_is_not_restarted_forever(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis", appendonly=True)
+    server.start()
+    restarts: deque[float] = deque(maxlen=MAX_REDIS_RESTARTS)
+
+    def kill() -> None:
+        client = redis.Redis(port=server.port)
+        pid = int(client.info("server")["process_id"])
+        client.close()
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: not server.running, "redis-server to die", EXIT_TIMEOUT)
+
+    try:
+        for _ in range(MAX_REDIS_RESTARTS):
+            kill()
+            assert restart_redis(server, restarts)
+            assert server.running
+        kill()
+        assert not restart_redis(server, restarts)  # five deaths within the minute: give up
+        assert not server.running
+    finally:
+        server.stop()

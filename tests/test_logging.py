@@ -45,6 +45,24 @@ def test_json_lines_carry_event_level_logger_and_iso_timestamp() -> None:
     assert stamp.utcoffset() == timedelta(0)
 
 
+def test_tokens_and_secret_parameters_are_cut_out_of_any_text() -> None:
+    stream, log = capture()
+    log.info(
+        "webhook.failed",
+        url="https://ngo.example/hook?signature=abc123&attempt=2",
+        note=["sent rk_org_ABCdef0123 by mistake", {"deep": "whsec_c2VjcmV0+/="}],
+    )
+    logging.getLogger("uvicorn.access").info(
+        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", "/v1/org?key=rk_admin_x&after=c1", "1.1",
+        401,
+    )
+
+    first, access = lines(stream)
+    assert first["url"] == f"https://ngo.example/hook?signature={REDACTED}&attempt=2"
+    assert first["note"] == [f"sent {REDACTED} by mistake", {"deep": REDACTED}]
+    assert access["event"] == f'127.0.0.1:5 - "GET /v1/org?key={REDACTED}&after=c1 HTTP/1.1" 401'
+
+
 def test_sensitive_values_are_redacted_at_any_depth() -> None:
     stream, log = capture()
     log.info(

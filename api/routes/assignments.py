@@ -16,25 +16,36 @@ from datetime import datetime
 from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Request, Response, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, TypeAdapter
 
 from api import examples
 from api.deps import ClaimsDep, CurrentVolunteer, authenticated
 from api.error_docs import error_responses
 from api.errors import ErrorResponse
-from api.json_body import read_json, read_optional_json, request_body
+from api.json_body import BoundedJsonRoute, read_json, read_optional_json, request_body
 from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
 from core.review.reviewers import ReviewItem
+from core.text import PARAGRAPHS
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["assignments"])
+router = APIRouter(tags=["assignments"], route_class=BoundedJsonRoute)
 
 TaskTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 TOO_MANY: dict[int | str, dict[str, Any]] = {
-    429: {"model": ErrorResponse, "description": "You hold as many live assignments as allowed"}
+    429: {
+        "model": ErrorResponse,
+        "description": "You hold as many live assignments as allowed",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds until the soonest of your leases ends by itself "
+                "(submitting or releasing one frees a slot at once).",
+                "schema": {"type": "integer", "minimum": 1},
+            }
+        },
+    }
 }
 NOTHING_FITS: dict[int | str, dict[str, Any]] = {
     204: {"description": "Nothing fits you right now; try again later"}
@@ -105,7 +116,7 @@ class Submission(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     answer: dict[str, Any] = Field(description="The task type's answer (GET /v1/task-types).")
-    seconds_spent: float | None = Field(default=None, ge=0, le=86_400)
+    seconds_spent: Annotated[float, Strict()] | None = Field(default=None, ge=0, le=86_400)
 
 
 class SubmissionAccepted(BaseModel):
@@ -119,7 +130,7 @@ class Release(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     reason: Annotated[
-        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500), PARAGRAPHS
     ] = Field(
         description="Why you give the task back: a code such as `too_hard`, `not_my_language`, "
         "`no_time`, `unclear`, `inappropriate`, or a few words of your own."

@@ -16,20 +16,26 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from api import examples
 from api.deps import AccountsDep, CurrentAdmin, CurrentOrg
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from core.accounts.store import MAX_LIVE_ORG_KEYS
 from core.errors import ApiKeyNotFound, LastApiKey, NotFound, TooManyApiKeys
+from core.text import ONE_LINE
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1", tags=["organisations"])
+router = APIRouter(prefix="/v1", tags=["organisations"], route_class=BoundedJsonRoute)
 
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+# No control or bidi-override character either (core.text), wherever it is.
+_NOT_EMAIL = "@\\s" + ONE_LINE.forbidden
+EMAIL_PATTERN = f"^[^{_NOT_EMAIL}]+@[^{_NOT_EMAIL}]+\\.[^{_NOT_EMAIL}]+$"
 
 
 class OrgCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    name: Annotated[
+        str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), ONE_LINE
+    ]
     contact_email: Annotated[
         str, StringConstraints(strip_whitespace=True, max_length=254, pattern=EMAIL_PATTERN)
     ]

@@ -8,11 +8,12 @@ from pydantic import BaseModel
 from api import examples
 from api.deps import CurrentOrg, OwnedProjectId, ProjectsDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from core.projects.store import Project, ProjectCreate, ProjectPatch
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/projects", tags=["projects"])
+router = APIRouter(prefix="/v1/projects", tags=["projects"], route_class=BoundedJsonRoute)
 
 
 class ProjectList(BaseModel):

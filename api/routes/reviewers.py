@@ -10,10 +10,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import examples
 from api.deps import CurrentOrg, OwnedProjectId, ProjectsDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/projects/{project_id}/reviewers", tags=["projects"])
+router = APIRouter(
+    prefix="/v1/projects/{project_id}/reviewers", tags=["projects"], route_class=BoundedJsonRoute
+)
 
 
 class ReviewerGrant(BaseModel):
@@ -66,6 +69,9 @@ async def list_reviewers(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Withdraw a volunteer's review rights on the project",
+    description="The review leases they hold on the project end at once: their items go back "
+    "to the queue for another reviewer, and a decision on them is refused (409 "
+    "`review_not_live`, state `revoked`). Withdrawing twice is harmless.",
     responses=error_responses(401, 403, 404),
 )
 async def revoke(

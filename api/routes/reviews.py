@@ -16,14 +16,16 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from api import examples
 from api.deps import CurrentProfile, CurrentVolunteer, ReviewsDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from api.routes.assignments import NOTHING_FITS, TaskOut
 from core.board.models import ReviewAction
 from core.clock import utc_from_ms
 from core.review.reviewers import ReviewItem
+from core.text import PARAGRAPHS
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/reviews", tags=["reviews"])
+router = APIRouter(prefix="/v1/reviews", tags=["reviews"], route_class=BoundedJsonRoute)
 
 
 class ReviewRequest(BaseModel):
@@ -66,7 +68,10 @@ class DecisionRequest(BaseModel):
     )
     submission_id: str | None = Field(default=None, max_length=64)
     answer: dict[str, Any] | None = None
-    comment: Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)] | None = None
+    comment: (
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PARAGRAPHS]
+        | None
+    ) = None
 
     @model_validator(mode="after")
     def _fields_fit_the_action(self) -> Self:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 from api import examples
 from api.deps import BoardDep, CurrentOrg, IdempotencyDep, OwnedProjectId, ProjectsDep
 from api.error_docs import error_responses
-from api.json_body import inline_schema, media_type
+from api.json_body import BoundedJsonRoute, inline_schema, media_type
 from api.limits import DEFAULT_MAX_BODY_BYTES
 from core import ids
 from core.board.bulk import (
@@ -27,11 +27,15 @@ from core.board.bulk import (
 )
 from core.errors import TaskNotFound, UnsupportedMediaType
 from core.idempotency import MAX_KEY_CHARS, TTL_SECONDS, Claim, StoredResponse, fingerprint
+from core.json_input import MAX_DEPTH as MAX_JSON_DEPTH
+from core.json_input import MAX_NUMBER_CHARS
 from task_types import get as get_task_type
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/projects/{project_id}/tasks", tags=["tasks"])
+router = APIRouter(
+    prefix="/v1/projects/{project_id}/tasks", tags=["tasks"], route_class=BoundedJsonRoute
+)
 
 NDJSON_TYPES = frozenset(
     {
@@ -71,15 +75,20 @@ project's task type, its gold answer (which makes it a gold task) the type's ans
 
 Every item is checked on its own: invalid ones are listed in `rejected` (index, external_id,
 and errors saying where and why, never echoing what was sent) and do not block the others.
-Re-sending an `external_id` never makes a second task: the item counts in `duplicates` and
-`task_ids` gives the existing task.
+Re-sending an `external_id` never makes a second task. With the same payload (the same JSON,
+whatever the order of its keys) the item counts in `duplicates` and `task_ids` gives the
+existing task; with another payload it is a conflict, listed in `rejected` with an error of type
+`conflict` on `external_id` (the existing task is left as it was).
 
 **Limits**
 - at most {MAX_BATCH_ITEMS:,} tasks per request (more: 422 `batch_too_large`);
 - `external_id` at most {MAX_EXTERNAL_ID_CHARS} characters;
 - a payload's JSON at most {MAX_PAYLOAD_BYTES // 1024} KiB (a bigger one is rejected);
 - the whole body at most {DEFAULT_MAX_BODY_BYTES // (1024 * 1024)} MiB (more: 413
-  `payload_too_large`, with or without a Content-Length).
+  `payload_too_large`, with or without a Content-Length);
+- JSON nested at most {MAX_JSON_DEPTH} levels, numbers written in at most {MAX_NUMBER_CHARS}
+  characters and finite, no `NaN`/`Infinity` (as on every route; the body past them: 422
+  `json_too_deep`, `json_number_too_large` or `json_invalid`; an NDJSON line: a rejected item).
 
 **Idempotency-Key** (optional header, at most {MAX_KEY_CHARS} characters, scoped to your
 organisation, kept {TTL_SECONDS // 3600} h): the same key with the same body replays the first

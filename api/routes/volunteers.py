@@ -7,33 +7,43 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, status
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from api import examples
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
 from core.quality.reputation import reputation_summary_async
+from core.text import ONE_LINE
 from core.volunteers.stats import read_feedback, read_stats
 from task_types import all_types
 from task_types.translation.models import LanguageTag
 
 __all__ = ["router"]
 
-router = APIRouter(tags=["volunteers"])
+router = APIRouter(tags=["volunteers"], route_class=BoundedJsonRoute)
 
 MAX_LANGUAGES = 20
 MAX_SKILLS = 20
 MAX_WEEKLY_MINUTES = 7 * 24 * 60
 
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+DisplayName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), ONE_LINE
+]
 Skill = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
 ]
 Languages = Annotated[list[LanguageTag], Field(min_length=1, max_length=MAX_LANGUAGES)]
 Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]
@@ -65,10 +75,19 @@ class SignedUp(BaseModel):
     token: str = Field(description="Your volunteer token (`rk_vol_…`), shown once: keep it.")
 
 
+def _strict_bool(value: object) -> object:
+    # Literal[True] alone takes 1 (1 == True) and Strict() does not apply to literals.
+    if not isinstance(value, bool):
+        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
+    return value
+
+
 class CharterAcceptance(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    accept: Literal[True] = Field(description="Must be true: no task is served before it.")
+    accept: Annotated[Literal[True], BeforeValidator(_strict_bool)] = Field(
+        description="Must be true: no task is served before it."
+    )
 
 
 class CharterAccepted(BaseModel):
@@ -91,7 +110,7 @@ class ProfilePatch(BaseModel):
 class Goal(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    weekly_minutes: int = Field(ge=1, le=MAX_WEEKLY_MINUTES)
+    weekly_minutes: Annotated[int, Strict()] = Field(ge=1, le=MAX_WEEKLY_MINUTES)
 
 
 class Contribution(BaseModel):

@@ -13,13 +13,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from api import examples
 from api.deps import CurrentOrg, SettingsDep, WebhooksDep
 from api.error_docs import error_responses
+from api.json_body import BoundedJsonRoute
 from core.delivery.ssrf import MAX_URL_LENGTH, TargetRefused, check_url, system_resolver
 from core.delivery.webhooks import Delivery
 from core.errors import WebhookTargetRefused
 
 __all__ = ["router"]
 
-router = APIRouter(prefix="/v1/webhook", tags=["webhooks"])
+router = APIRouter(prefix="/v1/webhook", tags=["webhooks"], route_class=BoundedJsonRoute)
 
 
 class WebhookIn(BaseModel):

@@ -14,24 +14,29 @@ Limits (the API documents them):
 - a payload's JSON at most :data:`MAX_PAYLOAD_BYTES` bytes (a bigger one is a rejected item);
 - the request body itself is bounded by the API (413, see :mod:`api.limits`).
 
-Re-sending an ``external_id`` never makes a second task: the board reports the existing one and
-the item counts as a duplicate (its gold answer, if any, is left as it was).
+Re-sending an ``external_id`` never makes a second task. With the same payload (compared by
+:func:`~core.board.models.payload_digest`: the same JSON, whatever the order of its keys) the
+item counts as a duplicate and ``task_ids`` gives the existing task (its priority and gold answer
+are left as they were). With another payload it is a conflict: the item is in ``rejected`` with
+an error of type ``conflict`` on ``external_id``, and the existing task is left as it was. Tasks
+stored before payloads were compared count as duplicates whatever the payload.
 """
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
 import pydantic_core
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError
 
+from core import json_input
 from core.board.models import MAX_PRIORITY, NewTask
 from core.board.runner import AsyncBoard
 from core.errors import BatchTooLarge, InvalidRequest
+from core.text import ONE_LINE, PARAGRAPHS
 from task_types import InvalidAnswer
 from task_types.base import AnyTaskType
 
@@ -86,40 +91,37 @@ class TaskItem(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    external_id: str | None = Field(
+    external_id: (
+        Annotated[str, StringConstraints(min_length=1, max_length=MAX_EXTERNAL_ID_CHARS), ONE_LINE]
+        | None
+    ) = Field(
         default=None,
-        min_length=1,
-        max_length=MAX_EXTERNAL_ID_CHARS,
         description="Your own id for the task; re-sending it never makes a second task.",
     )
     payload: dict[str, Any] = Field(description="The task, in its type's payload schema.")
-    priority: int = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
+    priority: Annotated[int, Strict()] = Field(default=0, ge=-MAX_PRIORITY, le=MAX_PRIORITY)
     gold_answer: dict[str, Any] | None = Field(
         default=None,
         description="The known answer, which makes this a gold (control) task: mixed into "
         "volunteers' work unannounced, scored when answered, never a result or progress.",
     )
-    gold_explanation: str | None = Field(
+    gold_explanation: (
+        Annotated[str, StringConstraints(max_length=MAX_GOLD_EXPLANATION_CHARS), PARAGRAPHS] | None
+    ) = Field(
         default=None,
-        max_length=MAX_GOLD_EXPLANATION_CHARS,
         description="Why the gold answer is right, shown to volunteers after they answered.",
     )
 
 
+@dataclass(frozen=True, slots=True)
 class _BadLine:
-    """An NDJSON line that is not a JSON value."""
+    """An NDJSON line that is not a JSON value, or one past core.json_input's bounds."""
+
+    msg: str = "this line is not valid JSON"
+    type: str = "json_invalid"
 
 
 _BAD_LINE = _BadLine()
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not valid JSON")
-
-
-def _loads(raw: bytes | str) -> Any:
-    # NaN and Infinity are not JSON, and a Lua script could not store them back.
-    return json.loads(raw, parse_constant=_refuse_constant)
 
 
 def _too_many(count: int) -> BatchTooLarge:
@@ -132,8 +134,13 @@ def _too_many(count: int) -> BatchTooLarge:
 def parse_json_batch(raw: bytes) -> list[Any]:
     """The items of a ``{"tasks": [...]}`` body (each still unchecked)."""
     try:
-        body = _loads(raw)
-    except (ValueError, RecursionError):
+        body = json_input.loads(raw)
+    except json_input.JsonRefused as refused:
+        raise InvalidRequest(
+            "the body is not valid JSON",
+            [{"loc": ["body"], "msg": refused.msg, "type": refused.type}],
+        ) from None
+    except ValueError:  # JSONDecodeError, UnicodeDecodeError
         raise InvalidRequest(
             "the body is not valid JSON",
             [{"loc": ["body"], "msg": "not valid JSON", "type": "json_invalid"}],
@@ -167,8 +174,10 @@ def parse_ndjson_batch(raw: bytes) -> list[Any]:
     items: list[Any] = []
     for line in lines:
         try:
-            items.append(_loads(line))
-        except (ValueError, RecursionError):
+            items.append(json_input.loads(line))
+        except json_input.JsonRefused as refused:
+            items.append(_BadLine(f"this line holds {refused.msg}", refused.type))
+        except ValueError:  # JSONDecodeError, UnicodeDecodeError
             items.append(_BAD_LINE)
     return items
 
@@ -205,7 +214,11 @@ def _external_id(item: Any) -> str | None:
     """The item's external id when it is a usable one (shown back in ``rejected``)."""
     if isinstance(item, dict):
         value = item.get("external_id")
-        if isinstance(value, str) and 0 < len(value) <= MAX_EXTERNAL_ID_CHARS:
+        if (
+            isinstance(value, str)
+            and 0 < len(value) <= MAX_EXTERNAL_ID_CHARS
+            and ONE_LINE.allows(value)
+        ):
             return value
     return None
 
@@ -215,7 +228,7 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
         return RejectedItem(index=index, external_id=_external_id(item), errors=list(errors))
 
     if isinstance(item, _BadLine):
-        return rejected(ItemError(loc=[], msg="this line is not valid JSON", type="json_invalid"))
+        return rejected(ItemError(loc=[], msg=item.msg, type=item.type))
     try:
         parsed = TaskItem.model_validate(item)
     except ValidationError as error:
@@ -275,6 +288,21 @@ def _check(task_type: AnyTaskType, index: int, item: Any) -> _Valid | RejectedIt
     return _Valid(index, task)
 
 
+def _conflict(entry: _Valid) -> RejectedItem:
+    return RejectedItem(
+        index=entry.index,
+        external_id=entry.task.external_id,
+        errors=[
+            ItemError(
+                loc=["external_id"],
+                msg="this external_id already names a task with another payload; the task was "
+                "left as it is (send a new external_id for a new task)",
+                type="conflict",
+            )
+        ],
+    )
+
+
 async def submit_batch(
     board: AsyncBoard, project_id: str, task_type: AnyTaskType, items: Sequence[Any]
 ) -> BulkOutcome:
@@ -292,11 +320,15 @@ async def submit_batch(
     if valid:
         created = await board.run(board.ops.create_tasks(project_id, [v.task for v in valid]))
         for entry, outcome in zip(valid, created, strict=True):
+            if outcome.conflict:
+                rejected.append(_conflict(entry))
+                continue
             task_ids[entry.index] = outcome.task_id
             if outcome.created:
                 accepted += 1
             else:
                 duplicates += 1
+        rejected.sort(key=lambda item: item.index)
     return BulkOutcome(
         accepted=accepted, duplicates=duplicates, rejected=rejected, task_ids=task_ids
     )

@@ -12,6 +12,8 @@
 -- KEYS[8] P:events          stream assignment.claimed
 -- KEYS[9] P:gold_pool       zset   gold task ids (score 0, so in id order)
 -- KEYS[10] P:qual           hash   reads the volunteer's qualification record (JSON)
+-- KEYS[11] P:unclaimed      zset   ready tasks nobody claimed yet, best first: looked at when the
+--                                  scan of P:ready finds nothing; the chosen task leaves it
 -- ARGV[1] now (ms, or "" for Redis TIME)
 -- ARGV[2] volunteer id
 -- ARGV[3] project id (the assignment id is "<project>.<task>.<token>")
@@ -19,6 +21,14 @@
 -- ARGV[5] scan limit: most ready tasks looked at before giving up
 -- ARGV[6] a uniform draw in [0, 1) made by the caller: whether this claim serves a gold task
 -- ARGV[7] another: where in the gold pool to start looking
+--
+-- Which task: the best one of the ready set this volunteer never claimed (their touched set),
+-- looking at most ARGV[5] of its best entries. Tasks the volunteer released, or answered while
+-- more answers are wanted, stay near the head of the shared queue (served first to everyone
+-- else), so after enough of them that scan can find nothing; the best task of P:unclaimed, which
+-- nobody ever claimed and so neither did this volunteer, is served instead. A volunteer is told
+-- 'nothing_fits' only when every unclaimed task is gone too and their own history fills the
+-- head of the queue (then the tasks left are all ones others are working through).
 --
 -- Gold (control) tasks are served at a rate that decays with the volunteer's experience in the
 -- project (tasks they claimed here, the size of KEYS[6]): gold_start up to gold_warmup tasks,
@@ -110,7 +120,8 @@ end
 local gold = chosen and 1 or 0
 
 -- Bounded scan, in pages, so a volunteer who touched the head of the queue still finds work
--- further down without a claim ever costing more than `limit` membership checks.
+-- further down without a claim ever costing more than `limit` membership checks (one
+-- SMISMEMBER a page).
 -- Pages start small (most claims take the head of the queue) and double.
 local page = 4
 local offset = 0
@@ -119,14 +130,32 @@ while offset < limit and not chosen do
   if #ids == 0 then
     break
   end
-  for _, task_id in ipairs(ids) do
-    if redis.call('SISMEMBER', KEYS[6], task_id) == 0 then
+  local seen = redis.call('SMISMEMBER', KEYS[6], unpack(ids))
+  for i, task_id in ipairs(ids) do
+    if seen[i] == 0 then
       chosen = task_id
       break
     end
   end
   offset = offset + page
   page = math.min(page * 2, 64)
+end
+-- Past the head: the best task nobody claimed yet. Entries of tasks that left the ready set
+-- otherwise (a deadline expired them) are dropped on the way, a bounded number per claim.
+local stale = 0
+while not chosen and stale < 64 do
+  local head = redis.call('ZRANGE', KEYS[11], 0, 0)
+  if #head == 0 then
+    break
+  end
+  if not redis.call('ZSCORE', KEYS[3], head[1]) then
+    redis.call('ZREM', KEYS[11], head[1])
+    stale = stale + 1
+  elseif redis.call('SISMEMBER', KEYS[6], head[1]) == 0 then
+    chosen = head[1]
+  else
+    break  -- not reached: a task leaves P:unclaimed when first claimed
+  end
 end
 if not chosen then
   return {'empty', 'nothing_fits'}
@@ -147,6 +176,7 @@ local record = {
 redis.call('HSET', KEYS[4], assignment_id, cjson.encode(record))
 redis.call('ZADD', KEYS[5], expires, assignment_id)
 redis.call('SADD', KEYS[6], chosen)
+redis.call('ZREM', KEYS[11], chosen)
 redis.call('XADD', KEYS[8], '*', 'type', 'assignment.claimed', 'assignment', assignment_id,
   'task', chosen, 'volunteer', volunteer_id, 'at', now)
 return {'ok', assignment_id, chosen, expires, redis.call('HGET', KEYS[7], chosen), gold}

@@ -9,16 +9,20 @@
 -- KEYS[6] P:events    stream one tasks.created event per batch
 -- KEYS[7] P:gold      hash   gold task id -> its gold answer (JSON: answer, explanation)
 -- KEYS[8] P:gold_pool zset   gold task ids, served by claim.lua
+-- KEYS[9] P:unclaimed zset   new tasks join it too (claim.lua: nobody claimed them yet)
 -- ARGV[1] now (ms, or "" for Redis TIME)
--- ARGV[2] n, then n quadruples: external id ("" for none), priority, payload JSON, gold JSON
---         ("" for an ordinary task)
--- ARGV[3 + 4n] the id of the HTTP request submitting them ("" for none), copied into the event
+-- ARGV[2] n, then n quintuples: external id ("" for none), priority, payload JSON, gold JSON
+--         ("" for an ordinary task), payload digest ("" without an external id; kept in the
+--         task record as "pd")
+-- ARGV[3 + 5n] the id of the HTTP request submitting them ("" for none), copied into the event
 --
 -- A gold task gets a record in state 'gold' (outside the state counts: it is never progress)
 -- and joins the gold pool instead of the ready set; gold_tasks counts them.
 --
 -- Reply: {'ok', entry...} with one entry per input task: "+<task id>" when created,
--- "=<task id>" when the external id already named a task (nothing written for it);
+-- "=<task id>" when the external id already named a task with the same payload digest (or one
+-- recorded without a digest), "!<task id>" when it named one with another payload (a
+-- conflict); nothing is written for either;
 -- or {'err', 'no_project', ''}, or {'err', 'project_closed', ''} once the project is closed or
 -- past its deadline (its tasks expire: see expire_deadline.lua).
 
@@ -37,16 +41,22 @@ local n = tonumber(ARGV[2])
 local reply = {'ok'}
 local created, golden, first_id, last_id = 0, 0, nil, nil
 for i = 0, n - 1 do
-  local ext = ARGV[3 + i * 4]
-  local priority = tonumber(ARGV[4 + i * 4])
-  local payload = ARGV[5 + i * 4]
-  local gold = ARGV[6 + i * 4]
+  local ext = ARGV[3 + i * 5]
+  local priority = tonumber(ARGV[4 + i * 5])
+  local payload = ARGV[5 + i * 5]
+  local gold = ARGV[6 + i * 5]
+  local digest = ARGV[7 + i * 5]
   local existing = nil
   if ext ~= '' then
     existing = redis.call('HGET', KEYS[4], ext)
   end
   if existing then
-    reply[#reply + 1] = '=' .. existing
+    local held = load_json(KEYS[2], existing)
+    if held and held.pd and held.pd ~= digest then
+      reply[#reply + 1] = '!' .. existing
+    else
+      reply[#reply + 1] = '=' .. existing
+    end
   else
     local seq = redis.call('HINCRBY', KEYS[1], 'task_seq', 1)
     local task_id = string.format('t%010d', seq)
@@ -56,6 +66,7 @@ for i = 0, n - 1 do
     }
     if ext ~= '' then
       task.ext = ext
+      task.pd = digest
       redis.call('HSET', KEYS[4], ext, task_id)
     end
     if gold ~= '' then
@@ -65,6 +76,7 @@ for i = 0, n - 1 do
       golden = golden + 1
     else
       redis.call('ZADD', KEYS[5], ready_score(task), task_id)
+      redis.call('ZADD', KEYS[9], ready_score(task), task_id)
     end
     redis.call('HSET', KEYS[2], task_id, cjson.encode(task))
     redis.call('HSET', KEYS[3], task_id, payload)
@@ -84,6 +96,6 @@ if created > 0 then
   end
   redis.call('XADD', KEYS[6], '*', 'type', 'tasks.created', 'count', created,
     'gold', golden, 'first', first_id, 'last', last_id, 'at', now,
-    'request_id', ARGV[3 + n * 4] or '')
+    'request_id', ARGV[3 + n * 5] or '')
 end
 return reply

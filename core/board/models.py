@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
@@ -28,6 +30,7 @@ __all__ = [
     "ReviewReason",
     "Submitted",
     "TaskView",
+    "payload_digest",
 ]
 
 # Bounds the board relies on (the API validates requests against them before they get here).
@@ -126,6 +129,17 @@ class CreatedTask:
     task_id: str
     created: bool  # False: the external id already named this task
     external_id: str | None
+    #: The external id already named a task with another payload (``task_id``, left as it was).
+    conflict: bool = False
+
+
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+
+
+def payload_digest(payload: Mapping[str, Any]) -> str:
+    """What tells two payloads apart: a hash of the payload's JSON with its keys sorted (a
+    re-sent item whose keys come in another order is the same payload)."""
+    return hashlib.sha256(_CANONICAL.encode(payload).encode()).hexdigest()[:32]
 
 
 @dataclass(frozen=True, slots=True)

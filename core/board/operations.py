@@ -19,6 +19,7 @@ from core.board.models import (
     NothingToClaim,
     Submitted,
     TaskView,
+    payload_digest,
 )
 from core.board.script_calls import (
     Batch,
@@ -121,7 +122,9 @@ class BoardOps(SlotOps, ReviewOps):
         for task in chunk:
             gold = dumps(dict(task.gold)) if task.gold is not None else ""
             payload = task.payload_json or dumps(dict(task.payload))
-            args += [task.external_id or "", task.priority, payload, gold]
+            # Only an external id can be re-sent: only then is the payload compared.
+            digest = payload_digest(task.payload) if task.external_id else ""
+            args += [task.external_id or "", task.priority, payload, gold, digest]
         args.append(current_request_id())  # the request the tasks came in (events carry it)
 
         def parse(reply: Sequence[Any]) -> list[str]:
@@ -129,7 +132,7 @@ class BoardOps(SlotOps, ReviewOps):
 
         keys = [
             pk.project, pk.tasks, pk.payloads, pk.external_ids, pk.ready, pk.events, pk.gold,
-            pk.gold_pool,
+            pk.gold_pool, pk.unclaimed,
         ]  # fmt: skip
         return ScriptCall(ScriptName.CREATE_TASKS, keys, args, parse)
 
@@ -144,7 +147,11 @@ class BoardOps(SlotOps, ReviewOps):
             created: list[CreatedTask] = []
             for chunk, entries in zip(chunks, replies, strict=True):
                 for task, entry in zip(chunk, entries, strict=True):
-                    created.append(CreatedTask(entry[1:], entry[0] == "+", task.external_id))
+                    created.append(
+                        CreatedTask(
+                            entry[1:], entry[0] == "+", task.external_id, conflict=entry[0] == "!"
+                        )
+                    )
             return created
 
         return Batch([self._create_chunk(pk, chunk) for chunk in chunks], combine)
@@ -215,6 +222,7 @@ class BoardOps(SlotOps, ReviewOps):
         keys = [
             pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases,
             pk.touched(volunteer_id), pk.payloads, pk.events, pk.gold_pool, pk.qualification,
+            pk.unclaimed,
         ]  # fmt: skip
         args: list[str | int] = [
             self.clock.script_now(), volunteer_id, project_id, ids.new_token_part(),

@@ -11,13 +11,16 @@
 -- assignment id once a claim succeeds, or drops it when nothing was claimed.
 --
 -- Reply: {'ok', entries alive, the new reservation included}
---     or {'err', 'too_many', entries alive}  (nothing written, not even the pruning)
+--     or {'err', 'too_many', entries alive, ms until the soonest of them ends}  (nothing
+--        written, not even the pruning): when a slot frees by itself at the latest (Retry-After)
 
 local now = now_ms(ARGV[1])
 local cap = tonumber(ARGV[4])
 local alive = redis.call('ZCOUNT', KEYS[1], '(' .. now, '+inf')
 if alive >= cap then
-  return {'err', 'too_many', alive}
+  local soonest = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now, '+inf', 'WITHSCORES',
+    'LIMIT', 0, 1)
+  return {'err', 'too_many', alive, tonumber(soonest[2]) - now}
 end
 redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
 redis.call('ZADD', KEYS[1], now + tonumber(ARGV[3]), ARGV[2])

@@ -95,7 +95,7 @@ def expire_deadline_op(ops: OpsBase, project_id: str, limit: int) -> ScriptCall[
             expired=[text(task_id) for task_id in reply[4]],
         )
 
-    keys = [pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events]
+    keys = [pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events, pk.unclaimed]
     args: list[str | int] = [ops.clock.script_now(), limit]
     return ScriptCall(ScriptName.EXPIRE_DEADLINE, keys, args, parse)
 

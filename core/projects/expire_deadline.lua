@@ -11,6 +11,7 @@
 -- KEYS[5] P:leases   zset   live leases of the project are removed
 -- KEYS[6] P:events   stream project.closed (once), assignments.ended and tasks.expired (at most
 --                           one of each per call, listing the ids)
+-- KEYS[7] P:unclaimed zset  expired tasks leave it too
 -- ARGV[1] now (ms, or "" for Redis TIME)
 -- ARGV[2] batch limit: most leases and tasks looked at in this call
 --
@@ -62,6 +63,7 @@ local function expire(task_id, task)
   task.expired = now
   redis.call('HSET', KEYS[2], task_id, cjson.encode(task))
   redis.call('ZREM', KEYS[3], task_id)
+  redis.call('ZREM', KEYS[7], task_id)
   expired[#expired + 1] = task_id
 end
 

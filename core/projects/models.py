@@ -2,7 +2,8 @@
 
 Bounds come from the board (:mod:`core.board.models`) and from what a volunteer can use:
 redundancy 1..99, leases of 30 s to 24 h, priority within ±999, at most 20 languages (BCP-47
-tags) and 20 skills, bounded free text. Every model forbids unknown fields.
+tags) and 20 skills, bounded free text without control or bidi-override characters
+(:mod:`core.text`). Every model forbids unknown fields.
 """
 
 from __future__ import annotations
@@ -11,9 +12,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    model_validator,
+)
 
 from core.board.models import MAX_PRIORITY, MAX_REDUNDANCY
+from core.text import ONE_LINE, PARAGRAPHS
 from task_types.translation.models import LANGUAGE_TAG_PATTERN
 
 __all__ = [
@@ -57,24 +67,28 @@ LanguageCode = Annotated[
     Field(description="BCP-47 language tag a volunteer needs, e.g. 'fr' or 'pt-BR'"),
 ]
 Skill = Annotated[
-    str,
-    StringConstraints(
-        strip_whitespace=True, min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$"
-    ),
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
 ]
 Name = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_NAME_CHARS),
+    ONE_LINE,
 ]
 Instructions = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INSTRUCTIONS_CHARS)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_INSTRUCTIONS_CHARS),
+    PARAGRAPHS,
 ]
 ImpactNote = Annotated[
-    str, StringConstraints(strip_whitespace=True, max_length=MAX_IMPACT_NOTE_CHARS)
+    str, StringConstraints(strip_whitespace=True, max_length=MAX_IMPACT_NOTE_CHARS), PARAGRAPHS
 ]
-Redundancy = Annotated[int, Field(ge=1, le=MAX_REDUNDANCY)]
-LeaseSeconds = Annotated[int, Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
-Priority = Annotated[int, Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
-Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+# Strict: a boolean is not a number (lax mode took `true` for 1), nor is a numeric string; a
+# rate (a float) still takes an integer such as 0 or 1.
+Count = Annotated[int, Strict()]
+Redundancy = Annotated[int, Strict(), Field(ge=1, le=MAX_REDUNDANCY)]
+LeaseSeconds = Annotated[int, Strict(), Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
+Priority = Annotated[int, Strict(), Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
+Rate = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 
 
 class ReviewPolicy(BaseModel):
@@ -105,8 +119,8 @@ class GoldSchedule(BaseModel):
         description="Share of gold tasks in a newcomer's first `warmup_tasks` tasks (default: "
         "four times `gold_rate`, at most 0.4, never below `gold_rate`).",
     )
-    warmup_tasks: int = Field(default=20, ge=0, le=MAX_GOLD_SCHEDULE_TASKS)
-    settle_tasks: int = Field(
+    warmup_tasks: Count = Field(default=20, ge=0, le=MAX_GOLD_SCHEDULE_TASKS)
+    settle_tasks: Count = Field(
         default=60,
         ge=0,
         le=MAX_GOLD_SCHEDULE_TASKS,
@@ -126,9 +140,11 @@ class Qualification(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gold_tasks: int = Field(ge=1, le=MAX_QUALIFICATION_TASKS, description="Gold tasks per round.")
+    gold_tasks: Count = Field(
+        ge=1, le=MAX_QUALIFICATION_TASKS, description="Gold tasks per round."
+    )
     pass_rate: Rate = Field(default=0.8, description="Share of them to get right to pass.")
-    cooldown_seconds: int = Field(
+    cooldown_seconds: Count = Field(
         default=3600, ge=0, le=MAX_COOLDOWN_SECONDS, description="Wait after a failed round."
     )
 

@@ -300,8 +300,12 @@ class Projects:
         await self.client.sadd(self.keys.project(project_id).reviewers, volunteer_id)
 
     async def revoke_reviewer(self, org_id: str, project_id: str, volunteer_id: str) -> None:
+        """Withdraw the rights; the review leases the volunteer holds on the project end with
+        them (their items go back to the queue), so no decision can follow the withdrawal."""
         await self.require_owned(org_id, project_id)
-        await self.client.srem(self.keys.project(project_id).reviewers, volunteer_id)
+        if not ids.VOLUNTEER_ID.match(volunteer_id):
+            return  # never granted: nothing to withdraw
+        await self.board.run(self.board.ops.revoke_reviewer(project_id, volunteer_id))
 
     async def reviewers(self, org_id: str, project_id: str) -> list[str]:
         await self.require_owned(org_id, project_id)

@@ -17,6 +17,9 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:payloads                hash   task id -> payload (JSON, as the NGO sent it)
     P:ext                     hash   external id -> task id (idempotent bulk submission)
     P:ready                   zset   claimable task ids, best first (see board.lua's score)
+    P:unclaimed               zset   the claimable ones nobody claimed yet, scored alike: where a
+                                     claim looks when a volunteer's own history fills the head
+                                     of P:ready (claim.lua)
     P:asg                     hash   assignment id -> assignment record (JSON)
     P:leases                  zset   live assignment id -> lease expiry (ms)
     P:answers                 hash   task id -> JSON list of submitted answers
@@ -102,6 +105,10 @@ class ProjectKeys:
     @property
     def ready(self) -> str:
         return f"{self.base}:ready"
+
+    @property
+    def unclaimed(self) -> str:
+        return f"{self.base}:unclaimed"
 
     @property
     def assignments(self) -> str:

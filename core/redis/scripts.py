@@ -37,6 +37,7 @@ class ScriptName(StrEnum):
     CLAIM_REVIEW = "claim_review"
     DECIDE_REVIEW = "decide_review"
     EXPIRE_REVIEW_LEASES = "expire_review_leases"
+    REVOKE_REVIEWER = "revoke_reviewer"
     EXPIRE_DEADLINE = "expire_deadline"  # deadline expiry (core.projects.deadlines)
     # the event pipeline (core.quality.outcomes)
     RESOLVE_TASK = "resolve_task"

@@ -88,7 +88,9 @@ class RedisServer:
 
     ``appendonly`` keeps data across restarts in ``data_dir`` (the durable default of ``ruche up``);
     tests turn it off for speed. With ``tls``, it serves only TLS on ``port`` (see
-    :class:`ServerTls`).
+    :class:`ServerTls`). The files hold every payload and answer: ``data_dir`` is made
+    readable by its owner only (0700), and Redis runs with umask 077, so what it writes there
+    (append-only file, snapshots, log) is too (0600).
     """
 
     def __init__(
@@ -117,7 +119,8 @@ class RedisServer:
         return f"{scheme}://127.0.0.1:{self.port}/0"
 
     def start(self, timeout: float = 10.0) -> None:
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        self.data_dir.chmod(0o700)
         listen = self.tls.args(self.port) if self.tls else ["--port", str(self.port)]
         args = [
             self.binary,
@@ -136,7 +139,11 @@ class RedisServer:
         # Redis under the feet of processes still finishing their work. Whoever started it stops
         # it, last (see ruche.supervisor).
         self._process = subprocess.Popen(  # noqa: S603 - fixed argv, no shell
-            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            umask=0o077,
         )
         deadline = time.monotonic() + timeout
         client = self._probe()
@@ -182,6 +189,11 @@ class RedisServer:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout)
+
+    @property
+    def returncode(self) -> int | None:
+        """The exit status of the last process started, once it has ended (else None)."""
+        return None if self._process is None else self._process.poll()
 
     @property
     def running(self) -> bool:

@@ -8,6 +8,7 @@
 -- KEYS[6] P:answers        hash   reads the task's answers (accept must name one of them)
 -- KEYS[7] P:decisions      hash   task id -> the decision (JSON)
 -- KEYS[8] P:events         stream review.decided
+-- KEYS[9] P:reviewers      set    the reviewer must still be a member (rights withdrawn: refused)
 -- ARGV[1] now (ms, or "" for Redis TIME)
 -- ARGV[2] review id
 -- ARGV[3] reviewer id (must hold the review lease)
@@ -27,8 +28,11 @@
 -- answers than the project's ceiling is refused ('need_cap').
 --
 -- Reply: {'ok', task state, need}
---     or {'err', 'no_review' | 'review_expired' | 'review_decided' | 'not_candidate' |
---         'task_closed' | 'need_cap' | 'bad_action', detail}
+--     or {'err', 'no_review' | 'review_expired' | 'review_decided' | 'review_revoked' |
+--         'not_reviewer' | 'not_candidate' | 'task_closed' | 'need_cap' | 'bad_action', detail}
+--
+-- Withdrawing review rights ends the leases held (revoke_reviewer.lua: 'review_revoked'); the
+-- membership check below also refuses a reviewer whose rights went some other way.
 
 local now = now_ms(ARGV[1])
 local review_id, reviewer, action = ARGV[2], ARGV[3], ARGV[4]
@@ -42,6 +46,9 @@ if rec.state ~= 'live' then
 end
 if now >= rec.expires then
   return {'err', 'review_expired', 'expired'}
+end
+if redis.call('SISMEMBER', KEYS[9], reviewer) == 0 then
+  return {'err', 'not_reviewer', ''}
 end
 local task = cjson.decode(redis.call('HGET', KEYS[2], rec.task))
 if task.state ~= 'in_review' then

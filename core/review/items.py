@@ -1,4 +1,4 @@
-"""Operations on review items: open, claim under a lease, decide, expire."""
+"""Operations on review items: open, claim under a lease, decide, expire; withdrawn rights."""
 
 from __future__ import annotations
 
@@ -132,7 +132,7 @@ class ReviewOps(OpsBase):
 
         keys = [
             pk.project, pk.tasks, pk.ready, pk.review_assignments, pk.review_leases, pk.answers,
-            pk.decisions, pk.events,
+            pk.decisions, pk.events, pk.reviewers,
         ]  # fmt: skip
         args: list[str | int] = [
             self.clock.script_now(), review_id, reviewer_id, decision.action,
@@ -146,6 +146,18 @@ class ReviewOps(OpsBase):
         pk = self.project_keys(project_id)
         ids.validate_task_id(task_id)
         return Commands([("HGET", pk.decisions, task_id)], lambda r: json_or_none(r[0]))
+
+    def revoke_reviewer(self, project_id: str, volunteer_id: str) -> ScriptCall[list[str]]:
+        """Withdraw the volunteer's review rights on the project and end the review leases they
+        hold there (their items go back to the queue); returns the review ids ended."""
+        pk = self.project_keys(project_id)
+        keys = [pk.reviewers, pk.review_assignments, pk.review_leases, pk.review_queue, pk.events]
+        args: list[str | int] = [self.clock.script_now(), volunteer_id]
+
+        def parse(reply: Sequence[Any]) -> list[str]:
+            return [text(review_id) for review_id in review_checked(reply)[1:]]
+
+        return ScriptCall(ScriptName.REVOKE_REVIEWER, keys, args, parse)
 
     def expire_review_leases(self, project_id: str, limit: int) -> ScriptCall[list[str]]:
         pk = self.project_keys(project_id)

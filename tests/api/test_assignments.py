@@ -201,6 +201,20 @@ async def test_claims_past_the_cap_are_429_until_a_slot_is_given_back(
         assert len(live) == 2
 
 
+async def test_the_claim_past_the_default_cap_says_when_to_retry(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    project, _ = await world.project(10)
+    await world.short_leases(project, seconds=300)
+    _, me = await actors.volunteer()
+    for _ in range(Settings().max_live_assignments):
+        assert (await claim(api, me)).status_code == 201
+    refused = await claim(api, me)
+    assert_error(refused, 429, "too_many_assignments")
+    # When the soonest of the volunteer's leases runs out (a slot frees by itself then).
+    assert 290 <= int(refused.headers["retry-after"]) <= 300
+
+
 async def test_an_expired_lease_frees_its_slot_by_itself(
     capped: httpx.AsyncClient, redis_url: str
 ) -> None:

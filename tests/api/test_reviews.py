@@ -317,6 +317,33 @@ async def test_someone_elses_an_unknown_and_a_malformed_review_look_the_same(
     assert (await decide(api, owner, theirs, action="reject")).status_code == 200
 
 
+async def test_withdrawn_rights_end_the_reviewers_live_leases_and_requeue_their_items(
+    api: httpx.AsyncClient, actors: Actors, world: Scene, redis_client: redis.Redis
+) -> None:
+    project, tasks, _, _ = await in_review(api, actors, world, n_tasks=2)
+    withdrawn_id, withdrawn = await reviewer(actors, world, project)
+    first = (await claim_review(api, withdrawn)).json()
+    second = (await claim_review(api, withdrawn)).json()
+    assert {first["task"]["id"], second["task"]["id"]} == set(tasks)
+
+    url = f"/v1/projects/{project}/reviewers/{withdrawn_id}"
+    assert (await api.delete(url, headers=world.org)).status_code == 204
+
+    for item in (first, second):
+        refused = await decide(api, withdrawn, item["id"], action="reject")
+        error = assert_error(refused, 409, "review_not_live")
+        assert error["details"] == [{"review_state": "revoked"}]
+    pk = Keys().project(project)
+    assert redis_client.zcard(pk.review_leases) == 0
+    # Both items wait in the queue again, for a reviewer who still has the rights.
+    _, still = await reviewer(actors, world, project)
+    again = {(await claim_review(api, still)).json()["task"]["id"] for _ in range(2)}
+    assert again == set(tasks)
+    assert (await claim_review(api, withdrawn)).status_code == 403
+    revoked = [fields for _, fields in entries(redis_client, pk.events)]
+    assert sum(fields["type"] == "review.revoked" for fields in revoked) == 2
+
+
 # -- concurrency -------------------------------------------------------------------------------
 
 

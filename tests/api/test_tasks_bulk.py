@@ -104,7 +104,7 @@ async def test_resending_external_ids_never_makes_a_second_task(
         [
             {"external_id": "x1", "payload": translation(1)},
             {"external_id": "x2", "payload": translation(2)},
-            {"external_id": "x1", "payload": translation(99)},  # same batch, same id
+            {"external_id": "x1", "payload": translation(1)},  # same batch, same id
         ],
     )
     assert (first["accepted"], first["duplicates"]) == (2, 1)
@@ -124,6 +124,44 @@ async def test_resending_external_ids_never_makes_a_second_task(
     assert again["task_ids"][0] == first["task_ids"][1]
     counts = (await api.get(f"/v1/projects/{project_id}", headers=org)).json()["counts"]
     assert counts["open"] == 5
+
+
+async def test_a_resent_external_id_with_another_payload_is_a_conflict(
+    api: httpx.AsyncClient, project: tuple[str, dict[str, str]]
+) -> None:
+    project_id, org = project
+    original = translation(1)
+    first = await submit(
+        api,
+        org,
+        project_id,
+        [
+            {"external_id": "x1", "payload": original},
+            {"external_id": "x1", "payload": translation(2)},  # same batch, another payload
+        ],
+    )
+    assert (first["accepted"], first["duplicates"]) == (1, 0)
+    [conflict] = first["rejected"]
+    assert (conflict["index"], conflict["external_id"]) == (1, "x1")
+    assert [(e["loc"], e["type"]) for e in conflict["errors"]] == [(["external_id"], "conflict")]
+    assert first["task_ids"] == [first["task_ids"][0], None]
+
+    reordered = dict(reversed(list(original.items())))  # the same JSON, keys in another order
+    again = await submit(
+        api,
+        org,
+        project_id,
+        [
+            {"external_id": "x1", "payload": translation(3)},
+            {"external_id": "x1", "payload": reordered, "priority": 5},
+            {"external_id": "x2", "payload": translation(3)},
+        ],
+    )
+    assert (again["accepted"], again["duplicates"]) == (1, 1)
+    assert [(r["index"], r["errors"][0]["type"]) for r in again["rejected"]] == [(0, "conflict")]
+    assert again["task_ids"][1] == first["task_ids"][0]
+    task = await api.get(f"/v1/projects/{project_id}/tasks/{first['task_ids'][0]}", headers=org)
+    assert (task.json()["payload"], task.json()["priority"]) == (original, 0)  # left as it was
 
 
 async def test_gold_answers_are_checked_and_stored_for_new_tasks_only(

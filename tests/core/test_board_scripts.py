@@ -5,6 +5,7 @@ A refusal must leave the store byte-identical (every key compared with DUMP befo
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -58,9 +59,27 @@ def test_resending_an_external_id_never_makes_a_second_task(board: TestBoard) ->
         project,
         [NewTask({"n": 1}, external_id="row-1"), NewTask({"n": 2}, external_id="row-1")],
     )
-    assert [a.created for a in again] == [False, False]
+    assert [(a.created, a.conflict) for a in again] == [(False, False), (False, True)]
     assert {a.task_id for a in again} == {first[0].task_id}
     assert board.counts(project) == {"open": 1}
+    assert board.get_task(project, first[0].task_id).payload == {"n": 1}
+
+
+def test_a_task_stored_without_a_payload_digest_counts_every_resend_as_a_duplicate(
+    board: TestBoard, redis_client: redis.Redis, store_snapshot: Snapshot
+) -> None:
+    project = board.create_project(BoardPolicy())
+    [first] = board.create_tasks(project, [NewTask({"n": 1}, external_id="row-1")])
+    tasks = board.keys.project(project).tasks
+    raw = redis_client.hget(tasks, first.task_id)
+    assert isinstance(raw, str)
+    record = json.loads(raw)
+    del record["pd"]  # as stored before payloads were compared
+    redis_client.hset(tasks, first.task_id, json.dumps(record))
+    before = store_snapshot()
+    [again] = board.create_tasks(project, [NewTask({"n": 2}, external_id="row-1")])
+    assert (again.task_id, again.created, again.conflict) == (first.task_id, False, False)
+    assert store_snapshot() == before
 
 
 def test_a_batch_of_only_duplicates_writes_nothing(

@@ -119,6 +119,9 @@ def play_review_cycle(board: TestBoard, clock: ManualClock) -> None:
     assert isinstance(second, ReviewClaimed)
     clock.advance(61)
     assert board.expire_review_leases(project) == [second.review_id]
+    third = board.claim_review(project, reviewer, lease_seconds=60)
+    assert isinstance(third, ReviewClaimed)
+    assert board.run(board.ops.revoke_reviewer(project, reviewer)) == [third.review_id]
 
 
 def declared_keys(name: ScriptName) -> int:

@@ -381,6 +381,48 @@ def test_an_expired_review_goes_back_to_the_queue_exactly_once(
         board.decide_review(held.review_id, first, ReviewDecision("reject"))
 
 
+# -- revoke_reviewer ---------------------------------------------------------------------------
+
+
+def test_withdrawn_rights_end_only_that_reviewers_leases_once(
+    board: TestBoard, redis_client: redis.Redis
+) -> None:
+    project, tasks, _ = answered_project(board, n_tasks=3)
+    for task, priority in zip(tasks, (5, 3, 1), strict=True):
+        board.open_review(project, task, "disagreement", priority=priority)
+    gone, kept = reviewer_of(board, project), reviewer_of(board, project)
+    held = [review(board.claim_review(project, gone)) for _ in range(2)]
+    theirs = review(board.claim_review(project, kept))
+
+    revoked = board.run(board.ops.revoke_reviewer(project, gone))
+
+    assert revoked == [item.review_id for item in held]
+    assert not redis_client.sismember(board.keys.project(project).reviewers, gone)
+    assert board.run(board.ops.revoke_reviewer(project, gone)) == []  # safe to repeat
+    for item in held:
+        with pytest.raises(ReviewNotLive) as refused:
+            board.decide_review(item.review_id, gone, ReviewDecision("reject"))
+        assert refused.value.state == "revoked"
+    assert len(events(redis_client, board, project, "review.revoked")) == 2
+    # Back in the queue with their scores (the most urgent first); the other lease stands.
+    assert review(board.claim_review(project, kept)).task_id == tasks[0]
+    assert board.decide_review(theirs.review_id, kept, ReviewDecision("reject")).state == (
+        "rejected"
+    )
+
+
+def test_a_reviewer_no_longer_in_the_set_cannot_decide(
+    board: TestBoard, store_snapshot: Snapshot
+) -> None:
+    project, _, reviewer, item = claimed_item(board)
+    board.client.srem(board.keys.project(project).reviewers, reviewer)  # not through revoke
+    assert_refused_unchanged(
+        store_snapshot,
+        lambda: board.decide_review(item.review_id, reviewer, ReviewDecision("reject")),
+        NotAReviewer,
+    )
+
+
 def test_the_scheduler_reaps_review_leases_too(
     board: TestBoard, clock: ManualClock, redis_url: str
 ) -> None:

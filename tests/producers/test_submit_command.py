@@ -134,12 +134,11 @@ def test_bad_csv_rows_are_reported_by_line_and_the_good_ones_uploaded(
     assert summary["created"] == 4  # p1, p3, p5 (two lines) and the row without an id
     assert summary["rows"] == 9
     assert task_count(ngo, project_id) == 4
-    results = ngo.client.submit_tasks(
-        project_id, [{"external_id": "p5", "payload": {"content": "x", "labels": ["a", "b"]}}]
-    )
+    two_lines = {"content": "A post\nover two lines", "labels": ["ok", "spam"]}
+    results = ngo.client.submit_tasks(project_id, [{"external_id": "p5", "payload": two_lines}])
     assert results.duplicates == 1  # p5 kept its own external id
     task = ngo.client.get_task(project_id, str(results.task_ids[0]))
-    assert task.payload == {"content": "A post\nover two lines", "labels": ["ok", "spam"]}
+    assert task.payload == two_lines
 
     # Run again: the same rows are bad, nothing new is made (the id-less row included).
     code, summary, _ = submit(ngo, capsys, str(posts), "--project", project_id)
