@@ -1,7 +1,7 @@
 """MuxRedis over TLS (``rediss://``) against a real redis-server serving only TLS on throw-away
 certificates (tests/support/tls.py); and the mux reads a URL's TLS options as redis-py does: for
-each, the mux, redis-py's asyncio client (the API's) and its sync one (the workers', the relay's, the
-scheduler's, the broker's) connect, or are refused, alike.
+each, the mux, redis-py's asyncio client (the API's) and its sync one (the workers', the
+relay's, the scheduler's, the broker's) connect, or are refused, alike.
 """
 
 from __future__ import annotations
