@@ -146,7 +146,9 @@ def install_error_handlers(app: FastAPI) -> None:
     async def redis_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("redis.unavailable", error_type=type(exc).__name__)
         return error_response(
-            503, "redis_unavailable", "storage is unavailable; retry shortly",
+            503,
+            "redis_unavailable",
+            "storage is unavailable; retry shortly",
             headers={"Retry-After": "1"},
         )
 

@@ -91,8 +91,10 @@ def loads(raw: bytes | str) -> Any:
     except RecursionError:
         raise _too_deep() from None
     # A body with no more brackets than the bound cannot nest past it (a C-speed count).
-    brackets = raw.count(b"[") + raw.count(b"{") if isinstance(raw, bytes) else (
-        raw.count("[") + raw.count("{")
+    brackets = (
+        raw.count(b"[") + raw.count(b"{")
+        if isinstance(raw, bytes)
+        else (raw.count("[") + raw.count("{"))
     )
     if brackets > MAX_DEPTH and not _within_depth(value):
         raise _too_deep()

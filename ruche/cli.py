@@ -93,10 +93,16 @@ def _worker(settings: Settings) -> int:
     if not _has_redis(settings, "worker"):
         return EXIT_USAGE
     argv = [
-        sys.executable, "-m", "dramatiq", "workers.app:setup",
-        "--processes", str(settings.worker_processes),
-        "--threads", str(settings.worker_threads),
-        "--worker-shutdown-timeout", str(WORKER_SHUTDOWN_TIMEOUT_MS),
+        sys.executable,
+        "-m",
+        "dramatiq",
+        "workers.app:setup",
+        "--processes",
+        str(settings.worker_processes),
+        "--threads",
+        str(settings.worker_threads),
+        "--worker-shutdown-timeout",
+        str(WORKER_SHUTDOWN_TIMEOUT_MS),
         "--skip-logging",  # workers.app.setup configures logging itself
     ]
     # Before dramatiq starts: its metrics server and prometheus_client read these at import.
@@ -146,35 +152,52 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"ruche {version('ruche')}")
     commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
 
-    up = _command(commands, "up", _up, "run everything: Redis (embedded unless "
-                  "RUCHE_REDIS_URL is set), the API, workers and the scheduler")
+    up = _command(
+        commands,
+        "up",
+        _up,
+        "run everything: Redis (embedded unless "
+        "RUCHE_REDIS_URL is set), the API, workers and the scheduler",
+    )
     _listen_flags(up)
-    up.add_argument("--workers", dest="processes", type=int, metavar="N",
-                    help="worker processes (RUCHE_WORKER_PROCESSES)")
-    up.add_argument("--demo", action="store_true",
-                    help="seed a demo NGO, volunteers and three projects, and print their tokens "
-                    "(again on every run; nothing is duplicated)")
-    up.add_argument("--demo-answers", action="store_true",
-                    help="like --demo, and simulated volunteers answer about half of the tasks")
+    up.add_argument(
+        "--workers",
+        dest="processes",
+        type=int,
+        metavar="N",
+        help="worker processes (RUCHE_WORKER_PROCESSES)",
+    )
+    up.add_argument(
+        "--demo",
+        action="store_true",
+        help="seed a demo NGO, volunteers and three projects, and print their tokens "
+        "(again on every run; nothing is duplicated)",
+    )
+    up.add_argument(
+        "--demo-answers",
+        action="store_true",
+        help="like --demo, and simulated volunteers answer about half of the tasks",
+    )
 
     _listen_flags(_command(commands, "api", _api, "run the HTTP API"))
 
     worker = _command(commands, "worker", _worker, "run dramatiq worker processes")
-    worker.add_argument("--processes", type=int, metavar="N",
-                        help="worker processes (RUCHE_WORKER_PROCESSES)")
-    worker.add_argument("--threads", type=int, metavar="N",
-                        help="threads per process (RUCHE_WORKER_THREADS)")
+    worker.add_argument(
+        "--processes", type=int, metavar="N", help="worker processes (RUCHE_WORKER_PROCESSES)"
+    )
+    worker.add_argument(
+        "--threads", type=int, metavar="N", help="threads per process (RUCHE_WORKER_THREADS)"
+    )
 
     _command(commands, "scheduler", _scheduler, "run the scheduler (lease and deadline expiry)")
-    _command(commands, "relay", _relay, "run the event relay (project event streams -> "
-             "worker messages)")
+    _command(
+        commands, "relay", _relay, "run the event relay (project event streams -> worker messages)"
+    )
     add_ngo_commands(commands)
     return parser
 
 
-def _command(
-    commands: Any, name: str, run: Command, help_text: str
-) -> argparse.ArgumentParser:
+def _command(commands: Any, name: str, run: Command, help_text: str) -> argparse.ArgumentParser:
     sub: argparse.ArgumentParser = commands.add_parser(name, help=help_text, description=help_text)
     sub.set_defaults(command=run)
     return sub

@@ -165,9 +165,12 @@ def _spawn_all(children: Children, settings: Settings) -> None:
     children.spawn(
         "worker",
         [
-            *ruche, "worker",
-            "--processes", str(settings.worker_processes),
-            "--threads", str(settings.worker_threads),
+            *ruche,
+            "worker",
+            "--processes",
+            str(settings.worker_processes),
+            "--threads",
+            str(settings.worker_threads),
         ],
     )
     children.spawn("scheduler", [*ruche, "scheduler"])

@@ -154,9 +154,7 @@ def test_after_a_killed_up_the_next_one_recovers_the_data(tmp_path: Path) -> Non
         orphan.set("ruche:test:survivor", "still here")
         orphan.close()
         apps = [
-            pid
-            for pid in descendants(first.process.pid)
-            if "redis-server" not in command_line(pid)
+            pid for pid in descendants(first.process.pid) if "redis-server" not in command_line(pid)
         ]
 
         first.process.kill()  # no chance to clean up

@@ -60,7 +60,7 @@ def test_dockerfile_installs_ruche_on_python_3_11_as_a_non_root_user() -> None:
 
 def test_the_dockerfile_copies_every_package_the_project_installs() -> None:
     pyproject = (ROOT / "pyproject.toml").read_text()
-    packages = re.search(r'include = \[(.*?)\]', pyproject)
+    packages = re.search(r"include = \[(.*?)\]", pyproject)
     assert packages
     dockerfile = (ROOT / "Dockerfile").read_text()
     for pattern in re.findall(r'"(\w+)\*"', packages.group(1)):

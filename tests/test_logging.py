@@ -53,7 +53,11 @@ def test_tokens_and_secret_parameters_are_cut_out_of_any_text() -> None:
         note=["sent rk_org_ABCdef0123 by mistake", {"deep": "whsec_c2VjcmV0+/="}],
     )
     logging.getLogger("uvicorn.access").info(
-        '%s - "%s %s HTTP/%s" %d', "127.0.0.1:5", "GET", "/v1/org?key=rk_admin_x&after=c1", "1.1",
+        '%s - "%s %s HTTP/%s" %d',
+        "127.0.0.1:5",
+        "GET",
+        "/v1/org?key=rk_admin_x&after=c1",
+        "1.1",
         401,
     )
 

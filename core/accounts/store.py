@@ -173,8 +173,7 @@ class Accounts:
             # A key being revoked still counts: its token may work until the revocation ends.
             if sum(1 for k in keys.values() if not k.get("revoked")) >= MAX_LIVE_ORG_KEYS:
                 raise TooManyApiKeys(
-                    f"an organisation holds at most {MAX_LIVE_ORG_KEYS} live keys; "
-                    "revoke one first"
+                    f"an organisation holds at most {MAX_LIVE_ORG_KEYS} live keys; revoke one first"
                 )
             return record
 
@@ -197,9 +196,7 @@ class Accounts:
                 if other != key_id and not k.get("revoked") and not k.get("revoking")
             ]
             if not others:
-                raise LastApiKey(
-                    "this is the organisation's only live key; create a new one first"
-                )
+                raise LastApiKey("this is the organisation's only live key; create a new one first")
             return {**record, "revoking": record.get("revoking") or now}
 
         # Marked "revoking" first (what keeps two concurrent revocations from taking the last

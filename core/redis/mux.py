@@ -212,9 +212,7 @@ class MuxRedis:
     down) and again after it breaks. A TLS option or file that is wrong fails here, at once.
     """
 
-    def __init__(
-        self, url: str, *, timeout_s: float = 2.0, connect_timeout_s: float = 2.0
-    ) -> None:
+    def __init__(self, url: str, *, timeout_s: float = 2.0, connect_timeout_s: float = 2.0) -> None:
         options: dict[str, Any] = parse_url(url)  # type: ignore[no-untyped-call]
         self._ssl: ssl.SSLContext | None = None
         if options.get("connection_class") is SSLConnection:

@@ -76,9 +76,7 @@ async def read_stats(
         accepted=fields["accepted"],
         week_minutes=fields[week_field(now_ms)],
         contribution={
-            kind: fields[f"contribution:{kind}"]
-            for kind in kinds
-            if fields[f"contribution:{kind}"]
+            kind: fields[f"contribution:{kind}"] for kind in kinds if fields[f"contribution:{kind}"]
         },
     )
 

@@ -84,9 +84,7 @@ def _po(entries: Sequence[CatalogEntry], target: str, review_below: float) -> by
     return bytes(store)
 
 
-def _xliff(
-    entries: Sequence[CatalogEntry], source: str, target: str, review_below: float
-) -> bytes:
+def _xliff(entries: Sequence[CatalogEntry], source: str, target: str, review_below: float) -> bytes:
     xliff_file: Any = xliff.xlifffile  # translate-toolkit leaves parsestring untyped
     store: Any = xliff_file.parsestring(_XLIFF_12)
     store.setsourcelanguage(source or "en")

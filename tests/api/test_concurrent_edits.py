@@ -35,7 +35,7 @@ async def warm_up(api: httpx.AsyncClient, headers: dict[str, str], n: int = 20) 
 
 
 def outcome(response: httpx.Response) -> str:
-    """"ok", or the error code of a refusal (which must be in the API's error shape)."""
+    """ "ok", or the error code of a refusal (which must be in the API's error shape)."""
     if response.status_code in (200, 201, 204):
         return "ok"
     assert response.status_code == 409, response.text
@@ -133,9 +133,7 @@ async def test_concurrent_revocations_never_leave_an_organisation_without_a_live
     )
     assert sorted(outcome(response) for response in responses) == ["last_key", "ok"]
 
-    live = [
-        h for h in (first, second) if (await api.get("/v1/org", headers=h)).status_code == 200
-    ]
+    live = [h for h in (first, second) if (await api.get("/v1/org", headers=h)).status_code == 200]
     assert len(live) == 1
     listed = (await api.get("/v1/org/keys", headers=live[0])).json()
     assert len([k for k in listed if k["revoked_at"] is None]) == 1

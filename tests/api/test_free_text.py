@@ -93,9 +93,7 @@ async def test_every_free_text_field_refuses_control_and_bidi_characters(
         wrong += await refusals(send, str(field), multiline=multiline)
     # The address has a pattern of its own, which leaves those characters out.
     email = post("/v1/orgs", lambda t: {"name": "N", "contact_email": f"a{t}@b.org"}, **ADMIN)
-    wrong += await refusals(
-        email, "contact_email", multiline=False, kind="string_pattern_mismatch"
-    )
+    wrong += await refusals(email, "contact_email", multiline=False, kind="string_pattern_mismatch")
     assert wrong == []
 
     # What is refused above is allowed where it belongs, and right-to-left marks everywhere.

@@ -85,8 +85,9 @@ async def test_a_body_at_the_depth_limit_is_read(api: httpx.AsyncClient, tenant:
     # The limit is a bound, not a refusal of nesting: a claim filter nested to the limit is
     # read, and refused only for what it says (an unknown field).
     response = await api.post(
-        "/v1/assignments", content=nested(MAX_DEPTH), headers=tenant.volunteer.headers
-        | {"Content-Type": "application/json"},
+        "/v1/assignments",
+        content=nested(MAX_DEPTH),
+        headers=tenant.volunteer.headers | {"Content-Type": "application/json"},
     )
     assert response.status_code == 422, response.text
     assert [d["type"] for d in response.json()["error"]["details"]] == ["extra_forbidden"]

@@ -33,7 +33,8 @@ async def test_the_api_answers_503_while_redis_is_down_and_recovers_alone(
                 api.get("/readyz"),
                 api.get("/v1/org", headers=org_headers),
                 api.post(
-                    "/v1/orgs", json={"name": "During", "contact_email": "b@example.org"},
+                    "/v1/orgs",
+                    json={"name": "During", "contact_email": "b@example.org"},
                     headers=ADMIN,
                 ),
             ):

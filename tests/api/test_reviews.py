@@ -412,6 +412,4 @@ async def test_a_decision_and_the_resolution_it_leads_to_carry_its_request_id(
         )
     assert resolved.created
     events = entries(redis_client, Keys().project(other_project).events)
-    assert [f.get("request_id") for _, f in events if f["type"] == "task.resolved"] == [
-        "answer-7"
-    ]
+    assert [f.get("request_id") for _, f in events if f["type"] == "task.resolved"] == ["answer-7"]

@@ -135,6 +135,7 @@ def lease_machine(board: TestBoard) -> type[RuleBasedStateMachine]:
             if not candidates:
                 assert outcome == NothingToClaim("nothing_fits")
                 return "none"
+
             # Closest to completion first, then first come first served.
             def rank(tid: str) -> tuple[int, int]:
                 return (len(self.tasks[tid].live) + self.tasks[tid].answers, -int(tid[1:]))

@@ -116,7 +116,10 @@ async def test_replies_of_every_type_match_redis_py_decoded_replies(
     assert replies[14:] == ["FINE", "PONG"]
     # One command at a time gives the same as in a batch.
     assert [(await mux.execute([command]))[0] for command in sample_commands("one:")] == [
-        *expected[:4], 41, 42, *expected[6:]
+        *expected[:4],
+        41,
+        42,
+        *expected[6:],
     ]
 
 
@@ -140,14 +143,16 @@ async def test_error_replies_take_their_place_and_the_connection_stays_usable(
     mux: MuxRedis, redis_client: redis.Redis
 ) -> None:
     redis_client.set("text", "abc")
-    replies = await mux.execute([
-        ("EVALSHA", "0" * 40, 0),
-        ("INCR", "text"),
-        ("NOSUCHCOMMAND", 1),
-        ("EVAL", "return redis.error_reply('MYERR custom')", 0),
-        ("EVAL", "return {1, redis.error_reply('INNER nested')}", 0),
-        ("GET", "text"),
-    ])
+    replies = await mux.execute(
+        [
+            ("EVALSHA", "0" * 40, 0),
+            ("INCR", "text"),
+            ("NOSUCHCOMMAND", 1),
+            ("EVAL", "return redis.error_reply('MYERR custom')", 0),
+            ("EVAL", "return {1, redis.error_reply('INNER nested')}", 0),
+            ("GET", "text"),
+        ]
+    )
     no_script, wrong_type, unknown, custom, nested, text = replies
     assert isinstance(no_script, NoScriptError)
     for error in (wrong_type, unknown, custom):
@@ -190,9 +195,9 @@ async def test_two_thousand_concurrent_calls_each_get_their_own_replies_on_one_c
                 assert await mux.execute([("INCR", key)]) == [count]
             else:
                 count += 1
-                incremented, value, echoed, client_id = await mux.execute([
-                    ("INCR", key), ("GET", key), ("ECHO", f"{task}:{call}"), ("CLIENT", "ID")
-                ])
+                incremented, value, echoed, client_id = await mux.execute(
+                    [("INCR", key), ("GET", key), ("ECHO", f"{task}:{call}"), ("CLIENT", "ID")]
+                )
                 assert (incremented, value, echoed) == (count, str(count), f"{task}:{call}")
                 client_ids.add(client_id)
             if random.random() < 0.3:

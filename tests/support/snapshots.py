@@ -27,9 +27,7 @@ def _content(raw: redis.Redis, key: bytes) -> Any:
         return raw.lrange(key, 0, -1)
     if kind == b"stream":
         info = raw.xinfo_stream(key)
-        groups = [
-            (g["name"], g["last-delivered-id"], g["pending"]) for g in raw.xinfo_groups(key)
-        ]
+        groups = [(g["name"], g["last-delivered-id"], g["pending"]) for g in raw.xinfo_groups(key)]
         return (raw.xrange(key), info["last-generated-id"], groups)
     return raw.get(key)
 
