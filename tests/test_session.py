@@ -69,7 +69,7 @@ def slow_start(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     real = redis_server.find_redis_server_binary()
     wrapper.write_text(f'#!/bin/sh\nsleep 0.5\nexec "{real}" "$@"\n')
     wrapper.chmod(wrapper.stat().st_mode | stat.S_IXUSR)
-    monkeypatch.setattr(redis_server, "find_redis_server_binary", lambda: str(wrapper))
+    monkeypatch.setattr(redis_server, "find_redis_server_binary", lambda *, tls=False: str(wrapper))
 
 
 @pytest.mark.parametrize("starts", ["at-once", "slowly"])
