@@ -24,7 +24,7 @@ from pydantic import (
 
 from core.board.models import MAX_PRIORITY, MAX_REDUNDANCY
 from core.text import ONE_LINE, PARAGRAPHS
-from task_types.translation.models import LANGUAGE_TAG_PATTERN
+from task_types.languages import LANGUAGE_TAG_PATTERN
 
 __all__ = [
     "DEFAULT_MAX_LEASE_SECONDS",
