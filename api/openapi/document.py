@@ -31,13 +31,14 @@ BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
 
 def openapi_with_examples(app: FastAPI) -> Callable[[], dict[str, Any]]:
     """``app.openapi``: FastAPI's document (cached by FastAPI), its examples added once."""
-    completed: list[dict[str, Any]] = []
+    completed: dict[str, Any] | None = None
 
     def openapi() -> dict[str, Any]:
+        nonlocal completed
         document = FastAPI.openapi(app)
-        if not any(done is document for done in completed):
+        if document is not completed:
             add_examples(document, samples_of(task_types.all_types()))
-            completed[:] = [document]
+            completed = document
         return document
 
     return openapi

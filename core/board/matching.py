@@ -102,7 +102,7 @@ def require_charter(volunteer: VolunteerLike) -> None:
 
 def fits(card: ProjectCard, volunteer: VolunteerLike) -> bool:
     """The project's language and skill requirements are met (see the module docstring)."""
-    return _fits(card, *_abilities(volunteer))
+    return _fits(card, *_abilities(volunteer), needs_every_language(card.task_type))
 
 
 def needs_every_language(task_type: str) -> bool:
@@ -129,10 +129,10 @@ def _abilities(volunteer: VolunteerLike) -> tuple[set[str], set[str]]:
     )
 
 
-def _fits(card: ProjectCard, known: set[str], skills: set[str]) -> bool:
+def _fits(card: ProjectCard, known: set[str], skills: set[str], every_language: bool) -> bool:
     if card.languages:
         wanted = {primary_language(tag) for tag in card.languages}
-        if needs_every_language(card.task_type):
+        if every_language:
             if not wanted <= known:
                 return False
         elif not wanted & known:
@@ -158,10 +158,13 @@ class Matcher:
         """Projects to try for this volunteer, best first. An explicit project the volunteer
         cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
         known, skills = _abilities(volunteer)
+        cards = await self.catalogue.claimable()
+        # Each type asked once per claim, not once per project.
+        every = {name: needs_every_language(name) for name in {card.task_type for card in cards}}
         visible = [
             card
-            for card in await self.catalogue.claimable()
-            if card.state == "active" and _fits(card, known, skills)
+            for card in cards
+            if card.state == "active" and _fits(card, known, skills, every[card.task_type])
         ]
         if project_id is not None:
             visible = [card for card in visible if card.id == project_id]
