@@ -179,9 +179,8 @@ def _catalog_formats(task_type: str) -> frozenset[str]:
     description="`format=jsonl` (default): one result object per line. `format=csv`: columns "
     f"{', '.join(CSV_COLUMNS)}, with `answer` as JSON; cells a spreadsheet would run as a "
     "formula are prefixed with `'`. `format=po|xliff` (task types made of translation-catalog "
-    "units, such as translation): a PO or XLIFF "
-    "1.2 file with each answered sentence (source from the task), results below "
-    f"{CATALOG_REVIEW_BELOW} confidence marked for review.",
+    "units, such as translation): a PO or XLIFF 1.2 file with each answered sentence (source "
+    f"from the task), results below {CATALOG_REVIEW_BELOW} confidence marked for review.",
     responses={
         200: {
             "description": "The results, oldest first",
