@@ -1,5 +1,6 @@
-"""A task type is one module: a plugin defined only in the tests (tests/api/plugin_task_type.py)
-and installed from its entry point goes the whole way, with nothing else edited.
+"""A task type is one module: a plugin defined only in the tests
+(tests/support/plugin_task_type.py) and installed from its entry point goes the whole way, with
+nothing else edited.
 
 Listed by ``/v1/task-types``, shown in the ``/docs`` examples (its own sample), a project of it
 created, tasks submitted in bulk (JSON and NDJSON), claimed only by volunteers who read every
@@ -22,9 +23,9 @@ import task_types
 from core.board.runner import Board
 from core.quality.aggregation import aggregate_task
 from task_types import registry
-from tests.api import plugin_task_type
-from tests.api.conftest import Actors
-from tests.api.plugin_task_type import NAME
+from tests.support import plugin_task_type
+from tests.support.api.client import Actors
+from tests.support.plugin_task_type import NAME
 
 pytestmark = pytest.mark.anyio
 
@@ -41,7 +42,7 @@ def installed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: ngo-pair-check\nVersion: 1.0\n")
     (info / "entry_points.txt").write_text(
-        f"[ruche.task_types]\n{NAME} = tests.api.plugin_task_type:TASK_TYPE\n"
+        f"[ruche.task_types]\n{NAME} = tests.support.plugin_task_type:TASK_TYPE\n"
     )
     monkeypatch.syspath_prepend(str(site))
     monkeypatch.setattr(registry, "_default", None)
