@@ -212,9 +212,7 @@ async def export(
         return Response(
             build_catalog(fmt, await _catalog_entries(board, project_id), CATALOG_REVIEW_BELOW),
             media_type=EXPORT_FORMATS[fmt],
-            headers={
-                "Content-Disposition": f'attachment; filename="{project_id}-results.{fmt}"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="{project_id}-results.{fmt}"'},
         )
     extension = "jsonl" if fmt == "jsonl" else "csv"
     return StreamingResponse(

@@ -68,8 +68,7 @@ class DecisionRequest(BaseModel):
     submission_id: str | None = Field(default=None, max_length=64)
     answer: dict[str, Any] | None = None
     comment: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PARAGRAPHS]
-        | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PARAGRAPHS] | None
     ) = None
 
     @model_validator(mode="after")
