@@ -37,7 +37,6 @@ from prometheus_client.exposition import generate_latest
 from prometheus_client.registry import Collector
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import examples
 from core.projects.models import TASK_STATES
 from core.redis.keys import Keys
 from core.settings import ADMIN_TOKEN_PREFIX
@@ -284,7 +283,6 @@ async def _operator(request: Request) -> bool:
     summary="Prometheus metrics",
     response_class=Response,
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
-    openapi_extra=examples.METRICS,
 )
 async def metrics(request: Request) -> Response:
     registry: CollectorRegistry = request.app.state.metrics.registry

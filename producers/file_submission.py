@@ -24,6 +24,7 @@ from producers.formats.csv_rows import read_csv
 from producers.formats.jsonl_rows import read_jsonl
 from producers.formats.rows import Problem, Row, content_external_id
 from producers.validation import ItemValidator
+from task_types.base import CATALOG_FORMATS
 
 __all__ = [
     "BadRow",
@@ -35,8 +36,6 @@ __all__ = [
     "read_file",
     "submit_file",
 ]
-
-TRANSLATION = "translation"
 
 
 class SubmitFileError(Exception):
@@ -137,10 +136,11 @@ def read_file(client: RucheClient, task_type: str, path: Path, options: FileOpti
         )
     data = path.read_bytes()
     validator = ItemValidator(task_type)
-    if fmt in ("po", "xliff"):
-        if task_type != TRANSLATION:
+    if fmt in CATALOG_FORMATS:
+        if fmt not in validator.catalog_formats:
             raise SubmitFileError(
-                f"{fmt.upper()} files make translation tasks; this project's type is {task_type}"
+                f"{fmt.upper()} files make translation tasks; this project's type "
+                f"({task_type}) does not take them"
             )
         rows: Iterable[Row] = _catalog_rows(data, fmt, options)
     elif fmt == "csv":

@@ -76,6 +76,12 @@ class ItemValidator:
     def known(self) -> bool:
         return self.task_type is not None
 
+    @property
+    def catalog_formats(self) -> frozenset[str]:
+        """The translation-catalog formats (``po``, ``xliff``) whose units are this type's tasks
+        (``TaskType.catalog_formats``); none for a type this machine lacks."""
+        return frozenset() if self.task_type is None else self.task_type.catalog_formats
+
     def payload_schema(self) -> dict[str, Any]:
         if self.task_type is None:
             return {}

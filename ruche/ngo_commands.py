@@ -27,12 +27,14 @@ from producers.client import ENV_TOKEN, ENV_URL, RucheClient
 from producers.errors import RucheError
 from producers.formats import FILE_FORMATS, format_of
 from producers.models import FIRST_CURSOR, NewProject
+from task_types.registry import installed_names
 
 if TYPE_CHECKING:
     from producers.file_submission import FileSubmission
 
 # translate-toolkit, tqdm and the task types load only when a command needs them, so that
-# `ruche api` and `ruche worker` do not pay for them at every start.
+# `ruche api` and `ruche worker` do not pay for them at every start (the help names the installed
+# types from their entry points, without importing them).
 
 __all__ = ["add_ngo_commands"]
 
@@ -56,7 +58,11 @@ def add_ngo_commands(commands: Any) -> None:
     create = _add(actions, "create", _project_create, connection, "create a project; prints it "
                   "as JSON")  # fmt: skip
     create.add_argument("--name", required=True)
-    create.add_argument("--task-type", required=True, help="translation, data_entry, moderation…")
+    create.add_argument(
+        "--task-type",
+        required=True,
+        help=f"the server's task type: {', '.join(installed_names())}… (GET /v1/task-types)",
+    )
     create.add_argument("--redundancy", type=int, help="answers wanted per task (default 3)")
     create.add_argument("--max-redundancy", type=int, help="ceiling when answers disagree")
     create.add_argument("--languages", help="comma-separated BCP-47 tags volunteers need")
@@ -379,10 +385,11 @@ def _download_catalog(args: argparse.Namespace, fmt: str) -> int:
 def _write_catalog(client: RucheClient, args: argparse.Namespace, fmt: str) -> int:
     from producers.downloads import print_whole, save_whole
     from producers.result_feed import catalog_download
+    from producers.validation import ItemValidator
 
     task_type = client.get_project(args.project).task_type
-    if task_type != "translation":
-        _say(f"ruche: PO and XLIFF hold translations; this project's type is {task_type}")
+    if fmt not in ItemValidator(task_type).catalog_formats:
+        _say(f"ruche: this project's task type ({task_type}) does not export {fmt} files")
         return EXIT_USAGE
     download = catalog_download(
         client, args.project, fmt, review_below=args.review_below, after=args.after

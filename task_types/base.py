@@ -11,6 +11,11 @@ model: ``confidence`` is then the probability that the chosen answer is right, g
 reliabilities, and ``threshold`` (default ``default_confidence``) is the probability required.
 ``answer_evidence`` and ``hard_evidence`` say what each answer tells about its author, for the
 kernel to update reputations with.
+
+Everything the rest of Ruche needs to know about one type is on its class, so a new type (built-in
+or plugin) is its module and its entry point, nothing else: which volunteers a project of the type
+fits (``needs_every_language``), which translation-catalog files its tasks come from and its
+results go to (``catalog_formats``), and the sample the API documentation shows (``example``).
 """
 
 from __future__ import annotations
@@ -22,12 +27,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar, Generic, Self, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from task_types.errors import InvalidAnswer, Problem
+from task_types.example import TaskExample
 from task_types.reliability import Evidence, Reliability
 
-__all__ = ["AnyTaskType", "TaskType", "Verdict", "Weights"]
+__all__ = ["CATALOG_FORMATS", "AnyTaskType", "TaskExample", "TaskType", "Verdict", "Weights"]
 
 P = TypeVar("P", bound=BaseModel)
 A = TypeVar("A", bound=BaseModel)
@@ -40,6 +46,8 @@ THRESHOLD_TOLERANCE = 1e-9
 # Posterior probability an answer needs to be accepted without a reviewer, when the weights are
 # reliabilities and the project sets no threshold of its own.
 DEFAULT_CONFIDENCE = 0.9
+#: The translation-catalog file formats a type may list in ``catalog_formats``.
+CATALOG_FORMATS = frozenset({"po", "xliff"})
 
 #: Per-answer vote weights (floats) or reliabilities (see the module docstring); None: neutral.
 Weights = Sequence[float] | Sequence[Reliability] | None
@@ -93,6 +101,19 @@ class TaskType(ABC, Generic[P, A]):
     #: Posterior probability required when the weights are reliabilities and no threshold.
     default_confidence: ClassVar[float] = DEFAULT_CONFIDENCE
     description: ClassVar[str] = ""
+    #: Languages: a project of this type fits a volunteer who reads *every* language it lists
+    #: (translation: they read the source and write the target), instead of *one* of them (the
+    #: content is in one). Languages are compared by their primary subtag; a project listing no
+    #: language fits everybody.
+    needs_every_language: ClassVar[bool] = False
+    #: Translation-catalog formats (among ``CATALOG_FORMATS``: ``po``, ``xliff``) whose units are
+    #: this type's tasks: such a file is submitted as tasks (payload ``source_text``,
+    #: ``source_lang``, ``target_lang``, ``context``: ``ruche submit``) and the results are
+    #: exported as one (answer ``text``: ``GET …/export?format=po``, ``ruche results``).
+    catalog_formats: ClassVar[frozenset[str]] = frozenset()
+    #: The sample task the API documentation shows for this type; a type without one is listed
+    #: (``GET /v1/task-types``) but shows no per-type example.
+    example: ClassVar[TaskExample | None] = None
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -275,3 +296,22 @@ def _check_declaration(cls: type[TaskType[Any, Any]]) -> None:
     unknown = set(cls.sensitive_fields) - set(cls.payload_model.model_fields)
     if unknown:
         raise TypeError(f"{where}: sensitive_fields not in the payload: {sorted(unknown)}")
+    formats = getattr(cls, "catalog_formats", None)
+    if not isinstance(formats, frozenset) or not formats <= CATALOG_FORMATS:
+        allowed = ", ".join(sorted(CATALOG_FORMATS))
+        raise TypeError(f"{where}: catalog_formats must be a frozenset of {allowed}")
+    if cls.example is not None:
+        _check_example(cls, where)
+
+
+def _check_example(cls: type[TaskType[Any, Any]], where: str) -> None:
+    """The example fits the type's models (its answer rules are checked where it is shown)."""
+    example = cls.example
+    if not isinstance(example, TaskExample):
+        raise TypeError(f"{where}: example must be a TaskExample")
+    try:
+        cls.payload_model.model_validate(example.payload)
+        for answer in (example.answer, example.other_answer):
+            cls.answer_model.model_validate(answer)
+    except ValidationError as error:
+        raise TypeError(f"{where}: its example does not fit its models: {error}") from None

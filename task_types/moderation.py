@@ -21,7 +21,7 @@ from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict, Weights
+from task_types.base import THRESHOLD_TOLERANCE, TaskExample, TaskType, Verdict, Weights
 from task_types.errors import Problem
 from task_types.reliability import Evidence, Reliability
 from task_types.text import collapse_whitespace, fold
@@ -106,6 +106,18 @@ class ModerationType(TaskType[ModerationPayload, ModerationAnswer]):
     sensitive_fields = frozenset({"content"})
     contribution_unit = "items moderated"
     default_threshold = DEFAULT_THRESHOLD
+    example = TaskExample(
+        summary="A forum post to moderate",
+        project_name="Neighbourhood forum",
+        external_id="post-981",
+        payload={
+            "content": "Cheap watches!!! Visit www.example.com now",
+            "labels": ["ok", "spam", "abuse"],
+            "policy": "Advertising is spam; insults are abuse.",
+        },
+        answer={"label": "spam", "reasons": ["advertising"]},
+        other_answer={"label": "ok"},
+    )
 
     def check_answer(self, payload: ModerationPayload, answer: ModerationAnswer) -> list[Problem]:
         if payload.canonical_label(answer.label) is not None:

@@ -1,11 +1,14 @@
-"""Task types by name: the three built-ins plus third-party ones from entry points.
+"""Task types by name, all found through entry points: Ruche's own (the built-ins), then
+third-party ones.
 
-A third-party package adds a type by declaring, in its own ``pyproject.toml``::
+A package adds a type by declaring, in its own ``pyproject.toml``::
 
     [project.entry-points."ruche.task_types"]
     transcription = "ngo_tasks.transcription:TASK_TYPE"
 
 where ``TASK_TYPE`` is an instance of a ``TaskType`` subclass whose ``name`` is the entry-point
+name. The built-ins are declared the same way in Ruche's own ``pyproject.toml``: a new built-in
+is its module and that line. They are registered first, so a plugin can never take a built-in's
 name. A plugin that fails to import, is not a task type, or claims a taken name is skipped with
 a warning in the log: one broken package must not take the whole service down, and it must
 never silently replace a built-in.
@@ -23,22 +26,27 @@ from task_types.base import AnyTaskType, TaskType
 from task_types.errors import DuplicateTaskType, UnknownTaskType
 
 __all__ = [
+    "BUILTIN_DISTRIBUTION",
     "ENTRY_POINT_GROUP",
     "EntryPointLike",
     "TaskTypeRegistry",
     "all_types",
     "default_registry",
     "get",
+    "installed_names",
     "names",
     "register",
 ]
 
 ENTRY_POINT_GROUP = "ruche.task_types"
+#: The distribution whose own entry points are the built-in task types.
+BUILTIN_DISTRIBUTION = "ruche"
 logger = logging.getLogger(__name__)
 
 
 class EntryPointLike(Protocol):
-    """What the loader needs from an ``importlib.metadata.EntryPoint`` (and test doubles)."""
+    """What the loader needs from an ``importlib.metadata.EntryPoint`` (and test doubles); its
+    ``dist`` (the distribution advertising it), when it has one, tells a built-in."""
 
     @property
     def name(self) -> str: ...
@@ -86,13 +94,26 @@ class TaskTypeRegistry:
     def is_builtin(self, name: str) -> bool:
         return name in self._builtin
 
-    def register_builtins(self) -> None:
-        # Imported here, not at module level, so a built-in module can import task_types.base
-        # (and with it this package) without a cycle.
-        from task_types import data_entry, moderation, translation
-
-        for module in (translation, data_entry, moderation):
-            self.register(module.TASK_TYPE, builtin=True)
+    def register_builtins(self, found: Iterable[EntryPointLike] | None = None) -> None:
+        """Register Ruche's own task types: the entry points of its own distribution. A built-in
+        that fails to load is a bug in Ruche, raised as is. ``found`` replaces the installed
+        entry points (for tests)."""
+        if found is None:
+            found = entry_points(group=ENTRY_POINT_GROUP)
+        builtins = [ep for ep in found if _distribution(ep) == BUILTIN_DISTRIBUTION]
+        if not builtins:
+            logger.warning(
+                "no built-in task type found: Ruche's entry points are missing (is it installed? "
+                "pip install -e .)"
+            )
+        for entry_point in builtins:
+            task_type = entry_point.load()
+            if not isinstance(task_type, TaskType) or task_type.name != entry_point.name:
+                raise TypeError(
+                    f"built-in task type {entry_point.name}: {entry_point.value} is not a task "
+                    "type of that name"
+                )
+            self.register(task_type, builtin=True)
 
     def load_entry_points(self, found: Iterable[EntryPointLike] | None = None) -> list[str]:
         """Register the task types advertised under ``ruche.task_types``; return the names
@@ -148,6 +169,13 @@ class TaskTypeRegistry:
         return loaded
 
 
+def _distribution(entry_point: EntryPointLike) -> str | None:
+    """The (normalised) name of the distribution advertising an entry point, if known."""
+    dist = getattr(entry_point, "dist", None)
+    name = getattr(dist, "name", None) if dist is not None else None
+    return name.lower().replace("_", "-") if isinstance(name, str) else None
+
+
 _default: TaskTypeRegistry | None = None
 _default_lock = threading.Lock()
 
@@ -174,6 +202,12 @@ def get(name: str) -> AnyTaskType:
 
 def names() -> list[str]:
     return default_registry().names()
+
+
+def installed_names() -> list[str]:
+    """The names of the task types installed here, read from their entry points without
+    importing them (cheap enough for a command's help; a broken plugin is listed too)."""
+    return sorted({entry_point.name for entry_point in entry_points(group=ENTRY_POINT_GROUP)})
 
 
 def all_types() -> list[AnyTaskType]:

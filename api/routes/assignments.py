@@ -18,11 +18,10 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, TypeAdapter
 
-from api import examples
 from api.deps import ClaimsDep, CurrentVolunteer, authenticated
-from api.error_docs import error_responses
 from api.errors import ErrorResponse
 from api.json_body import BoundedJsonRoute, read_json, read_optional_json, request_body
+from api.openapi.error_responses import error_responses
 from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
@@ -160,7 +159,6 @@ async def claim(request: Request) -> Response:
     response_model=LiveAssignments,
     summary="Your live assignments",
     responses=error_responses(401, 403),
-    openapi_extra=examples.LIVE_ASSIGNMENTS,
 )
 async def live_assignments(me: CurrentVolunteer, claims: ClaimsDep) -> LiveAssignments:
     return LiveAssignments(
@@ -181,7 +179,6 @@ async def live_assignments(me: CurrentVolunteer, claims: ClaimsDep) -> LiveAssig
     response_model=AssignmentOut,
     summary="One of your live assignments, with its task",
     responses=error_responses(401, 403, 404, 409),
-    openapi_extra=examples.READ_ASSIGNMENT,
 )
 async def read_assignment(
     assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep
@@ -194,7 +191,6 @@ async def read_assignment(
     response_model=HeartbeatOut,
     summary="Extend your lease",
     responses=error_responses(401, 403, 404, 409),
-    openapi_extra=examples.HEARTBEAT,
 )
 async def heartbeat(assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep) -> HeartbeatOut:
     beat = await claims.heartbeat(me.id, assignment_id)
@@ -217,7 +213,6 @@ async def submit(assignment_id: str, request: Request) -> Response:
     response_class=Response,
     summary="Give the task back (skip it), with a reason",
     responses=error_responses(401, 403, 404, 409, 422),
-    openapi_extra=examples.RELEASE,
 )
 async def release(
     assignment_id: str, body: Release, me: CurrentVolunteer, claims: ClaimsDep
@@ -240,7 +235,7 @@ def add_hot_routes(app_router: APIRouter) -> None:
         description="403 `charter_not_accepted` before the charter; 404 for a `project_id` that is "
         "not for you; 429 `too_many_assignments` past the live-assignment cap.",
         responses={**NOTHING_FITS, **error_responses(401, 403, 404, 422), **TOO_MANY},
-        openapi_extra=examples.merged(request_body(ClaimRequest, required=False), examples.CLAIM),
+        openapi_extra=request_body(ClaimRequest, required=False),
     )(claim)
     app_router.post(
         "/v1/assignments/{assignment_id}/submit",
@@ -251,7 +246,7 @@ def add_hot_routes(app_router: APIRouter) -> None:
         description="409 `lease_not_live` once the lease expired or was released or submitted; 422 "
         "`invalid_answer` when the task type refuses the answer (details never echo it).",
         responses=error_responses(401, 403, 404, 409, 422),
-        openapi_extra=examples.merged(request_body(Submission, required=True), examples.SUBMIT),
+        openapi_extra=request_body(Submission, required=True),
     )(submit)
     # Ahead of FastAPI's own /openapi.json and /docs routes too (measured: a twelfth of a cycle
     # less). Before the app serves its first request, FastAPI has cached no view of this list.

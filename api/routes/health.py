@@ -12,7 +12,6 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from api import examples
 from api.deps import RedisDep
 from api.errors import ErrorResponse, error_response
 
@@ -33,7 +32,6 @@ class Ready(BaseModel):
     "/healthz",
     response_model=Healthy,
     summary="The process is up",
-    openapi_extra=examples.HEALTHZ,
 )
 async def healthz() -> Healthy:
     return Healthy()
@@ -44,7 +42,6 @@ async def healthz() -> Healthy:
     response_model=Ready,
     summary="Redis is reachable",
     responses={503: {"model": ErrorResponse, "description": "Redis does not answer"}},
-    openapi_extra=examples.READYZ,
 )
 async def readyz(client: RedisDep) -> Ready | JSONResponse:
     try:

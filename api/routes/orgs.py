@@ -13,10 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from api import examples
 from api.deps import AccountsDep, CurrentAdmin, CurrentOrg
-from api.error_docs import error_responses
 from api.json_body import BoundedJsonRoute
+from api.openapi.error_responses import error_responses
 from core.accounts.store import MAX_LIVE_ORG_KEYS
 from core.errors import ApiKeyNotFound, LastApiKey, NotFound, TooManyApiKeys
 from core.text import ONE_LINE
@@ -75,7 +74,6 @@ def _datetime(ms: object) -> datetime:
     response_model=OrgCreated,
     summary="Create an organisation (operator)",
     responses=error_responses(401, 403, 422),
-    openapi_extra=examples.CREATE_ORG,
 )
 async def create_org(body: OrgCreate, admin: CurrentAdmin, accounts: AccountsDep) -> OrgCreated:
     org_id, api_key = await accounts.create_org(body.name, body.contact_email)
@@ -87,7 +85,6 @@ async def create_org(body: OrgCreate, admin: CurrentAdmin, accounts: AccountsDep
     response_model=OrgProfile,
     summary="The calling organisation's profile",
     responses=error_responses(401, 403),
-    openapi_extra=examples.ORG_PROFILE,
 )
 async def own_profile(org: CurrentOrg, accounts: AccountsDep) -> OrgProfile:
     record = await accounts.org(org.id)
@@ -110,7 +107,6 @@ async def _live_keys(accounts: AccountsDep, org_id: str) -> list[str]:
     response_model=KeyCreated,
     summary="Create a new API key (at most two live at a time)",
     responses=error_responses(401, 403, 409),
-    openapi_extra=examples.CREATE_KEY,
 )
 async def create_key(org: CurrentOrg, accounts: AccountsDep) -> KeyCreated:
     if len(await _live_keys(accounts, org.id)) >= MAX_LIVE_ORG_KEYS:
@@ -126,7 +122,6 @@ async def create_key(org: CurrentOrg, accounts: AccountsDep) -> KeyCreated:
     response_model=list[KeyInfo],
     summary="The organisation's keys, live and revoked (never the keys themselves)",
     responses=error_responses(401, 403),
-    openapi_extra=examples.LIST_KEYS,
 )
 async def list_keys(org: CurrentOrg, accounts: AccountsDep) -> list[KeyInfo]:
     keys = await accounts.org_keys(org.id)

@@ -5,10 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from api import examples
 from api.deps import CurrentOrg, OwnedProjectId, ProjectsDep
-from api.error_docs import error_responses
 from api.json_body import BoundedJsonRoute
+from api.openapi.error_responses import error_responses
 from core.projects.store import Project, ProjectCreate, ProjectPatch
 
 __all__ = ["router"]
@@ -30,7 +29,6 @@ class ProjectList(BaseModel):
     "redundancy 1..99, lease_seconds 30..86400, priority -999..999, at most 20 languages "
     "(BCP-47 tags) and 20 skills.",
     responses=error_responses(401, 403, 422),
-    openapi_extra=examples.CREATE_PROJECT,
 )
 async def create_project(body: ProjectCreate, org: CurrentOrg, projects: ProjectsDep) -> Project:
     return await projects.create(org.id, body)
@@ -41,7 +39,6 @@ async def create_project(body: ProjectCreate, org: CurrentOrg, projects: Project
     response_model=ProjectList,
     summary="The organisation's projects, newest first, with task counts",
     responses=error_responses(401, 403),
-    openapi_extra=examples.LIST_PROJECTS,
 )
 async def list_projects(org: CurrentOrg, projects: ProjectsDep) -> ProjectList:
     return ProjectList(items=await projects.of_org(org.id))
@@ -52,7 +49,6 @@ async def list_projects(org: CurrentOrg, projects: ProjectsDep) -> ProjectList:
     response_model=Project,
     summary="One project, with the number of tasks in each state",
     responses=error_responses(401, 403, 404),
-    openapi_extra=examples.GET_PROJECT,
 )
 async def get_project(
     project_id: OwnedProjectId, org: CurrentOrg, projects: ProjectsDep
@@ -71,7 +67,6 @@ async def get_project(
     "the same time never undo each other: each applies to the project as the others left it, "
     "and one that keeps losing that race is refused with 409 `conflict`, changing nothing.",
     responses=error_responses(401, 403, 404, 409, 422),
-    openapi_extra=examples.EDIT_PROJECT,
 )
 async def edit_project(
     project_id: OwnedProjectId, body: ProjectPatch, org: CurrentOrg, projects: ProjectsDep

@@ -13,9 +13,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path
 from pydantic import BaseModel, Field
 
-from api import examples
 from api.deps import BoardDep, CurrentOrg, OwnedProjectId, ProjectsDep, RedisDep
-from api.error_docs import error_responses
+from api.openapi.error_responses import error_responses
 from core import ids
 from core.errors import OrgVolunteerNotFound
 from core.quality.reputation import reputation_summary_async
@@ -54,7 +53,6 @@ class VolunteerReputation(BaseModel):
     "accuracy, the evidence behind it and the project's floor. 404 `volunteer_not_found` for "
     "a volunteer who never worked on the project.",
     responses=error_responses(401, 403, 404),
-    openapi_extra=examples.VOLUNTEER_REPUTATION,
 )
 async def volunteer_reputation(
     project_id: OwnedProjectId,

@@ -1,5 +1,6 @@
 """Results of a project: read by cursor, or exported whole (JSONL or CSV, streamed; PO or
-XLIFF 1.2 for a translation project, built whole: a catalog is one document)."""
+XLIFF 1.2, built whole since a catalog is one document, for a project whose task type lists the
+format in its ``catalog_formats``, as translation does)."""
 
 from __future__ import annotations
 
@@ -14,14 +15,16 @@ from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
-from api import examples
 from api.deps import BoardDep, OwnedProjectId
-from api.error_docs import error_responses
+from api.openapi.error_responses import error_responses
 from core.board.runner import AsyncBoard
 from core.board.script_calls import Commands
 from core.delivery.results import FIRST_CURSOR, MAX_PAGE, ResultEntry, parse_cursor, read_results
 from core.errors import UnsupportedFormat
-from task_types.translation.catalog import CATALOG_KINDS, CatalogEntry, build_catalog
+from task_types import UnknownTaskType
+from task_types import get as get_task_type
+from task_types.base import CATALOG_FORMATS
+from task_types.catalog_export import CatalogEntry, build_catalog
 
 __all__ = ["router"]
 
@@ -79,7 +82,6 @@ def _out(entry: ResultEntry) -> ResultOut:
     response_model=ResultsPage,
     summary="Results after a cursor, oldest first",
     responses=error_responses(401, 403, 404, 422),
-    openapi_extra=examples.RESULTS,
 )
 async def results(
     project_id: OwnedProjectId,
@@ -162,15 +164,23 @@ async def _catalog_entries(board: AsyncBoard, project_id: str) -> list[CatalogEn
         after = page.next
 
 
+def _catalog_formats(task_type: str) -> frozenset[str]:
+    """The catalog formats a project's type exports (none when not installed here)."""
+    try:
+        return get_task_type(task_type).catalog_formats
+    except UnknownTaskType:
+        return frozenset()
+
+
 @router.get(
     "/export",
     response_class=StreamingResponse,
-    summary="Every result of the project: JSONL or CSV (streamed), PO or XLIFF (translation)",
+    summary="Every result of the project: JSONL or CSV (streamed), PO or XLIFF (catalogs)",
     description="`format=jsonl` (default): one result object per line. `format=csv`: columns "
     f"{', '.join(CSV_COLUMNS)}, with `answer` as JSON; cells a spreadsheet would run as a "
-    "formula are prefixed with `'`. `format=po|xliff` (translation projects): a PO or XLIFF "
-    "1.2 file with each answered sentence (source from the task), results below "
-    f"{CATALOG_REVIEW_BELOW} confidence marked for review.",
+    "formula are prefixed with `'`. `format=po|xliff` (task types made of translation-catalog "
+    "units, such as translation): a PO or XLIFF 1.2 file with each answered sentence (source "
+    f"from the task), results below {CATALOG_REVIEW_BELOW} confidence marked for review.",
     responses={
         200: {
             "description": "The results, oldest first",
@@ -178,7 +188,6 @@ async def _catalog_entries(board: AsyncBoard, project_id: str) -> list[CatalogEn
         },
         **error_responses(401, 403, 404, 422),
     },
-    openapi_extra=examples.EXPORT,
 )
 async def export(
     project_id: OwnedProjectId,
@@ -191,19 +200,19 @@ async def export(
             f"export formats: {', '.join(EXPORT_FORMATS)}",
             [{"loc": ["query", "format"], "supported": list(EXPORT_FORMATS)}],
         )
-    if fmt in CATALOG_KINDS:
+    if fmt in CATALOG_FORMATS:
         document = await board.run(board.ops.project_document(project_id))
-        if document.get("task_type") != "translation":
+        task_type = str(document.get("task_type"))
+        catalogs = _catalog_formats(task_type)
+        if fmt not in catalogs:
             raise UnsupportedFormat(
-                "po and xliff exports are for translation projects",
-                [{"loc": ["query", "format"], "supported": ["jsonl", "csv"]}],
+                f"this project's task type ({task_type}) does not export {fmt} files",
+                [{"loc": ["query", "format"], "supported": ["jsonl", "csv", *sorted(catalogs)]}],
             )
         return Response(
             build_catalog(fmt, await _catalog_entries(board, project_id), CATALOG_REVIEW_BELOW),
             media_type=EXPORT_FORMATS[fmt],
-            headers={
-                "Content-Disposition": f'attachment; filename="{project_id}-results.{fmt}"'
-            },
+            headers={"Content-Disposition": f'attachment; filename="{project_id}-results.{fmt}"'},
         )
     extension = "jsonl" if fmt == "jsonl" else "csv"
     return StreamingResponse(

@@ -7,10 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import examples
 from api.deps import CurrentOrg, OwnedProjectId, ProjectsDep
-from api.error_docs import error_responses
 from api.json_body import BoundedJsonRoute
+from api.openapi.error_responses import error_responses
 
 __all__ = ["router"]
 
@@ -42,7 +41,6 @@ class ReviewerList(BaseModel):
     description="An unknown volunteer is refused with 404 `volunteer_not_found`. Granting "
     "twice is harmless.",
     responses=error_responses(401, 403, 404, 422),
-    openapi_extra=examples.GRANT_REVIEWER,
 )
 async def grant(
     project_id: OwnedProjectId, body: ReviewerGrant, org: CurrentOrg, projects: ProjectsDep
@@ -56,7 +54,6 @@ async def grant(
     response_model=ReviewerList,
     summary="Volunteers with review rights on the project",
     responses=error_responses(401, 403, 404),
-    openapi_extra=examples.LIST_REVIEWERS,
 )
 async def list_reviewers(
     project_id: OwnedProjectId, org: CurrentOrg, projects: ProjectsDep

@@ -13,10 +13,9 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from api import examples
 from api.deps import CurrentProfile, CurrentVolunteer, ReviewsDep
-from api.error_docs import error_responses
 from api.json_body import BoundedJsonRoute
+from api.openapi.error_responses import error_responses
 from api.routes.assignments import NOTHING_FITS, TaskOut
 from core.board.models import ReviewAction
 from core.clock import utc_from_ms
@@ -69,8 +68,7 @@ class DecisionRequest(BaseModel):
     submission_id: str | None = Field(default=None, max_length=64)
     answer: dict[str, Any] | None = None
     comment: (
-        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PARAGRAPHS]
-        | None
+        Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000), PARAGRAPHS] | None
     ) = None
 
     @model_validator(mode="after")
@@ -95,7 +93,6 @@ class DecisionOut(BaseModel):
     description="403 `not_a_reviewer` without review rights on any project; 404 for a "
     "`project_id` you do not review; 204 when nothing waits for you.",
     responses={**NOTHING_FITS, **error_responses(401, 403, 404, 422)},
-    openapi_extra=examples.CLAIM_REVIEW,
 )
 async def claim_review(
     profile: CurrentProfile,
@@ -116,7 +113,6 @@ async def claim_review(
     description="409 `review_not_live` once the review lease expired or was decided; 422 for "
     "an unknown `submission_id` or a correction the task type refuses.",
     responses=error_responses(401, 403, 404, 409, 422),
-    openapi_extra=examples.DECIDE,
 )
 async def decide(
     review_id: str, body: DecisionRequest, me: CurrentVolunteer, reviews: ReviewsDep

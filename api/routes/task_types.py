@@ -8,7 +8,6 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 import task_types
-from api import examples
 
 __all__ = ["router"]
 
@@ -29,7 +28,6 @@ class TaskTypeInfo(BaseModel):
     "",
     response_model=list[TaskTypeInfo],
     summary="Every registered task type (no token needed)",
-    openapi_extra=examples.TASK_TYPES,
 )
 async def list_task_types() -> list[TaskTypeInfo]:
     return [TaskTypeInfo.model_validate(t.describe()) for t in task_types.all_types()]

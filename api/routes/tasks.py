@@ -9,11 +9,10 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api import examples
 from api.deps import BoardDep, CurrentOrg, IdempotencyDep, OwnedProjectId, ProjectsDep
-from api.error_docs import error_responses
 from api.json_body import BoundedJsonRoute, inline_schema, media_type
 from api.limits import DEFAULT_MAX_BODY_BYTES
+from api.openapi.error_responses import error_responses
 from core import ids
 from core.board.bulk import (
     MAX_BATCH_ITEMS,
@@ -117,7 +116,7 @@ class TaskOut(BaseModel):
     response_model=BulkOutcome,
     summary="Submit tasks in bulk (JSON or NDJSON)",
     description=_BULK_DESCRIPTION,
-    openapi_extra=examples.merged(_BULK_BODY, examples.SUBMIT_TASKS),
+    openapi_extra=_BULK_BODY,
     responses=error_responses(401, 403, 404, 409, 413, 415, 422),
 )
 async def submit_tasks(
@@ -168,7 +167,6 @@ async def submit_tasks(
     response_model=TaskOut,
     summary="One task: its state, answers so far, and its payload",
     responses=error_responses(401, 403, 404),
-    openapi_extra=examples.GET_TASK,
 )
 async def get_task(project_id: OwnedProjectId, task_id: str, board: BoardDep) -> TaskOut:
     if not ids.TASK_ID.match(task_id):

@@ -18,10 +18,9 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from api import examples
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
-from api.error_docs import error_responses
 from api.json_body import BoundedJsonRoute
+from api.openapi.error_responses import error_responses
 from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
@@ -29,7 +28,7 @@ from core.quality.reputation import reputation_summary_async
 from core.text import ONE_LINE
 from core.volunteers.stats import read_feedback, read_stats
 from task_types import all_types
-from task_types.translation.models import LanguageTag
+from task_types.languages import LanguageTag
 
 __all__ = ["router"]
 
@@ -200,7 +199,6 @@ async def _me(
     description="Open to anyone unless the operator set `RUCHE_SIGNUP=invitation` (then 403 "
     "`signup_closed`). The token is shown once.",
     responses=error_responses(403, 422),
-    openapi_extra=examples.SIGN_UP,
 )
 async def sign_up(body: SignUp, accounts: AccountsDep, settings: SettingsDep) -> SignedUp:
     if settings.signup != "open":
@@ -217,7 +215,6 @@ async def sign_up(body: SignUp, accounts: AccountsDep, settings: SettingsDep) ->
     summary="Accept the confidentiality charter",
     description="Needed before any claim. Accepting again keeps the first acceptance time.",
     responses=error_responses(401, 403, 422),
-    openapi_extra=examples.CHARTER,
 )
 async def accept_charter(
     body: CharterAcceptance, me: CurrentVolunteer, accounts: AccountsDep
@@ -231,7 +228,6 @@ async def accept_charter(
     response_model=Me,
     summary="Your profile, stats, weekly goal and review rights",
     responses=error_responses(401, 403),
-    openapi_extra=examples.READ_ME,
 )
 async def read_me(
     me: CurrentVolunteer,
@@ -248,7 +244,6 @@ async def read_me(
     response_model=Me,
     summary="Edit your display name, languages or skills",
     responses=error_responses(401, 403, 422),
-    openapi_extra=examples.EDIT_ME,
 )
 async def edit_me(
     body: ProfilePatch,
@@ -269,7 +264,6 @@ async def edit_me(
     response_model=Goal,
     summary="Set your weekly goal, in minutes (1 to 10080)",
     responses=error_responses(401, 403, 422),
-    openapi_extra=examples.SET_GOAL,
 )
 async def set_goal(body: Goal, me: CurrentVolunteer, accounts: AccountsDep) -> Goal:
     await accounts.volunteer(me.id)

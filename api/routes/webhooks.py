@@ -10,10 +10,9 @@ import anyio.to_thread
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
-from api import examples
 from api.deps import CurrentOrg, SettingsDep, WebhooksDep
-from api.error_docs import error_responses
 from api.json_body import BoundedJsonRoute
+from api.openapi.error_responses import error_responses
 from core.delivery.ssrf import MAX_URL_LENGTH, TargetRefused, check_url, system_resolver
 from core.delivery.webhooks import Delivery
 from core.errors import WebhookTargetRefused
@@ -86,7 +85,6 @@ def _delivery(record: Delivery) -> DeliveryOut:
     "(development) plain `http://` and private/loopback targets are accepted too. Each call "
     "makes a new secret; the old one stops being used.",
     responses=error_responses(401, 403, 422),
-    openapi_extra=examples.SET_WEBHOOK,
 )
 async def set_webhook(
     body: WebhookIn, org: CurrentOrg, webhooks: WebhooksDep, settings: SettingsDep
@@ -110,7 +108,6 @@ async def set_webhook(
     response_model=WebhookOut,
     summary="The current endpoint (never its secret)",
     responses=error_responses(401, 403),
-    openapi_extra=examples.GET_WEBHOOK,
 )
 async def get_webhook(org: CurrentOrg, webhooks: WebhooksDep) -> WebhookOut:
     endpoint = await webhooks.endpoint(org.id)
@@ -136,7 +133,6 @@ async def remove_webhook(org: CurrentOrg, webhooks: WebhooksDep) -> Response:
     response_model=DeliveryList,
     summary="Recent deliveries, newest first: status, attempts, last error",
     responses=error_responses(401, 403, 422),
-    openapi_extra=examples.DELIVERIES,
 )
 async def deliveries(
     org: CurrentOrg,
@@ -152,7 +148,6 @@ async def deliveries(
     response_model=DeliveryOut,
     summary="Deliver a result again, now",
     responses=error_responses(401, 403, 404),
-    openapi_extra=examples.REDELIVER,
 )
 async def redeliver(
     delivery_id: Annotated[str, Path(max_length=100)], org: CurrentOrg, webhooks: WebhooksDep

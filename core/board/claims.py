@@ -1,20 +1,8 @@
-"""Volunteers claiming and working on tasks: which projects fit them, the live-assignment cap,
-and each call an assignment goes through (heartbeat, submit, release).
+"""Volunteers claiming tasks and working on them: the live-assignment cap, and each call an
+assignment goes through (claim, heartbeat, submit, release).
 
-Which projects fit a volunteer:
-
-- the project is active (the claim index lists only those) and of a task type the volunteer
-  asked for, if they asked;
-- languages, compared by their primary subtag (``pt-BR`` and ``pt`` are the same language): a
-  translation project needs *every* language it lists among the volunteer's (they read the source
-  and write the target; NGOs split multi-target work into one project per language pair). Any
-  other project needs *one* of its languages (the content is in one of them). A project that
-  lists no language fits everybody;
-- every skill the project lists is among the volunteer's (ignoring case).
-
-Projects are tried by priority, highest first (ties in random order, to spread the volunteers),
-at most :data:`MAX_PROJECTS_TRIED` of them: each try is one claim script that either leases a slot
-or says the project has nothing for this volunteer.
+Which projects a claim tries, in which order, is :mod:`core.board.matching`: each try is one
+claim script that either leases a slot or says the project has nothing for this volunteer.
 
 The cap: one slot of the volunteer's ``max_live_assignments`` is reserved atomically
 (``reserve_slot.lua`` on the volunteer's own key), so concurrent claims by one volunteer cannot
@@ -52,102 +40,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import random
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import redis.asyncio
 
 from core import ids
 from core.board.answers import score_gold, validate_answer
+from core.board.matching import Matcher, ProjectCard, VolunteerLike, require_charter
 from core.board.models import Claimed, Heartbeat, LeaseContext, Submitted
 from core.board.runner import AsyncBoard
-from core.errors import (
-    AssignmentNotFound,
-    CharterNotAccepted,
-    LeaseNotLive,
-    ProjectNotFound,
-    RucheError,
-)
+from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound, RucheError
 from core.projects.catalogue import ProjectCatalogue
-from core.quality.reputation import ReputationOps
-from core.quality.reputation_model import TypeReputation, below_floor
 from core.recent import Recent
 from core.redis.keys import Keys
-from task_types.translation.models import primary_language
 
-__all__ = [
-    "MAX_PROJECTS_TRIED",
-    "OVER_THE_CAP",
-    "Assignment",
-    "Claims",
-    "LiveAssignment",
-    "ProjectCard",
-    "ProjectSource",
-    "VolunteerLike",
-    "by_priority",
-    "fits",
-    "require_charter",
-]
+__all__ = ["OVER_THE_CAP", "Assignment", "Claims", "LiveAssignment"]
 
-MAX_PROJECTS_TRIED = 8
 #: The release reason of a claim handed back because the volunteer was at the cap.
 OVER_THE_CAP = "over_the_cap"
 # How long a reservation holds a slot if the claim that made it never finishes (a crashed API
 # process): far longer than a claim takes, short enough not to lock a volunteer out for long.
 RESERVATION_HOLD_MS = 30_000
-# Task types whose volunteers need every listed language (see the module docstring).
-ALL_LANGUAGES_TYPES = frozenset({"translation"})
 # What this process remembers of the claims it served (see the module docstring): payloads up
 # to 8 KiB of JSON, at most 4,096 of them (32 MiB of JSON at worst), for an hour at most.
 SHOWN_MAX_PAYLOAD = 8 * 1024
 SHOWN_MAX_ENTRIES = 4096
 SHOWN_TTL_SECONDS = 3600.0
-
-
-class ProjectCard(Protocol):
-    """What choosing a project needs to know (``core.projects.store.ProjectSummary`` fits)."""
-
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def task_type(self) -> str: ...
-
-    @property
-    def languages(self) -> Sequence[str]: ...
-
-    @property
-    def skills(self) -> Sequence[str]: ...
-
-    @property
-    def priority(self) -> int: ...
-
-    @property
-    def state(self) -> str: ...
-
-    @property
-    def reputation_floor(self) -> float | None: ...
-
-
-T = TypeVar("T", bound=ProjectCard)
-
-ProjectSource = Callable[[redis.asyncio.Redis, Keys], Awaitable[Sequence[ProjectCard]]]
-
-
-class VolunteerLike(Protocol):
-    @property
-    def id(self) -> str: ...
-
-    @property
-    def languages(self) -> Sequence[str]: ...
-
-    @property
-    def skills(self) -> Sequence[str]: ...
-
-    @property
-    def charter_accepted_at_ms(self) -> int | None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,42 +98,6 @@ class LiveAssignment:
     project_id: str
     task_id: str
     expires_at_ms: int
-
-
-def require_charter(volunteer: VolunteerLike) -> None:
-    if volunteer.charter_accepted_at_ms is None:
-        raise CharterNotAccepted("accept the confidentiality charter first (POST /v1/me/charter)")
-
-
-def fits(card: ProjectCard, volunteer: VolunteerLike) -> bool:
-    """The project's language and skill requirements are met (see the module docstring)."""
-    return _fits(card, *_abilities(volunteer))
-
-
-def _abilities(volunteer: VolunteerLike) -> tuple[set[str], set[str]]:
-    """The volunteer's primary languages and folded skills, worked out once per claim."""
-    return (
-        {primary_language(tag) for tag in volunteer.languages},
-        {skill.casefold() for skill in volunteer.skills},
-    )
-
-
-def _fits(card: ProjectCard, known: set[str], skills: set[str]) -> bool:
-    if card.languages:
-        wanted = {primary_language(tag) for tag in card.languages}
-        if card.task_type in ALL_LANGUAGES_TYPES:
-            if not wanted <= known:
-                return False
-        elif not wanted & known:
-            return False
-    return all(skill.casefold() in skills for skill in card.skills)
-
-
-def by_priority(cards: Sequence[ProjectCard]) -> list[ProjectCard]:
-    """Highest priority first; equal priorities shuffled so volunteers spread across them."""
-    shuffled = list(cards)
-    random.shuffle(shuffled)  # spreading load, not security
-    return sorted(shuffled, key=lambda card: -card.priority)
 
 
 def _assignment_ref(assignment_id: str) -> ids.AssignmentRef:
@@ -255,49 +139,8 @@ class Claims:
         self.max_live = max_live
         # Without a shared catalogue (one per API process), every claim reads Redis afresh.
         self.catalogue = catalogue or ProjectCatalogue(client, keys, board, ttl_seconds=0.0)
+        self.matcher = Matcher(board, keys, self.catalogue)
         self.shown: Recent[str, Shown] = Recent(SHOWN_TTL_SECONDS, SHOWN_MAX_ENTRIES)
-
-    async def candidates(
-        self,
-        volunteer: VolunteerLike,
-        *,
-        task_types: Sequence[str] | None = None,
-        project_id: str | None = None,
-    ) -> list[ProjectCard]:
-        """Projects to try for this volunteer, best first. An explicit project the volunteer
-        cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
-        known, skills = _abilities(volunteer)
-        visible = [
-            card
-            for card in await self.catalogue.claimable()
-            if card.state == "active" and _fits(card, known, skills)
-        ]
-        if project_id is not None:
-            visible = [card for card in visible if card.id == project_id]
-            if not visible:
-                raise ProjectNotFound("no such project")
-        if task_types:
-            wanted = set(task_types)
-            visible = [card for card in visible if card.task_type in wanted]
-        visible = await self._above_floors(visible, volunteer.id)
-        return by_priority(visible)[:MAX_PROJECTS_TRIED]
-
-    async def _above_floors(self, cards: Sequence[T], volunteer_id: str) -> list[T]:
-        """The cards whose reputation floor (if any) the volunteer is not below: one read of
-        their reputation, only when a candidate project sets a floor."""
-        floored = {card.task_type for card in cards if card.reputation_floor}
-        if not floored:
-            return list(cards)
-        ops = ReputationOps(self.keys, self.board.clock)
-        standings = await self.board.run(ops.standings(volunteer_id, sorted(floored)))
-        return [
-            card
-            for card in cards
-            if not below_floor(
-                standings.get(card.task_type) or TypeReputation(card.task_type),
-                card.reputation_floor,
-            )
-        ]
 
     async def claim(
         self,
@@ -308,7 +151,9 @@ class Claims:
     ) -> Assignment | None:
         """Lease a task that fits the volunteer, or None when nothing does."""
         require_charter(volunteer)
-        cards = await self.candidates(volunteer, task_types=task_types, project_id=project_id)
+        cards = await self.matcher.candidates(
+            volunteer, task_types=task_types, project_id=project_id
+        )
         if not cards:
             return None
         reservation = "res:" + ids.new_token_part()
@@ -345,9 +190,7 @@ class Claims:
         )
         await self.board.run(confirm)
         if not lease.gold and lease.payload_length <= SHOWN_MAX_PAYLOAD:
-            self.shown.put(
-                lease.assignment_id, Shown(volunteer.id, card.task_type, lease.payload)
-            )
+            self.shown.put(lease.assignment_id, Shown(volunteer.id, card.task_type, lease.payload))
         document = await self.catalogue.document(card.id)
         return Assignment(
             id=lease.assignment_id,

@@ -61,8 +61,8 @@ class ProjectCatalogue:
         self, client: redis.asyncio.Redis | None = None, keys: Keys | None = None
     ) -> Sequence[ProjectSummary]:
         """The claim index as :func:`core.projects.index.claimable_projects` reads it (the
-        arguments, there to fit ``core.board.claims.ProjectSource``, are ignored: the catalogue has
-        its own)."""
+        arguments, there to fit ``core.board.matching.ProjectSource``, are ignored: the catalogue
+        has its own)."""
         cached = self._index
         if cached is not None and self._fresh(cached[0], cached[1]):
             return cached[2]

@@ -24,7 +24,7 @@ from pydantic import (
 
 from core.board.models import MAX_PRIORITY, MAX_REDUNDANCY
 from core.text import ONE_LINE, PARAGRAPHS
-from task_types.translation.models import LANGUAGE_TAG_PATTERN
+from task_types.languages import LANGUAGE_TAG_PATTERN
 
 __all__ = [
     "DEFAULT_MAX_LEASE_SECONDS",
@@ -140,9 +140,7 @@ class Qualification(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    gold_tasks: Count = Field(
-        ge=1, le=MAX_QUALIFICATION_TASKS, description="Gold tasks per round."
-    )
+    gold_tasks: Count = Field(ge=1, le=MAX_QUALIFICATION_TASKS, description="Gold tasks per round.")
     pass_rate: Rate = Field(default=0.8, description="Share of them to get right to pass.")
     cooldown_seconds: Count = Field(
         default=3600, ge=0, le=MAX_COOLDOWN_SECONDS, description="Wait after a failed round."

@@ -2,7 +2,7 @@
 
 A reviewer is a volunteer an organisation granted review rights on a project (``P:reviewers``).
 They claim the best waiting item of their projects (highest project priority first, at most
-:data:`~core.board.claims.MAX_PROJECTS_TRIED` projects tried) that they did not answer themselves
+:data:`~core.board.matching.MAX_PROJECTS_TRIED` projects tried) that they did not answer themselves
 (DESIGN.md invariant 2, enforced inside ``claim_review.lua``), under a lease of
 ``review_lease_seconds``; they see its payload and the candidate answers, never who gave them.
 
@@ -27,7 +27,7 @@ import redis.asyncio
 
 from core import ids
 from core.board.answers import validate_answer
-from core.board.claims import (
+from core.board.matching import (
     MAX_PROJECTS_TRIED,
     ProjectCard,
     ProjectSource,

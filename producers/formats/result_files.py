@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from producers.models import Result
-from task_types.translation import catalog
+from task_types import catalog_export
 
 __all__ = ["CSV_COLUMNS", "build_catalog", "csv_header", "csv_line", "jsonl_line"]
 
@@ -60,12 +60,12 @@ def build_catalog(
     kind: str, entries: Sequence[tuple[Result, dict[str, Any]]], review_below: float
 ) -> bytes:
     """A PO or XLIFF 1.2 file holding each answered translation result with its source
-    (``task_types.translation.catalog``, which the server's export uses too). ``entries`` pairs
+    (``task_types.catalog_export``, which the server's export uses too). ``entries`` pairs
     each result with its task's payload."""
-    return catalog.build_catalog(
+    return catalog_export.build_catalog(
         kind,
         [
-            catalog.CatalogEntry(
+            catalog_export.CatalogEntry(
                 task_id=result.task_id,
                 external_id=result.external_id,
                 answer=result.answer,

@@ -8,12 +8,14 @@
 - ``forum.json``: invented posts of a neighbourhood forum, each with the label it deserves.
 
 Each project is a :class:`DemoProject`: the body of ``POST /v1/projects`` and the tasks to submit
-(each with a stable ``external_id``), plus the expected answer of each task.
+(each with a stable ``external_id``), plus the expected answer of each task and how a volunteer
+gets one wrong now and then (``slip``, for ``--demo-answers``).
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
@@ -28,6 +30,8 @@ class DemoProject:
     spec: dict[str, Any]  # the body of POST /v1/projects
     tasks: list[dict[str, Any]] = field(repr=False)  # items of POST /v1/projects/{id}/tasks
     expected: dict[str, dict[str, Any]] = field(repr=False)  # external id -> a right answer
+    #: A wrong (but valid) answer made from a right one: a volunteer's occasional slip.
+    slip: Callable[[dict[str, Any]], dict[str, Any]] = field(repr=False)
 
     @property
     def name(self) -> str:
@@ -77,7 +81,13 @@ def _translation() -> DemoProject:
         "impact_note": "Our volunteering guide will welcome English-speaking newcomers.",
         "max_redundancy": 5,
     }
-    return DemoProject("translation", spec, tasks, expected)
+    return DemoProject(
+        "translation",
+        spec,
+        tasks,
+        expected,
+        slip=lambda right: {"text": right["text"].rstrip(".") + ", really."},
+    )
 
 
 _DONOR_FIELDS = [
@@ -113,7 +123,15 @@ def _data_entry() -> DemoProject:
         "impact_note": "Every donor gets a tax receipt and a thank-you letter on time.",
         "max_redundancy": 4,
     }
-    return DemoProject("data_entry", spec, tasks, expected)
+    return DemoProject(
+        "data_entry",
+        spec,
+        tasks,
+        expected,
+        slip=lambda right: {
+            "values": {**right["values"], "amount": right["values"]["amount"] + 10}
+        },
+    )
 
 
 def _moderation() -> DemoProject:
@@ -145,7 +163,13 @@ def _moderation() -> DemoProject:
         "impact_note": "A friendly forum where neighbours help each other.",
         "max_redundancy": 5,
     }
-    return DemoProject("moderation", spec, tasks, expected)
+    return DemoProject(
+        "moderation",
+        spec,
+        tasks,
+        expected,
+        slip=lambda right: {"label": "ok" if right["label"] != "ok" else "spam"},
+    )
 
 
 @cache

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict, Weights
+from task_types.base import THRESHOLD_TOLERANCE, TaskExample, TaskType, Verdict, Weights
 from task_types.data_entry.models import DataEntryAnswer, DataEntryPayload, FieldSpec, RawValue
 from task_types.data_entry.normalise import is_placeholder, read_value
 from task_types.data_entry.posterior import FieldPosterior, field_posterior
@@ -45,6 +45,34 @@ class DataEntryType(TaskType[DataEntryPayload, DataEntryAnswer]):
     sensitive_fields = frozenset({"document"})
     contribution_unit = "fields entered"
     default_threshold = DEFAULT_THRESHOLD
+    example = TaskExample(
+        summary="A scanned donation slip to type in",
+        project_name="Donation slips 2025",
+        external_id="form-0042",
+        payload={
+            "document": {
+                "text": "Donor: Ada Lovelace - 12/03/2024 - 25,00 EUR - ada@example.org",
+                "image_url": "https://example.org/scans/form-0042.png",
+            },
+            "fields": [
+                {"name": "donor", "type": "string"},
+                {"name": "date", "type": "date"},
+                {"name": "amount", "type": "number", "decimal_comma": True},
+                {"name": "email", "type": "email", "required": False},
+            ],
+        },
+        answer={
+            "values": {
+                "donor": "Ada Lovelace",
+                "date": "12/03/2024",
+                "amount": "25,00",
+                "email": "ada@example.org",
+            }
+        },
+        other_answer={
+            "values": {"donor": "Ada Lovelace", "date": "12/03/2024", "amount": "25", "email": None}
+        },
+    )
 
     def check_answer(self, payload: DataEntryPayload, answer: DataEntryAnswer) -> list[Problem]:
         problems: list[Problem] = []

@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from task_types.translation.models import TranslationPayload, primary_language
+from task_types.languages import primary_language
+from task_types.translation.models import TranslationPayload
 from task_types.translation.scripts import dominant_share, expected_scripts, visual_length
 from task_types.translation.similarity import similarity, similarity_key
 

@@ -6,9 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from task_types.languages import LanguageTag
 from task_types.text import clean_text
 
-__all__ = ["LanguageTag", "TranslationAnswer", "TranslationPayload", "primary_language"]
+__all__ = ["TranslationAnswer", "TranslationPayload"]
 
 MAX_SOURCE_CHARS = 10_000
 # Translations run longer than their source (up to ~3x for short phrases into verbose
@@ -18,22 +19,9 @@ MAX_CONTEXT_CHARS = 2_000
 MAX_GLOSSARY_TERMS = 200
 MAX_TERM_CHARS = 200
 
-# BCP-47 in practice: a 2-3 letter language, then optional subtags (script "Latn", region
-# "CD" or "419", variants). Enough to catch "French" or "fr_FR " without a full registry.
-LANGUAGE_TAG_PATTERN = r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$"
-LanguageTag = Annotated[
-    str,
-    StringConstraints(pattern=LANGUAGE_TAG_PATTERN, max_length=35),
-    Field(description="BCP-47 language tag such as 'fr', 'pt-BR' or 'sr-Latn'", examples=["fr"]),
-]
 GlossaryTerm = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TERM_CHARS)
 ]
-
-
-def primary_language(tag: str) -> str:
-    """The language subtag of a BCP-47 tag, lower-cased ('pt-BR' -> 'pt')."""
-    return tag.split("-", 1)[0].lower()
 
 
 class TranslationPayload(BaseModel):

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from task_types.base import THRESHOLD_TOLERANCE, TaskType, Verdict, Weights
+from task_types.base import THRESHOLD_TOLERANCE, TaskExample, TaskType, Verdict, Weights
 from task_types.errors import Problem
 from task_types.reliability import Evidence, Reliability
 from task_types.text import clean_text, fold
@@ -44,6 +44,25 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
     sensitive_fields = frozenset({"source_text", "context"})
     contribution_unit = "words translated"
     default_threshold = DEFAULT_THRESHOLD
+    # The volunteer reads the source and writes the target (NGOs split multi-target work into
+    # one project per language pair).
+    needs_every_language = True
+    catalog_formats = frozenset({"po", "xliff"})
+    example = TaskExample(
+        summary="A sentence to translate, with its context and a glossary",
+        project_name="Clinic leaflets, French to English",
+        external_id="leaflet-12",
+        payload={
+            "source_text": "Lavez-vous les mains avant chaque repas.",
+            "source_lang": "fr",
+            "target_lang": "en",
+            "context": "Poster in a school canteen",
+            "glossary": {"repas": "meal"},
+        },
+        answer={"text": "Wash your hands before every meal."},
+        other_answer={"text": "Wash your hands before each meal."},
+        languages=("fr", "en"),
+    )
 
     def check_answer(self, payload: TranslationPayload, answer: TranslationAnswer) -> list[Problem]:
         # Checks that compare the answer with the source (copies, length, script) run at

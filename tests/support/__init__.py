@@ -18,6 +18,7 @@ Fixtures stay in each folder's ``conftest.py``; what a test imports comes from h
 - ``servers/``: real local HTTP servers and proxies for the NGO client's tests.
 - ``worker_modules/``: modules real dramatiq processes load next to Ruche's actors.
 - ``canary_task_type``: a plugin task type whose aggregation always fails.
+- ``plugin_task_type``: a well-behaved plugin task type, known to nothing but its own module.
 - ``logs``, ``snapshots``, ``streams``, ``threads``, ``project_edits``: reading what logging
   writes, a whole store's content, a Redis stream's entries as text, hammering the store from
   threads, edits of distinct project fields.

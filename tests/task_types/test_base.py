@@ -10,7 +10,7 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from task_types import InvalidAnswer, Problem, TaskType, Verdict
-from task_types.base import AnyTaskType
+from task_types.base import AnyTaskType, TaskExample
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.registry import all_types
 from task_types.translation import TASK_TYPE as TRANSLATION
@@ -41,8 +41,18 @@ def test_undecided_verdict_carries_its_reason() -> None:
 
 
 @pytest.mark.parametrize("task_type", all_types(), ids=lambda t: t.name)
+def test_every_type_brings_an_example_its_own_rules_accept(task_type: AnyTaskType) -> None:
+    example = task_type.example
+    assert example is not None
+    payload = task_type.parse_payload(example.payload)
+    for answer in (example.answer, example.other_answer):
+        task_type.parse_answer(payload, answer)
+
+
+@pytest.mark.parametrize("task_type", all_types(), ids=lambda t: t.name)
 def test_every_type_returns_an_undecided_verdict_for_no_answers(task_type: AnyTaskType) -> None:
-    payload = task_type.parse_payload(EXAMPLE_PAYLOADS[task_type.name])
+    assert task_type.example is not None
+    payload = task_type.parse_payload(task_type.example.payload)
     verdict = task_type.aggregate(payload, [])
     assert (verdict.answer, verdict.confidence, verdict.agreed) == (None, 0.0, False)
 
@@ -83,7 +93,7 @@ def test_redact_hides_sensitive_payload_fields_only() -> None:
     ],
 )
 def test_aggregate_refuses_bad_weights(weights: Sequence[float], message: str) -> None:
-    payload = TRANSLATION.parse_payload(EXAMPLE_PAYLOADS["translation"])
+    payload = TRANSLATION.parse_payload(TRANSLATION_PAYLOAD)
     answers = [TRANSLATION.parse_answer(payload, {"text": "Bonjour"})] * 2
     with pytest.raises(ValueError, match=message):
         TRANSLATION.aggregate(payload, answers, weights)
@@ -91,7 +101,7 @@ def test_aggregate_refuses_bad_weights(weights: Sequence[float], message: str) -
 
 @pytest.mark.parametrize("threshold", [-0.1, 1.5, float("nan")])
 def test_aggregate_refuses_threshold_outside_unit_interval(threshold: float) -> None:
-    payload = TRANSLATION.parse_payload(EXAMPLE_PAYLOADS["translation"])
+    payload = TRANSLATION.parse_payload(TRANSLATION_PAYLOAD)
     with pytest.raises(ValueError, match="threshold must be between 0 and 1"):
         TRANSLATION.aggregate(payload, [], threshold=threshold)
 
@@ -160,6 +170,13 @@ def test_a_complete_declaration_defines_a_usable_task_type() -> None:
     echo = _declare(**GOOD_DECLARATION)()
     assert echo.parse_payload({"text": "hi"}) == _Payload(text="hi")
     assert echo.describe()["sensitive_fields"] == ["text"]
+    # What the rest of Ruche asks of a type, unless it says otherwise: one of a project's
+    # languages is enough, no translation catalog, no example in /docs.
+    assert (echo.needs_every_language, echo.catalog_formats, echo.example) == (
+        False,
+        frozenset(),
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -170,6 +187,17 @@ def test_a_complete_declaration_defines_a_usable_task_type() -> None:
         ({"contribution_unit": ""}, "contribution_unit must be a non-empty string"),
         ({"default_threshold": 2.0}, "default_threshold must be between 0 and 1"),
         ({"sensitive_fields": frozenset({"secret"})}, "sensitive_fields not in the payload"),
+        ({"catalog_formats": frozenset({"docx"})}, "catalog_formats must be a frozenset of"),
+        ({"catalog_formats": ["po"]}, "catalog_formats must be a frozenset of"),
+        ({"example": {"payload": {}}}, "example must be a TaskExample"),
+        (
+            {"example": TaskExample("s", "p", "e", {"text": 1}, {"value": "a"}, {"value": "b"})},
+            "its example does not fit its models",
+        ),
+        (
+            {"example": TaskExample("s", "p", "e", {"text": "t"}, {"value": "a"}, {})},
+            "its example does not fit its models",
+        ),
     ],
 )
 def test_declaration_mistakes_fail_when_the_class_is_defined(
@@ -179,11 +207,8 @@ def test_declaration_mistakes_fail_when_the_class_is_defined(
         _declare(**{**GOOD_DECLARATION, **override})
 
 
-EXAMPLE_PAYLOADS: dict[str, dict[str, Any]] = {
-    "translation": {"source_text": "Hello", "source_lang": "en", "target_lang": "fr"},
-    "data_entry": {
-        "document": {"text": "Name: Awa"},
-        "fields": [{"name": "name", "type": "string"}],
-    },
-    "moderation": {"content": "Buy now!!!", "labels": ["ok", "spam"]},
+TRANSLATION_PAYLOAD: dict[str, Any] = {
+    "source_text": "Hello",
+    "source_lang": "en",
+    "target_lang": "fr",
 }

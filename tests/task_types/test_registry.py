@@ -1,9 +1,12 @@
-"""The registry: built-ins by name, plugins from entry points, broken plugins tolerated."""
+"""The registry: built-ins and plugins from entry points, broken plugins tolerated."""
 
 from __future__ import annotations
 
 import logging
+import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
@@ -15,7 +18,12 @@ from task_types.moderation import ModerationType
 from task_types.registry import ENTRY_POINT_GROUP, TaskTypeRegistry
 from task_types.translation import TASK_TYPE as TRANSLATION
 
-BUILTIN_NAMES = ["data_entry", "moderation", "translation"]
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
+#: The built-ins: the task types Ruche's own pyproject.toml advertises, and nothing else.
+BUILTIN_NAMES = sorted(
+    tomllib.loads(PYPROJECT.read_text())["project"]["entry-points"][ENTRY_POINT_GROUP]
+)
+RUCHE = SimpleNamespace(name="ruche")
 
 
 @dataclass
@@ -25,6 +33,7 @@ class FakeEntryPoint:
     name: str
     target: object
     value: str = field(default="fake.module:TASK_TYPE")
+    dist: object = None  # the distribution advertising it (RUCHE: a built-in)
 
     def load(self) -> object:
         if isinstance(self.target, BaseException):
@@ -50,6 +59,7 @@ def registry() -> TaskTypeRegistry:
 
 
 def test_builtins_are_available_by_name_from_the_package() -> None:
+    assert {"data_entry", "moderation", "translation"} <= set(BUILTIN_NAMES)
     assert set(BUILTIN_NAMES) <= set(task_types.names())
     task_types.register(TRANSLATION)  # the same object again: a no-op, not a conflict
     assert task_types.get("translation") is TRANSLATION
@@ -65,10 +75,10 @@ def test_getting_an_unknown_type_raises_a_key_error_naming_the_known_ones(
         registry.get("transcription")
     assert isinstance(caught.value, KeyError)
     assert "unknown task type 'transcription'" in str(caught.value)
-    assert "data_entry, moderation, translation" in str(caught.value)
+    assert ", ".join(BUILTIN_NAMES) in str(caught.value)
 
 
-def test_installed_entry_points_advertise_the_three_builtins() -> None:
+def test_installed_entry_points_advertise_the_builtins() -> None:
     from importlib.metadata import entry_points
 
     advertised = {ep.name: ep.load() for ep in entry_points(group=ENTRY_POINT_GROUP)}
@@ -100,8 +110,29 @@ def test_a_third_party_type_is_registered_from_its_entry_point(
         "classification"
     ]
     assert registry.get("classification") is plugin
-    assert registry.names() == ["classification", *BUILTIN_NAMES]
+    assert registry.names() == sorted(["classification", *BUILTIN_NAMES])
     assert not registry.is_builtin("classification")
+    assert all(registry.is_builtin(name) for name in BUILTIN_NAMES)
+
+
+def test_the_builtins_are_the_entry_points_of_ruche_s_own_distribution() -> None:
+    registry = TaskTypeRegistry()
+    own, plugin = Classification(), TranslationImpostor()
+    registry.register_builtins(
+        [
+            FakeEntryPoint("classification", own, dist=RUCHE),
+            FakeEntryPoint("translation", plugin, dist=SimpleNamespace(name="ngo-tasks")),
+        ]
+    )
+    assert registry.names() == ["classification"]
+    assert registry.is_builtin("classification")
+
+
+def test_a_builtin_that_is_not_a_task_type_of_its_name_is_an_error() -> None:
+    with pytest.raises(TypeError, match="built-in task type classification"):
+        TaskTypeRegistry().register_builtins(
+            [FakeEntryPoint("classification", TranslationImpostor(), dist=RUCHE)]
+        )
 
 
 @pytest.mark.parametrize(

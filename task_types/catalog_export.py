@@ -1,6 +1,8 @@
-"""Translation results as a whole PO or XLIFF 1.2 file (translate-toolkit).
+"""The results of a catalog type as a whole PO or XLIFF 1.2 file (translate-toolkit).
 
-Both the server's export (``GET /v1/projects/{id}/export?format=po|xliff``) and the NGO's
+A catalog type (``TaskType.catalog_formats``: translation) has tasks whose payload is a catalog
+unit (``source_text``, ``source_lang``, ``target_lang``) and answers carrying the ``text``. Both
+the server's export (``GET /v1/projects/{id}/export?format=po|xliff``) and the NGO's
 ``ruche results --format po|xliff`` build their files here. A result carries the answer, not the
 source text, so each entry pairs a result with its task's payload. Two tasks with the same source
 are told apart by a msgctxt (PO) or by their task id (XLIFF); rejected results (no answer) are
@@ -17,9 +19,8 @@ from typing import Any
 from lxml import etree  # type: ignore[import-untyped]  # (translate-toolkit's own dependency)
 from translate.storage import pypo, xliff
 
-__all__ = ["CATALOG_KINDS", "CatalogEntry", "build_catalog"]
+__all__ = ["CatalogEntry", "build_catalog"]
 
-CATALOG_KINDS = ("po", "xliff")
 # translate-toolkit's own empty XLIFF says version 1.1; start from a 1.2 document instead.
 _XLIFF_FILE = "results"
 _XLIFF_12 = b"""<?xml version="1.0" encoding="UTF-8"?>
