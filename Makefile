@@ -1,7 +1,7 @@
 # Ruche: one command to run it, one to test it. Every target sets up .venv first if needed.
 #   make up      run Ruche (embedded Redis, API, workers, scheduler)
 #   make test    run the test suite (starts its own throw-away Redis)
-#   make check   lint + types + tests
+#   make check   lint (ruff check, ruff format --check) + types (mypy --strict) + tests: what CI runs
 #   make docs    build the documentation site (docs/ -> site/)
 
 PYTHON ?= $(shell command -v python3.11 2>/dev/null || command -v python3)
@@ -13,12 +13,13 @@ STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up test lint types check bench bench-smoke docs clean
+.PHONY: help venv up test lint format types check bench bench-smoke docs clean
 
 help:
 	@echo "make up      run Ruche on http://127.0.0.1:8000 (data in ./.ruche)"
 	@echo "make test    run the tests"
-	@echo "make check   lint, type-check and test"
+	@echo "make check   lint, format check, type-check and test (what CI runs)"
+	@echo "make format  format the code (ruff format)"
 	@echo "make bench   run the benchmarks"
 	@echo "make bench-smoke  run every benchmark at tiny sizes, checking only that it works"
 	@echo "make docs    build the documentation site into site/"
@@ -43,6 +44,10 @@ test: venv
 
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: venv
+	$(BIN)/ruff format .
 
 types: venv
 	$(BIN)/mypy --strict core task_types api workers ruche producers tests
