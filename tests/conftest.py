@@ -15,10 +15,9 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from core.redis.server import RedisServer
 from tests.support.own_redis import own_redis_server
 from tests.support.processes import default_signal_handling
-from tests.support.tls import TlsRedis, make_certificates
+from tests.support.tls import TlsRedis, make_certificates, start_tls_server
 
 EXTERNAL_REDIS = "RUCHE_TEST_REDIS_URL"
 
@@ -76,5 +75,8 @@ def tls_redis(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TlsRedis]:
     a throw-away CA (tests/support/tls.py); started on first use. Tests flush what they use."""
     directory = tmp_path_factory.mktemp("tls-redis")
     certs = make_certificates(directory / "certs")
-    with RedisServer(directory / "data", appendonly=False, tls=certs.server_tls()) as server:
+    server = start_tls_server(directory / "data", certs.server_tls())
+    try:
         yield TlsRedis(server, certs)
+    finally:
+        server.stop()

