@@ -13,7 +13,7 @@ STAMP  := $(VENV)/.installed
 BENCH_STAMP := $(VENV)/.bench-installed
 
 .DEFAULT_GOAL := help
-.PHONY: help venv up test lint format types check bench bench-smoke docs clean
+.PHONY: help venv up test lint format types check bench bench-smoke docs clean messages
 
 help:
 	@echo "make up      run Ruche on http://127.0.0.1:8000 (data in ./.ruche)"
@@ -23,6 +23,7 @@ help:
 	@echo "make bench   run the benchmarks"
 	@echo "make bench-smoke  run every benchmark at tiny sizes, checking only that it works"
 	@echo "make docs    build the documentation site into site/"
+	@echo "make messages  extract the pages' strings and merge them into web/locale's catalogues"
 
 venv: $(STAMP)
 
@@ -50,7 +51,28 @@ format: venv
 	$(BIN)/ruff format .
 
 types: venv
-	$(BIN)/mypy --strict core task_types api workers ruche producers tests
+	$(BIN)/mypy --strict core task_types api workers ruche producers web tests
+
+# The pages' translations (web/locale, gettext via Babel). Each area of the site (web/<area>/,
+# and "ruche" for the shared web/*.py and web/templates) has its template web/locale/<area>.pot
+# and, per language, web/locale/<lang>/LC_MESSAGES/<area>.po: one file per area, so that work on
+# two areas never touches the same catalogue. `make messages` extracts, merges into each .po
+# (new strings come untranslated: tests/web/test_translations.py fails until they are
+# translated) and compiles them, which checks their syntax (the app reads the .po files).
+WEB_AREAS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard web/*/routes.py)))))
+WEB_LANGUAGES := fr
+BABEL_EXTRACT = $(BIN)/pybabel -q extract -F web/babel.cfg -k N_ --no-location --sort-output --omit-header
+
+messages: venv
+	$(BABEL_EXTRACT) -o web/locale/ruche.pot web/*.py web/templates
+	@for area in $(WEB_AREAS); do $(BABEL_EXTRACT) -o web/locale/$$area.pot web/$$area || exit 1; done
+	@for pot in web/locale/*.pot; do domain=$$(basename $$pot .pot); \
+		for lang in $(WEB_LANGUAGES); do \
+			po=web/locale/$$lang/LC_MESSAGES/$$domain.po; \
+			if [ -f $$po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching --omit-header -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; \
+			else $(BIN)/pybabel -q init -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; fi; \
+			$(BIN)/pybabel -q compile -D $$domain -d web/locale -l $$lang || exit 1; \
+		done; done
 
 check: lint types test
 

@@ -41,6 +41,7 @@ from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.review.reviewers import Reviews
 from core.settings import Settings, load_settings
+from web.app import install_web, start_web
 
 __all__ = ["create_app"]
 
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )
+        start_web(app, client, keys, app.state.accounts)
         try:
             yield
         finally:
@@ -125,6 +127,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     ]
     for router in routers:
         app.include_router(router)
+    # The pages people use (web/), after every API route: the API's paths are matched first.
+    install_web(app)
     # Every route's examples, one per registered task type, added as written (api.openapi).
     app.openapi = openapi_with_examples(app)  # type: ignore[method-assign]
     return app

@@ -156,6 +156,27 @@ class Settings(BaseSettings):
         description="Seconds between two retention sweeps (by whichever scheduler runs first).",
     )
 
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="The address people reach Ruche at (e.g. `https://ruche.example.org`): used "
+        "in links sent by e-mail, and `https://` makes the session cookie `Secure` and "
+        "`__Host-`. Unset: `http://<host>:<port>`.",
+    )
+    smtp_url: SecretStr | None = Field(
+        default=None,
+        description="Mail server for sign-in links and invitations: "
+        "`smtp://[user:pass@]host:port`, `smtps://…`, or `smtp://…?starttls=1`. Unset: "
+        "`ruche up` writes each mail it would send to its log (development); in production, "
+        "sign-in by e-mail is then off.",
+    )
+    mail_from: str = Field(
+        default="Ruche <noreply@localhost>",
+        min_length=3,
+        max_length=200,
+        description="The From: of the mails Ruche sends.",
+    )
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: Any) -> Any:

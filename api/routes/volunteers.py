@@ -13,7 +13,6 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
-    StringConstraints,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -25,48 +24,19 @@ from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
 from core.quality.reputation import reputation_summary_async
-from core.text import ONE_LINE
+from core.volunteers.profile import DisplayName, Languages, NewVolunteer, Skills, unique
 from core.volunteers.stats import read_feedback, read_stats
 from task_types import all_types
-from task_types.languages import LanguageTag
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["volunteers"], route_class=BoundedJsonRoute)
 
-MAX_LANGUAGES = 20
-MAX_SKILLS = 20
 MAX_WEEKLY_MINUTES = 7 * 24 * 60
 
-DisplayName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80), ONE_LINE
-]
-Skill = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64), ONE_LINE
-]
-Languages = Annotated[list[LanguageTag], Field(min_length=1, max_length=MAX_LANGUAGES)]
-Skills = Annotated[list[Skill], Field(max_length=MAX_SKILLS)]
 
-
-def _unique(values: list[str]) -> list[str]:
-    """Duplicates dropped, ignoring case; the first spelling and the order kept."""
-    seen: dict[str, str] = {}
-    for value in values:
-        seen.setdefault(value.casefold(), value)
-    return list(seen.values())
-
-
-class SignUp(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    display_name: DisplayName
-    languages: Languages = Field(description="BCP-47 tags of the languages you read and write.")
-    skills: Skills = Field(default_factory=list)
-
-    @field_validator("languages", "skills")
-    @classmethod
-    def _dedupe(cls, values: list[str]) -> list[str]:
-        return _unique(values)
+class SignUp(NewVolunteer):
+    """A new volunteer (the schema keeps the name the API has always documented)."""
 
 
 class SignedUp(BaseModel):
@@ -103,7 +73,7 @@ class ProfilePatch(BaseModel):
     @field_validator("languages", "skills")
     @classmethod
     def _dedupe(cls, values: list[str] | None) -> list[str] | None:
-        return None if values is None else _unique(values)
+        return None if values is None else unique(values)
 
 
 class Goal(BaseModel):

@@ -71,6 +71,16 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:vol:<volunteer-id>:rep  hash   reputation (core.quality.reputation_model): t:<type> and
                                      p:<type>:<project> -> JSON counts, soft:<project>:<task>
                                      -> agreement credit awaiting a review, applied:<event> -> ms
+    G:recovery:<sha256>       string volunteer id whose current recovery code this is (hash only;
+                                     the volunteer's ``recovery`` field holds the same hash)
+    G:vol:<volunteer-id>:sessions set  the hashes of the person's web sessions (sign out
+                                     everywhere)
+
+The pages (``web/``)::
+
+    G:web:session:<sha256>    hash   vol, created: a web session (the cookie's token hashed)
+    G:web:secret              string the random key that signs CSRF tokens and certificates,
+                                     made once, shared by every API process
 """
 
 from __future__ import annotations
@@ -241,3 +251,16 @@ class Keys:
 
     def reputation(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{volunteer_id}:rep"
+
+    def volunteer_sessions(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:sessions"
+
+    def recovery_code(self, digest: str) -> str:
+        return f"{self.prefix}recovery:{digest}"
+
+    def web_session(self, digest: str) -> str:
+        return f"{self.prefix}web:session:{digest}"
+
+    @property
+    def web_secret(self) -> str:
+        return f"{self.prefix}web:secret"

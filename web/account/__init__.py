@@ -1,0 +1,1 @@
+"""Home, joining, signing in and out, the charter."""

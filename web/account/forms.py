@@ -1,0 +1,83 @@
+"""The join form, read and checked: the API's own profile rules (``core.volunteers.profile``),
+with each error said next to its field in the person's words."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from pydantic import ValidationError
+from starlette.datastructures import FormData
+
+from core.volunteers.profile import NewVolunteer
+from web.i18n import N_
+
+__all__ = ["COMMON_LANGUAGES", "JoinForm"]
+
+#: The languages offered as checkboxes (others go in "Other languages"): those most asked of
+#: NGOs' volunteers, named in the UI language on the page.
+COMMON_LANGUAGES = (
+    "en", "fr", "es", "ar", "pt", "sw", "ha", "am", "so", "fa", "ps", "ur", "hi", "bn",
+    "ru", "uk", "tr", "de", "it", "zh",
+)  # fmt: skip
+_SEPARATORS = re.compile(r"[,;\s]+")
+
+
+def _split(text: str) -> list[str]:
+    return [part for part in _SEPARATORS.split(text.strip()) if part]
+
+
+def _skills(text: str) -> list[str]:
+    return [part.strip() for part in re.split(r"[,;\n]+", text) if part.strip()]
+
+
+@dataclass
+class JoinForm:
+    display_name: str = ""
+    languages: list[str] = field(default_factory=list)
+    other_languages: str = ""
+    skills: str = ""
+    errors: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def read(cls, form: FormData) -> JoinForm:
+        def text(name: str) -> str:
+            value = form.get(name, "")
+            return value[:2000] if isinstance(value, str) else ""
+
+        return cls(
+            display_name=text("display_name"),
+            languages=[v for v in form.getlist("languages") if isinstance(v, str)][:40],
+            other_languages=text("other_languages"),
+            skills=text("skills"),
+        )
+
+    def checked(self) -> NewVolunteer | None:
+        """The new volunteer, or None with :attr:`errors` filled (field -> message id)."""
+        languages = [*self.languages, *_split(self.other_languages)]
+        try:
+            return NewVolunteer(
+                display_name=self.display_name,
+                languages=languages,
+                skills=_skills(self.skills),
+            )
+        except ValidationError as invalid:
+            for error in invalid.errors():
+                where = str(error["loc"][0]) if error["loc"] else ""
+                if where == "display_name":
+                    self.errors["display_name"] = N_(
+                        "Please give a name to show, of at most 80 characters, on one line."
+                    )
+                elif where == "languages" and error["type"] == "too_short":
+                    self.errors["languages"] = N_("Please choose at least one language.")
+                elif where == "languages":
+                    self.errors["languages"] = N_(
+                        "Please write other languages as short codes such as ‘fr’, ‘pt-BR’ or "
+                        "‘sr-Latn’, separated by commas (at most 20 languages)."
+                    )
+                elif where == "skills":
+                    self.errors["skills"] = N_(
+                        "Please give at most 20 skills, each of at most 64 characters, "
+                        "separated by commas."
+                    )
+            return None

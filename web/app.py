@@ -1,0 +1,71 @@
+"""The pages, served by the API's own FastAPI app: :func:`install_web` adds their routes, the
+static files and what they share (:class:`WebState`, on ``app.state.web``).
+
+Each area of the site is a subpackage with its routes, templates and translations:
+``web/account`` (home, join, sign in and out, the charter), ``web/work`` (find work, practice,
+the task pages), ``web/review`` (the reviewer's pages), ``web/me`` (my work, certificates).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+
+import redis.asyncio
+from fastapi import APIRouter, FastAPI
+
+import web
+from core.accounts.store import Accounts
+from core.redis.keys import Keys
+from core.settings import Settings
+from web.secret import ServerSecret
+from web.sessions import Sessions
+from web.static import Assets, static_router
+
+__all__ = ["WebState", "install_web", "start_web"]
+
+
+@dataclass
+class WebState:
+    settings: Settings
+    keys: Keys
+    assets: Assets
+    sessions: Sessions
+    secret: ServerSecret
+    accounts: Accounts
+
+
+def _area_routers() -> list[APIRouter]:
+    """``router`` of every area subpackage (``web.<area>.routes``), in name order."""
+    routers = []
+    for module in sorted(pkgutil.iter_modules(web.__path__), key=lambda m: m.name):
+        if module.ispkg:
+            routes = importlib.import_module(f"web.{module.name}.routes")
+            routers.append(routes.router)
+    return routers
+
+
+def install_web(app: FastAPI) -> None:
+    """Adds the pages to ``app`` (their shared state is made by :func:`start_web`)."""
+    assets = Assets()
+    app.state.web_assets = assets
+    app.include_router(static_router(assets))
+    for router in _area_routers():
+        app.include_router(router)
+
+
+def start_web(
+    app: FastAPI, client: redis.asyncio.Redis, keys: Keys, accounts: Accounts
+) -> WebState:
+    """The pages' shared state, once the app's Redis client exists (the lifespan)."""
+    state = WebState(
+        settings=app.state.settings,
+        keys=keys,
+        assets=app.state.web_assets,
+        sessions=Sessions(client, keys),
+        secret=ServerSecret(client, keys),
+        accounts=accounts,
+    )
+    app.state.web = state
+    return state

@@ -1,0 +1,1 @@
+"""Find work, practice, and the task pages under their lease."""
