@@ -40,7 +40,9 @@ $(STAMP): pyproject.toml
 up: venv
 	$(BIN)/ruche up $(ARGS)
 
+# The page tests need a Chromium: Debian's (or RUCHE_BROWSER), else Playwright's own, fetched once.
 test: venv
+	@test -n "$$RUCHE_BROWSER" || test -x /usr/bin/chromium || $(BIN)/python -m playwright install chromium
 	$(BIN)/python -m pytest
 
 lint: venv
