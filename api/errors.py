@@ -15,13 +15,14 @@ import redis
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import auth_refusal
 from core.errors import RucheError, TooManyRequests
 from core.json_input import JsonRefused
+from web.routing import error_page, wants_a_page
 
 __all__ = ["ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
 
@@ -114,7 +115,10 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(422, "invalid_request", "the request is not valid", details=details)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code in (404, 405) and wants_a_page(request):
+            # A person's browser on an address that is no page: a page that says so.
+            return await error_page(request, exc.status_code)
         if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError):
             refused = await token_refusal(request)
             if refused is not None:

@@ -24,7 +24,7 @@ from web.i18n import N_, language
 from web.pages import redirect, render
 from web.visit import SignInNeeded, visit
 
-__all__ = ["ERROR_TITLES", "WebRoute", "error_page"]
+__all__ = ["ERROR_TITLES", "WebRoute", "error_page", "wants_a_page"]
 
 log = structlog.get_logger(__name__)
 
@@ -32,12 +32,21 @@ ERROR_TITLES: dict[int, str] = {
     400: N_("This request is not valid."),
     403: N_("This is not allowed."),
     404: N_("There is nothing here."),
+    405: N_("This page cannot do that."),
     409: N_("This has changed in the meantime."),
     413: N_("This is too large."),
     422: N_("Some of what was sent is not valid."),
     429: N_("Too many tries; please wait a moment."),
     503: N_("The service is unavailable for a moment; please try again."),
 }
+
+
+def wants_a_page(request: Request) -> bool:
+    """A browser asking for HTML, outside the API's paths (programs get the API's JSON)."""
+    path = request.url.path
+    if path.startswith(("/v1/", "/static/", "/metrics", "/healthz", "/readyz", "/openapi")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
 
 
 async def error_page(request: Request, status_code: int, message: str | None = None) -> Response:
