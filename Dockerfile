@@ -15,6 +15,7 @@ COPY api ./api
 COPY workers ./workers
 COPY producers ./producers
 COPY ruche ./ruche
+COPY web ./web
 RUN pip install .
 
 # Never run as root inside the container.

@@ -21,7 +21,8 @@ for two signals the aggregation catches itself, which never reach the API).
     ├── Forbidden                 403 forbidden
     │   ├── SignupClosed          403 signup_closed
     │   ├── CharterNotAccepted    403 charter_not_accepted
-    │   └── NotAReviewer          403 not_a_reviewer
+    │   ├── NotAReviewer          403 not_a_reviewer
+    │   └── CsrfRefused           403 csrf_refused     (a page's form without its CSRF token)
     ├── UnsupportedMediaType      415 unsupported_media_type
     ├── NotFound                  404 not_found
     │   ├── ProjectNotFound       404 project_not_found
@@ -234,6 +235,13 @@ class Forbidden(RucheError):
 
 class SignupClosed(Forbidden):
     code = "signup_closed"
+
+
+class CsrfRefused(Forbidden):
+    code = "csrf_refused"
+
+    def __init__(self) -> None:
+        super().__init__("this form is out of date or did not come from this site; try again")
 
 
 class CharterNotAccepted(Forbidden):

@@ -20,7 +20,7 @@ from fastapi import Request
 from starlette.datastructures import FormData
 
 from core.accounts.store import VolunteerProfile
-from core.errors import NotFound, RucheError
+from core.errors import CsrfRefused, NotFound
 from core.settings import Settings
 from web.i18n import LANGUAGE_COOKIE, Language, choose_language, language
 from web.sessions import Session
@@ -40,14 +40,6 @@ __all__ = [
 CSRF_FIELD = "csrf_token"
 #: A form's fields at most (a data-entry task has a few dozen): a bound on what is parsed.
 MAX_FORM_FIELDS = 300
-
-
-class CsrfRefused(RucheError):
-    status = 403
-    code = "csrf_refused"
-
-    def __init__(self) -> None:
-        super().__init__("this form is out of date or did not come from this site; try again")
 
 
 class SignInNeeded(Exception):

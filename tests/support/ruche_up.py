@@ -124,8 +124,8 @@ def ruche_up(tmp_path: Path, env: dict[str, str], *args: str, name: str = "up") 
                 process.wait()
 
 
-def wait_until_ready(up: Up) -> None:
-    deadline = time.monotonic() + READY_TIMEOUT
+def wait_until_ready(up: Up, timeout: float = READY_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
     with httpx.Client(base_url=up.base_url, timeout=1.0) as client:
         while True:
             assert up.process.poll() is None, f"ruche up exited early:\n{up.output()}"
@@ -137,10 +137,10 @@ def wait_until_ready(up: Up) -> None:
                     break
             except httpx.TransportError:
                 pass
-            assert time.monotonic() < deadline, f"not ready in {READY_TIMEOUT}s:\n{up.output()}"
+            assert time.monotonic() < deadline, f"not ready in {timeout}s:\n{up.output()}"
             time.sleep(0.1)
     # The banner is printed by the supervisor's own readiness poll, a moment later.
-    deadline = time.monotonic() + READY_TIMEOUT
+    deadline = time.monotonic() + timeout
     while "Ruche is up." not in up.stdout.read_text():
         assert time.monotonic() < deadline, up.output()
         time.sleep(0.05)

@@ -1,6 +1,6 @@
 """The pages in a real Chromium (Debian's, driven by Playwright): a whole Ruche per pytest
-worker (``site``), a fresh browser context per test (pytest-playwright's ``page``), at a phone's
-and a desktop's size.
+worker (``site``), a browser per test module (``browser``), a fresh context per test
+(``context``, ``page``).
 
 The browser is ``RUCHE_BROWSER``, else Debian's ``/usr/bin/chromium`` (Playwright's own browser
 download does not work on the machines CI runs on), else Playwright's own Chromium, which
@@ -16,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from tests.support.own_redis import own_redis_server
 from tests.support.ruche_up import ruche_env, ruche_up, wait_until_ready
 from tests.support.web import ADMIN_TOKEN, Site, browser_executable, mailbox
 
 
-@pytest.fixture(scope="session")
-def browser_type_launch_args() -> dict[str, Any]:
+def _launch_options() -> dict[str, Any]:
     executable = browser_executable()
     if os.environ.get("RUCHE_BROWSER") and not Path(executable).exists():
         pytest.fail(f"RUCHE_BROWSER={executable}: no such file")
@@ -41,6 +41,39 @@ def browser_type_launch_args() -> dict[str, Any]:
     }
 
 
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    """One Chromium per test module, stopped after it.
+
+    Playwright's synchronous API runs an asyncio event loop of its own on the test's thread for
+    as long as it is started: any asyncio test run meanwhile in the same worker would fail
+    ("asyncio.run() cannot be called from a running event loop"). pytest-playwright keeps it
+    started for the whole session; here it lives only while one module's tests run (a module of
+    browser tests holds nothing else), so the tests run in any order and in any worker.
+    """
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(**_launch_options())
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture
+def context(browser: Browser, base_url: str) -> Iterator[BrowserContext]:
+    """A fresh browser context (no cookies, no cache) whose ``page.goto("/x")`` goes to the site."""
+    fresh = browser.new_context(base_url=base_url)
+    try:
+        yield fresh
+    finally:
+        fresh.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
 @pytest.fixture(scope="session")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     """``ruche up`` on a Redis of its own (other tests flush theirs) with a real SMTP server."""
@@ -56,7 +89,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
                 RUCHE_WEBHOOK_ALLOW_PRIVATE="1",
             )
             with ruche_up(folder, env, name="site") as up:
-                wait_until_ready(up)
+                # A bound, not a measure: a machine busy with other suites starts it slowly.
+                wait_until_ready(up, timeout=120)
                 site = Site(up.base_url, box, up.stdout)
                 try:
                     yield site
@@ -68,6 +102,4 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="session")
 def base_url(site: Site) -> str:
-    """pytest-playwright's pages resolve ``page.goto("/join")`` against the site (and this
-    replaces pytest-base-url's own fixture, which pytest 9 warns about)."""
     return site.base_url
