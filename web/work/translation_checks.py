@@ -39,7 +39,15 @@ from task_types.translation.filters import (
 from task_types.translation.scripts import visual_length
 from web.i18n import N_
 
-__all__ = ["CHECK_MESSAGES", "Check", "translation_checks"]
+__all__ = ["CHECK_LIMITS", "CHECK_MESSAGES", "Check", "translation_checks"]
+
+#: The length rule (the task type's filter's), also handed to the page's live checks.
+CHECK_LIMITS: dict[str, float] = {
+    "low": LENGTH_RATIO_BAND[0],
+    "high": LENGTH_RATIO_BAND[1],
+    "short": SHORT_SOURCE_CHARS,
+    "ceiling": SHORT_ANSWER_CEILING,
+}
 
 #: Every check's message, by code (``%(items)s``: what is missing or extra, comma-separated).
 CHECK_MESSAGES: dict[str, str] = {

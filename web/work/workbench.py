@@ -23,7 +23,12 @@ from typing import Any
 from core.redis.keys import Keys
 from task_types.translation.scripts import script_of
 from web.i18n import is_rtl
-from web.work.translation_checks import CHECK_MESSAGES, Check, translation_checks
+from web.work.translation_checks import (
+    CHECK_LIMITS,
+    CHECK_MESSAGES,
+    Check,
+    translation_checks,
+)
 from web.work.translation_memory import (
     MEMORY_CUTOFF,
     MEMORY_WINDOW,
@@ -192,6 +197,16 @@ class Workbench:
     segments: list[Segment]
     glossary: list[Segment]  # the terms found in the source, once each
     memory: list[Match]
+
+    @property
+    def check_messages(self) -> dict[str, str]:
+        """Every check's message by code (msgids), for the live checks' data attributes."""
+        return CHECK_MESSAGES
+
+    @property
+    def check_limits(self) -> dict[str, float]:
+        """The length rule's numbers, so the live checks use the very same."""
+        return CHECK_LIMITS
 
 
 async def workbench(
