@@ -76,9 +76,10 @@
   function lineBreaks(text) { return text.replace(/\r\n?/g, "\n").trim().split("\n").length - 1; }
   function primary(tag) { return tag.split("-")[0].toLowerCase(); }
 
-  /* The same checks, in the same order, as translation_checks() in Python. */
-  function check(box, translation) {
-    var d = box.dataset, source = d.source, found = [];
+  /* The same checks, in the same order, as translation_checks() in Python; d: the dataset of
+     #wb-checks (source, sourceLang, targetLang, limitLow/High/Short/Ceiling). */
+  function check(d, translation) {
+    var source = d.source, found = [];
     if (!translation.trim()) { return found; }
     var copied = squash(translation) === squash(source);
     if (copied && primary(d.sourceLang) !== primary(d.targetLang) && LETTER.test(source)) {
@@ -136,6 +137,9 @@
       form.querySelector("button[type=submit], button:not([type]), input[type=submit]");
   }
 
+  window.Ruche = window.Ruche || {};
+  Ruche.translationChecks = check; /* [[code, params], …]: for tests/web/test_workbench_page.py */
+
   document.addEventListener("DOMContentLoaded", function () {
     var forms = document.querySelectorAll("form[data-workbench]");
     if (!forms.length) { return; }
@@ -159,7 +163,7 @@
     if (box && box.dataset.source !== undefined) {
       field.addEventListener("input", function () {
         window.clearTimeout(timer);
-        timer = window.setTimeout(function () { show(box, check(box, field.value)); }, 700);
+        timer = window.setTimeout(function () { show(box, check(box.dataset, field.value)); }, 700);
       });
     }
     document.querySelectorAll("[data-wb-use]").forEach(function (button) {
