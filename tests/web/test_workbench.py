@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncio
 import unicodedata
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Coroutine, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, TypeVar
 
 import pytest
 import redis
@@ -32,6 +33,8 @@ from web.work.workbench import (
     translation_checks,
     workbench,
 )
+
+T = TypeVar("T")
 
 # -- glossary marking ----------------------------------------------------------------------------
 
@@ -226,6 +229,13 @@ def resolve(board: TestBoard, project: str, task: dict[str, Any], translation: s
     return created.task_id
 
 
+def in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: a browser test earlier in this pytest worker
+    leaves Playwright's event loop running in the main thread, where asyncio.run refuses."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
 def similar(redis_url: str, project: str, source: str, **options: Any) -> list[Match]:
     async def run() -> list[Match]:
         client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
@@ -234,7 +244,7 @@ def similar(redis_url: str, project: str, source: str, **options: Any) -> list[M
         finally:
             await client.aclose()
 
-    return asyncio.run(run())
+    return in_own_loop(run())
 
 
 @pytest.fixture
@@ -314,7 +324,7 @@ def test_memory_reads_through_a_bytes_client_too(redis_url: str, board: TestBoar
         finally:
             await client.aclose()
 
-    [match] = asyncio.run(run())
+    [match] = in_own_loop(run())
     assert (match.source, match.translation) == ("Bonjour à toutes et à tous.", "Hello everyone.")
 
 
@@ -327,14 +337,15 @@ def test_workbench_gathers_glossary_memory_and_directions(redis_url: str, board:
         "Le centre de santé ouvre à midi.", "ar", glossary={"centre de santé": "مركز صحي"}
     )
 
-    async def run() -> Any:
+    async def run(use_memory: bool = True) -> Any:
         client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
         try:
-            return await workbench(client, Keys(), project, task)
+            return await workbench(client, Keys(), project, task, use_memory=use_memory)
         finally:
             await client.aclose()
 
-    wb = asyncio.run(run())
+    assert in_own_loop(run(use_memory=False)).memory == []
+    wb = in_own_loop(run())
     assert (wb.source_dir, wb.target_dir) == ("ltr", "rtl")
     assert [(g.term, g.translation) for g in wb.glossary] == [("centre de santé", "مركز صحي")]
     assert terms(wb.segments) == [("centre de santé", "centre de santé")]

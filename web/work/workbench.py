@@ -217,22 +217,31 @@ async def workbench(
     *,
     task_id: str | None = None,
     memory: TranslationMemory | None = None,
+    use_memory: bool = True,
 ) -> Workbench:
     """The workbench of a translation task of ``payload`` (a valid translation payload, as the
-    board stores it); ``task_id``: the task's own, left out of the translation memory."""
+    board stores it); ``task_id``: the task's own, left out of the translation memory.
+
+    The memory shows the volunteer sources and results of other tasks of the same project,
+    which they never held: ``use_memory=False`` leaves it out (for a project whose texts are
+    too sensitive for that), with no Redis read at all."""
     source = str(payload["source_text"])
     source_lang = str(payload["source_lang"])
     target_lang = str(payload["target_lang"])
     segments = mark_glossary(source, payload.get("glossary"))
-    matches = await similar_results(
-        client,
-        keys,
-        project_id,
-        source,
-        source_lang=source_lang,
-        target_lang=target_lang,
-        exclude_task_id=task_id,
-        memory=memory,
+    matches = (
+        await similar_results(
+            client,
+            keys,
+            project_id,
+            source,
+            source_lang=source_lang,
+            target_lang=target_lang,
+            exclude_task_id=task_id,
+            memory=memory,
+        )
+        if use_memory
+        else []
     )
     context = payload.get("context")
     return Workbench(
