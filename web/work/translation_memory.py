@@ -8,8 +8,9 @@ the order they were decided, never trimmed) joined to the tasks' payloads (``P:p
 the source is). Reading the 2,000 newest results and their payloads on every task page would
 cost each page view about a megabyte from Redis and tens of milliseconds of parsing, for data
 that only ever grows at the end. So each API process keeps, per project (the 32 most recently
-used), the comparison keys of its newest 2,000 results (at most 500 characters each: a few
-hundred kilobytes a project) and, per page view, reads only the results published since it
+used), the comparison keys of its newest 2,000 results (two per result, as typed and with its
+words sorted, at most 500 characters each: at most 2 MB a project, far less for the usual
+sentence or two) and, per page view, reads only the results published since it
 last looked (``XREVRANGE … + (<last id>``: nothing, most of the time) and the payloads of those.
 The keys it matches on are thus always current, on every process, with no invalidation to get
 wrong; the full texts of the (at most three) matches are read afresh. A stream shorter than when
@@ -67,6 +68,7 @@ class _Entry:
     cursor: str  # the result's stream entry id
     task_id: str
     key: str  # similarity_key of the source, cut to MEMORY_KEY_CHARS
+    sorted_key: str  # the same with its words sorted (token_sort_ratio, computed once)
     languages: str  # "<source_lang>><target_lang>", lower-cased
     translation_hash: int  # tells apart two results of one source that differ in translation
 
@@ -76,6 +78,10 @@ class _ProjectMemory:
     length: int = 0  # the stream's length when last read
     last: str = "0-0"  # the newest entry id read
     entries: list[_Entry] = field(default_factory=list)  # newest first
+
+
+def _sorted(key: str) -> str:
+    return " ".join(sorted(key.split()))
 
 
 def _stream_id(entry_id: str) -> tuple[int, int]:
@@ -156,7 +162,8 @@ class TranslationMemory:
                 continue
             key = similarity_key(payload["source_text"])[:MEMORY_KEY_CHARS]
             languages = _languages(payload.get("source_lang"), payload.get("target_lang"))
-            new.append(_Entry(cursor, task_id, key, languages, hash(translation)))
+            entry = _Entry(cursor, task_id, key, _sorted(key), languages, hash(translation))
+            new.append(entry)
         self._merge(memory, new, fresh, int(length))
         return memory
 
@@ -216,12 +223,16 @@ class TranslationMemory:
         ]
         scores: dict[int, float] = {}
         # The larger of two scores, as the task type's own similarity: character-level (typos,
-        # inflections) and on sorted words (the same words in another order).
-        for scorer in (fuzz.ratio, fuzz.token_sort_ratio):
+        # inflections), and the same on the words sorted (rapidfuzz's token_sort_ratio, with
+        # the candidates' sorted words kept in the cache: a fifth of the CPU of sorting them on
+        # every call; about 3 ms for 2,000 candidates).
+        plain = [entry.key for entry in candidates]
+        words_sorted = [entry.sorted_key for entry in candidates]
+        for mine, theirs in ((query, plain), (_sorted(query), words_sorted)):
             for _, score, index in process.extract(
-                query,
-                [entry.key for entry in candidates],
-                scorer=scorer,
+                mine,
+                theirs,
+                scorer=fuzz.ratio,
                 score_cutoff=cutoff,
                 limit=None,
             ):
