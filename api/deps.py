@@ -4,7 +4,9 @@
   by the lifespan in :mod:`api.main`.
 - Who calls (``CurrentAdmin``, ``CurrentOrg``, ``CurrentVolunteer``, ``CurrentProfile``).
   Authentication: ``Authorization: Bearer <token>`` only (never a query string). A missing,
-  unknown or revoked token gets one identical 401; a token of the wrong kind a 403.
+  unknown or revoked token gets one identical 401; a token of the wrong kind a 403. The hot
+  routes check it themselves (``authenticated``, marked ``checks_own_token``); ``token_kind``
+  tells the OpenAPI document which routes want which kind.
 - The services: the NGO-facing ones built per request from the shared clients
   (``ProjectsDep``, ``WebhooksDep``, ``IdempotencyDep``), the volunteer- and reviewer-facing
   ones built once per process (``ClaimsDep``, ``ReviewsDep``).
@@ -16,11 +18,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, TypeVar, cast
 
 import redis.asyncio as aioredis
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, RouteContext
 
 from core.accounts.store import Accounts, Principal, VolunteerProfile
 from core.board.claims import Claims
@@ -53,6 +56,8 @@ __all__ = [
     "WrongKindOfToken",
     "auth_refusal",
     "authenticated",
+    "checks_own_token",
+    "token_kind",
 ]
 
 
@@ -124,6 +129,23 @@ async def authenticated(request: Request, kind: str) -> Principal:
 
 # Each token check below, with the kind of token it wants (read by ``auth_refusal``).
 _TOKEN_CHECKS: dict[Callable[..., Any], str] = {}
+# The endpoints that call ``authenticated`` themselves, with the kind they pass it (read when the
+# OpenAPI document is rendered: ``token_kind``).
+_SELF_CHECKED: dict[Callable[..., Any], str] = {}
+
+_Endpoint = TypeVar("_Endpoint", bound=Callable[..., Any])
+
+
+def checks_own_token(kind: str) -> Callable[[_Endpoint], _Endpoint]:
+    """Marks an endpoint that calls ``authenticated(request, kind)`` itself instead of taking a
+    ``Current…`` dependency, so that its OpenAPI operation says it needs a token all the same.
+    Nothing is added to its requests: the mark is read only when the document is rendered."""
+
+    def mark(endpoint: _Endpoint) -> _Endpoint:
+        _SELF_CHECKED[endpoint] = kind
+        return endpoint
+
+    return mark
 
 
 def _require(kind: str) -> object:
@@ -144,6 +166,14 @@ def _wanted_kind(dependant: Dependant) -> str | None:
         if kind is not None:
             return kind
     return None
+
+
+def token_kind(route: APIRoute | RouteContext) -> str | None:
+    """The kind of token the route wants (``admin``, ``org``, ``vol``), or None for a route
+    anyone may call: from its ``Current…`` dependencies, however deep, or its own mark
+    (``checks_own_token``)."""
+    own = _SELF_CHECKED.get(route.endpoint) if route.endpoint is not None else None
+    return own or _wanted_kind(route.dependant)
 
 
 async def auth_refusal(request: Request) -> RucheError | None:

@@ -11,6 +11,7 @@ from importlib.metadata import version
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from fastapi_offline import FastAPIOffline
 
 from api import metrics
 from api.errors import install_error_handlers
@@ -43,7 +44,10 @@ from core.review.reviewers import Reviews
 from core.settings import Settings, load_settings
 from web.app import install_web, start_web
 
-__all__ = ["create_app"]
+__all__ = ["DOCS_ASSETS", "create_app"]
+
+#: Where /docs and /redoc load their scripts, style sheet and icon from (this app).
+DOCS_ASSETS = "/docs/assets"
 
 # Short timeouts: a probe or request should fail fast and say so, not hang on a dead Redis.
 _REDIS_TIMEOUT_SECONDS = 2.0
@@ -98,11 +102,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await mux.aclose()
             await client.aclose()
 
-    app = FastAPI(
+    # FastAPI's app, with /docs (Swagger UI) and /redoc served from assets shipped inside the
+    # fastapi-offline package (under DOCS_ASSETS) instead of a CDN: they work offline.
+    app = FastAPIOffline(
         title="Ruche",
         summary="Event-driven micro-task crowdsourcing queue for NGOs",
         version=version("ruche"),
         lifespan=lifespan,
+        static_url=DOCS_ASSETS,
     )
     app.state.settings = settings
     app.state.keys = keys

@@ -1,4 +1,5 @@
-"""The app's OpenAPI document: FastAPI's, with every route's examples added as written.
+"""The app's OpenAPI document: FastAPI's, with every route's examples added as written, and
+the bearer scheme on every operation that needs a token (:mod:`api.openapi.security`).
 
 The examples (:mod:`api.openapi.ngo_examples`, :mod:`api.openapi.volunteer_examples`) are added
 when the document is first rendered, not when the routes are declared: by then every task type
@@ -19,6 +20,7 @@ import task_types
 from api.openapi import ngo_examples, volunteer_examples
 from api.openapi.blocks import Fragment
 from api.openapi.samples import RouteExamples, Samples, samples_of
+from api.openapi.security import add_security
 
 __all__ = ["BY_ROUTE", "add_examples", "openapi_with_examples", "route_examples"]
 
@@ -30,7 +32,8 @@ BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
 
 
 def openapi_with_examples(app: FastAPI) -> Callable[[], dict[str, Any]]:
-    """``app.openapi``: FastAPI's document (cached by FastAPI), its examples added once."""
+    """``app.openapi``: FastAPI's document (cached by FastAPI), its examples and security
+    requirements added once."""
     completed: dict[str, Any] | None = None
 
     def openapi() -> dict[str, Any]:
@@ -38,6 +41,7 @@ def openapi_with_examples(app: FastAPI) -> Callable[[], dict[str, Any]]:
         document = FastAPI.openapi(app)
         if document is not completed:
             add_examples(document, samples_of(task_types.all_types()))
+            add_security(document, app.routes)
             completed = document
         return document
 
