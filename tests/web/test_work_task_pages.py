@@ -289,3 +289,24 @@ def test_the_volunteer_flow_with_the_keyboard_alone(browser: Browser, site: Site
     expect(page.locator(".flash")).to_have_text(EN["saved"])
     expect(page.get_by_role("heading", name="Keyboard texts", exact=True)).to_be_visible()
     assert_accessible(page)
+
+
+def test_a_right_to_left_target_language_gets_its_direction(browser: Browser, site: Site) -> None:
+    scene = WorkScene(site)
+    project = scene.project("translation", "Arabic posters", languages=["en", "ar"])
+    scene.tasks(project, [{"payload": translation_payload(0, target="ar")}])
+    page = browser.new_context(viewport=PHONE).new_page()
+    join_with_skill(page, site, "Samir", scene.skill, languages=("English", "Arabic"))
+    page.goto(site.url("/charter?next=/work&lang=fr"))
+    page.get_by_role("button", name=NAMES["fr"]["charter"]).click()
+    start_fr = page.get_by_role("listitem").filter(
+        has=page.get_by_role("heading", name="Arabic posters", exact=True)
+    )
+    start_fr.get_by_role("button", name=NAMES["fr"]["Start"]).click()
+    expect(page).to_have_url(TASK_URL)
+    expect(page.locator(".source")).to_have_attribute("dir", "ltr")
+    answer = page.get_by_label(NAMES["fr"]["Your translation"])
+    expect(answer).to_have_attribute("dir", "rtl")
+    expect(answer).to_have_attribute("lang", "ar")
+    expect(page.locator("#text-hint")).to_have_text("Vers : Arabe.")
+    assert_accessible(page)
