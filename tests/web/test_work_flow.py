@@ -33,6 +33,7 @@ def start(page: Page, project_name: str, words: dict[str, str]) -> None:
     expect(page).to_have_url(TASK_URL)
 
 
+@pytest.mark.timeout(300)  # a dozen pages, each checked by axe, on top of the site's start
 @pytest.mark.parametrize(
     ("size", "lang"), [("phone", "en"), ("desktop", "fr"), ("phone", "fr"), ("desktop", "en")]
 )

@@ -14,7 +14,7 @@ import pytest
 from core.settings import Settings
 from tests.support.api.client import ADMIN, ADMIN_TOKEN, app_client
 from web.work.forms import FIELD_HELP, AnswerForm
-from web.work.routes import _image_origin
+from web.work.task_page import _image_origin
 
 pytestmark = pytest.mark.anyio
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import time
 
+import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.support.web import DESKTOP, PHONE, Site, assert_accessible
@@ -52,6 +53,7 @@ def start(page: Page, project_name: str) -> None:
     expect(page).to_have_url(TASK_URL)
 
 
+@pytest.mark.timeout(300)  # a real lease of 45 s runs out, on top of the site's start
 def test_a_lease_running_out_while_the_page_is_open_loses_nothing_typed(
     browser: Browser, site: Site
 ) -> None:
@@ -166,6 +168,7 @@ def test_practice_items_show_the_expected_answer_and_then_the_real_tasks_come(
     assert counts["aggregating"] == counts["resolved"] == 0
 
 
+@pytest.mark.timeout(300)  # the workers aggregate, on top of the site's start
 def test_a_reopened_task_shows_the_reviewers_comment_before_answering(
     browser: Browser, site: Site
 ) -> None:

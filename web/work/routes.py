@@ -15,7 +15,6 @@ import contextlib
 import math
 import time
 from typing import Any, cast
-from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -30,12 +29,13 @@ from core.errors import (
     RucheError,
     TooManyAssignments,
 )
-from web.i18n import N_, is_rtl, language_name
-from web.pages import CONTENT_SECURITY_POLICY, redirect, render
+from web.i18n import N_
+from web.pages import redirect, render
 from web.routing import WebRoute
 from web.visit import Visit, visit
 from web.work.forms import AnswerForm, data_fields
 from web.work.offers import minutes_per_task, project_facts
+from web.work.task_page import task_page
 
 __all__ = ["router"]
 
@@ -51,10 +51,6 @@ SKIP_REASONS: dict[str, str] = {
     "other": N_("Another reason"),
 }
 MAX_SKIP_NOTE = 400
-#: How often the page's script renews the lease while the page is visible: a third of the lease,
-#: within these bounds (seconds).
-HEARTBEAT_BOUNDS = (10, 120)
-_HOST = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]"
 
 
 def _claims(page: Visit) -> Claims:
@@ -167,81 +163,6 @@ async def _go_on(page: Visit, project_id: str, flash: str, flash_none: str) -> R
 # -- one task ----------------------------------------------------------------------------------
 
 
-def _image_origin(payload: dict[str, Any]) -> str | None:
-    """The origin of a data-entry document's image, for the page's img-src (only a plain
-    scheme://host[:port], so nothing else can reach the policy)."""
-    document = payload.get("document")
-    url = document.get("image_url") if isinstance(document, dict) else None
-    if not isinstance(url, str):
-        return None
-    parts = urlsplit(url)
-    host = parts.netloc.rpartition("@")[2]
-    if parts.scheme not in ("http", "https") or not host or set(host) - set(_HOST):
-        return None
-    return f"{parts.scheme}://{host}"
-
-
-def _translation_view(payload: dict[str, Any], ui: str) -> dict[str, Any]:
-    source, target = str(payload.get("source_lang", "")), str(payload.get("target_lang", ""))
-    return {
-        "source_lang": source,
-        "target_lang": target,
-        "source_dir": "rtl" if is_rtl(source) else "ltr",
-        "target_dir": "rtl" if is_rtl(target) else "ltr",
-        "source_name": language_name(source, ui),
-        "target_name": language_name(target, ui),
-    }
-
-
-async def _task_page(
-    page: Visit,
-    assignment: Assignment,
-    form: AnswerForm,
-    *,
-    status_code: int = 200,
-    expired: bool = False,
-    shown_at: int | None = None,
-) -> Response:
-    claims = _claims(page)
-    facts = await project_facts(
-        page, assignment.project_id, await claims.catalogue.document(assignment.project_id)
-    )
-    practice = assignment.gold and await claims.qualifying(page.person.id, assignment.project_id)
-    now = _now_ms()
-    lease_seconds = facts.lease_seconds or 600
-    beat = min(max(lease_seconds // 3, HEARTBEAT_BOUNDS[0]), HEARTBEAT_BOUNDS[1])
-    payload = assignment.payload
-    response = render(
-        page,
-        "work/task.html",
-        status_code=status_code,
-        assignment=assignment,
-        facts=facts,
-        payload=payload,
-        form=form,
-        expired=expired,
-        practice=practice,
-        reopened=None if expired else await claims.reopened(assignment),
-        now_ms=now,
-        shown_at=shown_at or now,
-        minutes_left=max(0, math.ceil((assignment.expires_at_ms - now) / 60_000)),
-        heartbeat_ms=beat * 1000,
-        translation=_translation_view(payload, page.language.code)
-        if assignment.task_type == "translation"
-        else None,
-        data_fields=data_fields(payload) if assignment.task_type == "data_entry" else [],
-        labels=[str(label) for label in payload.get("labels") or []]
-        if assignment.task_type == "moderation"
-        else [],
-    )
-    origin = _image_origin(payload) if assignment.task_type == "data_entry" else None
-    if origin is not None:
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY.replace(
-            "img-src 'self' data:", f"img-src 'self' data: {origin}"
-        )
-    return response
-
-
 @router.get("/work/a/{assignment_id}")
 async def task(assignment_id: str, request: Request) -> Response:
     page = await visit(request)
@@ -249,7 +170,7 @@ async def task(assignment_id: str, request: Request) -> Response:
         assignment = await _claims(page).get(page.person.id, assignment_id)
     except LeaseNotLive:
         return _over(page, assignment_id)
-    return await _task_page(page, assignment, AnswerForm(assignment.task_type))
+    return await task_page(_claims(page), page, assignment, AnswerForm(assignment.task_type))
 
 
 def _over(page: Visit, assignment_id: str) -> Response:
@@ -282,14 +203,18 @@ async def submit(assignment_id: str, request: Request) -> Response:
     form = AnswerForm.read(assignment.task_type, assignment.payload, form_data)
     answer = form.answer(assignment.payload)
     if answer is None:
-        return await _task_page(page, assignment, form, status_code=422, shown_at=shown_at)
+        return await task_page(
+            _claims(page), page, assignment, form, status_code=422, shown_at=shown_at
+        )
     try:
         await claims.submit(person.id, assignment_id, answer, _seconds_spent(shown_at))
     except AnswerRejected as refused:
         form.refused(assignment.payload, refused.details)
-        return await _task_page(page, assignment, form, status_code=422, shown_at=shown_at)
+        return await task_page(
+            _claims(page), page, assignment, form, status_code=422, shown_at=shown_at
+        )
     except LeaseNotLive:
-        return await _task_page(page, assignment, form, status_code=409, expired=True)
+        return await task_page(_claims(page), page, assignment, form, status_code=409, expired=True)
     if assignment.gold:
         return redirect(page, f"/work/a/{assignment_id}/practice")
     return await _go_on(page, assignment.project_id, "saved", "saved_last")
@@ -317,7 +242,7 @@ async def _lease_over(page: Visit, assignment_id: str, form_data: Any) -> Respon
         payload=context.payload or {},
     )
     form = AnswerForm.read(task_type, assignment.payload, form_data)
-    return await _task_page(page, assignment, form, status_code=409, expired=True)
+    return await task_page(_claims(page), page, assignment, form, status_code=409, expired=True)
 
 
 @router.get("/work/a/{assignment_id}/skip")
@@ -385,12 +310,11 @@ async def heartbeat(assignment_id: str, request: Request) -> Response:
 @router.get("/work/a/{assignment_id}/practice")
 async def practice(assignment_id: str, request: Request) -> Response:
     page = await visit(request)
-    outcome = await _claims(page).practice(page.person.id, assignment_id)
-    facts = await project_facts(
-        page, outcome.project_id, await _claims(page).catalogue.document(outcome.project_id)
-    )
+    claims = _claims(page)
+    outcome = await claims.practice(page.person.id, assignment_id)
+    document = await claims.catalogue.document(outcome.project_id)
+    facts = await project_facts(page, outcome.project_id, document)
     qualification = outcome.qualification or {}
-    document = await _claims(page).catalogue.document(outcome.project_id)
     round_size = int((document.get("qualification") or {}).get("gold_tasks") or 0)
     return render(
         page,
