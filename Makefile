@@ -108,3 +108,9 @@ bench-smoke: $(BENCH_STAMP)
 
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis
+
+# The task pages on a phone, as the docs show them (docs/img/task-*-phone.png): taken by the
+# browser tests when RUCHE_SCREENSHOTS is set; a normal test run writes nothing into the repo.
+.PHONY: screenshots
+screenshots: venv
+	RUCHE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/web/test_work_flow.py -k "phone-en" -p no:randomly -n 0

@@ -95,6 +95,13 @@ class Visit:
             raise CsrfRefused()
         return form
 
+    async def check_header(self, name: str = "x-csrf-token") -> None:
+        """The CSRF token a script sent in the header ``name`` (a JSON call, no form), checked
+        as :meth:`check_form` checks a form's (:class:`CsrfRefused`)."""
+        sent = self.request.headers.get(name, "")
+        if not sent or not await self.state.secret.verify("csrf", self._csrf_subject(), sent):
+            raise CsrfRefused()
+
     def _csrf_subject(self) -> str:
         return f"s:{self.session.token}" if self.session else f"a:{self.csrf_nonce}"
 

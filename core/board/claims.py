@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -56,7 +57,7 @@ from core.projects.catalogue import ProjectCatalogue
 from core.recent import Recent
 from core.redis.keys import Keys
 
-__all__ = ["OVER_THE_CAP", "Assignment", "Claims", "LiveAssignment"]
+__all__ = ["OVER_THE_CAP", "Assignment", "Claims", "LiveAssignment", "Practice", "Reopened"]
 
 #: The release reason of a claim handed back because the volunteer was at the cap.
 OVER_THE_CAP = "over_the_cap"
@@ -81,6 +82,36 @@ class Assignment:
     instructions: str
     expires_at_ms: int
     payload: dict[str, Any] = field(repr=False)
+    #: A gold (control) task: its answer is scored against a known one (see :meth:`practice`).
+    gold: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Practice:
+    """A volunteer's answer to a gold task, once submitted, next to the answer expected: what a
+    practice item shows after "Submit" (the ``quality.gold`` actor files the same as feedback,
+    later). ``qualification``: the volunteer's record in the project's qualification
+    (``answered``, ``correct``, ``passed``, ``retry_at``), None when the project has none."""
+
+    assignment_id: str
+    project_id: str
+    task_id: str
+    task_type: str
+    correct: bool
+    score: float
+    answer: dict[str, Any] = field(repr=False)
+    expected: dict[str, Any] = field(repr=False)
+    explanation: str | None = field(repr=False)
+    payload: dict[str, Any] = field(repr=False)
+    qualification: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Reopened:
+    """A reviewer sent the task back for more answers: when, and their comment if any."""
+
+    at_ms: int
+    comment: str | None = field(repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +231,7 @@ class Claims:
             instructions=str(document.get("instructions", "")),
             expires_at_ms=lease.expires_at_ms,
             payload=lease.payload,
+            gold=lease.gold,
         )
 
     async def _claim_first(
@@ -227,7 +259,71 @@ class Claims:
             instructions=str(context.document.get("instructions", "")),
             expires_at_ms=int(record["expires"]),
             payload=context.payload or {},
+            gold=context.gold is not None,
         )
+
+    async def practice(self, volunteer_id: str, assignment_id: str) -> Practice:
+        """The volunteer's submitted answer to a gold task and the answer expected, with the
+        NGO's explanation. Anything else (someone else's assignment, a live or given-back one,
+        a task that is not gold) is ``AssignmentNotFound``, like an unknown id. Two round trips:
+        the lease context, then the task's answers and the qualification record."""
+        ref = _assignment_ref(assignment_id)
+        context = await self.board.run(self.ops.lease_context(assignment_id))
+        record = context.record
+        if (
+            record is None
+            or record.get("vol") != volunteer_id
+            or record.get("state") != "submitted"
+            or context.gold is None
+        ):
+            raise AssignmentNotFound("no such assignment")
+        pk = self.keys.project(ref.project_id)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hget(pk.answers, ref.task_id)
+            pipe.hget(pk.qualification, volunteer_id)
+            raw_answers, raw_qualification = await pipe.execute()
+        entries = json.loads(raw_answers) if raw_answers else []
+        entry = next((e for e in entries if e.get("submission_id") == record.get("sub")), None)
+        if entry is None:  # the task was deleted meanwhile
+            raise AssignmentNotFound("no such assignment")
+        task_type = str(context.document.get("task_type", ""))
+        expected = dict(context.gold.get("answer") or {})
+        scored = score_gold(task_type, context.payload, entry["answer"], expected)
+        qualification = json.loads(raw_qualification) if raw_qualification else None
+        return Practice(
+            assignment_id=assignment_id,
+            project_id=ref.project_id,
+            task_id=ref.task_id,
+            task_type=task_type,
+            correct=scored.correct,
+            score=scored.score,
+            answer=dict(entry["answer"]),
+            expected=expected,
+            explanation=context.gold.get("explanation"),
+            payload=context.payload or {},
+            qualification=qualification if context.document.get("qualification") else None,
+        )
+
+    async def reopened(self, assignment: Assignment) -> Reopened | None:
+        """The reviewer's reopen behind the assignment's task, if it was reopened: what its
+        next volunteers see before answering (the latest decision of ``P:decisions``; once the
+        task is decided again, another decision replaces it). One round trip."""
+        decision = await self.board.run(
+            self.ops.decision(assignment.project_id, assignment.task_id)
+        )
+        if not decision or decision.get("action") != "reopen":
+            return None
+        comment = decision.get("comment")
+        return Reopened(int(decision.get("at") or 0), comment if isinstance(comment, str) else None)
+
+    async def qualifying(self, volunteer_id: str, project_id: str) -> bool:
+        """Whether the project holds the volunteer to a qualification round they have not passed
+        yet (its tasks are then all practice items: gold tasks)."""
+        document = await self.catalogue.document(project_id)
+        if not document.get("qualification"):
+            return False
+        raw = await self.client.hget(self.keys.project(project_id).qualification, volunteer_id)
+        return not (raw and json.loads(raw).get("passed"))
 
     async def live(self, volunteer_id: str) -> list[LiveAssignment]:
         """The volunteer's assignments whose lease is live, soonest to expire first."""
