@@ -38,6 +38,7 @@ __all__ = [
     "BoardDep",
     "ClaimsDep",
     "CurrentAdmin",
+    "CurrentAdminOrOrg",
     "CurrentOrg",
     "CurrentProfile",
     "CurrentVolunteer",
@@ -122,21 +123,21 @@ async def authenticated(request: Request, kind: str) -> Principal:
     return principal
 
 
-# Each token check below, with the kind of token it wants (read by ``auth_refusal``).
-_TOKEN_CHECKS: dict[Callable[..., Any], str] = {}
+# Each token check below, with the kinds of token it takes (read by ``auth_refusal``).
+_TOKEN_CHECKS: dict[Callable[..., Any], tuple[str, ...]] = {}
 
 
-def _require(kind: str) -> object:
+def _require(*kinds: str) -> object:
     async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-        if principal.kind != kind:
+        if principal.kind not in kinds:
             raise WrongKindOfToken()
         return principal
 
-    _TOKEN_CHECKS[check] = kind
+    _TOKEN_CHECKS[check] = kinds
     return Depends(check)
 
 
-def _wanted_kind(dependant: Dependant) -> str | None:
+def _wanted_kind(dependant: Dependant) -> tuple[str, ...] | None:
     for sub in dependant.dependencies:
         kind = _TOKEN_CHECKS.get(sub.call) if sub.call is not None else None
         if kind is None:
@@ -164,12 +165,14 @@ async def auth_refusal(request: Request) -> RucheError | None:
         principal = await _principal(request)
     except Unauthenticated as refusal:
         return refusal
-    return WrongKindOfToken() if principal.kind != kind else None
+    return WrongKindOfToken() if principal.kind not in kind else None
 
 
 CurrentAdmin = Annotated[Principal, _require("admin")]
 CurrentOrg = Annotated[Principal, _require("org")]
 CurrentVolunteer = Annotated[Principal, _require("vol")]
+#: The operator or an organisation (what may issue volunteer invitations).
+CurrentAdminOrOrg = Annotated[Principal, _require("admin", "org")]
 
 
 # -- the services ------------------------------------------------------------------------------

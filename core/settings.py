@@ -204,6 +204,15 @@ class Settings(BaseSettings):
             )
         return value
 
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from core.mail import parse_smtp_url  # the one reader of this URL
+
+            parse_smtp_url(value.get_secret_value())  # its message never echoes the URL
+        return value
+
     @model_validator(mode="after")
     def _safe_in_production(self) -> Self:
         if self.env != "production":
