@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     )
     signup: Literal["open", "invitation"] = Field(
         default="open",
-        description="`open`: anyone may sign up as a volunteer; `invitation`: sign-up is refused.",
+        description="`open`: anyone may sign up as a volunteer; `invitation`: only with an "
+        "invitation code (`POST /v1/invitations`, `ruche invite`).",
     )
     max_live_assignments: int = Field(
         default=5,
