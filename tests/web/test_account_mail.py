@@ -90,7 +90,7 @@ def test_join_with_an_email_then_sign_in_by_its_link_on_a_second_device(
     first.get_by_label({"en": "Email", "fr": "E-mail"}[lang]).fill(email.upper())
     first.get_by_role(
         "button",
-        name={"en": "Send me a sign-in link", "fr": "M’envoyer un lien de connexion"}[lang],  # noqa: RUF001
+        name={"en": "Send me a sign-in link", "fr": "M’envoyer un lien de connexion"}[lang],
     ).click()
     flash = {
         "en": "If this address belongs to an account, a sign-in link is on its way.",
@@ -122,7 +122,7 @@ def test_a_wrong_address_is_said_beside_its_field(page: Page, site: Site) -> Non
     page.goto(site.url("/login?lang=fr"))
     assert_accessible(page)
     page.get_by_label("E-mail").fill("pas une adresse")
-    page.get_by_role("button", name="M’envoyer un lien de connexion").click()  # noqa: RUF001
+    page.get_by_role("button", name="M’envoyer un lien de connexion").click()
     expect(page.locator("#email-error")).to_be_visible()
     expect(page.get_by_label("E-mail")).to_have_attribute("aria-invalid", "true")
     assert_accessible(page)
