@@ -2,9 +2,10 @@
 ``RUCHE_SIGNUP=invitation`` (``core.accounts.invitations``).
 
 The operator (admin token) and each organisation (its API key) make codes, list their own and
-revoke them; nobody sees or revokes another's (another issuer's invitation is the same 404 as an
-unknown id). A code is shown once, when made, with the join page's address that carries it;
-listings never show a code or its hash.
+revoke them; an organisation never sees or revokes another's (another issuer's invitation is the
+same 404 as an unknown id); the operator may revoke any. Revoking is idempotent. A code is shown
+once, when made, with the join page's address that carries it; listings never show a code or
+its hash.
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ async def list_invitations(
     status_code=status.HTTP_204_NO_CONTENT,
     response_class=Response,
     summary="Revoke an invitation code: it stops working at once",
+    description="Its issuer, or the operator (any invitation). Revoking again answers 204.",
     responses=error_responses(401, 403, 404),
 )
 async def revoke_invitation(

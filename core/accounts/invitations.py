@@ -8,7 +8,10 @@ number of joins until a date, list theirs and revoke them. Only a code's SHA-256
   :data:`KEPT_AFTER_EXPIRY_DAYS` past the code's expiry, so that a late visitor is told it
   expired rather than that it never existed;
 - ``G:invites:<issuer>`` hash invitation id -> code hash (``issuer``: ``admin`` or an
-  organisation id), for listing and revoking; a revoked code's record is deleted.
+  organisation id), for listing; a revoked code's record is deleted;
+- ``G:invitation:<id>`` string ``<issuer> <code hash>``, living as long as the record would:
+  who may revoke it (its issuer, or the operator, who may revoke any), and revoking it again
+  changes nothing (DELETE is idempotent) while another issuer still gets a 404.
 
 Using a code (:meth:`Invitations.redeem`) is one MULTI: ``HINCRBY used 1`` and ``HGETALL``. A use
 past the limit (or past the date) is given back at once, so of concurrent joins on a code's last
@@ -114,6 +117,11 @@ class Invitations:
             )
             pipe.pexpireat(key, invitation.expires_ms + KEPT_AFTER_EXPIRY_DAYS * _DAY_MS)
             pipe.hset(self.keys.invitations(issuer), invitation.id, digest)
+            pipe.set(
+                self.keys.invitation_id(invitation.id),
+                f"{issuer} {digest}",
+                pxat=invitation.expires_ms + KEPT_AFTER_EXPIRY_DAYS * _DAY_MS,
+            )
             await pipe.execute()
         return invitation, code
 
@@ -182,11 +190,14 @@ class Invitations:
             await self.client.hdel(index, *gone)
         return sorted(found, key=lambda i: i.created_ms, reverse=True)
 
-    async def revoke(self, issuer: str, invitation_id: str) -> None:
-        """The code stops working at once; ``NotFound`` for another issuer's or an unknown id."""
-        index = self.keys.invitations(issuer)
-        digest = await self.client.hget(index, invitation_id)
-        if digest is None:
+    async def revoke(self, requester: str, invitation_id: str) -> None:
+        """The code stops working at once (again: nothing changes). ``requester``: its issuer,
+        or ``admin``, who may revoke any; ``NotFound`` for another's or an unknown id."""
+        if len(invitation_id) > _MAX_CODE_LENGTH:
             raise NotFound("no such invitation")
-        await self.client.delete(self.keys.invitation(str(digest)))
-        await self.client.hdel(index, invitation_id)
+        found = await self.client.get(self.keys.invitation_id(invitation_id))
+        issuer, _, digest = str(found or "").partition(" ")
+        if not digest or requester not in ("admin", issuer):
+            raise NotFound("no such invitation")
+        await self.client.delete(self.keys.invitation(digest))
+        await self.client.hdel(self.keys.invitations(issuer), invitation_id)

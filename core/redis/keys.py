@@ -83,7 +83,9 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:invite:<sha256>         hash   an invitation code hashed: id, issuer, uses, used, expires,
                                      created (core.accounts.invitations)
     G:invites:<issuer>        hash   invitation id -> its code's hash, per issuer ("admin" or an
-                                     organisation id): listing and revoking
+                                     organisation id): listing
+    G:invitation:<id>         string "<issuer> <code's hash>": who may revoke it (PXAT: the
+                                     record's own end)
 
 The pages (``web/``)::
 
@@ -285,6 +287,9 @@ class Keys:
 
     def invitation(self, digest: str) -> str:
         return f"{self.prefix}invite:{digest}"
+
+    def invitation_id(self, invitation_id: str) -> str:
+        return f"{self.prefix}invitation:{invitation_id}"
 
     def invitations(self, issuer: str) -> str:
         return f"{self.prefix}invites:{issuer}"
