@@ -41,6 +41,7 @@ __all__ = [
     "BoardDep",
     "ClaimsDep",
     "CurrentAdmin",
+    "CurrentAdminOrOrg",
     "CurrentOrg",
     "CurrentProfile",
     "CurrentVolunteer",
@@ -127,8 +128,8 @@ async def authenticated(request: Request, kind: str) -> Principal:
     return principal
 
 
-# Each token check below, with the kind of token it wants (read by ``auth_refusal``).
-_TOKEN_CHECKS: dict[Callable[..., Any], str] = {}
+# Each token check below, with the kinds of token it takes (read by ``auth_refusal``).
+_TOKEN_CHECKS: dict[Callable[..., Any], tuple[str, ...]] = {}
 # The endpoints that call ``authenticated`` themselves, with the kind they pass it (read when the
 # OpenAPI document is rendered: ``token_kind``).
 _SELF_CHECKED: dict[Callable[..., Any], str] = {}
@@ -148,17 +149,17 @@ def checks_own_token(kind: str) -> Callable[[_Endpoint], _Endpoint]:
     return mark
 
 
-def _require(kind: str) -> object:
+def _require(*kinds: str) -> object:
     async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
-        if principal.kind != kind:
+        if principal.kind not in kinds:
             raise WrongKindOfToken()
         return principal
 
-    _TOKEN_CHECKS[check] = kind
+    _TOKEN_CHECKS[check] = kinds
     return Depends(check)
 
 
-def _wanted_kind(dependant: Dependant) -> str | None:
+def _wanted_kind(dependant: Dependant) -> tuple[str, ...] | None:
     for sub in dependant.dependencies:
         kind = _TOKEN_CHECKS.get(sub.call) if sub.call is not None else None
         if kind is None:
@@ -168,12 +169,12 @@ def _wanted_kind(dependant: Dependant) -> str | None:
     return None
 
 
-def token_kind(route: APIRoute | RouteContext) -> str | None:
-    """The kind of token the route wants (``admin``, ``org``, ``vol``), or None for a route
+def token_kind(route: APIRoute | RouteContext) -> tuple[str, ...] | None:
+    """The kinds of token the route takes (``admin``, ``org``, ``vol``), or None for a route
     anyone may call: from its ``Current…`` dependencies, however deep, or its own mark
     (``checks_own_token``)."""
     own = _SELF_CHECKED.get(route.endpoint) if route.endpoint is not None else None
-    return own or _wanted_kind(route.dependant)
+    return (own,) if own else _wanted_kind(route.dependant)
 
 
 async def auth_refusal(request: Request) -> RucheError | None:
@@ -194,12 +195,14 @@ async def auth_refusal(request: Request) -> RucheError | None:
         principal = await _principal(request)
     except Unauthenticated as refusal:
         return refusal
-    return WrongKindOfToken() if principal.kind != kind else None
+    return WrongKindOfToken() if principal.kind not in kind else None
 
 
 CurrentAdmin = Annotated[Principal, _require("admin")]
 CurrentOrg = Annotated[Principal, _require("org")]
 CurrentVolunteer = Annotated[Principal, _require("vol")]
+#: The operator or an organisation (what may issue volunteer invitations).
+CurrentAdminOrOrg = Annotated[Principal, _require("admin", "org")]
 
 
 # -- the services ------------------------------------------------------------------------------

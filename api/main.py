@@ -22,6 +22,7 @@ from api.request_context import RequestContext
 from api.routes import (
     assignments,
     health,
+    invitations,
     orgs,
     projects,
     reputation,
@@ -95,10 +96,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )
-        start_web(app, client, keys, app.state.accounts)
+        web = start_web(app, client, keys, app.state.accounts)
         try:
             yield
         finally:
+            await web.mailer.drain()  # the mails the pages are still sending
             await mux.aclose()
             await client.aclose()
 
@@ -130,7 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.router,
         *(m.router for m in (orgs, projects, tasks, results, webhooks, reviewers, task_types)),
         reputation.router,
-        *(m.router for m in (volunteers, reviews)),
+        *(m.router for m in (volunteers, reviews, invitations)),
     ]
     for router in routers:
         app.include_router(router)

@@ -20,6 +20,7 @@ for two signals the aggregation catches itself, which never reach the API).
     ├── WrongKindOfToken          403 forbidden        (api/deps.py: a token of the wrong kind)
     ├── Forbidden                 403 forbidden
     │   ├── SignupClosed          403 signup_closed
+    │   ├── InvitationRefused     403 invitation_refused (details: unknown / used_up / expired)
     │   ├── CharterNotAccepted    403 charter_not_accepted
     │   ├── NotAReviewer          403 not_a_reviewer
     │   └── CsrfRefused           403 csrf_refused     (a page's form without its CSRF token)
@@ -31,6 +32,7 @@ for two signals the aggregation catches itself, which never reach the API).
     │   ├── OrgVolunteerNotFound  404 volunteer_not_found
     │   ├── ApiKeyNotFound        404 key_not_found
     │   ├── DeliveryNotFound      404 delivery_not_found
+    │   ├── InvitationNotFound    404 invitation_not_found
     │   └── ReviewNotFound        404 review_not_found
     ├── Conflict                  409 conflict
     │   ├── LeaseNotLive          409 lease_not_live   (details: expired / released / submitted)
@@ -72,6 +74,8 @@ __all__ = [
     "IdempotencyKeyReused",
     "InvalidCursor",
     "InvalidRequest",
+    "InvitationNotFound",
+    "InvitationRefused",
     "LastApiKey",
     "LeaseNotLive",
     "NotACandidate",
@@ -206,6 +210,10 @@ class DeliveryNotFound(NotFound):
     code = "delivery_not_found"
 
 
+class InvitationNotFound(NotFound):
+    code = "invitation_not_found"
+
+
 class TooManyApiKeys(Conflict):
     code = "too_many_keys"
 
@@ -242,6 +250,22 @@ class CsrfRefused(Forbidden):
 
     def __init__(self) -> None:
         super().__init__("this form is out of date or did not come from this site; try again")
+
+
+class InvitationRefused(Forbidden):
+    """An invitation code that does not open sign-up: unknown (or revoked), used up, expired."""
+
+    code = "invitation_refused"
+
+    def __init__(self, reason: str) -> None:
+        messages = {
+            "used_up": "this invitation has been used as many times as it allows",
+            "expired": "this invitation has expired",
+        }
+        super().__init__(
+            messages.get(reason, "this invitation code is not valid"), [{"reason": reason}]
+        )
+        self.reason = reason
 
 
 class CharterNotAccepted(Forbidden):

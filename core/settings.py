@@ -107,7 +107,8 @@ class Settings(BaseSettings):
     )
     signup: Literal["open", "invitation"] = Field(
         default="open",
-        description="`open`: anyone may sign up as a volunteer; `invitation`: sign-up is refused.",
+        description="`open`: anyone may sign up as a volunteer; `invitation`: only with an "
+        "invitation code (`POST /v1/invitations`, `ruche invite`).",
     )
     max_live_assignments: int = Field(
         default=5,
@@ -202,6 +203,15 @@ class Settings(BaseSettings):
                 f"{ADMIN_TOKEN_MIN_LENGTH} characters; make one with: python -c "
                 f"\"import secrets; print('{ADMIN_TOKEN_PREFIX}' + secrets.token_urlsafe(32))\""
             )
+        return value
+
+    @field_validator("smtp_url")
+    @classmethod
+    def _smtp_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            from core.mail import parse_smtp_url  # the one reader of this URL
+
+            parse_smtp_url(value.get_secret_value())  # its message never echoes the URL
         return value
 
     @model_validator(mode="after")

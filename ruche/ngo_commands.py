@@ -1,4 +1,4 @@
-"""The NGO side of the ``ruche`` command: ``project``, ``submit`` and ``results``.
+"""The NGO side of the ``ruche`` command: ``project``, ``submit``, ``results`` and ``invite``.
 
 They run on an NGO's own machine and talk to a Ruche server over HTTP only (``producers``):
 no Redis, no server settings. Each takes ``--url`` and ``--token``, which default to the
@@ -19,6 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 from pydantic import ValidationError
 
@@ -44,7 +45,7 @@ NgoCommand = Callable[[argparse.Namespace], int]
 
 
 def add_ngo_commands(commands: Any) -> None:
-    """Register ``project``, ``submit`` and ``results`` on the ``ruche`` sub-command parser."""
+    """Register ``project``, ``submit``, ``results`` and ``invite`` on ``ruche``'s sub-commands."""
     connection = argparse.ArgumentParser(add_help=False)
     connection.add_argument("--url", default=None, help=f"Ruche server address (${ENV_URL})")
     connection.add_argument(
@@ -144,6 +145,15 @@ def add_ngo_commands(commands: Any) -> None:
         metavar="S",
         help="seconds between polls with --follow (default %(default)s)",
     )
+
+    invite = _add(commands, "invite", _invite, connection, "make a volunteer invitation code "
+                  "(sign-up by invitation), or list or revoke them; with the operator's token "
+                  "or an NGO's API key; prints JSON")  # fmt: skip
+    invite.add_argument("--uses", type=int, default=1, help="people who may join with it (1)")
+    invite.add_argument("--days", type=int, default=14, help="days until it expires (14)")
+    action = invite.add_mutually_exclusive_group()
+    action.add_argument("--list", action="store_true", help="list your codes (not the codes)")
+    action.add_argument("--revoke", metavar="ID", help="revoke an invitation: it stops at once")
 
 
 def _add(
@@ -404,3 +414,21 @@ def _write_catalog(client: RucheClient, args: argparse.Namespace, fmt: str) -> i
         _say(f"{where}: {size} bytes, built from the results and their tasks")
         _say(f"next cursor: {download.cursor}")
     return EXIT_OK
+
+
+# -- invite ----------------------------------------------------------------------------------
+
+
+def _invite(args: argparse.Namespace) -> int:
+    def invitations(client: RucheClient) -> int:
+        if args.revoke:
+            client.request("DELETE", f"/v1/invitations/{quote(args.revoke, safe='')}")
+            _say(f"ruche: invitation {args.revoke} revoked")
+        elif args.list:
+            _print_json(client.request("GET", "/v1/invitations").json()["items"])
+        else:
+            body = {"uses": args.uses, "expires_in_days": args.days}
+            _print_json(client.request("POST", "/v1/invitations", json_body=body).json())
+        return EXIT_OK
+
+    return _run(args, invitations)

@@ -16,7 +16,10 @@ import redis.asyncio
 from fastapi import APIRouter, FastAPI
 
 import web
+from core.accounts.invitations import Invitations
+from core.accounts.links import SignInLinks
 from core.accounts.store import Accounts
+from core.mail import Mailer
 from core.redis.keys import Keys
 from core.settings import Settings
 from web.secret import ServerSecret
@@ -34,6 +37,9 @@ class WebState:
     sessions: Sessions
     secret: ServerSecret
     accounts: Accounts
+    mailer: Mailer
+    links: SignInLinks
+    invitations: Invitations
 
 
 def _area_routers() -> list[APIRouter]:
@@ -66,6 +72,9 @@ def start_web(
         sessions=Sessions(client, keys),
         secret=ServerSecret(client, keys),
         accounts=accounts,
+        mailer=Mailer(app.state.settings),
+        links=SignInLinks(client, keys),
+        invitations=Invitations(client, keys),
     )
     app.state.web = state
     return state

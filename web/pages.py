@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import jinja2
 from fastapi import Response
@@ -80,7 +81,15 @@ def _common(visit: Visit) -> dict[str, Any]:
         {
             "code": code,
             "name": language_name(code, code),
-            "url": request.url.path + f"?lang={code}",
+            # The page's other parameters stay (an invitation code in /join?invite=…).
+            "url": request.url.path
+            + "?"
+            + urlencode(
+                [
+                    *((k, v) for k, v in request.query_params.multi_items() if k != "lang"),
+                    ("lang", code),
+                ]
+            ),
         }
         for code in UI_LANGUAGES
         if code != visit.language.code

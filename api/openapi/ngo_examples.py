@@ -86,6 +86,31 @@ LIST_KEYS = operation(
     }
 )
 
+_INVITATION = {
+    "id": "inv_5d1e9a7c3b2f4e6a",
+    "uses": 20,
+    "used": 3,
+    "expires_at": "2025-12-01T10:00:00Z",
+    "created_at": CLAIMED_AT,
+}
+CREATE_INVITATION = operation(
+    request=one("A code for twenty people, for two weeks", {"uses": 20, "expires_in_days": 14}),
+    responses={
+        201: one(
+            "The code, shown once, and the join page carrying it",
+            {
+                **_INVITATION,
+                "used": 0,
+                "code": "Jq3vT9xLm2Rk8wZp4Ya1",
+                "url": "https://ruche.example.org/join?invite=Jq3vT9xLm2Rk8wZp4Ya1",
+            },
+        )
+    },
+)
+LIST_INVITATIONS = operation(
+    responses={200: one("One code, three of its twenty uses taken", {"items": [_INVITATION]})}
+)
+
 # -- projects and tasks ---------------------------------------------------------------------------
 
 
@@ -354,6 +379,8 @@ BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
     ("GET", "/v1/org"): ORG_PROFILE,
     ("POST", "/v1/org/keys"): CREATE_KEY,
     ("GET", "/v1/org/keys"): LIST_KEYS,
+    ("POST", "/v1/invitations"): CREATE_INVITATION,
+    ("GET", "/v1/invitations"): LIST_INVITATIONS,
     ("POST", "/v1/projects"): create_project,
     ("GET", "/v1/projects"): list_projects,
     ("GET", "/v1/projects/{project_id}"): get_project,

@@ -57,12 +57,12 @@ def add_security(document: dict[str, Any], routes: Iterable[BaseRoute]) -> None:
     for route in iter_route_contexts(list(routes)):
         if not (isinstance(route.original_route, APIRoute) and route.include_in_schema):
             continue
-        kind = token_kind(route)
-        if kind is None:
+        kinds = token_kind(route)
+        if kinds is None:
             continue
         for method in route.methods or ():
             operation = document["paths"][route.path_format][method.lower()]
             operation["security"] = [{SCHEME_NAME: []}]
-            needs = f"Token: {TOKEN_KINDS[kind]}."
+            needs = "Token: " + " or ".join(TOKEN_KINDS[kind] for kind in kinds) + "."
             described = operation.get("description")
             operation["description"] = f"{described}\n\n{needs}" if described else needs

@@ -13,6 +13,7 @@ from pydantic import (
     ConfigDict,
     Field,
     Strict,
+    StringConstraints,
     field_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -20,6 +21,7 @@ from pydantic_core import PydanticCustomError
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
 from api.json_body import BoundedJsonRoute
 from api.openapi.error_responses import error_responses
+from core.accounts.invitations import Invitations
 from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
@@ -37,6 +39,12 @@ MAX_WEEKLY_MINUTES = 7 * 24 * 60
 
 class SignUp(NewVolunteer):
     """A new volunteer (the schema keeps the name the API has always documented)."""
+
+    invite: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        default=None,
+        description="An invitation code (`POST /v1/invitations`): needed, and used once, when "
+        "sign-up is by invitation; ignored when it is open.",
+    )
 
 
 class SignedUp(BaseModel):
@@ -166,13 +174,19 @@ async def _me(
     status_code=status.HTTP_201_CREATED,
     response_model=SignedUp,
     summary="Sign up as a volunteer",
-    description="Open to anyone unless the operator set `RUCHE_SIGNUP=invitation` (then 403 "
-    "`signup_closed`). The token is shown once.",
+    description="Open to anyone unless the operator set `RUCHE_SIGNUP=invitation`: then an "
+    "`invite` code is needed (without one: 403 `signup_closed`; an unknown, revoked, used-up or "
+    "expired one: 403 `invitation_refused`, with the reason in `details`). The token is shown "
+    "once.",
     responses=error_responses(403, 422),
 )
-async def sign_up(body: SignUp, accounts: AccountsDep, settings: SettingsDep) -> SignedUp:
+async def sign_up(
+    body: SignUp, accounts: AccountsDep, settings: SettingsDep, client: RedisDep, keys: KeysDep
+) -> SignedUp:
     if settings.signup != "open":
-        raise SignupClosed("volunteer sign-up is by invitation only on this instance")
+        if body.invite is None:
+            raise SignupClosed("volunteer sign-up is by invitation only on this instance")
+        await Invitations(client, keys).redeem(body.invite)
     volunteer_id, token = await accounts.create_volunteer(
         body.display_name, body.languages, body.skills
     )

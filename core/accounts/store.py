@@ -32,6 +32,7 @@ from redis.exceptions import WatchError
 from redis.typing import EncodableT, FieldT
 
 from core import ids
+from core.accounts.emails import email_digest
 from core.accounts.tokens import hashes_equal, new_token, parse_token, token_hash
 from core.errors import LastApiKey, NotFound, TooManyApiKeys, Unavailable
 from core.recent import Recent
@@ -42,6 +43,7 @@ __all__ = [
     "PROFILE_TTL_SECONDS",
     "VOLUNTEER_TOKEN_TTL_SECONDS",
     "Accounts",
+    "EmailTaken",
     "Principal",
     "VolunteerProfile",
 ]
@@ -54,6 +56,10 @@ REMEMBERED_VOLUNTEERS = 50_000
 # WATCH/MULTI rounds of one key change (each lost round is another change's success).
 _KEY_CHANGE_ATTEMPTS = 100
 PrincipalKind = Literal["admin", "org", "vol"]
+
+
+class EmailTaken(Exception):
+    """Another account holds this e-mail address (never said to the person: see web/account)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +79,11 @@ class VolunteerProfile:
     weekly_goal_minutes: int | None
     created_at_ms: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
+
+    @property
+    def email(self) -> str | None:
+        """The address the person gave (normalised), if any."""
+        return self.extra.get("email")
 
 
 def _now_ms() -> int:
@@ -231,20 +242,42 @@ class Accounts:
     # -- volunteers --------------------------------------------------------------------------
 
     async def create_volunteer(
-        self, display_name: str, languages: list[str], skills: list[str]
+        self,
+        display_name: str,
+        languages: list[str],
+        skills: list[str],
+        *,
+        email: str | None = None,
     ) -> tuple[str, str]:
+        """A new volunteer: id and API token (returned once). With ``email`` (normalised,
+        ``core.accounts.emails``) the address is claimed first, and :class:`EmailTaken` is
+        raised, with nothing made, when another account holds it."""
         volunteer_id, token = ids.new_volunteer_id(), new_token("vol")
-        await self.client.hset(
-            self.keys.volunteer(volunteer_id),
-            mapping={
-                "display_name": display_name,
-                "languages": json.dumps(languages),
-                "skills": json.dumps(skills),
-                "created": _now_ms(),
-            },
-        )
+        record: dict[FieldT, EncodableT] = {
+            "display_name": display_name,
+            "languages": json.dumps(languages),
+            "skills": json.dumps(skills),
+            "created": _now_ms(),
+        }
+        if email is not None:
+            if not await self.client.set(
+                self.keys.email(email_digest(email)), volunteer_id, nx=True
+            ):
+                raise EmailTaken()
+            record["email"] = email
+        await self.client.hset(self.keys.volunteer(volunteer_id), mapping=record)
         await self._store_token(token, "vol", volunteer_id, "")
         return volunteer_id, token
+
+    async def volunteer_by_email(self, email: str) -> str | None:
+        """The id of the volunteer whose address ``email`` (normalised) is, or None."""
+        found = await self.client.get(self.keys.email(email_digest(email)))
+        return None if found is None else str(found)
+
+    async def confirm_email(self, volunteer_id: str) -> None:
+        """The person followed a link mailed to their address: it is theirs (first time kept)."""
+        await self.client.hsetnx(self.keys.volunteer(volunteer_id), "email_confirmed", _now_ms())
+        self._profiles.forget(volunteer_id)
 
     async def volunteer(self, volunteer_id: str) -> VolunteerProfile:
         known = self._profiles.get(volunteer_id)

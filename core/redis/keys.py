@@ -75,6 +75,17 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      the volunteer's ``recovery`` field holds the same hash)
     G:vol:<volunteer-id>:sessions set  the hashes of the person's web sessions (sign out
                                      everywhere)
+    G:email:<sha256>          string volunteer id whose (normalised) e-mail address this is: one
+                                     account per address (core.accounts.emails)
+    G:signin:<sha256>         string JSON {vol, next, welcome}: a sign-in link's token hashed;
+                                     expires with the link (core.accounts.links)
+    G:signin_sent:<sha256>    string links mailed to one address (its hash) in the current window
+    G:invite:<sha256>         hash   an invitation code hashed: id, issuer, uses, used, expires,
+                                     created (core.accounts.invitations)
+    G:invites:<issuer>        hash   invitation id -> its code's hash, per issuer ("admin" or an
+                                     organisation id): listing
+    G:invitation:<id>         string "<issuer> <code's hash>": who may revoke it (PXAT: the
+                                     record's own end)
 
 The pages (``web/``)::
 
@@ -264,3 +275,21 @@ class Keys:
     @property
     def web_secret(self) -> str:
         return f"{self.prefix}web:secret"
+
+    def email(self, digest: str) -> str:
+        return f"{self.prefix}email:{digest}"
+
+    def signin_link(self, digest: str) -> str:
+        return f"{self.prefix}signin:{digest}"
+
+    def signin_sent(self, email_digest: str) -> str:
+        return f"{self.prefix}signin_sent:{email_digest}"
+
+    def invitation(self, digest: str) -> str:
+        return f"{self.prefix}invite:{digest}"
+
+    def invitation_id(self, invitation_id: str) -> str:
+        return f"{self.prefix}invitation:{invitation_id}"
+
+    def invitations(self, issuer: str) -> str:
+        return f"{self.prefix}invites:{issuer}"

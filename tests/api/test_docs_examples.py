@@ -25,6 +25,7 @@ from api.openapi.samples import Sample, samples_of
 from api.routes import (
     assignments,
     health,
+    invitations,
     orgs,
     projects,
     reputation,
@@ -45,8 +46,8 @@ APP: FastAPI = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))  # never 
 DOCUMENT: dict[str, Any] = APP.openapi()
 SAMPLES = samples_of(all_types())
 BY_NAME = {sample.name: sample for sample in SAMPLES}
-ROUTE_MODULES = (assignments, health, orgs, projects, reputation, results, reviewers, reviews,
-                 task_types, tasks, volunteers, webhooks)  # fmt: skip
+ROUTE_MODULES = (assignments, health, invitations, orgs, projects, reputation, results, reviewers,
+                 reviews, task_types, tasks, volunteers, webhooks)  # fmt: skip
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:

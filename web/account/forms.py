@@ -9,10 +9,11 @@ from dataclasses import dataclass, field
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from core.accounts.emails import normalise_email
 from core.volunteers.profile import NewVolunteer
 from web.i18n import N_
 
-__all__ = ["COMMON_LANGUAGES", "JoinForm"]
+__all__ = ["COMMON_LANGUAGES", "EMAIL_ERROR", "JoinForm"]
 
 #: The languages offered as checkboxes (others go in "Other languages"): those most asked of
 #: NGOs' volunteers, named in the UI language on the page.
@@ -20,6 +21,7 @@ COMMON_LANGUAGES = (
     "en", "fr", "es", "ar", "pt", "sw", "ha", "am", "so", "fa", "ps", "ur", "hi", "bn",
     "ru", "uk", "tr", "de", "it", "zh",
 )  # fmt: skip
+EMAIL_ERROR = N_("Please give an e-mail address such as name@example.org, or leave it empty.")
 _SEPARATORS = re.compile(r"[,;\s]+")
 
 
@@ -37,6 +39,10 @@ class JoinForm:
     languages: list[str] = field(default_factory=list)
     other_languages: str = ""
     skills: str = ""
+    #: Optional; ignored where e-mail sign-in is off (the field is not shown then).
+    email: str = ""
+    #: The invitation code, carried from ``/join?invite=…`` in a hidden field.
+    invite: str = ""
     errors: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -50,13 +56,21 @@ class JoinForm:
             languages=[v for v in form.getlist("languages") if isinstance(v, str)][:40],
             other_languages=text("other_languages"),
             skills=text("skills"),
+            email=text("email")[:300].strip(),
+            invite=text("invite")[:100].strip(),
         )
+
+    @property
+    def normalised_email(self) -> str | None:
+        return normalise_email(self.email) if self.email else None
 
     def checked(self) -> NewVolunteer | None:
         """The new volunteer, or None with :attr:`errors` filled (field -> message id)."""
         languages = [*self.languages, *_split(self.other_languages)]
+        if self.email and self.normalised_email is None:
+            self.errors["email"] = EMAIL_ERROR
         try:
-            return NewVolunteer(
+            new = NewVolunteer(
                 display_name=self.display_name,
                 languages=languages,
                 skills=_skills(self.skills),
@@ -81,3 +95,4 @@ class JoinForm:
                         "separated by commas."
                     )
             return None
+        return None if self.errors else new

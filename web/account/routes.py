@@ -1,13 +1,29 @@
-"""``/`` (what this is), ``/join``, ``/login``, ``/logout`` and ``/charter``."""
+"""``/`` (what this is), ``/join``, ``/login``, ``/logout`` and ``/charter`` (and, from
+:mod:`web.account.signin`, signing in by e-mailed link).
+
+Joining: without an e-mail address the person is signed in at once and shown a recovery code
+once. With one, nobody is signed in by the form: a link is mailed to the address, and following
+it signs the person in (and shows the recovery code). An address already known gets a sign-in
+link to its account instead, and the form's answer is the same page: joining tells nobody whether
+an address has an account, and makes no second account for it.
+
+With ``RUCHE_SIGNUP=invitation``, ``/join`` needs ``?invite=CODE`` (carried by the form in a
+hidden field); the code is checked when the page opens and used when the account is made.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
 from core.accounts.recovery import RecoveryCodes
+from core.accounts.store import EmailTaken
 from core.accounts.tokens import parse_token
+from core.errors import InvitationRefused
 from core.settings import Settings
+from web.account import signin
 from web.account.forms import COMMON_LANGUAGES, JoinForm
+from web.account.mails import email_signin_on, send_signin_link
+from web.account.signin import login_page, safe_next
 from web.i18n import N_, language_name
 from web.pages import redirect, render
 from web.routing import WebRoute
@@ -16,13 +32,19 @@ from web.visit import Visit, visit
 __all__ = ["router", "safe_next"]
 
 router = APIRouter(route_class=WebRoute)
+router.include_router(signin.router)
 
-
-def safe_next(target: str | None, default: str = "/work") -> str:
-    """A page of this site to go to after signing in (never another site's address)."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return default
-    return target[:500]
+#: What the join page says of an invitation code that opens nothing, by reason.
+INVITATION_REFUSALS = {
+    "unknown": N_(
+        "This invitation code is not valid: check the link you were sent, or ask for a new one."
+    ),
+    "used_up": N_(
+        "This invitation has been used as many times as it allows. Ask the person who invited "
+        "you for a new one."
+    ),
+    "expired": N_("This invitation has expired. Ask the person who invited you for a new one."),
+}
 
 
 def _settings(page: Visit) -> Settings:
@@ -46,14 +68,24 @@ def _language_choices(page: Visit, chosen: list[str]) -> list[dict[str, object]]
     ]
 
 
-def _join_page(page: Visit, form: JoinForm, status_code: int = 200) -> Response:
+def _join_page(
+    page: Visit,
+    form: JoinForm,
+    status_code: int = 200,
+    invitation_error: str | None = None,
+) -> Response:
+    invitation_only = _settings(page).signup == "invitation"
     return render(
         page,
         "account/join.html",
         status_code=status_code,
         form=form,
         language_choices=_language_choices(page, form.languages),
-        signup_open=_settings(page).signup == "open",
+        # By invitation: the form is shown only with a code that opens it.
+        show_form=not invitation_only or (bool(form.invite) and invitation_error is None),
+        invitation_only=invitation_only,
+        invitation_error=invitation_error,
+        email_signin=email_signin_on(page),
     )
 
 
@@ -62,26 +94,62 @@ async def join_form(request: Request) -> Response:
     page = await visit(request)
     if page.signed_in:
         return redirect(page, "/work")
-    return _join_page(page, JoinForm())
+    form = JoinForm(invite=request.query_params.get("invite", "")[:100].strip())
+    if _settings(page).signup == "invitation" and form.invite:
+        try:
+            await page.state.invitations.check(form.invite)
+        except InvitationRefused as refused:
+            return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+    return _join_page(page, form)
 
 
 @router.post("/join")
 async def join(request: Request) -> Response:
     page = await visit(request)
     form = JoinForm.read(await page.check_form())
-    if _settings(page).signup != "open":
+    by_invitation = _settings(page).signup == "invitation"
+    if by_invitation and not form.invite:
         return _join_page(page, form, status_code=403)
+    if not email_signin_on(page):
+        form.email = ""  # the field is not shown: nothing to check or keep
     new = form.checked()
     if new is None:
         return _join_page(page, form, status_code=422)
-    volunteer_id, _api_token = await page.state.accounts.create_volunteer(
-        new.display_name, new.languages, new.skills
-    )
+    if by_invitation:
+        try:
+            await page.state.invitations.redeem(form.invite)
+        except InvitationRefused as refused:
+            return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+    email = form.normalised_email
+    try:
+        volunteer_id, _api_token = await page.state.accounts.create_volunteer(
+            new.display_name, new.languages, new.skills, email=email
+        )
+    except EmailTaken:
+        # Someone holds this address (perhaps this very person, joining again): their account
+        # gets a sign-in link, and this page answers as it does for a new account.
+        assert email is not None  # noqa: S101 - only an address can be taken
+        if by_invitation:
+            await page.state.invitations.give_back(form.invite)
+        existing = await page.state.accounts.volunteer_by_email(email)
+        if existing is not None:
+            await send_signin_link(page, existing, email, "/work")
+        return redirect(page, "/join/check-mail")
+    if email is not None:
+        await send_signin_link(page, volunteer_id, email, "/welcome", welcome=True)
+        return redirect(page, "/join/check-mail")
     code = await _recovery(page).issue(volunteer_id)
     await page.begin_session(volunteer_id)
     assert page.session is not None  # noqa: S101 - begin_session made it
     await page.state.sessions.put_once(page.session.token, "recovery_code", code)
     return redirect(page, "/welcome")
+
+
+@router.get("/join/check-mail")
+async def check_mail(request: Request) -> Response:
+    """After joining with an e-mail address: the link is on its way."""
+    page = await visit(request)
+    return render(page, "account/check_mail.html")
 
 
 @router.get("/welcome")
@@ -97,7 +165,7 @@ async def welcome(request: Request) -> Response:
 @router.get("/login")
 async def login_form(request: Request) -> Response:
     page = await visit(request)
-    return render(page, "account/login.html", next=safe_next(request.query_params.get("next")))
+    return login_page(page, safe_next(request.query_params.get("next")))
 
 
 @router.post("/login/code")
@@ -115,11 +183,10 @@ async def login_with_code(request: Request) -> Response:
     else:
         volunteer_id = await _recovery(page).find(code)
     if volunteer_id is None:
-        return render(
+        return login_page(
             page,
-            "account/login.html",
+            target,
             status_code=400,
-            next=target,
             code_error=N_("This code does not open any account. Check it and try again."),
         )
     await page.begin_session(volunteer_id)

@@ -131,6 +131,10 @@ ALLOWED: dict[Route, frozenset[Role]] = {
     ("DELETE", "/v1/webhook"): ORG,
     ("GET", "/v1/webhook/deliveries"): ORG,
     ("POST", "/v1/webhook/deliveries/{delivery_id}/redeliver"): ORG,
+    # invitations (the operator's and each organisation's own)
+    ("POST", "/v1/invitations"): OPERATOR | ORG,
+    ("GET", "/v1/invitations"): OPERATOR | ORG,
+    ("DELETE", "/v1/invitations/{invitation_id}"): OPERATOR | ORG,
     # volunteers (open sign-up, then a volunteer token; reviewers are volunteers too)
     ("POST", "/v1/volunteers"): PUBLIC,
     ("POST", "/v1/me/charter"): VOLUNTEERS,
@@ -247,6 +251,9 @@ CASES: dict[Route, Case] = {
     ("DELETE", "/v1/webhook"): NO_BODY,
     ("GET", "/v1/webhook/deliveries"): Case(query={"limit": "5"}),
     ("POST", "/v1/webhook/deliveries/{delivery_id}/redeliver"): NO_BODY,
+    ("POST", "/v1/invitations"): Case(_const({"uses": 3, "expires_in_days": 7})),
+    ("GET", "/v1/invitations"): NO_BODY,
+    ("DELETE", "/v1/invitations/{invitation_id}"): NO_BODY,  # idempotent: admin, then org
     ("POST", "/v1/volunteers"): Case(_const({"display_name": "Bea", "languages": ["fr"]})),
     ("POST", "/v1/me/charter"): Case(_const({"accept": True})),
     ("GET", "/v1/me"): NO_BODY,
@@ -344,6 +351,11 @@ PARAMS: dict[str, Param] = {
         real=lambda t: [t.spare_key_id, t.key_ids[0]],
         random=lambda t: [f"key_{secrets.token_hex(8)}"],
         other_kinds=lambda t: [t.org_id],
+    ),
+    "invitation_id": Param(
+        real=lambda t: [t.invitation_id],
+        random=lambda t: [f"inv_{secrets.token_hex(8)}"],
+        other_kinds=lambda t: [t.org_id, t.spare_key_id],
     ),
     "volunteer_id": Param(
         real=lambda t: [t.reviewer.id, t.volunteer.id],

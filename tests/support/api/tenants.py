@@ -59,6 +59,7 @@ class Tenant:
     review_id: str
     result_cursor: str
     delivery_id: str
+    invitation_id: str  # a volunteer invitation the organisation made
     held: dict[str, set[str]] = field(default_factory=dict)  # person id -> task ids held
 
     @property
@@ -195,6 +196,7 @@ async def seed_tenant(
         review_id=str(review["id"]),
         result_cursor=published.cursor,
         delivery_id=delivery_id,
+        invitation_id=str(_ok(await api.post("/v1/invitations", json={}, headers=org), 201)["id"]),
         held=held,
     )
 
