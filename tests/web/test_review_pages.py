@@ -345,6 +345,7 @@ def test_someone_elses_item_is_the_404_of_a_random_id_and_a_decided_one_offers_t
     owner = browser.new_context(viewport=SIZES[size]).new_page()
     sign_in(owner, site, scene.reviewer, lang=lang)
     assert_accessible(owner)  # the queue
+    shot(owner, f"review-queue-{size}-{lang}")
     owner.locator("form[action='/review/next'] button").click()
     expect(owner).to_have_url(re.compile(r"/review/prj_"))
     item_url = owner.url

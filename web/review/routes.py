@@ -60,6 +60,13 @@ REASONS = {
     "stalled": N_("Nobody could answer this task in time."),
 }
 
+#: The built-in task types by name, for people (another type shows its own name).
+TASK_TYPES = {
+    "translation": N_("Translation"),
+    "data_entry": N_("Data entry"),
+    "moderation": N_("Moderation"),
+}
+
 
 @dataclass(frozen=True, slots=True)
 class Waiting:
@@ -126,6 +133,7 @@ async def queue(request: Request) -> Response:
         "review/queue.html",
         projects=projects,
         total=sum(p.waiting for p in projects or []),
+        task_types=TASK_TYPES,
         none_for_me=request.query_params.get("none") == "1",
     )
 
@@ -158,6 +166,7 @@ def _ended(page: Visit, over: ReviewNotLive) -> Response:
         "review/ended.html",
         status_code=409,
         reason=ENDED.get(state, ENDED["expired"]),
+        decided=state == "decided",
     )
 
 
