@@ -1,7 +1,9 @@
 """The reviewer's pages in-process (no browser): who sees what, the same 404 for someone else's
 review and a random id, a lease that ran out, corrections checked by the task type, CSRF.
 
-The app runs with a manual board clock (``core.clock.ManualClock``) for the reviews, so a review
+Each scenario runs in an event loop on a thread of its own: the browser tests' Playwright keeps
+a loop running in the worker's main thread, where no other can run. The app runs with a manual
+board clock (``core.clock.ManualClock``) for the reviews, so a review
 lease runs out when the test says so, without waiting. Review items are opened on the board
 directly, as the API's review tests do; the browser tests (test_review_pages.py) let the real
 workers open them.
@@ -9,13 +11,16 @@ workers open them.
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 import httpx
-import pytest
 import redis
 
 from api.main import create_app
@@ -26,14 +31,7 @@ from core.settings import Settings
 from tests.support.api.client import ADMIN_TOKEN, Actors
 from tests.support.api.volunteers import Headers, Scene, answer_all, scene
 
-pytestmark = pytest.mark.anyio
-
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
 
 
 class Site:
@@ -42,8 +40,9 @@ class Site:
         self.clock = clock
 
 
-@pytest.fixture
-async def site(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[Site]:
+@asynccontextmanager
+async def running(redis_url: str) -> AsyncIterator[tuple[Site, Scene]]:
+    """The app in-process, its reviews on a manual clock, and an organisation's scene."""
     settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN, review_lease_seconds=60)
     app = create_app(settings)
     clock = ManualClock(int(time.time() * 1000))
@@ -56,14 +55,21 @@ async def site(redis_client: redis.Redis, redis_url: str) -> AsyncIterator[Site]
         app.state.reviews = Reviews(
             board, app.state.redis, app.state.keys, lease_seconds=settings.review_lease_seconds
         )
-        yield Site(c, clock)
+        site = Site(c, clock)
+        _, org = await Actors(c).org()
+        async with scene(c, redis_url, org) as world:
+            yield site, world
 
 
-@pytest.fixture
-async def world(site: Site, redis_url: str) -> AsyncIterator[Scene]:
-    _, org = await Actors(site.client).org()
-    async with scene(site.client, redis_url, org) as made:
-        yield made
+def in_thread(scenario: Callable[[Site, Scene], Coroutine[Any, Any, None]], redis_url: str) -> None:
+    """Runs ``scenario`` on a running app, in an event loop on a thread of its own."""
+
+    async def main() -> None:
+        async with running(redis_url) as (site, world):
+            await scenario(site, world)
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(asyncio.run, main()).result()
 
 
 async def token_of(site: Site) -> tuple[str, str, Headers]:
@@ -121,7 +127,13 @@ async def review_next(client: httpx.AsyncClient) -> httpx.Response:
 DATA_ENTRY = {"languages": ["en"]}
 
 
-async def test_a_volunteer_without_rights_reads_an_explanation(site: Site) -> None:
+def test_a_volunteer_without_rights_reads_an_explanation(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    in_thread(a_volunteer_without_rights_reads_an_explanation, redis_url)
+
+
+async def a_volunteer_without_rights_reads_an_explanation(site: Site, world: Scene) -> None:
     _, token, _ = await token_of(site)
     await sign_in(site.client, token)
     page = await site.client.get("/review?lang=en")
@@ -130,9 +142,13 @@ async def test_a_volunteer_without_rights_reads_an_explanation(site: Site) -> No
     assert "Review next" not in page.text
 
 
-async def test_the_queue_counts_per_project_and_review_next_claims(
-    site: Site, world: Scene
+def test_the_queue_counts_per_project_and_review_next_claims(
+    redis_client: redis.Redis, redis_url: str
 ) -> None:
+    in_thread(the_queue_counts_per_project_and_review_next_claims, redis_url)
+
+
+async def the_queue_counts_per_project_and_review_next_claims(site: Site, world: Scene) -> None:
     project_id = await in_review(
         site, world, "translation", [{"text": "Lavez vos mains."}, {"text": "Lave tes mains."}]
     )
@@ -152,9 +168,13 @@ async def test_the_queue_counts_per_project_and_review_next_claims(
     assert "Nothing waits for review" in (await site.client.get("/review?lang=en")).text
 
 
-async def test_someone_elses_review_and_a_random_id_are_the_same_404(
-    site: Site, world: Scene
+def test_someone_elses_review_and_a_random_id_are_the_same_404(
+    redis_client: redis.Redis, redis_url: str
 ) -> None:
+    in_thread(someone_elses_review_and_a_random_id_are_the_same_404, redis_url)
+
+
+async def someone_elses_review_and_a_random_id_are_the_same_404(site: Site, world: Scene) -> None:
     project_id = await in_review(
         site, world, "moderation", [{"label": "ok"}, {"label": "spam"}], languages=["en"]
     )
@@ -175,8 +195,16 @@ async def test_someone_elses_review_and_a_random_id_are_the_same_404(
     assert refused.status_code == 404
 
 
-async def test_a_lease_that_ran_out_says_so_and_offers_the_next_item(
-    site: Site, world: Scene, redis_client: redis.Redis
+def test_a_lease_that_ran_out_says_so_and_offers_the_next_item(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    in_thread(
+        partial(a_lease_that_ran_out_says_so_and_offers_the_next_item, redis_client), redis_url
+    )
+
+
+async def a_lease_that_ran_out_says_so_and_offers_the_next_item(
+    redis_client: redis.Redis, site: Site, world: Scene
 ) -> None:
     project_id = await in_review(
         site, world, "moderation", [{"label": "ok"}, {"label": "spam"}], languages=["en"]
@@ -197,7 +225,13 @@ async def test_a_lease_that_ran_out_says_so_and_offers_the_next_item(
     assert decisions == 0
 
 
-async def test_a_correction_is_checked_by_the_task_type_and_errors_sit_by_their_field(
+def test_a_correction_is_checked_by_the_task_type_and_errors_sit_by_their_field(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    in_thread(a_correction_is_checked_by_the_task_type_and_errors_sit_by_their_field, redis_url)
+
+
+async def a_correction_is_checked_by_the_task_type_and_errors_sit_by_their_field(
     site: Site, world: Scene
 ) -> None:
     project_id = await in_review(
@@ -232,7 +266,13 @@ async def test_a_correction_is_checked_by_the_task_type_and_errors_sit_by_their_
     assert "Decision saved." in decided.text
 
 
-async def test_a_form_without_its_csrf_token_is_refused(site: Site, world: Scene) -> None:
+def test_a_form_without_its_csrf_token_is_refused(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    in_thread(a_form_without_its_csrf_token_is_refused, redis_url)
+
+
+async def a_form_without_its_csrf_token_is_refused(site: Site, world: Scene) -> None:
     project_id = await in_review(
         site, world, "moderation", [{"label": "ok"}, {"label": "spam"}], languages=["en"]
     )
