@@ -12,7 +12,8 @@ project's ``max_redundancy``), or ``reject`` it (terminal, no result).
 
 Round trips: a review claim is four when the first project tried has an item (the claim index,
 the reviewer's rights on each of its projects in one pipeline, ``claim_review``, the project's
-instructions), one more per further project tried; a decision is two (the review's context:
+instructions), one more per further project tried; reading a held item again (the pages'
+:meth:`Reviews.item`) is one; a decision is two (the review's context:
 lease, project, payload and answers in one pipeline; then ``decide_review``). Reviews are rare
 next to claims, so nothing of theirs is remembered in the process.
 """
@@ -61,6 +62,8 @@ class ReviewItem:
     expires_at_ms: int
     payload: dict[str, Any] = field(repr=False)
     candidates: list[dict[str, Any]] = field(repr=False)
+    #: Who gave each candidate, in order: for weighing them (reputations), never shown.
+    authors: list[str] = field(default_factory=list, repr=False)
 
 
 def _review_ref(review_id: str) -> ids.ReviewRef:
@@ -135,6 +138,37 @@ class Reviews:
             expires_at_ms=claimed.expires_at_ms,
             payload=claimed.payload,
             candidates=claimed.candidates,
+            authors=[str(entry.get("volunteer_id") or "") for entry in claimed.answers],
+        )
+
+    async def item(self, volunteer_id: str, review_id: str) -> ReviewItem:
+        """The review item this volunteer holds under a live lease, read again (one round trip,
+        the decision's): ``ReviewNotFound`` for someone else's, an unknown or a malformed id,
+        ``ReviewNotLive`` once the lease is over (expired, decided, revoked)."""
+        ref = _review_ref(review_id)
+        context = await self.board.run(self.ops.review_context(review_id))
+        record = context.record
+        if record is None or record.get("vol") != volunteer_id:
+            raise ReviewNotFound("no such review")
+        if record["state"] != "live":
+            raise ReviewNotLive(str(record["state"]))
+        if context.now_ms >= int(record["expires"]):
+            raise ReviewNotLive("expired")
+        document = context.document
+        return ReviewItem(
+            id=review_id,
+            project_id=ref.project_id,
+            task_id=ref.task_id,
+            task_type=str(document.get("task_type", "")),
+            instructions=str(document.get("instructions", "")),
+            reason=str(record.get("reason", "")),
+            expires_at_ms=int(record["expires"]),
+            payload=context.payload or {},
+            candidates=[
+                {"submission_id": entry["submission_id"], "answer": entry["answer"]}
+                for entry in context.answers
+            ],
+            authors=[str(entry.get("volunteer_id") or "") for entry in context.answers],
         )
 
     async def decide(

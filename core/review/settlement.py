@@ -9,13 +9,14 @@ that emitted the event; what is left:
 - ``reject``: publish a result with no answer (method ``rejected``), so the NGO hears that the
   task is closed and why;
 - ``reopen``: nothing to publish (the task collects one more answer and is decided again later,
-  under a new decision id), no feedback (nothing is settled yet).
+  under a new decision id).
 
 Each volunteer who answered gets one feedback item: ``upheld`` (their answer agrees with the
-final one), ``overturned``, or ``rejected``, with the reviewer's comment if any; never the answer
-or the payload. The result is published once per decision (decision id
-``<task>:<review token>``), and a feedback item once per volunteer (its id), so a second run
-changes nothing.
+final one), ``overturned``, ``rejected``, or ``reopened`` (the task asks for another answer:
+the reviewer's comment is often what the volunteers most need to read), with the reviewer's
+comment if any; never the answer or the payload. The result is published once per decision
+(decision id ``<task>:<review token>``), and a feedback item once per volunteer (its id), so a
+second run changes nothing.
 
 Reputations (:mod:`core.quality.reputation`): accept and correct judge every answer against the
 final one (hard evidence), after taking back the soft credit an agreement gave on the task, so a
@@ -133,8 +134,34 @@ def _reopened(board: Board, project_id: str, task_id: str, review_id: str) -> Se
     # before a later one, which undid it too).
     need = int(context.task.get("need", 0))
     parsed = parse_task(context)
+    decision = board.decision(project_id, task_id)
+    added = 0
+    if decision is not None and decision.get("review") == review_id:
+        # The reopen's own record (a later decision may have replaced it: then its feedback,
+        # not this one's, is what the volunteers read).
+        decision_id = f"{task_id}:{review_id.rsplit('.', 1)[-1]}"
+        item = {
+            "id": f"{project_id}:{decision_id}",
+            "kind": "review",
+            "project_id": project_id,
+            "task_id": task_id,
+            "outcome": "reopened",
+            "comment": decision.get("comment"),
+            "at": int(decision["at"]),
+        }
+        for volunteer in _authors(parsed):
+            added += int(board.run(ops.add_feedback(volunteer, item)))
     judged = _judge_answers(board, project_id, task_id, review_id, parsed, None, reopened_to=need)
-    return Settled(task_id, False, reason="reopened", reputations=judged)
+    return Settled(task_id, False, reason="reopened", feedback=added, reputations=judged)
+
+
+def _authors(parsed: ParsedTask) -> list[str]:
+    """The volunteers who answered the task, each once, in the order they answered."""
+    seen: dict[str, None] = {}
+    for entry in parsed.entries:
+        if entry.get("volunteer_id"):
+            seen.setdefault(str(entry["volunteer_id"]), None)
+    return list(seen)
 
 
 def _judge_answers(

@@ -116,7 +116,7 @@ class Site:
         )
         assert made.status_code == 201, made.text
         body = made.json()
-        return str(body["id"]), str(body["token"])
+        return str(body["id"]), str(body["api_key"])
 
     def project(self, org_token: str, task_type: str, **policy: Any) -> str:
         body = {

@@ -341,12 +341,17 @@ def test_a_reopen_publishes_nothing_and_the_next_round_decides(
     board: TestBoard, broker: RedisBroker
 ) -> None:
     project, task_id, submissions = disputed(board, broker)
-    event_id, fields, _ = decide(board, project, ReviewDecision("reopen"), "reopen")
+    reopen = ReviewDecision("reopen", comment="Keep the brand name in English.")
+    event_id, fields, _ = decide(board, project, reopen, "reopen")
 
     actor(broker, REVIEWS_SETTLE)(project, event_id, fields)
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)  # a second run adds nothing
 
     assert results(board, project) == []
-    assert all(feedback(board, s.volunteer_id) == [] for s in submissions)
+    # Each answerer reads that the task was reopened, and why.
+    for s in submissions:
+        [item] = feedback(board, s.volunteer_id)
+        assert (item["outcome"], item["comment"]) == ("reopened", reopen.comment)
     assert task_record(board, project, task_id)["state"] == "collecting"
     third = answer(board, project, [{"label": "spam"}])  # 2 of 3 agree: 0.7 >= 0.6
     aggregated(board, broker, project, third[-1])
