@@ -36,6 +36,7 @@ from web.visit import Visit, visit
 from web.work.forms import AnswerForm, data_fields
 from web.work.offers import minutes_per_task, project_facts
 from web.work.task_page import task_page
+from web.work.translation_checks import translation_checks
 
 __all__ = ["router"]
 
@@ -206,6 +207,16 @@ async def submit(assignment_id: str, request: Request) -> Response:
         return await task_page(
             _claims(page), page, assignment, form, status_code=422, shown_at=shown_at
         )
+    if assignment.task_type == "translation" and form_data.get("checks") != "accepted":
+        payload = assignment.payload
+        checks = translation_checks(
+            str(payload.get("source_text", "")),
+            str(answer.get("text", "")),
+            source_lang=str(payload.get("source_lang", "")),
+            target_lang=str(payload.get("target_lang", "")),
+        )
+        if checks:  # warnings, not errors: the page shows them with "Submit anyway"
+            return await task_page(claims, page, assignment, form, shown_at=shown_at, checks=checks)
     try:
         await claims.submit(person.id, assignment_id, answer, _seconds_spent(shown_at))
     except AnswerRejected as refused:

@@ -18,6 +18,8 @@ from web.pages import CONTENT_SECURITY_POLICY, render
 from web.visit import Visit
 from web.work.forms import AnswerForm, data_fields
 from web.work.offers import project_facts
+from web.work.translation_checks import Check
+from web.work.workbench import workbench
 
 __all__ = ["task_page"]
 
@@ -62,7 +64,10 @@ async def task_page(
     status_code: int = 200,
     expired: bool = False,
     shown_at: int | None = None,
+    checks: list[Check] | None = None,
 ) -> Response:
+    """The page; ``checks``: the translation checks that held a submit back (shown as an
+    alert, with "Submit anyway")."""
     facts = await project_facts(
         page, assignment.project_id, await claims.catalogue.document(assignment.project_id)
     )
@@ -71,6 +76,17 @@ async def task_page(
     lease_seconds = facts.lease_seconds or 600
     beat = min(max(lease_seconds // 3, HEARTBEAT_BOUNDS[0]), HEARTBEAT_BOUNDS[1])
     payload = assignment.payload
+    wb = (
+        await workbench(
+            page.state.sessions.client,
+            page.state.keys,
+            assignment.project_id,
+            payload,
+            task_id=assignment.task_id,
+        )
+        if assignment.task_type == "translation"
+        else None
+    )
     response = render(
         page,
         "work/task.html",
@@ -86,6 +102,9 @@ async def task_page(
         shown_at=shown_at or now,
         minutes_left=max(0, math.ceil((assignment.expires_at_ms - now) / 60_000)),
         heartbeat_ms=beat * 1000,
+        wb=wb,
+        checks=checks or [],
+        checks_submitted=bool(checks),
         translation=_translation_view(payload, page.language.code)
         if assignment.task_type == "translation"
         else None,
