@@ -48,9 +48,9 @@ def test_the_workbench_marks_the_glossary_offers_a_past_result_and_checks_the_nu
         )
         assert sent.status_code == 202, sent.text
     deadline = time.monotonic() + 60
-    while not site.http.get(
-        f"/v1/projects/{project_id}/results", headers=scene.headers
-    ).json()["items"]:
+    while not site.http.get(f"/v1/projects/{project_id}/results", headers=scene.headers).json()[
+        "items"
+    ]:
         assert time.monotonic() < deadline, "no result for the first poster"
         time.sleep(0.3)
     scene.tasks(project_id, [{"payload": _payload(3)}])
