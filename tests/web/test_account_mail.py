@@ -145,5 +145,6 @@ def test_ruche_invite_makes_lists_and_revokes_codes(site: Site) -> None:
     listed = ruche("--list")
     assert invitation["id"] in [i["id"] for i in json.loads(listed.stdout)]
     assert ruche("--revoke", invitation["id"]).returncode == 0
-    again = ruche("--revoke", invitation["id"])
-    assert again.returncode == 1 and "invitation" in again.stderr
+    assert invitation["id"] not in [i["id"] for i in json.loads(ruche("--list").stdout)]
+    unknown = ruche("--revoke", "inv_0000000000000000")
+    assert unknown.returncode == 1 and "invitation" in unknown.stderr
