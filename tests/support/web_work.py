@@ -8,6 +8,7 @@ screenshots for the docs (only with ``RUCHE_SCREENSHOTS`` set: ``make screenshot
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from pathlib import Path
 from typing import Any
@@ -195,3 +196,11 @@ def screenshot(page: Page, name: str) -> None:
     if os.environ.get("RUCHE_SCREENSHOTS"):
         (REPO / "docs" / "img").mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(REPO / "docs" / "img" / f"{name}.png"), full_page=True)
+
+
+def translation_of(page: Page, text: str = "Lavez-vous les mains avant chaque repas") -> str:
+    """A French translation of the task page's poster that keeps its number, as the
+    workbench's checks want (a lost number holds the submit back)."""
+    source = page.locator(".source").inner_text()
+    number = re.search(r"\((\d+)\)", source)
+    return f"{text} ({number.group(1)})." if number else f"{text}."

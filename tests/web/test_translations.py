@@ -80,3 +80,18 @@ def test_the_layout_is_right_to_left_only_for_a_right_to_left_language() -> None
         True, True, True, True, False, False, False,
     ]  # fmt: skip
     assert language("fr").direction == "ltr"
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_string_found_in_two_areas_is_translated_the_same_in_both(language: str) -> None:
+    """The catalogues are merged into one at start-up, so two translations of one string would
+    leave one area with the other's words (a label the tests and screen readers look for)."""
+    translations: dict[str, dict[str, str]] = {}
+    for area in _areas():
+        for message in _catalogue(area, language):
+            if message.id and not isinstance(message.id, tuple):
+                translations.setdefault(message.id, {})[area] = str(message.string)
+    differing = {
+        msgid: by_area for msgid, by_area in translations.items() if len(set(by_area.values())) > 1
+    }
+    assert not differing, differing

@@ -18,6 +18,7 @@ from tests.support.web_work import (
     join_with_skill,
     moderation_payload,
     screenshot,
+    translation_of,
     translation_payload,
 )
 
@@ -82,7 +83,7 @@ def test_join_charter_find_work_each_task_type_submit_next_skip(
     expect(page.locator("#lease-left")).to_have_text(re.compile(r"^\d+:\d\d$"))  # the script
     if size == "phone" and lang == "en":
         screenshot(page, "task-translation-phone")
-    answer.fill("Lavez-vous les mains avant chaque repas.")
+    answer.fill(translation_of(page))
     page.get_by_role("button", name=words["Submit"], exact=True).click()
     expect(page).to_have_url(TASK_URL)
     assert page.url != first

@@ -20,6 +20,7 @@ from tests.support.web_work import (
     join_with_skill,
     keyboard_to,
     moderation_payload,
+    translation_of,
     translation_payload,
 )
 
@@ -286,7 +287,7 @@ def test_the_volunteer_flow_with_the_keyboard_alone(browser: Browser, site: Site
     # The next project's translation: type, Tab to Submit, Enter.
     expect(page.get_by_role("heading", name="Keyboard texts", exact=True)).to_be_visible()
     keyboard_to(page, page.get_by_label(EN["Your translation"]))
-    page.keyboard.type("Lavez-vous les mains.")
+    page.keyboard.type(translation_of(page, "Lavez-vous les mains"))
     keyboard_to(page, page.get_by_role("button", name=EN["Submit"], exact=True))
     page.keyboard.press("Enter")
     expect(page.locator(".flash")).to_have_text(EN["saved"])
