@@ -97,9 +97,10 @@ The pages (``web/``)::
     G:web:session:<sha256>    hash   vol, created: a web session (the cookie's token hashed)
     G:web:secret              string the random key that signs CSRF tokens and certificates,
                                      made once, shared by every API process
-    G:certificate:<id>        string JSON {id, volunteer_id, figures, issued_at, signature,
-                                     revoked_at?}: a certificate as issued, public by its id
-                                     (128 random bits) on /certificates/<id>
+    G:certificate:<id>        hash   record (JSON {id, volunteer_id, figures, issued_at}, as
+                                     signed), signature, revoked_at (ms, once revoked): a
+                                     certificate as issued, public by its id (128 random bits)
+                                     on /certificates/<id> (core.volunteers.certificates)
     G:vol:<volunteer-id>:certificates zset certificate id -> issued at (ms): the person's
                                      certificates, newest last (the latest is re-used while
                                      its figures still hold)
