@@ -21,6 +21,7 @@ from api.openapi.document import openapi_with_examples
 from api.request_context import RequestContext
 from api.routes import (
     assignments,
+    certificates,
     health,
     invitations,
     orgs,
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *(m.router for m in (orgs, projects, tasks, results, webhooks, reviewers, task_types)),
         reputation.router,
         *(m.router for m in (volunteers, reviews, invitations)),
+        certificates.router,
     ]
     for router in routers:
         app.include_router(router)

@@ -33,7 +33,8 @@ for two signals the aggregation catches itself, which never reach the API).
     │   ├── ApiKeyNotFound        404 key_not_found
     │   ├── DeliveryNotFound      404 delivery_not_found
     │   ├── InvitationNotFound    404 invitation_not_found
-    │   └── ReviewNotFound        404 review_not_found
+    │   ├── ReviewNotFound        404 review_not_found
+    │   └── CertificateNotFound   404 certificate_not_found
     ├── Conflict                  409 conflict
     │   ├── LeaseNotLive          409 lease_not_live   (details: expired / released / submitted)
     │   ├── TooManyApiKeys        409 too_many_keys
@@ -66,6 +67,7 @@ __all__ = [
     "ApiKeyNotFound",
     "AssignmentNotFound",
     "BatchTooLarge",
+    "CertificateNotFound",
     "CharterNotAccepted",
     "Conflict",
     "DeliveryNotFound",
@@ -278,6 +280,10 @@ class NotAReviewer(Forbidden):
 
 class ReviewNotFound(NotFound):
     code = "review_not_found"
+
+
+class CertificateNotFound(NotFound):
+    code = "certificate_not_found"
 
 
 class ReviewNotLive(Conflict):

@@ -75,7 +75,7 @@ class Route:
 
 ROUTES: Mapping[str, tuple[Route, ...]] = {
     "answer.submitted": (Route(TASKS_AGGREGATE, _has_all_answers), Route(STATS_RECORD)),
-    "review.decided": (Route(REVIEWS_SETTLE),),
+    "review.decided": (Route(REVIEWS_SETTLE), Route(STATS_RECORD)),
     "task.stalled": (Route(TASKS_REVIEW_STALLED),),
     "gold.answered": (Route(QUALITY_GOLD),),
     "result.published": (Route(RESULTS_DELIVER), Route(STATS_RECORD)),

@@ -1,4 +1,5 @@
-"""Examples for the routes of organisations and operators: organisations and their keys, projects,
+"""Examples for the routes of organisations and operators: organisations and their keys,
+certificates (the operator revokes one), projects,
 tasks, results, reviewers, reputations, task types, webhooks, health and metrics.
 
 One request and one response per route, one per task type where the type shapes the body; the
@@ -109,6 +110,14 @@ CREATE_INVITATION = operation(
 )
 LIST_INVITATIONS = operation(
     responses={200: one("One code, three of its twenty uses taken", {"items": [_INVITATION]})}
+)
+REVOKE_CERTIFICATE = operation(
+    responses={
+        200: one(
+            "Revoked (again: the first time stays)",
+            {"id": "crt_6f1d2c3b4a5968778695a4b3c2d1e0f1", "revoked_at": CLAIMED_AT},
+        )
+    }
 )
 
 # -- projects and tasks ---------------------------------------------------------------------------
@@ -376,6 +385,7 @@ METRICS = operation(
 
 BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
     ("POST", "/v1/orgs"): CREATE_ORG,
+    ("DELETE", "/v1/certificates/{certificate_id}"): REVOKE_CERTIFICATE,
     ("GET", "/v1/org"): ORG_PROFILE,
     ("POST", "/v1/org/keys"): CREATE_KEY,
     ("GET", "/v1/org/keys"): LIST_KEYS,

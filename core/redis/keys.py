@@ -63,9 +63,14 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
                                      minutes, decided (answers whose task got a result),
                                      accepted (of those, agreeing with it),
-                                     contribution:<task type>, week:<YYYY-Www>:minutes;
+                                     contribution:<task type>, week:<YYYY-Www>:minutes,
+                                     reviews, review_minutes (review decisions made),
+                                     org:<org-id>:<task type>:<tasks|minutes|amount|reviews|
+                                     review_minutes> (the same per organisation and type);
                                      plus applied:<marker> -> ms, the updates already counted
                                      (kept 30 days: what makes the stats actor idempotent)
+    G:vol:<volunteer-id>:projects zset project id -> when last worked on (ms), answers and
+                                     reviews, the latest 100 (impact notes on "My work")
     G:vol:<volunteer-id>:feedback list  newest first, at most 50 JSON items: what reviews made
                                      of the volunteer's answers (GET /v1/me)
     G:vol:<volunteer-id>:rep  hash   reputation (core.quality.reputation_model): t:<type> and
@@ -92,6 +97,13 @@ The pages (``web/``)::
     G:web:session:<sha256>    hash   vol, created: a web session (the cookie's token hashed)
     G:web:secret              string the random key that signs CSRF tokens and certificates,
                                      made once, shared by every API process
+    G:certificate:<id>        hash   record (JSON {id, volunteer_id, figures, issued_at}, as
+                                     signed), signature, revoked_at (ms, once revoked): a
+                                     certificate as issued, public by its id (128 random bits)
+                                     on /certificates/<id> (core.volunteers.certificates)
+    G:vol:<volunteer-id>:certificates zset certificate id -> issued at (ms): the person's
+                                     certificates, newest last (the latest is re-used while
+                                     its figures still hold)
 """
 
 from __future__ import annotations
@@ -293,3 +305,12 @@ class Keys:
 
     def invitations(self, issuer: str) -> str:
         return f"{self.prefix}invites:{issuer}"
+
+    def volunteer_projects(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:projects"
+
+    def certificate(self, certificate_id: str) -> str:
+        return f"{self.prefix}certificate:{certificate_id}"
+
+    def volunteer_certificates(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:certificates"

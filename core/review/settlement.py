@@ -9,14 +9,17 @@ that emitted the event; what is left:
 - ``reject``: publish a result with no answer (method ``rejected``), so the NGO hears that the
   task is closed and why;
 - ``reopen``: nothing to publish (the task collects one more answer and is decided again later,
-  under a new decision id).
+  under a new decision id); each volunteer who answered hears that it was reopened, with the
+  reviewer's comment.
 
 Each volunteer who answered gets one feedback item: ``upheld`` (their answer agrees with the
-final one), ``overturned``, ``rejected``, or ``reopened`` (the task asks for another answer:
-the reviewer's comment is often what the volunteers most need to read), with the reviewer's
-comment if any; never the answer or the payload. The result is published once per decision
-(decision id ``<task>:<review token>``), and a feedback item once per volunteer (its id), so a
-second run changes nothing.
+final one), ``overturned``, ``rejected`` or ``reopened``, with the reviewer's comment if any,
+the decision (``action``: accept, correct, reject, reopen), the ``review`` id and the
+volunteer's own ``submission_id``; never the answer or the payload, which "My work" reads from the
+project (so they go when the project's data goes). Items written before these three fields have
+``outcome`` and ``comment`` only. The result is published once per decision (decision id
+``<task>:<review token>``), and a feedback item once per volunteer (its id), so a second run
+changes nothing.
 
 Reputations (:mod:`core.quality.reputation`): accept and correct judge every answer against the
 final one (hard evidence), after taking back the soft credit an agreement gave on the task, so a
@@ -109,22 +112,39 @@ def settle_review(
             outcome = "upheld"
         else:
             outcome = "overturned"
-        item = {
-            "id": f"{project_id}:{decision_id}",
-            "kind": "review",
-            "project_id": project_id,
-            "task_id": task_id,
-            "outcome": outcome,
-            "comment": decision.get("comment"),
-            "at": decided_at,
-        }
+        item = _feedback_item(
+            f"{project_id}:{decision_id}", project_id, task_id, review_id, decision, entry
+        )
+        item["outcome"] = outcome
         added += int(board.run(ops.add_feedback(str(volunteer), item)))
     judged = _judge_answers(board, project_id, task_id, review_id, parsed, final)
     return Settled(task_id, published.created, published.cursor, added, reputations=judged)
 
 
+def _feedback_item(
+    item_id: str,
+    project_id: str,
+    task_id: str,
+    review_id: str,
+    decision: dict[str, Any],
+    entry: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "kind": "review",
+        "project_id": project_id,
+        "task_id": task_id,
+        "review": review_id,
+        "action": decision.get("action"),
+        "submission_id": entry.get("submission_id"),
+        "comment": decision.get("comment"),
+        "at": int(decision["at"]),
+    }
+
+
 def _reopened(board: Board, project_id: str, task_id: str, review_id: str) -> Settled:
-    """A reopen publishes nothing; the agreement credit on the task, if any, goes."""
+    """A reopen publishes nothing; the agreement credit on the task, if any, goes, and the
+    volunteers who answered hear of it."""
     ops = PipelineOps(board.keys, board.clock)
     context = board.run(ops.aggregation_context(project_id, task_id))
     if context.task is None:
@@ -134,34 +154,23 @@ def _reopened(board: Board, project_id: str, task_id: str, review_id: str) -> Se
     # before a later one, which undid it too).
     need = int(context.task.get("need", 0))
     parsed = parse_task(context)
-    decision = board.decision(project_id, task_id)
     added = 0
+    # P:decisions keeps the latest decision: this reopen's, unless another came since (then
+    # the later decision tells the volunteers what became of the task).
+    decision = board.decision(project_id, task_id)
     if decision is not None and decision.get("review") == review_id:
-        # The reopen's own record (a later decision may have replaced it: then its feedback,
-        # not this one's, is what the volunteers read).
-        decision_id = f"{task_id}:{review_id.rsplit('.', 1)[-1]}"
-        item = {
-            "id": f"{project_id}:{decision_id}",
-            "kind": "review",
-            "project_id": project_id,
-            "task_id": task_id,
-            "outcome": "reopened",
-            "comment": decision.get("comment"),
-            "at": int(decision["at"]),
-        }
-        for volunteer in _authors(parsed):
-            added += int(board.run(ops.add_feedback(volunteer, item)))
+        item_id = f"{project_id}:{task_id}:{review_id.rsplit('.', 1)[-1]}"
+        for entry in parsed.entries:
+            volunteer = entry.get("volunteer_id")
+            if not volunteer or not VOLUNTEER_ID.match(str(volunteer)):
+                continue
+            if int(entry.get("at", 0)) > int(decision["at"]):
+                continue  # answered after the reopen: not what the reviewer saw
+            item = _feedback_item(item_id, project_id, task_id, review_id, decision, entry)
+            item["outcome"] = "reopened"
+            added += int(board.run(ops.add_feedback(str(volunteer), item)))
     judged = _judge_answers(board, project_id, task_id, review_id, parsed, None, reopened_to=need)
     return Settled(task_id, False, reason="reopened", feedback=added, reputations=judged)
-
-
-def _authors(parsed: ParsedTask) -> list[str]:
-    """The volunteers who answered the task, each once, in the order they answered."""
-    seen: dict[str, None] = {}
-    for entry in parsed.entries:
-        if entry.get("volunteer_id"):
-            seen.setdefault(str(entry["volunteer_id"]), None)
-    return list(seen)
 
 
 def _judge_answers(

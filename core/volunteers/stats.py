@@ -23,10 +23,13 @@ from task_types import names
 __all__ = [
     "FEEDBACK_SHOWN",
     "VolunteerStats",
+    "WorkLine",
     "read_feedback",
     "read_stats",
+    "read_work",
     "week_field",
     "week_of",
+    "worked_on",
 ]
 
 #: Feedback items ``GET /v1/me`` shows, newest first.
@@ -39,12 +42,27 @@ class VolunteerStats:
     minutes: int = 0
     decided: int = 0  # answers whose task got a result
     accepted: int = 0  # of those, answers that agreed with the result
-    week_minutes: int = 0  # this ISO week (UTC), for the weekly goal
+    week_minutes: int = 0  # this ISO week (UTC), for the weekly goal: answers and reviews
     contribution: dict[str, int] = field(default_factory=dict)  # task type -> amount
+    reviews: int = 0  # review decisions made
+    review_minutes: int = 0
 
     @property
     def accepted_rate(self) -> float | None:
         return self.accepted / self.decided if self.decided else None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkLine:
+    """A volunteer's work for one organisation in one task type (``org:<org>:<type>:*``)."""
+
+    org_id: str
+    task_type: str
+    tasks: int = 0
+    minutes: int = 0
+    amount: int = 0  # the type's contribution (words translated…)
+    reviews: int = 0
+    review_minutes: int = 0
 
 
 def week_of(ms: int) -> str:
@@ -65,6 +83,7 @@ async def read_stats(
     # update counted), which a profile read has no use for.
     kinds = names()
     wanted = ["tasks", "minutes", "decided", "accepted", week_field(now_ms)]
+    wanted += ["reviews", "review_minutes"]
     wanted += [f"contribution:{kind}" for kind in kinds]
     raw: list[Any] = await client.hmget(keys.volunteer_stats(volunteer_id), wanted)
     values = [0 if value is None else int(float(text(value))) for value in raw]
@@ -78,7 +97,45 @@ async def read_stats(
         contribution={
             kind: fields[f"contribution:{kind}"] for kind in kinds if fields[f"contribution:{kind}"]
         },
+        reviews=fields["reviews"],
+        review_minutes=fields["review_minutes"],
     )
+
+
+_WORK_METRICS = ("tasks", "minutes", "amount", "reviews", "review_minutes")
+
+
+async def read_work(client: redis.asyncio.Redis, keys: Keys, volunteer_id: str) -> list[WorkLine]:
+    """The volunteer's work per organisation and task type, by organisation id then type
+    (minutes rounded down to whole minutes)."""
+    found: dict[tuple[str, str], dict[str, float]] = {}
+    async for name, value in client.hscan_iter(
+        keys.volunteer_stats(volunteer_id), match="org:*", count=500
+    ):
+        parts = text(name).split(":")
+        if len(parts) != 4 or parts[3] not in _WORK_METRICS:
+            continue
+        try:
+            amount = float(text(value))
+        except ValueError:
+            continue
+        found.setdefault((parts[1], parts[2]), {})[parts[3]] = amount
+    return [
+        WorkLine(
+            org_id,
+            kind,
+            **{metric: int(metrics.get(metric, 0)) for metric in _WORK_METRICS},
+        )
+        for (org_id, kind), metrics in sorted(found.items())
+    ]
+
+
+async def worked_on(
+    client: redis.asyncio.Redis, keys: Keys, volunteer_id: str, limit: int = 20
+) -> list[str]:
+    """The projects the volunteer last answered or reviewed in, newest first."""
+    raw: list[Any] = await client.zrevrange(keys.volunteer_projects(volunteer_id), 0, limit - 1)
+    return [text(value) for value in raw]
 
 
 async def read_feedback(

@@ -1,33 +1,95 @@
 """Keeping volunteers' stats (``G:vol:<id>:stats``, read by :mod:`core.volunteers.stats`).
 
-Two events feed them (the ``stats.record`` actor):
+Three events feed them (the ``stats.record`` actor):
 
-- ``answer.submitted``: ``tasks`` + 1, ``minutes`` and this week's minutes + the time the
-  volunteer reported, ``contribution:<type>`` + what the answer represents (the type's
-  ``contribution``: words translated, fields entered, items moderated);
+- ``answer.submitted``: ``tasks`` + 1, ``minutes`` and this week's minutes + the answer's lease
+  time, ``contribution:<type>`` + what the answer represents (the type's ``contribution``: words
+  translated, fields entered, items moderated), and the same three per organisation and task type
+  (``org:<org>:<type>:tasks|minutes|amount``, what a certificate lists);
 - ``result.published``: for each contributor, ``decided`` + 1, and ``accepted`` + 1 when their
   answer agrees with the result (the share shown as ``accepted_rate``). A task rejected by a
-  reviewer has no answer to agree with and counts for neither.
+  reviewer has no answer to agree with and counts for neither;
+- ``review.decided``: the reviewer's ``reviews`` + 1 and ``review_minutes`` (and this week's
+  minutes) + the review lease time, also per organisation and task type
+  (``org:<org>:<type>:reviews|review_minutes``).
 
-Each update is applied once per marker (``sub:<submission id>``, ``dec:<project>:<decision id>``)
-in one script on the volunteer's stats hash, so a redelivered event is counted once.
+Time is lease time, never what a client reports: an answer counts the time from its claim to its
+submission, capped at the project's lease length (``lease_ms``: a lease kept alive by heartbeats
+past it, or a tab left open, counts no more than one lease); a review counts the time from its
+claim to its decision, which its lease (no heartbeat) already bounds. Answers counted before
+this rule kept the ``seconds_spent`` their client reported.
+
+Each update is applied once per marker (``sub:<submission id>``, ``dec:<project>:<decision id>``,
+``rev:<review id>``) in one script on the volunteer's stats hash, so a redelivered event is
+counted once. The projects a volunteer worked on are kept apart (``G:vol:<id>:projects``, the
+latest :data:`PROJECTS_KEPT`), for the impact notes "My work" shows.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from typing import Any
 
 import structlog
 
 from core.board.runner import Board
+from core.board.script_calls import Commands, text
 from core.delivery.results import result_entry
 from core.quality.aggregation import agrees, parse_task
 from core.quality.outcomes import PipelineOps
 from core.volunteers.stats import week_field
 
-__all__ = ["record_decision", "record_submission"]
+__all__ = [
+    "PROJECTS_KEPT",
+    "answer_minutes",
+    "record_decision",
+    "record_review",
+    "record_submission",
+]
 
 log = structlog.get_logger(__name__)
+
+#: Projects remembered per volunteer (newest first), for the impact notes of "My work".
+PROJECTS_KEPT = 100
+
+
+def answer_minutes(claimed_ms: int, submitted_ms: int, lease_ms: int) -> float:
+    """An answer's time: from claim to submission, never below 0 nor above one lease."""
+    spent = max(0, submitted_ms - claimed_ms)
+    if lease_ms > 0:
+        spent = min(spent, lease_ms)
+    return spent / 60_000.0
+
+
+def _lease_facts(
+    board: Board, project_id: str, record_key: str, record_id: str
+) -> Commands[tuple[dict[str, Any] | None, int]]:
+    """A lease record (an assignment or a review lease) and the project's lease length."""
+    pk = board.keys.project(project_id)
+
+    def parse(replies: list[Any]) -> tuple[dict[str, Any] | None, int]:
+        record = json.loads(text(replies[0])) if replies[0] else None
+        lease = replies[1]
+        return (record if isinstance(record, dict) else None), int(text(lease)) if lease else 0
+
+    return Commands([("HGET", record_key, record_id), ("HGET", pk.project, "lease_ms")], parse)
+
+
+def _worked_on(board: Board, volunteer_id: str, project_id: str, at_ms: int) -> None:
+    """Remember the project among the volunteer's latest (idempotent: a member's score)."""
+    key = board.keys.volunteer_projects(volunteer_id)
+    board.run(
+        Commands(
+            [("ZADD", key, at_ms, project_id), ("ZREMRANGEBYRANK", key, 0, -PROJECTS_KEPT - 1)],
+            lambda replies: None,
+        )
+    )
+
+
+def _org_field(document: Mapping[str, Any], kind: str, metric: str) -> str | None:
+    org = document.get("org_id")
+    return f"org:{org}:{kind}:{metric}" if isinstance(org, str) and org else None
 
 
 def record_submission(
@@ -36,7 +98,8 @@ def record_submission(
     """Count one submitted answer in its volunteer's stats; False when counted before (or when
     the submission is unknown)."""
     ops = PipelineOps(board.keys, board.clock)
-    parsed = parse_task(board.run(ops.aggregation_context(project_id, task_id)))
+    context = board.run(ops.aggregation_context(project_id, task_id))
+    parsed = parse_task(context)
     found = [
         (entry, answer)
         for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
@@ -46,19 +109,76 @@ def record_submission(
         log.warning("stats.unknown_submission", project_id=project_id, task_id=task_id)
         return False
     entry, answer = found[0]
-    seconds = entry.get("seconds_spent")
-    minutes = max(0.0, float(seconds)) / 60.0 if isinstance(seconds, int | float) else 0.0
     at = at_ms if at_ms is not None else int(entry.get("at", 0))
+    minutes = _submission_minutes(board, project_id, entry, at)
     contribution = 0 if answer is None else parsed.kind.contribution(parsed.payload, answer)
-    increments: Mapping[str, int | float] = {
+    kind = parsed.kind.name
+    increments: dict[str, int | float] = {
         "tasks": 1,
         "minutes": minutes,
         week_field(at): minutes,
-        f"contribution:{parsed.kind.name}": int(contribution),
+        f"contribution:{kind}": int(contribution),
     }
-    return board.run(
-        ops.record_stats(str(entry["volunteer_id"]), f"sub:{submission_id}", increments)
-    )
+    for metric, amount in (("tasks", 1), ("minutes", minutes), ("amount", int(contribution))):
+        name = _org_field(context.document, kind, metric)
+        if name is not None:
+            increments[name] = amount
+    volunteer = str(entry["volunteer_id"])
+    counted = board.run(ops.record_stats(volunteer, f"sub:{submission_id}", increments))
+    _worked_on(board, volunteer, project_id, at)
+    return counted
+
+
+def _submission_minutes(
+    board: Board, project_id: str, entry: Mapping[str, Any], submitted_ms: int
+) -> float:
+    """The answer's lease time (claim to submission, capped at the project's lease length); for
+    an answer whose assignment record is gone, the time its client reported, under the same cap."""
+    assignment_id = str(entry.get("assignment_id") or "")
+    record, lease_ms = None, 0
+    if assignment_id:
+        pk = board.keys.project(project_id)
+        record, lease_ms = board.run(_lease_facts(board, project_id, pk.assignments, assignment_id))
+    if record is not None and isinstance(record.get("claimed"), int | float):
+        ended = record.get("ended")
+        end = int(ended) if isinstance(ended, int | float) else submitted_ms
+        return answer_minutes(int(record["claimed"]), end, lease_ms)
+    seconds = entry.get("seconds_spent")
+    reported = max(0.0, float(seconds)) if isinstance(seconds, int | float) else 0.0
+    if lease_ms > 0:
+        reported = min(reported, lease_ms / 1000.0)
+    return reported / 60.0
+
+
+def record_review(
+    board: Board, project_id: str, review_id: str, reviewer_id: str, at_ms: int | None = None
+) -> bool:
+    """Count one review decision in its reviewer's stats (count and lease time, per organisation
+    and task type); False when counted before, or when the review lease record is gone."""
+    pk = board.keys.project(project_id)
+    record, _ = board.run(_lease_facts(board, project_id, pk.review_assignments, review_id))
+    if record is None or record.get("vol") != reviewer_id or record.get("state") != "decided":
+        log.warning("stats.unknown_review", project_id=project_id, review_id=review_id)
+        return False
+    ops = PipelineOps(board.keys, board.clock)
+    document = board.run(ops.aggregation_context(project_id, str(record.get("task")))).document
+    claimed = int(record.get("claimed", 0))
+    ended = int(record.get("ended", at_ms or claimed))
+    # No heartbeat extends a review lease: its own length bounds the time.
+    minutes = answer_minutes(claimed, ended, int(record.get("expires", ended)) - claimed)
+    kind = str(document.get("task_type", ""))
+    increments: dict[str, int | float] = {
+        "reviews": 1,
+        "review_minutes": minutes,
+        week_field(ended): minutes,
+    }
+    for metric, amount in (("reviews", 1), ("review_minutes", minutes)):
+        name = _org_field(document, kind, metric) if kind else None
+        if name is not None:
+            increments[name] = amount
+    counted = board.run(ops.record_stats(reviewer_id, f"rev:{review_id}", increments))
+    _worked_on(board, reviewer_id, project_id, ended)
+    return counted
 
 
 def record_decision(board: Board, project_id: str, cursor: str) -> int:

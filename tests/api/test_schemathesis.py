@@ -43,9 +43,11 @@ from api.routes import webhooks as webhook_routes
 from core.delivery.webhooks import Delivery, Webhooks
 from core.redis.keys import Keys
 from core.settings import Settings
+from core.volunteers.certificates import Certificates
 from tests.support.api.client import ADMIN, ADMIN_TOKEN, Actors, app_client
 from tests.support.api.ngo import publish
 from tests.support.api.volunteers import PAYLOADS, Headers, claim, scene
+from web.secret import ServerSecret
 
 if TYPE_CHECKING:  # schemathesis defines its OpenAPI case type for type checkers only
     from schemathesis.specs.openapi.schemas import OpenApiCase
@@ -158,6 +160,11 @@ async def _seed(settings: Settings, redis_url: str) -> Seeded:
                     created_at_ms=1_700_000_000_000,
                 ),
             )
+            certificate_id = (
+                await Certificates(client, Keys(), ServerSecret(client, Keys())).issue(
+                    volunteer_id, {"name": "Ada", "lines": [], "totals": {}}
+                )
+            ).id
         finally:
             await client.aclose()
     ids = {
@@ -168,13 +175,14 @@ async def _seed(settings: Settings, redis_url: str) -> Seeded:
         "key_id": [str(spare.json()["key_id"])],
         "volunteer_id": [volunteer_id],
         "delivery_id": ["dlv_seeded"],
+        "certificate_id": [certificate_id],
     }
     return Seeded(org=org, volunteer=volunteer, ids=ids, tasks=tasks)
 
 
 def _auth_for(seeded: Seeded, path: str) -> Headers:
     """The token a route wants: the operator's, a volunteer's, the org's, or none (public)."""
-    if path == "/v1/orgs":
+    if path == "/v1/orgs" or path.startswith("/v1/certificates"):
         return dict(ADMIN)
     if path.startswith(("/v1/me", "/v1/assignments", "/v1/reviews")):
         return dict(seeded.volunteer)

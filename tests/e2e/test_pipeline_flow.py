@@ -231,7 +231,8 @@ def test_results_flow_from_answers_through_the_pipeline_exactly_once(
 
         wait_for(counted, "stats and feedback of volunteer 1")
         me = http.get("/v1/me", headers=volunteers[1][1]).json()
-        assert me["stats"]["minutes"] == 3 * TASKS_PER_TYPE * 2
+        # Lease time (claim to submission, here moments), not the 120 s each client reported.
+        assert me["stats"]["minutes"] < 3 * TASKS_PER_TYPE * 2
         assert me["stats"]["contribution"]["moderation"]["amount"] == TASKS_PER_TYPE
         assert [f["outcome"] for f in me["feedback"]] == ["overturned"]  # they said "ok"
         assert me["feedback"][0]["comment"] == "ads"

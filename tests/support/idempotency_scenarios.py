@@ -257,6 +257,25 @@ def decision_to_settle(world: World) -> Scenario:
     )
 
 
+def decision_to_stats(world: World) -> Scenario:
+    """``review.decided``: the reviewer's decision counted in their stats."""
+    board = world.board
+    project = new_project(world, redundancy=2, agreement=0.6)
+    task_id = new_task(world, project)
+    answer(board, project, [SPAM, OK])
+    aggregate_task(board, project, task_id)
+    reviewer = new_volunteer_id()
+    board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    item = board.claim_review(project, reviewer)
+    assert isinstance(item, ReviewClaimed)
+    board.decide_review(item.review_id, reviewer, ReviewDecision("reject"))
+    decided = last_event(board, project, "review.decided")
+    return Scenario(
+        message(project, decided),
+        lambda: {"review decisions counted": stat(board, reviewer, "reviews")},
+    )
+
+
 def stalled_to_review(world: World) -> Scenario:
     """``task.stalled``: its only allowed lease expired unanswered; a reviewer must decide."""
     board = world.board
@@ -313,6 +332,7 @@ SCENARIOS: dict[tuple[str, str], Builder] = {
     ("answer.submitted", TASKS_AGGREGATE): last_answer_to_aggregate,
     ("answer.submitted", STATS_RECORD): answer_to_stats,
     ("review.decided", REVIEWS_SETTLE): decision_to_settle,
+    ("review.decided", STATS_RECORD): decision_to_stats,
     ("task.stalled", TASKS_REVIEW_STALLED): stalled_to_review,
     ("gold.answered", QUALITY_GOLD): gold_answer_to_quality,
     ("result.published", RESULTS_DELIVER): result_to_delivery,

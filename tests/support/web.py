@@ -99,6 +99,8 @@ class Site:
     base_url: str
     mail: Mailbox
     log: Path
+    #: The site's own Redis, for tests that look at (or tamper with) what it stores.
+    redis_url: str = ""
     http: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:

@@ -91,7 +91,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
             with ruche_up(folder, env, name="site") as up:
                 # A bound, not a measure: a machine busy with other suites starts it slowly.
                 wait_until_ready(up, timeout=120)
-                site = Site(up.base_url, box, up.stdout)
+                site = Site(up.base_url, box, up.stdout, redis_url=server.url)
                 try:
                     yield site
                 finally:

@@ -307,6 +307,9 @@ def test_an_accepted_answer_is_published_and_both_volunteers_hear_of_it(
     assert (upheld["outcome"], overturned["outcome"]) == ("upheld", "overturned")
     assert upheld["comment"] == "clearly spam"
     assert upheld["task_id"] == task_id and upheld["project_id"] == project
+    assert (upheld["action"], upheld["review"]) == ("accept", item.review_id)
+    assert upheld["submission_id"] == spammer.submission_id
+    assert overturned["submission_id"] == okayer.submission_id
     assert "answer" not in upheld  # feedback never carries answers or payloads
 
 
@@ -348,10 +351,13 @@ def test_a_reopen_publishes_nothing_and_the_next_round_decides(
     actor(broker, REVIEWS_SETTLE)(project, event_id, fields)  # a second run adds nothing
 
     assert results(board, project) == []
-    # Each answerer reads that the task was reopened, and why.
-    for s in submissions:
-        [item] = feedback(board, s.volunteer_id)
+    # Each answerer reads that the task was reopened, and why, with their own answer named.
+    for submission in submissions:
+        [item] = feedback(board, submission.volunteer_id)
         assert (item["outcome"], item["comment"]) == ("reopened", reopen.comment)
+        assert item["action"] == "reopen"
+        assert item["submission_id"] == submission.submission_id
+        assert "answer" not in item
     assert task_record(board, project, task_id)["state"] == "collecting"
     third = answer(board, project, [{"label": "spam"}])  # 2 of 3 agree: 0.7 >= 0.6
     aggregated(board, broker, project, third[-1])
@@ -408,9 +414,11 @@ def test_a_submission_is_counted_once_however_often_it_is_recorded(
 
     counted = stats(board, first.volunteer_id)
     assert counted["tasks"] == "1"
-    assert float(counted["minutes"]) == pytest.approx(1.5)
+    # Lease time (claimed and submitted at once here), not the 90 s the client reported:
+    # tests/workers/test_stats_time.py measures it on a manual clock.
+    assert float(counted["minutes"]) < 1.5
     [week] = [k for k in counted if k.startswith("week:")]
-    assert float(counted[week]) == pytest.approx(1.5)
+    assert float(counted[week]) == pytest.approx(float(counted["minutes"]))
     expected = {"translation": 9, "data_entry": 1, "moderation": 1}[task_type]  # words
     assert counted[f"contribution:{task_type}"] == str(expected)
 

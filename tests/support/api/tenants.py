@@ -28,7 +28,9 @@ from core.board.runner import AsyncBoard
 from core.delivery.results import Result, publish_result
 from core.delivery.webhooks import Delivery, Webhooks
 from core.redis.keys import Keys
+from core.volunteers.certificates import Certificates
 from tests.support.api.client import Actors
+from web.secret import ServerSecret
 
 Headers = dict[str, str]
 
@@ -60,6 +62,7 @@ class Tenant:
     result_cursor: str
     delivery_id: str
     invitation_id: str  # a volunteer invitation the organisation made
+    certificate_id: str
     held: dict[str, set[str]] = field(default_factory=dict)  # person id -> task ids held
 
     @property
@@ -180,6 +183,11 @@ async def seed_tenant(
             created_at_ms=time.time_ns() // 1_000_000,
         ),
     )
+    # A certificate of the volunteer's work, as their page issues it.
+    keys = Keys()
+    certificate = await Certificates(client, keys, ServerSecret(client, keys)).issue(
+        volunteer.id, {"name": "Volunteer", "lines": [], "totals": {}}
+    )
     return Tenant(
         label=label,
         org_id=org_id,
@@ -197,6 +205,7 @@ async def seed_tenant(
         result_cursor=published.cursor,
         delivery_id=delivery_id,
         invitation_id=str(_ok(await api.post("/v1/invitations", json={}, headers=org), 201)["id"]),
+        certificate_id=certificate.id,
         held=held,
     )
 
