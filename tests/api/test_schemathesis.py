@@ -142,6 +142,8 @@ async def _seed(settings: Settings, redis_url: str) -> Seeded:
             if t["project_id"] == translation and t["task_id"] != in_review
         )
         await publish(redis_url, translation, [done])
+        invitation = await api.post("/v1/invitations", json={"uses": 3}, headers=org)
+        assert invitation.status_code == 201, invitation.text
         hook = await api.put("/v1/webhook", json={"url": "http://127.0.0.1:9/hooks"}, headers=org)
         assert hook.status_code == 200, hook.text
         client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
@@ -176,6 +178,7 @@ async def _seed(settings: Settings, redis_url: str) -> Seeded:
         "volunteer_id": [volunteer_id],
         "delivery_id": ["dlv_seeded"],
         "certificate_id": [certificate_id],
+        "invitation_id": [str(invitation.json()["id"])],
     }
     return Seeded(org=org, volunteer=volunteer, ids=ids, tasks=tasks)
 
@@ -186,7 +189,7 @@ def _auth_for(seeded: Seeded, path: str) -> Headers:
         return dict(ADMIN)
     if path.startswith(("/v1/me", "/v1/assignments", "/v1/reviews")):
         return dict(seeded.volunteer)
-    if path.startswith(("/v1/org", "/v1/projects", "/v1/webhook")):
+    if path.startswith(("/v1/org", "/v1/projects", "/v1/webhook", "/v1/invitations")):
         return dict(seeded.org)
     return {}
 
