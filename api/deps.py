@@ -25,6 +25,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext
 
+from api.ratelimit import address_of, limits_of
 from core.accounts.store import Accounts, Principal, VolunteerProfile
 from core.board.claims import Claims
 from core.board.runner import AsyncBoard
@@ -58,6 +59,7 @@ __all__ = [
     "auth_refusal",
     "authenticated",
     "checks_own_token",
+    "token_identity",
     "token_kind",
 ]
 
@@ -107,22 +109,50 @@ SettingsDep = Annotated[Settings, Depends(_settings)]
 KeysDep = Annotated[Keys, Depends(_keys)]
 
 
-async def _principal(request: Request) -> Principal:
+async def _refused(request: Request) -> Unauthenticated:
+    """The 401 for this request, once it is counted against the caller's address: past the
+    ``unauthenticated`` limit, the 429 is raised instead (guessing tokens costs time)."""
+    await limits_of(request).enforce("unauthenticated", address_of(request))
+    return Unauthenticated()
+
+
+def token_identity(principal: Principal) -> str:
+    """What the ``token`` limit counts: an organisation's key, a volunteer."""
+    return f"{principal.kind}:{principal.key_id or principal.id}"
+
+
+async def _principal(request: Request, *, also: tuple[str, str] | None = None) -> Principal:
+    """The caller, their request counted against their token's limit; the operator's token is
+    not limited. ``also``: (kind of token, limit): when the caller's token is of that kind,
+    that limit of theirs (e.g. ``claims``) is counted too, in the same round trip."""
+    known = getattr(request.state, "principal", None)
+    if isinstance(known, Principal):
+        return known
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
-        raise Unauthenticated()
+        raise await _refused(request)
     principal = await cast(Accounts, request.app.state.accounts).authenticate(token.strip())
     if principal is None:
-        raise Unauthenticated()
+        raise await _refused(request)
     request.state.principal = principal
+    if principal.kind != "admin":
+        hits = [("token", token_identity(principal))]
+        if also is not None and also[0] == principal.kind:
+            hits.append((also[1], principal.id))
+        await limits_of(request).enforce_all(hits)
     return principal
 
 
-async def authenticated(request: Request, kind: str) -> Principal:
+async def _principal_dependency(request: Request) -> Principal:
+    return await _principal(request)
+
+
+async def authenticated(request: Request, kind: str, *, also: str | None = None) -> Principal:
     """The caller, whose token must be of ``kind``: what ``CurrentVolunteer`` & co. check, for
-    the hot routes that check it themselves (``api.routes.assignments``)."""
-    principal = await _principal(request)
+    the hot routes that check it themselves (``api.routes.assignments``). ``also``: a limit of
+    the caller's (``claims``) counted along with their token's, in the same round trip."""
+    principal = await _principal(request, also=(kind, also) if also else None)
     if principal.kind != kind:
         raise WrongKindOfToken()
     return principal
@@ -150,7 +180,7 @@ def checks_own_token(kind: str) -> Callable[[_Endpoint], _Endpoint]:
 
 
 def _require(*kinds: str) -> object:
-    async def check(principal: Annotated[Principal, Depends(_principal)]) -> Principal:
+    async def check(principal: Annotated[Principal, Depends(_principal_dependency)]) -> Principal:
         if principal.kind not in kinds:
             raise WrongKindOfToken()
         return principal

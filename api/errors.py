@@ -20,7 +20,7 @@ from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.deps import auth_refusal
-from core.errors import RucheError, TooManyRequests
+from core.errors import RucheError, StorageFull, TooManyRequests
 from core.json_input import JsonRefused
 from web.routing import error_page, wants_a_page
 
@@ -89,7 +89,7 @@ def install_error_handlers(app: FastAPI) -> None:
     async def ruche_error(request: Request, exc: RucheError) -> JSONResponse:
         headers = None
         if isinstance(exc, TooManyRequests):
-            headers = {"Retry-After": str(exc.retry_after_s)}
+            headers = exc.headers()
         elif exc.status in (429, 503):
             headers = {"Retry-After": "1"}
         return error_response(
@@ -155,6 +155,24 @@ def install_error_handlers(app: FastAPI) -> None:
             "storage is unavailable; retry shortly",
             headers={"Retry-After": "1"},
         )
+
+    @app.exception_handler(redis.ResponseError)
+    async def redis_refused(request: Request, exc: Exception) -> JSONResponse:
+        # Redis at its maxmemory (noeviction) refuses writes: "OOM command not allowed…", as
+        # a command's error or inside a script's. Nothing was evicted and nothing half-written
+        # is acknowledged; the operator must make room. Any other refusal is a bug of ours.
+        if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in str(
+            exc
+        ):
+            log.error("redis.out_of_memory", path=request.url.path)
+            full = StorageFull(
+                "the server's storage is full; nothing was changed. Try again later (the "
+                "operator must make room)"
+            )
+            return error_response(
+                full.status, full.code, full.message, headers={"Retry-After": "60"}
+            )
+        return await unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -40,6 +40,7 @@ from core.accounts.tokens import token_hash
 from core.board.claims import Claims
 from core.board.runner import AsyncBoard
 from core.projects.catalogue import ProjectCatalogue
+from core.ratelimit import RateLimits
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.review.reviewers import Reviews
@@ -94,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_live=settings.max_live_assignments,
             catalogue=ProjectCatalogue(client, keys, board),
         )
+        app.state.limits = RateLimits(client, settings.rates, key_prefix=keys.rate_limits)
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.keys = keys
+    app.state.trusted_proxies = settings.trusted_proxy_networks
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
     app.state.metrics = ApiMetrics()

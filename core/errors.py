@@ -1,8 +1,9 @@
 """Ruche's error tree: every refusal carries an HTTP status and a stable ``code``.
 
-Most classes are defined here; four are defined where they are raised, marked with their
-module below (``api/deps.py`` for the authentication refusals, ``core/quality/outcomes.py``
-for two signals the aggregation catches itself, which never reach the API).
+Most classes are defined here; five are defined where they are raised, marked with their
+module below (``api/deps.py`` for the authentication refusals, ``core/ratelimit.py`` for the
+rate limits' refusal, ``core/quality/outcomes.py`` for two signals the aggregation catches
+itself, which never reach the API).
 
 ::
 
@@ -47,7 +48,11 @@ for two signals the aggregation catches itself, which never reach the API).
     │   ├── ProjectClosed         409 project_closed   (its deadline passed; no new tasks or edits)
     │   └── ProjectEdited         409 conflict         (edited by someone else meanwhile; retry)
     ├── TooManyRequests           429 too_many_requests   (retry_after_s: when to try again)
-    │   └── TooManyAssignments    429 too_many_assignments
+    │   ├── TooManyAssignments    429 too_many_assignments
+    │   └── RateLimited           429 rate_limited  (core/ratelimit.py: a rate limit said no)
+    ├── InsufficientStorage       507 insufficient_storage
+    │   ├── QuotaExceeded         507 quota_exceeded   (the organisation's storage quota)
+    │   └── StorageFull           507 storage_full     (Redis is at its maxmemory)
     ├── Unavailable               503 unavailable
     ├── TaskMovedOn               500 internal  (core/quality/outcomes.py: a decision came too late)
     └── NeedCapReached            500 internal  (core/quality/outcomes.py: one more answer would
@@ -55,7 +60,8 @@ for two signals the aggregation catches itself, which never reach the API).
 
 The API turns any of them into ``{"error": {"code", "message", "details"}}``; workers use
 ``RucheError.permanent`` to decide whether a retry can help. Every 429 carries ``Retry-After``
-(``TooManyRequests.retry_after_s``; the API adds one to any other 429 too).
+(``TooManyRequests.retry_after_s``; the API adds one to any other 429 too), and the IETF
+``RateLimit-Policy`` / ``RateLimit`` fields when the limit is known (``TooManyRequests.policy``).
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ __all__ = [
     "Forbidden",
     "IdempotencyInProgress",
     "IdempotencyKeyReused",
+    "InsufficientStorage",
     "InvalidCursor",
     "InvalidRequest",
     "InvitationNotFound",
@@ -87,11 +94,13 @@ __all__ = [
     "ProjectClosed",
     "ProjectEdited",
     "ProjectNotFound",
+    "QuotaExceeded",
     "ReopenRefused",
     "ReviewNotFound",
     "ReviewNotLive",
     "RucheError",
     "SignupClosed",
+    "StorageFull",
     "TaskBusy",
     "TaskClosed",
     "TaskNotFound",
@@ -325,10 +334,29 @@ class TooManyRequests(RucheError):
     permanent = False
 
     def __init__(
-        self, message: str, details: list[dict[str, Any]] | None = None, *, retry_after_s: int = 1
+        self,
+        message: str,
+        details: list[dict[str, Any]] | None = None,
+        *,
+        retry_after_s: int = 1,
+        policy: tuple[str, int, int | None] | None = None,
     ) -> None:
         super().__init__(message, details)
         self.retry_after_s = max(1, retry_after_s)
+        #: The limit reached, when there is one: name, quota, window in seconds (or None).
+        self.policy = policy
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After``, and the IETF ``RateLimit-Policy`` / ``RateLimit`` fields
+        (draft-ietf-httpapi-ratelimit-headers) when the limit is known."""
+        headers = {"Retry-After": str(self.retry_after_s)}
+        if self.policy is not None:
+            name, quota, window = self.policy
+            headers["RateLimit-Policy"] = f'"{name}";q={quota}' + (
+                f";w={window}" if window is not None else ""
+            )
+            headers["RateLimit"] = f'"{name}";r=0;t={self.retry_after_s}'
+        return headers
 
 
 class TooManyAssignments(TooManyRequests):
@@ -355,3 +383,25 @@ class LastApiKey(Conflict):
     """Revoking an organisation's only live key would lock it out for good."""
 
     code = "last_key"
+
+
+class InsufficientStorage(RucheError):
+    """507: the write does not fit in the storage it may use; waiting alone will not help."""
+
+    status = 507
+    code = "insufficient_storage"
+
+
+class QuotaExceeded(InsufficientStorage):
+    """The organisation holds as many tasks (or payload bytes) as its quota allows: delete some,
+    or ask the operator for a larger quota (``PUT /v1/orgs/{org_id}/limits``)."""
+
+    code = "quota_exceeded"
+
+
+class StorageFull(InsufficientStorage):
+    """Redis refused a write: it is at its ``maxmemory`` (``noeviction``). Nothing was evicted;
+    the operator must make room (or raise ``maxmemory``)."""
+
+    code = "storage_full"
+    permanent = False

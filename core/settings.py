@@ -7,14 +7,17 @@ between them.
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal, Self
 from urllib.parse import urlsplit
 
+from limits import RateLimitItem
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS
+from core.ratelimit import LIMIT_NAMES, parse_rate
 
 __all__ = ["ADMIN_TOKEN_MIN_LENGTH", "ADMIN_TOKEN_PREFIX", "Settings", "load_settings"]
 
@@ -178,6 +181,106 @@ class Settings(BaseSettings):
         description="The From: of the mails Ruche sends.",
     )
 
+    # -- limits and quotas (core.ratelimit, core.accounts.quotas; docs/limits.md) ------------
+    trusted_proxies: str = Field(
+        default="",
+        description="Addresses or networks (comma-separated, e.g. `127.0.0.1,10.0.0.0/8`) of "
+        "the reverse proxies in front of the API. Only when a request comes from one of them is "
+        "its `X-Forwarded-For` read (right to left, skipping trusted hops) for the client's "
+        "address, which the per-address limits count. Empty: the peer's address, always.",
+    )
+    rate_limit_signup: str = Field(
+        default="10/minute",
+        description="Volunteer sign-ups (`POST /v1/volunteers`) per client address, in the "
+        "`limits` notation: an amount per period, e.g. `10/minute`, `100/hour`.",
+    )
+    rate_limit_unauthenticated: str = Field(
+        default="30/minute",
+        description="Requests refused for want of a valid token (401) per client address; past "
+        "it, 429 until the window frees (token guessing).",
+    )
+    rate_limit_token: str = Field(
+        default="1200/minute",
+        description="Requests made with one token (any kind but the operator's), all routes.",
+    )
+    rate_limit_claims: str = Field(
+        default="60/minute", description="Claims (`POST /v1/assignments`) per volunteer."
+    )
+    rate_limit_releases: str = Field(
+        default="30/minute",
+        description="Releases (`POST /v1/assignments/{id}/release`) per volunteer.",
+    )
+    rate_limit_bulk_tasks: str = Field(
+        default="60000/minute",
+        description="Tasks an organisation may send in bulk per period (each item of a batch "
+        "counts); the operator can set another per organisation (`PUT /v1/orgs/{id}/limits`).",
+    )
+    quota_tasks: int = Field(
+        default=1_000_000,
+        ge=0,
+        description="Tasks an organisation may hold, over all its projects (0: no limit); "
+        "per organisation too. Past it, 507 `quota_exceeded`.",
+    )
+    quota_payload_bytes: int = Field(
+        default=1024**3,
+        ge=0,
+        description="Bytes of task payloads (their JSON) an organisation may hold (0: no "
+        "limit); per organisation too. Past it, 507 `quota_exceeded`.",
+    )
+    bulk_lanes: int = Field(
+        default=1,
+        ge=1,
+        le=64,
+        description="Bulk submissions one API process writes at once; more wait their turn, so "
+        "floods of bulk work leave the process to volunteers' claims (docs/limits.md).",
+    )
+    bulk_chunk_tasks: int = Field(
+        default=100,
+        ge=1,
+        le=500,
+        description="Tasks a bulk submission validates and writes in one step before letting "
+        "other requests run: bounds how long bulk work holds the process and Redis.",
+    )
+    live_assignments_start: int = Field(
+        default=1,
+        ge=1,
+        le=100,
+        description="Live assignments a volunteer with no accepted answer may hold; one more per "
+        "`accepted_answers_per_extra_assignment` accepted answers, up to `max_live_assignments`.",
+    )
+    accepted_answers_per_extra_assignment: int = Field(
+        default=5,
+        ge=1,
+        le=10_000,
+        description="Accepted answers that earn a volunteer one more live assignment.",
+    )
+    embedded_redis_maxmemory: str = Field(
+        default="1gb",
+        pattern=r"^[0-9]+(b|kb|mb|gb)?$",
+        description="`maxmemory` of the Redis `ruche up` embeds (`0`: no limit), with the "
+        "`noeviction` policy: once full, writes are refused (507 `storage_full`), nothing is "
+        "evicted. Set both on a Redis of your own (docs/operations.md).",
+    )
+
+    @field_validator(
+        "rate_limit_signup",
+        "rate_limit_unauthenticated",
+        "rate_limit_token",
+        "rate_limit_claims",
+        "rate_limit_releases",
+        "rate_limit_bulk_tasks",
+    )
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: str) -> str:
+        parse_networks(value)
+        return value
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: Any) -> Any:
@@ -231,9 +334,35 @@ class Settings(BaseSettings):
         return self
 
     @property
+    def rates(self) -> dict[str, RateLimitItem]:
+        """Each limit of core.ratelimit.LIMIT_NAMES, parsed."""
+        return {name: parse_rate(getattr(self, f"rate_limit_{name}")) for name in LIMIT_NAMES}
+
+    @property
+    def trusted_proxy_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    def live_assignment_cap(self, accepted_answers: int) -> int:
+        """How many live assignments a volunteer with this many accepted answers may hold."""
+        earned = max(0, accepted_answers) // self.accepted_answers_per_extra_assignment
+        return max(1, min(self.max_live_assignments, self.live_assignments_start + earned))
+
+    @property
     def effective_broker_url(self) -> str | None:
         """The Redis URL dramatiq uses: ``broker_url``, else ``redis_url``."""
         return self.broker_url or self.redis_url
+
+
+def parse_networks(value: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    """``"127.0.0.1, 10.0.0.0/8"`` as networks (an address is a network of one)."""
+    networks = []
+    for part in value.split(","):
+        if part.strip():
+            try:
+                networks.append(ip_network(part.strip(), strict=False))
+            except ValueError:
+                raise ValueError(f"{part.strip()!r} is not an IP address or network") from None
+    return tuple(networks)
 
 
 def load_settings(**overrides: Any) -> Settings:

@@ -83,6 +83,9 @@ def _api(settings: Settings) -> int:
         host=settings.host,
         port=settings.port,
         log_config=None,
+        # X-Forwarded-For is read by api.client_address, from RUCHE_TRUSTED_PROXIES only
+        # (uvicorn's own default would believe it from any local peer).
+        proxy_headers=False,
         server_header=False,
         timeout_graceful_shutdown=WORKER_SHUTDOWN_TIMEOUT_MS // 1000,
     )

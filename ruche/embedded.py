@@ -42,8 +42,10 @@ class DataDirInUse(RuntimeError):
 
 
 @contextlib.contextmanager
-def embedded_redis(data_dir: Path) -> Iterator[RedisServer]:
-    """Start Redis with its files in ``data_dir/redis``; stop it on exit."""
+def embedded_redis(data_dir: Path, *, maxmemory: str = "0") -> Iterator[RedisServer]:
+    """Start Redis with its files in ``data_dir/redis``; stop it on exit. ``maxmemory``
+    (``Settings.embedded_redis_maxmemory``; "0": none) with ``noeviction``: once full, Redis
+    refuses writes (the API answers 507 ``storage_full``) and never evicts data."""
     redis_dir = data_dir / "redis"
     _private_folder(data_dir)
     _private_folder(redis_dir)
@@ -51,12 +53,12 @@ def embedded_redis(data_dir: Path) -> Iterator[RedisServer]:
         port_file = redis_dir / _PORT_FILE
         _shut_down_leftover(port_file, redis_dir)
         _close_up(redis_dir)
-        server = RedisServer(redis_dir, appendonly=True)
+        server = RedisServer(redis_dir, appendonly=True, maxmemory=maxmemory)
         server.start()
         fd = os.open(port_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as sink:
             sink.write(f"{server.port}\n")
-        log.info("up.redis_started", url=server.url, data_dir=str(redis_dir))
+        log.info("up.redis_started", url=server.url, data_dir=str(redis_dir), maxmemory=maxmemory)
         try:
             yield server
         finally:

@@ -134,7 +134,9 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
         redis_url = settings.redis_url
         if redis_url is None:
             try:
-                embedded = resources.enter_context(embedded_redis(settings.data_dir))
+                embedded = resources.enter_context(
+                    embedded_redis(settings.data_dir, maxmemory=settings.embedded_redis_maxmemory)
+                )
             except DataDirInUse as error:
                 log.error("up.data_dir_in_use", error=str(error))
                 return 1

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.support.limits import GENEROUS_LIMITS
 from tests.support.own_redis import own_redis_server
 from tests.support.processes import default_signal_handling
 from tests.support.tls import TlsRedis, make_certificates, start_tls_server
@@ -25,6 +26,9 @@ EXTERNAL_REDIS = "RUCHE_TEST_REDIS_URL"
 def pytest_configure(config: pytest.Config) -> None:
     # Before xdist starts its workers, and in each worker: see the function's docstring.
     default_signal_handling()
+    # Generous limits for the whole run (tests/support/limits.py); the limits' tests set theirs.
+    for name, value in GENEROUS_LIMITS.items():
+        os.environ.setdefault(name, value)
     workers = getattr(config.option, "numprocesses", None) or 0
     if os.environ.get(EXTERNAL_REDIS) and workers > 1 and not hasattr(config, "workerinput"):
         raise pytest.UsageError(

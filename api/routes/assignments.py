@@ -22,11 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, Ty
 from api.deps import ClaimsDep, CurrentVolunteer, authenticated, checks_own_token
 from api.errors import ErrorResponse
 from api.json_body import BoundedJsonRoute, read_json, read_optional_json, request_body
-from api.openapi.error_responses import error_responses
+from api.openapi.error_responses import RATE_LIMIT_HEADERS, error_responses
+from api.ratelimit import limits_of
 from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
 from core.review.reviewers import ReviewItem
+from core.settings import Settings
 from core.text import PARAGRAPHS
 
 __all__ = ["router"]
@@ -37,14 +39,11 @@ TaskTypeName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 TOO_MANY: dict[int | str, dict[str, Any]] = {
     429: {
         "model": ErrorResponse,
-        "description": "You hold as many live assignments as allowed",
-        "headers": {
-            "Retry-After": {
-                "description": "Seconds until the soonest of your leases ends by itself "
-                "(submitting or releasing one frees a slot at once).",
-                "schema": {"type": "integer", "minimum": 1},
-            }
-        },
+        "description": "`too_many_assignments`: you hold as many live assignments as allowed "
+        "(`Retry-After`: seconds until the soonest of your leases ends by itself; submitting or "
+        "releasing one frees a slot at once); `rate_limited`: too many claims or requests "
+        "(with `RateLimit-Policy` and `RateLimit`)",
+        "headers": RATE_LIMIT_HEADERS,
     }
 }
 NOTHING_FITS: dict[int | str, dict[str, Any]] = {
@@ -143,12 +142,13 @@ _JSON = "application/json"
 
 @checks_own_token("vol")
 async def claim(request: Request) -> Response:
-    me = await authenticated(request, "vol")
+    me = await authenticated(request, "vol", also="claims")
     body = await read_optional_json(request, _CLAIM_BODY) or ClaimRequest()
     state = request.app.state
     profile = await cast(Accounts, state.accounts).volunteer(me.id)
+    cap = cast(Settings, state.settings).live_assignment_cap(profile.accepted_answers)
     assignment = await cast(Claims, state.claims).claim(
-        profile, task_types=body.task_types, project_id=body.project_id
+        profile, task_types=body.task_types, project_id=body.project_id, cap=cap
     )
     if assignment is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -218,8 +218,9 @@ async def submit(assignment_id: str, request: Request) -> Response:
     responses=error_responses(401, 403, 404, 409, 422),
 )
 async def release(
-    assignment_id: str, body: Release, me: CurrentVolunteer, claims: ClaimsDep
+    request: Request, assignment_id: str, body: Release, me: CurrentVolunteer, claims: ClaimsDep
 ) -> Response:
+    await limits_of(request).enforce("releases", me.id)
     await claims.release(me.id, assignment_id, body.reason)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 

@@ -6,7 +6,7 @@ import time
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -21,6 +21,7 @@ from pydantic_core import PydanticCustomError
 from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
 from api.json_body import BoundedJsonRoute
 from api.openapi.error_responses import error_responses
+from api.ratelimit import address_of, limits_of
 from core.accounts.invitations import Invitations
 from core.accounts.store import VolunteerProfile
 from core.clock import utc_from_ms
@@ -177,12 +178,19 @@ async def _me(
     description="Open to anyone unless the operator set `RUCHE_SIGNUP=invitation`: then an "
     "`invite` code is needed (without one: 403 `signup_closed`; an unknown, revoked, used-up or "
     "expired one: 403 `invitation_refused`, with the reason in `details`). The token is shown "
-    "once.",
-    responses=error_responses(403, 422),
+    "once. Limited per client address (`RUCHE_RATE_LIMIT_SIGNUP`: 429 `rate_limited` past it, "
+    "invitation or not).",
+    responses=error_responses(403, 422, 429),
 )
 async def sign_up(
-    body: SignUp, accounts: AccountsDep, settings: SettingsDep, client: RedisDep, keys: KeysDep
+    request: Request,
+    body: SignUp,
+    accounts: AccountsDep,
+    settings: SettingsDep,
+    client: RedisDep,
+    keys: KeysDep,
 ) -> SignedUp:
+    await limits_of(request).enforce("signup", address_of(request))
     if settings.signup != "open":
         if body.invite is None:
             raise SignupClosed("volunteer sign-up is by invitation only on this instance")

@@ -79,6 +79,9 @@ class VolunteerProfile:
     weekly_goal_minutes: int | None
     created_at_ms: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
+    #: Answers of theirs that agreed with their task's result (their stats' ``accepted``): what
+    #: their live-assignment cap grows with (``Settings.live_assignment_cap``).
+    accepted_answers: int = 0
 
     @property
     def email(self) -> str | None:
@@ -289,7 +292,10 @@ class Accounts:
         return profile
 
     async def _read_volunteer(self, volunteer_id: str) -> VolunteerProfile:
-        raw = await self.client.hgetall(self.keys.volunteer(volunteer_id))
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self.keys.volunteer(volunteer_id))
+            pipe.hget(self.keys.volunteer_stats(volunteer_id), "accepted")
+            raw, accepted = await pipe.execute()
         if not raw:
             raise NotFound("no such volunteer")
         charter = raw.get("charter")
@@ -303,6 +309,7 @@ class Accounts:
             weekly_goal_minutes=int(goal) if goal else None,
             created_at_ms=int(raw["created"]),
             extra={str(k): str(v) for k, v in raw.items()},
+            accepted_answers=int(accepted or 0),
         )
 
     async def accept_charter(self, volunteer_id: str) -> int:

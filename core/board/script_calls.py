@@ -155,6 +155,7 @@ def review_checked(reply: Sequence[Any]) -> Sequence[Any]:
             "you already hold as many live assignments as allowed; submit or release one first",
             [{"live": int(detail)}],
             retry_after_s=-(-int(reply[3]) // 1000),  # the soonest lease's end, rounded up
+            policy=("live_assignments", int(detail), None),
         )
     if code == "need_cap":
         raise ReopenRefused(

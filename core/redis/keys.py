@@ -57,6 +57,12 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      a dramatiq message holds (PX: the attempt lease); the due
                                      set's name as hash tag puts it in the due set's slot
     G:retention:lock          string held (PX) by the scheduler running a retention sweep
+    G:org:<org-id>:limits     hash   the operator's limits for this organisation (bulk_tasks,
+                                     quota_tasks, quota_payload_bytes; core.accounts.quotas)
+    G:org:<org-id>:bulk_lock  string held (PX) by the one bulk submission of the organisation
+                                     being written (core.accounts.quotas)
+    G:limits:{<limit>/<id>…}  string the rate limits' sliding-window counters (core.ratelimit;
+                                     the names after ``limits:`` are the ``limits`` library's)
     G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
@@ -230,6 +236,17 @@ class Keys:
 
     def org_webhook(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:webhook"
+
+    def org_limits(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:limits"
+
+    def org_bulk_lock(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:bulk_lock"
+
+    @property
+    def rate_limits(self) -> str:
+        """The prefix the ``limits`` library puts before its keys (it adds a ``:``)."""
+        return f"{self.prefix}limits"
 
     def idempotency(self, org_id: str, key_digest: str) -> str:
         return f"{self.prefix}org:{org_id}:idem:{key_digest}"

@@ -87,8 +87,9 @@ class RedisServer:
     """Runs one ``redis-server`` child process bound to loopback.
 
     ``appendonly`` keeps data across restarts in ``data_dir`` (the durable default of ``ruche up``);
-    tests turn it off for speed. With ``tls``, it serves only TLS on ``port`` (see
-    :class:`ServerTls`). The files hold every payload and answer: ``data_dir`` is made
+    tests turn it off for speed. ``maxmemory`` (``"0"``: none) comes with ``noeviction``: a full
+    server refuses writes rather than dropping data. With ``tls``, it serves only TLS on ``port``
+    (see :class:`ServerTls`). The files hold every payload and answer: ``data_dir`` is made
     readable by its owner only (0700), and Redis runs with umask 077, so what it writes there
     (append-only file, snapshots, log) is too (0600).
     """
@@ -102,6 +103,7 @@ class RedisServer:
         binary: str | None = None,
         extra_args: list[str] | None = None,
         tls: ServerTls | None = None,
+        maxmemory: str = "0",
     ) -> None:
         self.data_dir = Path(data_dir)
         self.port = port or free_port()
@@ -109,6 +111,7 @@ class RedisServer:
         self.binary = binary or find_redis_server_binary(tls=tls is not None)
         self.extra_args = list(extra_args or [])
         self.tls = tls
+        self.maxmemory = maxmemory
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -141,6 +144,11 @@ class RedisServer:
             "redis.log",
             "--daemonize",
             "no",
+            # Full: refuse writes (OOM errors), never evict data ("0": no limit).
+            "--maxmemory",
+            self.maxmemory,
+            "--maxmemory-policy",
+            "noeviction",
             *self.extra_args,
         ]
         # A session of its own: a Ctrl-C or a signal sent to our whole process group must not stop

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ import httpx
 import pytest
 
 from core.redis.server import free_port
+from tests.support.limits import clean_env
 from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
 
 # A bound, not a measure: uvicorn is up in a second or two, but a busy machine (a CPU hog on
@@ -23,7 +23,7 @@ START_TIMEOUT = 90.0
 @pytest.fixture
 def running_api(redis_url: str, redis_client: object, tmp_path: Path) -> Iterator[RunningApi]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(
         RUCHE_REDIS_URL=redis_url,
         RUCHE_ADMIN_TOKEN=ADMIN_TOKEN,

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 
 from ruche.cli import main
 from tests.producers.conftest import Ngo
+from tests.support.limits import clean_env
 from tests.support.servers.stalling_proxy import StallingProxy
 
 ROWS = 10_000
@@ -27,7 +27,7 @@ HANG_ON = 6  # the 6th chunk reaches the server, its answer never reaches the cl
 
 
 def ngo_env(url: str, token: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(RUCHE_URL=url, RUCHE_TOKEN=token)
     return env
 

@@ -25,6 +25,7 @@ from translate.storage import pypo, xliff, xliff2
 from producers import Result
 from ruche.cli import main
 from tests.producers.conftest import Ngo
+from tests.support.limits import clean_env
 
 PO = r"""# Les Amis du Quartier: website strings
 msgid ""
@@ -220,7 +221,7 @@ def test_po_and_xliff_files_round_trip_through_volunteers_and_back(
 
     # An NGO follows the results as they come (another process, until Ctrl-C).
     follow_out = tmp_path / "follow.jsonl"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(RUCHE_URL=ngo.url, RUCHE_TOKEN=ngo.token)
     with follow_out.open("wb") as sink:
         follower = subprocess.Popen(

@@ -29,6 +29,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from tests.support.limits import clean_env
+
 # -- content ------------------------------------------------------------------------------------
 
 TYPES = ("translation", "data_entry", "moderation")
@@ -270,7 +272,7 @@ class Fleet:
         self._lock = threading.Lock()
 
     def start(self, name: str) -> None:
-        env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+        env = clean_env()
         env.update(
             RUCHE_REDIS_URL=self.redis_url,
             RUCHE_LOG_FORMAT="json",

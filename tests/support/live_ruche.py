@@ -5,7 +5,6 @@ HTTP (``Cursor``)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -15,6 +14,7 @@ from typing import Any
 
 import httpx
 
+from tests.support.limits import clean_env
 from tests.support.processes import wait_until
 
 __all__ = ["ADMIN_TOKEN", "WAIT_S", "Cursor", "RunningApi", "bearer", "start", "wait_for"]
@@ -35,7 +35,7 @@ def bearer(token: str) -> dict[str, str]:
 
 
 def start(piece: list[str], redis_url: str, log: Path, **extra: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(RUCHE_REDIS_URL=redis_url, RUCHE_LOG_FORMAT="json", **extra)
     with log.open("ab") as sink:
         return subprocess.Popen(

@@ -19,6 +19,7 @@ from pathlib import Path
 import httpx
 
 from core.redis.server import free_port
+from tests.support.limits import clean_env
 
 __all__ = [
     "EXIT_TIMEOUT",
@@ -56,7 +57,7 @@ class Up:
 
 def ruche_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     """The test's environment without any RUCHE_* variable, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(RUCHE_DATA_DIR=str(tmp_path / "data"), RUCHE_LOG_FORMAT="json", **extra)
     return env
 

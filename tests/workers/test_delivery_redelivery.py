@@ -43,6 +43,7 @@ from tests.support.delivery import (
     receiving,
     set_endpoint,
 )
+from tests.support.limits import clean_env
 from tests.support.logs import restored_logging
 from tests.support.processes import stop_group, wait_until
 from workers.actors import deliver as deliver_actors
@@ -109,7 +110,7 @@ def assert_one_delivery_sent_twice(
 
 
 def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(
         RUCHE_REDIS_URL=redis_url,
         RUCHE_WEBHOOK_ALLOW_PRIVATE="1",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from core.redis.keys import Keys
 from core.redis.server import free_port
 from core.settings import Settings
 from tests.support.board import TestBoard
+from tests.support.limits import clean_env
 from tests.support.logs import json_lines, log_to_stream, restored_logging
 from workers.scheduler import run_scheduler
 
@@ -112,7 +112,7 @@ def test_a_failing_tick_is_logged_and_the_loop_goes_on() -> None:
 
 
 def test_the_scheduler_process_exits_cleanly_on_sigterm(redis_url: str, tmp_path: Path) -> None:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(RUCHE_REDIS_URL=redis_url, RUCHE_LOG_FORMAT="json")
     log_file = tmp_path / "scheduler.log"
     with log_file.open("wb") as sink:

@@ -23,6 +23,7 @@ import pytest
 import redis
 
 from core.settings import Settings
+from tests.support.limits import clean_env
 from tests.support.processes import stop_group, wait_until
 from workers.broker import HEARTBEAT_TIMEOUT_MS, build_broker
 
@@ -41,7 +42,7 @@ REDELIVERY_WAIT_S = 60.0
 
 
 def start_worker(redis_url: str, log: Path) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
+    env = clean_env()
     env.update(RUCHE_REDIS_URL=redis_url, RUCHE_LOG_FORMAT="json", RUCHE_LOG_LEVEL="WARNING")
     with log.open("ab") as sink:
         argv = [sys.executable, "-m", "dramatiq", "workers.app:setup", CRASH_ACTOR_MODULE]

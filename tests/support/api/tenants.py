@@ -234,6 +234,15 @@ async def snapshot(client: redis.asyncio.Redis) -> dict[str, Any]:
     return state
 
 
+#: Where the rate limits keep their counters (core.ratelimit; the default key prefix).
+RATE_LIMIT_KEYS = Keys().rate_limits + ":"
+
+
 def changes(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """The keys that appeared, disappeared or changed between two snapshots."""
-    return sorted(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+    """The keys that appeared, disappeared or changed between two snapshots, but the rate
+    limits' counters (a refused request is counted: that is their point)."""
+    return sorted(
+        k
+        for k in before.keys() | after.keys()
+        if before.get(k) != after.get(k) and not k.startswith(RATE_LIMIT_KEYS)
+    )

@@ -1,0 +1,213 @@
+"""Rate limits shared by every API process: sliding windows in Redis, through ``limits``.
+
+A limit is a name (``signup``, ``claims``…), an amount per window (``Settings.rate_limit_*``,
+e.g. ``"60/minute"``, or an organisation's own for ``bulk_tasks``) and an identity (a client
+address, a volunteer id, a token, an organisation id). :class:`RateLimits` counts hits in the
+``limits`` library's *sliding window counter* (two counters per identity, weighted: it never lets
+through more than the amount in any window, give or take the weighting's rounding), kept in Redis
+under ``<prefix>limits:`` so that every API process shares the same counts.
+
+Usage, from a route or from anything else that serves people (a web sign-in page)::
+
+    refusal = await limits.check("signup", client_address)
+    if refusal is not None:
+        ...  # refusal.retry_after_s, refusal.headers(); or raise refusal.error()
+
+    await limits.enforce("claims", volunteer_id)   # raises RateLimited (429) when refused
+
+Cost: one Redis round trip per hit (the library's acquire script), several hits of one request
+concurrently in one (:meth:`RateLimits.enforce_all`). A refusal reads the window once more for
+its headers, and is then remembered in this process until the window lets a hit through again,
+so a client that keeps knocking costs a dictionary lookup per request, not a Redis call.
+
+The refusal's headers follow draft-ietf-httpapi-ratelimit-headers:
+``RateLimit-Policy: "claims";q=60;w=60`` (amount and window in seconds) and
+``RateLimit: "claims";r=0;t=12`` (remaining, and seconds until a hit can succeed again),
+with ``Retry-After`` the same ``t``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+import redis.asyncio
+from limits import RateLimitItem, parse
+from limits.aio.storage import RedisStorage
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+
+from core.errors import TooManyRequests
+
+__all__ = [
+    "LIMIT_NAMES",
+    "RateLimited",
+    "RateLimits",
+    "Refusal",
+    "parse_rate",
+]
+
+#: Every limit the API applies, and whom it counts (the docs list them from here).
+LIMIT_NAMES: Final[Mapping[str, str]] = {
+    "signup": "volunteer sign-ups (POST /v1/volunteers), per client address",
+    "unauthenticated": "requests refused for want of a valid token (401), per client address",
+    "token": "every request made with one token, per token",
+    "claims": "claims (POST /v1/assignments), per volunteer",
+    "releases": "releases (POST /v1/assignments/{id}/release), per volunteer",
+    "bulk_tasks": "tasks sent in bulk (POST /v1/projects/{id}/tasks), per organisation",
+}
+# Refusals remembered in-process at most (each a few hundred bytes); the oldest go first.
+_REMEMBERED_REFUSALS = 50_000
+
+
+def parse_rate(value: str) -> RateLimitItem:
+    """``"60/minute"``, ``"10 per second"``, ``"1000/2 hours"``: the ``limits`` notation."""
+    try:
+        item = parse(value)
+    except ValueError:
+        raise ValueError(
+            f"{value!r} is not a rate: write it as an amount per period, e.g. '60/minute'"
+        ) from None
+    if item.amount < 1:
+        raise ValueError(f"{value!r}: the amount must be at least 1")
+    return item
+
+
+class RateLimited(TooManyRequests):
+    """A rate limit said no: 429 ``rate_limited`` with the limit's headers."""
+
+    code = "rate_limited"
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(
+            f"too many requests ({refusal.limit}: at most {refusal.amount} per "
+            f"{_period(refusal.window_s)}); retry in {refusal.retry_after_s} s",
+            [{"limit": refusal.limit, "quota": refusal.amount, "window_s": refusal.window_s}],
+            retry_after_s=refusal.retry_after_s,
+            policy=(refusal.limit, refusal.amount, refusal.window_s),
+        )
+        self.refusal = refusal
+
+    def headers(self) -> dict[str, str]:
+        return self.refusal.headers()
+
+
+def _period(seconds: int) -> str:
+    for unit, size in (("day", 86_400), ("hour", 3600), ("minute", 60)):
+        if seconds % size == 0:
+            count = seconds // size
+            return unit if count == 1 else f"{count} {unit}s"
+    return f"{seconds} s"
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """A hit a limit refused: which limit, its policy, and when to try again."""
+
+    limit: str
+    amount: int
+    window_s: int
+    remaining: int
+    retry_after_s: int  # at least 1
+
+    def headers(self) -> dict[str, str]:
+        """``Retry-After`` and the IETF ``RateLimit-Policy`` / ``RateLimit`` fields."""
+        return {
+            "Retry-After": str(self.retry_after_s),
+            "RateLimit-Policy": f'"{self.limit}";q={self.amount};w={self.window_s}',
+            "RateLimit": f'"{self.limit}";r={self.remaining};t={self.retry_after_s}',
+        }
+
+    def error(self) -> RateLimited:
+        return RateLimited(self)
+
+
+class RateLimits:
+    """The process's rate limiter: ``limits``' sliding window counter on the shared Redis.
+
+    ``rates`` maps each limit name to its default rate; :meth:`check` takes another ``rate``
+    for one call (an organisation's own). ``key_prefix`` is where the counters live
+    (``Keys.rate_limits``).
+    """
+
+    def __init__(
+        self,
+        client: redis.asyncio.Redis,
+        rates: Mapping[str, RateLimitItem],
+        *,
+        key_prefix: str,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        # The process's own connection pool: no second set of connections to Redis. (The
+        # library's options are typed as scalars; a pool is what its redis-py bridge expects.)
+        pool: Any = client.connection_pool
+        storage = RedisStorage(
+            "async+redis://", implementation="redispy", key_prefix=key_prefix, connection_pool=pool
+        )
+        self._limiter = SlidingWindowCounterRateLimiter(storage)
+        self.rates = dict(rates)
+        self._clock = clock
+        # (limit, identity) -> (monotonic time the refusal holds until, the refusal)
+        self._refused: dict[tuple[str, str], tuple[float, Refusal]] = {}
+
+    async def check(
+        self, limit: str, identity: str, *, cost: int = 1, rate: RateLimitItem | None = None
+    ) -> Refusal | None:
+        """Count ``cost`` hits of ``identity`` against ``limit``: None when they fit (they are
+        counted), else the refusal (nothing counted). ``cost`` above the amount is always
+        refused (the caller should say so in its own words first)."""
+        item = rate or self.rates[limit]
+        remembered = self._refused.get((limit, identity))
+        if remembered is not None:
+            until, refusal = remembered
+            left = until - self._clock()
+            if left > 0 and refusal.amount == item.amount:
+                retry = max(1, math.ceil(left))
+                return Refusal(limit, refusal.amount, refusal.window_s, 0, retry)
+            del self._refused[(limit, identity)]
+        if await self._limiter.hit(item, limit, identity, cost=cost):
+            return None
+        stats = await self._limiter.get_window_stats(item, limit, identity)
+        # The window frees a hit at stats.reset_time (wall clock); a cost of several may need
+        # more than one to free: a fraction of the window per missing hit, at the least.
+        missing = max(0, cost - stats.remaining)
+        wait = max(stats.reset_time - time.time(), missing * item.get_expiry() / item.amount)
+        retry_after = max(1, math.ceil(wait))
+        refusal = Refusal(limit, item.amount, item.get_expiry(), stats.remaining, retry_after)
+        self._remember((limit, identity), refusal)
+        return refusal
+
+    async def enforce(
+        self, limit: str, identity: str, *, cost: int = 1, rate: RateLimitItem | None = None
+    ) -> None:
+        """:meth:`check`, raising :class:`RateLimited` (429) on a refusal."""
+        refusal = await self.check(limit, identity, cost=cost, rate=rate)
+        if refusal is not None:
+            raise RateLimited(refusal)
+
+    async def enforce_all(self, hits: Iterable[tuple[str, str]]) -> None:
+        """Several hits of one cost each, at once (one round trip's time); the first refusal is
+        raised. Every hit that fits is counted, whatever the others answer."""
+        outcomes: list[Any] = await asyncio.gather(
+            *(self.check(limit, identity) for limit, identity in hits)
+        )
+        for refusal in outcomes:
+            if refusal is not None:
+                raise RateLimited(refusal)
+
+    async def reset(self, limit: str, identity: str, rate: RateLimitItem | None = None) -> None:
+        """Forget ``identity``'s hits against ``limit`` (an operator lifting a block)."""
+        self._refused.pop((limit, identity), None)
+        await self._limiter.clear(rate or self.rates[limit], limit, identity)
+
+    def _remember(self, key: tuple[str, str], refusal: Refusal) -> None:
+        self._refused[key] = (self._clock() + refusal.retry_after_s, refusal)
+        if len(self._refused) > _REMEMBERED_REFUSALS:
+            now = self._clock()
+            for stale in [k for k, (until, _) in self._refused.items() if until <= now]:
+                del self._refused[stale]
+            while len(self._refused) > _REMEMBERED_REFUSALS:
+                del self._refused[next(iter(self._refused))]
