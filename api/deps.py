@@ -26,6 +26,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, RouteContext
 
 from api.ratelimit import address_of, limits_of
+from core.accounts.quotas import Quotas
 from core.accounts.store import Accounts, Principal, VolunteerProfile
 from core.board.claims import Claims
 from core.board.runner import AsyncBoard
@@ -50,6 +51,7 @@ __all__ = [
     "KeysDep",
     "OwnedProjectId",
     "ProjectsDep",
+    "QuotasDep",
     "RedisDep",
     "ReviewsDep",
     "SettingsDep",
@@ -250,6 +252,10 @@ async def _idempotency(client: RedisDep, keys: KeysDep) -> Idempotency:
     return Idempotency(client, keys)
 
 
+async def _quotas(client: RedisDep, keys: KeysDep, settings: SettingsDep) -> Quotas:
+    return Quotas(client, keys, settings)
+
+
 async def _claims(request: Request) -> Claims:
     # Built once in the lifespan (api.main): it holds the process's project catalogue.
     return cast(Claims, request.app.state.claims)
@@ -262,6 +268,7 @@ async def _reviews(request: Request) -> Reviews:
 ProjectsDep = Annotated[Projects, Depends(_projects)]
 WebhooksDep = Annotated[Webhooks, Depends(_webhooks)]
 IdempotencyDep = Annotated[Idempotency, Depends(_idempotency)]
+QuotasDep = Annotated[Quotas, Depends(_quotas)]
 ClaimsDep = Annotated[Claims, Depends(_claims)]
 ReviewsDep = Annotated[Reviews, Depends(_reviews)]
 

@@ -5,6 +5,7 @@ Serve it with ``ruche api`` (or ``uvicorn --factory api.main:create_app``).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
@@ -24,6 +25,7 @@ from api.routes import (
     certificates,
     health,
     invitations,
+    org_limits,
     orgs,
     projects,
     reputation,
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_live=settings.max_live_assignments,
             catalogue=ProjectCatalogue(client, keys, board),
         )
+        app.state.bulk_lanes = asyncio.Semaphore(settings.bulk_lanes)
         app.state.limits = RateLimits(client, settings.rates, key_prefix=keys.rate_limits)
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
@@ -134,7 +137,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         assignments.router,
         health.router,
         metrics.router,
-        *(m.router for m in (orgs, projects, tasks, results, webhooks, reviewers, task_types)),
+        *(m.router for m in (orgs, org_limits, projects, tasks, results, webhooks, reviewers)),
+        task_types.router,
         reputation.router,
         *(m.router for m in (volunteers, reviews, invitations)),
         certificates.router,

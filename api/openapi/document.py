@@ -17,7 +17,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import task_types
-from api.openapi import ngo_examples, volunteer_examples
+from api.openapi import limit_examples, ngo_examples, volunteer_examples
 from api.openapi.blocks import Fragment
 from api.openapi.samples import RouteExamples, Samples, samples_of
 from api.openapi.security import add_security
@@ -27,6 +27,7 @@ __all__ = ["BY_ROUTE", "add_examples", "openapi_with_examples", "route_examples"
 #: Every route's examples, by method and path.
 BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
     **ngo_examples.BY_ROUTE,
+    **limit_examples.BY_ROUTE,
     **volunteer_examples.BY_ROUTE,
 }
 

@@ -2,32 +2,37 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
-from api.deps import BoardDep, CurrentOrg, IdempotencyDep, OwnedProjectId, ProjectsDep
+from api.deps import BoardDep, CurrentOrg, IdempotencyDep, OwnedProjectId, ProjectsDep, QuotasDep
 from api.json_body import BoundedJsonRoute, inline_schema, media_type
 from api.limits import DEFAULT_MAX_BODY_BYTES
 from api.openapi.error_responses import error_responses
+from api.ratelimit import limits_of
 from core import ids
+from core.accounts.quotas import OrgLimits, Quotas
 from core.board.bulk import (
     MAX_BATCH_ITEMS,
     MAX_EXTERNAL_ID_CHARS,
     MAX_PAYLOAD_BYTES,
     BulkOutcome,
+    Room,
     TaskItem,
     parse_json_batch,
     parse_ndjson_batch,
     submit_batch,
 )
-from core.errors import TaskNotFound, UnsupportedMediaType
+from core.errors import BatchTooLarge, QuotaExceeded, TaskNotFound, UnsupportedMediaType
 from core.idempotency import MAX_KEY_CHARS, TTL_SECONDS, Claim, StoredResponse, fingerprint
 from core.json_input import MAX_DEPTH as MAX_JSON_DEPTH
 from core.json_input import MAX_NUMBER_CHARS
+from core.settings import Settings
 from task_types import get as get_task_type
 
 __all__ = ["router"]
@@ -117,7 +122,7 @@ class TaskOut(BaseModel):
     summary="Submit tasks in bulk (JSON or NDJSON)",
     description=_BULK_DESCRIPTION,
     openapi_extra=_BULK_BODY,
-    responses=error_responses(401, 403, 404, 409, 413, 415, 422),
+    responses=error_responses(401, 403, 404, 409, 413, 415, 422, 429, 507),
 )
 async def submit_tasks(
     request: Request,
@@ -126,6 +131,7 @@ async def submit_tasks(
     board: BoardDep,
     projects: ProjectsDep,
     idempotency: IdempotencyDep,
+    quotas: QuotasDep,
     idempotency_key: Annotated[
         str | None, Header(alias="Idempotency-Key", max_length=MAX_KEY_CHARS)
     ] = None,
@@ -150,8 +156,21 @@ async def submit_tasks(
         claim = found
     try:
         items = parse(raw)
+        own = await quotas.limits(org.id)
+        await _count_against_rate(request, org.id, own, len(items))
         document = await projects.document(org.id, project_id)
-        outcome = await submit_batch(board, project_id, get_task_type(document["task_type"]), items)
+        task_type = get_task_type(document["task_type"])
+        lanes = cast(asyncio.Semaphore, request.app.state.bulk_lanes)
+        async with lanes, quotas.bulk_turn(org.id) as turn:
+            outcome = await submit_batch(
+                board,
+                project_id,
+                task_type,
+                items,
+                chunk=cast(Settings, request.app.state.settings).bulk_chunk_tasks,
+                room=await _room(quotas, org.id, own),
+                between=turn.renew,
+            )
         body = outcome.model_dump(mode="json")
         if claim is not None:
             await idempotency.complete(claim, 200, body)
@@ -160,6 +179,48 @@ async def submit_tasks(
             await idempotency.abandon(claim)
         raise
     return JSONResponse(body, status_code=200)
+
+
+async def _count_against_rate(request: Request, org_id: str, own: OrgLimits, count: int) -> None:
+    """Each item of the batch counts against the organisation's ``bulk_tasks`` rate (429)."""
+    rate = own.bulk_rate
+    if count > rate.amount:
+        raise BatchTooLarge(
+            f"your organisation may send at most {rate.amount} tasks per {rate.get_expiry()} s; "
+            "split the batch",
+            [{"max_items": rate.amount, "items": count}],
+        )
+    if count:
+        await limits_of(request).enforce("bulk_tasks", org_id, cost=count, rate=rate)
+
+
+async def _room(quotas: Quotas, org_id: str, own: OrgLimits) -> Room | None:
+    """What the organisation's storage quota leaves (507 when nothing); None: no quota."""
+    if not own.quota_tasks and not own.quota_payload_bytes:
+        return None
+    held = await quotas.usage(org_id)
+    room = Room(
+        tasks=own.quota_tasks - held.tasks if own.quota_tasks else None,
+        payload_bytes=(
+            own.quota_payload_bytes - held.payload_bytes if own.quota_payload_bytes else None
+        ),
+    )
+    if (room.tasks is not None and room.tasks <= 0) or (
+        room.payload_bytes is not None and room.payload_bytes <= 0
+    ):
+        raise QuotaExceeded(
+            "your organisation's storage quota is full: no task was created (delete tasks, or "
+            "ask the operator for a larger quota)",
+            [
+                {
+                    "quota_tasks": own.quota_tasks,
+                    "tasks_held": held.tasks,
+                    "quota_payload_bytes": own.quota_payload_bytes,
+                    "payload_bytes_held": held.payload_bytes,
+                }
+            ],
+        )
+    return room
 
 
 @router.get(

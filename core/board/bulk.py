@@ -24,8 +24,9 @@ stored before payloads were compared count as duplicates whatever the payload.
 
 from __future__ import annotations
 
+import asyncio
 import re
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -33,7 +34,7 @@ import pydantic_core
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, ValidationError
 
 from core import json_input
-from core.board.models import MAX_PRIORITY, NewTask
+from core.board.models import CREATE_CHUNK, MAX_PRIORITY, NewTask
 from core.board.runner import AsyncBoard
 from core.errors import BatchTooLarge, InvalidRequest
 from core.text import ONE_LINE, PARAGRAPHS
@@ -47,6 +48,7 @@ __all__ = [
     "BulkOutcome",
     "ItemError",
     "RejectedItem",
+    "Room",
     "TaskItem",
     "parse_json_batch",
     "parse_ndjson_batch",
@@ -303,32 +305,94 @@ def _conflict(entry: _Valid) -> RejectedItem:
     )
 
 
+@dataclass(slots=True)
+class Room:
+    """What a quota leaves to fill: new tasks, payload bytes (None: no bound)."""
+
+    tasks: int | None = None
+    payload_bytes: int | None = None
+
+
+def _over_quota(entry: _Valid) -> RejectedItem:
+    return RejectedItem(
+        index=entry.index,
+        external_id=entry.task.external_id,
+        errors=[
+            ItemError(
+                loc=[],
+                msg="your organisation's storage quota is full: this task was not created "
+                "(delete tasks, or ask the operator for a larger quota)",
+                type="quota_exceeded",
+            )
+        ],
+    )
+
+
 async def submit_batch(
-    board: AsyncBoard, project_id: str, task_type: AnyTaskType, items: Sequence[Any]
+    board: AsyncBoard,
+    project_id: str,
+    task_type: AnyTaskType,
+    items: Sequence[Any],
+    *,
+    chunk: int = CREATE_CHUNK,
+    room: Room | None = None,
+    between: Callable[[], Awaitable[None]] | None = None,
 ) -> BulkOutcome:
-    """Validate every item, create the valid ones (gold answers stored with their task)."""
-    valid: list[_Valid] = []
+    """Validate every item, create the valid ones (gold answers stored with their task).
+
+    In steps of ``chunk`` items (at most :data:`CREATE_CHUNK`), each validated then written in
+    one script call, letting the event loop serve other requests between two (and calling
+    ``between``, e.g. to renew a lock): a batch never holds the process or Redis for longer than
+    one step (fair sharing, docs/limits.md). A step written stays written if a later one fails.
+    ``room``: the quota's room, used up as tasks are created; the items past it are rejected
+    (``quota_exceeded``)."""
+    step = max(1, min(chunk, CREATE_CHUNK))
     rejected: list[RejectedItem] = []
-    for index, item in enumerate(items):
-        checked = _check(task_type, index, item)
-        if isinstance(checked, RejectedItem):
-            rejected.append(checked)
-        else:
-            valid.append(checked)
     task_ids: list[str | None] = [None] * len(items)
     accepted = duplicates = 0
-    if valid:
-        created = await board.run(board.ops.create_tasks(project_id, [v.task for v in valid]))
-        for entry, outcome in zip(valid, created, strict=True):
-            if outcome.conflict:
-                rejected.append(_conflict(entry))
-                continue
-            task_ids[entry.index] = outcome.task_id
-            if outcome.created:
-                accepted += 1
+    for start in range(0, len(items), step):
+        valid: list[_Valid] = []
+        for index in range(start, min(start + step, len(items))):
+            checked = _check(task_type, index, items[index])
+            if isinstance(checked, RejectedItem):
+                rejected.append(checked)
             else:
-                duplicates += 1
-        rejected.sort(key=lambda item: item.index)
+                valid.append(checked)
+        if valid:
+            create = board.ops.create_tasks(
+                project_id,
+                [v.task for v in valid],
+                max_new=room.tasks if room else None,
+                max_bytes=room.payload_bytes if room else None,
+            )
+            created = await board.run(create)
+            for entry, outcome in zip(valid, created, strict=True):
+                if outcome.over_quota:
+                    rejected.append(_over_quota(entry))
+                    continue
+                if outcome.conflict:
+                    rejected.append(_conflict(entry))
+                    continue
+                task_ids[entry.index] = outcome.task_id
+                if outcome.created:
+                    accepted += 1
+                    if room is not None:
+                        _use(room, entry.task)
+                else:
+                    duplicates += 1
+        else:
+            await asyncio.sleep(0)  # no Redis call to yield at: let other requests run
+        if between is not None and start + step < len(items):
+            await between()
+    rejected.sort(key=lambda item: item.index)
     return BulkOutcome(
         accepted=accepted, duplicates=duplicates, rejected=rejected, task_ids=task_ids
     )
+
+
+def _use(room: Room, task: NewTask) -> None:
+    if room.tasks is not None:
+        room.tasks -= 1
+    if room.payload_bytes is not None:
+        payload = task.payload_json or pydantic_core.to_json(task.payload).decode()
+        room.payload_bytes -= len(payload.encode())

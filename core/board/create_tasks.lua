@@ -1,7 +1,7 @@
 -- create_tasks.lua: add a batch of tasks to a project, idempotent on external id.
 --
--- KEYS[1] P:project   hash   reads redundancy, state and deadline_ms, bumps task_seq and
---                            count:open
+-- KEYS[1] P:project   hash   reads redundancy, state and deadline_ms, bumps task_seq,
+--                            count:open and payload_bytes (the payload JSON held: the quota)
 -- KEYS[2] P:tasks     hash   new task records
 -- KEYS[3] P:payloads  hash   new payloads
 -- KEYS[4] P:ext       hash   external id -> task id (read, then written for new tasks)
@@ -15,6 +15,8 @@
 --         ("" for an ordinary task), payload digest ("" without an external id; kept in the
 --         task record as "pd")
 -- ARGV[3 + 5n] the id of the HTTP request submitting them ("" for none), copied into the event
+-- ARGV[4 + 5n] most new tasks this call may create ("" or absent: no bound; the quota)
+-- ARGV[5 + 5n] most payload bytes they may add up to ("" or absent: no bound; the quota)
 --
 -- A gold task gets a record in state 'gold' (outside the state counts: it is never progress)
 -- and joins the gold pool instead of the ready set; gold_tasks counts them.
@@ -22,7 +24,8 @@
 -- Reply: {'ok', entry...} with one entry per input task: "+<task id>" when created,
 -- "=<task id>" when the external id already named a task with the same payload digest (or one
 -- recorded without a digest), "!<task id>" when it named one with another payload (a
--- conflict); nothing is written for either;
+-- conflict), "#" for a new task past ARGV[4 + 5n] or ARGV[5 + 5n] (over the quota); nothing is
+-- written for any of these;
 -- or {'err', 'no_project', ''}, or {'err', 'project_closed', ''} once the project is closed or
 -- past its deadline (its tasks expire: see expire_deadline.lua).
 
@@ -38,8 +41,10 @@ if project[2] == 'closed' or (deadline and now >= deadline) then
 end
 
 local n = tonumber(ARGV[2])
+local max_new = tonumber(ARGV[4 + n * 5] or '')
+local max_bytes = tonumber(ARGV[5 + n * 5] or '')
 local reply = {'ok'}
-local created, golden, first_id, last_id = 0, 0, nil, nil
+local created, golden, first_id, last_id, bytes = 0, 0, nil, nil, 0
 for i = 0, n - 1 do
   local ext = ARGV[3 + i * 5]
   local priority = tonumber(ARGV[4 + i * 5])
@@ -57,6 +62,8 @@ for i = 0, n - 1 do
     else
       reply[#reply + 1] = '=' .. existing
     end
+  elseif (max_new and created >= max_new) or (max_bytes and bytes + #payload > max_bytes) then
+    reply[#reply + 1] = '#'
   else
     local seq = redis.call('HINCRBY', KEYS[1], 'task_seq', 1)
     local task_id = string.format('t%010d', seq)
@@ -81,6 +88,7 @@ for i = 0, n - 1 do
     redis.call('HSET', KEYS[2], task_id, cjson.encode(task))
     redis.call('HSET', KEYS[3], task_id, payload)
     created = created + 1
+    bytes = bytes + #payload
     first_id = first_id or task_id
     last_id = task_id
     reply[#reply + 1] = '+' .. task_id
@@ -88,6 +96,7 @@ for i = 0, n - 1 do
 end
 
 if created > 0 then
+  redis.call('HINCRBY', KEYS[1], 'payload_bytes', bytes)
   if created > golden then
     redis.call('HINCRBY', KEYS[1], 'count:open', created - golden)
   end

@@ -131,6 +131,8 @@ class CreatedTask:
     external_id: str | None
     #: The external id already named a task with another payload (``task_id``, left as it was).
     conflict: bool = False
+    #: Not created: past the quota the call was given (``task_id`` is empty).
+    over_quota: bool = False
 
 
 _CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"))

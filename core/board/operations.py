@@ -117,7 +117,13 @@ class BoardOps(SlotOps, ReviewOps):
 
     # -- tasks -------------------------------------------------------------------------------
 
-    def _create_chunk(self, pk: ProjectKeys, chunk: Sequence[NewTask]) -> ScriptCall[list[str]]:
+    def _create_chunk(
+        self,
+        pk: ProjectKeys,
+        chunk: Sequence[NewTask],
+        max_new: int | None = None,
+        max_bytes: int | None = None,
+    ) -> ScriptCall[list[str]]:
         args: list[str | int] = [self.clock.script_now(), len(chunk)]
         for task in chunk:
             gold = dumps(dict(task.gold)) if task.gold is not None else ""
@@ -126,6 +132,7 @@ class BoardOps(SlotOps, ReviewOps):
             digest = payload_digest(task.payload) if task.external_id else ""
             args += [task.external_id or "", task.priority, payload, gold, digest]
         args.append(current_request_id())  # the request the tasks came in (events carry it)
+        args += ["" if max_new is None else max_new, "" if max_bytes is None else max_bytes]
 
         def parse(reply: Sequence[Any]) -> list[str]:
             return [text(entry) for entry in checked(reply)[1:]]
@@ -137,11 +144,21 @@ class BoardOps(SlotOps, ReviewOps):
         return ScriptCall(ScriptName.CREATE_TASKS, keys, args, parse)
 
     def create_tasks(
-        self, project_id: str, tasks: Iterable[NewTask]
+        self,
+        project_id: str,
+        tasks: Iterable[NewTask],
+        *,
+        max_new: int | None = None,
+        max_bytes: int | None = None,
     ) -> Batch[list[CreatedTask], list[str]]:
+        """``max_new`` / ``max_bytes``: at most that many new tasks, of payloads adding up to at
+        most that many bytes (a quota's room); the tasks past them are ``over_quota``. With
+        either, the tasks must fit one chunk (:data:`CREATE_CHUNK`): the room is one script's."""
         pk = self.project_keys(project_id)
         batch = list(tasks)
         chunks = [batch[i : i + CREATE_CHUNK] for i in range(0, len(batch), CREATE_CHUNK)]
+        if (max_new is not None or max_bytes is not None) and len(chunks) > 1:
+            raise ValueError(f"a quota bounds one chunk of at most {CREATE_CHUNK} tasks")
 
         def combine(replies: list[list[str]]) -> list[CreatedTask]:
             created: list[CreatedTask] = []
@@ -149,12 +166,18 @@ class BoardOps(SlotOps, ReviewOps):
                 for task, entry in zip(chunk, entries, strict=True):
                     created.append(
                         CreatedTask(
-                            entry[1:], entry[0] == "+", task.external_id, conflict=entry[0] == "!"
+                            entry[1:],
+                            entry[0] == "+",
+                            task.external_id,
+                            conflict=entry[0] == "!",
+                            over_quota=entry[0] == "#",
                         )
                     )
             return created
 
-        return Batch([self._create_chunk(pk, chunk) for chunk in chunks], combine)
+        return Batch(
+            [self._create_chunk(pk, chunk, max_new, max_bytes) for chunk in chunks], combine
+        )
 
     def get_task(self, project_id: str, task_id: str) -> Commands[TaskView]:
         pk = self.project_keys(project_id)

@@ -13,6 +13,8 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
                                      + ``doc_rev`` (revision: concurrent edits, core.projects.store)
                                      + ``evaluated_policy`` (the policy open tasks were last
                                      decided under, core.projects.reevaluation)
+                                     + ``payload_bytes`` (the payload JSON its tasks hold, for
+                                     the organisation's quota: create_tasks.lua adds to it)
     P:tasks                   hash   task id -> task record (JSON: state, need, live, answers, …)
     P:payloads                hash   task id -> payload (JSON, as the NGO sent it)
     P:ext                     hash   external id -> task id (idempotent bulk submission)

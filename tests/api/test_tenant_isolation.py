@@ -103,7 +103,11 @@ def test_a_new_route_naming_an_object_without_a_case_is_named() -> None:
         return {}
 
     operations, _ = read_routes(app)
-    new = [route for route in operations if path_params(route) and missing_case(route)]
+    new = [
+        route
+        for route in operations
+        if path_params(route) and ALLOWED.get(route) != OPERATOR and missing_case(route)
+    ]
     assert new == [("GET", "/v1/projects/{project_id}/notes/{note_id}")]
     assert "GET /v1/projects/{project_id}/notes/{note_id}" in str(missing_case(new[0]))
 

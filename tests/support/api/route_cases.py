@@ -111,9 +111,12 @@ ALLOWED: dict[Route, frozenset[Role]] = {
     # operators
     ("POST", "/v1/orgs"): OPERATOR,
     ("DELETE", "/v1/certificates/{certificate_id}"): OPERATOR,
+    ("GET", "/v1/orgs/{org_id}/limits"): OPERATOR,
+    ("PUT", "/v1/orgs/{org_id}/limits"): OPERATOR,
     # organisations
     ("GET", "/v1/org"): ORG,
     ("GET", "/v1/org/keys"): ORG,
+    ("GET", "/v1/org/limits"): ORG,
     ("POST", "/v1/org/keys"): ORG,
     ("DELETE", "/v1/org/keys/{key_id}"): ORG,
     ("GET", "/v1/projects"): ORG,
@@ -229,6 +232,9 @@ CASES: dict[Route, Case] = {
     ("DELETE", "/v1/certificates/{certificate_id}"): NO_BODY,
     ("GET", "/v1/org"): NO_BODY,
     ("GET", "/v1/org/keys"): NO_BODY,
+    ("GET", "/v1/org/limits"): NO_BODY,
+    ("GET", "/v1/orgs/{org_id}/limits"): NO_BODY,
+    ("PUT", "/v1/orgs/{org_id}/limits"): Case(_const({"quota_tasks": 50_000})),
     ("POST", "/v1/org/keys"): Case(prepare=_revoke_spare_key),
     ("DELETE", "/v1/org/keys/{key_id}"): NO_BODY,
     ("GET", "/v1/projects"): NO_BODY,
@@ -322,6 +328,11 @@ def _forged_review(tenant: Tenant) -> str:
 
 
 PARAMS: dict[str, Param] = {
+    "org_id": Param(  # the operator's routes only: no tenant role names an organisation
+        real=lambda t: [t.org_id],
+        random=lambda t: [f"org_{secrets.token_hex(10)}"],
+        other_kinds=lambda t: [t.project_id],
+    ),
     "project_id": Param(
         real=lambda t: [t.project_id],
         random=lambda t: [ids.new_project_id()],
