@@ -1,8 +1,8 @@
 -- claim.lua: lease one answer slot of the best claimable task to a volunteer.
 --
 -- KEYS[1] P:project         hash   reads state, lease_ms, max_lease_ms, deadline_ms, the gold
---                                  and qualification policy (gold_*, qual_tasks); bumps
---                                  per-state counts
+--                                  and qualification policy (gold_*, qual_tasks), max_per_vol;
+--                                  bumps per-state counts
 -- KEYS[2] P:tasks           hash   the chosen task's record (live + 1)
 -- KEYS[3] P:ready           zset   scanned best first; the task's score or membership updated
 -- KEYS[4] P:asg             hash   the new assignment record
@@ -37,9 +37,13 @@
 -- a failed round, nothing at all until its retry_at. A gold task is leased like any other (same
 -- reply, same records); it just never enters the ready set, the state counts or the results.
 --
+-- The project's max_per_vol (0 or absent: none) caps the tasks one volunteer claims in it, the
+-- size of KEYS[6] (released tasks count: each claim showed a payload): past it, 'volunteer_cap'.
+--
 -- Reply: {'ok', assignment id, task id, expires at (ms), payload JSON, 1 for a gold task else 0}
 --     or {'empty', reason}  with reason 'paused', 'closed' (closed, or past its deadline),
---                           'cooldown' (a failed qualification round) or 'nothing_fits'
+--                           'cooldown' (a failed qualification round), 'volunteer_cap' or
+--                           'nothing_fits'
 --     or {'err', 'no_project', ''}
 
 -- project: the HMGET below; its fields 5 to 8 are the gold schedule.
@@ -85,7 +89,7 @@ end
 local now = now_ms(ARGV[1])
 local volunteer_id = ARGV[2]
 local project = redis.call('HMGET', KEYS[1], 'state', 'lease_ms', 'max_lease_ms', 'deadline_ms',
-  'gold_start', 'gold_end', 'gold_warmup', 'gold_settle', 'qual_tasks')
+  'gold_start', 'gold_end', 'gold_warmup', 'gold_settle', 'qual_tasks', 'max_per_vol')
 if not project[2] then
   return {'err', 'no_project', ''}
 end
@@ -95,6 +99,10 @@ end
 local deadline = tonumber(project[4] or '')
 if project[1] == 'closed' or (deadline and now >= deadline) then
   return {'empty', 'closed'}
+end
+local per_volunteer = tonumber(project[10] or '') or 0
+if per_volunteer > 0 and redis.call('SCARD', KEYS[6]) >= per_volunteer then
+  return {'empty', 'volunteer_cap'}
 end
 local lease_ms = tonumber(project[2])
 local max_lease_ms = tonumber(project[3])

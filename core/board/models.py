@@ -49,6 +49,7 @@ class BoardPolicy:
     max_lease_seconds: int = 7200  # total lease time a task can be held through heartbeats
     max_attempts: int = 5  # expired leases before a task is flagged stalled; 0 = never
     gold: GoldPolicy = field(default_factory=lambda: GoldPolicy())
+    max_tasks_per_volunteer: int = 0  # tasks of the project one volunteer may claim; 0 = no cap
 
     def __post_init__(self) -> None:
         if not 1 <= self.redundancy <= MAX_REDUNDANCY:
@@ -57,6 +58,8 @@ class BoardPolicy:
             raise ValueError("lease_seconds must be positive and at most max_lease_seconds")
         if self.max_attempts < 0:
             raise ValueError("max_attempts must be zero or positive")
+        if self.max_tasks_per_volunteer < 0:
+            raise ValueError("max_tasks_per_volunteer must be zero (no cap) or positive")
 
     def redis_fields(self) -> dict[str, str | int]:
         return {
@@ -64,6 +67,7 @@ class BoardPolicy:
             "lease_ms": self.lease_seconds * 1000,
             "max_lease_ms": self.max_lease_seconds * 1000,
             "max_attempts": self.max_attempts,
+            "max_per_vol": self.max_tasks_per_volunteer,
             **self.gold.redis_fields(),
         }
 

@@ -59,6 +59,7 @@ def board_policy(document: Mapping[str, Any]) -> BoardPolicy:
         lease_seconds=lease,
         max_lease_seconds=max(DEFAULT_MAX_LEASE_SECONDS, lease),
         gold=gold_policy(document),
+        max_tasks_per_volunteer=int(document.get("max_tasks_per_volunteer") or 0),
     )
 
 
@@ -127,6 +128,7 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         qualification=document.get("qualification"),
         max_redundancy=document.get("max_redundancy"),
         reputation_floor=document.get("reputation_floor"),
+        max_tasks_per_volunteer=document.get("max_tasks_per_volunteer"),
         state=state if state in ("paused", "closed") else "active",
         counts=counts,
         gold_tasks=int(fields.get("gold_tasks", 0)),

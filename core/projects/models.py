@@ -181,6 +181,14 @@ class ProjectCreate(BaseModel):
         "project's task type, once enough evidence is in (see core.quality.reputation_model); "
         "default: none.",
     )
+    max_tasks_per_volunteer: int | None = Field(
+        default=None,
+        ge=1,
+        le=1_000_000,
+        description="Most tasks of this project one volunteer may claim (released ones count: "
+        "each claim shows a payload); default: no cap. Past it, the volunteer is served other "
+        "projects' tasks.",
+    )
 
     @model_validator(mode="after")
     def _ceiling_above_redundancy(self) -> Self:
@@ -210,6 +218,7 @@ class ProjectPatch(BaseModel):
     qualification: Qualification | None = None
     max_redundancy: Redundancy | None = None
     reputation_floor: Rate | None = None
+    max_tasks_per_volunteer: int | None = Field(default=None, ge=1, le=1_000_000)
 
 
 # Fields that cannot be cleared with null (a project always has them).
@@ -250,6 +259,7 @@ class Project(BaseModel):
     qualification: Qualification | None
     max_redundancy: int | None
     reputation_floor: float | None = None
+    max_tasks_per_volunteer: int | None = None
     state: ProjectStatus = Field(
         description="active, paused, or closed (the deadline passed: unfinished tasks expired)."
     )
