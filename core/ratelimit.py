@@ -36,6 +36,8 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import redis.asyncio
+import redis.exceptions
+import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
@@ -49,6 +51,8 @@ __all__ = [
     "Refusal",
     "parse_rate",
 ]
+
+log = structlog.get_logger(__name__)
 
 #: Every limit the API applies, and whom it counts (the docs list them from here).
 LIMIT_NAMES: Final[Mapping[str, str]] = {
@@ -168,7 +172,15 @@ class RateLimits:
                 retry = max(1, math.ceil(left))
                 return Refusal(limit, refusal.amount, refusal.window_s, 0, retry)
             del self._refused[(limit, identity)]
-        if await self._limiter.hit(item, limit, identity, cost=cost):
+        try:
+            if await self._limiter.hit(item, limit, identity, cost=cost):
+                return None
+        except redis.exceptions.ResponseError as refused:
+            if "OOM" not in str(refused):
+                raise
+            # Redis is full (maxmemory, noeviction): nothing can be counted, and every write
+            # the request would make is refused anyway (507); reads must still be served.
+            log.warning("ratelimit.not_counted", limit=limit, reason="redis_out_of_memory")
             return None
         stats = await self._limiter.get_window_stats(item, limit, identity)
         # The window frees a hit at stats.reset_time (wall clock); a cost of several may need

@@ -60,6 +60,9 @@ def test_up_runs_everything_on_an_embedded_redis_and_stops_cleanly(
         assert any(redis_dir.glob("appendonly*")), "the embedded Redis keeps an AOF"
         # The worker is consuming from the embedded Redis.
         client = redis.Redis(port=redis_port, decode_responses=True)
+        # Full, it refuses writes (507 storage_full) rather than evicting: the default 1 GiB.
+        assert client.config_get("maxmemory")["maxmemory"] == str(1024**3)
+        assert client.config_get("maxmemory-policy")["maxmemory-policy"] == "noeviction"
         deadline = time.monotonic() + READY_TIMEOUT
         while not client.exists("ruche:dramatiq:__heartbeats__"):
             assert time.monotonic() < deadline, up.output()

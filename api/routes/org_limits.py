@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, field_validator
 
 from api.deps import AccountsDep, CurrentAdmin, CurrentOrg, QuotasDep
 from api.json_body import BoundedJsonRoute
@@ -37,10 +37,10 @@ class LimitsChange(BaseModel):
         default=None,
         description="Tasks it may send in bulk per window, e.g. `60000/minute`, `5000/hour`.",
     )
-    quota_tasks: int | None = Field(
+    quota_tasks: Annotated[int, Strict()] | None = Field(
         default=None, ge=0, le=MAX_QUOTA, description="Tasks it may hold (0: no limit)."
     )
-    quota_payload_bytes: int | None = Field(
+    quota_payload_bytes: Annotated[int, Strict()] | None = Field(
         default=None,
         ge=0,
         le=MAX_QUOTA,

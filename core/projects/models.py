@@ -181,7 +181,7 @@ class ProjectCreate(BaseModel):
         "project's task type, once enough evidence is in (see core.quality.reputation_model); "
         "default: none.",
     )
-    max_tasks_per_volunteer: int | None = Field(
+    max_tasks_per_volunteer: Annotated[int, Strict()] | None = Field(
         default=None,
         ge=1,
         le=1_000_000,
@@ -218,7 +218,9 @@ class ProjectPatch(BaseModel):
     qualification: Qualification | None = None
     max_redundancy: Redundancy | None = None
     reputation_floor: Rate | None = None
-    max_tasks_per_volunteer: int | None = Field(default=None, ge=1, le=1_000_000)
+    max_tasks_per_volunteer: Annotated[int, Strict()] | None = Field(
+        default=None, ge=1, le=1_000_000
+    )
 
 
 # Fields that cannot be cleared with null (a project always has them).
