@@ -98,7 +98,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             catalogue=ProjectCatalogue(client, keys, board),
         )
         app.state.bulk_lanes = asyncio.Semaphore(settings.bulk_lanes)
-        app.state.limits = RateLimits(client, settings.rates, key_prefix=keys.rate_limits)
+        app.state.limits = RateLimits(client, settings.rates, key_prefix=keys.rate_limits, mux=mux)
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )

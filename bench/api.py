@@ -74,11 +74,13 @@ import redis.asyncio as aioredis
 import uvloop
 from redis.utils import HIREDIS_AVAILABLE
 from sanity import require_finite
+from unlimited import UNLIMITED
 
 from core.board.bulk import parse_json_batch, submit_batch
 from core.board.runner import AsyncBoard, CreatedTask, NewTask
 from core.redis.keys import Keys
 from core.redis.server import RedisServer, free_port
+from core.settings import Settings
 from task_types import get as get_task_type
 
 REPO = Path(__file__).resolve().parent.parent
@@ -528,9 +530,9 @@ class TimedBoard:
         self.ops = self
         self.seconds = 0.0
 
-    def create_tasks(self, project_id: str, tasks: list[NewTask]) -> Any:
+    def create_tasks(self, project_id: str, tasks: list[NewTask], **quota: Any) -> Any:
         start = time.perf_counter()
-        op = self.board.ops.create_tasks(project_id, tasks)
+        op = self.board.ops.create_tasks(project_id, tasks, **quota)
         self.seconds += time.perf_counter() - start
         return op
 
@@ -581,6 +583,7 @@ class Bench:
             RUCHE_REDIS_URL=self.redis_url,
             RUCHE_ADMIN_TOKEN=self.admin_token,
             RUCHE_KEY_PREFIX=self.prefix,
+            **UNLIMITED,
         )
         return env
 
@@ -974,7 +977,10 @@ class Bench:
             items = parse_json_batch(body)
             t1 = time.perf_counter()
             creating = timed.seconds
-            outcome = await submit_batch(timed, route_project, task_type, items)
+            # In the server's steps (Settings.bulk_chunk_tasks, the default the servers run).
+            outcome = await submit_batch(
+                timed, route_project, task_type, items, chunk=Settings().bulk_chunk_tasks
+            )
             t2 = time.perf_counter()
             json.dumps(
                 outcome.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")

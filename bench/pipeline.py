@@ -229,12 +229,16 @@ class Processes:
     """Ruche's processes for the run, each in a session of its own, logging to ``logs``."""
 
     def __init__(self, redis_url: str, logs: Path) -> None:
+        # Here, not at the top: the workers import this module as bench.pipeline (see main).
+        from unlimited import UNLIMITED
+
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
         self.env.update(
             RUCHE_REDIS_URL=redis_url,
             RUCHE_ADMIN_TOKEN=ADMIN_TOKEN,
             RUCHE_WEBHOOK_ALLOW_PRIVATE="1",
             RUCHE_LOG_FORMAT="json",
+            **UNLIMITED,
         )
         self.logs = logs
         self.running: dict[str, subprocess.Popen[bytes]] = {}

@@ -45,6 +45,7 @@ from typing import Any
 
 import httpx
 from sanity import require_finite
+from unlimited import UNLIMITED
 
 from core.redis.server import RedisServer
 from producers.bulk import DEFAULT_CHUNK
@@ -121,7 +122,9 @@ def measure(
     helpers = bench_api()
     admin = "rk_admin_" + secrets.token_urlsafe(32)
     env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
-    env.update(RUCHE_REDIS_URL=redis_url, RUCHE_ADMIN_TOKEN=admin, RUCHE_LOG_LEVEL="WARNING")
+    env.update(
+        RUCHE_REDIS_URL=redis_url, RUCHE_ADMIN_TOKEN=admin, RUCHE_LOG_LEVEL="WARNING", **UNLIMITED
+    )
     server = helpers.Server("ruche", ["ruche", "api"], env, log_dir)
     path = log_dir / "posts.csv"
     write_csv(path, rows, helpers.moderation_payload)

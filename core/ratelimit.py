@@ -17,8 +17,9 @@ Usage, from a route or from anything else that serves people (a web sign-in page
 
 Cost: one Redis round trip per hit (the library's acquire script), several hits of one request
 concurrently in one (:meth:`RateLimits.enforce_all`). A refusal reads the window once more for
-its headers, and is then remembered in this process until the window lets a hit through again,
-so a client that keeps knocking costs a dictionary lookup per request, not a Redis call.
+its headers; one that leaves nothing in the window is then remembered in this process until the
+window lets a hit through again, so a client that keeps knocking costs a dictionary lookup per
+request, not a Redis call.
 
 The refusal's headers follow draft-ietf-httpapi-ratelimit-headers:
 ``RateLimit-Policy: "claims";q=60;w=60`` (amount and window in seconds) and
@@ -31,18 +32,20 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, cast
 
 import redis.asyncio
 import redis.exceptions
 import structlog
 from limits import RateLimitItem, parse
 from limits.aio.storage import RedisStorage
+from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from core.errors import TooManyRequests
+from core.redis.mux import MuxRedis
 
 __all__ = [
     "LIMIT_NAMES",
@@ -129,6 +132,25 @@ class Refusal:
         return RateLimited(self)
 
 
+class _MuxScripts:
+    """What redis-py's ``AsyncScript`` asks of its client, over a :class:`MuxRedis`."""
+
+    def __init__(self, mux: MuxRedis) -> None:
+        self.mux = mux
+
+    async def _one(self, *command: str | int | float | bytes) -> Any:
+        [reply] = await self.mux.execute([command])
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+    async def evalsha(self, sha: str, numkeys: int, *keys_and_args: str | int | float) -> Any:
+        return await self._one("EVALSHA", sha, numkeys, *keys_and_args)
+
+    async def script_load(self, script: str) -> str:
+        return str(await self._one("SCRIPT", "LOAD", script))
+
+
 class RateLimits:
     """The process's rate limiter: ``limits``' sliding window counter on the shared Redis.
 
@@ -143,6 +165,7 @@ class RateLimits:
         rates: Mapping[str, RateLimitItem],
         *,
         key_prefix: str,
+        mux: MuxRedis | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         # The process's own connection pool: no second set of connections to Redis. (The
@@ -151,6 +174,15 @@ class RateLimits:
         storage = RedisStorage(
             "async+redis://", implementation="redispy", key_prefix=key_prefix, connection_pool=pool
         )
+        if mux is not None:
+            # The two scripts a hit and a refusal run go down the API's multiplexed connection
+            # (core.redis.mux): a third of redis-py's CPU per call, and the hits of one request
+            # share one write. redis-py's scripts ask their client for evalsha and script_load
+            # only; every other call of the library (clear) stays on the pool.
+            scripts = _MuxScripts(mux)
+            bridge = cast(RedispyBridge, storage.bridge)
+            for script in (bridge.lua_acquire_sliding_window, bridge.lua_sliding_window):
+                script.registered_client = cast(Any, scripts)
         self._limiter = SlidingWindowCounterRateLimiter(storage)
         self.rates = dict(rates)
         self._clock = clock
@@ -189,7 +221,8 @@ class RateLimits:
         wait = max(stats.reset_time - time.time(), missing * item.get_expiry() / item.amount)
         retry_after = max(1, math.ceil(wait))
         refusal = Refusal(limit, item.amount, item.get_expiry(), stats.remaining, retry_after)
-        self._remember((limit, identity), refusal)
+        if stats.remaining <= 0:  # nothing fits until then, whatever the cost: no need to ask
+            self._remember((limit, identity), refusal)
         return refusal
 
     async def enforce(
@@ -200,9 +233,12 @@ class RateLimits:
         if refusal is not None:
             raise RateLimited(refusal)
 
-    async def enforce_all(self, hits: Iterable[tuple[str, str]]) -> None:
+    async def enforce_all(self, hits: Sequence[tuple[str, str]]) -> None:
         """Several hits of one cost each, at once (one round trip's time); the first refusal is
         raised. Every hit that fits is counted, whatever the others answer."""
+        if len(hits) == 1:
+            await self.enforce(*hits[0])
+            return
         outcomes: list[Any] = await asyncio.gather(
             *(self.check(limit, identity) for limit, identity in hits)
         )
