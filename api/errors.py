@@ -22,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import auth_refusal
 from core.errors import RucheError, StorageFull, TooManyRequests
 from core.json_input import JsonRefused
+from core.redis.reply_errors import out_of_memory
 from web.routing import error_page, wants_a_page
 
 __all__ = ["ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
@@ -161,9 +162,7 @@ def install_error_handlers(app: FastAPI) -> None:
         # Redis at its maxmemory (noeviction) refuses writes: "OOM command not allowed…", as
         # a command's error or inside a script's. Nothing was evicted and nothing half-written
         # is acknowledged; the operator must make room. Any other refusal is a bug of ours.
-        if isinstance(exc, redis.exceptions.OutOfMemoryError) or "OOM command not allowed" in str(
-            exc
-        ):
+        if out_of_memory(exc):
             log.error("redis.out_of_memory", path=request.url.path)
             full = StorageFull(
                 "the server's storage is full; nothing was changed. Try again later (the "

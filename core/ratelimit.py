@@ -46,6 +46,7 @@ from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
 from core.errors import TooManyRequests
 from core.redis.mux import MuxRedis
+from core.redis.reply_errors import out_of_memory
 
 __all__ = [
     "LIMIT_NAMES",
@@ -208,7 +209,7 @@ class RateLimits:
             if await self._limiter.hit(item, limit, identity, cost=cost):
                 return None
         except redis.exceptions.ResponseError as refused:
-            if "OOM" not in str(refused):
+            if not out_of_memory(refused):
                 raise
             # Redis is full (maxmemory, noeviction): nothing can be counted, and every write
             # the request would make is refused anyway (507); reads must still be served.

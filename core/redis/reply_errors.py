@@ -40,7 +40,7 @@ from redis.exceptions import (
     TryAgainError,
 )
 
-__all__ = ["ERROR_CLASSES", "ERR_MESSAGE_CLASSES", "reply_error"]
+__all__ = ["ERROR_CLASSES", "ERR_MESSAGE_CLASSES", "out_of_memory", "reply_error"]
 
 #: "ERR" replies with a class of their own, by their whole message (after "ERR ").
 ERR_MESSAGE_CLASSES: dict[str, type[RedisError]] = {
@@ -93,3 +93,12 @@ def reply_error(reply: str) -> RedisError:
         return error_class(message)
     except Exception:  # e.g. MovedError parses "slot host:port" out of its message
         return ResponseError(message)
+
+
+def out_of_memory(error: BaseException) -> bool:
+    """Redis refused a write because it is at its ``maxmemory`` (``noeviction``): a command's
+    own OOM reply (``OutOfMemoryError``, its "OOM" code stripped) or one raised inside a script
+    (a ``ResponseError`` quoting it)."""
+    return isinstance(error, OutOfMemoryError) or (
+        isinstance(error, ResponseError) and "OOM command not allowed" in str(error)
+    )
