@@ -9,6 +9,10 @@ Claim and submit are the volunteers' hot path: they check the token, read the bo
 a body parameter and response validation, which took a measured tenth of their CPU. They
 refuse what the other routes refuse, in the same words; their bodies are documented inline, and
 their token (``checks_own_token``) where the document is rendered.
+
+Rate limits (``core.ratelimit``): a claim counts against the volunteer's token and ``claims``
+limits (both hits in one round trip before the work), a submit against the token's (one), a
+release against the token's, then ``releases`` (two, before the work).
 """
 
 from __future__ import annotations
