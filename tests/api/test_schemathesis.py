@@ -179,6 +179,7 @@ async def _seed(settings: Settings, redis_url: str) -> Seeded:
         "delivery_id": ["dlv_seeded"],
         "certificate_id": [certificate_id],
         "invitation_id": [str(invitation.json()["id"])],
+        "org_id": [org_id],
     }
     return Seeded(org=org, volunteer=volunteer, ids=ids, tasks=tasks)
 
