@@ -312,7 +312,7 @@ def read_insights(
     now_ms: int,
     days: int = DAYS,
     volunteers: int = TOP_VOLUNTEERS,
-    max_fold_calls: int = 50,
+    max_fold_calls: int = 100,
 ) -> ProjectInsights:
     """A project's insights at ``now_ms`` with a synchronous board (bench, CLI, tests)."""
     pk = _check(board.keys, project_id, days)
@@ -340,7 +340,7 @@ async def read_insights_async(
     now_ms: int,
     days: int = DAYS,
     volunteers: int = TOP_VOLUNTEERS,
-    max_fold_calls: int = 50,
+    max_fold_calls: int = 100,
 ) -> ProjectInsights:
     """A project's insights at ``now_ms`` with the pages' ``AsyncBoard``."""
     pk = _check(board.keys, project_id, days)

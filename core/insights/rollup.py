@@ -72,7 +72,7 @@ DAILY_METRICS = (
     "rejected",  # of which rejected by a reviewer
     "expired",  # tasks left undone when the deadline closed the project
 )
-EVENTS_PER_CALL = 2_000  # events one script call folds (a few ms of Redis time)
+EVENTS_PER_CALL = 250  # events one script call folds: Redis is held ~5-20 ms (bench/insights.py)
 KEEP_WAITS = 200  # decided review waits kept (the "last N decided" median)
 KEEP_DAYS = 400  # per-day fields kept
 FOLD_INTERVAL_S = 60.0  # how often the scheduler folds every project
@@ -125,7 +125,7 @@ def fold_project(board: Board, project_id: str, *, max_calls: int = 50) -> Folde
     return Folded(total, last.more, last.cursor)
 
 
-def fold_all(board: Board, project_ids: Iterable[str] | None = None, *, max_calls: int = 5) -> int:
+def fold_all(board: Board, project_ids: Iterable[str] | None = None, *, max_calls: int = 40) -> int:
     """Fold every project (the ``projects`` set, or ``project_ids``); returns the events
     folded. Each project gets at most ``max_calls`` calls per round: one busy project cannot
     hold up the others, and what is left waits for the next round."""
