@@ -9,6 +9,7 @@ the task pages), ``web/review`` (the reviewer's pages), ``web/me`` (my work, cer
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import pkgutil
 from dataclasses import dataclass
 
@@ -43,10 +44,11 @@ class WebState:
 
 
 def _area_routers() -> list[APIRouter]:
-    """``router`` of every area subpackage (``web.<area>.routes``), in name order."""
+    """``router`` of every area subpackage (``web.<area>.routes``), in name order; a
+    subpackage without a ``routes`` module (web/ngo before its pages) adds none."""
     routers = []
     for module in sorted(pkgutil.iter_modules(web.__path__), key=lambda m: m.name):
-        if module.ispkg:
+        if module.ispkg and importlib.util.find_spec(f"web.{module.name}.routes") is not None:
             routes = importlib.import_module(f"web.{module.name}.routes")
             routers.append(routes.router)
     return routers

@@ -22,6 +22,7 @@ import redis
 import structlog
 
 from core.board.runner import Board
+from core.insights.rollup import PeriodicFold
 from core.projects.deadlines import sweep_deadlines
 from core.projects.retention import sweep_retention
 from core.redis.keys import Keys
@@ -34,11 +35,15 @@ log = structlog.get_logger(__name__)
 
 Tick = Callable[[Board, Settings], None]
 
+#: Every project's events folded into its insights once a minute (core.insights.rollup).
+fold_insights = PeriodicFold()
+
 
 def reap(board: Board, settings: Settings) -> None:
     """One round of time-driven maintenance (see the module docstring)."""
     expired = board.reap_expired_leases()
     expired_reviews = board.reap_expired_review_leases()
+    fold_insights(board)  # the console's measurements and daily state snapshots, once a minute
     # Projects past their deadline close; core.projects.deadlines logs what changed.
     sweep_deadlines(board)
     enqueue_due_deliveries(board, settings)  # webhook retries and redeliveries now due

@@ -39,6 +39,19 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:qual                    hash   volunteer id -> qualification record (JSON: answered,
                                      correct, rounds, passed, retry_at)
     P:published               hash   decision id -> results stream entry id (publish once)
+    P:insights                hash   the project's measurements folded from P:events
+                                     (core.insights.rollup): ``cursor`` (last event folded),
+                                     ``d:<day>:<metric>`` per-day counts (day = UTC days since
+                                     the epoch), ``t:<metric>`` totals, ``s:<day>`` the per-state
+                                     counts (JSON) at the day's last fold
+    P:insights:vol            hash   ``<volunteer-id>:<a|g|gc|r|x>``: answers, gold answered,
+                                     gold correct, answers on tasks reopened / rejected by review
+    P:insights:vol_rank       zset   volunteer id -> answers (the most active, read first)
+    P:insights:review_open    zset   task id -> when its review item opened (ms), while waiting
+    P:insights:review_waits   list   the waits (ms) of the last review decisions, newest first
+    P:unclear                 stream "instructions unclear" reports (volunteer, task, note, at),
+                                     capped (core.insights.unclear)
+    P:unclear:seen            set    "<volunteer-id>:<task-id>": one report per volunteer and task
 
 Accounts live outside project slots (``G`` = ``<prefix>``)::
 
@@ -209,6 +222,34 @@ class ProjectKeys:
     @property
     def decisions(self) -> str:
         return f"{self.base}:decisions"
+
+    @property
+    def insights(self) -> str:
+        return f"{self.base}:insights"
+
+    @property
+    def insights_volunteers(self) -> str:
+        return f"{self.base}:insights:vol"
+
+    @property
+    def insights_volunteer_rank(self) -> str:
+        return f"{self.base}:insights:vol_rank"
+
+    @property
+    def insights_review_open(self) -> str:
+        return f"{self.base}:insights:review_open"
+
+    @property
+    def insights_review_waits(self) -> str:
+        return f"{self.base}:insights:review_waits"
+
+    @property
+    def unclear(self) -> str:
+        return f"{self.base}:unclear"
+
+    @property
+    def unclear_seen(self) -> str:
+        return f"{self.base}:unclear:seen"
 
 
 @dataclass(frozen=True, slots=True)

@@ -48,6 +48,9 @@ class ScriptName(StrEnum):
     APPLY_REPUTATION = "apply_reputation"
     READ_REPUTATION = "read_reputation"
     CLOSE_COLLECTION = "close_collection"
+    # a project's measurements and "instructions unclear" reports (core.insights)
+    FOLD_INSIGHTS = "fold_insights"
+    RECORD_UNCLEAR = "record_unclear"
 
 
 #: Helper files (``_<name>.lua``) a script needs besides the prelude.

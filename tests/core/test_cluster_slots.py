@@ -23,6 +23,8 @@ from core.board.runner import BoardPolicy, Claimed, NewTask, ReviewClaimed, Revi
 from core.clock import ManualClock
 from core.delivery.results import Result, publish_result
 from core.ids import new_volunteer_id
+from core.insights.rollup import fold_call
+from core.insights.unclear import record_unclear
 from core.projects.deadlines import expire_deadline
 from core.projects.reevaluation import close_collection
 from core.quality.outcomes import PipelineOps
@@ -68,6 +70,15 @@ def play_life_cycle(board: TestBoard, clock: ManualClock) -> None:
     assert expire_deadline(board, project).newly_closed
     play_review_cycle(board, clock)
     play_pipeline_cycle(board)
+    play_insights_cycle(board, clock, project, me, first.task_id)
+
+
+def play_insights_cycle(
+    board: TestBoard, clock: ManualClock, project: str, volunteer: str, task_id: str
+) -> None:
+    """A project's events folded into its insights, and an "instructions unclear" report."""
+    assert board.run(fold_call(board.keys, clock, project)).events > 0
+    assert board.run(record_unclear(board.keys, clock, project, volunteer, task_id))
 
 
 def play_pipeline_cycle(board: TestBoard) -> None:
