@@ -25,6 +25,7 @@ from api.routes import (
     health,
     invitations,
     orgs,
+    privacy,
     projects,
     reputation,
     results,
@@ -133,7 +134,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         metrics.router,
         *(m.router for m in (orgs, projects, tasks, results, webhooks, reviewers, task_types)),
         reputation.router,
-        *(m.router for m in (volunteers, reviews, invitations)),
+        *(m.router for m in (volunteers, reviews, invitations, privacy)),
         certificates.router,
     ]
     for router in routers:

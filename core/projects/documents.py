@@ -127,6 +127,8 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         qualification=document.get("qualification"),
         max_redundancy=document.get("max_redundancy"),
         reputation_floor=document.get("reputation_floor"),
+        retention_days=document.get("retention_days"),
+        purged_at=_datetime(int(fields["purged_at"])) if fields.get("purged_at") else None,
         state=state if state in ("paused", "closed") else "active",
         counts=counts,
         gold_tasks=int(fields.get("gold_tasks", 0)),

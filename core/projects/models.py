@@ -89,6 +89,8 @@ Redundancy = Annotated[int, Strict(), Field(ge=1, le=MAX_REDUNDANCY)]
 LeaseSeconds = Annotated[int, Strict(), Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
 Priority = Annotated[int, Strict(), Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
 Rate = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+MAX_RETENTION_DAYS = 3650
+RetentionDays = Annotated[int, Strict(), Field(ge=0, le=MAX_RETENTION_DAYS)]
 
 
 class ReviewPolicy(BaseModel):
@@ -181,6 +183,11 @@ class ProjectCreate(BaseModel):
         "project's task type, once enough evidence is in (see core.quality.reputation_model); "
         "default: none.",
     )
+    retention_days: RetentionDays | None = Field(
+        default=None,
+        description="Days after the project closes (its deadline passed) when its answers, "
+        "results and payloads are removed; default: kept until the project is deleted.",
+    )
 
     @model_validator(mode="after")
     def _ceiling_above_redundancy(self) -> Self:
@@ -210,6 +217,7 @@ class ProjectPatch(BaseModel):
     qualification: Qualification | None = None
     max_redundancy: Redundancy | None = None
     reputation_floor: Rate | None = None
+    retention_days: RetentionDays | None = None
 
 
 # Fields that cannot be cleared with null (a project always has them).
@@ -250,6 +258,12 @@ class Project(BaseModel):
     qualification: Qualification | None
     max_redundancy: int | None
     reputation_floor: float | None = None
+    retention_days: int | None = Field(
+        default=None, description="Days after closing when answers and results are removed."
+    )
+    purged_at: datetime | None = Field(
+        default=None, description="When retention removed the answers and results, if it did."
+    )
     state: ProjectStatus = Field(
         description="active, paused, or closed (the deadline passed: unfinished tasks expired)."
     )

@@ -37,6 +37,9 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:qual                    hash   volunteer id -> qualification record (JSON: answered,
                                      correct, rounds, passed, retry_at)
     P:published               hash   decision id -> results stream entry id (publish once)
+    P:results:rewrite         stream a copy of P:results being written with one volunteer's id
+                                     replaced by a pseudonym (core.privacy); renamed over
+                                     P:results once complete
 
 Accounts live outside project slots (``G`` = ``<prefix>``)::
 
@@ -57,7 +60,16 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      a dramatiq message holds (PX: the attempt lease); the due
                                      set's name as hash tag puts it in the due set's slot
     G:retention:lock          string held (PX) by the scheduler running a retention sweep
-    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
+    G:privacy:jobs            zset   deletion and erasure jobs (core.privacy.jobs): job id
+                                     (``vol:<id>``, ``project:<id>``, ``task:<project>:<task>``,
+                                     ``org:<id>``, ``purge:<project>``) -> when it is next due (ms)
+    G:privacy:job:<job-id>    hash   the job's progress: kind, target, phase, cursor, … (gone
+                                     with the job)
+    G:privacy:job:<job-id>:vols set  volunteers met while deleting a project or task, whose own
+                                     keys still hold references to it (gone with the job)
+    G:privacy:lock:<job-id>   string held (PX) by the process running the job's batches
+    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal, token (the
+                                     SHA-256 of their token: what erasure deletes)
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
@@ -183,6 +195,10 @@ class ProjectKeys:
     def published(self) -> str:
         return f"{self.base}:published"
 
+    @property
+    def results_rewrite(self) -> str:
+        return f"{self.base}:results:rewrite"
+
     def touched(self, volunteer_id: str) -> str:
         return f"{self.base}:touched:{volunteer_id}"
 
@@ -253,6 +269,19 @@ class Keys:
     @property
     def retention_lock(self) -> str:
         return f"{self.prefix}retention:lock"
+
+    @property
+    def privacy_jobs(self) -> str:
+        return f"{self.prefix}privacy:jobs"
+
+    def privacy_job(self, job_id: str) -> str:
+        return f"{self.prefix}privacy:job:{job_id}"
+
+    def privacy_job_volunteers(self, job_id: str) -> str:
+        return f"{self.prefix}privacy:job:{job_id}:vols"
+
+    def privacy_lock(self, job_id: str) -> str:
+        return f"{self.prefix}privacy:lock:{job_id}"
 
     @property
     def webhook_due(self) -> str:

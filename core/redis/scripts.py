@@ -48,6 +48,10 @@ class ScriptName(StrEnum):
     APPLY_REPUTATION = "apply_reputation"
     READ_REPUTATION = "read_reputation"
     CLOSE_COLLECTION = "close_collection"
+    # personal data and deletion (core.privacy)
+    PSEUDONYMISE = "pseudonymise"
+    REWRITE_RESULTS = "rewrite_results"
+    DELETE_TASK = "delete_task"
 
 
 #: Helper files (``_<name>.lua``) a script needs besides the prelude.
