@@ -82,11 +82,11 @@ async def _erase(
     accounts: AccountsDep, client: RedisDep, keys: KeysDep, volunteer_id: str, token: str | None
 ) -> Deletion:
     parsed = parse_token(token) if token else None
-    started = await start_volunteer_erasure(
+    stopped = await start_volunteer_erasure(
         client, keys, volunteer_id, _now_ms(), token_hash=parsed.hash if parsed else None
     )
-    accounts.forget_volunteer(volunteer_id, token)
-    if not started:
+    accounts.forget_volunteer(volunteer_id, stopped or ())
+    if stopped is None:
         raise OrgVolunteerNotFound("no such volunteer")
     return Deletion(kind="volunteer", id=volunteer_id)
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -309,14 +309,12 @@ class Accounts:
             extra={str(k): str(v) for k, v in raw.items() if k != "token"},
         )
 
-    def forget_volunteer(self, volunteer_id: str, token: str | None = None) -> None:
+    def forget_volunteer(self, volunteer_id: str, token_hashes: Iterable[str] = ()) -> None:
         """Drop what this process remembers of the volunteer (their account is being erased):
-        their profile, and their token when given."""
+        their profile, and their tokens (by hash)."""
         self._profiles.forget(volunteer_id)
-        if token is not None:
-            parsed = parse_token(token)
-            if parsed is not None:
-                self._volunteer_tokens.forget(parsed.hash)
+        for digest in token_hashes:
+            self._volunteer_tokens.forget(digest)
 
     async def accept_charter(self, volunteer_id: str) -> int:
         now = _now_ms()

@@ -86,11 +86,12 @@ async def start_volunteer_erasure(
     now_ms: int,
     *,
     token_hash: str | None = None,
-) -> bool:
-    """Erase the volunteer (see the module docstring); False when there is no such volunteer
-    and no erasure of theirs under way. Safe to repeat."""
+) -> set[str] | None:
+    """Erase the volunteer (see the module docstring); returns the hashes of the tokens that
+    stopped working (for the caller to forget), or None when there is no such volunteer and no
+    erasure of theirs under way. Safe to repeat."""
     if not ids.VOLUNTEER_ID.match(volunteer_id):
-        return False
+        return None
     job_id = volunteer_job_id(volunteer_id)
     profile_key = keys.volunteer(volunteer_id)
     pipe: Any = client.pipeline(transaction=False)
@@ -99,7 +100,7 @@ async def start_volunteer_erasure(
     pipe.exists(keys.privacy_job(job_id))
     stored, exists, queued = await pipe.execute()
     if not exists and not queued:
-        return False
+        return None
     known = {h for h in (token_hash, text(stored) if stored else None) if h}
     pipe = client.pipeline(transaction=False)
     for digest in sorted(known):
@@ -115,7 +116,7 @@ async def start_volunteer_erasure(
         pipe.execute_command(*command)
     pipe.delete(profile_key)  # last: a crash before leaves a profile and a queued job
     await pipe.execute()
-    return True
+    return known
 
 
 # -- phases --------------------------------------------------------------------------------
