@@ -9,6 +9,7 @@ display name; after deleting a project, no key holds its id.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 import redis
 
@@ -38,7 +39,8 @@ def key_texts(client: redis.Redis, key: bytes) -> Iterator[str]:
             yield _s(member)
             yield repr(score)
     elif kind == "stream":
-        for entry_id, fields in client.xrange(key, "-", "+"):
+        entries: Any = client.xrange(key, "-", "+")
+        for entry_id, fields in entries:
             yield _s(entry_id)
             for name, value in fields.items():
                 yield _s(name)
