@@ -6,11 +6,13 @@
 -- ARGV[1] the volunteer id
 -- ARGV[2] the pseudonym
 -- ARGV[3] most entries copied by this call
+-- ARGV[4] the feed's last-generated-id as the caller read it just before (XINFO STREAM), or ""
 --
 -- Every entry is copied under its own id (XADD with an explicit id), its fields unchanged except
 -- that the volunteer id, where it stands as a JSON string in the contributors list, becomes the
 -- pseudonym. The call that reaches the end of the feed also sets the copy's last id to the
--- feed's (so ids handed out later still grow past every cursor given before) and renames the
+-- feed's as read by the caller (ARGV[4], when above the copy's last entry: so ids handed out
+-- later still grow past every cursor given before, even one of a deleted entry) and renames the
 -- copy over the feed, in the same script: no result can be published in between. A crash
 -- between calls leaves a partial copy, which the next call continues from its last id.
 --
@@ -53,17 +55,20 @@ end
 if #entries == limit then
   return {0, #entries}
 end
--- The end of the feed: the copy takes its place. XINFO STREAM's reply is a flat list of
--- name, value pairs; last-generated-id is the highest id the feed ever handed out.
-local info = redis.call('XINFO', 'STREAM', KEYS[1])
-for i = 1, #info, 2 do
-  if info[i] == 'last-generated-id' then
-    if redis.call('EXISTS', KEYS[2]) == 1 then
-      redis.call('XSETID', KEYS[2], info[i + 1])
-    end
-  end
+-- The end of the feed: the copy takes its place.
+local function id_parts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
 end
 if redis.call('EXISTS', KEYS[2]) == 1 then
+  local top = redis.call('XREVRANGE', KEYS[2], '+', '-', 'COUNT', 1)[1][1]
+  if ARGV[4] ~= '' then
+    local ms, seq = id_parts(ARGV[4])
+    local top_ms, top_seq = id_parts(top)
+    if ms and (ms > top_ms or (ms == top_ms and seq > top_seq)) then
+      redis.call('XSETID', KEYS[2], ARGV[4])
+    end
+  end
   redis.call('RENAME', KEYS[2], KEYS[1])
 end
 return {1}

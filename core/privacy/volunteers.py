@@ -33,6 +33,7 @@ import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+import redis
 import redis.asyncio
 
 from core import ids
@@ -158,11 +159,7 @@ def _pseudonymise(
     ctx: JobContext, key: str, volunteer_id: str, alias: str, fields: Sequence[str]
 ) -> None:
     if fields:
-        ctx.board.run(
-            ScriptCall(
-                ScriptName.PSEUDONYMISE, [key], [volunteer_id, alias, *fields], lambda reply: None
-            )
-        )
+        ctx.board.run(pseudonymise(key, volunteer_id, alias, fields))
 
 
 def _records(
@@ -248,13 +245,35 @@ def _results(
         if not ctx.client.exists(pk.results_rewrite):
             return True
         state["c_rewrite"] = "1"
-    call = ScriptCall(
+    try:
+        last = text(ctx.client.xinfo_stream(pk.results)["last-generated-id"])
+    except redis.ResponseError:
+        last = ""  # no feed (any more)
+    return ctx.board.run(
+        rewrite_results(ctx.keys, project_id, volunteer_id, alias, ctx.batch, last)
+    )
+
+
+def rewrite_results(
+    keys: Keys, project_id: str, volunteer_id: str, alias: str, batch: int, last_id: str
+) -> ScriptCall[bool]:
+    """One batch of the feed's copy with the pseudonym (``rewrite_results.lua``); True once the
+    copy took the feed's place."""
+    pk = keys.project(project_id)
+    return ScriptCall(
         ScriptName.REWRITE_RESULTS,
         [pk.results, pk.results_rewrite],
-        [volunteer_id, alias, ctx.batch],
+        [volunteer_id, alias, batch, last_id],
         lambda reply: int(reply[0]) == 1,
     )
-    return ctx.board.run(call)
+
+
+def pseudonymise(key: str, volunteer_id: str, alias: str, fields: Sequence[str]) -> ScriptCall[int]:
+    """The volunteer's id replaced by ``alias`` in these fields of one project hash
+    (``pseudonymise.lua``); returns how many changed."""
+    return ScriptCall(
+        ScriptName.PSEUDONYMISE, [key], [volunteer_id, alias, *fields], lambda reply: int(reply)
+    )
 
 
 def volunteer_projects(ctx: JobContext, state: dict[str, str]) -> Step:
