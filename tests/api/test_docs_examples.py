@@ -28,6 +28,7 @@ from api.routes import (
     health,
     invitations,
     orgs,
+    privacy,
     projects,
     reputation,
     results,
@@ -47,8 +48,9 @@ APP: FastAPI = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))  # never 
 DOCUMENT: dict[str, Any] = APP.openapi()
 SAMPLES = samples_of(all_types())
 BY_NAME = {sample.name: sample for sample in SAMPLES}
-ROUTE_MODULES = (assignments, certificates, health, invitations, orgs, projects, reputation,
-                 results, reviewers, reviews, task_types, tasks, volunteers, webhooks)  # fmt: skip
+ROUTE_MODULES = (assignments, certificates, health, invitations, orgs, privacy, projects,
+                 reputation, results, reviewers, reviews, task_types, tasks, volunteers,
+                 webhooks)  # fmt: skip
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
