@@ -179,14 +179,15 @@ async def _seed(settings: Settings, redis_url: str) -> Seeded:
         "delivery_id": ["dlv_seeded"],
         "certificate_id": [certificate_id],
         "invitation_id": [str(invitation.json()["id"])],
+        "org_id": [org_id],
     }
     return Seeded(org=org, volunteer=volunteer, ids=ids, tasks=tasks)
 
 
 def _auth_for(seeded: Seeded, path: str) -> Headers:
     """The token a route wants: the operator's, a volunteer's, the org's, or none (public)."""
-    if path == "/v1/orgs" or path.startswith("/v1/certificates"):
-        return dict(ADMIN)
+    if path == "/v1/orgs" or path.startswith(("/v1/orgs/", "/v1/volunteers/", "/v1/certificates")):
+        return dict(ADMIN)  # the operator's routes (personal data among them)
     if path.startswith(("/v1/me", "/v1/assignments", "/v1/reviews")):
         return dict(seeded.volunteer)
     if path.startswith(("/v1/org", "/v1/projects", "/v1/webhook", "/v1/invitations")):
