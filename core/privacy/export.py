@@ -11,8 +11,8 @@
 - ``answers``: every answer they gave, with its project, task, submission id and time;
 - ``assignments``: their live assignments (project, task, expiry);
 - ``review_rights``, ``review_decisions`` and ``qualifications`` per project;
-- ``sessions``: whatever the sign-in sessions hold, once they exist (:data:`SECTIONS` is where
-  such a feature adds its section; none is registered yet, so the list is empty).
+- ``sessions``: their web sessions (when each started). :data:`SECTIONS` is where a feature
+  storing personal data of its own adds its section.
 
 Reading is bounded per call (projects in pages of :data:`PROJECT_PAGE`), and the whole is one
 JSON document: a volunteer holds at most what they did, so it stays of a human size.
@@ -43,7 +43,14 @@ SECTIONS: dict[str, Section] = {}
 
 
 async def _sessions(client: redis.asyncio.Redis, keys: Keys, volunteer_id: str) -> list[Any]:
-    return []  # no sessions are stored yet: a sign-in feature replaces this section
+    """Their web sessions (when each started; the session tokens are stored only hashed)."""
+    digests = sorted(text(d) for d in await client.smembers(keys.volunteer_sessions(volunteer_id)))
+    found = []
+    for digest in digests:
+        record = _strings(await client.hgetall(keys.web_session(digest)))
+        if record.get("vol") == volunteer_id:
+            found.append({"created_ms": int(record.get("created") or 0)})
+    return found
 
 
 SECTIONS.setdefault("sessions", _sessions)
@@ -104,7 +111,9 @@ async def export_volunteer(
     profile = _strings(await client.hgetall(keys.volunteer(volunteer_id)))
     if not profile:
         return None
-    profile.pop("token", None)  # the hash of their token: not about them, and no use to them
+    # Hashes of their token and recovery code: secrets' fingerprints, of no use to them.
+    profile.pop("token", None)
+    profile.pop("recovery", None)
     stats_raw = _strings(await client.hgetall(keys.volunteer_stats(volunteer_id)))
     markers = sum(1 for k in stats_raw if k.startswith("applied:"))
     stats = {k: v for k, v in stats_raw.items() if not k.startswith("applied:")}

@@ -5,10 +5,12 @@ is deleted (the token stops working: the API process that served the request for
 another one within :data:`core.accounts.store.VOLUNTEER_TOKEN_TTL_SECONDS` for the routes that
 do not read the profile, which are only the volunteer's own leases, ended below), and the
 profile (display name, languages, skills…) is deleted, so every route reading it refuses the
-token within a second. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`):
+token within a second. Their web sessions, recovery code and e-mail address index entry go at
+the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`):
 
 1. delete any other token record of the volunteer (only for accounts made before the profile
-   kept its token's hash: a SCAN of token records);
+   kept its token's hash: a SCAN of token records), and the sign-in links mailed to them and
+   not used yet (a SCAN of those records, which expire within minutes anyway);
 2. release their live assignments (the slots go back to the queue);
 3. visit every project, one bounded batch at a time: withdraw review rights (ending live review
    leases), drop the qualification record, and replace the volunteer's id by a **pseudonym** in
@@ -37,6 +39,7 @@ import redis
 import redis.asyncio
 
 from core import ids
+from core.accounts.emails import email_digest
 from core.board.script_calls import ScriptCall, text
 from core.errors import RucheError
 from core.privacy.batches import drain_key, filter_stream, hash_page
@@ -77,6 +80,7 @@ def _volunteer_keys(keys: Keys, volunteer_id: str) -> list[str]:
         keys.volunteer_stats(volunteer_id),
         keys.volunteer_feedback(volunteer_id),
         keys.reputation(volunteer_id),
+        keys.volunteer_sessions(volunteer_id),
     ]
 
 
@@ -96,16 +100,30 @@ async def start_volunteer_erasure(
     job_id = volunteer_job_id(volunteer_id)
     profile_key = keys.volunteer(volunteer_id)
     pipe: Any = client.pipeline(transaction=False)
-    pipe.hget(profile_key, "token")
+    pipe.hmget(profile_key, ["token", "email", "recovery"])
     pipe.exists(profile_key)
     pipe.exists(keys.privacy_job(job_id))
-    stored, exists, queued = await pipe.execute()
+    pipe.smembers(keys.volunteer_sessions(volunteer_id))
+    (stored, email, recovery), exists, queued, sessions = await pipe.execute()
     if not exists and not queued:
         return None
     known = {h for h in (token_hash, text(stored) if stored else None) if h}
     pipe = client.pipeline(transaction=False)
     for digest in sorted(known):
         pipe.delete(keys.token(digest))
+    # Every other way in ends too: web sessions, the recovery code, the e-mail address's index
+    # entry (another account may take the address afterwards) and its sign-in link counter.
+    for session in sorted(text(s) for s in sessions):
+        pipe.delete(keys.web_session(session))
+    pipe.delete(keys.volunteer_sessions(volunteer_id))
+    if recovery:
+        pipe.delete(keys.recovery_code(text(recovery)))
+    if email:
+        digest = email_digest(text(email))
+        # Only if still theirs: nobody else can take an address while its entry exists.
+        if text(await client.get(keys.email(digest)) or "") == volunteer_id:
+            pipe.delete(keys.email(digest))
+        pipe.delete(keys.signin_sent(digest))
     fields = {
         "kind": "volunteer",
         "target": volunteer_id,
@@ -123,21 +141,30 @@ async def start_volunteer_erasure(
 # -- phases --------------------------------------------------------------------------------
 
 
-def volunteer_tokens(ctx: JobContext, state: dict[str, str]) -> Step:
-    """Token records of accounts made before the profile kept its token's hash."""
-    if state.get("scan_tokens") != "1":
-        return Step.DONE
-    volunteer_id = state["target"]
+def _scan_delete(ctx: JobContext, state: dict[str, str], pattern: str, needle: str) -> Step:
+    """One SCAN page of keys matching ``pattern``; those whose value holds ``needle`` go."""
     cursor = int(state.get("c_scan", "0"))
-    cursor, found = ctx.client.scan(cursor, match=ctx.keys.token("*"), count=ctx.batch)
+    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
     state["c_scan"] = str(cursor)
     if found:
         values = ctx.client.mget(found)
-        needle = f'"id": "{volunteer_id}"'
         doomed = [k for k, v in zip(found, values, strict=True) if v and needle in text(v)]
         if doomed:
             ctx.client.delete(*doomed)
     return Step.DONE if cursor == 0 else Step.MORE
+
+
+def volunteer_tokens(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Token records of accounts made before the profile kept its token's hash."""
+    if state.get("scan_tokens") != "1":
+        return Step.DONE
+    needle = f'"id": "{state["target"]}"'
+    return _scan_delete(ctx, state, ctx.keys.token("*"), needle)
+
+
+def volunteer_links(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Sign-in links mailed to them and not used yet (they expire within minutes anyway)."""
+    return _scan_delete(ctx, state, ctx.keys.signin_link("*"), f'"vol": "{state["target"]}"')
 
 
 def volunteer_leases(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -310,7 +337,13 @@ def volunteer_own_keys(ctx: JobContext, state: dict[str, str]) -> Step:
 
 
 PHASES: Mapping[str, Sequence[Phase]] = {
-    "volunteer": (volunteer_tokens, volunteer_leases, volunteer_projects, volunteer_own_keys),
+    "volunteer": (
+        volunteer_tokens,
+        volunteer_links,
+        volunteer_leases,
+        volunteer_projects,
+        volunteer_own_keys,
+    ),
 }
 
 

@@ -16,7 +16,12 @@ from typing import Any
 import httpx
 import pytest
 import redis
+import redis.asyncio
 
+from core.accounts.emails import email_digest
+from core.accounts.links import SignInLinks
+from core.accounts.recovery import RecoveryCodes
+from core.accounts.store import Accounts
 from core.board.runner import Board
 from core.delivery.results import Result, publish_result
 from core.privacy import run_due_jobs, sweep_project_retention
@@ -25,6 +30,7 @@ from core.redis.keys import Keys
 from core.settings import Settings
 from tests.support.api.client import ADMIN, ADMIN_TOKEN, app_client
 from tests.support.key_scan import holding
+from web.sessions import Sessions
 
 pytestmark = pytest.mark.anyio
 
@@ -358,3 +364,39 @@ def test_keys_are_what_the_layout_says() -> None:
     keys = Keys("x:")
     assert keys.privacy_job("vol:v") == "x:privacy:job:vol:v"
     assert keys.project("prj_a").results_rewrite == "x:{p:prj_a}:results:rewrite"
+
+
+async def test_erasure_ends_web_sessions_recovery_codes_links_and_frees_the_address(
+    api: httpx.AsyncClient, board: Board, redis_url: str
+) -> None:
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    keys = Keys()
+    try:
+        address = "mina.mailed@example.org"
+        volunteer_id, token = await Accounts(client, keys, None).create_volunteer(
+            "Mina Mailed", ["fr"], [], email=address
+        )
+        code = await RecoveryCodes(client, keys).issue(volunteer_id)
+        session = await Sessions(client, keys).start(volunteer_id)
+        links = SignInLinks(client, keys)
+        assert await links.may_send(address)
+        await links.issue(volunteer_id, "/work")
+        headers = {"Authorization": f"Bearer {token}"}
+        assert (await api.get("/v1/me/export", headers=headers)).json()["sessions"] != []
+
+        assert (await api.delete("/v1/me", headers=headers)).status_code == 202
+        # At once: no way in is left.
+        assert await Sessions(client, keys).find(session.token) is None
+        assert await RecoveryCodes(client, keys).find(code) is None
+        assert not await client.exists(keys.email(email_digest(address)))
+
+        run_to_the_end(board)
+        needles = [volunteer_id, "Mina Mailed", address, email_digest(address)]
+        assert holding(board.client, needles) == []
+        # The address is free for a new account.
+        again, _ = await Accounts(client, keys, None).create_volunteer(
+            "Mina", ["fr"], [], email=address
+        )
+        assert again != volunteer_id
+    finally:
+        await client.aclose()
