@@ -24,7 +24,7 @@ about it.
 
 Organisation (job ``org:<id>``). At once: its API keys stop working and it answers 404. Then
 each of its projects is deleted as above (a job each), then its deliveries, idempotency records,
-webhook, keys and profile.
+the invitations it issued, its webhook, keys and profile.
 
 Retention (job ``purge:<project>``). A project with ``retention_days`` set, closed (its deadline
 passed) that many days ago, loses its answers, results, payloads, assignment and review
@@ -453,6 +453,19 @@ def org_idempotency(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE if cursor == 0 else Step.MORE
 
 
+def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
+    """The volunteer invitations the organisation issued (core.accounts.invitations)."""
+    index = ctx.keys.invitations(state["target"])
+    page, over = hash_page(ctx.client, index, state, ctx.batch)
+    if page:
+        pipe = ctx.client.pipeline(transaction=False)
+        for invitation_id, digest in page.items():
+            pipe.delete(ctx.keys.invitation(digest), ctx.keys.invitation_id(invitation_id))
+        pipe.hdel(index, *page)
+        pipe.execute()
+    return Step.DONE if over else Step.MORE
+
+
 def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     org_id, keys = state["target"], ctx.keys
     families = [
@@ -536,7 +549,7 @@ PHASES: Mapping[str, Sequence[Phase]] = {
         task_assignments, task_reviews, volunteer_keys, task_published, task_results,
         task_events, deliveries,
     ),
-    "org": (org_projects, org_deliveries, org_idempotency, org_keys),
+    "org": (org_projects, org_deliveries, org_idempotency, org_invitations, org_keys),
     "purge": (
         project_assignments, project_reviewers, volunteer_keys, _purge_deliveries, purge_keys,
         purge_events, purge_mark,

@@ -319,6 +319,8 @@ async def test_the_operator_deletes_an_organisation_and_everything_it_owns(
 ) -> None:
     s = await scene(api, board)
     org_id, ngo, project_id = s["org_id"], s["ngo"], s["project_id"]
+    invited = await api.post("/v1/invitations", json={"uses": 5}, headers=ngo)
+    assert invited.status_code == 201, invited.text
     assert (await api.delete(f"/v1/orgs/{org_id}", headers=ngo)).status_code == 403
     gone = await api.delete(f"/v1/orgs/{org_id}", headers=ADMIN)
     assert gone.status_code == 202, gone.text
