@@ -27,6 +27,7 @@ from api.routes import (
     invitations,
     org_limits,
     orgs,
+    privacy,
     projects,
     reputation,
     results,
@@ -140,7 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *(m.router for m in (orgs, org_limits, projects, tasks, results, webhooks, reviewers)),
         task_types.router,
         reputation.router,
-        *(m.router for m in (volunteers, reviews, invitations)),
+        *(m.router for m in (volunteers, reviews, invitations, privacy)),
         certificates.router,
     ]
     for router in routers:

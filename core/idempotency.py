@@ -59,6 +59,7 @@ class Claim:
     redis_key: str
     fingerprint: str
     token: str
+    project: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,16 +91,20 @@ class Idempotency:
         return self.keys.idempotency(org_id, hashlib.sha256(key.encode()).hexdigest())
 
     async def begin(
-        self, org_id: str, key: str, request_fingerprint: str
+        self, org_id: str, key: str, request_fingerprint: str, *, project_id: str = ""
     ) -> Claim | StoredResponse:
-        """Claim the key, or get the response stored under it (waiting while it is made)."""
+        """Claim the key, or get the response stored under it (waiting while it is made).
+        ``project_id``: the project the request is about, kept in the record so that deleting
+        the project deletes the record too (core.privacy.projects)."""
         redis_key = self.redis_key(org_id, key)
         token = secrets.token_hex(16)
-        marker = json.dumps({"state": "pending", "fp": request_fingerprint, "token": token})
+        marker = json.dumps(
+            {"state": "pending", "fp": request_fingerprint, "token": token, "project": project_id}
+        )
         deadline = time.monotonic() + self.wait_seconds
         while True:
             if await self.client.set(redis_key, marker, nx=True, ex=TTL_SECONDS):
-                return Claim(redis_key, request_fingerprint, token)
+                return Claim(redis_key, request_fingerprint, token, project_id)
             raw = await self.client.get(redis_key)
             if raw is not None:
                 record = json.loads(raw)
@@ -119,7 +124,13 @@ class Idempotency:
             # raw is None: the first request failed and let the key go; try to claim it.
 
     async def complete(self, claim: Claim, status: int, body: dict[str, Any]) -> None:
-        record = {"state": "done", "fp": claim.fingerprint, "status": status, "body": body}
+        record = {
+            "state": "done",
+            "fp": claim.fingerprint,
+            "status": status,
+            "body": body,
+            "project": claim.project,
+        }
         await self.client.set(claim.redis_key, json.dumps(record), ex=TTL_SECONDS)
 
     async def abandon(self, claim: Claim) -> None:

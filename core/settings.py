@@ -159,6 +159,19 @@ class Settings(BaseSettings):
         le=86_400,
         description="Seconds between two retention sweeps (by whichever scheduler runs first).",
     )
+    privacy_batch: int = Field(
+        default=500,
+        ge=1,
+        le=100_000,
+        description="Records one batch of a deletion or erasure job handles (core.privacy): "
+        "each batch is a few short Redis calls, so Redis never blocks on a large deletion.",
+    )
+    privacy_batches_per_tick: int = Field(
+        default=50,
+        ge=1,
+        le=100_000,
+        description="Most deletion and erasure batches the scheduler runs per tick.",
+    )
 
     public_url: str | None = Field(
         default=None,

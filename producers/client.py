@@ -195,6 +195,15 @@ class RucheClient:
     def get_project(self, project_id: str) -> Project:
         return Project.model_validate(self._json("GET", f"/v1/projects/{_seg(project_id)}"))
 
+    def delete_project(self, project_id: str) -> dict[str, Any]:
+        """Delete the project and everything under it (202: finished in the background)."""
+        return dict(self._json("DELETE", f"/v1/projects/{_seg(project_id)}"))
+
+    def delete_task(self, project_id: str, task_id: str) -> dict[str, Any]:
+        """Delete one task: its payload, answers and result."""
+        path = f"/v1/projects/{_seg(project_id)}/tasks/{_seg(task_id)}"
+        return dict(self._json("DELETE", path))
+
     def update_project(self, project_id: str, **changes: Any) -> Project:
         """PATCH only the fields given (``state="paused"``, ``redundancy=5``, …)."""
         body = json.loads(json.dumps(changes, default=str))

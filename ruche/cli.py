@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from core.logging import configure_logging
 from core.settings import Settings, load_settings
 from ruche.ngo_commands import add_ngo_commands
+from ruche.privacy_commands import add_privacy_commands
 
 __all__ = ["main"]
 
@@ -51,6 +52,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _fail("invalid settings:\n" + _describe(error))
         return EXIT_USAGE
     configure_logging(settings)
+    privacy_action = getattr(args, "privacy_action", None)
+    if privacy_action is not None:  # operator's personal-data commands (ruche.privacy_commands)
+        if not _has_redis(settings, "privacy"):
+            return EXIT_USAGE
+        return int(privacy_action(settings, args))
     command: Command = args.command
     if getattr(args, "demo", False) or getattr(args, "demo_answers", False):
         return _up(settings, demo=True, demo_answers=args.demo_answers)
@@ -197,6 +203,7 @@ def _parser() -> argparse.ArgumentParser:
         commands, "relay", _relay, "run the event relay (project event streams -> worker messages)"
     )
     add_ngo_commands(commands)
+    add_privacy_commands(commands)
     return parser
 
 

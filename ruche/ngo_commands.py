@@ -73,6 +73,10 @@ def add_ngo_commands(commands: Any) -> None:
     create.add_argument("--deadline", help="ISO 8601 with a zone, e.g. 2030-01-31T18:00:00Z")
     create.add_argument("--impact-note", help="what the work achieves, shown to volunteers")
     _add(actions, "list", _project_list, connection, "list your projects as JSON")
+    delete = _add(actions, "delete", _project_delete, connection, "delete a project (or, with "
+                  "--task, one task) and everything under it")  # fmt: skip
+    delete.add_argument("project_id", metavar="PROJECT_ID")
+    delete.add_argument("--task", metavar="TASK_ID", help="delete only this task")
 
     submit = _add(commands, "submit", _submit, connection, "submit a file of tasks: CSV, JSONL, "
                   "PO or XLIFF (NGO side)")  # fmt: skip
@@ -235,6 +239,17 @@ def _project_list(args: argparse.Namespace) -> int:
         return EXIT_OK
 
     return _run(args, listing)
+
+
+def _project_delete(args: argparse.Namespace) -> int:
+    def delete(client: RucheClient) -> int:
+        if args.task:
+            _print_json(client.delete_task(args.project_id, args.task))
+        else:
+            _print_json(client.delete_project(args.project_id))
+        return EXIT_OK
+
+    return _run(args, delete)
 
 
 # -- submit ----------------------------------------------------------------------------------

@@ -5,8 +5,10 @@ board hangs: leases whose time ran out give their slot back (``Board.reap_expire
 review leases likewise, projects past their deadline close, webhook deliveries whose retry (or
 redelivery) is due are sent to the workers (``workers.delivery.dispatch.enqueue_due_deliveries``: a
 bounded batch per tick, each taken atomically from the due set), and, once per
-``retention_interval_seconds``, old events and delivery records are trimmed
-(``core.projects.retention``). Each of those is idempotent, so running two
+``retention_interval_seconds``, old events and delivery records are trimmed and projects past
+their ``retention_days`` queued for purging (``core.projects.retention``). Deletion and erasure
+jobs (``core.privacy``) get up to ``privacy_batches_per_tick`` bounded batches a tick. Each of
+those is idempotent, so running two
 schedulers, or a tick that overlaps a restart, is harmless.
 """
 
@@ -23,6 +25,7 @@ import structlog
 
 from core.board.runner import Board
 from core.insights.rollup import PeriodicFold
+from core.privacy.jobs import run_due_jobs
 from core.projects.deadlines import sweep_deadlines
 from core.projects.retention import sweep_retention
 from core.redis.keys import Keys
@@ -47,7 +50,14 @@ def reap(board: Board, settings: Settings) -> None:
     # Projects past their deadline close; core.projects.deadlines logs what changed.
     sweep_deadlines(board)
     enqueue_due_deliveries(board, settings)  # webhook retries and redeliveries now due
-    sweep_retention(board, settings, int(time.time() * 1000))  # at most once an interval
+    now_ms = int(time.time() * 1000)
+    sweep_retention(board, settings, now_ms)  # at most once an interval
+    run_due_jobs(
+        board,
+        now_ms=now_ms,
+        batch=settings.privacy_batch,
+        max_batches=settings.privacy_batches_per_tick,
+    )
     log.debug("scheduler.tick", expired_leases=expired, expired_review_leases=expired_reviews)
 
 

@@ -1,7 +1,8 @@
 """The app's OpenAPI document: FastAPI's, with every route's examples added as written, and
 the bearer scheme on every operation that needs a token (:mod:`api.openapi.security`).
 
-The examples (:mod:`api.openapi.ngo_examples`, :mod:`api.openapi.volunteer_examples`) are added
+The examples (:mod:`api.openapi.ngo_examples`, :mod:`api.openapi.volunteer_examples`,
+:mod:`api.openapi.privacy_examples`) are added
 when the document is first rendered, not when the routes are declared: by then every task type
 is registered, plugins included, and each that declares an example shows it. They go in after
 FastAPI renders the document, which drops every null (``exclude_none``): an example showing a
@@ -17,7 +18,7 @@ from typing import Any
 from fastapi import FastAPI
 
 import task_types
-from api.openapi import limit_examples, ngo_examples, volunteer_examples
+from api.openapi import limit_examples, ngo_examples, privacy_examples, volunteer_examples
 from api.openapi.blocks import Fragment
 from api.openapi.samples import RouteExamples, Samples, samples_of
 from api.openapi.security import add_security
@@ -29,6 +30,7 @@ BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
     **ngo_examples.BY_ROUTE,
     **limit_examples.BY_ROUTE,
     **volunteer_examples.BY_ROUTE,
+    **privacy_examples.BY_ROUTE,
 }
 
 

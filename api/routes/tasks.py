@@ -147,7 +147,10 @@ async def submit_tasks(
     claim: Claim | None = None
     if idempotency_key is not None:
         found = await idempotency.begin(
-            org.id, idempotency_key, fingerprint("POST", request.url.path, raw)
+            org.id,
+            idempotency_key,
+            fingerprint("POST", request.url.path, raw),
+            project_id=project_id,
         )
         if isinstance(found, StoredResponse):
             return JSONResponse(

@@ -23,7 +23,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -165,11 +165,13 @@ class Accounts:
         return org_id, token
 
     async def org_exists(self, org_id: str) -> bool:
-        return bool(await self.client.exists(self.keys.org(org_id)))
+        """True for an organisation that exists and is not being deleted."""
+        exists, deleting = await self.client.hmget(self.keys.org(org_id), ["name", "deleting"])
+        return exists is not None and deleting is None
 
     async def org(self, org_id: str) -> dict[str, str]:
         record = await self.client.hgetall(self.keys.org(org_id))
-        if not record:
+        if not record or "deleting" in record or b"deleting" in record:
             raise NotFound("no such organisation")
         return {str(k): str(v) for k, v in record.items()}
 
@@ -261,6 +263,8 @@ class Accounts:
             "languages": json.dumps(languages),
             "skills": json.dumps(skills),
             "created": _now_ms(),
+            # What erasure deletes (core.privacy.volunteers): the token's record.
+            "token": token_hash(token),
         }
         if email is not None:
             if not await self.client.set(
@@ -308,9 +312,16 @@ class Accounts:
             charter_accepted_at_ms=int(charter) if charter else None,
             weekly_goal_minutes=int(goal) if goal else None,
             created_at_ms=int(raw["created"]),
-            extra={str(k): str(v) for k, v in raw.items()},
+            extra={str(k): str(v) for k, v in raw.items() if k != "token"},
             accepted_answers=int(accepted or 0),
         )
+
+    def forget_volunteer(self, volunteer_id: str, token_hashes: Iterable[str] = ()) -> None:
+        """Drop what this process remembers of the volunteer (their account is being erased):
+        their profile, and their tokens (by hash)."""
+        self._profiles.forget(volunteer_id)
+        for digest in token_hashes:
+            self._volunteer_tokens.forget(digest)
 
     async def accept_charter(self, volunteer_id: str) -> int:
         now = _now_ms()

@@ -151,15 +151,21 @@ class Relay:
         return any(state.backlog for state in self._projects.values())
 
     def discover(self) -> list[str]:
-        """Read the project set; create the group on projects seen for the first time."""
+        """Read the project set; create the group on projects seen for the first time, and
+        forget projects that left it (being deleted, core.privacy.projects: reading their
+        stream again would create it again)."""
         found = []
+        listed = set()
         for member in self.client.sscan_iter(self.keys.projects, count=500):
             project_id = text(member)
+            listed.add(project_id)
             if project_id not in self._projects:
                 state = _Project(self.keys.project(project_id).events)
                 self._ensure_group(state.stream)
                 self._projects[project_id] = state
                 found.append(project_id)
+        for project_id in set(self._projects) - listed:
+            del self._projects[project_id]
         return found
 
     def run(self, stop: threading.Event) -> None:

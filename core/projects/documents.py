@@ -129,6 +129,8 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         max_redundancy=document.get("max_redundancy"),
         reputation_floor=document.get("reputation_floor"),
         max_tasks_per_volunteer=document.get("max_tasks_per_volunteer"),
+        retention_days=document.get("retention_days"),
+        purged_at=_datetime(int(fields["purged_at"])) if fields.get("purged_at") else None,
         state=state if state in ("paused", "closed") else "active",
         counts=counts,
         gold_tasks=int(fields.get("gold_tasks", 0)),

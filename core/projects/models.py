@@ -89,6 +89,8 @@ Redundancy = Annotated[int, Strict(), Field(ge=1, le=MAX_REDUNDANCY)]
 LeaseSeconds = Annotated[int, Strict(), Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE_SECONDS)]
 Priority = Annotated[int, Strict(), Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
 Rate = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
+MAX_RETENTION_DAYS = 3650
+RetentionDays = Annotated[int, Strict(), Field(ge=0, le=MAX_RETENTION_DAYS)]
 
 
 class ReviewPolicy(BaseModel):
@@ -189,6 +191,11 @@ class ProjectCreate(BaseModel):
         "each claim shows a payload); default: no cap. Past it, the volunteer is served other "
         "projects' tasks.",
     )
+    retention_days: RetentionDays | None = Field(
+        default=None,
+        description="Days after the project closes (its deadline passed) when its answers, "
+        "results and payloads are removed; default: kept until the project is deleted.",
+    )
 
     @model_validator(mode="after")
     def _ceiling_above_redundancy(self) -> Self:
@@ -221,6 +228,7 @@ class ProjectPatch(BaseModel):
     max_tasks_per_volunteer: Annotated[int, Strict()] | None = Field(
         default=None, ge=1, le=1_000_000
     )
+    retention_days: RetentionDays | None = None
 
 
 # Fields that cannot be cleared with null (a project always has them).
@@ -262,6 +270,12 @@ class Project(BaseModel):
     max_redundancy: int | None
     reputation_floor: float | None = None
     max_tasks_per_volunteer: int | None = None
+    retention_days: int | None = Field(
+        default=None, description="Days after closing when answers and results are removed."
+    )
+    purged_at: datetime | None = Field(
+        default=None, description="When retention removed the answers and results, if it did."
+    )
     state: ProjectStatus = Field(
         description="active, paused, or closed (the deadline passed: unfinished tasks expired)."
     )

@@ -1,7 +1,10 @@
 """Retention: what Ruche keeps, for how long, and the sweep that trims the rest.
 
-Kept for good (until an operator deletes the project): tasks, answers, results (the NGO's
-cursor feed must never skip, so it is never trimmed) and review decisions.
+Kept until the project is deleted (``DELETE /v1/projects/{id}``, core.privacy.projects), or,
+for a project with ``retention_days``, until that many days after it closes: tasks' answers,
+results, payloads and review decisions (the NGO's cursor feed is never trimmed otherwise, so it
+never skips). Each sweep queues the purge of every project whose retention ran out
+(:func:`core.privacy.projects.sweep_project_retention`); the scheduler runs it in batches.
 
 Trimmed by :func:`sweep_retention`, which the scheduler runs every
 ``retention_interval_seconds`` (a lock in Redis lets only one scheduler of several do it):
@@ -33,6 +36,7 @@ import structlog
 from core.board.operations import text
 from core.board.runner import Board
 from core.delivery.records import due_member
+from core.privacy.projects import sweep_project_retention
 from core.settings import Settings
 
 __all__ = [
@@ -55,6 +59,7 @@ class RetentionReport:
     ran: bool  # False: another scheduler holds the sweep, or it ran less than an interval ago
     events_trimmed: int = 0
     deliveries_removed: int = 0
+    purges_queued: int = 0
 
 
 def _stream_id(value: str) -> tuple[int, int]:
@@ -149,11 +154,13 @@ def sweep_retention(
         trim_deliveries(client, board, org, deliveries_cutoff)
         for org in sorted(_org_ids(client, board, project_ids))
     )
-    report = RetentionReport(True, trimmed, removed)
+    purges = sweep_project_retention(client, board.keys, now_ms)
+    report = RetentionReport(True, trimmed, removed, purges)
     log.info(
         "retention.swept",
         projects=len(project_ids),
         events_trimmed=trimmed,
         deliveries_removed=removed,
+        purges_queued=purges,
     )
     return report

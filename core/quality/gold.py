@@ -55,6 +55,8 @@ def settle_gold_answer(board: Board, project_id: str, fields: Mapping[str, str])
         log.warning("gold.context_missing", project_id=project_id, task_id=task_id)
         return GoldSettled(False, False)
     entry = next((a for a in answers or [] if a.get("submission_id") == submission), None)
+    if entry is not None and entry.get("volunteer_id") != volunteer:
+        return GoldSettled(False, False)  # the volunteer was erased since: nobody to tell
     correct = fields.get("correct") == "1"
     item = {
         "id": f"{project_id}:gold:{submission}",

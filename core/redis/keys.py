@@ -52,6 +52,9 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:unclear                 stream "instructions unclear" reports (volunteer, task, note, at),
                                      capped (core.insights.unclear)
     P:unclear:seen            set    "<volunteer-id>:<task-id>": one report per volunteer and task
+    P:results:rewrite         stream a copy of P:results being written with one volunteer's id
+                                     replaced by a pseudonym (core.privacy); renamed over
+                                     P:results once complete
 
 Accounts live outside project slots (``G`` = ``<prefix>``)::
 
@@ -78,7 +81,16 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      being written (core.accounts.quotas)
     G:limits:{<limit>/<id>…}  string the rate limits' sliding-window counters (core.ratelimit;
                                      the names after ``limits:`` are the ``limits`` library's)
-    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal
+    G:privacy:jobs            zset   deletion and erasure jobs (core.privacy.jobs): job id
+                                     (``vol:<id>``, ``project:<id>``, ``task:<project>:<task>``,
+                                     ``org:<id>``, ``purge:<project>``) -> when it is next due (ms)
+    G:privacy:job:<job-id>    hash   the job's progress: kind, target, phase, cursor, … (gone
+                                     with the job)
+    G:privacy:job:<job-id>:vols set  volunteers met while deleting a project or task, whose own
+                                     keys still hold references to it (gone with the job)
+    G:privacy:lock:<job-id>   string held (PX) by the process running the job's batches
+    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal, token (the
+                                     SHA-256 of their token: what erasure deletes)
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
@@ -204,6 +216,10 @@ class ProjectKeys:
     def published(self) -> str:
         return f"{self.base}:published"
 
+    @property
+    def results_rewrite(self) -> str:
+        return f"{self.base}:results:rewrite"
+
     def touched(self, volunteer_id: str) -> str:
         return f"{self.base}:touched:{volunteer_id}"
 
@@ -313,6 +329,19 @@ class Keys:
     @property
     def retention_lock(self) -> str:
         return f"{self.prefix}retention:lock"
+
+    @property
+    def privacy_jobs(self) -> str:
+        return f"{self.prefix}privacy:jobs"
+
+    def privacy_job(self, job_id: str) -> str:
+        return f"{self.prefix}privacy:job:{job_id}"
+
+    def privacy_job_volunteers(self, job_id: str) -> str:
+        return f"{self.prefix}privacy:job:{job_id}:vols"
+
+    def privacy_lock(self, job_id: str) -> str:
+        return f"{self.prefix}privacy:lock:{job_id}"
 
     @property
     def webhook_due(self) -> str:

@@ -51,6 +51,10 @@ class ScriptName(StrEnum):
     # a project's measurements and "instructions unclear" reports (core.insights)
     FOLD_INSIGHTS = "fold_insights"
     RECORD_UNCLEAR = "record_unclear"
+    # personal data and deletion (core.privacy)
+    PSEUDONYMISE = "pseudonymise"
+    REWRITE_RESULTS = "rewrite_results"
+    DELETE_TASK = "delete_task"
 
 
 #: Helper files (``_<name>.lua``) a script needs besides the prelude.

@@ -102,8 +102,8 @@ def settle_review(
     accepted = decision.get("submission_id")
     for entry, answer in zip(parsed.entries, parsed.answers, strict=True):
         volunteer = entry.get("volunteer_id")
-        if not volunteer:
-            continue
+        if not volunteer or not VOLUNTEER_ID.match(str(volunteer)):
+            continue  # none, or an erased volunteer's pseudonym: no feedback to give
         if final is None:
             outcome = "rejected"
         elif (action == "accept" and entry.get("submission_id") == accepted) or agrees(

@@ -36,6 +36,7 @@ import structlog
 from core.board.runner import Board
 from core.board.script_calls import Commands, text
 from core.delivery.results import result_entry
+from core.ids import VOLUNTEER_ID
 from core.quality.aggregation import agrees, parse_task
 from core.quality.outcomes import PipelineOps
 from core.volunteers.stats import week_field
@@ -109,6 +110,8 @@ def record_submission(
         log.warning("stats.unknown_submission", project_id=project_id, task_id=task_id)
         return False
     entry, answer = found[0]
+    if not VOLUNTEER_ID.match(str(entry.get("volunteer_id") or "")):
+        return False  # an erased volunteer's answer (a pseudonym): nobody's stats
     at = at_ms if at_ms is not None else int(entry.get("at", 0))
     minutes = _submission_minutes(board, project_id, entry, at)
     contribution = 0 if answer is None else parsed.kind.contribution(parsed.payload, answer)
@@ -194,6 +197,8 @@ def record_decision(board: Board, project_id: str, cursor: str) -> int:
         volunteer = entry.get("volunteer_id")
         if not volunteer or volunteer not in contributors:
             continue  # answered after this decision (a reopened task)
+        if not VOLUNTEER_ID.match(str(volunteer)):
+            continue  # an erased volunteer (a pseudonym): nobody's stats
         agreed = agrees(parsed.kind, parsed.payload, answer, result.answer)
         increments = {"decided": 1, "accepted": int(agreed)}
         marker = f"dec:{project_id}:{result.decision_id}"

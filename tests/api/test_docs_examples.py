@@ -29,6 +29,7 @@ from api.routes import (
     invitations,
     org_limits,
     orgs,
+    privacy,
     projects,
     reputation,
     results,
@@ -48,8 +49,8 @@ APP: FastAPI = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))  # never 
 DOCUMENT: dict[str, Any] = APP.openapi()
 SAMPLES = samples_of(all_types())
 BY_NAME = {sample.name: sample for sample in SAMPLES}
-ROUTE_MODULES = (assignments, certificates, health, invitations, org_limits, orgs, projects,
-                 reputation, results, reviewers, reviews, task_types, tasks, volunteers,
+ROUTE_MODULES = (assignments, certificates, health, invitations, org_limits, orgs, privacy,
+                 projects, reputation, results, reviewers, reviews, task_types, tasks, volunteers,
                  webhooks)  # fmt: skip
 
 

@@ -210,7 +210,14 @@ async def test_another_tenants_ids_are_not_found_exactly_like_unknown_or_malform
 
 
 #: Routes that name every tenant's projects to the operator (and only to the operator).
-OPERATOR_SEES_EVERY_PROJECT = {("GET", "/metrics")}
+OPERATOR_SEES_EVERY_PROJECT = {
+    ("GET", "/metrics"),
+    # The operator's personal-data routes name whatever they act on, of any tenant.
+    ("DELETE", "/v1/orgs/{org_id}"),
+    ("DELETE", "/v1/orgs/{org_id}/projects/{project_id}"),
+    ("GET", "/v1/volunteers/{volunteer_id}/export"),
+    ("DELETE", "/v1/volunteers/{volunteer_id}"),
+}
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ from core.delivery.results import Result, publish_result
 from core.ids import new_volunteer_id
 from core.insights.rollup import fold_call
 from core.insights.unclear import record_unclear
+from core.privacy.projects import task_deletion
+from core.privacy.volunteers import pseudonymise, rewrite_results
 from core.projects.deadlines import expire_deadline
 from core.projects.reevaluation import close_collection
 from core.quality.outcomes import PipelineOps
@@ -71,6 +73,7 @@ def play_life_cycle(board: TestBoard, clock: ManualClock) -> None:
     play_review_cycle(board, clock)
     play_pipeline_cycle(board)
     play_insights_cycle(board, clock, project, me, first.task_id)
+    play_privacy_cycle(board)
 
 
 def play_insights_cycle(
@@ -79,6 +82,24 @@ def play_insights_cycle(
     """A project's events folded into its insights, and an "instructions unclear" report."""
     assert board.run(fold_call(board.keys, clock, project)).events > 0
     assert board.run(record_unclear(board.keys, clock, project, volunteer, task_id))
+
+
+def play_privacy_cycle(board: TestBoard) -> None:
+    """Erasure and deletion (core.privacy): a pseudonym written in answers and the results
+    feed, a task deleted."""
+    project = board.create_project(BoardPolicy(redundancy=1))
+    board.create_tasks(project, [NewTask({"n": i}) for i in range(2)])
+    volunteer = new_volunteer_id()
+    lease = board.claim(project, volunteer)
+    assert isinstance(lease, Claimed)
+    board.submit(lease.assignment_id, volunteer, {"label": "a"})
+    result = Result(lease.task_id, {"label": "a"}, 1.0, "agreement", contributors=[volunteer])
+    board.run(publish_result(board.keys, project, result))
+    pk = board.keys.project(project)
+    assert board.run(pseudonymise(pk.answers, volunteer, "anon_x", [lease.task_id])) == 1
+    assert board.run(rewrite_results(board.keys, project, volunteer, "anon_x", 10, ""))
+    found, _ = board.run(task_deletion(board.keys, project, lease.task_id))
+    assert found
 
 
 def play_pipeline_cycle(board: TestBoard) -> None:
