@@ -176,6 +176,44 @@ def test_an_overturned_spot_check_lowers_the_reputation_of_those_who_agreed(
         assert after.observations["review"] == 1.0
 
 
+def test_a_task_sent_to_review_credits_softly_and_the_review_replaces_it(
+    board: TestBoard, broker: RedisBroker, raw: redis.Redis
+) -> None:
+    """Issue 15: learning only from accepted tasks learns nothing where poor volunteers err.
+    A disagreement sent to review credits each author with their answer's posterior; the
+    reviewer's answer then replaces that credit (once, however often the event comes)."""
+    project = make_project(board, "moderation")
+    task_id = add_task(board, project, POST)
+    submissions = answer(board, project, [{"label": "spam"}, {"label": "spam"}, {"label": "ok"}])
+    authors = [s.volunteer_id for s in submissions]
+
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+    assert task_record(board, project, task_id)["state"] == "in_review"
+    escalated = {volunteer: counts(board, project, volunteer) for volunteer in authors}
+    for volunteer in authors:
+        assert escalated[volunteer]["observations"] == {"agreement": 1.0}
+        assert credit_of(board, project, task_id, volunteer) is not None
+    # The majority's answers are more likely right than the dissent's.
+    assert escalated[authors[0]]["right"] > escalated[authors[2]]["right"] > 0
+
+    reviewer = new_volunteer_id()
+    board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    item = board.claim_review(project, reviewer)
+    assert isinstance(item, ReviewClaimed)
+    board.decide_review(item.review_id, reviewer, ReviewDecision("correct", answer={"label": "ok"}))
+    event_id, fields = last_event(board, project, "review.decided")
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)
+    settled = volunteer_keys(raw)
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)  # redelivered: no second effect
+    assert volunteer_keys(raw) == settled
+
+    for volunteer, right in zip(authors, (0.0, 0.0, 1.0), strict=True):
+        after = counts(board, project, volunteer)
+        assert credit_of(board, project, task_id, volunteer) is None
+        assert (after["right"], after["wrong"]) == (right, 1.0 - right)  # the review alone
+        assert after["observations"] == {"review": 1.0}
+
+
 # -- reopens -----------------------------------------------------------------------------------
 
 
