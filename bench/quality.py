@@ -32,7 +32,8 @@ tasks over D simulated days, so evidence fades with ``--half-life``.
 Usage::
 
     .venv/bin/python bench/quality.py            # 600 tasks, 3 seeds, every scenario
-    .venv/bin/python bench/quality.py --tasks 300 --seeds 1 --scenarios "4 labels 55/20/15/10, typical"
+    .venv/bin/python bench/quality.py --tasks 300 --seeds 1 \
+        --scenarios "4 labels 55/20/15/10, typical"
     .venv/bin/python bench/quality.py --smoke    # correctness only: 30 tasks, 1 seed, 10 volunteers
 
 Every run checks its figures (shares between 0 and 1, answers per task within the policy's
@@ -113,10 +114,10 @@ def simulate(
     workers = crowd(MIXES[scenario.mix], crowd_size, rng, long_tail=scenario.long_tail)
     tasks = [kind.task(rng) for _ in range(n)]
     gold_tasks = [kind.task(rng) for _ in range(GOLD_POOL)]
-    queues = [
-        [(w.at(t / n), kind.answer(w.at(t / n), task, rng)) for w in pick_queue(workers, QUEUE, rng)]
-        for t, task in enumerate(tasks)
-    ]
+    queues = []
+    for t, task in enumerate(tasks):
+        now = [worker.at(t / n) for worker in pick_queue(workers, QUEUE, rng)]
+        queues.append([(worker, kind.answer(worker, task, rng)) for worker in now])
     threshold = POLICY["agreement"] or get_task_type(kind.name).default_confidence
     replay_seed = rng.random()
     tables: dict[str, dict[str, Scores]] = {}
@@ -128,9 +129,7 @@ def simulate(
             reviewers=reviewers, days=TIME["days"],
         )  # fmt: skip
         reviews = sum(ruche.escalated) if reviewers else 0
-        found = batch(
-            kind, tasks, queues, gold_tasks, ruche, BASELINES["ds_iterations"], reviews
-        )
+        found = batch(kind, tasks, queues, gold_tasks, ruche, BASELINES["ds_iterations"], reviews)
         scores = {
             name: score(decisions, threshold, sent if reviewers else None, reviewers)
             for name, (decisions, sent) in found.items()
@@ -170,9 +169,9 @@ def check(rows: Sequence[Mapping[str, Any]]) -> None:
                     require(0.0 <= s[name] <= 1.0, where, f"{table}, {method}: {name} = {s[name]}")
             reviewed = scores["Ruche"]["escalated"]
             for method in METHODS:  # the same reviewers: as many reviewed tasks for all
+                sent = scores[method]["escalated"]
                 if table == "same reviewers":
-                    require(abs(scores[method]["escalated"] - reviewed) < 1e-9, where,
-                            f"{method} reviewed {scores[method]['escalated']}, not {reviewed}")  # fmt: skip
+                    require(abs(sent - reviewed) < 1e-9, where, f"{method} reviewed {sent}")
             answers = row["answers"][table]["per_task"]
             require(low <= answers <= high, where,
                     f"{answers} answers per task, outside [{low}, {high}]")  # fmt: skip
@@ -180,8 +179,8 @@ def check(rows: Sequence[Mapping[str, Any]]) -> None:
 
 def report(rows: Sequence[Mapping[str, Any]], table: str) -> str:
     head = (
-        f"| crowd | answers/task | MV | Wawa | DS | Ruche | to review Ruche (DS) "
-        f"| accepted acc. Ruche (DS) | ECE Ruche (DS) | s/10k tasks Ruche (DS) |"
+        "| crowd | answers/task | MV | Wawa | DS | Ruche | to review Ruche (DS) "
+        "| accepted acc. Ruche (DS) | ECE Ruche (DS) | s/10k tasks Ruche (DS) |"
     )
     lines = [head, "|" + " --- |" * 10]
     for row in rows:

@@ -58,7 +58,8 @@ def expected_calibration_error(correct: Sequence[bool], confidence: Sequence[flo
         bins.setdefault(min(BINS - 1, int(conf * BINS)), []).append((right, conf))
     total = len(correct)
     return math.fsum(
-        len(members) / total
+        len(members)
+        / total
         * abs(sum(r for r, _ in members) / len(members) - sum(c for _, c in members) / len(members))
         for members in bins.values()
     )
@@ -104,7 +105,7 @@ def batch(
     decode: dict[str, dict[str, str]] = {}  # unit -> crowd-kit label -> our label
     truths: dict[str, str] = {}  # gold units -> crowd-kit label of the truth
 
-    def add(unit_prefix: str, task: SimTask, given: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
+    def add(prefix: str, task: SimTask, given: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
         labels: dict[str, list[tuple[str, str]]] = {}
         for worker_id, raw in given:
             for unit, label in kind.units(task, raw).items():
@@ -112,7 +113,7 @@ def batch(
                     labels.setdefault(unit, []).append((worker_id, label))
         for unit, votes in labels.items():
             names = _by_rank([label for _, label in votes]) if kind.free_values else {}
-            key = f"{unit_prefix}:{unit}"
+            key = f"{prefix}:{unit}"
             decode[key] = {name: label for label, name in names.items()}
             rows.extend(
                 {"task": key, "worker": w, "label": names.get(label, label)} for w, label in votes
