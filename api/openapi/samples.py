@@ -198,6 +198,7 @@ def project(sample: Sample, state: str = "active") -> dict[str, Any]:
         "counts": {"open": 120, "collecting": 14, "aggregating": 1, "in_review": 2,
                    "resolved": 863, "stalled": 0, "expired": 0},
         "gold_tasks": 0,
+        "warnings": [],
         "created_at": "2025-12-01T08:00:00Z",
         "updated_at": CLAIMED_AT,
     }  # fmt: skip

@@ -25,6 +25,7 @@ from core.projects.models import (
     Qualification,
     ReviewPolicy,
 )
+from core.quality.policy import policy_warnings
 from core.redis.keys import Keys
 
 __all__ = [
@@ -134,6 +135,7 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         state=state if state in ("paused", "closed") else "active",
         counts=counts,
         gold_tasks=int(fields.get("gold_tasks", 0)),
+        warnings=policy_warnings(document),
         created_at=_datetime(document["created_at_ms"]),
         updated_at=_datetime(document.get("updated_at_ms", document["created_at_ms"])),
     )

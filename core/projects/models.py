@@ -281,6 +281,12 @@ class Project(BaseModel):
     )
     counts: dict[str, int] = Field(description="Number of tasks in each state.")
     gold_tasks: int = Field(default=0, description="Gold tasks (never in `counts`).")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the policy will do that the organisation may not expect (e.g. with "
+        "`redundancy: 1`, every task goes to review until volunteers have a record), and how "
+        "to change it.",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -53,6 +53,33 @@ async def test_every_policy_field_is_stored(api: httpx.AsyncClient, actors: Acto
     assert fetched["deadline"].startswith("2999-01-01T00:00:00")
 
 
+async def test_a_policy_that_sends_every_task_to_review_says_so(
+    api: httpx.AsyncClient, actors: Actors
+) -> None:
+    """Issue 15: with redundancy 1 a newcomer's answer scores 0.7, under moderation's 0.9, so
+    every task went to review unannounced. The project now says what will happen, and how to
+    change it; a policy that can decide says nothing."""
+    _, org = await actors.org()
+    single = await new_project(api, org, task_type="moderation", redundancy=1, languages=[])
+    [warning] = single["warnings"]
+    assert "every task will go to review" in warning
+    assert "0.70" in warning and "0.90" in warning
+    assert "set max_redundancy to 2" in warning and "lower review.agreement to 0.70" in warning
+    fetched = (await api.get(f"/v1/projects/{single['id']}", headers=org)).json()
+    assert fetched["warnings"] == [warning]
+
+    # Room for a second answer, or a bar newcomers can reach: no warning. Editing the policy
+    # clears it.
+    for fields in ({"max_redundancy": 2}, {"review": {"agreement": 0.7}}, {"redundancy": 3}):
+        project = await new_project(api, org, task_type="moderation", languages=[], **{
+            "redundancy": 1, **fields})  # fmt: skip
+        assert project["warnings"] == [], fields
+    edited = await api.patch(
+        f"/v1/projects/{single['id']}", json={"max_redundancy": 3}, headers=org
+    )
+    assert edited.status_code == 200 and edited.json()["warnings"] == []
+
+
 async def test_an_unknown_task_type_is_refused_with_the_known_ones(
     api: httpx.AsyncClient, actors: Actors
 ) -> None:
