@@ -6,7 +6,8 @@ project's decaying rate (as ``claim.lua`` computes it) and the gold answer goes 
 reputation (``quality.gold``: :func:`core.quality.reputation.gold_update`); once a task has the
 answers it asked for, :func:`core.quality.aggregation.parse_task` reads them and
 :func:`core.quality.aggregation.decide` weighs them with the real reputation scripts, plans the
-step and credits the authors, exactly as ``tasks.aggregate`` does before it writes the step.
+step and credits the authors, exactly as ``tasks.aggregate`` does before it writes the step
+(the class prior from the project's gold answers included).
 With ``reviewers``, a task sent to review is settled by an expert (the truth) through
 :func:`core.quality.reputation.review_updates`, as ``reviews.settle`` does; without, nobody
 reviews, and the task counts at the aggregation's best guess.
@@ -92,6 +93,8 @@ def replay(
         "review": {"agreement": policy["agreement"]},
     }
     gold_payloads = [task_type.parse_payload(task.payload) for task in gold_tasks]
+    # The project's gold answers, as aggregation_context samples them: the class prior.
+    gold_answers = [task.truth for task in gold_tasks]
     n = len(tasks)
     record = Replay([0] * n, [None] * n, [0.0] * n, [False] * n)
     need = [int(policy["redundancy"])] * n
@@ -135,7 +138,7 @@ def replay(
         parsed = parse_task(context)
         decision = decide(
             board, project, task_id, parsed, document,
-            answers=len(entries[t]), need=need[t], closed=False,
+            answers=len(entries[t]), need=need[t], closed=False, gold=gold_answers,
         )  # fmt: skip
         if decision.step is Outcome.EXTENDED:
             need[t] += 1

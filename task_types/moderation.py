@@ -15,8 +15,10 @@ accuracy on that label. The posterior is the confidence in both cases.
 
 from __future__ import annotations
 
+import copy
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from types import MappingProxyType
 from typing import Annotated, Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
@@ -118,6 +120,26 @@ class ModerationType(TaskType[ModerationPayload, ModerationAnswer]):
         answer={"label": "spam", "reasons": ["advertising"]},
         other_answer={"label": "ok"},
     )
+
+    #: Pseudo-counts of the true label per label (:meth:`with_prior`); empty: uniform prior.
+    prior_counts: Mapping[str, float] = MappingProxyType({})
+
+    def with_prior(self, counts: Mapping[str, float]) -> Self:
+        """A copy deciding with the class prior pi(z) proportional to counts[z] + 1 over the
+        payload's labels (labels matched ignoring case and accents)."""
+        clone = copy.copy(self)
+        clone.prior_counts = MappingProxyType(dict(counts))
+        return clone
+
+    def log_prior(self, payload: ModerationPayload) -> list[float]:
+        """log pi(z) over the payload's labels: uniform without counts."""
+        counts = [1.0] * len(payload.labels)
+        for label, count in self.prior_counts.items():
+            known = payload.canonical_label(label)
+            if known is not None and count > 0:
+                counts[payload.labels.index(known)] += count
+        total = math.fsum(counts)
+        return [math.log(count / total) for count in counts]
 
     def check_answer(self, payload: ModerationPayload, answer: ModerationAnswer) -> list[Problem]:
         if payload.canonical_label(answer.label) is not None:
@@ -250,12 +272,14 @@ class ModerationType(TaskType[ModerationPayload, ModerationAnswer]):
         reliabilities: Sequence[Reliability] | None,
     ) -> tuple[list[ModerationAnswer], list[int], list[float]]:
         """The normalised votes, the indexes of those naming a payload label, and the posterior
-        over the payload's labels (uniform prior)."""
+        over the payload's labels (from the class prior, :meth:`with_prior`; uniform by
+        default)."""
         votes, counted, rows = self._evidence_rows(payload, answers, skills, reliabilities)
         if not counted:
             return votes, counted, []
         # Exactly rounded sums: the posterior cannot depend on the order answers arrived in.
-        totals = [math.fsum(row[z] for row in rows) for z in range(len(payload.labels))]
+        prior = self.log_prior(payload)
+        totals = [math.fsum([prior[z], *(row[z] for row in rows)]) for z in range(len(prior))]
         return votes, counted, _softmax(totals)
 
     def _evidence_rows(

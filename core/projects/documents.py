@@ -128,6 +128,7 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         gold=GoldSchedule.model_validate(document.get("gold") or {}),
         qualification=document.get("qualification"),
         max_redundancy=document.get("max_redundancy"),
+        base_rates=document.get("base_rates"),
         reputation_floor=document.get("reputation_floor"),
         max_tasks_per_volunteer=document.get("max_tasks_per_volunteer"),
         retention_days=document.get("retention_days"),

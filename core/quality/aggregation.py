@@ -43,6 +43,7 @@ from core.delivery.results import Result
 from core.errors import TaskClosed
 from core.ids import VOLUNTEER_ID
 from core.quality.outcomes import AggregationContext, NeedCapReached, PipelineOps, TaskMovedOn
+from core.quality.prior import class_counts
 from core.quality.reputation import ReputationOps, agreement_updates, apply_updates
 from task_types import InvalidAnswer, TaskType, Verdict
 from task_types import get as get_task_type
@@ -151,15 +152,22 @@ class Weighed:
     """A task's readable answers with their authors' reliabilities, and the verdict on them."""
 
     verdict: Verdict
+    kind: AnyType = field(repr=False)  # the task type as it decided (with the class prior)
     answers: list[BaseModel] = field(repr=False)
     volunteers: list[str]
     reliabilities: list[Reliability] = field(repr=False)
 
 
 def weigh(
-    board: Board, project_id: str, task_id: str, parsed: ParsedTask, threshold: float | None
+    board: Board,
+    project_id: str,
+    task_id: str,
+    parsed: ParsedTask,
+    threshold: float | None,
+    prior: Mapping[str, float] | None = None,
 ) -> Weighed:
-    """Read the authors' reputations (one round trip) and let the task type decide with them."""
+    """Read the authors' reputations (one round trip) and let the task type decide with them,
+    from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform)."""
     pairs = [
         (str(entry.get("volunteer_id") or ""), answer)
         for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
@@ -172,8 +180,9 @@ def weigh(
     read = board.run(ops.reliabilities(project_id, parsed.kind.name, known, deciding=task_id))
     found = dict(zip(known, read, strict=True))
     reliabilities = [found.get(volunteer, NEUTRAL) for volunteer in volunteers]
-    verdict = parsed.kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
-    return Weighed(verdict, answers, volunteers, reliabilities)
+    kind = parsed.kind.with_prior(prior) if prior else parsed.kind
+    verdict = kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
+    return Weighed(verdict, kind, answers, volunteers, reliabilities)
 
 
 def plan(verdict: Verdict, *, need: int, ceiling: int, closed: bool, sampled: bool) -> Outcome:
@@ -200,7 +209,7 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
     answers, need = int(task["answers"]), int(task["need"])
     decision = decide(
         board, project_id, task_id, parsed, context.document,
-        answers=answers, need=need, closed=context.closed,
+        answers=answers, need=need, closed=context.closed, gold=context.gold,
     )  # fmt: skip
     step, verdict, decision_id = decision.step, decision.weighed.verdict, decision.decision_id
     ceiling = decision.ceiling
@@ -260,6 +269,7 @@ def decide(
     answers: int,
     need: int,
     closed: bool,
+    gold: Sequence[Mapping[str, Any]] = (),
 ) -> Decision:
     """Weigh a task's answers, plan the step, and credit its authors: what
     :func:`aggregate_task` does before it writes the step (``bench/quality.py`` replays tasks
@@ -269,9 +279,13 @@ def decide(
     that their answer is right); a review replaces it with the reviewer's answer when it comes.
     Learning only from accepted tasks would learn nothing from the hard ones, where poor
     volunteers err, and make them look reliable. A task given one more answer credits nobody
-    yet: its next decision will."""
+    yet: its next decision will.
+
+    The class prior is the project's stated ``base_rates`` and its ``gold`` answers (a sample
+    of them): :func:`core.quality.prior.class_counts`."""
     policy: Mapping[str, Any] = document.get("review") or {}
-    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"))
+    prior = class_counts(document.get("base_rates"), gold)
+    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"), prior)
     decision_id = f"{task_id}:{answers}"
     ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
     rate = float(policy.get("spot_check_rate") or 0.0)
@@ -298,7 +312,7 @@ def _credit_agreement(
     weighed: Weighed,
 ) -> int:
     updates = agreement_updates(
-        parsed.kind,
+        weighed.kind,
         project_id,
         task_id,
         decision_id,

@@ -44,6 +44,7 @@ async def test_every_policy_field_is_stored(api: httpx.AsyncClient, actors: Acto
         "review": {"agreement": 0.8, "spot_check_rate": 0.1},
         "gold_rate": 0.05,
         "max_redundancy": 7,
+        "base_rates": {"ok": 0.8, "spam": 0.2},
     }
     project = await new_project(api, org, **fields)
     fetched = (await api.get(f"/v1/projects/{project['id']}", headers=org)).json()
@@ -118,6 +119,9 @@ async def test_an_unknown_task_type_is_refused_with_the_known_ones(
         {"deadline": "2999-01-01T00:00:00"},  # no time zone
         {"deadline": "2001-01-01T00:00:00Z"},  # in the past
         {"colour": "blue"},
+        {"base_rates": {"ok": 1.5}},
+        {"base_rates": {"": 0.5}},
+        {"base_rates": {f"label {n}": 0.01 for n in range(51)}},
     ],
 )
 async def test_project_creation_refuses_out_of_bounds_fields(
