@@ -189,7 +189,7 @@ FIRST = ["Awa", "Moussa", "Fatou", "Ibrahima", "Aminata", "Cheikh", "Mariama", "
 LAST = ["Diallo", "Sow", "Ba", "Ndiaye", "Fall", "Diop", "Sarr", "Faye", "Gueye", "Cisse",
         "Kane", "Mbaye", "Niang", "Seck", "Thiam", "Wade"]  # fmt: skip
 FORM_FIELDS = [
-    {"name": "name", "type": "string"},
+    {"name": "name", "type": "name"},
     {"name": "born", "type": "date"},
     {"name": "amount", "type": "number"},
 ]
@@ -233,11 +233,13 @@ class DataEntry:
     def _written(self, name: str, value: str, rng: random.Random) -> str:
         """The right value, typed one of the ways that mean the same."""
         if name == "name":
-            return rng.choice([value, value.upper(), f" {value} "])
+            first, last = value.split(" ", 1)
+            return rng.choice([value, value.upper(), f" {value} ", f"{last}, {first}"])
         if name == "born":
             year, month, day = value.split("-")
             return rng.choice([value, f"{day}/{month}/{year}", f"{int(day)}.{int(month)}.{year}"])
-        return rng.choice([value, f"{value}.00", f"{int(value):,}"])
+        return rng.choice([value, f"{value}.00", f"{int(value):,}", f"KES {int(value):,}",
+                           f"{value}/-"])  # fmt: skip
 
     def _misread(self, name: str, value: str, rng: random.Random) -> str:
         if name == "name":
