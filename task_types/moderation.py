@@ -3,7 +3,8 @@
 Aggregation is the scalar-skill case of the Dawid-Skene decision rule: a volunteer with skill
 ``s`` (probability of giving the true label) is modelled as answering the truth with
 probability ``s`` and each of the K-1 other labels with probability (1-s)/(K-1). The posterior
-over the true label is then p(z) proportional to prod_w theta_w[z, a_w] under a uniform prior,
+over the true label is then p(z) proportional to prod_w theta_w[z, a_w] under a uniform prior
+(or the project's class prior, :meth:`ModerationType.with_prior`),
 which is a softmax of summed log-odds weights log((K-1)s/(1-s)) on the labels voted for. A
 volunteer at chance level (s = 1/K) weighs nothing; below chance, their vote counts against.
 
