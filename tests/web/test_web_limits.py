@@ -20,11 +20,6 @@ from tests.support.web_inprocess import InProcess, csrf_token, in_process
 
 pytestmark = pytest.mark.anyio
 
-RATES = {
-    "rate_limit_signup": "2/minute",
-    "rate_limit_unauthenticated": "3/minute",
-    "rate_limit_signin_links": "2/minute",
-}
 
 
 @pytest.fixture
@@ -42,7 +37,13 @@ def smtp() -> Iterator[tuple[Mailbox, int]]:
 async def site(
     redis_client: redis.Redis, redis_url: str, smtp: tuple[Mailbox, int]
 ) -> AsyncIterator[InProcess]:
-    settings = Settings(redis_url=redis_url, smtp_url=f"smtp://127.0.0.1:{smtp[1]}", **RATES)
+    settings = Settings(
+        redis_url=redis_url,
+        smtp_url=f"smtp://127.0.0.1:{smtp[1]}",
+        rate_limit_signup="2/minute",
+        rate_limit_unauthenticated="3/minute",
+        rate_limit_signin_links="2/minute",
+    )
     async with in_process(settings) as running:
         yield running
 
