@@ -21,7 +21,6 @@ from tests.support.web_inprocess import InProcess, csrf_token, in_process
 pytestmark = pytest.mark.anyio
 
 
-
 @pytest.fixture
 def anyio_backend() -> str:
     return "asyncio"
