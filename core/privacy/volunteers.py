@@ -11,19 +11,20 @@ the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`
 1. delete any other token record of the volunteer (only for accounts made before the profile
    kept its token's hash: a SCAN of token records), and the sign-in links mailed to them and
    not used yet (a SCAN of those records, which expire within minutes anyway);
-2. delete their certificates (a SCAN of certificate records: the person's list keeps only the
-   latest ones, and each record states their display name); a certificate's public page then
-   answers "no such certificate", as for an id never issued;
-3. delete the rate limits' counters named by their id (``claims``, ``releases``, ``token``: a
-   SCAN of ``G:limits:*<id>*``; they would expire within two windows anyway);
-4. release their live assignments (the slots go back to the queue);
-5. visit every project, one bounded batch at a time: withdraw review rights (ending live review
+2. release their live assignments (the slots go back to the queue);
+3. visit every project, one bounded batch at a time: withdraw review rights (ending live review
    leases), drop the qualification record, and replace the volunteer's id by a **pseudonym** in
    the answers they gave, the assignment and review records, the review decisions and the
    results feed's contributors; delete the project's events naming them once the relay has
    handled them (the job waits for that), then their counters in the project's insights
    (``P:insights:vol``, ``P:insights:vol_rank``) and their "instructions unclear" reports and
    marks (``P:unclear``, ``P:unclear:seen``), then their "already claimed" set;
+4. delete their certificates (a SCAN of certificate records: the person's list keeps only the
+   latest ones, and each record states their display name); a certificate's public page then
+   answers "no such certificate", as for an id never issued;
+5. delete the rate limits' counters named by their id (``claims``, ``releases``, ``token``: a
+   SCAN of ``G:limits:*<id>*``; they would expire within two windows anyway), late, so that no
+   request of theirs still in flight when the erasure started leaves one behind;
 6. delete their own keys: live slots, stats (the accepted answers behind the growing live cap
    among them), feedback (what "My work" shows), reputation, the projects they worked on and
    the list of their certificates.
@@ -391,10 +392,10 @@ PHASES: Mapping[str, Sequence[Phase]] = {
     "volunteer": (
         volunteer_tokens,
         volunteer_links,
-        volunteer_certificates,
-        volunteer_rate_limits,
         volunteer_leases,
         volunteer_projects,
+        volunteer_certificates,
+        volunteer_rate_limits,
         volunteer_own_keys,
     ),
 }

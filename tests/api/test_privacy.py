@@ -387,6 +387,10 @@ async def test_a_deleted_task_goes_with_its_answers_and_results(
     run_to_the_end(board, crash_after=3, batch=1)
 
     pk = board.keys.project(project_id)
+    # Its "instructions unclear" report (the scene's, on this task) went with it.
+    assert board.client.xlen(pk.unclear) == 0
+    seen = [str(m) for m in board.client.smembers(pk.unclear_seen)]
+    assert not [m for m in seen if m.endswith(f":{doomed}")]
     needle = f"{project_id}.{doomed}"
     for text in (doomed, needle):
         found = [h for h in holding(board.client, [text]) if not h.startswith("dramatiq")]
@@ -445,6 +449,9 @@ async def test_retention_removes_answers_and_results_after_the_project_closes(
     run_to_the_end(board, crash_after=2, batch=1)
 
     assert board.client.exists(pk.answers, pk.results, pk.payloads, pk.assignments) == 0
+    # The volunteers' traces in the insights and reports go too; the counts per day stay.
+    assert board.client.exists(pk.unclear, pk.unclear_seen, pk.insights_volunteers) == 0
+    assert board.client.exists(pk.insights)
     project = (await api.get(f"/v1/projects/{project_id}", headers=ngo)).json()
     assert project["purged_at"] is not None
     assert project["counts"]["aggregating"] + project["counts"]["collecting"] >= 3
