@@ -6,7 +6,9 @@ an organisation, and per-project retention, in bounded batches that survive a cr
   pseudonym;
 - ``projects``: deleting tasks and projects, and retention;
 - ``organisations``: deleting an organisation with everything under it;
-- ``jobs``: the queue of deletion jobs and the runner the scheduler calls.
+- ``jobs``: the queue of deletion jobs and the runner the scheduler calls;
+- ``starting``: deleting a project or a task from asyncio code in one call (the API, the
+  NGO's console).
 """
 
 from core.privacy.export import export_volunteer
