@@ -217,7 +217,8 @@ def test_moderation_evidence_is_the_posterior_of_each_vote() -> None:
     assert spam.label == "spam" and ok.label == "ok"
     # Both are credited in the decided label's row only, with its posterior (a row nobody
     # decided is not filled with the answers that decided against it: issue 15's drift).
-    assert spam.truth == ok.truth == {"spam": pytest.approx(verdict.confidence)}
+    assert spam.truth is not None and ok.truth is not None
+    assert dict(spam.truth) == dict(ok.truth) == pytest.approx({"spam": verdict.confidence})
     # Alone, a vote's posterior only echoes its author's accuracy: no evidence.
     assert MODERATION.answer_evidence(POST, labels("spam"), [NEUTRAL]) == [None]
 
