@@ -81,6 +81,8 @@ class Project(_Reply):
     max_redundancy: int | None = None
     state: str
     counts: dict[str, int] = Field(default_factory=dict)
+    #: What the policy will do that the NGO may not expect (e.g. every task to review).
+    warnings: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 

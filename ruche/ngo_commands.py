@@ -227,7 +227,10 @@ def _project_create(args: argparse.Namespace) -> int:
         return EXIT_USAGE
 
     def create(client: RucheClient) -> int:
-        _print_json(client.create_project(spec).model_dump(mode="json"))
+        project = client.create_project(spec)
+        _print_json(project.model_dump(mode="json"))
+        for warning in project.warnings:  # e.g. redundancy 1: every task would go to review
+            _say(f"ruche: warning: {warning}")
         return EXIT_OK
 
     return _run(args, create)

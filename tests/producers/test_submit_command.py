@@ -45,6 +45,29 @@ def create_project(ngo: Ngo, capsys: pytest.CaptureFixture[str], task_type: str)
     return str(project["id"])
 
 
+def test_project_create_says_when_every_task_would_go_to_review(
+    ngo: Ngo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Issue 15: with one answer per task, a newcomer's answer never reaches moderation's
+    threshold; the command prints the project and says so on stderr."""
+    code = main(
+        ["project", "create", "--name", "cheap", "--task-type", "moderation",
+         "--redundancy", "1", *ngo.cli_flags()]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    [warning] = json.loads(captured.out)["warnings"]
+    assert "every task will go to review" in warning
+    assert captured.err.strip() == f"ruche: warning: {warning}"
+    # Two answers: newcomers can agree above the threshold; no warning, nothing on stderr.
+    code = main(
+        ["project", "create", "--name", "pairs", "--task-type", "moderation",
+         "--redundancy", "2", *ngo.cli_flags()]
+    )  # fmt: skip
+    captured = capsys.readouterr()
+    assert code == 0 and json.loads(captured.out)["warnings"] == [] and captured.err == ""
+
+
 def task_count(ngo: Ngo, project_id: str) -> int:
     return sum(ngo.client.get_project(project_id).counts.values())
 
