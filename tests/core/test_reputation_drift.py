@@ -10,6 +10,9 @@ import random
 from collections.abc import Sequence
 
 from core.ids import new_volunteer_id
+from core.quality import aggregation
+from core.quality.aggregation import Outcome, parse_task
+from core.quality.outcomes import AggregationContext
 from core.quality.reputation import ReputationOps, agreement_updates, apply_updates
 from task_types.moderation import TASK_TYPE as MODERATION
 from task_types.moderation import ModerationAnswer
@@ -95,3 +98,39 @@ def test_a_long_mixed_stream_keeps_the_estimates_near_the_truth(board: TestBoard
             likelihoods = found.label_log_likelihoods(true, LABELS)
             theta = math.exp(likelihoods[LABELS.index(true)])
             assert 0.8 <= theta <= 0.99, (true, theta, found.confusion)
+
+
+def test_deciding_twice_credits_once_whether_resolved_or_escalated(board: TestBoard) -> None:
+    """``decide`` credits every decision, escalated ones included, under the decision's name:
+    a second run (a redelivered message, a crash between the credit and the step) decides the
+    same and changes no reputation."""
+    document = {"task_type": "moderation", "redundancy": 3, "review": {"agreement": None}}
+    for labels, step in (
+        (["ok", "ok", "ok"], Outcome.RESOLVED),
+        (["ok", "spam", "ok"], Outcome.REVIEW),
+    ):
+        crowd = [new_volunteer_id() for _ in labels]
+        task_id = f"t{len(labels)}{step.value[:3]}000000"
+        entries = [
+            {"volunteer_id": v, "answer": {"label": label}}
+            for v, label in zip(crowd, labels, strict=True)
+        ]
+        context = AggregationContext(
+            task={"state": "aggregating"}, payload={"content": "Hello all", "labels": LABELS},
+            answers=entries, document=document,
+        )  # fmt: skip
+        runs = []
+        for _ in range(2):
+            decision = aggregation.decide(
+                board, PROJECT, task_id, parse_task(context), document,
+                answers=3, need=3, closed=False,
+            )  # fmt: skip
+            stored = [board.client.hgetall(board.keys.reputation(v)) for v in crowd]
+            runs.append((decision.step, decision.weighed.verdict.confidence, stored))
+        assert runs[0][0] is runs[1][0] is step
+        assert runs[0][1] == runs[1][1]
+        assert runs[0][2] == runs[1][2]
+        assert all(
+            any(str(field).startswith(("soft:", "b'soft:")) for field in fields)
+            for fields in runs[0][2]
+        )

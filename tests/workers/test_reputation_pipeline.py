@@ -189,6 +189,9 @@ def test_a_task_sent_to_review_credits_softly_and_the_review_replaces_it(
 
     actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
     assert task_record(board, project, task_id)["state"] == "in_review"
+    credited = volunteer_keys(raw)
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+    assert volunteer_keys(raw) == credited  # redelivered: credited once
     escalated = {volunteer: counts(board, project, volunteer) for volunteer in authors}
     for volunteer in authors:
         assert escalated[volunteer]["observations"] == {"agreement": 1.0}
