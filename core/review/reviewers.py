@@ -14,8 +14,9 @@ Round trips: a review claim is four when the first project tried has an item (th
 the reviewer's rights on each of its projects in one pipeline, ``claim_review``, the project's
 instructions), one more per further project tried; the pages' queue (:meth:`Reviews.queue`)
 is three (the claim index, the rights, then ``count_reviewable`` for every project in one
-pipeline); reading a held item again (the pages' :meth:`Reviews.item`) is one; a decision is two (the review's context:
-lease, project, payload and answers in one pipeline; then ``decide_review``). Reviews are rare
+pipeline); reading a held item again (the pages' :meth:`Reviews.item`) is one; a decision is
+two (the review's context: lease, project, payload and answers in one pipeline; then
+``decide_review``). Reviews are rare
 next to claims, so nothing of theirs is remembered in the process.
 """
 
