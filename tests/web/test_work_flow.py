@@ -47,7 +47,10 @@ def test_join_charter_find_work_each_task_type_submit_next_skip(
     translation = scene.project(
         "translation", "Clinic posters", languages=["en", "fr"], priority=500
     )
-    scene.tasks(translation, [{"payload": translation_payload(i)} for i in range(2)])
+    glossary = {"glossary": {"hands": "mains", "meal": "repas"}}  # the workbench marks them
+    scene.tasks(
+        translation, [{"payload": {**translation_payload(i), **glossary}} for i in range(2)]
+    )
     entry = scene.project("data_entry", "Registration forms", priority=400)
     scene.tasks(entry, [{"payload": data_entry_payload(0)}])
     moderation = scene.project("moderation", "Forum posts", priority=300)
@@ -78,6 +81,7 @@ def test_join_charter_find_work_each_task_type_submit_next_skip(
     first = page.url
     assert_accessible(page)
     expect(page.locator(".source")).to_have_attribute("lang", "en")
+    expect(page.locator("mark.wb-term")).to_have_text(["hands", "meal"])
     answer = page.get_by_label(words["Your translation"])
     expect(answer).to_have_attribute("lang", "fr")
     expect(page.locator("#lease-left")).to_have_text(re.compile(r"^\d+:\d\d$"))  # the script
