@@ -12,6 +12,7 @@ from importlib.metadata import version
 
 import redis.asyncio as aioredis
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from api import metrics
@@ -128,6 +129,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = ApiMetrics()
     # Outside the body limit and the error handlers: it also counts requests they refuse.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.cors_origin_list:
+        # A volunteer app on another origin (RUCHE_CORS_ORIGINS; none by default). Tokens go in
+        # the Authorization header, never cookies: no credentials mode, so the pages' session
+        # cookie is never sent by another origin's script.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
+        )
     # Outermost of all: every response gets its X-Request-ID, every log line its request id.
     app.add_middleware(RequestContext)
     # Routes are matched in order, one regular expression each: the volunteers' hot path goes

@@ -285,6 +285,9 @@ async def _operator(request: Request) -> bool:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
 async def metrics(request: Request) -> Response:
+    operator = await _operator(request)
+    if not operator and not request.app.state.settings.metrics_public:
+        raise NotAllowed("RUCHE_METRICS_PUBLIC is off: /metrics answers the operator token only")
     registry: CollectorRegistry = request.app.state.metrics.registry
     try:
         snapshot: BoardSnapshot | None = await read_board(
@@ -294,7 +297,7 @@ async def metrics(request: Request) -> Response:
         snapshot = None  # the API's own figures are still worth serving
     board = CollectorRegistry()
     # Project ids name tenants' objects: per project only for the operator (see the docstring).
-    board.register(BoardCollector(snapshot, per_project=await _operator(request)))
+    board.register(BoardCollector(snapshot, per_project=operator))
     return Response(
         generate_latest(registry) + generate_latest(board), media_type=CONTENT_TYPE_LATEST
     )

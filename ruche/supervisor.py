@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -45,7 +47,7 @@ from core.redis.server import RedisServer
 from core.settings import Settings
 from ruche.embedded import DataDirInUse, embedded_redis
 
-__all__ = ["MAX_REDIS_RESTARTS", "restart_redis", "run_up"]
+__all__ = ["MAX_REDIS_RESTARTS", "port_in_use", "restart_redis", "run_up"]
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +131,11 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
     tokens with the banner; a failed seeding stops everything (exit 1).
     """
     stop = threading.Event()
+    busy = port_in_use(settings.host, settings.port)
+    if busy:
+        # One line, before anything starts: not the API's traceback and everything stopping.
+        print(f"ruche: {busy}", file=sys.stderr, flush=True)
+        return 1
     with _stop_on_signals(stop), contextlib.ExitStack() as resources:
         embedded: RedisServer | None = None
         redis_url = settings.redis_url
@@ -139,6 +146,9 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
                 )
             except DataDirInUse as error:
                 log.error("up.data_dir_in_use", error=str(error))
+                return 1
+            except RuntimeError as error:  # no redis-server, or it would not start
+                print(f"ruche: {error}", file=sys.stderr, flush=True)
                 return 1
             redis_url = embedded.url
         env = _child_env(settings, redis_url)
@@ -159,6 +169,31 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
             )
         finally:
             children.stop()  # before the ExitStack stops Redis: workers may still be using it
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """ "port N is in use; try --port M" when the API could not listen on ``host:port``, else
+    None. Bound the way uvicorn binds (SO_REUSEADDR: a port in TIME_WAIT is free)."""
+    if _can_bind(host, port):
+        return None
+    free = next((p for p in range(port + 1, min(port + 100, 65536)) if _can_bind(host, p)), None)
+    hint = f"; try --port {free}" if free is not None else ""
+    return f"port {port} is in use{hint}"
+
+
+def _can_bind(host: str, port: int) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return True  # a bad host is the API's to report, with its own message
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return error.errno != errno.EADDRINUSE
+    return True
 
 
 def _spawn_all(children: Children, settings: Settings) -> None:

@@ -180,7 +180,7 @@ def test_after_a_killed_up_the_next_one_recovers_the_data(tmp_path: Path) -> Non
         assert second.process.wait(timeout=EXIT_TIMEOUT) == 0
 
 
-def test_up_fails_when_the_api_port_is_taken(tmp_path: Path) -> None:
+def test_up_on_a_taken_port_says_so_in_one_line_with_a_free_one(tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -194,7 +194,15 @@ def test_up_fails_when_the_api_port_is_taken(tmp_path: Path) -> None:
             check=False,
         )
     assert process.returncode == 1
-    assert b"up.process_died" in process.stderr
+    # One line naming the port and a free one, before anything was started.
+    [line] = process.stderr.decode().splitlines()
+    match = re.fullmatch(rf"ruche: port {taken} is in use; try --port (\d+)", line)
+    assert match is not None, line
+    suggested = int(match.group(1))
+    assert suggested > taken
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", suggested))  # the suggestion is free to listen on
+    assert not (tmp_path / "data" / "redis").exists()
 
 
 @pytest.mark.parametrize("piece", ["api", "worker", "scheduler", "relay"])
