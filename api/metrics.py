@@ -287,7 +287,12 @@ async def _operator(request: Request) -> bool:
 async def metrics(request: Request) -> Response:
     operator = await _operator(request)
     if not operator and not request.app.state.settings.metrics_public:
-        raise NotAllowed("RUCHE_METRICS_PUBLIC is off: /metrics answers the operator token only")
+        # RUCHE_METRICS_PUBLIC=false: the operator's scrape only (docker-compose.yml's default).
+        from api.deps import Unauthenticated, WrongKindOfToken  # api.deps imports much more
+
+        if "authorization" not in request.headers:
+            raise Unauthenticated()
+        raise WrongKindOfToken(("admin",))
     registry: CollectorRegistry = request.app.state.metrics.registry
     try:
         snapshot: BoardSnapshot | None = await read_board(
