@@ -38,6 +38,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import structlog
@@ -154,9 +155,11 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
         env = _child_env(settings, redis_url)
         generated_admin_token = None
         if settings.admin_token is None:
-            # No operator token configured: make one for this run only and show it once.
+            # No operator token configured: make one for this run only and show it in the
+            # banner; log lines scroll it away, so it is also kept in a private file meanwhile.
             generated_admin_token = new_token("admin")
             env["RUCHE_ADMIN_TOKEN"] = generated_admin_token
+            resources.enter_context(_token_file(settings.data_dir, generated_admin_token))
         children = Children(env)
         after_ready: AfterReady | None = None
         if demo:
@@ -194,6 +197,24 @@ def _can_bind(host: str, port: int) -> bool:
         except OSError as error:
             return error.errno != errno.EADDRINUSE
     return True
+
+
+#: Where ``ruche up`` keeps the operator token it made, for as long as it runs (0600).
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a token
+
+
+@contextlib.contextmanager
+def _token_file(data_dir: Path, token: str) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / ADMIN_TOKEN_FILE
+    path.unlink(missing_ok=True)  # one left by a killed run: O_EXCL makes a fresh, private one
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as sink:
+        sink.write(f"{token}\n")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _spawn_all(children: Children, settings: Settings) -> None:
@@ -362,8 +383,9 @@ def _print_banner(
     ]
     if generated_admin_token is not None:
         lines.append(
-            f"  Operator token (this run only, shown once): {generated_admin_token}\n"
-            "           set RUCHE_ADMIN_TOKEN to keep one across restarts"
+            f"  Operator token (this run only): {generated_admin_token}\n"
+            f"           also in {settings.data_dir / ADMIN_TOKEN_FILE} while it runs; "
+            "set RUCHE_ADMIN_TOKEN to keep one across restarts"
         )
     lines += [*extra_lines, "Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)

@@ -93,15 +93,19 @@ def test_up_uses_the_configured_redis_instead_of_starting_one(
         assert "from RUCHE_REDIS_URL" in up.stdout.read_text()
         # No RUCHE_ADMIN_TOKEN was set: `up` made one for this run and showed it once.
         banner = up.stdout.read_text()
-        token = re.search(r"Operator token \(this run only, shown once\): (\S+)", banner)
+        token = re.search(r"Operator token \(this run only\): (\S+)", banner)
         assert token, up.output()
+        # Log lines scroll the banner away: the token is also in a file only its owner reads.
+        kept = up.data_dir / "admin-token"
+        assert kept.read_text() == token.group(1) + "\n"
+        assert kept.stat().st_mode & 0o777 == 0o600
         created = httpx.post(
             f"{up.base_url}/v1/orgs",
             json={"name": "First NGO", "contact_email": "a@example.org"},
             headers={"Authorization": f"Bearer {token.group(1)}"},
         )
         assert created.status_code == 201, created.text
-        assert token.group(1) not in up.stderr.read_text()  # shown once, never logged
+        assert token.group(1) not in up.stderr.read_text()  # never logged
         deadline = time.monotonic() + READY_TIMEOUT
         while not redis_client.exists("ruche:dramatiq:__heartbeats__"):
             assert time.monotonic() < deadline, up.output()
@@ -111,6 +115,7 @@ def test_up_uses_the_configured_redis_instead_of_starting_one(
 
         assert up.process.wait(timeout=EXIT_TIMEOUT) == 0, up.output()
         assert not [pid for pid in processes if is_running(pid)]
+        assert not kept.exists()  # this run only
     assert redis_client.ping()  # someone else's Redis is left alone
 
 
