@@ -6,6 +6,7 @@ wait for the API to answer, then Ctrl-C or SIGTERM, and check that nothing is le
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -14,9 +15,10 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -392,3 +394,31 @@ def test_a_redis_that_keeps_dying_is_not_restarted_forever(tmp_path: Path) -> No
         assert not server.running
     finally:
         server.stop()
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "ruche") -> Iterator[tuple[str, Any]]:
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_argument_of_every_command_says_what_it_is() -> None:
+    from ruche.cli import _parser
+
+    missing = [
+        f"{name}: {action.dest}"
+        for name, parser in _parsers(_parser())
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction | argparse._HelpAction)
+        and not action.help
+    ]
+    assert missing == []
+    helps = {name: parser.description or "" for name, parser in _parsers(_parser())}
+    assert "relay" in helps["ruche up"]
+    assert "deadlines" in helps["ruche scheduler"] and "retention" in helps["ruche scheduler"]
+    for command in ("ruche project edit", "ruche project pause", "ruche project resume",
+                    "ruche project close", "ruche reviewers grant", "ruche reviewers revoke",
+                    "ruche webhook set", "ruche webhook deliveries", "ruche webhook redeliver"):  # fmt: skip
+        assert command in helps
