@@ -297,6 +297,8 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _report_submission(outcome: FileSubmission) -> None:
     report = outcome.report
+    for note in outcome.notes:
+        _say(f"note: {note}")
     for bad in outcome.bad:
         _say(f"{bad.where}: " + "; ".join(str(problem) for problem in bad.problems))
     checked = "" if outcome.checked_locally else " (the server checked them: unknown type here)"
