@@ -53,6 +53,9 @@ async def test_a_claim_returns_the_task_and_its_lease(
         "type": "translation",
         "payload": translation(0),
         "instructions": "Translate the sentence; keep names as they are.",
+        "project_name": "Clinic leaflets",
+        "organisation": "Helping Hands",
+        "impact_note": None,
     }
     expires = datetime.fromisoformat(body["expires_at"])
     assert expires.utcoffset() is not None
