@@ -59,6 +59,7 @@ class NewProject(_Request):
     reputation_floor: float | None = None
     max_tasks_per_volunteer: int | None = None
     retention_days: int | None = None
+    translation_memory: bool | None = None
 
 
 class TaskItem(_Request):
@@ -84,6 +85,7 @@ class Project(_Reply):
     impact_note: str | None = None
     gold_rate: float = 0.0
     max_redundancy: int | None = None
+    translation_memory: bool = True
     state: str
     counts: dict[str, int] = Field(default_factory=dict)
     created_at: datetime

@@ -67,6 +67,11 @@ def add_ngo_commands(commands: Any) -> None:
         help=f"the server's task type: {', '.join(installed_names())}… (GET /v1/task-types)",
     )
     add_policy(create)
+    create.add_argument(
+        "--no-translation-memory",
+        action="store_true",
+        help="confidential texts: never show translators similar past results of the project",
+    )
     _add(actions, "list", _project_list, connection, "list your projects as JSON")
     delete = _add(actions, "delete", _project_delete, connection, "delete a project (or, with "
                   "--task, one task) and everything under it")  # fmt: skip
@@ -211,6 +216,8 @@ def _run(args: argparse.Namespace, body: Callable[[RucheClient], int]) -> int:
 def _project_create(args: argparse.Namespace) -> int:
     fields = policy_fields(args)
     fields.setdefault("instructions", f"Please complete each {args.task_type} task carefully.")
+    if args.no_translation_memory:
+        fields["translation_memory"] = False
     try:
         spec = NewProject(name=args.name, task_type=args.task_type, **fields)
     except ValidationError:

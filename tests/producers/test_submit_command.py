@@ -225,3 +225,19 @@ def test_a_plain_id_column_is_the_external_id_and_the_command_says_so(
         [{"external_id": "p1", "payload": {"content": "Hello", "labels": ["ok", "spam"]}}],
     )
     assert again.duplicates == 1
+
+
+def test_project_create_can_turn_the_translation_memory_off(
+    ngo: Ngo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = [
+        main(["project", "create", "--name", f"Leaflets {n}", "--task-type", "translation",
+              "--languages", "en,fr", *extra, *ngo.cli_flags()])
+        for n, extra in enumerate(([], ["--no-translation-memory"]))
+    ]  # fmt: skip
+    assert made == [0, 0]
+    out = capsys.readouterr().out
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(out)
+    second, _ = decoder.raw_decode(out[end:].lstrip())
+    assert (first["translation_memory"], second["translation_memory"]) == (True, False)
