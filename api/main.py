@@ -24,6 +24,7 @@ from api.request_context import RequestContext
 from api.routes import (
     assignments,
     certificates,
+    charter,
     health,
     invitations,
     org_limits,
@@ -39,6 +40,7 @@ from api.routes import (
     volunteers,
     webhooks,
 )
+from core.accounts.charter import Charters
 from core.accounts.store import Accounts
 from core.accounts.tokens import token_hash
 from core.board.claims import Claims
@@ -101,6 +103,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         app.state.bulk_lanes = asyncio.Semaphore(settings.bulk_lanes)
         app.state.limits = RateLimits(client, settings.rates, key_prefix=keys.rate_limits, mux=mux)
+        app.state.charters = Charters(client, keys)
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )
@@ -154,7 +157,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *(m.router for m in (orgs, org_limits, projects, tasks, results, webhooks, reviewers)),
         task_types.router,
         reputation.router,
-        *(m.router for m in (volunteers, reviews, invitations, privacy)),
+        *(m.router for m in (volunteers, charter, reviews, invitations, privacy)),
         certificates.router,
     ]
     for router in routers:

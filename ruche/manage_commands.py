@@ -185,7 +185,9 @@ def add_management_commands(
 ) -> None:
     """``project edit|pause|resume|close`` on the ``project`` actions, then ``reviewers`` and
     ``webhook`` on ``ruche``'s commands (``add``, ``run``, ``show``: ruche.ngo_commands')."""
-    project_id = {"metavar": "PROJECT_ID", "help": "the project's id (prj_…)"}
+
+    def project_id(parser: argparse.ArgumentParser) -> None:
+        parser.add_argument("project_id", metavar="PROJECT_ID", help="the project's id (prj_…)")
 
     def patch(changes: Callable[[argparse.Namespace, RucheClient], dict[str, Any]]) -> NgoCommand:
         def command(args: argparse.Namespace) -> int:
@@ -213,18 +215,17 @@ def add_management_commands(
         connection,
         "change a project's name or policy (only the options given change); prints it",
     )
-    edit.add_argument("project_id", **project_id)
+    project_id(edit)
     edit.add_argument("--name", metavar="NAME", help="the project's new name")
     add_policy(edit)
     for name, state, text in [
         ("pause", "paused", "pause a project: no task is served until it resumes"),
         ("resume", "active", "resume a paused project"),
     ]:
-        toggle = add(projects, name, patch(lambda _a, _c, s=state: {"state": s}), connection, text)
-        toggle.add_argument("project_id", **project_id)
+        project_id(add(projects, name, patch(_to_state(state)), connection, text))
     close = add(projects, "close", patch(_closing), connection, "close a project now: its "
                 "deadline becomes now, unfinished tasks expire; final")  # fmt: skip
-    close.add_argument("project_id", **project_id)
+    project_id(close)
 
     reviewers = commands.add_parser(
         "reviewers",
@@ -272,7 +273,11 @@ def add_management_commands(
 
     def hook(body: Callable[[argparse.Namespace, RucheClient], Any]) -> NgoCommand:
         def command(args: argparse.Namespace) -> int:
-            return run(args, lambda client: (show(body(args, client)), 0)[1])
+            def send(client: RucheClient) -> int:
+                show(body(args, client))
+                return 0
+
+            return run(args, send)
 
         return command
 
@@ -282,7 +287,7 @@ def add_management_commands(
     set_.add_argument("target", metavar="URL", help="the https:// endpoint that receives results")
     add(hooks, "show", hook(lambda a, c: c.get_webhook().model_dump(mode="json")), connection,
         "show the endpoint (never its secret)")  # fmt: skip
-    add(hooks, "delete", hook(lambda a, c: (c.delete_webhook(), {"deleted": True})[1]),
+    add(hooks, "delete", hook(_delete_webhook),
         connection, "stop delivering results by webhook")  # fmt: skip
     deliveries = add(
         hooks,
@@ -301,6 +306,18 @@ def add_management_commands(
         "send a delivery again (a failed one, or to check the receiver)",
     )
     redeliver.add_argument("delivery_id", metavar="DELIVERY_ID", help="from `webhook deliveries`")
+
+
+def _to_state(state: str) -> Callable[[argparse.Namespace, RucheClient], dict[str, Any]]:
+    def changes(args: argparse.Namespace, client: RucheClient) -> dict[str, Any]:
+        return {"state": state}
+
+    return changes
+
+
+def _delete_webhook(args: argparse.Namespace, client: RucheClient) -> Any:
+    client.delete_webhook()
+    return {"deleted": True}
 
 
 def _closing(args: argparse.Namespace, client: RucheClient) -> dict[str, Any]:

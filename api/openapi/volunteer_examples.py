@@ -14,6 +14,7 @@ from api.openapi.samples import (
     CLAIMED_AT,
     DECIDED_AT,
     EXPIRES_AT,
+    ORG_ID,
     ORG_NAME,
     TASK_ID,
     VOLUNTEER_ID,
@@ -41,8 +42,48 @@ SIGN_UP = operation(
     },
 )
 CHARTER = operation(
-    request=one("Accept the charter", {"accept": True}),
-    responses={200: one("Accepted", {"accepted_at": CLAIMED_AT})},
+    request={
+        "operator": {"summary": "Accept the charter", "value": {"accept": True}},
+        "organisation": {
+            "summary": "Accept an organisation's own charter",
+            "value": {"accept": True, "org_id": ORG_ID},
+        },
+    },
+    responses={200: one("Accepted", {"accepted_at": CLAIMED_AT, "version": 2})},
+)
+_CHARTER_TEXT = "The tasks you see may hold people's personal data: use them only for the task."
+READ_CHARTER = operation(
+    responses={
+        200: one(
+            "A new version to accept",
+            {
+                "text": _CHARTER_TEXT,
+                "version": 2,
+                "owner": "operator",
+                "organisation": None,
+                "accepted_version": 1,
+                "needs_acceptance": True,
+            },
+        )
+    }
+)
+SET_CHARTER = operation(
+    request=one("The operator's charter", {"text": _CHARTER_TEXT}),
+    responses={
+        200: one(
+            "Its new version",
+            {"text": _CHARTER_TEXT, "version": 2, "owner": "operator", "organisation": None},
+        )
+    },
+)
+SET_ORG_CHARTER = operation(
+    request=one("The organisation's own charter", {"text": _CHARTER_TEXT}),
+    responses={
+        200: one(
+            "Its new version",
+            {"text": _CHARTER_TEXT, "version": 1, "owner": ORG_ID, "organisation": ORG_NAME},
+        )
+    },
 )
 
 
@@ -208,6 +249,9 @@ def decide(samples: Samples) -> Fragment:
 BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
     ("POST", "/v1/volunteers"): SIGN_UP,
     ("POST", "/v1/me/charter"): CHARTER,
+    ("GET", "/v1/me/charter"): READ_CHARTER,
+    ("PUT", "/v1/charter"): SET_CHARTER,
+    ("PUT", "/v1/org/charter"): SET_ORG_CHARTER,
     ("GET", "/v1/me"): read_me,
     ("PATCH", "/v1/me"): edit_me,
     ("PUT", "/v1/me/goal"): SET_GOAL,

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, status
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     StringConstraints,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
 from api.deps import (
     AccountsDep,
@@ -63,25 +61,6 @@ class SignUp(NewVolunteer):
 class SignedUp(BaseModel):
     id: str
     token: str = Field(description="Your volunteer token (`rk_vol_…`), shown once: keep it.")
-
-
-def _strict_bool(value: object) -> object:
-    # Literal[True] alone takes 1 (1 == True) and Strict() does not apply to literals.
-    if not isinstance(value, bool):
-        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
-    return value
-
-
-class CharterAcceptance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    accept: Annotated[Literal[True], BeforeValidator(_strict_bool)] = Field(
-        description="Must be true: no task is served before it."
-    )
-
-
-class CharterAccepted(BaseModel):
-    accepted_at: datetime
 
 
 class ProfilePatch(BaseModel):
@@ -296,20 +275,6 @@ async def sign_up(
         body.display_name, body.languages, body.skills
     )
     return SignedUp(id=volunteer_id, token=token)
-
-
-@router.post(
-    "/v1/me/charter",
-    response_model=CharterAccepted,
-    summary="Accept the confidentiality charter",
-    description="Needed before any claim. Accepting again keeps the first acceptance time.",
-    responses=error_responses(401, 403, 422),
-)
-async def accept_charter(
-    body: CharterAcceptance, me: CurrentVolunteer, accounts: AccountsDep
-) -> CharterAccepted:
-    await accounts.volunteer(me.id)  # a deleted volunteer's token must not recreate a profile
-    return CharterAccepted(accepted_at=utc_from_ms(await accounts.accept_charter(me.id)))
 
 
 @router.get(

