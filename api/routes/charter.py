@@ -7,6 +7,7 @@ accepted; a new version of the operator's asks for acceptance again before the n
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from typing import Annotated, Literal, cast
 
@@ -52,7 +53,9 @@ class CharterAcceptance(BaseModel):
 
 
 class CharterAccepted(BaseModel):
-    accepted_at: datetime = Field(description="When you first accepted the operator's charter.")
+    accepted_at: datetime = Field(
+        description="When you first accepted the operator's charter (an organisation's: now)."
+    )
     version: int = Field(description="The version you accepted.")
 
 
@@ -131,9 +134,16 @@ async def accept_charter(
 ) -> CharterAccepted:
     await accounts.volunteer(me.id)  # a deleted volunteer's token must not recreate a profile
     charter = await _charter(request, body.org_id)
+    if charter.owner == "operator":
+        # Records the operator's current version (as the pages do), keeps the first time.
+        accepted_at = await accounts.accept_charter(me.id)
+        version = (await charters(request).operator()).version
+        return CharterAccepted(accepted_at=utc_from_ms(accepted_at), version=version)
     await charters(request).accept(me.id, charter)
-    accepted_at = await accounts.accept_charter(me.id)  # the first time; forgets the profile
-    return CharterAccepted(accepted_at=utc_from_ms(accepted_at), version=charter.version)
+    accounts.forget_volunteer(me.id)
+    return CharterAccepted(
+        accepted_at=utc_from_ms(time.time_ns() // 1_000_000), version=charter.version
+    )
 
 
 @router.put(

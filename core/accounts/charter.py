@@ -92,8 +92,11 @@ class Charters:
         return Charter(text, int(version), org_id, str(name or ""))
 
     async def accept(self, volunteer_id: str, charter: Charter) -> None:
-        field = "charter_version" if charter.owner == "operator" else f"charter:{charter.owner}"
-        await self.client.hset(self.keys.volunteer(volunteer_id), field, charter.version)
+        """Record an organisation's charter accepted (the operator's: ``Accounts.accept_charter``,
+        which the pages call too)."""
+        await self.client.hset(
+            self.keys.volunteer(volunteer_id), f"charter:{charter.owner}", charter.version
+        )
 
 
 def accepted_version(extra: dict[str, str], owner: str, accepted_at_ms: int | None) -> int:
