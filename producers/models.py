@@ -54,6 +54,11 @@ class NewProject(_Request):
     impact_note: str | None = None
     review: dict[str, Any] | None = None
     gold_rate: float | None = None
+    gold: dict[str, Any] | None = None
+    qualification: dict[str, Any] | None = None
+    reputation_floor: float | None = None
+    max_tasks_per_volunteer: int | None = None
+    retention_days: int | None = None
     translation_memory: bool | None = None
 
 
