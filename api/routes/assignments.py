@@ -28,11 +28,10 @@ from api.errors import ErrorResponse
 from api.json_body import BoundedJsonRoute, read_json, read_optional_json, request_body
 from api.openapi.error_responses import RATE_LIMIT_HEADERS, error_responses
 from api.ratelimit import limits_of
-from core.accounts.charter import Charters, accepted_version
+from core.accounts.charter import Charters, require_current_charter
 from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
-from core.errors import CharterNotAccepted
 from core.projects.facts import ProjectContext, project_context
 from core.review.reviewers import ReviewItem
 from core.settings import Settings
@@ -167,13 +166,9 @@ async def claim(request: Request) -> Response:
     body = await read_optional_json(request, _CLAIM_BODY) or ClaimRequest()
     state = request.app.state
     profile = await cast(Accounts, state.accounts).volunteer(me.id)
-    if profile.charter_accepted_at_ms is not None:  # else the claim says "accept it first"
-        current = await cast(Charters, state.charters).operator_version()
-        if accepted_version(profile.extra, "operator", profile.charter_accepted_at_ms) < current:
-            raise CharterNotAccepted(
-                f"the charter changed (version {current}): read it (GET /v1/me/charter) and "
-                "accept it again (POST /v1/me/charter)"
-            )
+    await require_current_charter(
+        cast(Charters, state.charters), profile.extra, profile.charter_accepted_at_ms
+    )
     cap = cast(Settings, state.settings).live_assignment_cap(profile.accepted_answers)
     assignment = await cast(Claims, state.claims).claim(
         profile, task_types=body.task_types, project_id=body.project_id, cap=cap

@@ -15,21 +15,32 @@ from dataclasses import dataclass
 
 import redis.asyncio
 
-from core.errors import NotFound
+from core.errors import CharterNotAccepted, NotFound
 from core.recent import Recent
 from core.redis.keys import Keys
 
-__all__ = ["DEFAULT_CHARTER", "MAX_CHARTER_CHARS", "Charter", "Charters"]
+__all__ = [
+    "DEFAULT_CHARTER",
+    "MAX_CHARTER_CHARS",
+    "Charter",
+    "Charters",
+    "accepted_current",
+    "require_current_charter",
+]
 
 MAX_CHARTER_CHARS = 20_000
 VERSION_TTL_SECONDS = 5.0
+# The built-in text is the one the pages show (web/account/templates/account/charter.html,
+# translated there); keep the two in step.
 DEFAULT_CHARTER = (
     "The volunteers' charter.\n\n"
-    "The tasks you see may hold people's personal data (names, addresses, messages). You use "
-    "them only to do the task: you do not copy, keep, share or publish them, nor try to find "
-    "out who the people in them are. You answer in good faith, and skip a task rather than "
-    "guess. You may stop at any time; you may export or erase your data (GET /v1/me/export, "
-    "DELETE /v1/me)."
+    "The tasks hold the words and data of people the NGOs serve, some of them in danger. By "
+    "taking part you promise:\n"
+    "1. to keep what you read in a task to yourself: no copies, no screenshots, no sharing;\n"
+    "2. never to try to find or contact a person named in a task;\n"
+    "3. to answer honestly and as well as you can, and to skip a task you cannot do well;\n"
+    "4. to use the button “instructions unclear” or skip rather than guess;\n"
+    "5. to respect the other volunteers, the reviewers and the NGOs' staff."
 )
 
 
@@ -39,6 +50,7 @@ class Charter:
     version: int
     owner: str  # "operator", or the organisation's id
     organisation: str | None = None  # the organisation's name, for its own charter
+    built_in: bool = False  # the text Ruche ships (the pages show it in the reader's language)
 
 
 class Charters:
@@ -50,7 +62,7 @@ class Charters:
     async def operator(self) -> Charter:
         raw = await self.client.hgetall(self.keys.charter)
         if not raw:
-            return Charter(DEFAULT_CHARTER, 1, "operator")
+            return Charter(DEFAULT_CHARTER, 1, "operator", built_in=True)
         return Charter(str(raw["text"]), int(raw["version"]), "operator")
 
     async def operator_version(self) -> int:
@@ -106,3 +118,29 @@ def accepted_version(extra: dict[str, str], owner: str, accepted_at_ms: int | No
     if field in extra:
         return int(extra[field])
     return 1 if owner == "operator" and accepted_at_ms is not None else 0
+
+
+async def require_current_charter(
+    charters: Charters, extra: dict[str, str], accepted_at_ms: int | None
+) -> None:
+    """Refuse a claim (403 ``charter_not_accepted``) when the volunteer accepted an older version
+    of the operator's charter than the current one: the API and the pages alike. Never having
+    accepted it is refused by the claim itself (``core.board.matching.require_charter``)."""
+    if accepted_at_ms is None:
+        return
+    current = await charters.operator_version()
+    if accepted_version(extra, "operator", accepted_at_ms) < current:
+        raise CharterNotAccepted(
+            f"the charter changed (version {current}): read it (GET /v1/me/charter) and "
+            "accept it again (POST /v1/me/charter)"
+        )
+
+
+async def accepted_current(
+    charters: Charters, extra: dict[str, str], accepted_at_ms: int | None
+) -> bool:
+    """Whether the volunteer accepted the operator's charter as it is now."""
+    if accepted_at_ms is None:
+        return False
+    current = await charters.operator_version()
+    return accepted_version(extra, "operator", accepted_at_ms) >= current

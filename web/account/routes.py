@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from core.accounts.charter import accepted_current
 from core.accounts.recovery import RecoveryCodes
 from core.accounts.store import EmailTaken
 from core.accounts.tokens import parse_token
@@ -218,12 +219,19 @@ async def logout(request: Request) -> Response:
 
 @router.get("/charter")
 async def charter(request: Request) -> Response:
+    """The operator's charter: the built-in text in the reader's language, or the operator's
+    own text (``PUT /v1/charter``) as written. A new version asks for acceptance again."""
     page = await visit(request)
     person = page.person
+    charters = page.state.charters
+    current = await charters.operator()
     return render(
         page,
         "account/charter.html",
-        accepted=person.charter_accepted_at_ms is not None,
+        charter=current,
+        paragraphs=[part.strip() for part in current.text.split("\n\n") if part.strip()],
+        accepted=await accepted_current(charters, person.extra, person.charter_accepted_at_ms),
+        accepted_before=person.charter_accepted_at_ms is not None,
         next=safe_next(request.query_params.get("next")),
     )
 
