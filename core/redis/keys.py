@@ -75,6 +75,14 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      a dramatiq message holds (PX: the attempt lease); the due
                                      set's name as hash tag puts it in the due set's slot
     G:retention:lock          string held (PX) by the scheduler running a retention sweep
+    G:org:<org-id>:members    hash   volunteer id -> staff role (owner, manager, reviewer, viewer):
+                                     who runs the organisation in the console (core.accounts.staff)
+    G:org:<org-id>:audit      stream changes to the organisation's staff made in the console (who,
+                                     what), capped; project changes go to the project's P:events
+    G:vol:<volunteer-id>:orgs hash   org id -> staff role: the same memberships, by person (an index
+                                     for listing; G:org:<org-id>:members is the truth)
+    G:staff_invite:<sha256>   string JSON {org, email, role, by}: a staff invitation's token hashed;
+                                     expires with the invitation, deleted when used
     G:org:<org-id>:limits     hash   the operator's limits for this organisation (bulk_tasks,
                                      quota_tasks, quota_payload_bytes; core.accounts.quotas)
     G:org:<org-id>:bulk_lock  string held (PX) by the one bulk submission of the organisation
@@ -295,6 +303,18 @@ class Keys:
 
     def org_webhook(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:webhook"
+
+    def org_members(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:members"
+
+    def org_audit(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:audit"
+
+    def volunteer_orgs(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:orgs"
+
+    def staff_invitation(self, digest: str) -> str:
+        return f"{self.prefix}staff_invite:{digest}"
 
     def org_limits(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:limits"

@@ -1,0 +1,87 @@
+"""Staff invitations: an owner invites someone to an organisation's staff by e-mail.
+
+A mailed link, like a sign-in link (:mod:`core.accounts.links`) but longer-lived
+(:data:`STAFF_INVITATION_TTL_SECONDS`, a week: people read mail late): ``G:staff_invite:<sha256
+of the token>`` -> JSON ``{org, email, role, by}`` with the invitation's lifetime as the key's TTL.
+Only the hash is stored. :meth:`StaffInvitations.peek` reads one without using it (the page a
+link opens shows a button, as mail scanners fetch links); :meth:`StaffInvitations.use` reads and
+deletes it in one MULTI, so of two concurrent uses exactly one gets it.
+
+The invitation is for an address: following the link proves the person reads that mailbox,
+as a sign-in link does, so accepting it signs them in to the account of that address (made
+then if there is none) and gives that account the role.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+
+import redis.asyncio
+
+from core.accounts.staff import Role
+from core.redis.keys import Keys
+
+__all__ = ["STAFF_INVITATION_TTL_SECONDS", "StaffInvitation", "StaffInvitations"]
+
+STAFF_INVITATION_TTL_SECONDS = 7 * 24 * 3600
+_TOKEN_BYTES = 32
+_MAX_TOKEN_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class StaffInvitation:
+    org_id: str
+    email: str
+    role: Role
+    #: Who invited: a volunteer id, or ``admin`` (the operator's new organisation).
+    invited_by: str
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _parse(raw: str | bytes | None) -> StaffInvitation | None:
+    if raw is None:
+        return None
+    record = json.loads(raw)
+    role = Role.parse(str(record["role"]))
+    if role is None:
+        return None
+    return StaffInvitation(str(record["org"]), str(record["email"]), role, str(record["by"]))
+
+
+class StaffInvitations:
+    def __init__(self, client: redis.asyncio.Redis, keys: Keys) -> None:
+        self.client = client
+        self.keys = keys
+
+    async def issue(self, org_id: str, email: str, role: Role, invited_by: str) -> str:
+        """A new invitation's token (to put in the mailed URL; never stored). ``email`` is
+        normalised (:func:`core.accounts.emails.normalise_email`)."""
+        token = secrets.token_urlsafe(_TOKEN_BYTES)
+        record = json.dumps({"org": org_id, "email": email, "role": role.label, "by": invited_by})
+        await self.client.set(
+            self.keys.staff_invitation(_digest(token)), record, ex=STAFF_INVITATION_TTL_SECONDS
+        )
+        return token
+
+    async def peek(self, token: str) -> StaffInvitation | None:
+        """The invitation, if it can still be used, without using it."""
+        if not token or len(token) > _MAX_TOKEN_LENGTH:
+            return None
+        return _parse(await self.client.get(self.keys.staff_invitation(_digest(token))))
+
+    async def use(self, token: str) -> StaffInvitation | None:
+        """The invitation, which can never be used again; None when unknown, used or expired."""
+        if not token or len(token) > _MAX_TOKEN_LENGTH:
+            return None
+        key = self.keys.staff_invitation(_digest(token))
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.get(key)
+            pipe.delete(key)
+            raw, _ = await pipe.execute()
+        return _parse(raw)
