@@ -3,9 +3,11 @@
 A mailed link, like a sign-in link (:mod:`core.accounts.links`) but longer-lived
 (:data:`STAFF_INVITATION_TTL_SECONDS`, a week: people read mail late): ``G:staff_invite:<sha256
 of the token>`` -> JSON ``{org, email, role, by}`` with the invitation's lifetime as the key's TTL.
-Only the hash is stored. :meth:`StaffInvitations.peek` reads one without using it (the page a
-link opens shows a button, as mail scanners fetch links); :meth:`StaffInvitations.use` reads and
-deletes it in one MULTI, so of two concurrent uses exactly one gets it.
+Only the hash is stored; ``G:org:<org-id>:staff_invites`` lists the hashes of the
+organisation's invitations still out (what deleting the organisation deletes).
+:meth:`StaffInvitations.peek` reads one without using it (the page a link opens shows a button,
+as mail scanners fetch links); :meth:`StaffInvitations.use` reads and deletes it in one MULTI,
+so of two concurrent uses exactly one gets it.
 
 The invitation is for an address: following the link proves the person reads that mailbox,
 as a sign-in link does, so accepting it signs them in to the account of that address (made
@@ -17,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import json
 import secrets
+import time
 from dataclasses import dataclass
 
 import redis.asyncio
@@ -63,10 +66,17 @@ class StaffInvitations:
         """A new invitation's token (to put in the mailed URL; never stored). ``email`` is
         normalised (:func:`core.accounts.emails.normalise_email`)."""
         token = secrets.token_urlsafe(_TOKEN_BYTES)
+        digest = _digest(token)
         record = json.dumps({"org": org_id, "email": email, "role": role.label, "by": invited_by})
-        await self.client.set(
-            self.keys.staff_invitation(_digest(token)), record, ex=STAFF_INVITATION_TTL_SECONDS
-        )
+        now_ms = time.time_ns() // 1_000_000
+        index = self.keys.org_staff_invitations(org_id)
+        async with self.client.pipeline(transaction=False) as pipe:
+            pipe.set(self.keys.staff_invitation(digest), record, ex=STAFF_INVITATION_TTL_SECONDS)
+            # The organisation's index (what its deletion deletes), pruned of expired ones.
+            pipe.zadd(index, {digest: now_ms + STAFF_INVITATION_TTL_SECONDS * 1000})
+            pipe.zremrangebyscore(index, "-inf", now_ms)
+            pipe.expire(index, STAFF_INVITATION_TTL_SECONDS)
+            await pipe.execute()
         return token
 
     async def peek(self, token: str) -> StaffInvitation | None:
@@ -84,4 +94,9 @@ class StaffInvitations:
             pipe.get(key)
             pipe.delete(key)
             raw, _ = await pipe.execute()
-        return _parse(raw)
+        invitation = _parse(raw)
+        if invitation is not None:
+            await self.client.zrem(
+                self.keys.org_staff_invitations(invitation.org_id), _digest(token)
+            )
+        return invitation

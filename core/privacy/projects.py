@@ -466,6 +466,24 @@ def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE if over else Step.MORE
 
 
+def org_staff(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Its staff (core.accounts.staff): each member's index entry, the members hash, the staff
+    audit stream, and the staff invitations still out (core.accounts.staff_invitations)."""
+    org_id, keys = state["target"], ctx.keys
+    members = [text(v) for v in ctx.client.hkeys(keys.org_members(org_id))]
+    digests = [text(d) for d in ctx.client.zrange(keys.org_staff_invitations(org_id), 0, -1)]
+    pipe = ctx.client.pipeline(transaction=False)
+    for volunteer_id in members:
+        pipe.hdel(keys.volunteer_orgs(volunteer_id), org_id)
+    for digest in digests:
+        pipe.delete(keys.staff_invitation(digest))
+    pipe.delete(
+        keys.org_members(org_id), keys.org_audit(org_id), keys.org_staff_invitations(org_id)
+    )
+    pipe.execute()
+    return Step.DONE
+
+
 def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     org_id, keys = state["target"], ctx.keys
     families = [
@@ -549,7 +567,9 @@ PHASES: Mapping[str, Sequence[Phase]] = {
         task_assignments, task_reviews, volunteer_keys, task_published, task_results,
         task_events, deliveries,
     ),
-    "org": (org_projects, org_deliveries, org_idempotency, org_invitations, org_keys),
+    "org": (
+        org_projects, org_deliveries, org_idempotency, org_invitations, org_staff, org_keys,
+    ),
     "purge": (
         project_assignments, project_reviewers, volunteer_keys, _purge_deliveries, purge_keys,
         purge_events, purge_mark,

@@ -336,12 +336,28 @@ def volunteer_own_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE
 
 
+def volunteer_staff(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Their places on organisations' staffs (core.accounts.staff): each organisation's
+    members hash loses them, then their own index goes. Staff changes they made stay in the
+    organisation's audit stream under their id until it is trimmed (an audit trail)."""
+    volunteer_id, keys = state["target"], ctx.keys
+    index = keys.volunteer_orgs(volunteer_id)
+    org_ids = [text(org_id) for org_id in ctx.client.hkeys(index)]
+    pipe = ctx.client.pipeline(transaction=False)
+    for org_id in org_ids:
+        pipe.hdel(keys.org_members(org_id), volunteer_id)
+    pipe.delete(index)
+    pipe.execute()
+    return Step.DONE
+
+
 PHASES: Mapping[str, Sequence[Phase]] = {
     "volunteer": (
         volunteer_tokens,
         volunteer_links,
         volunteer_leases,
         volunteer_projects,
+        volunteer_staff,
         volunteer_own_keys,
     ),
 }

@@ -83,6 +83,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      for listing; G:org:<org-id>:members is the truth)
     G:staff_invite:<sha256>   string JSON {org, email, role, by}: a staff invitation's token hashed;
                                      expires with the invitation, deleted when used
+    G:org:<org-id>:staff_invites zset the organisation's staff invitations' hashes -> expiry (ms):
+                                     what deleting the organisation deletes
     G:org:<org-id>:limits     hash   the operator's limits for this organisation (bulk_tasks,
                                      quota_tasks, quota_payload_bytes; core.accounts.quotas)
     G:org:<org-id>:bulk_lock  string held (PX) by the one bulk submission of the organisation
@@ -312,6 +314,9 @@ class Keys:
 
     def volunteer_orgs(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{volunteer_id}:orgs"
+
+    def org_staff_invitations(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:staff_invites"
 
     def staff_invitation(self, digest: str) -> str:
         return f"{self.prefix}staff_invite:{digest}"
