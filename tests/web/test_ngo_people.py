@@ -220,3 +220,56 @@ def test_ruche_org_create_invites_the_contact_as_first_owner(
     assert "https://ruche.example.org/ngo/invitations/" in message.get_content()
     assert "Voix Libres" in str(message["Subject"])
     assert ruche("org", "create", "", "not-an-address") == 1
+
+
+async def test_pending_invitations_are_listed_revoked_and_bounded_per_address(
+    site: InProcess, box: tuple[Mailbox, int]
+) -> None:
+    mail, _ = box
+    api = site.client()
+    made = await api.post(
+        "/v1/orgs", json={"name": "Pending", "contact_email": "p@example.org"}, headers=ADMIN
+    )
+    org_id = made.json()["id"]
+    owner = site.client()
+    assert (
+        await _accept(owner, await _invitation_path(site, mail, "p@example.org"), "Pia")
+    ).status_code == 303
+    people = f"/ngo/orgs/{org_id}/people"
+    page = await owner.get(people + "?lang=en")
+    token = csrf_of(page.text)
+    sent = await owner.post(
+        f"{people}/invite",
+        data={"csrf_token": token, "email": "late@example.org", "role": "manager"},
+    )
+    assert sent.status_code == 303
+    link = await _invitation_path(site, mail, "late@example.org")
+    listed = await owner.get(people + "?lang=en")
+    assert "late@example.org" in listed.text
+    found = re.search(r"/people/invitations/([0-9a-f]{64})/revoke", listed.text)
+    assert found is not None
+    revoked = await owner.post(
+        f"{people}/invitations/{found.group(1)}/revoke", data={"csrf_token": token}
+    )
+    assert revoked.status_code == 303
+    assert (await site.client().get(link)).status_code == 410
+    assert "late@example.org" not in (await owner.get(people)).text
+    again = await owner.post(
+        f"{people}/invitations/{found.group(1)}/revoke", data={"csrf_token": token}
+    )
+    assert again.status_code == 404
+    trail = [
+        entry["type"]
+        for entry in await Staff(site.app.state.redis, site.app.state.keys).audit_trail(org_id)
+    ]
+    assert trail[:2] == ["staff.invitation_revoked", "staff.invited"]
+
+    # One address gets a few mails per quarter of an hour, whoever asks.
+    statuses = []
+    for _ in range(6):
+        tried = await owner.post(
+            f"{people}/invite",
+            data={"csrf_token": token, "email": "flood@example.org", "role": "viewer"},
+        )
+        statuses.append(tried.status_code)
+    assert statuses == [303] * 5 + [422]
