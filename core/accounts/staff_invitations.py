@@ -21,6 +21,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio
 
@@ -121,7 +122,10 @@ class StaffInvitations:
         """The organisation's invitations still out, the newest first."""
         index = self.keys.org_staff_invitations(org_id)
         now_ms = time.time_ns() // 1_000_000
-        found = await self.client.zrangebyscore(index, now_ms, "+inf", withscores=True)
+        found = cast(
+            "list[tuple[str, float]]",
+            await self.client.zrangebyscore(index, now_ms, "+inf", withscores=True),
+        )
         pending = []
         for digest, expires in reversed(found):
             invitation = _parse(await self.client.get(self.keys.staff_invitation(str(digest))))
