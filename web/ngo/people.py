@@ -172,6 +172,7 @@ async def remove(org_id: str, volunteer_id: str, request: Request) -> Response:
     await staff.form()
     try:
         await staff.staff.remove(staff.org_id, volunteer_id[:64], by=staff.person.id)
+        staff.page.state.accounts.forget_volunteer(volunteer_id)  # perhaps no staff flag now
     except LastOwner:
         return await _people_page(staff, status_code=409, errors={"member": LAST_OWNER_ERROR})
     if volunteer_id == staff.person.id:
