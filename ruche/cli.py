@@ -20,8 +20,8 @@ from pydantic import ValidationError
 from core.logging import configure_logging
 from core.settings import Settings, load_settings
 from ruche.ngo_commands import add_ngo_commands
-from ruche.org_commands import add_org_commands
 from ruche.operator_commands import add_operator_commands
+from ruche.org_commands import add_org_commands
 from ruche.privacy_commands import add_privacy_commands
 
 __all__ = ["main"]
