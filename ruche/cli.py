@@ -21,6 +21,7 @@ from core.logging import configure_logging
 from core.settings import Settings, load_settings
 from ruche.ngo_commands import add_ngo_commands
 from ruche.operator_commands import add_operator_commands
+from ruche.org_commands import add_org_commands
 from ruche.privacy_commands import add_privacy_commands
 
 __all__ = ["main"]
@@ -58,6 +59,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _has_redis(settings, "privacy"):
             return EXIT_USAGE
         return int(privacy_action(settings, args))
+    org_action = getattr(args, "org_action", None)
+    if org_action is not None:  # the operator's organisation commands (ruche.org_commands)
+        if not _has_redis(settings, "org"):
+            return EXIT_USAGE
+        return int(org_action(settings, args))
     command: Command = args.command
     if getattr(args, "demo", False) or getattr(args, "demo_answers", False):
         return _up(settings, demo=True, demo_answers=args.demo_answers)
@@ -211,6 +217,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     add_ngo_commands(commands)
     add_privacy_commands(commands)
+    add_org_commands(commands)
     add_operator_commands(commands)
     return parser
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core import ids
+from core.accounts.staff import STAFF_FLAG
 from core.board.script_calls import Commands, text
 from core.privacy.batches import drain_families, glob_escape, hash_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
@@ -126,6 +127,26 @@ def org_rate_limits(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE if cursor == 0 else Step.MORE
 
 
+def org_staff(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Its staff (core.accounts.staff): each member's index entry, the members hash, the staff
+    audit stream, and the staff invitations still out (core.accounts.staff_invitations)."""
+    org_id, keys = state["target"], ctx.keys
+    members = [text(v) for v in ctx.client.hkeys(keys.org_members(org_id))]
+    digests = [text(d) for d in ctx.client.zrange(keys.org_staff_invitations(org_id), 0, -1)]
+    for volunteer_id in members:
+        ctx.client.hdel(keys.volunteer_orgs(volunteer_id), org_id)
+        if not ctx.client.hlen(keys.volunteer_orgs(volunteer_id)):  # on no staff any more
+            ctx.client.hdel(keys.volunteer(volunteer_id), STAFF_FLAG)
+    pipe = ctx.client.pipeline(transaction=False)
+    for digest in digests:
+        pipe.delete(keys.staff_invitation(digest))
+    pipe.delete(
+        keys.org_members(org_id), keys.org_audit(org_id), keys.org_staff_invitations(org_id)
+    )
+    pipe.execute()
+    return Step.DONE
+
+
 def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     org_id, keys = state["target"], ctx.keys
     families = [
@@ -138,6 +159,6 @@ def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
 PHASES: Mapping[str, Sequence[Phase]] = {
     "org": (
         org_projects, org_deliveries, org_idempotency, org_invitations, org_volunteer_stats,
-        org_rate_limits, org_keys,
+        org_rate_limits, org_staff, org_keys,
     ),
 }  # fmt: skip

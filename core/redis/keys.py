@@ -77,6 +77,16 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      a dramatiq message holds (PX: the attempt lease); the due
                                      set's name as hash tag puts it in the due set's slot
     G:retention:lock          string held (PX) by the scheduler running a retention sweep
+    G:org:<org-id>:members    hash   volunteer id -> staff role (owner, manager, reviewer, viewer):
+                                     who runs the organisation in the console (core.accounts.staff)
+    G:org:<org-id>:audit      stream changes to the organisation's staff made in the console (who,
+                                     what), capped; project changes go to the project's P:events
+    G:vol:<volunteer-id>:orgs hash   org id -> staff role: the same memberships, by person (an index
+                                     for listing; G:org:<org-id>:members is the truth)
+    G:staff_invite:<sha256>   string JSON {org, email, role, by}: a staff invitation's token hashed;
+                                     expires with the invitation, deleted when used
+    G:org:<org-id>:staff_invites zset the organisation's staff invitations' hashes -> expiry (ms):
+                                     what deleting the organisation deletes
     G:org:<org-id>:limits     hash   the operator's limits for this organisation (bulk_tasks,
                                      quota_tasks, quota_payload_bytes; core.accounts.quotas)
     G:org:<org-id>:bulk_lock  string held (PX) by the one bulk submission of the organisation
@@ -95,8 +105,9 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:privacy:lock:<job-id>   string held (PX) by the process running the job's batches
     G:vol:<volunteer-id>      hash   display name, languages, skills, charter (first accepted,
                                      ms), charter_version and charter:<org-id> (the versions
-                                     accepted), goal, token (the SHA-256 of their token: what
-                                     erasure deletes)
+                                     accepted), goal, staff (1 while on an organisation's staff:
+                                     core.accounts.staff), token (the SHA-256 of their token:
+                                     what erasure deletes)
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
@@ -302,6 +313,21 @@ class Keys:
 
     def org_webhook(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:webhook"
+
+    def org_members(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:members"
+
+    def org_audit(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:audit"
+
+    def volunteer_orgs(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:orgs"
+
+    def org_staff_invitations(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:staff_invites"
+
+    def staff_invitation(self, digest: str) -> str:
+        return f"{self.prefix}staff_invite:{digest}"
 
     def org_limits(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:limits"
