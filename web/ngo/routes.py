@@ -18,6 +18,7 @@ from core.projects.models import Project
 from web.i18n import N_
 from web.ngo import invitations, people
 from web.ngo.charts import Chart, progress_bar
+from web.ngo.data import router as data_router
 from web.ngo.guard import StaffVisit, staff_of, staff_visit
 from web.ngo.nav import ROLE_NAMES
 from web.ngo.views import Formats, progress_of
@@ -30,6 +31,7 @@ __all__ = ["RISK_NAMES", "router"]
 router = APIRouter(route_class=WebRoute)
 for module in (invitations, people):
     router.include_router(module.router)
+router.include_router(data_router)  # data in and out: web/ngo/data.py
 
 #: Deadline risk as the console says it.
 RISK_NAMES: dict[DeadlineRisk, str] = {
