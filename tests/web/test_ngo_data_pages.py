@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 import redis.asyncio
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from core.accounts.staff import Role, Staff
 from core.redis.keys import Keys
@@ -110,12 +110,12 @@ def _upload(page: Page, words: dict[str, str], data: bytes) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(words["report"], timeout=60_000)
 
 
-@pytest.mark.parametrize(("size", "lang"), [("phone", "fr"), ("desktop", "en")])
-def test_manager_uploads_answers_arrive_and_the_csv_has_every_answer(
-    browser: Browser, site: Site, size: str, lang: str, tmp_path_factory: pytest.TempPathFactory
-) -> None:
+def _manager_on_data_page(
+    browser: Browser, site: Site, size: str, lang: str
+) -> tuple[BrowserContext, Page, str, str, dict[str, str]]:
+    """A translation project, and its organisation's manager signed in on its data page
+    (reached from the project's page): the context, page, project id, skill and API key."""
     words = WORDS[lang]
-    folder = tmp_path_factory.mktemp("ngo-data-shots")
     org_id, key = site.org(f"Clinic {secrets.token_hex(2)}")
     org = {"Authorization": f"Bearer {key}"}
     skill = f"leaflets-{secrets.token_hex(3)}"
@@ -129,14 +129,13 @@ def test_manager_uploads_answers_arrive_and_the_csv_has_every_answer(
         headers=org,
     )  # fmt: skip
     assert made.status_code == 201, made.text
-    project_id = made.json()["id"]
+    project_id = str(made.json()["id"])
     person = site.http.post("/v1/volunteers", json={"display_name": "Mia", "languages": ["en"]})
     assert person.status_code == 201, person.text
     with ThreadPoolExecutor(1) as thread:  # Playwright's own loop runs in this one
         thread.submit(
             asyncio.run, _make_manager(site.redis_url, org_id, person.json()["id"])
         ).result()
-
     context = browser.new_context(
         viewport=PHONE if size == "phone" else DESKTOP, accept_downloads=True
     )
@@ -146,6 +145,16 @@ def test_manager_uploads_answers_arrive_and_the_csv_has_every_answer(
     page.get_by_role("link", name=words["data"], exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(words["data"])
     assert_accessible(page)
+    return context, page, project_id, skill, org
+
+
+@pytest.mark.parametrize(("size", "lang"), [("phone", "fr"), ("desktop", "en")])
+def test_manager_uploads_answers_arrive_and_the_csv_has_every_answer(
+    browser: Browser, site: Site, size: str, lang: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    words = WORDS[lang]
+    folder = tmp_path_factory.mktemp("ngo-data-shots")
+    context, page, project_id, skill, org = _manager_on_data_page(browser, site, size, lang)
     page.screenshot(path=str(folder / f"data-{size}-{lang}.png"), full_page=True)
 
     data = leaflet_csv()
@@ -197,4 +206,26 @@ def test_manager_uploads_answers_arrive_and_the_csv_has_every_answer(
         assert row["answer.text"] == french(row["source_text"])
         assert re.fullmatch(r"[01]\.\d{3}", row["confidence"]), row["confidence"]
         assert row["method"] in ("agreement", "review")
+    context.close()
+
+
+def test_a_file_over_the_bound_is_refused_before_it_is_sent(browser: Browser, site: Site) -> None:
+    words = WORDS["en"]
+    context, page, project_id, _, org = _manager_on_data_page(browser, site, "phone", "en")
+    posted: list[str] = []
+    page.on(
+        "request", lambda request: posted.append(request.url) if request.method == "POST" else None
+    )
+    page.get_by_label(words["file"], exact=True).set_input_files(
+        {"name": "huge.csv", "mimeType": "text/csv", "buffer": b"x" * (4 * 1024 * 1024 + 1)}
+    )
+    page.get_by_role("button", name=words["upload"], exact=True).click()
+    expect(page.locator(".ngo-upload-status")).to_contain_text(
+        "This file is larger than 4 megabytes"
+    )
+    expect(page.get_by_role("heading", level=1)).to_have_text(words["data"])
+    assert posted == []
+    assert_accessible(page)
+    counts = site.http.get(f"/v1/projects/{project_id}", headers=org).json()["counts"]
+    assert sum(counts.values()) == 0
     context.close()
