@@ -83,8 +83,8 @@ async def test_csv_upload_reports_bad_rows_by_line_and_a_second_upload_adds_noth
     first = await upload(manager, project["id"], "leaflets.csv", data)
     assert first.status_code == 200, first.text[:500]
     for line in (5, 19, 40):
-        assert f"Line {line}</strong>" in first.text
-    assert "Line 6</strong>" not in first.text
+        assert f"<dt>Line {line}</dt>" in first.text
+    assert "<dt>Line 6</dt>" not in first.text
     assert await task_count(scene, project["id"]) == 37
     second = await upload(manager, project["id"], "leaflets.csv", data)
     assert second.status_code == 200
@@ -109,7 +109,7 @@ async def test_jsonl_po_and_xliff_uploads(scene: StaffScene) -> None:
     lines.insert(1, "{not json")
     jsonl = await upload(owner, project["id"], "tasks.jsonl", "\n".join(lines).encode())
     assert jsonl.status_code == 200, jsonl.text[:500]
-    assert "Line 2</strong>" in jsonl.text
+    assert "<dt>Line 2</dt>" in jsonl.text
     assert await task_count(scene, project["id"]) == 3
     po = (
         'msgid ""\nmsgstr ""\n"Content-Type: text/plain; charset=UTF-8\\n"\n'
@@ -272,6 +272,8 @@ async def test_downloads(scene: StaffScene, redis_url: str) -> None:
     await publish(redis_url, pid, ids)
     table = await manager.client.get(f"/ngo/projects/{pid}/results/csv")
     assert table.status_code == 200
+    assert table.headers["cache-control"] == "no-store"
+    assert table.headers["x-content-type-options"] == "nosniff"
     assert table.headers["content-type"].startswith("text/csv")
     rows = list(csv.DictReader(io.StringIO(table.text)))
     assert len(rows) == 3
@@ -295,3 +297,11 @@ async def test_downloads(scene: StaffScene, redis_url: str) -> None:
     assert 'msgstr "Lavez-vous les mains' in po.text
     xliff = await manager.client.get(f"/ngo/projects/{pid}/results/xliff")
     assert "<target" in xliff.text
+    events = await client.xrange(scene.site.app.state.keys.project(pid).events)
+    downloads = [
+        fields
+        for _, fields in events
+        if fields.get("type") == "audit" and fields["action"] == "results.downloaded"
+    ]
+    assert [d["format"] for d in downloads] == ["csv", "jsonl", "po", "xliff"]
+    assert {d["by"] for d in downloads} == {manager.volunteer_id}

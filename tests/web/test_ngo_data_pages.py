@@ -163,11 +163,12 @@ def test_manager_uploads_answers_arrive_and_the_csv_has_every_answer(
     page.screenshot(path=str(folder / f"report-{size}-{lang}.png"), full_page=True)
     figures = page.locator(".ngo-figure").all_inner_texts()
     assert [re.sub(r"\D", "", f) for f in figures] == ["1000", "997", "0", "3"], figures
-    bad = page.locator(".ngo-bad-rows li")
+    bad = page.locator(".ngo-bad-rows dt")
     expect(bad).to_have_count(3)
-    lines = [re.sub(r"\D", "", text) for text in bad.locator("strong").all_inner_texts()]
+    lines = [re.sub(r"\D", "", text) for text in bad.all_inner_texts()]
     assert lines == ["43", "502", "1000"], lines
-    expect(bad.first.locator("strong")).to_have_text(words["line"].format(43))
+    expect(bad.first).to_have_text(words["line"].format(43))
+    expect(page.locator(".ngo-bad-rows dd").first).to_contain_text("source_text")
     task_count = site.http.get(f"/v1/projects/{project_id}", headers=org).json()["counts"]
     assert sum(task_count.values()) == 997
 

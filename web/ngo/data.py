@@ -52,7 +52,7 @@ from web.i18n import N_
 from web.ngo.guard import StaffVisit, project_visit
 from web.ngo.uploads import UPLOAD_ID, Stop, UploadReport, Writer, read_progress, upload_rows
 from web.ngo.views import Formats
-from web.pages import render
+from web.pages import SECURITY_HEADERS, render
 from web.routing import WebRoute
 
 __all__ = ["DOWNLOAD_ROLE", "UPLOAD_ROLE", "router"]
@@ -284,7 +284,7 @@ async def upload_progress(project_id: str, upload_id: str, request: Request) -> 
     )
     if found is None:
         raise NotFound("no such upload")
-    return JSONResponse(found, headers={"Cache-Control": "no-store"})
+    return JSONResponse(found, headers=SECURITY_HEADERS)
 
 
 @router.get("/ngo/projects/{project_id}/results/{fmt}")
@@ -297,8 +297,8 @@ async def download(project_id: str, fmt: str, request: Request) -> Response:
         raise NotFound("no such format")
     await staff.audit(project_id, "results.downloaded", format=fmt)
     headers = {
+        **SECURITY_HEADERS,  # no-store among them: results may hold personal data
         "Content-Disposition": f'attachment; filename="{project_id}-results.{fmt}"',
-        "Cache-Control": "no-store",
     }
     board = staff.board
     if fmt == "csv":
