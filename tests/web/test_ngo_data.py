@@ -8,10 +8,13 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
 
+from core.board.runner import AsyncBoard
+from core.delivery.results import Result, publish_result
 from core.settings import Settings
 from tests.support.api.client import ADMIN, ADMIN_TOKEN
 from tests.support.api.ngo import new_project, publish
@@ -305,3 +308,39 @@ async def test_downloads(scene: StaffScene, redis_url: str) -> None:
     ]
     assert [d["format"] for d in downloads] == ["csv", "jsonl", "po", "xliff"]
     assert {d["by"] for d in downloads} == {manager.volunteer_id}
+
+
+async def test_the_csv_gives_each_nested_answer_field_a_column(scene: StaffScene) -> None:
+    project = await new_project(
+        scene.api, scene.org_headers, task_type="moderation", name="Slips", languages=[]
+    )
+    pid = project["id"]
+    board = AsyncBoard(scene.site.app.state.redis)
+    answers: list[dict[str, Any] | None] = [
+        {"values": {"amount": 12.5, "name": "=HYPERLINK()"}, "tags": ["a", "b"], "ok": True},
+        {"values": {"amount": None, "date": "2026-01-02"}, "tags": [{"x": 1}]},
+        None,  # rejected by a reviewer: no answer at all
+    ]
+    for index, answer in enumerate(answers):
+        method = "rejected" if answer is None else "review"
+        result = Result(f"t{index:010d}", answer, 2 / 3, method, external_id=f"slip-{index}")
+        await board.run(publish_result(board.keys, pid, result))
+    table = await scene.people["reviewer"].client.get(f"/ngo/projects/{pid}/results/csv")
+    assert table.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(table.text)))
+    assert list(rows[0]) == [
+        "task_id", "external_id", "answer.values.amount", "answer.values.name", "answer.tags",
+        "answer.ok", "answer.values.date", "confidence", "method", "decided_at",
+    ]  # fmt: skip
+    first, second, rejected = rows
+    assert first["answer.values.amount"] == "12.5"
+    assert first["answer.values.name"] == "'=HYPERLINK()"  # never run as a formula
+    assert first["answer.tags"] == "a|b"
+    assert first["answer.ok"] == "true"
+    assert first["answer.values.date"] == ""
+    assert second["answer.values.amount"] == ""
+    assert second["answer.values.date"] == "2026-01-02"
+    assert second["answer.tags"] == '[{"x":1}]'
+    assert all(rejected[key] == "" for key in rejected if key.startswith("answer."))
+    assert rejected["method"] == "rejected"
+    assert {row["confidence"] for row in rows} == {"0.667"}
