@@ -16,12 +16,14 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+import redis as sync_redis
 import redis.asyncio
-from playwright.sync_api import Browser, BrowserContext, Page, expect
+from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from core.accounts.staff import Role, Staff
 from core.redis.keys import Keys
 from tests.support.web import DESKTOP, PHONE, Site, assert_accessible
+from web.ngo.uploads import progress_key
 
 BAD_ROWS = frozenset({41, 500, 998})  # 0-based rows: file lines 43, 502 and 1,000
 WORDS: dict[str, dict[str, str]] = {
@@ -229,4 +231,38 @@ def test_a_file_over_the_bound_is_refused_before_it_is_sent(browser: Browser, si
     assert_accessible(page)
     counts = site.http.get(f"/v1/projects/{project_id}", headers=org).json()["counts"]
     assert sum(counts.values()) == 0
+    context.close()
+
+
+def test_the_page_polls_the_uploads_progress_while_it_is_sent(browser: Browser, site: Site) -> None:
+    """The upload is held on its way (a Playwright route) while the server's progress record
+    of the form's upload id says line 500 of 1,001: the page's script asks for it (and is
+    answered); then the upload goes on to its report. (What the script writes is not read
+    here: while a form's navigation is pending, Playwright waits for it before reading the
+    page or a reply's body; the reply itself is tested in tests/web/test_ngo_data.py.)"""
+    words = WORDS["en"]
+    context, page, project_id, _, _ = _manager_on_data_page(browser, site, "desktop", "en")
+    upload_id = page.locator("input[name=upload_id]").get_attribute("value")
+    assert upload_id
+    store = sync_redis.Redis.from_url(site.redis_url, decode_responses=True)
+    try:
+        store.hset(
+            progress_key(Keys(), project_id, upload_id),
+            mapping={"lines": "1001", "line": "500", "done": "0"},
+        )
+    finally:
+        store.close()
+    held: list[Route] = []
+    page.route("**/data/upload", lambda route: held.append(route))
+    page.get_by_label(words["file"], exact=True).set_input_files(
+        {"name": "leaflets.csv", "mimeType": "text/csv", "buffer": leaflet_csv()}
+    )
+    with page.expect_response(lambda reply: "/data/uploads/" in reply.url) as polled:
+        page.get_by_role("button", name=words["upload"], exact=True).click(no_wait_after=True)
+    assert polled.value.status == 200
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.get_by_role("heading", level=1)).to_have_text(words["report"])
+    figures = page.locator(".ngo-figure").all_inner_texts()
+    assert [re.sub(r"\D", "", f) for f in figures] == ["1000", "997", "0", "3"], figures
     context.close()
