@@ -146,6 +146,11 @@ async def test_jsonl_po_and_xliff_uploads(scene: StaffScene) -> None:
     unknown = await upload(owner, project["id"], "tasks.txt", b"hello")
     assert unknown.status_code == 422
     assert "Choose the file" in unknown.text
+    latin = await upload(
+        owner, project["id"], "latin.csv", "source_text\nCaf\u00e9\n".encode("latin-1")
+    )
+    assert latin.status_code == 200
+    assert "<dt>The file</dt>" in latin.text and "not UTF-8" in latin.text
     broken = await upload(owner, project["id"], "broken.xliff", b"<xliff><unclosed")
     assert broken.status_code == 422
     assert "cannot be read as XLIFF" in broken.text
