@@ -146,6 +146,10 @@ async def test_jsonl_po_and_xliff_uploads(scene: StaffScene) -> None:
     unknown = await upload(owner, project["id"], "tasks.txt", b"hello")
     assert unknown.status_code == 422
     assert "Choose the file" in unknown.text
+    header = await upload(owner, project["id"], "wrong.csv", b"texte,source_lang\nBonjour,fr\n")
+    assert header.status_code == 422
+    assert "The header row (line 1) of this file does not fit this project" in header.text
+    assert "unknown column" in header.text
     latin = await upload(
         owner, project["id"], "latin.csv", "source_text\nCaf\u00e9\n".encode("latin-1")
     )

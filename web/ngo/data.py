@@ -77,6 +77,7 @@ FILE_ERRORS: dict[str, str] = {
     "unreadable": N_("This file cannot be read as %(format)s."),
     "no_source_lang": N_("The file does not name its source language: choose it below."),
     "no_target_lang": N_("The file does not name its target language: choose it below."),
+    "bad_header": N_("The header row (line 1) of this file does not fit this project: %(detail)s"),
     "not_catalog_type": N_(
         "PO and XLIFF files make translation tasks; this project's task type does not take them."
     ),
@@ -222,6 +223,7 @@ async def upload(project_id: str, request: Request) -> Response:
             task_type=project.task_type,
             data=data,
             fmt=fmt,
+            name=file_name,
             options=FileOptions(
                 fmt=fmt,
                 source_lang=_language(form.get("source_lang")),
@@ -235,7 +237,7 @@ async def upload(project_id: str, request: Request) -> Response:
             project,
             status_code=422,
             error=refused.reason if refused.reason in FILE_ERRORS else "unreadable",
-            error_args={"format": FORMAT_NAMES.get(fmt, fmt)},
+            error_args={"format": FORMAT_NAMES.get(fmt, fmt), "detail": refused.detail},
             chosen=chosen,
         )
     await staff.audit(

@@ -126,10 +126,11 @@ async def upload_rows(
     fmt: str,
     options: FileOptions,
     upload_id: str,
+    name: str = "the file",
 ) -> UploadReport:
     """Reads ``data`` and writes its good rows (see the module docstring); a file that cannot
     be read at all raises :class:`~producers.file_submission.SubmitFileError`."""
-    read = read_data(data, fmt, task_type, options)
+    read = read_data(data, fmt, task_type, options, name=name)
     key = progress_key(writer.keys, project_id, upload_id)
     await _note(writer, key, lines=read.lines, line=0, done=0)
     report = UploadReport()
