@@ -204,6 +204,14 @@ class Settings(BaseSettings):
         max_length=200,
         description="The From: of the mails Ruche sends.",
     )
+    ngo_upload_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        # Under the 8 MiB every request body is held to (api.limits), with room for the form.
+        le=8 * 1024 * 1024 - 64 * 1024,
+        description="Largest file of tasks the NGO console takes in one upload (bytes); a "
+        "larger one is refused with a message (send it with `ruche submit`, or split it).",
+    )
 
     # -- limits and quotas (core.ratelimit, core.accounts.quotas; docs/limits.md) ------------
     trusted_proxies: str = Field(

@@ -23,7 +23,7 @@ import pytest
 import redis
 from translate.storage import pypo
 
-from api.routes.results import CATALOG_REVIEW_BELOW
+from core.delivery.export import CATALOG_REVIEW_BELOW
 from core.delivery.results import Result, publish_result
 from producers import NewProject
 from producers.result_feed import EXPORT_REVIEW_BELOW

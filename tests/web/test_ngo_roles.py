@@ -48,6 +48,8 @@ def _gets(org: str, project: str) -> dict[str, str]:
         f"/ngo/orgs/{org}/projects/new": "manager",
         f"/ngo/projects/{project}": "viewer",
         f"/ngo/projects/{project}/edit": "manager",
+        f"/ngo/projects/{project}/data": "viewer",
+        f"/ngo/projects/{project}/results/csv": "reviewer",
     }
 
 
@@ -58,6 +60,7 @@ def _posts(org: str, project: str, member: str) -> list[tuple[str, dict[str, str
         (f"/ngo/orgs/{org}/projects/new", {"name": ""}, "manager", 422),
         (f"/ngo/projects/{project}/edit", {"name": ""}, "manager", 422),
         (f"/ngo/projects/{project}/state", {"action": "explode"}, "manager", 422),
+        (f"/ngo/projects/{project}/data/upload", {}, "manager", 422),
         (f"/ngo/orgs/{org}/people/invite", {"email": "nope", "role": "owner"}, "owner", 422),
         (f"/ngo/orgs/{org}/people/{member}/role", {"role": "emperor"}, "owner", 422),
         (f"/ngo/orgs/{org}/people/vol_{'z' * 20}/remove", {}, "owner", 404),

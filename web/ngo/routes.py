@@ -18,6 +18,7 @@ from core.projects.models import Project
 from web.i18n import N_
 from web.ngo import invitations, people, project_forms, project_page
 from web.ngo.charts import Chart, progress_bar
+from web.ngo.data import router as data_router
 from web.ngo.guard import StaffVisit, staff_of, staff_visit
 from web.ngo.nav import ROLE_NAMES
 from web.ngo.views import RISK_NAMES, STATE_NAMES, Formats, progress_of
@@ -30,6 +31,7 @@ __all__ = ["router"]
 router = APIRouter(route_class=WebRoute)
 for module in (invitations, people, project_forms, project_page):
     router.include_router(module.router)
+router.include_router(data_router)  # data in and out: web/ngo/data.py
 
 
 @dataclass(frozen=True, slots=True)
