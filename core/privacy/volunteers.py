@@ -81,6 +81,7 @@ def _volunteer_keys(keys: Keys, volunteer_id: str) -> list[str]:
         keys.volunteer_feedback(volunteer_id),
         keys.reputation(volunteer_id),
         keys.volunteer_sessions(volunteer_id),
+        keys.volunteer_admitted(volunteer_id),
     ]
 
 

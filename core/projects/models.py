@@ -196,6 +196,11 @@ class ProjectCreate(BaseModel):
         description="Days after the project closes (its deadline passed) when its answers, "
         "results and payloads are removed; default: kept until the project is deleted.",
     )
+    invitation_only: Annotated[bool, Strict()] = Field(
+        default=False,
+        description="Only volunteers who joined with an invitation of this project (or of its "
+        "organisation) are served its tasks.",
+    )
 
     @model_validator(mode="after")
     def _ceiling_above_redundancy(self) -> Self:
@@ -229,6 +234,7 @@ class ProjectPatch(BaseModel):
         default=None, ge=1, le=1_000_000
     )
     retention_days: RetentionDays | None = None
+    invitation_only: Annotated[bool, Strict()] | None = None
 
 
 # Fields that cannot be cleared with null (a project always has them).
@@ -245,6 +251,7 @@ REQUIRED_ON_PATCH = frozenset(
         "review",
         "gold_rate",
         "gold",
+        "invitation_only",
     }
 )
 
@@ -273,6 +280,9 @@ class Project(BaseModel):
     retention_days: int | None = Field(
         default=None, description="Days after closing when answers and results are removed."
     )
+    invitation_only: bool = Field(
+        default=False, description="Served only to volunteers invited to it."
+    )
     purged_at: datetime | None = Field(
         default=None, description="When retention removed the answers and results, if it did."
     )
@@ -298,3 +308,4 @@ class ProjectSummary:
     deadline_ms: int | None = None
     org_id: str = ""
     reputation_floor: float | None = None  # volunteers below it on this type are not served
+    invitation_only: bool = False  # served only to volunteers admitted by an invitation

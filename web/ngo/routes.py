@@ -16,7 +16,7 @@ from core.insights import DeadlineRisk, read_insights_async
 from core.insights.pace import WINDOW_DAYS
 from core.projects.models import Project
 from web.i18n import N_
-from web.ngo import invitations, people
+from web.ngo import delivery, invitations, keys, people, project_access, report, volunteers
 from web.ngo.charts import Chart, progress_bar
 from web.ngo.guard import StaffVisit, staff_of, staff_visit
 from web.ngo.nav import ROLE_NAMES
@@ -28,7 +28,7 @@ from web.visit import visit
 __all__ = ["RISK_NAMES", "router"]
 
 router = APIRouter(route_class=WebRoute)
-for module in (invitations, people):
+for module in (invitations, people, volunteers, project_access, report, delivery, keys):
     router.include_router(module.router)
 
 #: Deadline risk as the console says it.
