@@ -33,7 +33,7 @@ import asyncio
 import json
 import random
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio
@@ -49,6 +49,7 @@ from core.errors import (
     ProjectNotFound,
     UnknownTaskTypeName,
 )
+from core.projects.deadlines import expire_deadline_op, follow_up
 from core.projects.documents import (
     board_policy,
     deadline_field,
@@ -260,6 +261,37 @@ class Projects:
             self.board.ops.update_project(project_id, written, revision_of(fields))
         )
         await self._sync_index(project_id, merged, state, revision)
+
+    async def close_now(self, org_id: str, project_id: str) -> Project:
+        """Closes the project now, as its deadline passing would (the NGO's "close" in the
+        console): its deadline becomes the board's now, then the first step of the deadline
+        sweep runs at once (the project is closed, its leases end, its unfinished tasks start
+        expiring; the scheduler's ticks finish a large project). Closing a closed project
+        changes nothing. Final, as a deadline's close is."""
+        await self.require_owned(org_id, project_id)
+        for attempt in range(EDIT_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 (jitter)
+            fields = await self.board.run(read_fields(self.keys, project_id))
+            if project_from_hash(project_id, fields).state == "closed":
+                return await self.get(org_id, project_id)
+            fixed = self.board.clock.script_now()
+            now = int(fixed) if fixed else now_ms()
+            document = json.loads(fields["doc"])
+            when = datetime.fromtimestamp(now / 1000, tz=UTC).isoformat()
+            merged = {**document, "deadline": when, "updated_at_ms": now}
+            written: dict[str, Any] = {"doc": dumps(merged), **deadline_field(merged)}
+            try:
+                await self.board.run(
+                    self.board.ops.update_project(project_id, written, revision_of(fields))
+                )
+            except ProjectEdited:
+                continue
+            sweep = await self.board.run(expire_deadline_op(self.board.ops, project_id, 500))
+            await self.board.run(follow_up(self.board.ops, [sweep]))
+            index_changed()
+            return await self.get(org_id, project_id)
+        raise ProjectEdited("the project kept being changed while it was being closed; retry")
 
     # -- the claim index ---------------------------------------------------------------------
 

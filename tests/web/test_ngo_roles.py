@@ -42,7 +42,7 @@ async def test_pages_by_role(scene: StaffScene) -> None:
     assert project["id"]
     pages = {
         f"/ngo/orgs/{scene.org_id}": "viewer",
-        # f"/ngo/projects/{project['id']}": "viewer",
+        f"/ngo/projects/{project['id']}": "viewer",
     }
     assert scene.anonymous is not None
     for path in pages:

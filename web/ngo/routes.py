@@ -16,36 +16,20 @@ from core.insights import DeadlineRisk, read_insights_async
 from core.insights.pace import WINDOW_DAYS
 from core.projects.models import Project
 from web.i18n import N_
-from web.ngo import delivery, invitations, keys, people, project_access, report, volunteers
+from web.ngo import invitations, org_pages, people, project_forms, project_page
 from web.ngo.charts import Chart, progress_bar
 from web.ngo.guard import StaffVisit, staff_of, staff_visit
 from web.ngo.nav import ROLE_NAMES
-from web.ngo.views import Formats, progress_of
+from web.ngo.views import RISK_NAMES, STATE_NAMES, Formats, progress_of
 from web.pages import redirect, render
 from web.routing import WebRoute
 from web.visit import visit
 
-__all__ = ["RISK_NAMES", "router"]
+__all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute)
-for module in (invitations, people, volunteers, project_access, report, delivery, keys):
+for module in (invitations, people, project_forms, project_page, org_pages):
     router.include_router(module.router)
-
-#: Deadline risk as the console says it.
-RISK_NAMES: dict[DeadlineRisk, str] = {
-    DeadlineRisk.NO_DEADLINE: N_("No deadline"),
-    DeadlineRisk.DONE: N_("Done"),
-    DeadlineRisk.ON_TRACK: N_("On track for the deadline"),
-    DeadlineRisk.AT_RISK: N_("At risk: little time to spare before the deadline"),
-    DeadlineRisk.BEHIND: N_("Behind: at this pace, not done by the deadline"),
-    DeadlineRisk.NO_PACE: N_("No recent results to estimate from"),
-    DeadlineRisk.MISSED: N_("The deadline passed with tasks left"),
-}
-STATE_NAMES: dict[str, str] = {
-    "active": N_("Active"),
-    "paused": N_("Paused"),
-    "closed": N_("Closed"),
-}
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,27 @@ from typing import Any
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal, format_percent
 
-from core.insights.models import OPEN_STATES
+from core.insights.models import OPEN_STATES, DeadlineRisk
+from web.i18n import N_
 
-__all__ = ["DONE_STATES", "Formats", "progress_of"]
+__all__ = ["DONE_STATES", "RISK_NAMES", "STATE_NAMES", "Formats", "progress_of"]
+
+#: Deadline risk as the console says it.
+RISK_NAMES: dict[DeadlineRisk, str] = {
+    DeadlineRisk.NO_DEADLINE: N_("No deadline"),
+    DeadlineRisk.DONE: N_("Done"),
+    DeadlineRisk.ON_TRACK: N_("On track for the deadline"),
+    DeadlineRisk.AT_RISK: N_("At risk: little time to spare before the deadline"),
+    DeadlineRisk.BEHIND: N_("Behind: at this pace, not done by the deadline"),
+    DeadlineRisk.NO_PACE: N_("No recent results to estimate from"),
+    DeadlineRisk.MISSED: N_("The deadline passed with tasks left"),
+}
+STATE_NAMES: dict[str, str] = {
+    "active": N_("Active"),
+    "paused": N_("Paused"),
+    "closed": N_("Closed"),
+}
+
 
 #: Task states that count as done in a project's progress.
 DONE_STATES = ("resolved", "rejected", "expired")
