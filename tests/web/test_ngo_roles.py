@@ -11,6 +11,7 @@ import pytest
 from core.settings import Settings
 from tests.support.api.client import ADMIN_TOKEN
 from tests.support.api.ngo import new_project
+from tests.support.ngo_org import org_forms, org_pages
 from tests.support.ngo_staff import ROLES, StaffScene, staff_scene
 from tests.support.web_inprocess import in_process
 
@@ -43,6 +44,7 @@ async def test_pages_by_role(scene: StaffScene) -> None:
     pages = {
         f"/ngo/orgs/{scene.org_id}": "viewer",
         f"/ngo/projects/{project['id']}": "viewer",
+        **org_pages(scene.org_id, project["id"]),
     }
     assert scene.anonymous is not None
     for path in pages:
@@ -56,3 +58,18 @@ async def test_pages_by_role(scene: StaffScene) -> None:
             response = await scene.people[role].client.get(path)
             expected = 200 if _least(role) >= _least(least) else 403
             assert response.status_code == expected, (path, role, response.text[:300])
+
+
+async def test_org_forms_by_role_posted_by_hand(scene: StaffScene) -> None:
+    """Each form of the volunteers, delivery and keys pages, posted by hand by every role: a
+    role below the form's refused (403), and nothing changed; the others are let through."""
+    project = await new_project(scene.api, scene.org_headers)
+    for path, least in org_forms(scene.org_id, project["id"]).items():
+        for role in ROLES:
+            response = await scene.people[role].post_by_hand(path, {})
+            if _least(role) < _least(least):
+                assert response.status_code == 403, (path, role)
+            else:
+                assert response.status_code != 403, (path, role, response.text[:300])
+        outsider = await scene.people["outsider"].post_by_hand(path, {})
+        assert outsider.status_code == 404, path
