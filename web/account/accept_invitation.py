@@ -68,7 +68,12 @@ async def invitation_page(request: Request) -> Response:
         )
     org, project = await _names(page, invitation.issuer, invitation.project_id)
     return render(
-        page, "account/accept_invitation.html", code=code, org_name=org, project_name=project
+        page,
+        "account/accept_invitation.html",
+        error=None,
+        code=code,
+        org_name=org,
+        project_name=project,
     )
 
 
