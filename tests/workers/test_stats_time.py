@@ -83,7 +83,7 @@ def test_an_answer_counts_its_lease_time_not_the_time_its_client_reported(
     assert counted[f"org:{ORG}:moderation:tasks"] == 1
     assert counted[f"org:{ORG}:moderation:minutes"] == pytest.approx(1.5)
     assert counted[f"org:{ORG}:moderation:amount"] == 1  # one item moderated
-    month = month_of(clock.now_ms())  # the month of the answer, on the board's clock
+    month = month_of(clock.now_ms)  # the month of the answer, on the board's clock
     monthly = {name: value for name, value in counted.items() if name.startswith("orgm:")}
     assert monthly == {
         f"orgm:{ORG}:{month}:moderation:tasks": 1,
