@@ -135,7 +135,9 @@ async def test_the_contact_becomes_first_owner_and_invites_a_manager_and_a_viewe
     )
     assert promoted.status_code == 303
     assert (await staff.role(org_id, viewer_id)) is Role.REVIEWER
-    last = await owner.post(f"{people}/{owner_id}/role", data={"csrf_token": token, "role": "viewer"})
+    last = await owner.post(
+        f"{people}/{owner_id}/role", data={"csrf_token": token, "role": "viewer"}
+    )
     assert last.status_code == 409 and "one owner at least" in last.text
     gone = await owner.post(f"{people}/{owner_id}/remove", data={"csrf_token": token})
     assert gone.status_code == 409

@@ -46,8 +46,9 @@ staffs): the guard finds the project's organisation and checks the membership.
 
 5. Tests. In process: ``tests/web/test_ngo_roles.py`` holds the roles matrix: add every new
    route to its route lists (each role's expected status). In Chromium:
-   ``tests/web/test_ngo_pages.py`` (helpers in ``tests/support/ngo.py``: an organisation with
-   staff signed in through the mailbox).
+   ``tests/web/test_ngo_pages.py`` (staff invited and signed in through the mailbox). The
+   in-process scene (an organisation with one signed-in person per role, and an outsider) is
+   ``tests/support/ngo_staff.py``.
 
 The charts (:mod:`web.ngo.charts`: server-drawn SVG with a data table each) are rendered by
 ``ngo/chart.html``.

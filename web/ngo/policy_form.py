@@ -188,7 +188,7 @@ class PolicyForm:
             else:
                 value = text
             parent, _, child = name.partition("_")
-            if parent in _NESTED:
+            if parent in _NESTED and name != "gold_rate":  # gold_rate is the project's own
                 if value is not None:
                     nested[parent][child] = value
                 continue

@@ -13,8 +13,8 @@ the page costs the same for a hundred tasks as for a hundred thousand (``bench/w
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response

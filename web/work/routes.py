@@ -1,8 +1,9 @@
 """The volunteer's work: ``/work`` (the projects that fit me), ``POST /work/start`` (claim a task
 of one project, or any, and go to its page), ``/work/live`` (my tasks in progress), and one task
 under its lease, ``/work/a/{assignment_id}``: its page, ``…/submit``, ``…/skip`` (a reason,
-then "Skip" again), ``…/heartbeat`` (JSON, for the page's script) and ``…/practice`` (a practice
-item's expected answer, after "Submit").
+then "Skip" again), ``…/heartbeat`` (JSON, for the page's script), ``…/practice`` (a practice
+item's expected answer, after "Submit") and ``…/unclear`` (the one-tap "Instructions unclear"
+report, which the NGO sees on its project page).
 
 After "Submit" or "Skip" comes the next task of the same project, else of any project, with
 "Saved" (or "Skipped") announced; none left: back to /work. Someone else's assignment, and a
@@ -29,6 +30,7 @@ from core.errors import (
     RucheError,
     TooManyAssignments,
 )
+from core.insights.unclear import record_unclear
 from web.i18n import N_
 from web.pages import redirect, render
 from web.routing import WebRoute
@@ -296,6 +298,30 @@ async def skip(assignment_id: str, request: Request) -> Response:
     with contextlib.suppress(LeaseNotLive):  # ran out meanwhile: the task went back anyway
         await claims.release(person.id, assignment_id, reason)
     return await _go_on(page, _project_of(assignment_id), "skipped", "skipped")
+
+
+@router.post("/work/a/{assignment_id}/unclear")
+async def report_unclear(assignment_id: str, request: Request) -> Response:
+    """The one-tap "Instructions unclear" report on the task held (once per task: a second tap
+    says the same, and records nothing more); the task stays the volunteer's."""
+    page = await visit(request)
+    await page.check_form()
+    claims = _claims(page)
+    person = page.person
+    try:
+        assignment = await claims.get(person.id, assignment_id)
+    except LeaseNotLive:
+        return _over(page, assignment_id)
+    await claims.board.run(
+        record_unclear(
+            page.state.keys,
+            claims.board.clock,
+            assignment.project_id,
+            person.id,
+            assignment.task_id,
+        )
+    )
+    return redirect(page, f"/work/a/{assignment_id}", flash="unclear_sent")
 
 
 @router.post("/work/a/{assignment_id}/heartbeat")
