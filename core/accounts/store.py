@@ -152,10 +152,16 @@ class Accounts:
         principal = Principal(parsed.kind, record["id"], record.get("key", ""))
         if parsed.kind == "vol":
             self._volunteer_tokens.put(parsed.hash, principal)
-        elif parsed.kind == "org" and principal.key_id and self._key_uses.get(principal.key_id) is None:
-            self._key_uses.put(principal.key_id, True)
-            await self.client.hset(self.keys.org_key_used(principal.id), principal.key_id, _now_ms())
+        elif parsed.kind == "org" and principal.key_id:
+            await self._note_key_use(principal)
         return principal
+
+    async def _note_key_use(self, principal: Principal) -> None:
+        if self._key_uses.get(principal.key_id) is None:
+            self._key_uses.put(principal.key_id, True)
+            await self.client.hset(
+                self.keys.org_key_used(principal.id), principal.key_id, _now_ms()
+            )
 
     async def org_key_uses(self, org_id: str) -> dict[str, int]:
         """Key id -> when it was last used (ms, to the minute), for the keys used since."""

@@ -404,18 +404,6 @@ def task_insights(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE
 
 
-<<<<<<< HEAD
-def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
-    org_id, keys = state["target"], ctx.keys
-    families = [
-        keys.org_webhook(org_id), keys.org_keys(org_id), keys.org_projects(org_id),
-        keys.org_key_used(org_id), keys.org(org_id),
-    ]  # fmt: skip
-    return _drain_families(ctx, state, families)
-
-
-=======
->>>>>>> h/console
 # -- retention -----------------------------------------------------------------------------
 
 

@@ -96,12 +96,9 @@ def _volunteer_keys(keys: Keys, volunteer_id: str) -> list[str]:
         keys.volunteer_feedback(volunteer_id),
         keys.reputation(volunteer_id),
         keys.volunteer_sessions(volunteer_id),
-<<<<<<< HEAD
-        keys.volunteer_admitted(volunteer_id),
-=======
         keys.volunteer_projects(volunteer_id),
         keys.volunteer_certificates(volunteer_id),
->>>>>>> h/console
+        keys.volunteer_admitted(volunteer_id),
     ]
 
 

@@ -89,10 +89,10 @@ async def test_a_project_invitation_opens_an_invitation_only_project(scene: Staf
     manager, viewer = scene.people["manager"], scene.people["viewer"]
     project = await new_project(scene.api, scene.org_headers, name="Confidential")
     project_id = project["id"]
-    made = await submit(
+    sent = await submit(
         scene.api, scene.org_headers, project_id, [{"payload": translation(i)} for i in range(3)]
     )
-    assert made["accepted"] == 3
+    assert sent["accepted"] == 3
     access = f"/ngo/projects/{project_id}/access"
     closed = await manager.post(access, access, {"invitation_only": "on"})
     assert closed.status_code == 303
