@@ -155,6 +155,8 @@ def add_ngo_commands(commands: Any) -> None:
                   "or an NGO's API key; prints JSON")  # fmt: skip
     invite.add_argument("--uses", type=int, default=1, help="people who may join with it (1)")
     invite.add_argument("--days", type=int, default=14, help="days until it expires (14)")
+    invite.add_argument("--project", metavar="ID", help="admit to this project only (an NGO's "
+                        "invitation-only project); default: the whole organisation")  # fmt: skip
     action = invite.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list your codes (not the codes)")
     action.add_argument("--revoke", metavar="ID", help="revoke an invitation: it stops at once")
@@ -442,7 +444,9 @@ def _invite(args: argparse.Namespace) -> int:
         elif args.list:
             _print_json(client.request("GET", "/v1/invitations").json()["items"])
         else:
-            body = {"uses": args.uses, "expires_in_days": args.days}
+            body: dict[str, object] = {"uses": args.uses, "expires_in_days": args.days}
+            if args.project:
+                body["project_id"] = args.project
             _print_json(client.request("POST", "/v1/invitations", json_body=body).json())
         return EXIT_OK
 
