@@ -101,8 +101,8 @@ def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
 def org_volunteer_stats(ctx: JobContext, state: dict[str, str]) -> Step:
     """Volunteers' stats per organisation (``org:<id>:…`` fields, what certificates list, and
     ``orgm:<id>:…``, the same by month), and the organisation among what admits each of them
-    to invitation-only projects: one SCAN page of stats keys. Their totals stay; later certificates count that work on a
-    line without an organisation."""
+    to invitation-only projects: one SCAN page of stats keys. Their totals stay; later
+    certificates count that work on a line without an organisation."""
     cursor = int(state.get("c_scan", "0"))
     cursor, found = ctx.client.scan(
         cursor, match=ctx.keys.volunteer_stats("*"), count=ctx.batch, _type="hash"
