@@ -5,7 +5,9 @@ volunteers' pages: signed in by e-mailed link or recovery code), so one person m
 review and run several organisations with one sign-in. Memberships are kept twice:
 
 - ``G:org:<org-id>:members`` hash volunteer id -> role: the truth, read by every console page;
-- ``G:vol:<volunteer-id>:orgs`` hash org id -> role: an index, to list a person's organisations.
+- ``G:vol:<volunteer-id>:orgs`` hash org id -> role: an index, to list a person's organisations;
+  and ``staff`` = 1 in the person's profile hash while the index is not empty (the layout's
+  link to the console).
 
 The organisation's hash is written first and the person's index after it (a crash in between
 leaves an index entry missing or stale; :meth:`Staff.orgs_of` checks each entry against the
@@ -36,8 +38,11 @@ from redis.exceptions import WatchError
 from core.errors import LastOwner, NotFound, Unavailable
 from core.redis.keys import Keys
 
-__all__ = ["ACTIONS", "AUDIT_MAXLEN", "Action", "Role", "Staff"]
+__all__ = ["ACTIONS", "AUDIT_MAXLEN", "STAFF_FLAG", "Action", "Role", "Staff"]
 
+#: A field of the person's profile hash while they are on some organisation's staff: what the
+#: pages' layout reads (with the profile it reads anyway) to show the link to the console.
+STAFF_FLAG = "staff"
 #: Entries kept in an organisation's audit stream (the oldest go first).
 AUDIT_MAXLEN = 10_000
 _CHANGE_ATTEMPTS = 50
@@ -165,19 +170,6 @@ class Staff:
         await self._change(org_id, volunteer_id, change)
         await self._audit(org_id, "staff.removed", by, volunteer_id, None)
 
-    async def forget_volunteer(self, volunteer_id: str) -> None:
-        """The person's account is erased: every membership goes, even a last owner's (the
-        operator then invites a new owner)."""
-        for org_id in await self.client.hkeys(self.keys.volunteer_orgs(volunteer_id)):
-            await self.client.hdel(self.keys.org_members(str(org_id)), volunteer_id)
-        await self.client.delete(self.keys.volunteer_orgs(volunteer_id))
-
-    async def forget_org(self, org_id: str) -> None:
-        """The organisation is deleted: its staff lists and audit stream go."""
-        for volunteer_id in await self.client.hkeys(self.keys.org_members(org_id)):
-            await self.client.hdel(self.keys.volunteer_orgs(str(volunteer_id)), org_id)
-        await self.client.delete(self.keys.org_members(org_id), self.keys.org_audit(org_id))
-
     async def _change(
         self,
         org_id: str,
@@ -207,8 +199,13 @@ class Staff:
         index = self.keys.volunteer_orgs(volunteer_id)
         if role is None:
             await self.client.hdel(index, org_id)
+            if not await self.client.hlen(index):
+                await self.client.hdel(self.keys.volunteer(volunteer_id), STAFF_FLAG)
         else:
             await self.client.hset(index, org_id, role.label)
+            # Only on an existing profile (HSET on a missing hash would make half a profile).
+            if await self.client.exists(self.keys.volunteer(volunteer_id)):
+                await self.client.hset(self.keys.volunteer(volunteer_id), STAFF_FLAG, "1")
         return role
 
     async def _audit(

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core import ids
+from core.accounts.staff import STAFF_FLAG
 from core.board.script_calls import Commands, text
 from core.privacy.batches import drain_families, glob_escape, hash_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
@@ -141,9 +142,11 @@ def org_staff(ctx: JobContext, state: dict[str, str]) -> Step:
     org_id, keys = state["target"], ctx.keys
     members = [text(v) for v in ctx.client.hkeys(keys.org_members(org_id))]
     digests = [text(d) for d in ctx.client.zrange(keys.org_staff_invitations(org_id), 0, -1)]
-    pipe = ctx.client.pipeline(transaction=False)
     for volunteer_id in members:
-        pipe.hdel(keys.volunteer_orgs(volunteer_id), org_id)
+        ctx.client.hdel(keys.volunteer_orgs(volunteer_id), org_id)
+        if not ctx.client.hlen(keys.volunteer_orgs(volunteer_id)):  # on no staff any more
+            ctx.client.hdel(keys.volunteer(volunteer_id), STAFF_FLAG)
+    pipe = ctx.client.pipeline(transaction=False)
     for digest in digests:
         pipe.delete(keys.staff_invitation(digest))
     pipe.delete(

@@ -103,7 +103,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:privacy:job:<job-id>:vols set  volunteers met while deleting a project or task, whose own
                                      keys still hold references to it (gone with the job)
     G:privacy:lock:<job-id>   string held (PX) by the process running the job's batches
-    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal, token (the
+    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal, staff (1 while
+                                     on an organisation's staff: core.accounts.staff), token (the
                                      SHA-256 of their token: what erasure deletes)
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire

@@ -114,6 +114,8 @@ async def test_the_contact_becomes_first_owner_and_invites_a_manager_and_a_viewe
     assert (await _accept(viewer, viewer_link, "Vic")).status_code == 303
     roles = sorted(r.label for r in (await staff.members(org_id)).values())
     assert roles == ["manager", "owner", "viewer"]
+    work = await manager.get("/logout?lang=en")  # staff find the console in the main menu
+    assert '<a href="/ngo">NGO console</a>' in work.text
 
     # Only an owner manages people, even posting by hand.
     by_hand = await manager.get("/logout")
