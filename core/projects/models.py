@@ -201,6 +201,12 @@ class ProjectCreate(BaseModel):
         description="Only volunteers who joined with an invitation of this project (or of its "
         "organisation) are served its tasks.",
     )
+    translation_memory: Annotated[bool, Strict()] = Field(
+        default=True,
+        description="Translation projects: show volunteers up to three similar past results "
+        "of this project beside a new task (sources and translations of tasks they never "
+        "held). Turn it off for confidential texts.",
+    )
 
     @model_validator(mode="after")
     def _ceiling_above_redundancy(self) -> Self:
@@ -235,6 +241,7 @@ class ProjectPatch(BaseModel):
     )
     retention_days: RetentionDays | None = None
     invitation_only: Annotated[bool, Strict()] | None = None
+    translation_memory: Annotated[bool, Strict()] | None = None
 
 
 # Fields that cannot be cleared with null (a project always has them).
@@ -252,6 +259,7 @@ REQUIRED_ON_PATCH = frozenset(
         "gold_rate",
         "gold",
         "invitation_only",
+        "translation_memory",
     }
 )
 
@@ -282,6 +290,9 @@ class Project(BaseModel):
     )
     invitation_only: bool = Field(
         default=False, description="Served only to volunteers invited to it."
+    )
+    translation_memory: bool = Field(
+        default=True, description="Similar past results shown to translators (see create)."
     )
     purged_at: datetime | None = Field(
         default=None, description="When retention removed the answers and results, if it did."
