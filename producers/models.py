@@ -55,6 +55,7 @@ class NewProject(_Request):
     review: dict[str, Any] | None = None
     gold_rate: float | None = None
     translation_memory: bool | None = None
+    invitation_only: bool | None = None
 
 
 class TaskItem(_Request):
@@ -81,6 +82,7 @@ class Project(_Reply):
     gold_rate: float = 0.0
     max_redundancy: int | None = None
     translation_memory: bool = True
+    invitation_only: bool = False
     state: str
     counts: dict[str, int] = Field(default_factory=dict)
     created_at: datetime

@@ -77,6 +77,12 @@ def add_ngo_commands(commands: Any) -> None:
         action="store_true",
         help="confidential texts: never show translators similar past results of the project",
     )
+    create.add_argument(
+        "--invitation-only",
+        action="store_true",
+        help="serve the project only to volunteers invited to it or to the organisation "
+        "(ruche invite --project ID)",
+    )
     _add(actions, "list", _project_list, connection, "list your projects as JSON")
     delete = _add(actions, "delete", _project_delete, connection, "delete a project (or, with "
                   "--task, one task) and everything under it")  # fmt: skip
@@ -229,6 +235,7 @@ def _project_create(args: argparse.Namespace) -> int:
             deadline=args.deadline,
             impact_note=args.impact_note,
             translation_memory=False if args.no_translation_memory else None,
+            invitation_only=True if args.invitation_only else None,
         )
     except ValidationError:
         _say("ruche: --deadline is an ISO 8601 date and time with a zone (2030-01-31T18:00Z)")
