@@ -154,7 +154,9 @@ async def test_a_project_invitation_opens_an_invitation_only_project(scene: Staf
     ]
     assert len(admitted) == 1
     used_up = await scene.site.client().get(f"/join?invite={org_code.group(1)}&lang=en")
-    assert used_up.status_code == 403 and "used as many times" in used_up.text
+    # Open sign-up: they are told, and may still join, with no code carried along.
+    assert used_up.status_code == 200 and "used as many times" in used_up.text
+    assert 'name="invite"' not in used_up.text and 'name="display_name"' in used_up.text
 
     kinds = [entry["type"] for entry in await _org_trail(scene)]
     assert kinds[:2] == ["volunteer_invitation.created", "volunteer_invitation.created"]

@@ -107,7 +107,11 @@ async def join_form(request: Request) -> Response:
         try:
             await page.state.invitations.check(form.invite)
         except InvitationRefused as refused:
-            return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+            if _settings(page).signup == "invitation":
+                return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+            # Open sign-up: they may still join, without what the code would have opened.
+            form.invite = ""
+            return _join_page(page, form, invitation_error=INVITATION_REFUSALS[refused.reason])
     return _join_page(page, form)
 
 
