@@ -134,7 +134,7 @@ def test_owner_delivery_and_keys_manager_volunteers_and_report(
         expect(secret).to_have_text(re.compile(r"^whsec_"))
         assert_accessible(owner)
         owner.screenshot(path=str(folder / f"delivery-{size}-{lang}.png"), full_page=True)
-        owner.goto(owner.url.split("/endpoint")[0].replace("/delivery", "") + "/delivery")
+        owner.goto(site.url(f"/ngo/orgs/{made.json()['id']}/delivery"))
         expect(owner.locator("#webhook-secret")).to_have_count(0)
 
         # A result is published (two volunteers agree) and delivered; the owner replays it.
