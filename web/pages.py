@@ -45,6 +45,7 @@ FLASHES: dict[str, str] = {
     # The NGO console (web/ngo).
     "invitation_accepted": N_("Welcome: you are now on the organisation's staff."),
     "invitation_sent": N_("The invitation is on its way."),
+    "invitation_revoked": N_("The invitation no longer works."),
     "role_changed": N_("The role is saved."),
     "member_removed": N_("They are no longer on the staff."),
     "project_created": N_("The project is created."),

@@ -221,6 +221,16 @@ class Staff:
             approximate=True,
         )
 
+    async def record(self, org_id: str, kind: str, *, by: str, **details: str) -> None:
+        """Records a staff change that is not a membership's (an invitation sent or revoked)."""
+        fields: dict[str, str | int] = {"type": kind, "by": by, "at": self.clock(), **details}
+        await self.client.xadd(
+            self.keys.org_audit(org_id),
+            fields,  # type: ignore[arg-type]
+            maxlen=AUDIT_MAXLEN,
+            approximate=True,
+        )
+
     async def audit_trail(self, org_id: str, count: int = 50) -> list[dict[str, str]]:
         """The latest staff changes, newest first."""
         entries = await self.client.xrevrange(self.keys.org_audit(org_id), count=count)

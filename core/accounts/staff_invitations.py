@@ -21,17 +21,34 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
+from typing import cast
 
 import redis.asyncio
 
 from core.accounts.staff import Role
 from core.redis.keys import Keys
 
-__all__ = ["STAFF_INVITATION_TTL_SECONDS", "StaffInvitation", "StaffInvitations"]
+__all__ = [
+    "STAFF_INVITATION_TTL_SECONDS",
+    "PendingInvitation",
+    "StaffInvitation",
+    "StaffInvitations",
+]
 
 STAFF_INVITATION_TTL_SECONDS = 7 * 24 * 3600
 _TOKEN_BYTES = 32
 _MAX_TOKEN_LENGTH = 100
+
+
+@dataclass(frozen=True, slots=True)
+class PendingInvitation:
+    """An invitation still out, as its organisation's owners see it (``id``: its token's hash,
+    which opens nothing)."""
+
+    id: str
+    email: str
+    role: Role
+    expires_ms: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,3 +117,29 @@ class StaffInvitations:
                 self.keys.org_staff_invitations(invitation.org_id), _digest(token)
             )
         return invitation
+
+    async def pending(self, org_id: str) -> list[PendingInvitation]:
+        """The organisation's invitations still out, the newest first."""
+        index = self.keys.org_staff_invitations(org_id)
+        now_ms = time.time_ns() // 1_000_000
+        found = cast(
+            "list[tuple[str, float]]",
+            await self.client.zrangebyscore(index, now_ms, "+inf", withscores=True),
+        )
+        pending = []
+        for digest, expires in reversed(found):
+            invitation = _parse(await self.client.get(self.keys.staff_invitation(str(digest))))
+            if invitation is not None and invitation.org_id == org_id:
+                pending.append(
+                    PendingInvitation(str(digest), invitation.email, invitation.role, int(expires))
+                )
+        return pending
+
+    async def revoke(self, org_id: str, invitation_id: str) -> bool:
+        """The invitation stops working; False when the organisation has no such invitation."""
+        index = self.keys.org_staff_invitations(org_id)
+        if len(invitation_id) != 64 or await self.client.zscore(index, invitation_id) is None:
+            return False
+        await self.client.delete(self.keys.staff_invitation(invitation_id))
+        await self.client.zrem(index, invitation_id)
+        return True

@@ -93,9 +93,11 @@ async def staff_scene(site: InProcess, org_name: str = "Helping Hands") -> Staff
         role = Role.parse(role_name)
         assert role is not None
         await staff.add(org_id, person.volunteer_id, role, by="admin")
+        site.web.accounts.forget_volunteer(person.volunteer_id)  # read again, staff flag and all
         scene.people[role_name] = person
     other_org, _ = await new_org(api, "Other NGO")
     outsider = await signed_in_person(site, api, "Outsider")
     await staff.add(other_org, outsider.volunteer_id, Role.OWNER, by="admin")
+    site.web.accounts.forget_volunteer(outsider.volunteer_id)
     scene.people["outsider"] = outsider
     return scene

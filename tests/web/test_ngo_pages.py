@@ -18,7 +18,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, expect
 from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible
 
 LINK = re.compile(r"https?://\S+/ngo/invitations/[A-Za-z0-9_-]+")
-WORDS: dict[str, dict[str, str | None]] = {
+WORDS: dict[str, dict[str, str]] = {
     "en": {
         "name": "Display name", "accept": "Accept the invitation", "people": "People",
         "email": "Email", "role": "Role", "send": "Send the invitation", "manager": "Manager",
@@ -37,13 +37,10 @@ WORDS: dict[str, dict[str, str | None]] = {
         "instructions": "Consignes", "create": "Créer le projet", "edit": "Modifier le projet",
         "save": "Enregistrer le projet", "pause": "Mettre le projet en pause",
         "resume": "Relancer le projet", "needed": "Ce champ est requis.", "paused": "En pause",
-        "forbidden": None, "redundancy": "Réponses voulues par tâche", "projects": "Projets",
+        "forbidden": "Ce n’est pas permis.", "redundancy": "Réponses voulues par tâche",
+        "projects": "Projets",
     },
 }  # fmt: skip
-
-
-def _words(lang: str) -> dict[str, str]:
-    return {key: value for key, value in WORDS[lang].items() if value is not None}
 
 
 def _address(role: str) -> str:
@@ -58,7 +55,7 @@ def _link(site: Site, to: str) -> str:
 
 
 def _accept(context: BrowserContext, site: Site, to: str, name: str, lang: str) -> Page:
-    words = _words(lang)
+    words = WORDS[lang]
     page = context.new_page()
     page.goto(_link(site, to) + f"?lang={lang}")
     assert_accessible(page)
@@ -73,7 +70,7 @@ def _accept(context: BrowserContext, site: Site, to: str, name: str, lang: str) 
 def test_owner_invites_manager_creates_and_edits_viewer_only_sees(
     browser: Browser, site: Site, size: str, lang: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    words = _words(lang)
+    words = WORDS[lang]
     viewport = PHONE if size == "phone" else DESKTOP
     contact = _address("owner")
     made = site.http.post(
@@ -87,12 +84,22 @@ def test_owner_invites_manager_creates_and_edits_viewer_only_sees(
     owner.get_by_role("link", name=words["people"], exact=True).click()
     assert_accessible(owner)
     manager_mail, viewer_mail = _address("manager"), _address("viewer")
-    for email, role in ((manager_mail, words["manager"]), (viewer_mail, words["viewer"])):
-        owner.get_by_label(words["email"], exact=True).fill(email)
-        owner.get_by_label(words["role"], exact=True).select_option(label=role)
-        owner.get_by_role("button", name=words["send"]).click()
-        expect(owner.locator(".flash")).to_be_visible()
-        assert_accessible(owner)
+    owner.get_by_label(words["email"], exact=True).fill(manager_mail)
+    owner.get_by_label(words["role"], exact=True).select_option(label=words["manager"])
+    owner.get_by_role("button", name=words["send"]).click()
+    expect(owner.locator(".flash")).to_be_visible()
+    assert_accessible(owner)
+    # The viewer's invitation from the keyboard alone: the field, Tab, the role, Tab, Enter.
+    owner.get_by_label(words["email"], exact=True).focus()
+    owner.keyboard.type(viewer_mail)
+    owner.keyboard.press("Tab")
+    expect(owner.get_by_label(words["role"], exact=True)).to_be_focused()
+    expect(owner.get_by_label(words["role"], exact=True)).to_have_value("viewer")
+    owner.keyboard.press("Tab")
+    expect(owner.get_by_role("button", name=words["send"])).to_be_focused()
+    owner.keyboard.press("Enter")
+    expect(owner.locator(".flash")).to_be_visible()
+    assert_accessible(owner)
 
     manager = _accept(browser.new_context(viewport=viewport), site, manager_mail, "Mia", lang)
     manager.get_by_role("link", name=words["new"]).click()
@@ -137,5 +144,4 @@ def test_owner_invites_manager_creates_and_edits_viewer_only_sees(
     refused = viewer.goto(project_url + "/edit")
     assert refused is not None and refused.status == 403
     assert_accessible(viewer)
-    if "forbidden" in words:
-        expect(viewer.get_by_role("heading", level=1)).to_have_text(words["forbidden"])
+    expect(viewer.get_by_role("heading", level=1)).to_have_text(words["forbidden"])

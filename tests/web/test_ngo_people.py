@@ -220,3 +220,123 @@ def test_ruche_org_create_invites_the_contact_as_first_owner(
     assert "https://ruche.example.org/ngo/invitations/" in message.get_content()
     assert "Voix Libres" in str(message["Subject"])
     assert ruche("org", "create", "", "not-an-address") == 1
+
+
+async def test_pending_invitations_are_listed_revoked_and_bounded_per_address(
+    site: InProcess, box: tuple[Mailbox, int]
+) -> None:
+    mail, _ = box
+    api = site.client()
+    made = await api.post(
+        "/v1/orgs", json={"name": "Pending", "contact_email": "p@example.org"}, headers=ADMIN
+    )
+    org_id = made.json()["id"]
+    owner = site.client()
+    assert (
+        await _accept(owner, await _invitation_path(site, mail, "p@example.org"), "Pia")
+    ).status_code == 303
+    people = f"/ngo/orgs/{org_id}/people"
+    page = await owner.get(people + "?lang=en")
+    token = csrf_of(page.text)
+    sent = await owner.post(
+        f"{people}/invite",
+        data={"csrf_token": token, "email": "late@example.org", "role": "manager"},
+    )
+    assert sent.status_code == 303
+    link = await _invitation_path(site, mail, "late@example.org")
+    listed = await owner.get(people + "?lang=en")
+    assert "late@example.org" in listed.text
+    found = re.search(r"/people/invitations/([0-9a-f]{64})/revoke", listed.text)
+    assert found is not None
+    revoked = await owner.post(
+        f"{people}/invitations/{found.group(1)}/revoke", data={"csrf_token": token}
+    )
+    assert revoked.status_code == 303
+    assert (await site.client().get(link)).status_code == 410
+    assert "late@example.org" not in (await owner.get(people)).text
+    again = await owner.post(
+        f"{people}/invitations/{found.group(1)}/revoke", data={"csrf_token": token}
+    )
+    assert again.status_code == 404
+    trail = [
+        entry["type"]
+        for entry in await Staff(site.app.state.redis, site.app.state.keys).audit_trail(org_id)
+    ]
+    assert trail[:2] == ["staff.invitation_revoked", "staff.invited"]
+
+    # One address gets a few mails per quarter of an hour, whoever asks.
+    statuses = []
+    for _ in range(6):
+        tried = await owner.post(
+            f"{people}/invite",
+            data={"csrf_token": token, "email": "flood@example.org", "role": "viewer"},
+        )
+        statuses.append(tried.status_code)
+    assert statuses == [303] * 5 + [422]
+
+
+async def test_an_erased_staff_member_leaves_no_trace_of_their_id(
+    site: InProcess, box: tuple[Mailbox, int], redis_client: redis.Redis
+) -> None:
+    """After the manager made a project, pauses it and was made owner, then erased: no key of
+    Redis holds their id (the projects' audit events, the staff audit, the memberships)."""
+    from core.board.runner import Board
+    from tests.api.test_privacy import run_to_the_end
+    from tests.support.key_scan import holding
+
+    mail, _ = box
+    api = site.client()
+    made = await api.post(
+        "/v1/orgs", json={"name": "Erase", "contact_email": "e@example.org"}, headers=ADMIN
+    )
+    org_id = made.json()["id"]
+    owner = site.client()
+    owner_link = await _invitation_path(site, mail, "e@example.org")
+    assert (await _accept(owner, owner_link, "Eve")).status_code == 303
+    people = f"/ngo/orgs/{org_id}/people"
+    page = await owner.get(people)
+    await owner.post(
+        f"{people}/invite",
+        data={"csrf_token": csrf_of(page.text), "email": "m@example.org", "role": "manager"},
+    )
+    manager = site.client()
+    assert (
+        await _accept(manager, await _invitation_path(site, mail, "m@example.org"), "Max")
+    ).status_code == 303
+    staff = Staff(site.app.state.redis, site.app.state.keys)
+    manager_id = next(v for v, r in (await staff.members(org_id)).items() if r is Role.MANAGER)
+    new = f"/ngo/orgs/{org_id}/projects/new"
+    form = await manager.get(new)
+    created = await manager.post(
+        new,
+        data={
+            "csrf_token": csrf_of(form.text),
+            "name": "Posts",
+            "task_type": "moderation",
+            "instructions": "Label them.",
+        },
+    )
+    assert created.status_code == 303
+    project_page = created.headers["location"]
+    shown = await manager.get(project_page)
+    paused = await manager.post(
+        project_page + "/state", data={"csrf_token": csrf_of(shown.text), "action": "pause"}
+    )
+    assert paused.status_code == 303
+    page = await owner.get(people)
+    await owner.post(
+        f"{people}/{manager_id}/role", data={"csrf_token": csrf_of(page.text), "role": "owner"}
+    )
+    new_owner = await manager.get(people)  # as owner now, they invite someone
+    await manager.post(
+        f"{people}/invite",
+        data={"csrf_token": csrf_of(new_owner.text), "email": "x@example.org", "role": "viewer"},
+    )
+    board = Board(redis_client, keys=site.app.state.keys)
+    assert holding(redis_client, [manager_id])  # the scan finds them before
+
+    erased = await api.delete(f"/v1/volunteers/{manager_id}", headers=ADMIN)
+    assert erased.status_code == 202
+    run_to_the_end(board)
+    assert holding(redis_client, [manager_id]) == []
+    assert list((await staff.members(org_id)).values()) == [Role.OWNER]

@@ -30,6 +30,7 @@ from web.ngo.views import Formats
 pytestmark = pytest.mark.anyio
 
 VALID = {
+    "translation_memory": "1",
     "name": "Clinic leaflets",
     "task_type": "moderation",
     "instructions": "Label each post.",
@@ -137,7 +138,7 @@ async def test_a_manager_creates_edits_pauses_resumes_and_closes_a_viewer_cannot
     assert body["name"] == "Clinic leaflets" and body["languages"] == ["en", "fr"]
     assert body["review"] == {"agreement": 0.6, "spot_check_rate": 0.0}
     assert body["deadline"].startswith("2099-05-01T12:30")
-    assert body["gold_rate"] == 0.1
+    assert body["gold_rate"] == 0.1 and body["translation_memory"] is True
 
     edit = f"/ngo/projects/{project_id}/edit"
     manager, viewer = scene.people["manager"], scene.people["viewer"]
@@ -158,6 +159,7 @@ async def test_a_manager_creates_edits_pauses_resumes_and_closes_a_viewer_cannot
         "qualification_gold_tasks": "3",
         "retention_days": "30",
         "deadline": "",
+        "translation_memory": "",  # unticked: confidential texts
     }
     saved = await manager.post(edit, edit, changed)
     assert saved.status_code == 303, re.findall(
@@ -170,6 +172,7 @@ async def test_a_manager_creates_edits_pauses_resumes_and_closes_a_viewer_cannot
     assert body["review"] == {"agreement": None, "spot_check_rate": 0.25}
     assert body["qualification"]["gold_tasks"] == 3 and body["retention_days"] == 30
     assert body["deadline"] is None and body["task_type"] == "moderation"
+    assert body["translation_memory"] is False
 
     # A viewer posting the forms by hand: refused, nothing changes.
     for action, fields in (

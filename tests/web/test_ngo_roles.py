@@ -63,6 +63,7 @@ def _posts(org: str, project: str, member: str) -> list[tuple[str, dict[str, str
         (f"/ngo/orgs/{org}/people/invite", {"email": "nope", "role": "owner"}, "owner", 422),
         (f"/ngo/orgs/{org}/people/{member}/role", {"role": "emperor"}, "owner", 422),
         (f"/ngo/orgs/{org}/people/vol_{'z' * 20}/remove", {}, "owner", 404),
+        (f"/ngo/orgs/{org}/people/invitations/{'0' * 64}/revoke", {}, "owner", 404),
         *org_forms(org, project),
     ]
 

@@ -114,4 +114,5 @@ async def accept_invitation(token: str, request: Request) -> Response:
     await page.begin_session(volunteer_id)
     await accounts.confirm_email(volunteer_id)
     await staff_of(page).add(used.org_id, volunteer_id, used.role, by=used.invited_by)
+    accounts.forget_volunteer(volunteer_id)  # the profile read above lacks the staff flag
     return redirect(page, f"/ngo/orgs/{used.org_id}", flash="invitation_accepted")

@@ -18,6 +18,7 @@ from core.errors import LastOwner, NotFound
 from web.i18n import N_
 from web.ngo.guard import StaffVisit, staff_visit
 from web.ngo.mails import invitation_base, invite_by_mail
+from web.ngo.views import Formats
 from web.pages import redirect, render
 from web.routing import WebRoute
 
@@ -28,6 +29,9 @@ router = APIRouter(route_class=WebRoute)
 EMAIL_ERROR = N_("Please give an e-mail address such as name@example.org.")
 ROLE_ERROR = N_("Please choose a role.")
 LAST_OWNER_ERROR = N_("An organisation keeps one owner at least: make someone else owner first.")
+TOO_MANY = N_(
+    "This address was sent several mails lately: please try again in a quarter of an hour."
+)
 MAIL_OFF = N_("This site cannot send e-mail, so it cannot send invitations.")
 
 
@@ -66,11 +70,17 @@ async def _people_page(
         status_code=status_code,
         section="people",
         members=await _members(staff),
+        pending=(
+            await StaffInvitations(staff.client, staff.page.state.keys).pending(staff.org_id)
+            if staff.can("manage_people")
+            else []
+        ),
         roles=sorted(Role, reverse=True),
         email=email,
         invite_role=invite_role,
         errors=errors or {},
         **staff.context(),
+        **Formats(staff.page.language.code).helpers(),
     )
 
 
@@ -100,6 +110,10 @@ async def invite(org_id: str, request: Request) -> Response:
     base = invitation_base(staff.page.state.settings, str(request.base_url))
     if not staff.page.state.mailer.enabled or base is None:
         errors["email"] = MAIL_OFF
+    if not errors and email is not None and not await staff.page.state.links.may_send(email):
+        # The address's share of mails lately (sign-in links and invitations count together):
+        # the form must not become a way to flood someone's mailbox.
+        errors["email"] = TOO_MANY
     if errors or email is None or role is None or base is None:
         return await _people_page(
             staff,
@@ -120,7 +134,19 @@ async def invite(org_id: str, request: Request) -> Response:
         invited_by=staff.person.id,
         inviter_name=staff.person.display_name,
     )
+    await staff.staff.record(staff.org_id, "staff.invited", by=staff.person.id, role=role.label)
     return redirect(staff.page, _path(staff.org_id), flash="invitation_sent")
+
+
+@router.post("/ngo/orgs/{org_id}/people/invitations/{invitation_id}/revoke")
+async def revoke_invitation(org_id: str, invitation_id: str, request: Request) -> Response:
+    staff = await staff_visit(request, org_id, needs=Role.OWNER)
+    await staff.form()
+    invitations = StaffInvitations(staff.client, staff.page.state.keys)
+    if not await invitations.revoke(staff.org_id, invitation_id[:100]):
+        raise NotFound("no such invitation")
+    await staff.staff.record(staff.org_id, "staff.invitation_revoked", by=staff.person.id)
+    return redirect(staff.page, _path(staff.org_id), flash="invitation_revoked")
 
 
 @router.post("/ngo/orgs/{org_id}/people/{volunteer_id}/role")
@@ -146,6 +172,7 @@ async def remove(org_id: str, volunteer_id: str, request: Request) -> Response:
     await staff.form()
     try:
         await staff.staff.remove(staff.org_id, volunteer_id[:64], by=staff.person.id)
+        staff.page.state.accounts.forget_volunteer(volunteer_id)  # perhaps no staff flag now
     except LastOwner:
         return await _people_page(staff, status_code=409, errors={"member": LAST_OWNER_ERROR})
     if volunteer_id == staff.person.id:

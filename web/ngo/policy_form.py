@@ -35,7 +35,7 @@ FIELDS = (
     "review_spot_check_rate", "gold_rate", "gold_initial_rate", "gold_warmup_tasks",
     "gold_settle_tasks", "qualification_gold_tasks", "qualification_pass_rate",
     "qualification_cooldown_seconds", "reputation_floor", "max_tasks_per_volunteer",
-    "retention_days",
+    "retention_days", "translation_memory",
 )  # fmt: skip
 _INTS = {
     "redundancy", "max_redundancy", "lease_seconds", "priority", "gold_warmup_tasks",
@@ -160,6 +160,7 @@ class PolicyForm:
             "reputation_floor": shown(project.reputation_floor),
             "max_tasks_per_volunteer": shown(project.max_tasks_per_volunteer),
             "retention_days": shown(project.retention_days),
+            "translation_memory": "1" if project.translation_memory else "",
         }
         return cls(values)
 
@@ -174,6 +175,9 @@ class PolicyForm:
             if name == "task_type" and not creating:
                 continue
             if name == "deadline" and not keep_deadline:
+                continue
+            if name == "translation_memory":
+                body[name] = text == "1"  # a checkbox: absent when unticked
                 continue
             if name == "languages":
                 value: Any = _split(text, r"[,;\s]+")
