@@ -262,6 +262,14 @@ async def test_the_contributor_report_and_its_csv(scene: StaffScene, redis_url: 
     viewer = scene.people["viewer"]
     shown = await viewer.client.get(f"/ngo/orgs/{scene.org_id}/report?lang=en")
     assert shown.status_code == 200 and "=Ada" in shown.text
+    assert "No certificate issued yet." in shown.text
+    assert (await ada.client.get("/me/certificate?lang=en")).status_code == 200  # issues it
+    [certificate_id] = await scene.site.app.state.redis.zrange(
+        scene.site.app.state.keys.volunteer_certificates(ada.volunteer_id), 0, -1
+    )
+    shown = await viewer.client.get(f"/ngo/orgs/{scene.org_id}/report?lang=en")
+    assert f'href="/certificates/{certificate_id}"' in shown.text
+    assert "Certificate of =Ada" in shown.text
     for period in ("all", month_of(int(time.time() * 1000))):
         got = await viewer.client.get(f"/ngo/orgs/{scene.org_id}/report.csv?period={period}")
         assert got.status_code == 200 and got.headers["content-type"].startswith("text/csv")
