@@ -72,6 +72,12 @@ def add_ngo_commands(commands: Any) -> None:
         action="store_true",
         help="confidential texts: never show translators similar past results of the project",
     )
+    create.add_argument(
+        "--invitation-only",
+        action="store_true",
+        help="serve the project only to volunteers invited to it or to the organisation "
+        "(ruche invite --project ID)",
+    )
     _add(actions, "list", _project_list, connection, "list your projects as JSON")
     delete = _add(actions, "delete", _project_delete, connection, "delete a project (or, with "
                   "--task, one task) and everything under it")  # fmt: skip
@@ -162,6 +168,8 @@ def add_ngo_commands(commands: Any) -> None:
                   "or an NGO's API key; prints JSON")  # fmt: skip
     invite.add_argument("--uses", type=int, default=1, help="people who may join with it (1)")
     invite.add_argument("--days", type=int, default=14, help="days until it expires (14)")
+    invite.add_argument("--project", metavar="ID", help="admit to this project only (an NGO's "
+                        "invitation-only project); default: the whole organisation")  # fmt: skip
     action = invite.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list your codes (not the codes)")
     action.add_argument("--revoke", metavar="ID", help="revoke an invitation: it stops at once")
@@ -218,6 +226,8 @@ def _project_create(args: argparse.Namespace) -> int:
     fields.setdefault("instructions", f"Please complete each {args.task_type} task carefully.")
     if args.no_translation_memory:
         fields["translation_memory"] = False
+    if args.invitation_only:
+        fields["invitation_only"] = True
     try:
         spec = NewProject(name=args.name, task_type=args.task_type, **fields)
     except ValidationError:
@@ -447,7 +457,9 @@ def _invite(args: argparse.Namespace) -> int:
         elif args.list:
             _print_json(client.request("GET", "/v1/invitations").json()["items"])
         else:
-            body = {"uses": args.uses, "expires_in_days": args.days}
+            body: dict[str, object] = {"uses": args.uses, "expires_in_days": args.days}
+            if args.project:
+                body["project_id"] = args.project
             _print_json(client.request("POST", "/v1/invitations", json_body=body).json())
         return EXIT_OK
 

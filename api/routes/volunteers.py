@@ -267,13 +267,16 @@ async def sign_up(
     keys: KeysDep,
 ) -> SignedUp:
     await limits_of(request).enforce("signup", address_of(request))
+    invitation = None
     if settings.signup != "open":
         if body.invite is None:
             raise SignupClosed("volunteer sign-up is by invitation only on this instance")
-        await Invitations(client, keys).redeem(body.invite)
+        invitation = await Invitations(client, keys).redeem(body.invite)
     volunteer_id, token = await accounts.create_volunteer(
         body.display_name, body.languages, body.skills
     )
+    if invitation is not None:  # an organisation's code also opens its invitation-only projects
+        await Invitations(client, keys).admit(volunteer_id, invitation)
     return SignedUp(id=volunteer_id, token=token)
 
 

@@ -55,6 +55,10 @@ PROFILE_TTL_SECONDS = 1.0
 REMEMBERED_VOLUNTEERS = 50_000
 # WATCH/MULTI rounds of one key change (each lost round is another change's success).
 _KEY_CHANGE_ATTEMPTS = 100
+#: An API key's last use is written at most once a minute per key and process (the console shows
+#: it to the minute; a busy program's every request must not write).
+KEY_USE_RESOLUTION_SECONDS = 60.0
+_KEY_USES_REMEMBERED = 10_000
 PrincipalKind = Literal["admin", "org", "vol"]
 
 
@@ -121,6 +125,9 @@ class Accounts:
         self._profiles: Recent[str, VolunteerProfile] = Recent(
             PROFILE_TTL_SECONDS, REMEMBERED_VOLUNTEERS, clock
         )
+        self._key_uses: Recent[str, bool] = Recent(
+            KEY_USE_RESOLUTION_SECONDS, _KEY_USES_REMEMBERED, clock
+        )
 
     # -- authentication ----------------------------------------------------------------------
 
@@ -145,7 +152,21 @@ class Accounts:
         principal = Principal(parsed.kind, record["id"], record.get("key", ""))
         if parsed.kind == "vol":
             self._volunteer_tokens.put(parsed.hash, principal)
+        elif parsed.kind == "org" and principal.key_id:
+            await self._note_key_use(principal)
         return principal
+
+    async def _note_key_use(self, principal: Principal) -> None:
+        if self._key_uses.get(principal.key_id) is None:
+            self._key_uses.put(principal.key_id, True)
+            await self.client.hset(
+                self.keys.org_key_used(principal.id), principal.key_id, _now_ms()
+            )
+
+    async def org_key_uses(self, org_id: str) -> dict[str, int]:
+        """Key id -> when it was last used (ms, to the minute), for the keys used since."""
+        raw = await self.client.hgetall(self.keys.org_key_used(org_id))
+        return {str(k): int(v) for k, v in raw.items()}
 
     async def _store_token(self, token: str, kind: PrincipalKind, owner: str, key: str) -> None:
         digest = token_hash(token)

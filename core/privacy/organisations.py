@@ -100,19 +100,28 @@ def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
 
 
 def org_volunteer_stats(ctx: JobContext, state: dict[str, str]) -> Step:
-    """Volunteers' stats per organisation (``org:<id>:…`` fields, what certificates list):
-    one SCAN page of stats keys. Their totals stay; later certificates count that work on a
-    line without an organisation."""
+    """Volunteers' stats per organisation (``org:<id>:…`` fields, what certificates list, and
+    ``orgm:<id>:…``, the same by month), and the organisation among what admits each of them
+    to invitation-only projects: one SCAN page of stats keys. Their totals stay; later
+    certificates count that work on a line without an organisation."""
     cursor = int(state.get("c_scan", "0"))
     cursor, found = ctx.client.scan(
         cursor, match=ctx.keys.volunteer_stats("*"), count=ctx.batch, _type="hash"
     )
     state["c_scan"] = str(cursor)
-    needle = f"org:{glob_escape(state['target'])}:*"
+    needle = f"org[m:]*{glob_escape(state['target'])}:*"
+    prefixes = (f"org:{state['target']}:", f"orgm:{state['target']}:")
     for key in found:
-        fields = [text(f) for f, _ in ctx.client.hscan_iter(key, match=needle, count=500)]
+        fields = [
+            text(f)
+            for f, _ in ctx.client.hscan_iter(key, match=needle, count=500)
+            if text(f).startswith(prefixes)
+        ]
         if fields:
             ctx.client.hdel(key, *fields)
+        # The invitations they joined with: the organisation no longer admits them anywhere.
+        admitted = text(key).removesuffix(":stats") + ":admitted"
+        ctx.client.srem(admitted, state["target"])
     return Step.DONE if cursor == 0 else Step.MORE
 
 
@@ -151,7 +160,8 @@ def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     org_id, keys = state["target"], ctx.keys
     families = [
         keys.org_webhook(org_id), keys.org_keys(org_id), keys.org_projects(org_id),
-        keys.org_limits(org_id), keys.org_bulk_lock(org_id), keys.org(org_id),
+        keys.org_limits(org_id), keys.org_bulk_lock(org_id), keys.org_key_used(org_id),
+        keys.org(org_id),
     ]  # fmt: skip
     return drain_families(ctx, state, families)
 

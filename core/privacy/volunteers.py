@@ -98,6 +98,7 @@ def _volunteer_keys(keys: Keys, volunteer_id: str) -> list[str]:
         keys.volunteer_sessions(volunteer_id),
         keys.volunteer_projects(volunteer_id),
         keys.volunteer_certificates(volunteer_id),
+        keys.volunteer_admitted(volunteer_id),
     ]
 
 

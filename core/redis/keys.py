@@ -63,6 +63,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:charter                 hash   text, version: the operator's charter (unset: the built-in
                                      one, version 1; core.accounts.charter)
     G:org:<org-id>:keys       hash   key id -> JSON {hash, created, revoked}
+    G:org:<org-id>:key_used   hash   key id -> when it last authenticated a request (ms; written
+                                     once a minute at most per key and API process)
     G:org:<org-id>:projects   set    the organisation's project ids
     G:org:<org-id>:webhook    hash   url, secret
     G:org:<org-id>:idem:<key> string a stored bulk-submission response (Idempotency-Key, 24 h)
@@ -136,7 +138,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      expires with the link (core.accounts.links)
     G:signin_sent:<sha256>    string links mailed to one address (its hash) in the current window
     G:invite:<sha256>         hash   an invitation code hashed: id, issuer, uses, used, expires,
-                                     created (core.accounts.invitations)
+                                     created, project (one of the issuer's projects, or absent:
+                                     the whole organisation) (core.accounts.invitations)
     G:invites:<issuer>        hash   invitation id -> its code's hash, per issuer ("admin" or an
                                      organisation id): listing
     G:invitation:<id>         string "<issuer> <code's hash>": who may revoke it (PXAT: the
@@ -155,6 +158,9 @@ The pages (``web/``)::
     G:vol:<volunteer-id>:certificates zset certificate id -> issued at (ms): the person's
                                      certificates, newest last (the latest is re-used while
                                      its figures still hold)
+    G:vol:<volunteer-id>:admitted set project and organisation ids whose invitations the person
+                                     joined or accepted with: what opens invitation-only
+                                     projects to them (core.accounts.invitations)
 """
 
 from __future__ import annotations
@@ -308,6 +314,9 @@ class Keys:
     def org_keys(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:keys"
 
+    def org_key_used(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:key_used"
+
     def org_projects(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:projects"
 
@@ -440,3 +449,6 @@ class Keys:
 
     def volunteer_certificates(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{volunteer_id}:certificates"
+
+    def volunteer_admitted(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{volunteer_id}:admitted"

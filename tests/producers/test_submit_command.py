@@ -264,3 +264,19 @@ def test_project_create_can_turn_the_translation_memory_off(
     first, end = decoder.raw_decode(out)
     second, _ = decoder.raw_decode(out[end:].lstrip())
     assert (first["translation_memory"], second["translation_memory"]) == (True, False)
+
+
+def test_project_create_can_make_it_invitation_only(
+    ngo: Ngo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = [
+        main(["project", "create", "--name", f"Quiet {n}", "--task-type", "moderation",
+              *extra, *ngo.cli_flags()])
+        for n, extra in enumerate(([], ["--invitation-only"]))
+    ]  # fmt: skip
+    assert made == [0, 0]
+    out = capsys.readouterr().out
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(out)
+    second, _ = decoder.raw_decode(out[end:].lstrip())
+    assert (first["invitation_only"], second["invitation_only"]) == (False, True)

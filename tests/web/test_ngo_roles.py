@@ -15,6 +15,7 @@ from core.accounts.staff import Role, Staff
 from core.settings import Settings
 from tests.support.api.client import ADMIN_TOKEN
 from tests.support.api.ngo import new_project
+from tests.support.ngo_org import org_forms, org_pages
 from tests.support.ngo_staff import ROLES, StaffScene, staff_scene
 from tests.support.web_inprocess import in_process
 
@@ -50,6 +51,7 @@ def _gets(org: str, project: str) -> dict[str, str]:
         f"/ngo/projects/{project}/edit": "manager",
         f"/ngo/projects/{project}/data": "viewer",
         f"/ngo/projects/{project}/results/csv": "reviewer",
+        **org_pages(org, project),
     }
 
 
@@ -65,6 +67,7 @@ def _posts(org: str, project: str, member: str) -> list[tuple[str, dict[str, str
         (f"/ngo/orgs/{org}/people/{member}/role", {"role": "emperor"}, "owner", 422),
         (f"/ngo/orgs/{org}/people/vol_{'z' * 20}/remove", {}, "owner", 404),
         (f"/ngo/orgs/{org}/people/invitations/{'0' * 64}/revoke", {}, "owner", 404),
+        *org_forms(org, project),
     ]
 
 

@@ -8,7 +8,11 @@ link to its account instead, and the form's answer is the same page: joining tel
 an address has an account, and makes no second account for it.
 
 With ``RUCHE_SIGNUP=invitation``, ``/join`` needs ``?invite=CODE`` (carried by the form in a
-hidden field); the code is checked when the page opens and used when the account is made.
+hidden field); the code is checked when the page opens and used when the account is made. With
+open sign-up a code is optional, checked and used the same way: an organisation's invitation
+also opens its invitation-only projects to the new account (``Invitations.admit``). Someone
+already signed in who follows an invitation link accepts it on ``/join/invitation``
+(:mod:`web.account.accept_invitation`).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from core.accounts.tokens import parse_token
 from core.errors import InvitationRefused
 from core.settings import Settings
 from web import limits
-from web.account import signin
+from web.account import accept_invitation, signin
 from web.account.forms import COMMON_LANGUAGES, JoinForm
 from web.account.mails import email_signin_on, send_signin_link
 from web.account.signin import login_page, safe_next
@@ -35,6 +39,7 @@ __all__ = ["router", "safe_next"]
 
 router = APIRouter(route_class=WebRoute)
 router.include_router(signin.router)
+router.include_router(accept_invitation.router)
 
 #: What the join page says of an invitation code that opens nothing, by reason.
 INVITATION_REFUSALS = {
@@ -94,14 +99,20 @@ def _join_page(
 @router.get("/join")
 async def join_form(request: Request) -> Response:
     page = await visit(request)
-    if page.signed_in:
-        return redirect(page, "/work")
     form = JoinForm(invite=request.query_params.get("invite", "")[:100].strip())
-    if _settings(page).signup == "invitation" and form.invite:
+    if page.signed_in:
+        if form.invite:
+            return redirect(page, accept_invitation.accept_path(form.invite))
+        return redirect(page, "/work")
+    if form.invite:
         try:
             await page.state.invitations.check(form.invite)
         except InvitationRefused as refused:
-            return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+            if _settings(page).signup == "invitation":
+                return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+            # Open sign-up: they may still join, without what the code would have opened.
+            form.invite = ""
+            return _join_page(page, form, invitation_error=INVITATION_REFUSALS[refused.reason])
     return _join_page(page, form)
 
 
@@ -109,8 +120,7 @@ async def join_form(request: Request) -> Response:
 async def join(request: Request) -> Response:
     page = await visit(request)
     form = JoinForm.read(await page.check_form())
-    by_invitation = _settings(page).signup == "invitation"
-    if by_invitation and not form.invite:
+    if _settings(page).signup == "invitation" and not form.invite:
         return _join_page(page, form, status_code=403)
     if not email_signin_on(page):
         form.email = ""  # the field is not shown: nothing to check or keep
@@ -119,9 +129,11 @@ async def join(request: Request) -> Response:
         return _join_page(page, form, status_code=422)
     # Counted once the form is valid: only what would make an account (web.limits).
     await limits.count(request, "signup")
+    by_invitation = bool(form.invite)
+    invitation = None
     if by_invitation:
         try:
-            await page.state.invitations.redeem(form.invite)
+            invitation = await page.state.invitations.redeem(form.invite)
         except InvitationRefused as refused:
             return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
     email = form.normalised_email
@@ -139,6 +151,8 @@ async def join(request: Request) -> Response:
         if existing is not None:
             await send_signin_link(page, existing, email, "/work")
         return redirect(page, "/join/check-mail")
+    if invitation is not None:
+        await page.state.invitations.admit(volunteer_id, invitation)
     if email is not None:
         await send_signin_link(page, volunteer_id, email, "/welcome", welcome=True)
         return redirect(page, "/join/check-mail")

@@ -34,6 +34,9 @@ class NavLink:
 NAV: list[NavEntry] = [
     NavEntry("projects", N_("Projects"), "/ngo/orgs/{org_id}"),
     NavEntry("people", N_("People"), "/ngo/orgs/{org_id}/people"),
+    NavEntry("volunteers", N_("Volunteers"), "/ngo/orgs/{org_id}/volunteers"),
+    NavEntry("delivery", N_("Delivery"), "/ngo/orgs/{org_id}/delivery", Role.OWNER),
+    NavEntry("keys", N_("API keys"), "/ngo/orgs/{org_id}/keys", Role.OWNER),
 ]
 
 

@@ -16,7 +16,7 @@ from core.insights import DeadlineRisk, read_insights_async
 from core.insights.pace import WINDOW_DAYS
 from core.projects.models import Project
 from web.i18n import N_
-from web.ngo import invitations, people, project_forms, project_page
+from web.ngo import invitations, org_pages, people, project_forms, project_page
 from web.ngo.charts import Chart, progress_bar
 from web.ngo.data import router as data_router
 from web.ngo.guard import StaffVisit, staff_of, staff_visit
@@ -29,7 +29,7 @@ from web.visit import visit
 __all__ = ["router"]
 
 router = APIRouter(route_class=WebRoute)
-for module in (invitations, people, project_forms, project_page):
+for module in (invitations, people, project_forms, project_page, org_pages):
     router.include_router(module.router)
 router.include_router(data_router)  # data in and out: web/ngo/data.py
 
