@@ -125,11 +125,11 @@ class RedisClusterUnderTest:
 
     def kill(self, node: ClusterNode) -> None:
         """SIGKILL the node (no AOF flush, no goodbye): what a crash or a lost machine does."""
-        process = node.server._process  # noqa: SLF001 - the test's own child process
+        process = node.server._process
         assert process is not None
         process.kill()
         process.wait()
-        node.server._process = None  # noqa: SLF001
+        node.server._process = None
 
     def restart(self, node: ClusterNode) -> None:
         """Start a killed node again: it rejoins from its nodes.conf."""
@@ -192,7 +192,7 @@ def start_cluster(directory: Path) -> RedisClusterUnderTest:
             server.start()
             nodes.append(ClusterNode(server))
         addresses = [f"127.0.0.1:{node.port}" for node in nodes]
-        created = subprocess.run(  # noqa: S603 - fixed argv, loopback addresses
+        created = subprocess.run(
             [cli, "--cluster", "create", *addresses, "--cluster-replicas", "1", "--cluster-yes"],
             capture_output=True,
             text=True,
