@@ -150,6 +150,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(redis.ConnectionError)
     @app.exception_handler(redis.TimeoutError)
+    # A Redis Cluster failing over: no node for a slot, CLUSTERDOWN, MOVED redis-py gave up on.
+    @app.exception_handler(redis.exceptions.ClusterError)
+    @app.exception_handler(redis.exceptions.RedisClusterException)
     async def redis_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("redis.unavailable", error_type=type(exc).__name__)
         return error_response(
@@ -179,8 +182,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        if storage_unavailable(exc):  # ClusterError, RedisClusterException: no handler of theirs
-            return await redis_down(request, exc)
         # Logged without locals or arguments: they may hold task payloads.
         log.error("request.failed", error_type=type(exc).__name__, path=request.url.path)
         return error_response(500, "internal", "something went wrong on our side")

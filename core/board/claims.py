@@ -61,7 +61,7 @@ from core import ids
 from core.board.answers import score_gold, validate_answer
 from core.board.matching import Matcher, ProjectCard, VolunteerLike, require_charter
 from core.board.models import Claimed, Heartbeat, LeaseContext, Submitted
-from core.board.runner import AsyncBoard
+from core.board.runner import REDIS_FAILURES, AsyncBoard, RedisFailure
 from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound, RucheError
 from core.projects.catalogue import ProjectCatalogue
 from core.recent import Recent
@@ -210,7 +210,7 @@ class Claims:
         reserve = self.ops.reserve_slot(volunteer.id, reservation, live_cap, RESERVATION_HOLD_MS)
         pair = await self.board.run_pair(reserve, self.ops.claim(best.id, volunteer.id))
         reserved, first = pair
-        if isinstance(reserved, RucheError | redis.RedisError):
+        if isinstance(reserved, RucheError | RedisFailure):
             if isinstance(first, Claimed):  # refused (the cap) or failed: no lease kept
                 await self._hand_back(first, volunteer.id)
             raise reserved
@@ -218,7 +218,7 @@ class Claims:
             (best, first) if isinstance(first, Claimed) else None
         )
         try:
-            if isinstance(first, RucheError | redis.RedisError) and not isinstance(
+            if isinstance(first, RucheError | RedisFailure) and not isinstance(
                 first, ProjectNotFound
             ):
                 raise first
@@ -235,7 +235,7 @@ class Claims:
         )
         try:
             await self.board.run(confirm)
-        except redis.RedisError as failed:
+        except REDIS_FAILURES as failed:
             # The lease was taken: answer it. The reservation holds the slot until it lapses.
             log.warning("claim.slot_not_confirmed", error_type=type(failed).__name__)
         if not lease.gold and lease.payload_length <= SHOWN_MAX_PAYLOAD:
@@ -258,7 +258,7 @@ class Claims:
             await self.board.run(
                 self.ops.release(lease.assignment_id, volunteer_id, OVER_THE_CAP, unseen=True)
             )
-        except redis.RedisError as failed:  # it expires with its lease
+        except REDIS_FAILURES as failed:  # it expires with its lease
             log.warning("claim.hand_back_failed", error_type=type(failed).__name__)
 
     async def _claim_first(
@@ -425,7 +425,7 @@ class Claims:
         finally:
             self.shown.forget(assignment_id)
         submitted, dropped = outcome
-        if isinstance(dropped, redis.RedisError):  # stored: answered so; the slot lapses
+        if isinstance(dropped, RedisFailure):  # stored: answered so; the slot lapses
             log.warning("submit.slot_not_released", error_type=type(dropped).__name__)
         return submitted
 

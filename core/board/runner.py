@@ -32,6 +32,7 @@ from typing import Any, TypeVar
 import redis
 import redis.asyncio
 from redis.crc import key_slot
+from redis.exceptions import RedisClusterException
 
 from core.board.models import (
     BoardPolicy,
@@ -58,6 +59,7 @@ from core.redis.scripts import ScriptName, load_all, load_all_async
 
 __all__ = [
     "MUX_COMMANDS",
+    "REDIS_FAILURES",
     "AsyncBoard",
     "Board",
     "BoardPolicy",
@@ -68,12 +70,18 @@ __all__ = [
     "NewTask",
     "NothingToClaim",
     "NothingToReview",
+    "RedisFailure",
     "ReviewClaimed",
     "ReviewDecision",
     "ScriptCall",
     "Submitted",
     "TaskView",
 ]
+
+#: What a command may meet on its way: an error reply, a connection lost, or (on a cluster) a
+#: slot no node serves, which redis-py raises outside its RedisError tree.
+RedisFailure = redis.RedisError | RedisClusterException
+REDIS_FAILURES = (redis.RedisError, RedisClusterException)
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -150,7 +158,7 @@ async def send_by_slot(client: redis.asyncio.Redis, commands: Sequence[Sequence[
         if len(indices) == 1:
             try:
                 return [await client.execute_command(*commands[indices[0]])]  # type: ignore[no-untyped-call]
-            except redis.RedisError as error:
+            except REDIS_FAILURES as error:
                 return [error]
         return await _pipelined(client, [commands[index] for index in indices])
 
@@ -324,9 +332,7 @@ class AsyncBoard:
             return op.parse(replies)
         return op.combine(await self._run_batch(op))
 
-    async def run_then(
-        self, call: ScriptCall[T], after: Commands[U]
-    ) -> tuple[T, U | redis.RedisError]:
+    async def run_then(self, call: ScriptCall[T], after: Commands[U]) -> tuple[T, U | RedisFailure]:
         """A script call and, in the same round trip, commands that follow it *whatever it
         answers*: they run even when the script refuses (whose error is raised once they have).
         For the request path, where each round trip is a large share of a request's cost.
@@ -338,10 +344,10 @@ class AsyncBoard:
         replies = await self._send([self._evalsha_command(sha, call), *after.commands])
         reply, rest = replies[0], replies[1:]
         failure = next((failed for failed in rest if isinstance(failed, Exception)), None)
-        followed: U | redis.RedisError
+        followed: U | RedisFailure
         if failure is None:
             followed = after.parse(rest)
-        elif isinstance(failure, redis.RedisError):
+        elif isinstance(failure, RedisFailure):
             followed = failure
         else:
             raise failure
@@ -353,7 +359,7 @@ class AsyncBoard:
 
     async def run_pair(
         self, first: ScriptCall[T], second: ScriptCall[U]
-    ) -> tuple[T | RucheError | redis.RedisError, U | RucheError | redis.RedisError]:
+    ) -> tuple[T | RucheError | RedisFailure, U | RucheError | RedisFailure]:
         """Two script calls in one round trip, the second run whatever the first answers; each
         outcome is its result, the refusal (a ``RucheError``) its reply parses to, or the Redis
         error it met. Each is handed back on its own: on a cluster the two may sit on two nodes,
@@ -371,7 +377,7 @@ class AsyncBoard:
                 elif isinstance(reply, Exception):
                     raise reply
                 outcomes.append(call.parse(reply))
-            except (RucheError, redis.RedisError) as outcome:
+            except (RucheError, *REDIS_FAILURES) as outcome:
                 outcomes.append(outcome)
         return outcomes[0], outcomes[1]
 

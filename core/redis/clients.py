@@ -38,6 +38,11 @@ __all__ = [
 ]
 
 
+#: A slot nobody serves (its master gone, no replica to take over) fails the requests on that
+#: slot only, not every request of the process.
+_CLUSTER: dict[str, Any] = {"require_full_coverage": False}
+
+
 def redis_url(settings: Settings, who: str) -> str:
     """``RUCHE_REDIS_URL``, or an error saying that ``who`` needs it."""
     if settings.redis_url is None:
@@ -71,7 +76,7 @@ def redis_client(
         redis.cluster.ClusterNode(host, port)  # type: ignore[no-untyped-call]
         for host, port in cluster_nodes(settings)
     ]
-    client = redis.cluster.RedisCluster.from_url(url, startup_nodes=startup, **options)
+    client = redis.cluster.RedisCluster.from_url(url, startup_nodes=startup, **_CLUSTER, **options)
     return cast(redis.Redis, client)
 
 
@@ -90,7 +95,7 @@ def async_redis_client(
     startup = [
         redis.asyncio.cluster.ClusterNode(host, port) for host, port in cluster_nodes(settings)
     ]
-    client = redis.asyncio.RedisCluster.from_url(url, startup_nodes=startup, **options)
+    client = redis.asyncio.RedisCluster.from_url(url, startup_nodes=startup, **_CLUSTER, **options)
     return cast(redis.asyncio.Redis, client)
 
 

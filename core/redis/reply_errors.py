@@ -129,4 +129,4 @@ _FAILING_OVER = (
 def storage_unavailable(error: BaseException) -> bool:
     """Redis can't serve the request now and may in a moment: unreachable, timed out, or a
     cluster failing over. The API answers 503 with ``Retry-After``."""
-    return isinstance(error, RedisConnectionError | RedisTimeoutError | _FAILING_OVER)
+    return isinstance(error, (RedisConnectionError, RedisTimeoutError, *_FAILING_OVER))

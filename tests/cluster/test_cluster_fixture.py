@@ -16,7 +16,7 @@ def test_keys_spread_over_three_masters_and_survive_a_master_kill(
             client.set(key, key)
         assert len({redis_cluster.master_of(key).port for key in keys}) == 3
         victim = redis_cluster.master_of(keys[0])
-        client.wait(1, 5_000)  # type: ignore[no-untyped-call]
+        redis_cluster.wait_replicated()
         redis_cluster.kill(victim)
         redis_cluster.wait_healthy()
         assert redis_cluster.master_of(keys[0]).port != victim.port

@@ -18,9 +18,11 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.cluster import RedisCluster
+from redis.crc import key_slot
 
 from core.redis.server import RedisServer, find_redis_server_binary, free_port
 
@@ -109,7 +111,7 @@ class RedisClusterUnderTest:
         """The node serving ``key``'s slot now."""
         client = self.client()
         try:
-            port = client.get_node_from_key(key).port
+            port = client.get_node_from_key(key).port  # type: ignore[no-untyped-call]
         finally:
             client.close()
         return next(node for node in self.nodes if node.port == port)
@@ -122,6 +124,57 @@ class RedisClusterUnderTest:
                 client.flushall()
             finally:
                 client.close()
+
+    def uncover(self, key: str) -> tuple[int, ClusterNode]:
+        """Make ``key``'s slot served by no node, as when a master dies with no replica to take
+        over: commands on that slot get CLUSTERDOWN, every other slot works. Returns what
+        :meth:`cover` needs to serve it again."""
+        slot = key_slot(key.encode())
+        owner = self.master_of(key)
+        for node in self.nodes:
+            if node.server.running:
+                self._command(node, "CLUSTER DELSLOTS", slot)
+        _wait(lambda: self._unserved(slot), f"slot {slot} to be served by nobody", 10)
+        return slot, owner
+
+    def cover(self, slot: int, owner: ClusterNode) -> None:
+        """Serve ``slot`` again from ``owner`` (which kept its keys)."""
+        self._command(owner, "CLUSTER ADDSLOTS", slot)
+        self.wait_healthy()
+
+    def _unserved(self, slot: int) -> bool:
+        for node in self.nodes:
+            if not node.server.running:
+                continue
+            slots = self._command(node, "CLUSTER SLOTS")
+            if any(int(served[0]) <= slot <= int(served[1]) for served in slots):
+                return False
+        return True
+
+    @staticmethod
+    def _command(node: ClusterNode, *args: str | int) -> Any:
+        client = node.client()
+        try:
+            return client.execute_command(*args)  # type: ignore[no-untyped-call]
+        finally:
+            client.close()
+
+    def wait_replicated(self) -> None:
+        """Until every replica has everything its master wrote (before killing a master)."""
+        _wait(self._replicated, "the replicas to catch up", 10)
+
+    def _replicated(self) -> bool:
+        for node in self.masters():
+            client = node.client()
+            try:
+                info = client.info("replication")
+            finally:
+                client.close()
+            offset = info["master_repl_offset"]
+            replicas = [value for name, value in info.items() if name.startswith("slave")]
+            if not replicas or any(int(replica["offset"]) < offset for replica in replicas):
+                return False
+        return True
 
     def kill(self, node: ClusterNode) -> None:
         """SIGKILL the node (no AOF flush, no goodbye): what a crash or a lost machine does."""
@@ -187,6 +240,8 @@ def start_cluster(directory: Path) -> RedisClusterUnderTest:
                     "--cluster-node-timeout", str(NODE_TIMEOUT_MS),
                     # A replica takes over however long it was cut off from its master.
                     "--cluster-replica-validity-factor", "0",
+                    # A slot nobody serves fails its own commands only (uncover() relies on it).
+                    "--cluster-require-full-coverage", "no",
                 ],
             )  # fmt: skip
             server.start()
