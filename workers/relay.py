@@ -13,7 +13,7 @@ import signal
 import threading
 from types import FrameType
 
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq import Broker
 
 from core.events.relay import Relay, RelayConfig
 from core.redis.clients import redis_client
@@ -29,9 +29,7 @@ def relay_config(settings: Settings) -> RelayConfig:
     return RelayConfig(claim_idle_ms=int(settings.relay_claim_idle_seconds * 1000))
 
 
-def build_relay(
-    settings: Settings, broker: RedisBroker, config: RelayConfig | None = None
-) -> Relay:
+def build_relay(settings: Settings, broker: Broker, config: RelayConfig | None = None) -> Relay:
     """A relay reading the settings' Redis and dispatching through ``broker``."""
     client = redis_client(settings, "the relay", connect_timeout_s=2, timeout_s=5)
     return Relay(
