@@ -1,9 +1,9 @@
 """The whole flow on a real Redis Cluster, with a master killed in the middle of it.
 
 Two ``ruche api`` processes, two ``ruche worker`` processes, the relay and the scheduler, all
-with ``RUCHE_REDIS_CLUSTER=1`` on the session's 3-master, 3-replica cluster, the broker on a
-plain Redis of its own (the session's server). An NGO submits tasks of two types and follows its
-results by cursor; six volunteer threads answer (half through each API process), a reviewer
+with ``RUCHE_REDIS_CLUSTER=1`` on the session's 3-master, 3-replica cluster; the broker on a
+plain Redis of its own (the session's server), then on RabbitMQ. An NGO submits tasks of two
+types and follows its results by cursor; six volunteer threads answer (half through each API process), a reviewer
 settles disagreements, a real local HTTP server receives the webhooks. Once a third of the
 answers are in, the master serving the first project's slot is killed with SIGKILL; its replica
 takes over, and the dead node is started again later (it rejoins as a replica).
@@ -31,6 +31,7 @@ from tests.support.cluster_flow import Api, Crowd, start_api
 from tests.support.crash_run import Fleet, WebhookReceiver, payload
 from tests.support.live_ruche import ADMIN_TOKEN, bearer
 from tests.support.processes import wait_until
+from tests.support.rabbitmq import delete_queues, rabbitmq_url, unique_prefix
 from tests.support.redis_cluster import RedisClusterUnderTest
 
 TYPES = ("moderation", "translation")
@@ -39,18 +40,31 @@ VOLUNTEERS = 6
 SETTLE_TIMEOUT_S = 240.0
 
 
-@pytest.fixture
-def cluster_env(redis_cluster: RedisClusterUnderTest, redis_url: str, redis_client: object) -> (
-    dict[str, str]
-):  # fmt: skip
-    return {
+@pytest.fixture(params=["redis", "rabbitmq"])
+def cluster_env(
+    request: pytest.FixtureRequest,
+    redis_cluster: RedisClusterUnderTest,
+    redis_url: str,
+    redis_client: object,
+) -> Iterator[dict[str, str]]:
+    """Every process's settings: the cluster, and the broker on a plain Redis (the session's,
+    flushed by redis_client) or on RabbitMQ (queues behind a prefix of the test's own)."""
+    prefix = unique_prefix()
+    amqp = rabbitmq_url() if request.param == "rabbitmq" else None
+    env = {
         "RUCHE_REDIS_URL": redis_cluster.url,
         "RUCHE_REDIS_CLUSTER": "1",
         "RUCHE_REDIS_CLUSTER_NODES": redis_cluster.node_list,
-        "RUCHE_BROKER_URL": redis_url,  # flushed by redis_client
+        "RUCHE_BROKER_URL": amqp or redis_url,
+        "RUCHE_KEY_PREFIX": prefix,
         "RUCHE_ADMIN_TOKEN": ADMIN_TOKEN,
         "RUCHE_WEBHOOK_ALLOW_PRIVATE": "1",
     }
+    try:
+        yield env
+    finally:
+        if amqp is not None:
+            delete_queues(amqp, prefix)
 
 
 @pytest.fixture
@@ -87,9 +101,15 @@ def sign_up(http: httpx.Client, name: str) -> tuple[str, dict[str, str]]:
     return signed.json()["id"], headers
 
 
+@pytest.mark.timeout(600)
 def test_the_flow_survives_a_master_killed_mid_run(
-    redis_cluster: RedisClusterUnderTest, apis: list[Api], fleet: Fleet, tmp_path: Path
+    redis_cluster: RedisClusterUnderTest,
+    cluster_env: dict[str, str],
+    apis: list[Api],
+    fleet: Fleet,
+    tmp_path: Path,
 ) -> None:
+    keys = Keys(cluster_env["RUCHE_KEY_PREFIX"])
     first, second = (httpx.Client(base_url=api.base_url, timeout=60) for api in apis)
     with WebhookReceiver() as receiver, first, second:
         org = first.post("/v1/orgs", json={"name": "Cluster NGO", "contact_email": "o@example.org"},
@@ -124,7 +144,7 @@ def test_the_flow_survives_a_master_killed_mid_run(
         crowd.spawn("reviewer", crowd.reviewer(apis[1].base_url, reviewer))
 
         # The kill: the master of the first project's slot, once a third of the answers are in.
-        victim = redis_cluster.master_of(Keys().project(projects[TYPES[0]]).tasks)
+        victim = redis_cluster.master_of(keys.project(projects[TYPES[0]]).tasks)
         killed = threading.Event()
 
         def enough_answers() -> bool:
@@ -139,15 +159,18 @@ def test_the_flow_survives_a_master_killed_mid_run(
         failover_s = time.monotonic() - killed_at
         redis_cluster.restart(victim)
 
+        counts: dict[str, object] = {}
+
         def settled() -> bool:
             crowd.check()
             for project_id in projects.values():
                 got = first.get(f"/v1/projects/{project_id}", headers=ngo)
+                counts[project_id] = got.json().get("counts")
                 if got.status_code != 200 or got.json()["counts"].get("resolved") != TASKS_PER_TYPE:
                     return False
             return True
 
-        wait_until(settled, "every task resolved", SETTLE_TIMEOUT_S, poll=0.5)
+        wait_until(settled, f"every task resolved (counts: {counts})", SETTLE_TIMEOUT_S, poll=0.5)
         crowd.join()
         crowd.check()
         redis_cluster.wait_healthy()
@@ -189,7 +212,7 @@ def test_the_flow_survives_a_master_killed_mid_run(
         client = redis_cluster.client()
         try:
             stored = {
-                project_id: " ".join(map(str, client.hvals(Keys().project(project_id).answers)))
+                project_id: " ".join(map(str, client.hvals(keys.project(project_id).answers)))
                 for project_id in projects.values()
             }
         finally:
