@@ -3,10 +3,11 @@
 Two ``ruche api`` processes, two ``ruche worker`` processes, the relay and the scheduler, all
 with ``RUCHE_REDIS_CLUSTER=1`` on the session's 3-master, 3-replica cluster; the broker on a
 plain Redis of its own (the session's server), then on RabbitMQ. An NGO submits tasks of two
-types and follows its results by cursor; six volunteer threads answer (half through each API process), a reviewer
-settles disagreements, a real local HTTP server receives the webhooks. Once a third of the
-answers are in, the master serving the first project's slot is killed with SIGKILL; its replica
-takes over, and the dead node is started again later (it rejoins as a replica).
+types and follows its results by cursor; six volunteer threads answer (half through each API
+process), a reviewer settles disagreements, a real local HTTP server receives the webhooks. Once
+a third of the answers are in, the master serving the first project's slot is killed with
+SIGKILL; its replica takes over, and the dead node is started again later (it rejoins as a
+replica).
 
 Afterwards: every task is resolved; the cursor returned each result once; each result reached
 the receiver under one ``webhook-id`` only; every answer acknowledged (202) is stored; every
