@@ -71,7 +71,7 @@ messages: venv
 	@for pot in web/locale/*.pot; do domain=$$(basename $$pot .pot); \
 		for lang in $(WEB_LANGUAGES); do \
 			po=web/locale/$$lang/LC_MESSAGES/$$domain.po; \
-			if [ -f $$po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching --omit-header -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; \
+			if [ -f $$po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; \
 			else $(BIN)/pybabel -q init -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; fi; \
 			$(BIN)/pybabel -q compile -D $$domain -d web/locale -l $$lang || exit 1; \
 		done; done

@@ -60,8 +60,10 @@ log = structlog.get_logger(__name__)
 
 #: Every limit the API applies, and whom it counts (the docs list them from here).
 LIMIT_NAMES: Final[Mapping[str, str]] = {
-    "signup": "volunteer sign-ups (POST /v1/volunteers), per client address",
-    "unauthenticated": "requests refused for want of a valid token (401), per client address",
+    "signup": "volunteer sign-ups (POST /v1/volunteers and the page /join), per client address",
+    "unauthenticated": "requests refused for want of a valid token (401) and wrong codes on the "
+    "page /login, per client address",
+    "signin_links": "sign-in links asked for on the page /login, per client address",
     "token": "every request made with one token, per token",
     "claims": "claims (POST /v1/assignments), per volunteer",
     "releases": "releases (POST /v1/assignments/{id}/release), per volunteer",
@@ -246,6 +248,28 @@ class RateLimits:
         if stats.remaining <= 0:  # nothing fits until then, whatever the cost: no need to ask
             self._remember((limit, identity), refusal)
         return refusal
+
+    async def peek(
+        self, limit: str, identity: str, *, rate: RateLimitItem | None = None
+    ) -> Refusal | None:
+        """Whether one more hit of ``identity`` would be refused, without counting it: the
+        refusal, or None. What a page checks before trying a code, so that an address past
+        the limit cannot go on trying (only the failures are then counted, with
+        :meth:`check`)."""
+        item = rate or self.rates[limit]
+        remembered = self._refused.get((limit, identity))
+        if remembered is not None:
+            until, refusal = remembered
+            left = until - self._clock()
+            if left > 0 and refusal.amount == item.amount:
+                return Refusal(limit, refusal.amount, refusal.window_s, 0, max(1, math.ceil(left)))
+        if await self._limiter.test(item, limit, identity):
+            return None
+        stats = await self._limiter.get_window_stats(item, limit, identity)
+        wait = max(stats.reset_time - time.time(), item.get_expiry() / item.amount)
+        return Refusal(
+            limit, item.amount, item.get_expiry(), stats.remaining, max(1, math.ceil(wait))
+        )
 
     async def enforce(
         self, limit: str, identity: str, *, cost: int = 1, rate: RateLimitItem | None = None

@@ -215,13 +215,19 @@ class Settings(BaseSettings):
     )
     rate_limit_signup: str = Field(
         default="10/minute",
-        description="Volunteer sign-ups (`POST /v1/volunteers`) per client address, in the "
+        description="Volunteer sign-ups (`POST /v1/volunteers` and the page `/join`) per "
+        "client address, in the "
         "`limits` notation: an amount per period, e.g. `10/minute`, `100/hour`.",
     )
     rate_limit_unauthenticated: str = Field(
         default="30/minute",
-        description="Requests refused for want of a valid token (401) per client address; past "
-        "it, 429 until the window frees (token guessing).",
+        description="Requests refused for want of a valid token (401), and wrong codes on the "
+        "page `/login`, per client address; past it, 429 until the window frees (guessing).",
+    )
+    rate_limit_signin_links: str = Field(
+        default="10/minute",
+        description="Sign-in links asked for on the page `/login` per client address (each "
+        "address mailed is also limited on its own, whoever asks).",
     )
     rate_limit_token: str = Field(
         default="1200/minute",
@@ -289,6 +295,7 @@ class Settings(BaseSettings):
     @field_validator(
         "rate_limit_signup",
         "rate_limit_unauthenticated",
+        "rate_limit_signin_links",
         "rate_limit_token",
         "rate_limit_claims",
         "rate_limit_releases",

@@ -1,6 +1,8 @@
 """The route class of every page: what goes wrong becomes a page, not the API's JSON.
 
 - someone not signed in, on a page that needs it: 303 to ``/login?next=<the page>``;
+- a rate limit's refusal (``web.limits``): 429 with its ``Retry-After`` and ``RateLimit``
+  headers, and a page saying how long to wait;
 - a ``RucheError`` (not found, forbidden, conflict…): its status, with a page that says so in the
   visitor's language (another person's assignment is the same 404 as a random id);
 - Redis unreachable: 503 with ``Retry-After``.
@@ -19,6 +21,7 @@ from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from core.errors import RucheError
+from core.ratelimit import RateLimited
 from core.redis.reply_errors import storage_unavailable
 from web.i18n import N_, language
 from web.pages import redirect, render
@@ -72,6 +75,8 @@ class WebRoute(APIRoute):
             except SignInNeeded:
                 target = request.url.path
                 return redirect(await visit(request), f"/login?next={quote(target, safe='/')}")
+            except RateLimited as limited:
+                return await _rate_limited(request, limited)
             except RucheError as refused:
                 status_code = refused.status if 400 <= refused.status < 600 else 500
                 return await error_page(request, status_code)
@@ -82,6 +87,19 @@ class WebRoute(APIRoute):
                 return await _unavailable(request)
 
         return page
+
+
+async def _rate_limited(request: Request, limited: RateLimited) -> Response:
+    page = await visit(request)
+    wait = limited.refusal.retry_after_s
+    message = page.language.ngettext(
+        "Please wait %(num)s second, then try again.",
+        "Please wait %(num)s seconds, then try again.",
+        wait,
+    )
+    response = render(page, "error.html", status_code=429, title=ERROR_TITLES[429], message=message)
+    response.headers.update(limited.headers())
+    return response
 
 
 async def _unavailable(request: Request) -> Response:

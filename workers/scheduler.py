@@ -14,6 +14,7 @@ schedulers, or a tick that overlaps a restart, is harmless.
 
 from __future__ import annotations
 
+import functools
 import signal
 import threading
 import time
@@ -24,7 +25,7 @@ import redis
 import structlog
 
 from core.board.runner import Board
-from core.insights.rollup import PeriodicFold
+from core.insights.rollup import PeriodicFold, fold_all
 from core.privacy.jobs import run_due_jobs
 from core.projects.deadlines import sweep_deadlines
 from core.projects.retention import sweep_retention
@@ -39,15 +40,17 @@ log = structlog.get_logger(__name__)
 
 Tick = Callable[[Board, Settings], None]
 
-#: Every project's events folded into its insights once a minute (core.insights.rollup).
-fold_insights = PeriodicFold()
 
-
-def reap(board: Board, settings: Settings) -> None:
-    """One round of time-driven maintenance (see the module docstring)."""
+def reap(board: Board, settings: Settings, fold: PeriodicFold | None = None) -> None:
+    """One round of time-driven maintenance (see the module docstring). ``fold`` paces the
+    insights' fold (once a minute in the scheduler); without it, every round folds."""
     expired = board.reap_expired_leases()
     expired_reviews = board.reap_expired_review_leases()
-    fold_insights(board)  # the console's measurements and daily state snapshots, once a minute
+    # The console's measurements and daily state snapshots (core.insights.rollup).
+    if fold is not None:
+        fold(board)
+    else:
+        fold_all(board)
     # Projects past their deadline close; core.projects.deadlines logs what changed.
     sweep_deadlines(board)
     enqueue_due_deliveries(board, settings)  # webhook retries and redeliveries now due
@@ -62,13 +65,18 @@ def reap(board: Board, settings: Settings) -> None:
     log.debug("scheduler.tick", expired_leases=expired, expired_review_leases=expired_reviews)
 
 
-def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick = reap) -> None:
-    """Call ``tick`` every interval until ``stop`` is set.
+def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick | None = None) -> None:
+    """Call ``tick`` (by default :func:`reap`, folding the insights once a minute) every
+    interval until ``stop`` is set.
 
     A failing tick is logged and the loop goes on: a Redis blip must not end the scheduler.
     """
     client = redis_client(settings, "the scheduler", connect_timeout_s=2, timeout_s=5)
     board = Board(client, keys=Keys(settings.key_prefix))
+    if tick is None:
+        # The pace belongs to this run, not to the module: another run in the same process
+        # (a test) must not find its fold already done for the minute.
+        tick = functools.partial(reap, fold=PeriodicFold())
     log.info("scheduler.started", interval_seconds=settings.scheduler_interval_seconds)
     try:
         while not stop.is_set():

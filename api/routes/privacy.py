@@ -30,14 +30,9 @@ from api.openapi.error_responses import error_responses
 from core import ids
 from core.accounts.tokens import parse_token
 from core.errors import OrgVolunteerNotFound, ProjectNotFound, TaskNotFound
-from core.privacy import (
-    export_volunteer,
-    org_deletion,
-    project_deletion,
-    start_volunteer_erasure,
-    task_deletion,
-    task_job,
-)
+from core.privacy import export_volunteer, org_deletion, start_volunteer_erasure
+from core.privacy.starting import delete_project as delete_project_now
+from core.privacy.starting import delete_task as delete_task_now
 from core.projects.index import index_changed
 
 __all__ = ["router"]
@@ -143,9 +138,8 @@ async def erase_volunteer(
     return await _erase(accounts, client, keys, volunteer_id, None)
 
 
-async def _delete_project(board: BoardDep, keys: KeysDep, org_id: str, project_id: str) -> Deletion:
-    await board.run(project_deletion(keys, project_id, org_id, _now_ms()))
-    index_changed()
+async def _delete_project(board: BoardDep, org_id: str, project_id: str) -> Deletion:
+    await delete_project_now(board, org_id, project_id)
     return Deletion(kind="project", id=project_id)
 
 
@@ -159,10 +153,8 @@ async def _delete_project(board: BoardDep, keys: KeysDep, org_id: str, project_i
     "are removed in the background.",
     responses=error_responses(401, 403, 404),
 )
-async def delete_project(
-    project_id: OwnedProjectId, org: CurrentOrg, board: BoardDep, keys: KeysDep
-) -> Deletion:
-    return await _delete_project(board, keys, org.id, project_id)
+async def delete_project(project_id: OwnedProjectId, org: CurrentOrg, board: BoardDep) -> Deletion:
+    return await _delete_project(board, org.id, project_id)
 
 
 @router.delete(
@@ -179,7 +171,7 @@ async def delete_org_project(
         keys.org_projects(org_id), project_id
     ):
         raise ProjectNotFound("no such project")
-    return await _delete_project(board, keys, org_id, project_id)
+    return await _delete_project(board, org_id, project_id)
 
 
 @router.delete(
@@ -191,14 +183,10 @@ async def delete_org_project(
     responses=error_responses(401, 403, 404),
 )
 async def delete_task(
-    project_id: OwnedProjectId, task_id: str, org: CurrentOrg, board: BoardDep, keys: KeysDep
+    project_id: OwnedProjectId, task_id: str, org: CurrentOrg, board: BoardDep
 ) -> Deletion:
-    if not ids.TASK_ID.match(task_id):
+    if not await delete_task_now(board, org.id, project_id, task_id):
         raise TaskNotFound("no such task")
-    found, ended = await board.run(task_deletion(keys, project_id, task_id))
-    if not found:
-        raise TaskNotFound("no such task")
-    await board.run(task_job(keys, project_id, task_id, org.id, ended, _now_ms()))
     return Deletion(kind="task", id=task_id)
 
 

@@ -4,14 +4,17 @@ an organisation, and per-project retention, in bounded batches that survive a cr
 - ``export``: everything held about a volunteer, as JSON (GDPR articles 15 and 20);
 - ``volunteers``: erasing a volunteer (article 17): the account goes, answers stay under a
   pseudonym;
-- ``projects``: deleting tasks, projects and organisations, and retention;
-- ``jobs``: the queue of deletion jobs and the runner the scheduler calls.
+- ``projects``: deleting tasks and projects, and retention;
+- ``organisations``: deleting an organisation with everything under it;
+- ``jobs``: the queue of deletion jobs and the runner the scheduler calls;
+- ``starting``: deleting a project or a task from asyncio code in one call (the API, the
+  NGO's console).
 """
 
 from core.privacy.export import export_volunteer
 from core.privacy.jobs import JobsReport, job_ids, run_due_jobs
+from core.privacy.organisations import org_deletion
 from core.privacy.projects import (
-    org_deletion,
     project_deletion,
     sweep_project_retention,
     task_deletion,

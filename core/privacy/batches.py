@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import redis
 
 from core.board.script_calls import text
+from core.privacy.jobs import JobContext, Step
 
 __all__ = [
     "consumed_floor",
+    "drain_families",
     "drain_key",
     "filter_stream",
+    "glob_escape",
     "hash_page",
     "stream_id",
 ]
@@ -129,3 +132,20 @@ def json_field(raw: str) -> Any:
         return json.loads(raw)
     except ValueError:
         return None
+
+
+def drain_families(ctx: JobContext, state: dict[str, str], families: Sequence[str]) -> Step:
+    """Empty ``families`` one after the other, one batch per call (cursor ``c_key``)."""
+    index = int(state.get("c_key", "0"))
+    while index < len(families):
+        if drain_key(ctx.client, families[index], ctx.batch):
+            index += 1
+            state["c_key"] = str(index)
+            continue
+        return Step.MORE
+    return Step.DONE
+
+
+def glob_escape(value: str) -> str:
+    """``value`` matched literally in a SCAN/HSCAN pattern."""
+    return "".join("\\" + c if c in "*?[]\\" else c for c in value)

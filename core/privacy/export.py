@@ -11,8 +11,12 @@
 - ``answers``: every answer they gave, with its project, task, submission id and time;
 - ``assignments``: their live assignments (project, task, expiry);
 - ``review_rights``, ``review_decisions`` and ``qualifications`` per project;
-- ``sessions``: their web sessions (when each started). :data:`SECTIONS` is where a feature
-  storing personal data of its own adds its section.
+- ``sessions``: their web sessions (when each started);
+- ``certificates``: the certificates issued to them, as signed;
+- ``projects_worked_on``: the projects "My work" lists, with when they last worked on each;
+- ``unclear_reports``: their "instructions unclear" reports, with their notes.
+
+:data:`SECTIONS` is where a feature storing personal data of its own adds its section.
 
 Reading is bounded per call (projects in pages of :data:`PROJECT_PAGE`), and the whole is one
 JSON document: a volunteer holds at most what they did, so it stays of a human size.
@@ -53,7 +57,59 @@ async def _sessions(client: redis.asyncio.Redis, keys: Keys, volunteer_id: str) 
     return found
 
 
+async def _certificates(
+    client: redis.asyncio.Redis, keys: Keys, volunteer_id: str
+) -> list[dict[str, Any]]:
+    """The certificates issued to them (the latest ones listed), as signed."""
+    listed: list[Any] = await client.zrange(keys.volunteer_certificates(volunteer_id), 0, -1)
+    found = []
+    for certificate_id in (text(c) for c in listed):
+        stored = _strings(await client.hgetall(keys.certificate(certificate_id)))
+        record = _json(stored.get("record", "null"))
+        if isinstance(record, dict) and record.get("volunteer_id") == volunteer_id:
+            revoked = stored.get("revoked_at")
+            found.append({**record, "revoked_at": int(revoked) if revoked else None})
+    return found
+
+
+async def _projects_worked_on(
+    client: redis.asyncio.Redis, keys: Keys, volunteer_id: str
+) -> list[dict[str, Any]]:
+    """The projects they worked on lately ("My work"), with when they last did."""
+    listed: list[Any] = await client.zrange(
+        keys.volunteer_projects(volunteer_id), 0, -1, withscores=True
+    )
+    return [{"project_id": text(p), "last_at_ms": int(score)} for p, score in listed]
+
+
+async def _unclear_reports(
+    client: redis.asyncio.Redis, keys: Keys, volunteer_id: str
+) -> list[dict[str, Any]]:
+    """Their "instructions unclear" reports (each stream is capped: a bounded read)."""
+    found: list[dict[str, Any]] = []
+    for project_id in await _project_ids(client, keys):
+        pk = keys.project(project_id)
+        if not await client.exists(pk.touched(volunteer_id)):
+            continue  # only a task they claimed can be reported
+        entries: Any = await client.xrange(pk.unclear)
+        for _, raw in entries or []:
+            fields = _strings(raw)
+            if fields.get("volunteer") == volunteer_id:
+                found.append(
+                    {
+                        "project_id": project_id,
+                        "task_id": fields.get("task", ""),
+                        "note": fields.get("note", ""),
+                        "at_ms": int(fields.get("at") or 0),
+                    }
+                )
+    return found
+
+
 SECTIONS.setdefault("sessions", _sessions)
+SECTIONS.setdefault("certificates", _certificates)
+SECTIONS.setdefault("projects_worked_on", _projects_worked_on)
+SECTIONS.setdefault("unclear_reports", _unclear_reports)
 
 
 def _json(raw: Any) -> Any:

@@ -112,10 +112,11 @@ def job_ids(client: redis.Redis, keys: Keys) -> list[tuple[str, int]]:
 
 def _phases() -> Mapping[str, Sequence[Phase]]:
     # Imported here: those modules import this one.
+    from core.privacy.organisations import PHASES as ORG_PHASES
     from core.privacy.projects import PHASES as PROJECT_PHASES
     from core.privacy.volunteers import PHASES as VOLUNTEER_PHASES
 
-    return {**PROJECT_PHASES, **VOLUNTEER_PHASES}
+    return {**PROJECT_PHASES, **ORG_PHASES, **VOLUNTEER_PHASES}
 
 
 def _finish(ctx: JobContext, job_id: str) -> None:

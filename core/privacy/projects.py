@@ -1,8 +1,8 @@
-"""Deleting a task, a project or an organisation with everything under it, and per-project
+"""Deleting a task or a project with everything under it, and per-project
 retention (results and answers removed some days after the project closes).
 
 Each deletion starts with what must hold at once, in the request (:func:`project_deletion`,
-:func:`task_deletion`, :func:`org_deletion`: operations that the API's asyncio board and the
+:func:`task_deletion`: operations that the API's asyncio board and the
 command line's synchronous one both run), then queues a job whose phases
 (:data:`PHASES`, run by :mod:`core.privacy.jobs`) remove the rest in bounded batches.
 
@@ -12,23 +12,23 @@ retention sweep looks at it again), and its hash is marked closed and ``deleting
 its assignment and review records are read for the volunteers who worked on it (their live
 slots on it are freed), its reviewers and qualification records likewise; each such volunteer's
 own keys lose what names the project (live slots, reputation per project and agreement credits,
-stats markers, feedback items, their "already claimed" set); the organisation's webhook
-deliveries and idempotency records of the project go; every key of the project is emptied in
-batches, its hash last; finally a SCAN for any key left under the project's hash tag.
+stats markers, feedback items, their "already claimed" set, its place among the projects they
+worked on); the organisation's webhook deliveries and idempotency records of the project go;
+every key of the project is emptied in batches (its insights and "instructions unclear" reports
+among them), its hash last; finally a SCAN for any key left under the project's hash tag.
 
 Task (job ``task:<project>:<task>``). At once (``delete_task.lua``): its record, payload,
 external id, answers, gold answer and decision, its place in every queue, and the live leases on
 it. Then: its assignment and review records, its results and published marks, the events naming
-it once the relay has handled them, its webhook deliveries, and what volunteers' keys hold
-about it.
+it once the relay has handled them, its "instructions unclear" reports, its webhook
+deliveries, and what volunteers' keys hold about it.
 
-Organisation (job ``org:<id>``). At once: its API keys stop working and it answers 404. Then
-each of its projects is deleted as above (a job each), then its deliveries, idempotency records,
-the invitations it issued, its webhook, keys and profile.
+Organisation: see :mod:`core.privacy.organisations`.
 
 Retention (job ``purge:<project>``). A project with ``retention_days`` set, closed (its deadline
 passed) that many days ago, loses its answers, results, payloads, assignment and review
-records, decisions, qualification records, consumed events and webhook deliveries; the project
+records, decisions, qualification records, consumed events, webhook deliveries, "instructions
+unclear" reports and the insights' per-volunteer counters; the project
 itself (name, policy, counts) stays, marked ``purged_at``. :func:`sweep_project_retention`
 queues those jobs; the scheduler calls it with the retention sweep.
 """
@@ -44,7 +44,14 @@ import redis
 from core import ids
 from core.board.script_calls import Commands, ScriptCall, text
 from core.delivery.records import due_member
-from core.privacy.batches import drain_key, filter_stream, hash_page, json_field
+from core.privacy.batches import (
+    drain_families,
+    drain_key,
+    filter_stream,
+    glob_escape,
+    hash_page,
+    json_field,
+)
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
 from core.redis.keys import Keys, ProjectKeys
 from core.redis.scripts import ScriptName
@@ -52,7 +59,6 @@ from core.redis.scripts import ScriptName
 __all__ = [
     "PHASES",
     "SETTLE_MS",
-    "org_deletion",
     "project_deletion",
     "project_key_families",
     "sweep_project_retention",
@@ -74,16 +80,20 @@ def project_key_families(pk: ProjectKeys) -> list[str]:
         pk.ready, pk.unclaimed, pk.leases, pk.review_leases, pk.review_queue, pk.gold_pool,
         pk.answers, pk.payloads, pk.assignments, pk.review_assignments, pk.decisions, pk.gold,
         pk.qualification, pk.reviewers, pk.published, pk.results, pk.results_rewrite,
-        pk.events, pk.external_ids, pk.tasks, pk.project,
+        pk.events, pk.external_ids, pk.unclear, pk.unclear_seen, pk.insights_volunteers,
+        pk.insights_volunteer_rank, pk.insights_review_open, pk.insights_review_waits,
+        pk.insights, pk.tasks, pk.project,
     ]  # fmt: skip
 
 
-#: What retention removes (the project, its task records and external ids stay).
+#: What retention removes (the project, its task records and external ids stay, and its
+#: insights but for the per-volunteer counters).
 def _purged_families(pk: ProjectKeys) -> list[str]:
     return [
         pk.review_leases, pk.review_queue, pk.answers, pk.payloads, pk.assignments,
         pk.review_assignments, pk.decisions, pk.gold, pk.gold_pool, pk.qualification,
-        pk.published, pk.results, pk.results_rewrite,
+        pk.published, pk.results, pk.results_rewrite, pk.unclear, pk.unclear_seen,
+        pk.insights_volunteers, pk.insights_volunteer_rank,
     ]  # fmt: skip
 
 
@@ -159,17 +169,6 @@ def task_job(
     return Commands(commands, lambda _: None)
 
 
-def org_deletion(keys: Keys, org_id: str, key_hashes: Sequence[str], now_ms: int) -> Commands[None]:
-    """What deleting an organisation does at once: its keys stop working, it is marked
-    ``deleting`` (404 from then on), and its job is queued."""
-    commands: list[tuple[str | int, ...]] = [("DEL", keys.token(h)) for h in key_hashes]
-    commands.append(("HSET", keys.org(org_id), "deleting", now_ms))
-    commands += queue_commands(
-        keys, f"org:{org_id}", {"kind": "org", "target": org_id, "created": now_ms}, now_ms
-    )
-    return Commands(commands, lambda _: None)
-
-
 # -- what volunteers' own keys hold about a project or task ----------------------------------
 
 
@@ -177,8 +176,11 @@ def forget_in_volunteer(
     client: redis.Redis, keys: Keys, volunteer_id: str, project_id: str, task_id: str | None
 ) -> None:
     """Remove from the volunteer's own keys what names the project (or only the task): live
-    slots, per-project reputation and agreement credits, stats markers, feedback items."""
+    slots, per-project reputation and agreement credits, stats markers, feedback items, and
+    (the whole project) its place among the projects they worked on."""
     prefix = f"{project_id}.{task_id}." if task_id else f"{project_id}."
+    if task_id is None:
+        client.zrem(keys.volunteer_projects(volunteer_id), project_id)
     live = keys.volunteer_live(volunteer_id)
     members: Any = client.zrange(live, 0, -1)
     stale = [m for m in members if text(m).startswith(prefix)]
@@ -299,20 +301,9 @@ def idempotency_records(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE if cursor == 0 else Step.MORE
 
 
-def _drain_families(ctx: JobContext, state: dict[str, str], families: Sequence[str]) -> Step:
-    index = int(state.get("c_key", "0"))
-    while index < len(families):
-        if drain_key(ctx.client, families[index], ctx.batch):
-            index += 1
-            state["c_key"] = str(index)
-            continue
-        return Step.MORE
-    return Step.DONE
-
-
 def project_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     """Every key of the project emptied in batches, its hash last."""
-    return _drain_families(ctx, state, project_key_families(ctx.keys.project(_project(state))))
+    return drain_families(ctx, state, project_key_families(ctx.keys.project(_project(state))))
 
 
 def project_sweep(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -321,16 +312,12 @@ def project_sweep(ctx: JobContext, state: dict[str, str]) -> Step:
     pk = ctx.keys.project(_project(state))
     cursor = int(state.get("c_scan", "0"))
     # The hash tag's braces are glob characters' neighbours, not glob characters: escape none.
-    cursor, found = ctx.client.scan(cursor, match=f"{_glob_escape(pk.base)}:*", count=ctx.batch)
+    cursor, found = ctx.client.scan(cursor, match=f"{glob_escape(pk.base)}:*", count=ctx.batch)
     state["c_scan"] = str(cursor)
     for key in found:
         while not drain_key(ctx.client, text(key), ctx.batch):
             pass  # only small keys are left by now (claimed sets)
     return Step.DONE if cursor == 0 else Step.MORE
-
-
-def _glob_escape(value: str) -> str:
-    return "".join("\\" + c if c in "*?[]\\" else c for c in value)
 
 
 # -- task phases ---------------------------------------------------------------------------
@@ -402,84 +389,26 @@ def task_events(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE
 
 
-# -- organisation phases -------------------------------------------------------------------
-
-
-def org_projects(ctx: JobContext, state: dict[str, str]) -> Step:
-    """Each of the organisation's projects is deleted (a job of its own)."""
-    org_id, keys = state["target"], ctx.keys
-    members = ctx.client.srandmember(keys.org_projects(org_id), ctx.batch)
-    if not members:
-        return Step.DONE
-    for member in members:
-        project_id = text(member)
-        if not ids.PROJECT_ID.match(project_id):
-            ctx.client.srem(keys.org_projects(org_id), project_id)
-            continue
-        ctx.board.run(project_deletion(keys, project_id, org_id, ctx.now_ms))
-    return Step.MORE
-
-
-def org_deliveries(ctx: JobContext, state: dict[str, str]) -> Step:
-    org_id, keys = state["target"], ctx.keys
-    cursor = int(state.get("c_scan", "0"))
-    cursor, page = ctx.client.zscan(
-        keys.webhook_due, cursor, match=f"{_glob_escape(org_id)}|*", count=ctx.batch
-    )
-    if page:
-        ctx.client.zrem(keys.webhook_due, *[member for member, _ in page])
-    state["c_scan"] = str(cursor)
-    if cursor != 0:
-        return Step.MORE
-    state.pop("c_scan")
-    families = [
-        keys.org_deliveries(org_id), keys.org_delivery_bodies(org_id),
-        keys.org_delivery_log(org_id),
-    ]  # fmt: skip
-    step = _drain_families(ctx, state, families)
-    if step is Step.DONE:
-        return Step.DONE
-    state["c_scan"] = "0"  # come back through the due set: cheap, and nothing is missed
-    return step
-
-
-def org_idempotency(ctx: JobContext, state: dict[str, str]) -> Step:
-    cursor = int(state.get("c_scan", "0"))
-    pattern = ctx.keys.idempotency(_glob_escape(state["target"]), "*")
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
-    if found:
-        ctx.client.delete(*found)
-    return Step.DONE if cursor == 0 else Step.MORE
-
-
-def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
-    """The volunteer invitations the organisation issued (core.accounts.invitations)."""
-    index = ctx.keys.invitations(state["target"])
-    page, over = hash_page(ctx.client, index, state, ctx.batch)
-    if page:
-        pipe = ctx.client.pipeline(transaction=False)
-        for invitation_id, digest in page.items():
-            pipe.delete(ctx.keys.invitation(digest), ctx.keys.invitation_id(invitation_id))
-        pipe.hdel(index, *page)
-        pipe.execute()
-    return Step.DONE if over else Step.MORE
-
-
-def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
-    org_id, keys = state["target"], ctx.keys
-    families = [
-        keys.org_webhook(org_id), keys.org_keys(org_id), keys.org_projects(org_id),
-        keys.org(org_id),
-    ]  # fmt: skip
-    return _drain_families(ctx, state, families)
+def task_insights(ctx: JobContext, state: dict[str, str]) -> Step:
+    """The task's "instructions unclear" reports and marks, and its review wait in the
+    insights (the stream is capped: one read)."""
+    pk, task_id = ctx.keys.project(state["project"]), state["task"]
+    entries: Any = ctx.client.xrange(pk.unclear)
+    doomed = [i for i, fields in entries or [] if text(fields.get("task", "")) == task_id]
+    if doomed:
+        ctx.client.xdel(pk.unclear, *doomed)
+    marks = list(ctx.client.sscan_iter(pk.unclear_seen, match=f"*:{task_id}", count=500))
+    if marks:
+        ctx.client.srem(pk.unclear_seen, *marks)
+    ctx.client.zrem(pk.insights_review_open, task_id)
+    return Step.DONE
 
 
 # -- retention -----------------------------------------------------------------------------
 
 
 def purge_keys(ctx: JobContext, state: dict[str, str]) -> Step:
-    return _drain_families(ctx, state, _purged_families(ctx.keys.project(state["target"])))
+    return drain_families(ctx, state, _purged_families(ctx.keys.project(state["target"])))
 
 
 def purge_events(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -547,9 +476,8 @@ PHASES: Mapping[str, Sequence[Phase]] = {
     ),
     "task": (
         task_assignments, task_reviews, volunteer_keys, task_published, task_results,
-        task_events, deliveries,
+        task_events, task_insights, deliveries,
     ),
-    "org": (org_projects, org_deliveries, org_idempotency, org_invitations, org_keys),
     "purge": (
         project_assignments, project_reviewers, volunteer_keys, _purge_deliveries, purge_keys,
         purge_events, purge_mark,

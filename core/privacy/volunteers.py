@@ -16,8 +16,21 @@ the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`
    leases), drop the qualification record, and replace the volunteer's id by a **pseudonym** in
    the answers they gave, the assignment and review records, the review decisions and the
    results feed's contributors; delete the project's events naming them once the relay has
-   handled them (the job waits for that), then their "already claimed" set;
-4. delete their own keys: live slots, stats, feedback, reputation.
+   handled them (the job waits for that), then their counters in the project's insights
+   (``P:insights:vol``, ``P:insights:vol_rank``) and their "instructions unclear" reports and
+   marks (``P:unclear``, ``P:unclear:seen``), then their "already claimed" set;
+4. delete their certificates (a SCAN of certificate records: the person's list keeps only the
+   latest ones, and each record states their display name); a certificate's public page then
+   answers "no such certificate", as for an id never issued;
+5. delete the rate limits' counters named by their id (``claims``, ``releases``, ``token``: a
+   SCAN of ``G:limits:*<id>*``; they would expire within two windows anyway), late, so that no
+   request of theirs still in flight when the erasure started leaves one behind;
+6. delete their own keys: live slots, stats (the accepted answers behind the growing live cap
+   among them), feedback (what "My work" shows), reputation, the projects they worked on and
+   the list of their certificates.
+
+Invitation codes they joined with keep only a count of uses, never who used them: nothing to
+erase there.
 
 The pseudonym is ``anon_`` and 20 hex digits of HMAC-SHA256(a random key made for this erasure,
 the project id): the same within a project (a result still shows how many people agreed), a
@@ -42,6 +55,8 @@ from core import ids
 from core.accounts.emails import email_digest
 from core.board.script_calls import ScriptCall, text
 from core.errors import RucheError
+from core.insights.rollup import forget_volunteer
+from core.insights.unclear import forget_reports
 from core.privacy.batches import drain_key, filter_stream, hash_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
 from core.redis.keys import Keys
@@ -81,6 +96,8 @@ def _volunteer_keys(keys: Keys, volunteer_id: str) -> list[str]:
         keys.volunteer_feedback(volunteer_id),
         keys.reputation(volunteer_id),
         keys.volunteer_sessions(volunteer_id),
+        keys.volunteer_projects(volunteer_id),
+        keys.volunteer_certificates(volunteer_id),
     ]
 
 
@@ -167,6 +184,35 @@ def volunteer_links(ctx: JobContext, state: dict[str, str]) -> Step:
     return _scan_delete(ctx, state, ctx.keys.signin_link("*"), f'"vol": "{state["target"]}"')
 
 
+def volunteer_certificates(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Their certificates, wherever listed or not (one SCAN page of certificate records)."""
+    cursor = int(state.get("c_scan", "0"))
+    cursor, found = ctx.client.scan(cursor, match=ctx.keys.certificate("*"), count=ctx.batch)
+    state["c_scan"] = str(cursor)
+    if found:
+        pipe: Any = ctx.client.pipeline(transaction=False)
+        for key in found:
+            pipe.hget(key, "record")
+        records = pipe.execute()
+        owner = f'"volunteer_id":"{state["target"]}"'  # canonical JSON: no spaces
+        doomed = [k for k, r in zip(found, records, strict=True) if r and owner in text(r)]
+        if doomed:
+            ctx.client.delete(*doomed)
+    return Step.DONE if cursor == 0 else Step.MORE
+
+
+def volunteer_rate_limits(ctx: JobContext, state: dict[str, str]) -> Step:
+    """The rate limits' counters named by their id (one SCAN page)."""
+    cursor = int(state.get("c_scan", "0"))
+    # An id is [a-z0-9_]: nothing to escape in the pattern.
+    pattern = f"{ctx.keys.rate_limits}:*{state['target']}*"
+    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
+    state["c_scan"] = str(cursor)
+    if found:
+        ctx.client.delete(*found)
+    return Step.DONE if cursor == 0 else Step.MORE
+
+
 def volunteer_leases(ctx: JobContext, state: dict[str, str]) -> Step:
     """Their live assignments go back to the queue."""
     volunteer_id, board = state["target"], ctx.board
@@ -239,7 +285,12 @@ def _in_project(ctx: JobContext, state: dict[str, str], project_id: str) -> bool
             state.pop("c_left", None)
             state["c_wait"] = "1"
             return False
-        over, nxt = end, "claimed"
+        over, nxt = end, "insights"
+    elif sub == "insights":
+        # After the events: none naming them is left for the insights fold to count again.
+        ctx.board.run(forget_volunteer(ctx.keys, project_id, volunteer_id))
+        forget_reports(ctx.client, ctx.keys, project_id, volunteer_id)
+        over, nxt = True, "claimed"
     else:  # claimed
         ctx.client.delete(pk.touched(volunteer_id))
         return True
@@ -329,7 +380,8 @@ def volunteer_projects(ctx: JobContext, state: dict[str, str]) -> Step:
 
 
 def volunteer_own_keys(ctx: JobContext, state: dict[str, str]) -> Step:
-    """Their profile, live slots, stats, feedback and reputation, emptied in batches."""
+    """Their profile, live slots, stats, feedback, reputation, projects worked on and
+    certificates list, emptied in batches."""
     for key in _volunteer_keys(ctx.keys, state["target"]):
         if not drain_key(ctx.client, key, ctx.batch):
             return Step.MORE
@@ -342,6 +394,8 @@ PHASES: Mapping[str, Sequence[Phase]] = {
         volunteer_links,
         volunteer_leases,
         volunteer_projects,
+        volunteer_certificates,
+        volunteer_rate_limits,
         volunteer_own_keys,
     ),
 }

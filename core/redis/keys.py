@@ -80,7 +80,9 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:org:<org-id>:bulk_lock  string held (PX) by the one bulk submission of the organisation
                                      being written (core.accounts.quotas)
     G:limits:{<limit>/<id>…}  string the rate limits' sliding-window counters (core.ratelimit;
-                                     the names after ``limits:`` are the ``limits`` library's)
+                                     the names after ``limits:`` are the ``limits`` library's);
+                                     those naming a volunteer or an organisation are deleted
+                                     with it (core.privacy), the rest expire
     G:privacy:jobs            zset   deletion and erasure jobs (core.privacy.jobs): job id
                                      (``vol:<id>``, ``project:<id>``, ``task:<project>:<task>``,
                                      ``org:<id>``, ``purge:<project>``) -> when it is next due (ms)
@@ -138,7 +140,8 @@ The pages (``web/``)::
     G:certificate:<id>        hash   record (JSON {id, volunteer_id, figures, issued_at}, as
                                      signed), signature, revoked_at (ms, once revoked): a
                                      certificate as issued, public by its id (128 random bits)
-                                     on /certificates/<id> (core.volunteers.certificates)
+                                     on /certificates/<id> (core.volunteers.certificates);
+                                     deleted with the volunteer's account (core.privacy)
     G:vol:<volunteer-id>:certificates zset certificate id -> issued at (ms): the person's
                                      certificates, newest last (the latest is re-used while
                                      its figures still hold)

@@ -24,18 +24,24 @@ from core.accounts.recovery import RecoveryCodes
 from core.accounts.store import Accounts
 from core.board.runner import Board
 from core.delivery.results import Result, publish_result
+from core.insights.rollup import fold_project
+from core.insights.unclear import record_unclear
 from core.privacy import run_due_jobs, sweep_project_retention
 from core.privacy.volunteers import PSEUDONYM_PREFIX
 from core.redis.keys import Keys
 from core.settings import Settings
+from core.volunteers.certificates import Certificates
+from core.volunteers.stats_updates import record_submission
 from tests.support.api.client import ADMIN, ADMIN_TOKEN, app_client
 from tests.support.key_scan import holding
+from web.secret import ServerSecret
 from web.sessions import Sessions
 
 pytestmark = pytest.mark.anyio
 
 FAR_FUTURE_MS = 4_000_000_000_000  # 2096: every job is due
 NAME = "Zelda Quintessa Erasable"
+ADDRESS = "zelda.erasable@example.org"
 
 
 class Crash(Exception):
@@ -47,6 +53,15 @@ async def api(redis_client: object, redis_url: str) -> AsyncIterator[httpx.Async
     settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN, webhook_allow_private=True)
     async with app_client(settings) as client:
         yield client
+
+
+@pytest.fixture
+async def aclient(redis_url: str) -> AsyncIterator[redis.asyncio.Redis]:
+    client = redis.asyncio.Redis.from_url(redis_url, decode_responses=True)
+    try:
+        yield client
+    finally:
+        await client.aclose()
 
 
 @pytest.fixture
@@ -107,10 +122,59 @@ async def volunteer(api: httpx.AsyncClient, name: str) -> tuple[str, dict[str, s
     return signed.json()["id"], headers
 
 
-async def scene(api: httpx.AsyncClient, board: Board) -> dict[str, Any]:
+async def web_volunteer(
+    api: httpx.AsyncClient, client: redis.asyncio.Redis, name: str, email: str
+) -> tuple[str, dict[str, str]]:
+    """Someone who joined on the web pages: an account with an e-mail address, a recovery
+    code and a signed-in session (what /join and its mailed link make)."""
+    keys = Keys()
+    volunteer_id, token = await Accounts(client, keys, None).create_volunteer(
+        name, ["en"], [], email=email
+    )
+    await RecoveryCodes(client, keys).issue(volunteer_id)
+    await Sessions(client, keys).start(volunteer_id)
+    headers = {"Authorization": f"Bearer {token}"}
+    assert (await api.post("/v1/me/charter", json={"accept": True}, headers=headers)).is_success
+    return volunteer_id, headers
+
+
+async def what_workers_and_pages_add(
+    board: Board, client: redis.asyncio.Redis, s: dict[str, Any]
+) -> None:
+    """What the stats actor, the insights fold and the pages add once people worked: stats
+    per organisation, the projects each worked on, the insights' per-volunteer counters, an
+    "instructions unclear" report, and a certificate stating the erased volunteer's name."""
+    project_id, (erased_id, _) = s["project_id"], s["erased"]
+    pk = board.keys.project(project_id)
+    for task_id, raw in board.client.hgetall(pk.answers).items():
+        for entry in json.loads(raw):
+            assert record_submission(board, project_id, str(task_id), entry["submission_id"])
+    assert board.client.zscore(board.keys.volunteer_projects(erased_id), project_id)
+    assert board.run(
+        record_unclear(board.keys, board.clock, project_id, erased_id, s["task_ids"][0], "Huh?")
+    )
+    assert fold_project(board, project_id).events > 0
+    assert board.client.hget(pk.insights_volunteers, f"{erased_id}:a")
+    certificates = Certificates(client, Keys(), ServerSecret(client, Keys()))
+
+    async def organisation(org_id: str) -> str:
+        return "Forum Care"
+
+    figures = await certificates.current_figures(erased_id, NAME, organisation, {})
+    assert figures["lines"][0]["org_id"] == s["org_id"]
+    s["certificate"] = (await certificates.issue(erased_id, figures)).id
+    # The API counted the erased volunteer's requests (claims, token) in the rate limits.
+    limits = [k for k in board.client.scan_iter(f"{board.keys.rate_limits}:*{erased_id}*")]
+    assert limits, "no rate-limit counter names the volunteer"
+
+
+async def scene(
+    api: httpx.AsyncClient, board: Board, client: redis.asyncio.Redis
+) -> dict[str, Any]:
     """An NGO's moderation project; two volunteers answer three tasks each, results are
-    published naming them; the first also holds a live lease on a fourth task and review
-    rights; an idempotent bulk submission is on record."""
+    published naming them; the first (who joined on the web) also holds a live lease on a
+    fourth task and review rights; an idempotent bulk submission is on record; then
+    :func:`what_workers_and_pages_add`."""
     made = await api.post(
         "/v1/orgs", json={"name": "Forum Care", "contact_email": "a@example.org"}, headers=ADMIN
     )
@@ -136,7 +200,7 @@ async def scene(api: httpx.AsyncClient, board: Board) -> dict[str, Any]:
         headers={**ngo, "Idempotency-Key": "batch-1"},
     )
     assert sent.json()["accepted"] == 3, sent.text
-    erased_id, erased = await volunteer(api, NAME)
+    erased_id, erased = await web_volunteer(api, client, NAME, ADDRESS)
     kept_id, kept = await volunteer(api, "Kept Volunteer")
     task_ids: list[str] = []
     for headers in (erased, kept):
@@ -166,7 +230,7 @@ async def scene(api: httpx.AsyncClient, board: Board) -> dict[str, Any]:
         f"/v1/projects/{project_id}/reviewers", json={"volunteer_id": erased_id}, headers=ngo
     )
     assert granted.status_code == 201, granted.text
-    return {
+    found = {
         "org_id": org_id,
         "ngo": ngo,
         "project_id": project_id,
@@ -175,12 +239,14 @@ async def scene(api: httpx.AsyncClient, board: Board) -> dict[str, Any]:
         "erased": (erased_id, erased),
         "kept": (kept_id, kept),
     }
+    await what_workers_and_pages_add(board, client, found)
+    return found
 
 
 async def test_a_volunteer_exports_everything_held_about_them(
-    api: httpx.AsyncClient, board: Board
+    api: httpx.AsyncClient, board: Board, aclient: redis.asyncio.Redis
 ) -> None:
-    s = await scene(api, board)
+    s = await scene(api, board, aclient)
     erased_id, erased = s["erased"]
     exported = await api.get("/v1/me/export", headers=erased)
     assert exported.status_code == 200, exported.text
@@ -194,7 +260,14 @@ async def test_a_volunteer_exports_everything_held_about_them(
     assert [a["task_id"] for a in body["assignments"]] == [s["live_task"]]
     assert body["review_rights"] == [s["project_id"]]
     assert body["stats"] == {} or isinstance(body["stats"], dict)
-    assert body["sessions"] == []
+    assert len(body["sessions"]) == 1  # they joined on the web: signed in there
+    assert body["profile"]["email"] == ADDRESS
+    [certificate] = body["certificates"]
+    assert certificate["id"] == s["certificate"] and certificate["figures"]["name"] == NAME
+    assert certificate["revoked_at"] is None
+    assert [p["project_id"] for p in body["projects_worked_on"]] == [s["project_id"]]
+    [report] = body["unclear_reports"]
+    assert report["note"] == "Huh?" and report["task_id"] == s["task_ids"][0]
     # The operator can read the same for the volunteer; nobody else can.
     by_admin = await api.get(f"/v1/volunteers/{erased_id}/export", headers=ADMIN)
     assert by_admin.json()["answers"] == body["answers"]
@@ -204,12 +277,17 @@ async def test_a_volunteer_exports_everything_held_about_them(
 
 
 async def test_an_erased_volunteer_leaves_no_trace_and_their_answers_stay_anonymous(
-    api: httpx.AsyncClient, board: Board
+    api: httpx.AsyncClient, board: Board, aclient: redis.asyncio.Redis
 ) -> None:
-    s = await scene(api, board)
+    s = await scene(api, board, aclient)
     (erased_id, erased), (kept_id, kept) = s["erased"], s["kept"]
     project_id = s["project_id"]
-    assert holding(board.client, [erased_id, NAME])  # the scan does find them before
+    # The scan does find them before: profile, e-mail index, session, recovery code, stats,
+    # projects worked on, insights, unclear report, certificate, rate-limit counters.
+    before = holding(board.client, [erased_id, NAME, ADDRESS])
+    for what in ("certificate:", "email:", "web:session:", "recovery:", ":projects", ":unclear",
+                 ":insights:vol", "limits:"):  # fmt: skip
+        assert any(what in found for found in before), what
 
     gone = await api.delete("/v1/me", headers=erased)
     assert gone.status_code == 202, gone.text
@@ -222,7 +300,12 @@ async def test_an_erased_volunteer_leaves_no_trace_and_their_answers_stay_anonym
     batches = run_to_the_end(board, crash_after=5)
     assert batches > 5
 
-    assert holding(board.client, [erased_id, NAME]) == []
+    needles = [erased_id, NAME, ADDRESS, email_digest(ADDRESS), s["certificate"]]
+    assert holding(board.client, needles) == []
+    # The insights still count the project's answers; the unclear report went with its author.
+    pk = board.keys.project(project_id)
+    assert board.client.hget(pk.insights_volunteers, f"{kept_id}:a")
+    assert board.client.xlen(pk.unclear) == 0
     # The answers stay, under one pseudonym in the project; the other volunteer is untouched.
     pk = board.keys.project(project_id)
     for task_id in s["task_ids"]:
@@ -243,8 +326,10 @@ async def test_an_erased_volunteer_leaves_no_trace_and_their_answers_stay_anonym
     assert (await api.get("/v1/me", headers=kept)).json()["display_name"] == "Kept Volunteer"
 
 
-async def test_the_operator_erases_a_volunteer(api: httpx.AsyncClient, board: Board) -> None:
-    s = await scene(api, board)
+async def test_the_operator_erases_a_volunteer(
+    api: httpx.AsyncClient, board: Board, aclient: redis.asyncio.Redis
+) -> None:
+    s = await scene(api, board, aclient)
     erased_id, erased = s["erased"]
     assert (await api.delete(f"/v1/volunteers/{erased_id}", headers=s["ngo"])).status_code == 403
     gone = await api.delete(f"/v1/volunteers/{erased_id}", headers=ADMIN)
@@ -257,9 +342,9 @@ async def test_the_operator_erases_a_volunteer(api: httpx.AsyncClient, board: Bo
 
 
 async def test_a_deleted_project_is_404_at_once_and_leaves_no_key(
-    api: httpx.AsyncClient, board: Board
+    api: httpx.AsyncClient, board: Board, aclient: redis.asyncio.Redis
 ) -> None:
-    s = await scene(api, board)
+    s = await scene(api, board, aclient)
     project_id, ngo = s["project_id"], s["ngo"]
     erased, (kept_id, _) = s["erased"][1], s["kept"]
     gone = await api.delete(f"/v1/projects/{project_id}", headers=ngo)
@@ -273,6 +358,7 @@ async def test_a_deleted_project_is_404_at_once_and_leaves_no_key(
     run_to_the_end(board, crash_after=4, batch=1)
 
     assert holding(board.client, [project_id]) == []
+    assert board.client.exists(board.keys.certificate(s["certificate"]))
     # The volunteers and the organisation are still there.
     assert (await api.get("/v1/me", headers=erased)).status_code == 200
     assert (await api.get("/v1/org", headers=ngo)).status_code == 200
@@ -280,9 +366,9 @@ async def test_a_deleted_project_is_404_at_once_and_leaves_no_key(
 
 
 async def test_a_deleted_task_goes_with_its_answers_and_results(
-    api: httpx.AsyncClient, board: Board
+    api: httpx.AsyncClient, board: Board, aclient: redis.asyncio.Redis
 ) -> None:
-    s = await scene(api, board)
+    s = await scene(api, board, aclient)
     project_id, ngo = s["project_id"], s["ngo"]
     doomed, *others = s["task_ids"]
     gone = await api.delete(f"/v1/projects/{project_id}/tasks/{doomed}", headers=ngo)
@@ -301,6 +387,10 @@ async def test_a_deleted_task_goes_with_its_answers_and_results(
     run_to_the_end(board, crash_after=3, batch=1)
 
     pk = board.keys.project(project_id)
+    # Its "instructions unclear" report (the scene's, on this task) went with it.
+    assert board.client.xlen(pk.unclear) == 0
+    seen = [str(m) for m in board.client.smembers(pk.unclear_seen)]
+    assert not [m for m in seen if m.endswith(f":{doomed}")]
     needle = f"{project_id}.{doomed}"
     for text in (doomed, needle):
         found = [h for h in holding(board.client, [text]) if not h.startswith("dramatiq")]
@@ -315,9 +405,9 @@ async def test_a_deleted_task_goes_with_its_answers_and_results(
 
 
 async def test_the_operator_deletes_an_organisation_and_everything_it_owns(
-    api: httpx.AsyncClient, board: Board
+    api: httpx.AsyncClient, board: Board, aclient: redis.asyncio.Redis
 ) -> None:
-    s = await scene(api, board)
+    s = await scene(api, board, aclient)
     org_id, ngo, project_id = s["org_id"], s["ngo"], s["project_id"]
     invited = await api.post("/v1/invitations", json={"uses": 5}, headers=ngo)
     assert invited.status_code == 201, invited.text
@@ -329,13 +419,18 @@ async def test_the_operator_deletes_an_organisation_and_everything_it_owns(
 
     run_to_the_end(board, crash_after=6, batch=1)
 
-    assert holding(board.client, [org_id, project_id]) == []
+    # Certificates already issued stay as signed (the volunteer's record of what they did,
+    # naming the organisation as it was): the only keys left that name it.
+    left = holding(board.client, [org_id, project_id])
+    assert left == [f"{board.keys.certificate(s['certificate'])}: {org_id}"]
+    stats = board.client.hgetall(board.keys.volunteer_stats(s["erased"][0]))
+    assert int(stats["tasks"]) == 3 and not [f for f in stats if org_id in f]
 
 
 async def test_retention_removes_answers_and_results_after_the_project_closes(
-    api: httpx.AsyncClient, board: Board
+    api: httpx.AsyncClient, board: Board, aclient: redis.asyncio.Redis
 ) -> None:
-    s = await scene(api, board)
+    s = await scene(api, board, aclient)
     project_id, ngo = s["project_id"], s["ngo"]
     patched = await api.patch(
         f"/v1/projects/{project_id}", json={"retention_days": 30}, headers=ngo
@@ -354,6 +449,9 @@ async def test_retention_removes_answers_and_results_after_the_project_closes(
     run_to_the_end(board, crash_after=2, batch=1)
 
     assert board.client.exists(pk.answers, pk.results, pk.payloads, pk.assignments) == 0
+    # The volunteers' traces in the insights and reports go too; the counts per day stay.
+    assert board.client.exists(pk.unclear, pk.unclear_seen, pk.insights_volunteers) == 0
+    assert board.client.exists(pk.insights)
     project = (await api.get(f"/v1/projects/{project_id}", headers=ngo)).json()
     assert project["purged_at"] is not None
     assert project["counts"]["aggregating"] + project["counts"]["collecting"] >= 3

@@ -90,3 +90,23 @@ def test_a_full_redis_lets_requests_through_uncounted(
     finally:
         redis_client.config_set("maxmemory", 0)
     assert not redis_client.keys(Keys().rate_limits + ":*")
+
+
+def test_peeking_counts_nothing_and_sees_what_every_process_counted(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    async def body(one: RateLimits, other: RateLimits) -> None:
+        for _ in range(10):  # looking is free
+            assert await one.peek("claims", "vol_p") is None
+        for _ in range(3):
+            assert await other.check("claims", "vol_p") is None
+        seen = await one.peek("claims", "vol_p")  # counted by the other process
+        assert isinstance(seen, Refusal)
+        assert (seen.limit, seen.amount, seen.window_s) == ("claims", 3, 60)
+        assert 1 <= seen.retry_after_s <= 60
+        refused = await other.check("claims", "vol_p")  # remembered in that process now
+        assert refused is not None
+        assert await other.peek("claims", "vol_p") is not None
+        assert await one.peek("claims", "vol_q") is None  # its own count
+
+    with_limits(redis_url, body)

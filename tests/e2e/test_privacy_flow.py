@@ -5,9 +5,10 @@ each built-in type (translation, data entry, moderation); three volunteers answe
 disagreeing on one per project, which a reviewer settles; every result reaches the NGO's
 webhook. Then:
 
-- a volunteer erases their account and the operator erases the reviewer's: their tokens stop
-  at once, and once the scheduler is done no key, field, member or stream entry anywhere holds
-  their ids or display names; every result is still there;
+- a volunteer, who also signed in on the pages, got a certificate and reported a task's
+  instructions unclear (the insights folded), erases their account, and the operator erases
+  the reviewer's: their tokens stop at once, and once the scheduler is done no key, field,
+  member or stream entry anywhere holds their ids or display names; every result is still there;
 - the NGO deletes the moderation project: 404 at once, then no key holds its id;
 - the operator deletes the organisation: its key stops at once, then no key holds its id or
   any of its projects' ids.
@@ -15,6 +16,7 @@ webhook. Then:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,11 +24,15 @@ import httpx
 import pytest
 import redis
 
+from core.board.runner import Board
+from core.insights.rollup import fold_all
+from core.insights.unclear import record_unclear
 from tests.e2e.test_pipeline_flow import PROJECTS, TASKS_PER_TYPE, answer_for, payload
 from tests.support.delivery import Receiver
 from tests.support.key_scan import holding
 from tests.support.live_ruche import ADMIN_TOKEN, Cursor, RunningApi, bearer, start, wait_for
 from tests.support.processes import stop_group
+from tests.support.web_inprocess import csrf_token
 
 NAMES = ["Erin Erasable-Quorum", "Second Volunteer", "Third Volunteer"]
 REVIEWER = "Rhea Reviewer-Erasable"
@@ -55,6 +61,23 @@ def sign_up(http: httpx.Client, name: str) -> tuple[str, dict[str, str]]:
     headers = bearer(signed.json()["token"])
     assert http.post("/v1/me/charter", json={"accept": True}, headers=headers).is_success
     return signed.json()["id"], headers
+
+
+def sign_in_and_get_certificate(http: httpx.Client, token: str, name: str) -> str:
+    """Sign in on the pages with the volunteer key, open "My certificate": its id."""
+    html = {"Accept": "text/html"}
+    login = http.get("/login", headers=html)
+    signed_in = http.post(
+        "/login/code",
+        data={"csrf_token": csrf_token(login.text), "code": token, "next": "/me"},
+        headers=html,
+    )
+    assert signed_in.status_code == 303, signed_in.text
+    page = http.get("/me/certificate", headers=html)
+    assert page.status_code == 200 and name in page.text
+    found = re.search(r"/certificates/(crt_[0-9a-f]{32})", page.text)
+    assert found is not None
+    return found.group(1)
 
 
 def wait_until_none_hold(client: redis.Redis, needles: list[str], what: str) -> None:
@@ -142,8 +165,24 @@ def test_erasure_and_deletion_leave_no_key_behind(
         total = TASKS_PER_TYPE * len(projects)
         wait_for(lambda: len(receiver.requests) >= total, "every result delivered by webhook")
 
-        # A volunteer's export: every answer, with its task and project.
+        # What the pages and the insights add: a web session, a certificate, an "instructions
+        # unclear" report, the insights folded; the API counted their requests (rate limits).
         (erased_id, erased), name = people[0], NAMES[0]
+        token = erased["Authorization"].removeprefix("Bearer ")
+        certificate_id = sign_in_and_get_certificate(http, token, name)
+        board = Board(redis_client)
+        touched = board.keys.project(projects["moderation"]).touched(erased_id)
+        claimed = sorted(str(t) for t in redis_client.smembers(touched))
+        note = record_unclear(
+            board.keys, board.clock, projects["moderation"], erased_id, claimed[0]
+        )
+        assert board.run(note)
+        assert fold_all(board) > 0
+        before = holding(redis_client, [erased_id, name])
+        for what in ("certificate:", "web:session:", ":unclear", ":insights:vol", "limits:"):
+            assert any(what in found for found in before), what
+
+        # A volunteer's export: every answer, with its task and project.
         exported = http.get("/v1/me/export", headers=erased).json()
         assert len(exported["answers"]) == total
         assert {a["project_id"] for a in exported["answers"]} == set(projects.values())
@@ -157,6 +196,8 @@ def test_erasure_and_deletion_leave_no_key_behind(
         assert http.get("/v1/me", headers=reviewer).status_code == 401
         gone = [erased_id, name, reviewer_id, REVIEWER]
         wait_until_none_hold(redis_client, gone, "no key holding the erased people")
+        page = http.get(f"/certificates/{certificate_id}", headers={"Accept": "text/html"})
+        assert page.status_code == 404
         for task_type, project_id in projects.items():
             fresh = Cursor(http, project_id, ngo).poll_until(TASKS_PER_TYPE)
             assert len(fresh) == TASKS_PER_TYPE, task_type

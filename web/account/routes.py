@@ -20,6 +20,7 @@ from core.accounts.store import EmailTaken
 from core.accounts.tokens import parse_token
 from core.errors import InvitationRefused
 from core.settings import Settings
+from web import limits
 from web.account import signin
 from web.account.forms import COMMON_LANGUAGES, JoinForm
 from web.account.mails import email_signin_on, send_signin_link
@@ -115,6 +116,8 @@ async def join(request: Request) -> Response:
     new = form.checked()
     if new is None:
         return _join_page(page, form, status_code=422)
+    # Counted once the form is valid: only what would make an account (web.limits).
+    await limits.count(request, "signup")
     if by_invitation:
         try:
             await page.state.invitations.redeem(form.invite)
@@ -175,6 +178,8 @@ async def login_with_code(request: Request) -> Response:
     raw = form.get("code", "")
     code = raw.strip()[:300] if isinstance(raw, str) else ""
     target = safe_next(str(form.get("next", "") or ""))
+    # An address out of tries is refused before its code is tried (web.limits).
+    await limits.refuse_if_past(request, "unauthenticated")
     volunteer_id: str | None = None
     if parse_token(code) is not None:
         principal = await page.state.accounts.authenticate(code)
@@ -183,6 +188,7 @@ async def login_with_code(request: Request) -> Response:
     else:
         volunteer_id = await _recovery(page).find(code)
     if volunteer_id is None:
+        await limits.count_failure(request, "unauthenticated")
         return login_page(
             page,
             target,

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Request, Response
 
 from core.accounts.emails import normalise_email
 from core.accounts.recovery import RecoveryCodes
+from web import limits
 from web.account.mails import email_signin_on, send_signin_link
 from web.i18n import N_
 from web.pages import redirect, render
@@ -60,6 +61,7 @@ async def send_link(request: Request) -> Response:
     email = normalise_email(raw[:300]) if isinstance(raw, str) else None
     if email is None:
         return login_page(page, target, status_code=422, email_error=EMAIL_INVALID)
+    await limits.count(request, "signin_links")
     volunteer_id = await page.state.accounts.volunteer_by_email(email)
     if volunteer_id is not None:
         await send_signin_link(page, volunteer_id, email, target)
