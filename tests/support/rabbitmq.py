@@ -18,7 +18,7 @@ import pika.exceptions
 from workers.delivery.deliverer import QUEUE as RESULTS_QUEUE
 from workers.routing import PROJECTS_QUEUE, QUALITY_QUEUE, REVIEWS_QUEUE, STATS_QUEUE, TASKS_QUEUE
 
-__all__ = ["AMQP_ENV", "delete_queues", "rabbitmq_url", "unique_prefix"]
+__all__ = ["AMQP_ENV", "consumers", "delete_queues", "rabbitmq_url", "unique_prefix"]
 
 AMQP_ENV = "RUCHE_TEST_AMQP_URL"
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/%2F"
@@ -54,11 +54,25 @@ def unique_prefix() -> str:
     return f"t{secrets.token_hex(4)}:"
 
 
-def delete_queues(url: str, prefix: str) -> None:
+def consumers(url: str, queue: str) -> int:
+    """How many consumers ``queue`` has now (0 when it does not exist yet)."""
+    connection = pika.BlockingConnection(pika.URLParameters(url))
+    try:
+        channel = connection.channel()
+        try:
+            declared = channel.queue_declare(queue, passive=True)
+        except pika.exceptions.ChannelClosedByBroker:
+            return 0
+        return int(declared.method.consumer_count)
+    finally:
+        connection.close()
+
+
+def delete_queues(url: str, prefix: str, more: tuple[str, ...] = ()) -> None:
     """Delete the queues (with their delay and dead-letter queues) a run made behind ``prefix``."""
     connection = pika.BlockingConnection(pika.URLParameters(url))
     try:
-        for queue in QUEUES:
+        for queue in (*QUEUES, *more):
             for name in (queue, f"{queue}.DQ", f"{queue}.XQ"):
                 channel = connection.channel()
                 with contextlib.suppress(pika.exceptions.ChannelClosedByBroker):
