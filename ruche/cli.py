@@ -121,6 +121,8 @@ def _api(settings: Settings) -> int:
 def _worker(settings: Settings) -> int:
     if not _has_redis(settings, "worker"):
         return EXIT_USAGE
+    from workers.broker import IDLE_POLL_MS
+
     argv = [
         sys.executable,
         "-m",
@@ -138,6 +140,8 @@ def _worker(settings: Settings) -> int:
     from workers.metrics import environment
 
     os.environ.update(environment(settings))
+    # An idle consumer's longest wait between polls (workers.broker; dramatiq reads it at import).
+    os.environ.setdefault("dramatiq_worker_timeout", str(IDLE_POLL_MS))
     sys.stdout.flush()
     sys.stderr.flush()
     # Become the dramatiq process, so signals from `ruche up` or a supervisor reach it directly.

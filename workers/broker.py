@@ -32,7 +32,7 @@ from dramatiq.middleware import (
 from core.settings import Settings
 from workers.middleware import LogContext
 
-__all__ = ["PrefixedRabbitmqBroker", "build_broker", "build_redis_broker"]
+__all__ = ["IDLE_POLL_MS", "PrefixedRabbitmqBroker", "build_broker", "build_redis_broker"]
 
 # Defaults for actors that do not say otherwise; each actor states its own max_retries anyway.
 _DEFAULT_TIME_LIMIT_MS = 5 * 60 * 1000
@@ -52,6 +52,13 @@ _MAX_BACKOFF_MS = 15 * 60 * 1000
 # over the broker's database, so on a big deployment give the broker a Redis of its own
 # (RUCHE_BROKER_URL).
 HEARTBEAT_TIMEOUT_MS = 5_000
+# How long an idle consumer of the Redis broker waits between polls at most (dramatiq's
+# worker_timeout, 1 s by default; `ruche worker` sets it through dramatiq_worker_timeout): a
+# message sent to an idle worker waits up to that long. 100 ms costs an idle worker process a
+# few hundred small Redis commands a second (one consumer per queue and delay queue) and takes
+# most of a second off the last answer -> webhook tail (two hops). RabbitMQ pushes messages to
+# its consumers: no polling there.
+IDLE_POLL_MS = 100
 MAINTENANCE_CHANCE = 500_000  # per million broker commands: every other one
 DEAD_MESSAGE_TTL_MS = 7 * 24 * 3600 * 1000  # dead-lettered messages kept a week (inspectable)
 
