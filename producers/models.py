@@ -54,6 +54,7 @@ class NewProject(_Request):
     impact_note: str | None = None
     review: dict[str, Any] | None = None
     gold_rate: float | None = None
+    translation_memory: bool | None = None
 
 
 class TaskItem(_Request):
@@ -79,6 +80,7 @@ class Project(_Reply):
     impact_note: str | None = None
     gold_rate: float = 0.0
     max_redundancy: int | None = None
+    translation_memory: bool = True
     state: str
     counts: dict[str, int] = Field(default_factory=dict)
     created_at: datetime

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from core.logging import configure_logging
 from core.settings import Settings, load_settings
 from ruche.ngo_commands import add_ngo_commands
+from ruche.operator_commands import add_operator_commands
 from ruche.privacy_commands import add_privacy_commands
 
 __all__ = ["main"]
@@ -34,7 +35,7 @@ Command = Callable[[Settings], int]
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     ngo_command = getattr(args, "ngo_command", None)
-    if ngo_command is not None:  # NGO side (project, submit, results): HTTP only, no settings
+    if ngo_command is not None:  # NGO side, and the operator's HTTP commands: no settings
         return int(ngo_command(args))
     overrides = {
         field: value
@@ -229,6 +230,7 @@ def _parser() -> argparse.ArgumentParser:
     _command(commands, "migrate", _migrate, "move data of older key layouts to the current one")
     add_ngo_commands(commands)
     add_privacy_commands(commands)
+    add_operator_commands(commands)
     return parser
 
 

@@ -72,6 +72,11 @@ def add_ngo_commands(commands: Any) -> None:
     create.add_argument("--lease-seconds", type=int)
     create.add_argument("--deadline", help="ISO 8601 with a zone, e.g. 2030-01-31T18:00:00Z")
     create.add_argument("--impact-note", help="what the work achieves, shown to volunteers")
+    create.add_argument(
+        "--no-translation-memory",
+        action="store_true",
+        help="confidential texts: never show translators similar past results of the project",
+    )
     _add(actions, "list", _project_list, connection, "list your projects as JSON")
     delete = _add(actions, "delete", _project_delete, connection, "delete a project (or, with "
                   "--task, one task) and everything under it")  # fmt: skip
@@ -221,6 +226,7 @@ def _project_create(args: argparse.Namespace) -> int:
             lease_seconds=args.lease_seconds,
             deadline=args.deadline,
             impact_note=args.impact_note,
+            translation_memory=False if args.no_translation_memory else None,
         )
     except ValidationError:
         _say("ruche: --deadline is an ISO 8601 date and time with a zone (2030-01-31T18:00Z)")

@@ -33,6 +33,7 @@ __all__ = [
     "N_",
     "UI_LANGUAGES",
     "Language",
+    "catalogued_languages",
     "choose_language",
     "is_rtl",
     "language",
@@ -41,9 +42,25 @@ __all__ = [
 
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "en"
-#: The UI languages, each with a catalogue (English is the source language: no catalogue).
-UI_LANGUAGES: tuple[str, ...] = ("en", "fr")
 LANGUAGE_COOKIE = "ruche_lang"
+
+
+def catalogued_languages(locale_dir: Path) -> tuple[str, ...]:
+    """English (the source language: no catalogue) and every language with catalogues in
+    ``locale_dir/<code>/LC_MESSAGES/*.po``. A new UI language is its folder of catalogues (add
+    its code to ``WEB_LANGUAGES`` in the Makefile and run ``make messages`` to start them), and
+    nothing else: its pages get ``lang`` and ``dir`` from its code (``dir="rtl"`` for Arabic,
+    Persian, Hebrew, Urdu…, which flips the layout: the CSS uses logical properties only)."""
+    found = sorted(
+        folder.parent.name
+        for folder in locale_dir.glob("*/LC_MESSAGES")
+        if folder.parent.name != DEFAULT_LANGUAGE and any(folder.glob("*.po"))
+    )
+    return (DEFAULT_LANGUAGE, *found)
+
+
+#: The UI languages: English and French today (``web/locale/fr``).
+UI_LANGUAGES: tuple[str, ...] = catalogued_languages(LOCALE_DIR)
 
 
 def N_(message: str) -> str:

@@ -21,7 +21,8 @@ import jinja2
 from fastapi import Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from web.i18n import LANGUAGE_COOKIE, N_, UI_LANGUAGES, language_name
+from web import i18n
+from web.i18n import LANGUAGE_COOKIE, N_, language_name
 from web.visit import Visit
 
 __all__ = ["CONTENT_SECURITY_POLICY", "FLASHES", "environment", "redirect", "render"]
@@ -91,7 +92,7 @@ def _common(visit: Visit) -> dict[str, Any]:
                 ]
             ),
         }
-        for code in UI_LANGUAGES
+        for code in i18n.UI_LANGUAGES
         if code != visit.language.code
     ]
     flash_id = request.cookies.get(FLASH_COOKIE, "")

@@ -45,6 +45,7 @@ __all__ = [
     "fits",
     "needs_every_language",
     "require_charter",
+    "speaks",
 ]
 
 MAX_PROJECTS_TRIED = 8
@@ -105,6 +106,13 @@ def fits(card: ProjectCard, volunteer: VolunteerLike) -> bool:
     return _fits(card, *_abilities(volunteer), needs_every_language(card.task_type))
 
 
+def speaks(card: ProjectCard, volunteer: VolunteerLike) -> bool:
+    """The project's language requirement alone is met (skills aside): what a reviewer needs to
+    read the items of a project they were given rights on."""
+    known = {primary_language(tag) for tag in volunteer.languages}
+    return _fits(card, known, set(), needs_every_language(card.task_type), skills_too=False)
+
+
 def needs_every_language(task_type: str) -> bool:
     """The type's own rule (``TaskType.needs_every_language``); one language is enough for a
     type not installed on this server."""
@@ -129,7 +137,14 @@ def _abilities(volunteer: VolunteerLike) -> tuple[set[str], set[str]]:
     )
 
 
-def _fits(card: ProjectCard, known: set[str], skills: set[str], every_language: bool) -> bool:
+def _fits(
+    card: ProjectCard,
+    known: set[str],
+    skills: set[str],
+    every_language: bool,
+    *,
+    skills_too: bool = True,
+) -> bool:
     if card.languages:
         wanted = {primary_language(tag) for tag in card.languages}
         if every_language:
@@ -137,7 +152,7 @@ def _fits(card: ProjectCard, known: set[str], skills: set[str], every_language: 
                 return False
         elif not wanted & known:
             return False
-    return all(skill.casefold() in skills for skill in card.skills)
+    return not skills_too or all(skill.casefold() in skills for skill in card.skills)
 
 
 class Matcher:
@@ -154,9 +169,10 @@ class Matcher:
         *,
         task_types: Sequence[str] | None = None,
         project_id: str | None = None,
+        limit: int = MAX_PROJECTS_TRIED,
     ) -> list[ProjectCard]:
-        """Projects to try for this volunteer, best first. An explicit project the volunteer
-        cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
+        """Projects to try for this volunteer, best first, at most ``limit``. An explicit project
+        the volunteer cannot see (unknown, paused, or not for them) is ``ProjectNotFound``."""
         known, skills = _abilities(volunteer)
         cards = await self.catalogue.claimable()
         # Each type asked once per claim, not once per project.
@@ -174,7 +190,7 @@ class Matcher:
             wanted = set(task_types)
             visible = [card for card in visible if card.task_type in wanted]
         visible = await self._above_floors(visible, volunteer.id)
-        return by_priority(visible)[:MAX_PROJECTS_TRIED]
+        return by_priority(visible)[:limit]
 
     async def _above_floors(self, cards: Sequence[T], volunteer_id: str) -> list[T]:
         """The cards whose reputation floor (if any) the volunteer is not below: one read of

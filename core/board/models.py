@@ -15,6 +15,7 @@ __all__ = [
     "REVIEW_ACTIONS",
     "REVIEW_REASONS",
     "BoardPolicy",
+    "Claimable",
     "Claimed",
     "CreatedTask",
     "Decided",
@@ -164,6 +165,17 @@ class Claimed:
 @dataclass(frozen=True, slots=True)
 class NothingToClaim:
     reason: str  # "paused", "closed", "cooldown" or "nothing_fits"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimable:
+    """What "Find work" may offer of one project (``count_claimable.lua``): whether a claim
+    would give the volunteer a task now, how many are left for them, else why not."""
+
+    project_id: str
+    available: bool
+    tasks_left: int
+    reason: str  # "" when available; else as NothingToClaim's, or "volunteer_cap"
 
 
 @dataclass(frozen=True, slots=True)

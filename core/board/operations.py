@@ -11,6 +11,7 @@ from core import ids
 from core.board.models import (
     CREATE_CHUNK,
     BoardPolicy,
+    Claimable,
     Claimed,
     CreatedTask,
     Heartbeat,
@@ -252,6 +253,24 @@ class BoardOps(SlotOps, ReviewOps):
             self.claim_scan_limit, repr(gold_draw), repr(pool_draw),
         ]  # fmt: skip
         return ScriptCall(ScriptName.CLAIM, keys, args, parse)
+
+    def count_claimable(self, project_id: str, volunteer_id: str) -> ScriptCall[Claimable]:
+        """Whether :meth:`claim` would give this volunteer a task of the project now (its
+        decisions without its writes or its random gold draw), and the tasks left for them."""
+        pk = self.project_keys(project_id)
+        ids.validate_volunteer_id(volunteer_id)
+
+        def parse(reply: Sequence[Any]) -> Claimable:
+            if text(reply[0]) == "yes":
+                return Claimable(project_id, True, int(reply[1]), "")
+            return Claimable(project_id, False, 0, text(reply[1]))
+
+        keys = [
+            pk.project, pk.ready, pk.touched(volunteer_id), pk.gold_pool, pk.qualification,
+            pk.unclaimed,
+        ]  # fmt: skip
+        args: list[str | int] = [self.clock.script_now(), volunteer_id, self.claim_scan_limit]
+        return ScriptCall(ScriptName.COUNT_CLAIMABLE, keys, args, parse)
 
     def heartbeat(self, assignment_id: str, volunteer_id: str) -> ScriptCall[Heartbeat]:
         pk = self.keys.project(ids.parse_assignment_id(assignment_id).project_id)

@@ -196,6 +196,12 @@ class ProjectCreate(BaseModel):
         description="Days after the project closes (its deadline passed) when its answers, "
         "results and payloads are removed; default: kept until the project is deleted.",
     )
+    translation_memory: Annotated[bool, Strict()] = Field(
+        default=True,
+        description="Translation projects: show volunteers up to three similar past results "
+        "of this project beside a new task (sources and translations of tasks they never "
+        "held). Turn it off for confidential texts.",
+    )
 
     @model_validator(mode="after")
     def _ceiling_above_redundancy(self) -> Self:
@@ -229,6 +235,7 @@ class ProjectPatch(BaseModel):
         default=None, ge=1, le=1_000_000
     )
     retention_days: RetentionDays | None = None
+    translation_memory: Annotated[bool, Strict()] | None = None
 
 
 # Fields that cannot be cleared with null (a project always has them).
@@ -245,6 +252,7 @@ REQUIRED_ON_PATCH = frozenset(
         "review",
         "gold_rate",
         "gold",
+        "translation_memory",
     }
 )
 
@@ -272,6 +280,9 @@ class Project(BaseModel):
     max_tasks_per_volunteer: int | None = None
     retention_days: int | None = Field(
         default=None, description="Days after closing when answers and results are removed."
+    )
+    translation_memory: bool = Field(
+        default=True, description="Similar past results shown to translators (see create)."
     )
     purged_at: datetime | None = Field(
         default=None, description="When retention removed the answers and results, if it did."

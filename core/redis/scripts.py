@@ -25,6 +25,7 @@ __all__ = ["LIBRARIES", "ScriptName", "load_all", "lua_source", "script_source"]
 class ScriptName(StrEnum):
     CREATE_TASKS = "create_tasks"
     CLAIM = "claim"
+    COUNT_CLAIMABLE = "count_claimable"  # what "Find work" offers (core.board.claims)
     HEARTBEAT = "heartbeat"
     RELEASE = "release"
     SUBMIT = "submit"
@@ -35,6 +36,7 @@ class ScriptName(StrEnum):
     RESERVE_SLOT = "reserve_slot"
     OPEN_REVIEW = "open_review"
     CLAIM_REVIEW = "claim_review"
+    COUNT_REVIEWABLE = "count_reviewable"  # what the review queue page counts
     DECIDE_REVIEW = "decide_review"
     EXPIRE_REVIEW_LEASES = "expire_review_leases"
     REVOKE_REVIEWER = "revoke_reviewer"

@@ -78,6 +78,19 @@ class ReviewOps(OpsBase):
         ]  # fmt: skip
         return ScriptCall(ScriptName.CLAIM_REVIEW, keys, args, parse)
 
+    def count_reviewable(self, project_id: str, reviewer_id: str) -> ScriptCall[tuple[int, bool]]:
+        """How many of the project's waiting items ``claim_review`` could give this reviewer (the
+        same bounded scan), and whether the queue goes on past the bound."""
+        pk = self.project_keys(project_id)
+        ids.validate_volunteer_id(reviewer_id)
+
+        def parse(reply: Sequence[Any]) -> tuple[int, bool]:
+            return int(reply[0]), bool(int(reply[1]))
+
+        keys = [pk.reviewers, pk.review_queue, pk.touched(reviewer_id), pk.answers]
+        args: list[str | int] = [reviewer_id, self.claim_scan_limit]
+        return ScriptCall(ScriptName.COUNT_REVIEWABLE, keys, args, parse)
+
     def review_context(self, review_id: str) -> Commands[LeaseContext]:
         """The review lease record, project document, task payload and answers behind a review
         id, with the board's time: what a decision is checked and validated against."""

@@ -12,9 +12,11 @@ project's ``max_redundancy``), or ``reject`` it (terminal, no result).
 
 Round trips: a review claim is four when the first project tried has an item (the claim index,
 the reviewer's rights on each of its projects in one pipeline, ``claim_review``, the project's
-instructions), one more per further project tried; reading a held item again (the pages'
-:meth:`Reviews.item`) is one; a decision is two (the review's context:
-lease, project, payload and answers in one pipeline; then ``decide_review``). Reviews are rare
+instructions), one more per further project tried; the pages' queue (:meth:`Reviews.queue`)
+is three (the claim index, the rights, then ``count_reviewable`` for every project in one
+pipeline); reading a held item again (the pages' :meth:`Reviews.item`) is one; a decision is
+two (the review's context: lease, project, payload and answers in one pipeline; then
+``decide_review``). Reviews are rare
 next to claims, so nothing of theirs is remembered in the process.
 """
 
@@ -35,9 +37,11 @@ from core.board.matching import (
     VolunteerLike,
     by_priority,
     require_charter,
+    speaks,
 )
 from core.board.models import Decided, ReviewAction, ReviewClaimed, ReviewDecision
 from core.board.runner import AsyncBoard
+from core.board.script_calls import Batch
 from core.errors import (
     NotACandidate,
     NotAReviewer,
@@ -48,7 +52,7 @@ from core.errors import (
 from core.projects.index import claimable_projects
 from core.redis.keys import Keys
 
-__all__ = ["ReviewItem", "Reviews"]
+__all__ = ["ReviewItem", "Reviews", "Waiting"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +68,16 @@ class ReviewItem:
     candidates: list[dict[str, Any]] = field(repr=False)
     #: Who gave each candidate, in order: for weighing them (reputations), never shown.
     authors: list[str] = field(default_factory=list, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    """One project of a reviewer's queue: the items they could claim now (within the claim's
+    scan bound; ``more``: the queue goes on past it)."""
+
+    card: ProjectCard
+    count: int
+    more: bool
 
 
 def _review_ref(review_id: str) -> ids.ReviewRef:
@@ -102,6 +116,27 @@ class Reviews:
             pipe.sismember(self.keys.project(card.id).reviewers, volunteer_id)
         granted = await pipe.execute()
         return by_priority([card for card, ok in zip(cards, granted, strict=True) if ok])
+
+    async def queue(self, volunteer: VolunteerLike) -> list[Waiting] | None:
+        """The reviewer's queue, for the pages: the projects they review *and* whose languages
+        they read, best first, each with the items a claim could give them (never one they
+        answered; ``count_reviewable.lua``, one round trip for all). None without review
+        rights on any active project."""
+        cards = await self.reviewer_of(volunteer.id)
+        if not cards:
+            return None
+        readable = [card for card in cards if speaks(card, volunteer)]
+        if not readable:
+            return []
+        counts = await self.board.run(
+            Batch(
+                [self.ops.count_reviewable(card.id, volunteer.id) for card in readable],
+                list,
+            )
+        )
+        return [
+            Waiting(card, count, more) for card, (count, more) in zip(readable, counts, strict=True)
+        ]
 
     async def claim(
         self, volunteer: VolunteerLike, *, project_id: str | None = None

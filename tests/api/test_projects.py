@@ -53,6 +53,25 @@ async def test_every_policy_field_is_stored(api: httpx.AsyncClient, actors: Acto
     assert fetched["deadline"].startswith("2999-01-01T00:00:00")
 
 
+async def test_a_confidential_project_turns_its_translation_memory_off(
+    api: httpx.AsyncClient, actors: Actors
+) -> None:
+    _, org = await actors.org()
+    assert (await new_project(api, org))["translation_memory"] is True  # the default
+    project = await new_project(api, org, translation_memory=False)
+    assert project["translation_memory"] is False
+    url = f"/v1/projects/{project['id']}"
+    edited = await api.patch(url, json={"translation_memory": True}, headers=org)
+    assert edited.status_code == 200, edited.text
+    assert (await api.get(url, headers=org)).json()["translation_memory"] is True
+    refused = await api.post(
+        "/v1/projects",
+        json={**PROJECT, "translation_memory": "false"},
+        headers=org,
+    )
+    assert refused.status_code == 422, refused.text
+
+
 async def test_an_unknown_task_type_is_refused_with_the_known_ones(
     api: httpx.AsyncClient, actors: Actors
 ) -> None:
@@ -195,6 +214,9 @@ async def test_editing_the_policy_reaches_the_board(
         {"redundancy": 0},
         {"max_redundancy": 2},
         {"deadline": "2001-01-01T00:00:00Z"},
+        {"translation_memory": None},
+        {"translation_memory": "no"},
+        {"translation_memory": 0},
     ],
 )
 async def test_edits_are_validated(

@@ -59,6 +59,7 @@ def play_life_cycle(board: TestBoard, clock: ManualClock) -> None:
     second = board.claim(project, other)
     assert isinstance(first, Claimed) and isinstance(second, Claimed)
     board.heartbeat(first.assignment_id, me)
+    assert board.run(board.ops.count_claimable(project, me)).available
     board.set_paused(project, False)
     board.submit(first.assignment_id, me, {"text": "a"})
     board.release(second.assignment_id, other, "skip")
@@ -144,6 +145,8 @@ def play_review_cycle(board: TestBoard, clock: ManualClock) -> None:
         board.submit(lease.assignment_id, answerer, {"label": "a"})
         board.open_review(project, lease.task_id, "disagreement")
     board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    assert board.run(board.ops.count_reviewable(project, reviewer)) == (2, False)
+    assert board.run(board.ops.count_reviewable(project, answerer)) == (0, False)
     first = board.claim_review(project, reviewer, lease_seconds=60)
     assert isinstance(first, ReviewClaimed)
     board.decide_review(first.review_id, reviewer, ReviewDecision.accepting(first.answers[0]))

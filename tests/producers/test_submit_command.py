@@ -191,3 +191,19 @@ def test_a_project_of_another_type_refuses_a_po_file_and_a_missing_token_is_a_us
     code = main(["submit", str(catalog), "--project", "prj_nope", *ngo.cli_flags()])
     assert code == 1
     assert "not_found" in capsys.readouterr().err
+
+
+def test_project_create_can_turn_the_translation_memory_off(
+    ngo: Ngo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = [
+        main(["project", "create", "--name", f"Leaflets {n}", "--task-type", "translation",
+              "--languages", "en,fr", *extra, *ngo.cli_flags()])
+        for n, extra in enumerate(([], ["--no-translation-memory"]))
+    ]  # fmt: skip
+    assert made == [0, 0]
+    out = capsys.readouterr().out
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(out)
+    second, _ = decoder.raw_decode(out[end:].lstrip())
+    assert (first["translation_memory"], second["translation_memory"]) == (True, False)

@@ -53,6 +53,7 @@ NAMES: dict[str, dict[str, str]] = {
         "email error": "Please write an e-mail address, such as name@example.org.",
         "ran out": "The time for this task ran out",
         "nothing now": "No task fits you right now. Please come back later.",
+        "nothing left": "Nothing is left for you right now",
     },
     "fr": {
         "Start": "Commencer",
@@ -76,6 +77,7 @@ NAMES: dict[str, dict[str, str]] = {
         "email error": "Veuillez écrire une adresse e-mail, par exemple nom@example.org.",
         "ran out": "Le temps de cette tâche est écoulé",
         "nothing now": "Aucune tâche ne vous correspond pour le moment. Revenez plus tard.",
+        "nothing left": "Il ne reste rien pour vous pour le moment",
     },
 }
 

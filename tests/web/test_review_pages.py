@@ -175,7 +175,7 @@ def test_a_reviewer_accepts_a_translation_with_a_key_and_the_comment_reaches_the
     scene = in_review(site, "translation", TRANSLATION, [FIRST, SECOND], review={"agreement": 0.99})
     page = browser.new_context(viewport=PHONE).new_page()
     sign_in(page, site, scene.reviewer)
-    expect(page.get_by_text("1 item waits for a reviewer in your projects.")).to_be_visible()
+    expect(page.get_by_text("1 item waits for you in your projects.")).to_be_visible()
     tab_to(page, page.get_by_role("button", name="Review next"))
     page.keyboard.press("Enter")
     expect(page).to_have_url(re.compile(r"/review/prj_"))

@@ -72,10 +72,12 @@ def in_thread(scenario: Callable[[Site, Scene], Coroutine[Any, Any, None]], redi
         pool.submit(asyncio.run, main()).result()
 
 
-async def token_of(site: Site) -> tuple[str, str, Headers]:
+async def token_of(
+    site: Site, languages: tuple[str, ...] = ("en", "fr")
+) -> tuple[str, str, Headers]:
     """A new volunteer through the API: id, token and its headers (charter accepted)."""
     made = await site.client.post(
-        "/v1/volunteers", json={"display_name": "Rev", "languages": ["en", "fr"]}
+        "/v1/volunteers", json={"display_name": "Rev", "languages": list(languages)}
     )
     body = made.json()
     headers = {"Authorization": f"Bearer {body['token']}"}
@@ -154,7 +156,7 @@ async def the_queue_counts_per_project_and_review_next_claims(site: Site, world:
     )
     await reviewer_on(site, world, project_id)
     queue = await site.client.get("/review?lang=en")
-    assert "1 item waits for a reviewer in your projects." in queue.text
+    assert "1 item waits for you in your projects." in queue.text
     claimed = await review_next(site.client)
     assert claimed.status_code == 303
     assert claimed.headers["location"].startswith(f"/review/{project_id}.")
@@ -166,6 +168,55 @@ async def the_queue_counts_per_project_and_review_next_claims(site: Site, world:
     assert re.search(r"<ins>.*?Lave.*?</ins>", item.text)
     # Nothing else waits: the queue says so.
     assert "Nothing waits for review" in (await site.client.get("/review?lang=en")).text
+
+
+def test_the_queue_leaves_out_what_i_answered_and_projects_i_cannot_read(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    in_thread(the_queue_leaves_out_what_i_answered_and_projects_i_cannot_read, redis_url)
+
+
+async def the_queue_leaves_out_what_i_answered_and_projects_i_cannot_read(
+    site: Site, world: Scene
+) -> None:
+    project_id, [task_id] = await world.project(1, task_type="translation", redundancy=2)
+    answerers = [await token_of(site) for _ in range(2)]
+    texts = ("Lavez vos mains.", "Lave tes mains.")
+    for text, (_, _, headers) in zip(texts, answerers, strict=True):
+        await answer_all(site.client, [headers], {"text": text})
+    assert await world.open_review(project_id, task_id)
+
+    # One who answered the task is a reviewer of the project too: nothing waits for them, and
+    # "Review next" agrees with the page (DESIGN.md invariant 2).
+    answerer_id, answerer_token, _ = answerers[0]
+    await world.grant(project_id, answerer_id)
+    await sign_in(site.client, answerer_token)
+    queue = await site.client.get("/review?lang=en")
+    assert "Nothing waits for review in your projects" in queue.text
+    assert "Items whose tasks you answered yourself are left to other reviewers." in queue.text
+    assert "Review next" not in queue.text
+    assert re.search(r"Waiting for you</dt><dd>0<", queue.text)
+    form = (await site.client.get("/logout")).text  # a page with a form, for its token
+    tried = await site.client.post("/review/next", data={"csrf_token": csrf(form)})
+    assert tried.headers["location"] == "/review?none=1"
+
+    # A reviewer of the project who reads only Spanish is offered none of its (en -> fr) items.
+    spanish_id, spanish_token, _ = await token_of(site, ("es",))
+    await world.grant(project_id, spanish_id)
+    await sign_in(site.client, spanish_token)
+    queue = await site.client.get("/review?lang=en")
+    assert "are in languages that are not among yours" in queue.text
+    assert "Review next" not in queue.text and "Projects you review" not in queue.text
+    form = (await site.client.get("/logout")).text  # a page with a form, for its token
+    tried = await site.client.post("/review/next", data={"csrf_token": csrf(form)})
+    assert tried.headers["location"] == "/review?none=1"
+
+    # Another reviewer, who reads both, gets it.
+    await reviewer_on(site, world, project_id)
+    queue = await site.client.get("/review?lang=en")
+    assert "1 item waits for you in your projects." in queue.text
+    claimed = await review_next(site.client)
+    assert claimed.headers["location"].startswith(f"/review/{project_id}.{task_id}.")
 
 
 def test_someone_elses_review_and_a_random_id_are_the_same_404(

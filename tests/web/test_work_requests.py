@@ -4,6 +4,7 @@ in that page's policy (and nothing else), and the form's refusals mapped to fiel
 
 from __future__ import annotations
 
+import gzip
 import re
 from collections.abc import AsyncIterator
 from typing import Any
@@ -134,6 +135,69 @@ async def test_minutes_per_task_are_the_median_of_the_projects_timed_answers(
     await signed_in_volunteer(web, "s2")
     found = await web.get("/work")
     assert "about 5 minutes" in found.text
+
+
+async def test_find_work_lists_only_projects_with_a_task_left_for_me(
+    web: httpx.AsyncClient,
+) -> None:
+    project, _ = await org_project(web, "moderation", [moderation(i) for i in range(2)], "s3")
+    await signed_in_volunteer(web, "s3")
+    found = await web.get("/work?lang=en")
+    assert re.search(r"Tasks left for you</dt><dd>2<", found.text)
+    # I skip both tasks (after a skip comes the next one): they are still open, for others.
+    token = await csrf(web, "/work")
+    started = await web.post("/work/start", data={"csrf_token": token, "project_id": project})
+    task_url = started.headers["location"]
+    for _ in range(2):
+        assert task_url.startswith(f"/work/a/{project}.")
+        token = await csrf(web, task_url + "/skip")
+        skipped = await web.post(
+            task_url + "/skip", data={"csrf_token": token, "reason": "too_hard"}
+        )
+        assert skipped.status_code == 303
+        task_url = skipped.headers["location"]
+    assert not task_url.startswith("/work/a/")  # none left for me: back to /work
+    found = await web.get("/work?lang=en")
+    assert "Start" not in found.text and "Any task" not in found.text
+    assert "Nothing is left for you right now" in found.text
+    assert "No project needs your languages" not in found.text
+    token = await csrf(web, "/logout")
+    nothing = await web.post("/work/start", data={"csrf_token": token, "project_id": project})
+    assert nothing.headers["location"] == "/work?empty=1"
+    # Someone new is offered both.
+    web.cookies.clear()
+    await signed_in_volunteer(web, "s3")
+    assert re.search(r"Tasks left for you</dt><dd>2<", (await web.get("/work?lang=en")).text)
+
+
+async def test_a_task_page_with_its_css_and_js_stays_within_50_kb_compressed(
+    web: httpx.AsyncClient,
+) -> None:
+    """WEB.md's weight budget, on the heaviest page: a translation task with the workbench (its
+    glossary, checks and shortcuts), in French; compressed as a server would send it (the page
+    by gzip at level 6, the way a proxy does; the assets as the app serves them)."""
+    payload = {
+        "source_text": "Wash your hands with soap before every meal, 3 times a day, %s.",
+        "source_lang": "en",
+        "target_lang": "fr",
+        "context": "A poster in a health centre.",
+        "glossary": {"soap": "savon", "meal": "repas"},
+    }
+    project, _ = await org_project(web, "translation", [payload], "s4")
+    await signed_in_volunteer(web, "s4")
+    token = await csrf(web, "/work")
+    started = await web.post("/work/start", data={"csrf_token": token, "project_id": project})
+    page = await web.get(started.headers["location"] + "?lang=fr")
+    assert page.status_code == 200 and "savon" in page.text
+    total = len(gzip.compress(page.content, compresslevel=6))
+    assets = re.findall(r'(?:href|src)="(/static/[^"]+)"', page.text)
+    assert len(assets) == 2, assets  # one style sheet, one script
+    for url in assets:
+        served = await web.get(url, headers={"Accept-Encoding": "gzip"})
+        assert served.status_code == 200
+        assert served.headers["content-encoding"] == "gzip"
+        total += int(served.headers["content-length"])
+    assert total <= 50 * 1024, total
 
 
 async def test_a_data_entry_image_is_allowed_from_its_own_origin_only(

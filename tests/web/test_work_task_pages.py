@@ -84,6 +84,38 @@ def test_a_lease_running_out_while_the_page_is_open_loses_nothing_typed(
     expect(page.locator(".source")).to_contain_text("(1)")  # the project's other task
 
 
+def test_an_answer_sent_while_offline_is_kept_then_sent_when_the_connection_returns(
+    browser: Browser, site: Site
+) -> None:
+    scene = WorkScene(site)
+    project = scene.project("moderation", "Patchy network", redundancy=1)
+    scene.tasks(project, [{"payload": moderation_payload(i)} for i in range(2)])
+    page = volunteer(browser, site, scene, "Kofi", phone=True)
+    start(page, "Patchy network")
+    task_url = page.url
+    note = page.locator("#offline-note")
+    expect(note).to_be_hidden()
+
+    page.context.set_offline(True)
+    page.get_by_label(EN["Reasons"]).fill("advertising")
+    page.get_by_role("button", name="spam", exact=True).click()
+    expect(note).to_be_visible()
+    expect(page.locator("#live")).to_contain_text("You are offline.")
+    assert page.url == task_url  # nothing sent, nothing lost
+    expect(page.get_by_label(EN["Reasons"])).to_have_value("advertising")
+    assert_accessible(page)
+    counts = site.http.get(f"/v1/projects/{project}", headers=scene.headers).json()["counts"]
+    assert (counts["collecting"], counts["open"]) == (1, 1), counts  # held, not answered
+
+    page.context.set_offline(False)  # the connection returns: the answer goes, the next comes
+    expect(page.locator(".flash")).to_have_text(EN["saved"])
+    expect(page).to_have_url(TASK_URL)
+    assert page.url != task_url
+    answered = site.http.get(f"/v1/projects/{project}", headers=scene.headers).json()["counts"]
+    # The first task has its one answer; the second is the one now on my page.
+    assert (answered["collecting"], answered["open"]) == (1, 0), answered
+
+
 def test_another_persons_assignment_is_the_same_404_as_a_random_id(
     browser: Browser, site: Site
 ) -> None:

@@ -78,3 +78,22 @@ def test_the_workbench_marks_the_glossary_offers_a_past_result_and_checks_the_nu
     assert_accessible(page)
     page.get_by_role("button", name="Submit anyway").click()
     expect(page.locator(".flash")).to_be_visible()
+
+    # The NGO turns the memory off (a confidential project): no past result is shown any more,
+    # though the new poster is as close to the first as the last one was.
+    off = site.http.patch(
+        f"/v1/projects/{project_id}", json={"translation_memory": False}, headers=scene.headers
+    )
+    assert off.status_code == 200 and off.json()["translation_memory"] is False, off.text
+    scene.tasks(project_id, [{"payload": _payload(5)}])
+    page.goto(site.url("/work"))
+    card = page.get_by_role("listitem").filter(has=page.get_by_role("heading", name=name))
+    card.get_by_role("button", name=EN["Start"]).click()
+    expect(page).to_have_url(re.compile(r"/work/a/[^/]+$"))
+    expect(page.get_by_label("Your translation")).to_be_visible()
+    deadline = time.monotonic() + 30  # another process may hold the project for a second more
+    while page.get_by_role("region", name="Similar past translations").count():
+        assert time.monotonic() < deadline, "the memory is still shown"
+        page.reload()
+    expect(page.locator(".wb-source")).to_contain_text("5 times a day")
+    assert "Lavez-vous" not in page.content()

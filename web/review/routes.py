@@ -75,7 +75,8 @@ class Waiting:
     organisation: str
     task_type: str
     languages: list[str]
-    waiting: int
+    waiting: int  # items I could review (within the claim's scan bound)
+    more: bool  # the project's queue goes on past that bound
 
 
 def _reviews(page: Visit) -> Reviews:
@@ -87,18 +88,15 @@ def _claims(page: Visit) -> Claims:
 
 
 async def _waiting(page: Visit) -> list[Waiting] | None:
-    """The projects I review with how many items wait in each; None without review rights."""
-    cards = await _reviews(page).reviewer_of(page.person.id)
-    if not cards:
+    """The projects I review whose languages I read, with the items waiting there that "Review
+    next" could give me (never one I answered myself); None without review rights."""
+    queue = await _reviews(page).queue(page.person)
+    if queue is None:
         return None
-    client = page.state.sessions.client
-    async with client.pipeline(transaction=False) as pipe:
-        for card in cards:
-            pipe.zcard(page.state.keys.project(card.id).review_queue)
-        counts = await pipe.execute()
     found: list[Waiting] = []
     org_names: dict[str, str] = {}
-    for card, count in zip(cards, counts, strict=True):
+    for row in queue:
+        card = row.card
         try:
             document = await _claims(page).catalogue.document(card.id)
         except NotFound:
@@ -116,7 +114,8 @@ async def _waiting(page: Visit) -> list[Waiting] | None:
                 organisation=org_names[org_id],
                 task_type=card.task_type,
                 languages=[language_name(tag, page.language.code) for tag in card.languages],
-                waiting=int(count),
+                waiting=row.count,
+                more=row.more,
             )
         )
     return found
@@ -133,20 +132,29 @@ async def queue(request: Request) -> Response:
         "review/queue.html",
         projects=projects,
         total=sum(p.waiting for p in projects or []),
+        more=any(p.more for p in projects or []),
         task_types=TASK_TYPES,
         none_for_me=request.query_params.get("none") == "1",
     )
 
 
 async def _next(page: Visit, flash: str | None = None) -> Response:
-    """Claims the next item for me and goes to it (or back to ``/review`` when none waits)."""
-    try:
-        item = await _reviews(page).claim(page.person)
-    except NotAReviewer:
+    """Claims the next item for me and goes to it (or back to ``/review`` when none waits): from
+    the projects the queue page counts items in, in its order, so the page and this agree."""
+    reviews = _reviews(page)
+    queue = await reviews.queue(page.person)
+    if queue is None:
         return redirect(page, "/review", flash=flash)
-    if item is None:
-        return redirect(page, "/review" if flash else "/review?none=1", flash=flash)
-    return redirect(page, f"/review/{item.id}", flash=flash)
+    for row in queue:
+        if not row.count:
+            continue
+        try:
+            item = await reviews.claim(page.person, project_id=row.card.id)
+        except (NotAReviewer, NotFound):
+            continue  # rights withdrawn, or the project paused or gone, since the count
+        if item is not None:
+            return redirect(page, f"/review/{item.id}", flash=flash)
+    return redirect(page, "/review" if flash else "/review?none=1", flash=flash)
 
 
 @router.post("/review/next")

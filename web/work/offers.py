@@ -21,6 +21,10 @@ from typing import Any
 
 import redis.asyncio
 
+from core.board.claims import Claims
+from core.board.matching import ProjectCard
+from core.board.models import Claimable
+from core.board.script_calls import Batch
 from core.errors import NotFound
 from core.recent import Recent
 from core.redis.keys import Keys
@@ -29,7 +33,9 @@ from web.visit import Visit
 
 __all__ = [
     "DEFAULT_MINUTES",
+    "MAX_OFFERS",
     "ProjectFacts",
+    "claimable_projects",
     "minutes_per_task",
     "project_facts",
     "task_type_name",
@@ -51,6 +57,28 @@ MIN_ANSWERS = 5
 MINUTES_TTL_SECONDS = 60.0
 _minutes: Recent[str, int] = Recent(MINUTES_TTL_SECONDS, 2048)
 _org_names: Recent[str, str] = Recent(MINUTES_TTL_SECONDS, 2048)
+
+
+#: Most projects "Find work" looks at (those that fit, best first), each with one bounded check.
+MAX_OFFERS = 20
+
+
+async def claimable_projects(
+    claims: Claims, volunteer: Any
+) -> tuple[int, list[tuple[ProjectCard, Claimable]]]:
+    """The projects that fit the volunteer (how many, up to :data:`MAX_OFFERS`) and, of them,
+    those where "Start" would give them a task now, with the tasks left for them: one round
+    trip for all, each check reading at most the claim's scan bound (``count_claimable.lua``),
+    never every task. A project whose remaining tasks the volunteer already took or skipped is
+    left out (a claim would never serve those to them again)."""
+    cards = await claims.matcher.candidates(volunteer, limit=MAX_OFFERS)
+    if not cards:
+        return 0, []
+    checks = [claims.ops.count_claimable(card.id, volunteer.id) for card in cards]
+    counted: list[Claimable] = await claims.board.run(Batch(checks, list))
+    return len(cards), [
+        (card, count) for card, count in zip(cards, counted, strict=True) if count.available
+    ]
 
 
 def task_type_name(task_type: str) -> str:

@@ -34,7 +34,7 @@ from web.pages import redirect, render
 from web.routing import WebRoute
 from web.visit import Visit, visit
 from web.work.forms import AnswerForm, data_fields
-from web.work.offers import minutes_per_task, project_facts
+from web.work.offers import claimable_projects, minutes_per_task, project_facts
 from web.work.task_page import task_page
 from web.work.translation_checks import translation_checks
 
@@ -65,22 +65,21 @@ def _now_ms() -> int:
 # -- find work ---------------------------------------------------------------------------------
 
 
-async def _offers(page: Visit) -> list[dict[str, Any]]:
+async def _offers(page: Visit) -> tuple[int, list[dict[str, Any]]]:
+    """How many projects fit me, and those with a task for me now (see ``claimable_projects``)."""
     claims = _claims(page)
-    cards = await claims.matcher.candidates(page.person)
-    if not cards:
-        return []
+    fitting, found = await claimable_projects(claims, page.person)
     client = page.state.sessions.client
-    async with client.pipeline(transaction=False) as pipe:
-        for card in cards:
-            pipe.zcard(page.state.keys.project(card.id).ready)
-        left = await pipe.execute()
     offers = []
-    for card, ready in zip(cards, left, strict=True):
-        facts = await project_facts(page, card.id, await claims.catalogue.document(card.id))
+    for card, count in found:
+        try:
+            document = await claims.catalogue.document(card.id)
+        except ProjectNotFound:
+            continue
+        facts = await project_facts(page, card.id, document)
         minutes = await minutes_per_task(client, page.state.keys, card.id, card.task_type)
-        offers.append({"facts": facts, "tasks_left": int(ready), "minutes": minutes})
-    return offers
+        offers.append({"facts": facts, "tasks_left": count.tasks_left, "minutes": minutes})
+    return fitting, offers
 
 
 @router.get("/work")
@@ -88,10 +87,12 @@ async def find_work(request: Request) -> Response:
     page = await visit(request)
     if page.person.charter_accepted_at_ms is None:
         return redirect(page, "/charter?next=/work")
+    fitting, offers = await _offers(page)
     return render(
         page,
         "work/find.html",
-        offers=await _offers(page),
+        offers=offers,
+        fitting=fitting,
         nothing_now=request.query_params.get("empty") == "1",
     )
 
@@ -121,7 +122,9 @@ async def live_assignments(request: Request) -> Response:
 
 
 async def _claim_next(page: Visit, project_id: str | None) -> Assignment | None:
-    """A task of ``project_id`` if it has one for me, else of any project."""
+    """A task of ``project_id`` if it has one for me, else of any project: the claim tries the
+    best few projects that fit; when none of them has a task for me, the projects "Find work"
+    offers (a wider, still bounded, look) are tried in turn."""
     claims = _claims(page)
     if project_id:
         try:
@@ -130,7 +133,16 @@ async def _claim_next(page: Visit, project_id: str | None) -> Assignment | None:
             found = None
         if found is not None:
             return found
-    return await claims.claim(page.person)
+    found = await claims.claim(page.person)
+    if found is not None:
+        return found
+    _, offered = await claimable_projects(claims, page.person)
+    for card, _ in offered:
+        with contextlib.suppress(ProjectNotFound):
+            found = await claims.claim(page.person, project_id=card.id)
+            if found is not None:
+                return found
+    return None
 
 
 @router.post("/work/start")

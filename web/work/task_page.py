@@ -68,9 +68,8 @@ async def task_page(
 ) -> Response:
     """The page; ``checks``: the translation checks that held a submit back (shown as an
     alert, with "Submit anyway")."""
-    facts = await project_facts(
-        page, assignment.project_id, await claims.catalogue.document(assignment.project_id)
-    )
+    document = await claims.catalogue.document(assignment.project_id)
+    facts = await project_facts(page, assignment.project_id, document)
     practice = assignment.gold and await claims.qualifying(page.person.id, assignment.project_id)
     now = int(time.time() * 1000)
     lease_seconds = facts.lease_seconds or 600
@@ -83,6 +82,8 @@ async def task_page(
             assignment.project_id,
             payload,
             task_id=assignment.task_id,
+            # A confidential project turns its memory off: then no other task's text is shown.
+            use_memory=document.get("translation_memory") is not False,
         )
         if assignment.task_type == "translation"
         else None

@@ -1,4 +1,5 @@
-/* web/work: the task page's lease countdown and heartbeat, and number keys for labels.
+/* web/work: the task page's lease countdown and heartbeat, number keys for labels, and the
+   offline queue (an answer sent while offline is kept, then sent when the connection returns).
    The page works without it: the lease is shown in minutes, buttons submit the form. */
 "use strict";
 (function () {
@@ -78,7 +79,67 @@
     });
   }
 
+  /* The offline queue: one answer at most (a task page holds one form). Kept in the tab's
+     sessionStorage too, so that reloading the page while offline does not lose it; sent as the
+     very form would have been (same fields, the pressed button's name and value), so the server
+     answers as usual: the next task with "Saved", or, if the lease ran out meanwhile, the page
+     that shows what was typed. */
+  var PENDING = "ruche.pending-answer";
+  var held = null;
+
+  function pendingFor(form) {
+    var saved = held;
+    if (!saved) {
+      try { saved = JSON.parse(window.sessionStorage.getItem(PENDING) || "null"); } catch (e) { saved = null; }
+    }
+    return saved && saved.action === form.getAttribute("action") ? saved : null;
+  }
+
+  function send(saved) {
+    held = null;
+    try { window.sessionStorage.removeItem(PENDING); } catch (e) { /* nothing kept there */ }
+    var out = document.createElement("form");
+    out.method = "post";
+    out.action = saved.action;
+    out.hidden = true;
+    saved.fields.forEach(function (pair) {
+      var input = document.createElement("input");
+      input.type = "hidden";
+      input.name = pair[0];
+      input.value = pair[1];
+      out.appendChild(input);
+    });
+    document.body.appendChild(out);
+    out.submit();
+  }
+
+  function offlineQueue(form) {
+    var note = document.getElementById("offline-note");
+    form.addEventListener("submit", function (event) {
+      if (navigator.onLine !== false || event.defaultPrevented) { return; }
+      event.preventDefault();
+      var fields = [];
+      new FormData(form).forEach(function (value, name) {
+        if (typeof value === "string") { fields.push([name, value]); }
+      });
+      var button = event.submitter;
+      if (button && button.name) { fields.push([button.name, button.value]); }
+      held = { action: form.getAttribute("action"), fields: fields };
+      try { window.sessionStorage.setItem(PENDING, JSON.stringify(held)); } catch (e) { /* kept in memory */ }
+      if (note) { note.hidden = false; Ruche.announce(note.textContent.trim()); }
+    });
+    window.addEventListener("online", function () {
+      var saved = pendingFor(form);
+      if (saved) { send(saved); }
+    });
+    var waiting = pendingFor(form);
+    if (waiting && navigator.onLine !== false) { send(waiting); }
+    else if (waiting && note) { note.hidden = false; }
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
+    var answer = document.getElementById("answer");
+    if (answer && document.getElementById("offline-note")) { offlineQueue(answer); }
     var lease = document.getElementById("lease");
     if (lease && lease.dataset.expiresMs) { countdown(lease); }
     var group = document.querySelector("[data-number-keys]");
