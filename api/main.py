@@ -45,6 +45,7 @@ from core.projects.catalogue import ProjectCatalogue
 from core.ratelimit import RateLimits
 from core.redis.clients import async_redis_client, hot_path_mux, limits_cluster_uri, redis_url
 from core.redis.keys import Keys
+from core.redis.mux import MuxRedis
 from core.review.reviewers import Reviews
 from core.settings import Settings, load_settings
 from web.app import install_web, start_web
@@ -94,7 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             client,
             settings.rates,
             key_prefix=keys.rate_limits,
-            mux=mux,
+            mux=mux if isinstance(mux, MuxRedis) else None,
             cluster_uri=limits_cluster_uri(settings) if settings.redis_cluster else None,
             cluster_tls=(settings.redis_url or "").startswith("rediss:"),
         )
@@ -106,8 +107,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await web.mailer.drain()  # the mails the pages are still sending
-            if mux is not None:
-                await mux.aclose()
+            await mux.aclose()
             await client.aclose()
 
     # FastAPI's app, with /docs (Swagger UI) and /redoc served from assets shipped inside the

@@ -19,7 +19,8 @@ processes on the machine skew the wall times more than the CPU times.
 With ``--cluster-url`` (any node of a Redis Cluster), the cluster mode's request path too:
 redis-py's asyncio cluster client (what ``RUCHE_REDIS_CLUSTER=1`` uses instead of the mux, which
 speaks to one host), one EVALSHA on a key, and two on two slots sent at once
-(``core.board.runner.send_by_slot``, a claim's shape), against redis-py's one-node client.
+(``core.board.runner.send_by_slot``, a claim's shape), against redis-py's one-node client; and
+the same through ``core.redis.cluster_mux.ClusterMux`` (what the API uses on a cluster).
 
 Usage::
 
@@ -49,6 +50,7 @@ import uvloop
 from sanity import require, require_finite
 
 from core.board.runner import send_by_slot
+from core.redis.cluster_mux import ClusterMux
 from core.redis.mux import MuxRedis
 from core.redis.server import RedisServer
 
@@ -138,8 +140,24 @@ async def run(url: str, n: int, pin: bool, warm_up: int, cluster_url: str | None
         async def cluster_pair() -> object:
             return await send_by_slot(cast(redis.asyncio.Redis, cluster_client), keyed)
 
-        cases += [("cluster evalsha", cluster_single), ("cluster 2 slots", cluster_pair)]
-        expected.update({"cluster evalsha": 1, "cluster 2 slots": [1, 1]})
+        cluster_mux = ClusterMux(cluster_url)
+
+        async def cluster_mux_single() -> object:
+            return await cluster_mux.execute(keyed[:1])
+
+        async def cluster_mux_pair() -> object:
+            return await cluster_mux.execute(keyed)
+
+        cases += [
+            ("cluster evalsha", cluster_single),
+            ("cluster 2 slots", cluster_pair),
+            ("cluster mux single", cluster_mux_single),
+            ("cluster mux 2 slots", cluster_mux_pair),
+        ]
+        expected.update({
+            "cluster evalsha": 1, "cluster 2 slots": [1, 1],
+            "cluster mux single": [1], "cluster mux 2 slots": [1, 1],
+        })  # fmt: skip
     for name, call in cases:
         reply = await call()
         require(reply == expected[name], "bench/redis_mux.py", f"{name} replied {reply!r}")
@@ -165,9 +183,12 @@ async def run(url: str, n: int, pin: bool, warm_up: int, cluster_url: str | None
             if cluster is not None:
                 c_single = results["cluster evalsha"] / results["redis-py evalsha"]
                 c_pair = results["cluster 2 slots"] / results["redis-py pipeline of 2"]
+                m_single = results["cluster mux single"] / results["cluster evalsha"]
+                m_pair = results["cluster mux 2 slots"] / results["cluster 2 slots"]
                 ratios.append(
                     f"  {where}, {label}: cluster/redis-py single {c_single:.2f}   "
-                    f"2 slots/pipeline of 2 {c_pair:.2f}"
+                    f"2 slots/pipeline of 2 {c_pair:.2f}; cluster mux/cluster client single "
+                    f"{m_single:.2f}   2 slots {m_pair:.2f}"
                 )
     print("\nratios mux/redis-py (client CPU):")
     print("\n".join(ratios))
@@ -175,6 +196,7 @@ async def run(url: str, n: int, pin: bool, warm_up: int, cluster_url: str | None
     await mux.aclose()
     if cluster is not None:
         await cluster.aclose()
+        await cluster_mux.aclose()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -186,6 +186,7 @@ class RateLimits:
                 key_prefix=key_prefix,
                 socket_timeout=_CLUSTER_TIMEOUT_S,
                 socket_connect_timeout=_CLUSTER_TIMEOUT_S,
+                require_full_coverage=False,  # a slot down fails its own counters only
                 **({"ssl": True} if cluster_tls else {}),
             )
         else:

@@ -53,6 +53,7 @@ from core.clock import Clock, RedisClock
 from core.errors import RucheError
 from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS
 from core.redis.clients import is_cluster
+from core.redis.cluster_mux import ClusterMux
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.redis.scripts import ScriptName, load_all, load_all_async
@@ -280,7 +281,7 @@ class AsyncBoard:
         keys: Keys | None = None,
         clock: Clock | None = None,
         claim_scan_limit: int = 256,
-        mux: MuxRedis | None = None,
+        mux: MuxRedis | ClusterMux | None = None,
     ) -> None:
         self.client = client
         self.keys = keys or Keys()

@@ -11,8 +11,8 @@ and refresh the slot map after a failover. They are handed out typed as the one-
 the commands Ruche sends are the same (every script and multi-key command stays in one slot,
 tests/core/test_cluster_slots.py), and the few places where the two differ ask
 :func:`is_cluster`. The API's multiplexed connection (:mod:`core.redis.mux`) speaks to one host,
-so :func:`hot_path_mux` gives none in cluster mode: the hot path then goes through the cluster
-client (``bench/redis_mux.py`` measures what that costs).
+so in cluster mode :func:`hot_path_mux` gives a :class:`~core.redis.cluster_mux.ClusterMux`, one
+per master with the slot map (``bench/redis_mux.py --cluster-url`` measures both).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ import redis.asyncio
 import redis.asyncio.cluster
 import redis.cluster
 
+from core.redis.cluster_mux import ClusterMux
 from core.redis.mux import MuxRedis
 from core.settings import Settings
 
@@ -99,12 +100,14 @@ def async_redis_client(
     return cast(redis.asyncio.Redis, client)
 
 
-def hot_path_mux(settings: Settings, *, timeout_s: float) -> MuxRedis | None:
-    """The API's multiplexed connection (:mod:`core.redis.mux`); None on a cluster, whose hot
-    path goes through the cluster client."""
-    if settings.redis_cluster:
-        return None
+def hot_path_mux(settings: Settings, *, timeout_s: float) -> MuxRedis | ClusterMux:
+    """The API's multiplexed connection (:mod:`core.redis.mux`); on a cluster, one per master
+    with the slot map (:mod:`core.redis.cluster_mux`)."""
     url = redis_url(settings, "the API")
+    if settings.redis_cluster:
+        return ClusterMux(
+            url, cluster_nodes(settings), timeout_s=timeout_s, connect_timeout_s=timeout_s
+        )
     return MuxRedis(url, timeout_s=timeout_s, connect_timeout_s=timeout_s)
 
 
