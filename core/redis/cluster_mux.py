@@ -147,11 +147,14 @@ class ClusterMux:
         if keyless:
             target = first_node if groups else next(iter(self._muxes), self._startup[0])
             groups.setdefault(target, [])[:0] = keyless
+        if len(groups) == 1:  # one node, the usual case: no task to gather
+            [(node, indices)] = groups.items()
+            parts = [await self._send(node, [commands[i] for i in indices])]
+        else:
+            sent = [self._send(node, [commands[i] for i in ids]) for node, ids in groups.items()]
+            parts = await asyncio.gather(*sent)
         replies: list[Any] = [None] * len(commands)
-        sent = [
-            self._send(node, [commands[i] for i in indices]) for node, indices in groups.items()
-        ]
-        for indices, part in zip(groups.values(), await asyncio.gather(*sent), strict=True):
+        for indices, part in zip(groups.values(), parts, strict=True):
             for position, index in enumerate(indices):
                 replies[index] = part[position]
         for index, reply in enumerate(replies):
