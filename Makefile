@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# Dependency groups (--group) need pip 25.1 or newer.
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e . --group dev
+	@# PYTHONWARNINGS: setuptools' editable-install warning block would open every first run.
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e '.[embedded]' --group dev
 	@touch $(STAMP)
 
 up: venv

@@ -11,6 +11,7 @@ from contextlib import asynccontextmanager
 from importlib.metadata import version
 
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from api import metrics
@@ -22,6 +23,7 @@ from api.request_context import RequestContext
 from api.routes import (
     assignments,
     certificates,
+    charter,
     health,
     invitations,
     org_limits,
@@ -37,6 +39,7 @@ from api.routes import (
     volunteers,
     webhooks,
 )
+from core.accounts.charter import Charters
 from core.accounts.store import Accounts
 from core.accounts.tokens import token_hash
 from core.board.claims import Claims
@@ -99,6 +102,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             cluster_uri=limits_cluster_uri(settings) if settings.redis_cluster else None,
             cluster_tls=(settings.redis_url or "").startswith("rediss:"),
         )
+        app.state.charters = Charters(client, keys)
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )
@@ -127,6 +131,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = ApiMetrics()
     # Outside the body limit and the error handlers: it also counts requests they refuse.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.cors_origin_list:
+        # A volunteer app on another origin (RUCHE_CORS_ORIGINS; none by default). Tokens go in
+        # the Authorization header, never cookies: no credentials mode, so the pages' session
+        # cookie is never sent by another origin's script.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
+        )
     # Outermost of all: every response gets its X-Request-ID, every log line its request id.
     app.add_middleware(RequestContext)
     # Routes are matched in order, one regular expression each: the volunteers' hot path goes
@@ -140,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *(m.router for m in (orgs, org_limits, projects, tasks, results, webhooks, reviewers)),
         task_types.router,
         reputation.router,
-        *(m.router for m in (volunteers, reviews, invitations, privacy)),
+        *(m.router for m in (volunteers, charter, reviews, invitations, privacy)),
         certificates.router,
     ]
     for router in routers:

@@ -1,17 +1,20 @@
 """Simulated crowds and tasks for ``bench/quality.py``: who answers what, from fixed seeds.
 
-Four kinds of volunteer (QUALITY.md's usual suspects): *reliable* (right 90 % of the time),
-*mediocre* (65 %), *spammers* (uniformly random answers) and *adversarial* one-label answerers
-(the same answer, whatever the task). Three kinds of task, each with its truth:
+Kinds of volunteer (QUALITY.md's usual suspects): *reliable* (right 90 % of the time),
+*mediocre* (65 %), *spammers* (uniformly random answers), *constant* answerers (the same answer,
+whatever the task), *adversaries* (who see the truth and answer something else), and volunteers
+who get better (*improving*, 60 % -> 90 % over a run) or worse (*slipping*, 90 % -> 50 %).
+Activity is even, or follows a long tail (the k-th most active volunteer answers ~1/k as often).
+Three kinds of task, each with its truth:
 
-- moderation: a post to label ``ok`` / ``spam`` / ``abuse`` (60 / 25 / 15 % of posts); errors
-  pick another label uniformly; an adversary always gives their one label;
+- moderation: a post to label among 2, 3 or 4 labels with the scenario's base rates (80/20,
+  60/25/15, 55/20/15/10); errors pick another label uniformly;
 - data entry: a form with a name, a date and an amount, written in varied but equivalent ways
   by those who read them right; misreadings are typos, day/month swaps and digit slips; a
-  spammer makes values up, an adversary types the same three values every time;
+  spammer makes values up, a constant answerer types the same three values every time;
 - translation choice: five candidate translations of a sentence, two of them right (two
-  paraphrases), three unrelated; the volunteer submits the one they pick; an adversary always
-  picks the one listed first.
+  paraphrases), three unrelated; the volunteer submits the one they pick; a constant answerer
+  always picks the one listed first.
 
 For crowd-kit every answer is also a categorical label: the label itself, the candidate's
 position, or for data entry one label per field (its normalised reading), so the batch methods
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from core.ids import new_volunteer_id
@@ -30,15 +33,39 @@ from task_types import get as get_task_type
 from task_types.data_entry.normalise import read_value
 from task_types.text import clean_text
 
-__all__ = ["KINDS", "MIXES", "Kind", "SimTask", "Worker", "crowd"]
+__all__ = ["MIXES", "Kind", "Moderation", "SimTask", "Worker", "crowd", "kinds", "pick_queue"]
 
-PROFILES = {"reliable": 0.9, "mediocre": 0.65, "spammer": None, "adversarial": None}
+#: Accuracy at the start and at the end of a run (None: answers without looking).
+PROFILES: Mapping[str, tuple[float | None, float | None]] = {
+    "reliable": (0.9, 0.9),
+    "mediocre": (0.65, 0.65),
+    "improving": (0.6, 0.9),
+    "slipping": (0.9, 0.5),
+    "spammer": (None, None),
+    "constant": (None, None),
+    "adversary": (None, None),
+}
 
-#: Shares of each profile; "half poor" is the case where half the crowd is no help.
+#: Shares of each profile. "half poor": half the crowd is no help; "hostile": a constant
+#: answerer, a spammer and an adversary in every ten; "drifting": some get better, some worse.
 MIXES: Mapping[str, Mapping[str, float]] = {
-    "mostly reliable": {"reliable": 0.5, "mediocre": 0.3, "spammer": 0.1, "adversarial": 0.1},
-    "mediocre crowd": {"reliable": 0.15, "mediocre": 0.65, "spammer": 0.1, "adversarial": 0.1},
-    "half poor": {"reliable": 0.3, "mediocre": 0.2, "spammer": 0.3, "adversarial": 0.2},
+    "typical": {"reliable": 0.5, "mediocre": 0.3, "spammer": 0.1, "constant": 0.1},
+    "half poor": {"reliable": 0.3, "mediocre": 0.2, "spammer": 0.3, "constant": 0.2},
+    "hostile": {
+        "reliable": 0.4,
+        "mediocre": 0.3,
+        "spammer": 0.1,
+        "constant": 0.1,
+        "adversary": 0.1,
+    },
+    "drifting": {
+        "reliable": 0.35,
+        "mediocre": 0.25,
+        "improving": 0.15,
+        "slipping": 0.15,
+        "spammer": 0.05,
+        "constant": 0.05,
+    },
 }
 
 
@@ -46,20 +73,43 @@ MIXES: Mapping[str, Mapping[str, float]] = {
 class Worker:
     id: str
     profile: str
-    accuracy: float | None  # None: answers without looking (spammer, adversary)
-    quirk: int  # the adversary's one answer (an index into the kind's options)
+    accuracy: float | None  # None: answers without looking (spammer, constant, adversary)
+    quirk: int  # the constant answerer's one answer (an index into the kind's options)
+    activity: float = 1.0  # relative share of the answers they give
+
+    def at(self, progress: float) -> Worker:
+        """The volunteer as they are ``progress`` (0..1) into a run."""
+        start, end = PROFILES[self.profile]
+        if start is None or end is None or start == end:
+            return self
+        return replace(self, accuracy=start + (end - start) * progress)
 
 
-def crowd(mix: Mapping[str, float], size: int, rng: random.Random) -> list[Worker]:
-    """``size`` volunteers in the mix's proportions (rounded), in random order."""
+def crowd(
+    mix: Mapping[str, float], size: int, rng: random.Random, long_tail: bool = False
+) -> list[Worker]:
+    """``size`` volunteers in the mix's proportions (rounded), in random order; with
+    ``long_tail`` the k-th of them (in that order) is 1/k as active as the first."""
     workers: list[Worker] = []
     for profile, share in mix.items():
         for _ in range(round(share * size)):
-            workers.append(
-                Worker(new_volunteer_id(), profile, PROFILES[profile], rng.randrange(99))
-            )
+            accuracy = PROFILES[profile][0]
+            workers.append(Worker(new_volunteer_id(), profile, accuracy, rng.randrange(99)))
     rng.shuffle(workers)
+    if long_tail:
+        workers = [replace(w, activity=1.0 / (k + 1)) for k, w in enumerate(workers)]
     return workers
+
+
+def pick_queue(workers: Sequence[Worker], count: int, rng: random.Random) -> list[Worker]:
+    """``count`` distinct volunteers, each drawn in proportion to their activity."""
+    pool = list(workers)
+    chosen: list[Worker] = []
+    for _ in range(count):
+        [worker] = rng.choices(pool, weights=[w.activity for w in pool])
+        pool.remove(worker)
+        chosen.append(worker)
+    return chosen
 
 
 @dataclass(frozen=True)
@@ -71,7 +121,8 @@ class SimTask:
 
 
 class Kind(Protocol):
-    name: str
+    name: str  # the task type
+    title: str  # how the report names it
     #: True when answers are free values (no label set shared across tasks).
     free_values: bool
 
@@ -98,8 +149,13 @@ def _honest(worker: Worker, rng: random.Random) -> bool | None:
 class Moderation:
     name = "moderation"
     free_values = False
-    labels = ("ok", "spam", "abuse")
-    base_rates = (0.6, 0.25, 0.15)
+    LABELS = ("ok", "spam", "abuse", "other")
+
+    def __init__(self, base_rates: Sequence[float]) -> None:
+        self.base_rates = tuple(base_rates)
+        self.labels = self.LABELS[: len(base_rates)]
+        shares = "/".join(f"{round(100 * rate)}" for rate in base_rates)
+        self.title = f"{len(base_rates)} labels {shares}"
 
     def task(self, rng: random.Random) -> SimTask:
         truth = rng.choices(self.labels, self.base_rates)[0]
@@ -108,14 +164,15 @@ class Moderation:
 
     def answer(self, worker: Worker, task: SimTask, rng: random.Random) -> dict[str, Any]:
         truth = task.truth["label"]
-        honest = _honest(worker, rng)
-        if worker.profile == "adversarial":
+        others = [label for label in self.labels if label != truth]
+        if worker.profile == "constant":
             return {"label": self.labels[worker.quirk % len(self.labels)]}
+        if worker.profile == "adversary":
+            return {"label": rng.choice(others)}
+        honest = _honest(worker, rng)
         if honest is None:
             return {"label": rng.choice(self.labels)}
-        if honest:
-            return {"label": truth}
-        return {"label": rng.choice([label for label in self.labels if label != truth])}
+        return {"label": truth if honest else rng.choice(others)}
 
     def units(self, task: SimTask, answer: Mapping[str, Any]) -> dict[str, str]:
         return {"": str(answer["label"])}
@@ -132,7 +189,7 @@ FIRST = ["Awa", "Moussa", "Fatou", "Ibrahima", "Aminata", "Cheikh", "Mariama", "
 LAST = ["Diallo", "Sow", "Ba", "Ndiaye", "Fall", "Diop", "Sarr", "Faye", "Gueye", "Cisse",
         "Kane", "Mbaye", "Niang", "Seck", "Thiam", "Wade"]  # fmt: skip
 FORM_FIELDS = [
-    {"name": "name", "type": "string"},
+    {"name": "name", "type": "name"},
     {"name": "born", "type": "date"},
     {"name": "amount", "type": "number"},
 ]
@@ -140,6 +197,7 @@ FORM_FIELDS = [
 
 class DataEntry:
     name = "data_entry"
+    title = "data entry"
     free_values = True
 
     def __init__(self) -> None:
@@ -159,11 +217,11 @@ class DataEntry:
         return SimTask(payload, {"values": truth})
 
     def answer(self, worker: Worker, task: SimTask, rng: random.Random) -> dict[str, Any]:
-        if worker.profile == "adversarial":
+        if worker.profile == "constant":
             return {"values": {"name": "Jean Dupont", "born": "2000-01-01", "amount": "100"}}
         values = {}
         for name, truth in task.truth["values"].items():
-            honest = _honest(worker, rng)
+            honest = False if worker.profile == "adversary" else _honest(worker, rng)
             if honest is None:
                 values[name] = self._made_up(name, rng)
             elif honest:
@@ -175,11 +233,13 @@ class DataEntry:
     def _written(self, name: str, value: str, rng: random.Random) -> str:
         """The right value, typed one of the ways that mean the same."""
         if name == "name":
-            return rng.choice([value, value.upper(), f" {value} "])
+            first, last = value.split(" ", 1)
+            return rng.choice([value, value.upper(), f" {value} ", f"{last}, {first}"])
         if name == "born":
             year, month, day = value.split("-")
             return rng.choice([value, f"{day}/{month}/{year}", f"{int(day)}.{int(month)}.{year}"])
-        return rng.choice([value, f"{value}.00", f"{int(value):,}"])
+        return rng.choice([value, f"{value}.00", f"{int(value):,}", f"KES {int(value):,}",
+                           f"{value}/-"])  # fmt: skip
 
     def _misread(self, name: str, value: str, rng: random.Random) -> str:
         if name == "name":
@@ -242,6 +302,7 @@ ADJECTIVES = ["ready", "late", "missing", "available", "closed"]
 
 class TranslationChoice:
     name = "translation"
+    title = "translation"
     free_values = False
 
     def task(self, rng: random.Random) -> SimTask:
@@ -264,9 +325,9 @@ class TranslationChoice:
         return SimTask(payload, {"text": right[0]}, tuple(options), frozenset(right))
 
     def answer(self, worker: Worker, task: SimTask, rng: random.Random) -> dict[str, Any]:
-        if worker.profile == "adversarial":
+        if worker.profile == "constant":
             return {"text": task.options[0]}
-        honest = _honest(worker, rng)
+        honest = False if worker.profile == "adversary" else _honest(worker, rng)
         if honest is None:
             return {"text": rng.choice(task.options)}
         pool = [o for o in task.options if (o in task.right) == honest]
@@ -282,4 +343,12 @@ class TranslationChoice:
         return final is not None and clean_text(str(final.get("text"))) in task.right
 
 
-KINDS: Sequence[Kind] = (Moderation(), DataEntry(), TranslationChoice())
+def kinds() -> dict[str, Kind]:
+    """Every kind of task the benchmark knows, by the name scenarios use."""
+    return {
+        "moderation 3": Moderation((0.6, 0.25, 0.15)),
+        "moderation 2": Moderation((0.8, 0.2)),
+        "moderation 4": Moderation((0.55, 0.2, 0.15, 0.1)),
+        "data entry": DataEntry(),
+        "translation": TranslationChoice(),
+    }

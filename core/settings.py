@@ -7,6 +7,7 @@ between them.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -118,6 +119,16 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = Field(
         default=False,
         description="Allow plain-http and private/loopback webhook targets (development only).",
+    )
+    metrics_public: bool = Field(
+        default=True,
+        description="`true`: `GET /metrics` serves its totals to anyone (per project only to "
+        "the operator); `false`: only to the operator token (docker-compose.yml's default).",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Origins (comma-separated, e.g. `https://app.example.org`) whose pages may "
+        "call the API from a browser (CORS, `Authorization` header, no cookies). Empty: none.",
     )
     signup: Literal["open", "invitation"] = Field(
         default="open",
@@ -311,6 +322,18 @@ class Settings(BaseSettings):
     def _networks(cls, value: str) -> str:
         parse_networks(value)
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in value.split(","):
+            if origin.strip() and not re.fullmatch(r"https?://[^\s/?#]+", origin.strip()):
+                raise ValueError(f"{origin.strip()!r} is not an origin (scheme://host[:port])")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
 
     @field_validator("log_level", mode="before")
     @classmethod

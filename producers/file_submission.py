@@ -20,7 +20,7 @@ from producers.bulk import DEFAULT_CHUNK, ChunkDone, SubmitReport, submit_in_chu
 from producers.client import RucheClient, encode_task
 from producers.formats import format_of
 from producers.formats.catalogs import Catalog
-from producers.formats.csv_rows import read_csv
+from producers.formats.csv_rows import csv_header_check, read_csv
 from producers.formats.jsonl_rows import read_jsonl
 from producers.formats.rows import Problem, Row, content_external_id
 from producers.validation import ItemValidator
@@ -65,6 +65,7 @@ class FileSubmission:
     bad: list[BadRow] = field(default_factory=list)
     report: SubmitReport = field(default_factory=SubmitReport)
     checked_locally: bool = True
+    notes: list[str] = field(default_factory=list)
 
     @property
     def good(self) -> int:
@@ -79,6 +80,7 @@ class ReadFile:
     lines: int  # lines in the file: the progress bar's total
     source: str  # names the file's content, for the chunks' Idempotency-Keys
     validator: ItemValidator
+    notes: list[str] = field(default_factory=list)  # how the file is read, said once
     count: int = 0  # rows read so far
 
     def checked(self, bad: list[BadRow], good: list[Row]) -> Iterator[bytes]:
@@ -136,6 +138,7 @@ def read_file(client: RucheClient, task_type: str, path: Path, options: FileOpti
         )
     data = path.read_bytes()
     validator = ItemValidator(task_type)
+    notes: list[str] = []
     if fmt in CATALOG_FORMATS:
         if fmt not in validator.catalog_formats:
             raise SubmitFileError(
@@ -147,13 +150,20 @@ def read_file(client: RucheClient, task_type: str, path: Path, options: FileOpti
         schema = (
             validator.payload_schema() if validator.known else _server_schema(client, task_type)
         )
+        header = csv_header_check(data, schema)
+        if header.problems:
+            # Said once, for the file: every row would fail the same way.
+            raise SubmitFileError(
+                f"the header row of {path.name} (line 1): " + "; ".join(header.problems)
+            )
+        notes = header.notes
         rows = read_csv(data, schema)
     elif fmt == "jsonl":
         rows = read_jsonl(data)
     else:
         raise SubmitFileError(f"unknown format {fmt!r}: csv, jsonl, po or xliff")
     lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    return ReadFile(rows, lines, f"{fmt}:{hashlib.sha256(data).hexdigest()}", validator)
+    return ReadFile(rows, lines, f"{fmt}:{hashlib.sha256(data).hexdigest()}", validator, notes)
 
 
 def prepare_file(
@@ -192,7 +202,7 @@ def submit_file(
     read = read_file(client, project.task_type, path, options)
     if on_start is not None:
         on_start(read.lines)
-    outcome = FileSubmission(checked_locally=read.validator.known)
+    outcome = FileSubmission(checked_locally=read.validator.known, notes=read.notes)
     good: list[Row] = []
 
     def chunk_done(done: ChunkDone) -> None:

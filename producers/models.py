@@ -54,6 +54,11 @@ class NewProject(_Request):
     impact_note: str | None = None
     review: dict[str, Any] | None = None
     gold_rate: float | None = None
+    gold: dict[str, Any] | None = None
+    qualification: dict[str, Any] | None = None
+    reputation_floor: float | None = None
+    max_tasks_per_volunteer: int | None = None
+    retention_days: int | None = None
     translation_memory: bool | None = None
 
 
@@ -83,6 +88,8 @@ class Project(_Reply):
     translation_memory: bool = True
     state: str
     counts: dict[str, int] = Field(default_factory=dict)
+    #: What the policy will do that the NGO may not expect (e.g. every task to review).
+    warnings: list[str] = Field(default_factory=list)
     created_at: datetime
     updated_at: datetime
 

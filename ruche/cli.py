@@ -190,8 +190,8 @@ def _parser() -> argparse.ArgumentParser:
         commands,
         "up",
         _up,
-        "run everything: Redis (embedded unless "
-        "RUCHE_REDIS_URL is set), the API, workers and the scheduler",
+        "run everything: Redis (embedded unless RUCHE_REDIS_URL is set), the API, the "
+        "workers, the scheduler and the event relay",
     )
     _listen_flags(up)
     up.add_argument(
@@ -223,7 +223,13 @@ def _parser() -> argparse.ArgumentParser:
         "--threads", type=int, metavar="N", help="threads per process (RUCHE_WORKER_THREADS)"
     )
 
-    _command(commands, "scheduler", _scheduler, "run the scheduler (lease and deadline expiry)")
+    _command(
+        commands,
+        "scheduler",
+        _scheduler,
+        "run the scheduler: expired task and review leases, project deadlines, webhook "
+        "retries due, retention sweeps, deletion and erasure jobs",
+    )
     _command(
         commands, "relay", _relay, "run the event relay (project event streams -> worker messages)"
     )

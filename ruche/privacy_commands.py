@@ -60,17 +60,19 @@ def add_privacy_commands(commands: Any) -> None:
         return sub
 
     add("export", _export, "print everything held about a volunteer as JSON").add_argument(
-        "volunteer_id"
+        "volunteer_id", help="the volunteer (vol_…)"
     )
-    add("erase-volunteer", _erase, "erase a volunteer's account").add_argument("volunteer_id")
+    add("erase-volunteer", _erase, "erase a volunteer's account").add_argument(
+        "volunteer_id", help="the volunteer (vol_…)"
+    )
     add("delete-project", _delete_project, "delete a project and everything under it").add_argument(
-        "project_id"
+        "project_id", help="the project (prj_…)"
     )
     task = add("delete-task", _delete_task, "delete one task of a project")
-    task.add_argument("project_id")
-    task.add_argument("task_id")
+    task.add_argument("project_id", help="the project (prj_…)")
+    task.add_argument("task_id", help="the task, in that project")
     add("delete-org", _delete_org, "delete an organisation and everything it owns").add_argument(
-        "org_id"
+        "org_id", help="the organisation (org_…)"
     )
     add("jobs", _jobs, "list the deletions under way")
     run = add("run", _run, "run the deletions now until none is left to do")

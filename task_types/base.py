@@ -144,6 +144,12 @@ class TaskType(ABC, Generic[P, A]):
 
     # -- agreement --------------------------------------------------------------------------
 
+    def with_prior(self, counts: Mapping[str, float]) -> Self:
+        """This type deciding from a class prior: ``counts`` are pseudo-counts of the true
+        label per label (the NGO's stated base rates, gold answers). Types whose answers are
+        not labels from a set ignore it (this default)."""
+        return self
+
     @abstractmethod
     def normalise(self, payload: P, answer: A) -> A:
         """The answer in canonical form, so equal meanings compare equal. Idempotent."""

@@ -327,10 +327,19 @@ class Accounts:
             self._volunteer_tokens.forget(digest)
 
     async def accept_charter(self, volunteer_id: str) -> int:
+        """Record that the volunteer accepted the operator's charter as it is now (its version,
+        ``core.accounts.charter``: the API and the pages alike); the time of the first
+        acceptance is kept and returned."""
         now = _now_ms()
-        await self.client.hsetnx(self.keys.volunteer(volunteer_id), "charter", now)
+        key = self.keys.volunteer(volunteer_id)
+        version = await self.client.hget(self.keys.charter, "version")
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "charter", now)
+            pipe.hset(key, "charter_version", int(version or 1))
+            pipe.hget(key, "charter")
+            *_, first = await pipe.execute()
         self._profiles.forget(volunteer_id)
-        return int(await self.client.hget(self.keys.volunteer(volunteer_id), "charter") or now)
+        return int(first or now)
 
     async def set_goal(self, volunteer_id: str, weekly_minutes: int) -> None:
         await self.client.hset(self.keys.volunteer(volunteer_id), "goal", weekly_minutes)

@@ -25,6 +25,7 @@ from core.projects.models import (
     Qualification,
     ReviewPolicy,
 )
+from core.quality.policy import policy_warnings
 from core.redis.keys import Keys
 
 __all__ = [
@@ -127,6 +128,7 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         gold=GoldSchedule.model_validate(document.get("gold") or {}),
         qualification=document.get("qualification"),
         max_redundancy=document.get("max_redundancy"),
+        base_rates=document.get("base_rates"),
         reputation_floor=document.get("reputation_floor"),
         max_tasks_per_volunteer=document.get("max_tasks_per_volunteer"),
         retention_days=document.get("retention_days"),
@@ -135,6 +137,7 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         state=state if state in ("paused", "closed") else "active",
         counts=counts,
         gold_tasks=int(fields.get("gold_tasks", 0)),
+        warnings=policy_warnings(document),
         created_at=_datetime(document["created_at_ms"]),
         updated_at=_datetime(document.get("updated_at_ms", document["created_at_ms"])),
     )

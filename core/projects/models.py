@@ -90,6 +90,14 @@ LeaseSeconds = Annotated[int, Strict(), Field(ge=MIN_LEASE_SECONDS, le=MAX_LEASE
 Priority = Annotated[int, Strict(), Field(ge=-MAX_PRIORITY, le=MAX_PRIORITY)]
 Rate = Annotated[float, Strict(), Field(ge=0.0, le=1.0)]
 MAX_RETENTION_DAYS = 3650
+MAX_BASE_RATES = 50  # as many labels as a moderation payload may list
+BaseRates = dict[Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                                   max_length=100)], Rate]  # fmt: skip
+_BASE_RATES_HELP = (
+    'The share of tasks you expect in each label, e.g. {"ok": 0.8, "spam": 0.2} '
+    "(label types; normalised, worth 50 tasks of evidence): the prior the decisions start "
+    "from, refined by your gold answers. Default: none (gold answers alone, else uniform)."
+)
 RetentionDays = Annotated[int, Strict(), Field(ge=0, le=MAX_RETENTION_DAYS)]
 
 
@@ -177,6 +185,9 @@ class ProjectCreate(BaseModel):
     max_redundancy: Redundancy | None = Field(
         default=None, description="Ceiling when disagreement asks for more answers."
     )
+    base_rates: BaseRates | None = Field(
+        default=None, max_length=MAX_BASE_RATES, description=_BASE_RATES_HELP
+    )
     reputation_floor: Rate | None = Field(
         default=None,
         description="Estimated accuracy (0..1) below which a volunteer stops receiving this "
@@ -230,6 +241,7 @@ class ProjectPatch(BaseModel):
     gold: GoldSchedule | None = None
     qualification: Qualification | None = None
     max_redundancy: Redundancy | None = None
+    base_rates: BaseRates | None = Field(default=None, max_length=MAX_BASE_RATES)
     reputation_floor: Rate | None = None
     max_tasks_per_volunteer: Annotated[int, Strict()] | None = Field(
         default=None, ge=1, le=1_000_000
@@ -276,6 +288,7 @@ class Project(BaseModel):
     gold: GoldSchedule
     qualification: Qualification | None
     max_redundancy: int | None
+    base_rates: dict[str, float] | None = None
     reputation_floor: float | None = None
     max_tasks_per_volunteer: int | None = None
     retention_days: int | None = Field(
@@ -292,6 +305,12 @@ class Project(BaseModel):
     )
     counts: dict[str, int] = Field(description="Number of tasks in each state.")
     gold_tasks: int = Field(default=0, description="Gold tasks (never in `counts`).")
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="What the policy will do that the organisation may not expect (e.g. with "
+        "`redundancy: 1`, every task goes to review until volunteers have a record), and how "
+        "to change it.",
+    )
     created_at: datetime
     updated_at: datetime
 

@@ -35,6 +35,7 @@ from core.clock import Clock
 from core.errors import TaskNotFound
 from core.quality.aggregation import aggregate_task, parse_task, weigh
 from core.quality.outcomes import PipelineOps
+from core.quality.prior import class_counts
 from core.redis.keys import Keys
 from core.redis.scripts import ScriptName
 
@@ -149,5 +150,6 @@ def _enough(
         return False
     review = document.get("review") or {}
     threshold = review.get("agreement") if isinstance(review, Mapping) else None
-    weighed = weigh(board, project_id, task_id, parse_task(context), threshold)
+    prior = class_counts(document.get("base_rates"), context.gold)
+    weighed = weigh(board, project_id, task_id, parse_task(context), threshold, prior)
     return weighed.verdict.agreed

@@ -21,10 +21,10 @@ round trip, as :class:`~task_types.reliability.Reliability` values: every type t
 posterior model, and the verdict's confidence is the probability that the chosen answer is right.
 The project's ``review.agreement`` is the confidence required (default: the type's
 ``default_confidence``), so dynamic redundancy asks for another answer exactly while the
-confidence is short of it (:func:`plan`). An agreed decision, resolved or spot-checked, first
-credits each author with the posterior that their answer is right (a soft credit, taken back
-when a reviewer settles the task: :mod:`core.review.settlement`); the credit names the decision, so
-a second run credits nobody twice.
+confidence is short of it (:func:`plan`). A decision, resolved, spot-checked or sent to review,
+first credits each author with the posterior that their answer is right (a soft credit, replaced
+when a reviewer settles the task: :mod:`core.review.settlement`); the credit names the decision,
+so a second run credits nobody twice (:func:`decide`).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ from core.delivery.results import Result
 from core.errors import TaskClosed
 from core.ids import VOLUNTEER_ID
 from core.quality.outcomes import AggregationContext, NeedCapReached, PipelineOps, TaskMovedOn
+from core.quality.prior import class_counts
 from core.quality.reputation import ReputationOps, agreement_updates, apply_updates
 from task_types import InvalidAnswer, TaskType, Verdict
 from task_types import get as get_task_type
@@ -51,12 +52,14 @@ from task_types.reliability import NEUTRAL, Reliability
 
 __all__ = [
     "Aggregated",
+    "Decision",
     "Outcome",
     "ParsedTask",
     "Weighed",
     "aggregate_task",
     "agrees",
     "canonical_answer",
+    "decide",
     "parse_task",
     "plan",
     "spot_checked",
@@ -149,15 +152,22 @@ class Weighed:
     """A task's readable answers with their authors' reliabilities, and the verdict on them."""
 
     verdict: Verdict
+    kind: AnyType = field(repr=False)  # the task type as it decided (with the class prior)
     answers: list[BaseModel] = field(repr=False)
     volunteers: list[str]
     reliabilities: list[Reliability] = field(repr=False)
 
 
 def weigh(
-    board: Board, project_id: str, task_id: str, parsed: ParsedTask, threshold: float | None
+    board: Board,
+    project_id: str,
+    task_id: str,
+    parsed: ParsedTask,
+    threshold: float | None,
+    prior: Mapping[str, float] | None = None,
 ) -> Weighed:
-    """Read the authors' reputations (one round trip) and let the task type decide with them."""
+    """Read the authors' reputations (one round trip) and let the task type decide with them,
+    from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform)."""
     pairs = [
         (str(entry.get("volunteer_id") or ""), answer)
         for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
@@ -170,8 +180,9 @@ def weigh(
     read = board.run(ops.reliabilities(project_id, parsed.kind.name, known, deciding=task_id))
     found = dict(zip(known, read, strict=True))
     reliabilities = [found.get(volunteer, NEUTRAL) for volunteer in volunteers]
-    verdict = parsed.kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
-    return Weighed(verdict, answers, volunteers, reliabilities)
+    kind = parsed.kind.with_prior(prior) if prior else parsed.kind
+    verdict = kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
+    return Weighed(verdict, kind, answers, volunteers, reliabilities)
 
 
 def plan(verdict: Verdict, *, need: int, ceiling: int, closed: bool, sampled: bool) -> Outcome:
@@ -195,27 +206,14 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
         return Aggregated(Outcome.NOTHING, task_id, False, reason=str(task["state"]))
 
     parsed = parse_task(context)
-    document = context.document
-    policy: Mapping[str, Any] = document.get("review") or {}
-    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"))
-    verdict = weighed.verdict
     answers, need = int(task["answers"]), int(task["need"])
-    decision_id = f"{task_id}:{answers}"
+    decision = decide(
+        board, project_id, task_id, parsed, context.document,
+        answers=answers, need=need, closed=context.closed, gold=context.gold,
+    )  # fmt: skip
+    step, verdict, decision_id = decision.step, decision.weighed.verdict, decision.decision_id
+    ceiling = decision.ceiling
     reason = str(verdict.details.get("reason", ""))
-    ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
-    rate = float(policy.get("spot_check_rate") or 0.0)
-    step = plan(
-        verdict,
-        need=need,
-        ceiling=ceiling,
-        closed=context.closed,
-        sampled=spot_checked(rate, project_id, decision_id),
-    )
-
-    if step in (Outcome.RESOLVED, Outcome.SPOT_CHECK):
-        # Credit first: a crash after the step would leave the task decided and a second run
-        # with nothing to do. The credit names the decision, so a second run adds nothing.
-        _credit_agreement(board, project_id, task_id, decision_id, parsed, weighed)
     if step is Outcome.SPOT_CHECK:
         return _review(board, project_id, task, task_id, "spot_check", decision_id)
     if step is Outcome.RESOLVED and verdict.answer is not None:
@@ -251,6 +249,60 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What :func:`decide` found: the step to take, on what, and the most answers allowed."""
+
+    step: Outcome
+    weighed: Weighed
+    decision_id: str  # ``<task>:<answers>``
+    ceiling: int
+
+
+def decide(
+    board: Board,
+    project_id: str,
+    task_id: str,
+    parsed: ParsedTask,
+    document: Mapping[str, Any],
+    *,
+    answers: int,
+    need: int,
+    closed: bool,
+    gold: Sequence[Mapping[str, Any]] = (),
+) -> Decision:
+    """Weigh a task's answers, plan the step, and credit its authors: what
+    :func:`aggregate_task` does before it writes the step (``bench/quality.py`` replays tasks
+    through this very function).
+
+    Every task decided or sent to a reviewer gives its authors soft evidence (the posterior
+    that their answer is right); a review replaces it with the reviewer's answer when it comes.
+    Learning only from accepted tasks would learn nothing from the hard ones, where poor
+    volunteers err, and make them look reliable. A task given one more answer credits nobody
+    yet: its next decision will.
+
+    The class prior is the project's stated ``base_rates`` and its ``gold`` answers (a sample
+    of them): :func:`core.quality.prior.class_counts`."""
+    policy: Mapping[str, Any] = document.get("review") or {}
+    prior = class_counts(document.get("base_rates"), gold)
+    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"), prior)
+    decision_id = f"{task_id}:{answers}"
+    ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
+    rate = float(policy.get("spot_check_rate") or 0.0)
+    step = plan(
+        weighed.verdict,
+        need=need,
+        ceiling=ceiling,
+        closed=closed,
+        sampled=spot_checked(rate, project_id, decision_id),
+    )
+    if step is not Outcome.EXTENDED:
+        # Credit first: a crash after the step would leave the task decided and a second run
+        # with nothing to do. The credit names the decision, so a second run adds nothing.
+        _credit_agreement(board, project_id, task_id, decision_id, parsed, weighed)
+    return Decision(step, weighed, decision_id, ceiling)
+
+
 def _credit_agreement(
     board: Board,
     project_id: str,
@@ -260,7 +312,7 @@ def _credit_agreement(
     weighed: Weighed,
 ) -> int:
     updates = agreement_updates(
-        parsed.kind,
+        weighed.kind,
         project_id,
         task_id,
         decision_id,

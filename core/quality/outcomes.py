@@ -9,6 +9,7 @@ need, a marker, an item id) and a second call with the same name writes nothing.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,6 +20,7 @@ from core.clock import Clock
 from core.delivery.results import Result, result_fields
 from core.errors import RucheError, TaskNotFound
 from core.logging import current_request_id
+from core.quality.prior import GOLD_SAMPLE
 from core.redis.keys import Keys
 from core.redis.scripts import ScriptName
 
@@ -37,6 +39,25 @@ FEEDBACK_KEPT = 50
 #: How long a stats marker (an update already counted) is kept: far longer than any redelivery
 #: (relay takeover after seconds, dramatiq retries within hours), short enough to stay small.
 STATS_MARKER_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+
+def _gold_answers(reply: Any) -> list[dict[str, Any]]:
+    """The gold answers in an ``HRANDFIELD … WITHVALUES`` reply (flat or paired), each the
+    ``answer`` of a gold record; unreadable records are left out."""
+    items = list(reply or [])
+    values = (
+        [pair[1] for pair in items] if items and isinstance(items[0], list | tuple) else items[1::2]
+    )
+    answers = []
+    for raw in values:
+        try:
+            record = json.loads(raw)
+        except (TypeError, ValueError):
+            continue
+        answer = record.get("answer") if isinstance(record, dict) else None
+        if isinstance(answer, dict):
+            answers.append(answer)
+    return answers
 
 
 class TaskMovedOn(RucheError):
@@ -60,6 +81,9 @@ class AggregationContext:
     answers: list[dict[str, Any]] = field(repr=False)
     document: dict[str, Any] = field(repr=False)
     closed: bool = False  # the project is closed or past its deadline: no more answers come
+    #: The gold answers of (a random sample of, ``GOLD_SAMPLE``) the project's gold tasks:
+    #: the class prior's evidence (core.quality.prior).
+    gold: list[dict[str, Any]] = field(default_factory=list, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +105,7 @@ class PipelineOps(OpsBase):
         ids.validate_task_id(task_id)
 
         def parse(replies: list[Any]) -> AggregationContext:
-            raw_task, raw_payload, raw_answers, raw_doc, (state, deadline), now = replies
+            raw_task, raw_payload, raw_answers, raw_doc, (state, deadline), now, gold = replies
             deadline_ms = int(text(deadline)) if deadline not in (None, "", b"") else None
             closed = (state is not None and text(state) == "closed") or (
                 deadline_ms is not None and self.now_from(now) >= deadline_ms
@@ -92,6 +116,7 @@ class PipelineOps(OpsBase):
                 answers=list(json_or_none(raw_answers) or []),
                 document=json_or_none(raw_doc) or {},
                 closed=closed,
+                gold=_gold_answers(gold),
             )
 
         return Commands(
@@ -102,6 +127,7 @@ class PipelineOps(OpsBase):
                 ("HGET", pk.project, "doc"),
                 ("HMGET", pk.project, "state", "deadline_ms"),
                 ("TIME",),
+                ("HRANDFIELD", pk.gold, GOLD_SAMPLE, "WITHVALUES"),
             ],
             parse,
         )

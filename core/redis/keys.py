@@ -59,7 +59,9 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
 Accounts live outside project slots (``G`` = ``<prefix>``)::
 
     G:token:<sha256>          string JSON {kind, id, key}: who a token belongs to (hash only)
-    G:org:<org-id>            hash   name, contact_email, created
+    G:org:<org-id>            hash   name, contact_email, created, charter_text, charter_version
+    G:charter                 hash   text, version: the operator's charter (unset: the built-in
+                                     one, version 1; core.accounts.charter)
     G:org:<org-id>:keys       hash   key id -> JSON {hash, created, revoked}
     G:org:<org-id>:projects   set    the organisation's project ids
     G:org:<org-id>:webhook    hash   url, secret
@@ -91,8 +93,10 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:privacy:job:<job-id>:vols set  volunteers met while deleting a project or task, whose own
                                      keys still hold references to it (gone with the job)
     G:privacy:lock:<job-id>   string held (PX) by the process running the job's batches
-    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal, token (the
-                                     SHA-256 of their token: what erasure deletes)
+    G:vol:<volunteer-id>      hash   display name, languages, skills, charter (first accepted,
+                                     ms), charter_version and charter:<org-id> (the versions
+                                     accepted), goal, token (the SHA-256 of their token: what
+                                     erasure deletes)
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
@@ -320,6 +324,10 @@ class Keys:
 
     def volunteer(self, volunteer_id: str) -> str:
         return f"{self.prefix}vol:{{v:{volunteer_id}}}"
+
+    @property
+    def charter(self) -> str:
+        return f"{self.prefix}charter"
 
     @property
     def project_index(self) -> str:

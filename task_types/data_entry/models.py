@@ -21,7 +21,7 @@ from task_types.text import fold
 
 __all__ = ["DataEntryAnswer", "DataEntryPayload", "Document", "FieldKind", "FieldSpec", "RawValue"]
 
-FieldKind = Literal["string", "number", "date", "enum", "email", "phone"]
+FieldKind = Literal["string", "number", "date", "enum", "email", "phone", "name"]
 MAX_FIELDS = 100
 MAX_CHOICES = 500
 MAX_VALUE_CHARS = 2_000
@@ -83,6 +83,12 @@ class FieldSpec(BaseModel):
     label: str | None = Field(default=None, max_length=200, description="Shown to volunteers")
     day_first: bool = Field(
         default=True, description="date fields: read 03/04/2024 as 3 April (False: March 4)"
+    )
+    country: Annotated[str, StringConstraints(pattern=r"^[A-Z]{2}$")] | None = Field(
+        default=None,
+        description="phone fields: the country (ISO 3166 code, e.g. 'KE') of numbers written "
+        "without their international prefix, so that 0712 345 678 and +254 712 345678 read "
+        "as one number (E.164)",
     )
     decimal_comma: bool = Field(
         default=False, description="number fields: read 1.234,5 as 1234.5 (False: 1,234.5)"

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+import phonenumbers
+
 from task_types.data_entry.dates import parse_date
 from task_types.data_entry.models import FieldSpec, RawValue
 from task_types.text import collapse_whitespace, fold
@@ -61,9 +63,29 @@ def _as_text(raw: str | int | float) -> str:
     return collapse_whitespace(raw if isinstance(raw, str) else str(raw))
 
 
+# Hyphens, dashes and apostrophes inside names of places and people: "Saint-Louis",
+# "Saint Louis" and "SAINT LOUIS" are one place, "N'Diaye" and "N Diaye" one name.
+_WORD_JOINERS = re.compile(r"[\-\u2010-\u2015'\u2019`]+")
+
+
+def _loose_key(text: str) -> str:
+    """Folded (case, accents) with hyphens and apostrophes read as spaces."""
+    return collapse_whitespace(_WORD_JOINERS.sub(" ", fold(text)))
+
+
 def _read_string(spec: FieldSpec, raw: str | int | float) -> Reading:
     text = _as_text(raw)
-    return Reading(text, fold(text))
+    return Reading(text, _loose_key(text))
+
+
+def _read_name(spec: FieldSpec, raw: str | int | float) -> Reading:
+    """A person's name: "Diallo, Awa" is returned as "Awa Diallo"; the key is the folded words
+    in any order, so "Awa Diallo", "DIALLO Awa" and "Diallo, Awa" count as one reading."""
+    text = _as_text(raw)
+    last, comma, first = text.partition(",")
+    if comma and first.strip() and last.strip() and "," not in first:
+        text = collapse_whitespace(f"{first} {last}")
+    return Reading(text, " ".join(sorted(_loose_key(text).split())))
 
 
 def _read_enum(spec: FieldSpec, raw: str | int | float) -> Reading:
@@ -99,6 +121,20 @@ _TRUNK_ZERO = re.compile(r"\(0\)")
 _PHONE_DIGITS = (3, 15)
 
 
+def _e164(digits: str, international: bool, country: str | None) -> str | None:
+    """The number in E.164 (``+254712345678``) when ``phonenumbers`` can place it: written
+    with its country code, or national with the field's ``country``; else None."""
+    if not international and country is None:
+        return None
+    try:
+        number = phonenumbers.parse(f"+{digits}" if international else digits, country)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return str(phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164))
+
+
 def _read_phone(spec: FieldSpec, raw: str | int | float) -> Reading:
     text = _as_text(raw).removeprefix("tel:").strip()
     if not _PHONE_CHARS.match(text):
@@ -117,7 +153,9 @@ def _read_phone(spec: FieldSpec, raw: str | int | float) -> Reading:
     low, high = _PHONE_DIGITS
     if not low <= len(digits) <= high:
         raise ValueError(f"{raw!r} is not a phone number (expected {low} to {high} digits)")
-    canonical = f"+{digits}" if international else digits
+    canonical = _e164(digits, international, spec.country) or (
+        f"+{digits}" if international else digits
+    )
     return Reading(canonical, canonical)
 
 
@@ -138,12 +176,41 @@ def _read_number(spec: FieldSpec, raw: str | int | float) -> Reading:
     return Reading(canonical, canonical)
 
 
+# Amounts as written on receipts and forms: an ISO 4217 code ("KES 1,250", "1250 USD") or a
+# common abbreviation ("KSh 1,250", "Rs. 500", "2 500 FCFA"), and East Africa's "/-" or "/="
+# after whole amounts ("1,250/-").
+_CURRENCY_WORDS = frozenset({"ksh", "kshs", "sh", "shs", "tsh", "tshs", "ush", "ushs", "rs",
+                             "fcfa", "cfa", "frw", "rwf"})  # fmt: skip
+_CURRENCY_AROUND = re.compile(r"^(?:([A-Za-z]{2,5})\.?\s*)?(.*?)(?:\s*([A-Za-z]{2,5})\.?)?$")
+_WHOLE_MARK = re.compile(r"\s*/[-=]$")
+
+
+def _without_currency(text: str) -> str:
+    """``text`` without currency signs, codes and marks around the number."""
+    text = "".join(char for char in text if unicodedata.category(char) != "Sc").strip()
+    text = _WHOLE_MARK.sub("", text)
+    found = _CURRENCY_AROUND.match(text)
+    if found is None:  # pragma: no cover - the pattern matches any text
+        return text
+    before, number, after = found.groups()
+    if any(word is not None and not _is_currency(word) for word in (before, after)):
+        return text
+    return _WHOLE_MARK.sub("", number.strip())
+
+
+def _is_currency(word: str) -> bool:
+    return (len(word) == 3 and word.isupper()) or word.lower() in _CURRENCY_WORDS
+
+
 def _parse_decimal(raw: str, *, decimal_comma: bool) -> Decimal:
-    """Strip currency signs and thousands separators; the decimal mark is '.' unless
-    ``decimal_comma``. Thousands separators must group by three, so with a '.' decimal mark
-    '1,234' is 1234 while '1,23' is refused rather than guessed."""
-    text = "".join(char for char in collapse_whitespace(raw) if unicodedata.category(char) != "Sc")
+    """Strip currency signs, codes and thousands separators; the decimal mark is '.' unless
+    ``decimal_comma``, or the last of '.' and ',' when both are written ("1.250,00 €" is
+    1250 whatever the field says). Thousands separators must group by three, so with a '.'
+    decimal mark '1,234' is 1234 while '1,23' is refused rather than guessed."""
+    text = _without_currency(collapse_whitespace(raw))
     text = _GROUP_SEPARATORS.sub("", text)
+    if "," in text and "." in text:
+        decimal_comma = text.rfind(",") > text.rfind(".")
     point, group = (",", ".") if decimal_comma else (".", ",")
     pattern = (
         rf"^[+-]?(\d{{1,3}}(\{group}\d{{3}})+|\d+)(\{point}\d+)?$"
@@ -174,4 +241,5 @@ _READERS: dict[str, Callable[[FieldSpec, str | int | float], Reading]] = {
     "email": _read_email,
     "phone": _read_phone,
     "number": _read_number,
+    "name": _read_name,
 }

@@ -43,12 +43,27 @@ class Camps:
         return next(n for n, members in enumerate(self.members) if index in members)
 
 
-def camps(ranking: Ranking, accuracy: Mapping[int, float]) -> Camps:
-    """Group the ranked candidates by meaning and weigh each group by its authors."""
+def camps(
+    ranking: Ranking,
+    accuracy: Mapping[int, float],
+    marks: Mapping[int, frozenset[str]] | None = None,
+) -> Camps:
+    """Group the ranked candidates by meaning and weigh each group by its authors. With
+    ``marks`` (:func:`task_types.translation.meaning.meaning_marks` per candidate), a
+    candidate joins a camp only if it also has the same marks as its head: close wording
+    with another number, negation, name or glossary term is another meaning."""
     grown: list[list[int]] = []
+
+    def same_marks(head: int, index: int) -> bool:
+        return marks is None or marks.get(head) == marks.get(index)
+
     for index in ranking.order:
         home = next(
-            (camp for camp in grown if ranking.similarity(camp[0], index) >= SAME_MEANING),
+            (
+                camp
+                for camp in grown
+                if ranking.similarity(camp[0], index) >= SAME_MEANING and same_marks(camp[0], index)
+            ),
             None,
         )
         if home is None:

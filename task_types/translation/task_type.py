@@ -15,7 +15,8 @@ from task_types.base import THRESHOLD_TOLERANCE, TaskExample, TaskType, Verdict,
 from task_types.errors import Problem
 from task_types.reliability import Evidence, Reliability
 from task_types.text import clean_text, fold
-from task_types.translation.filters import screen
+from task_types.translation.filters import screen, unchanged_sentence
+from task_types.translation.meaning import meaning_marks
 from task_types.translation.medoid import Ranking, rank_candidates
 from task_types.translation.models import TranslationAnswer, TranslationPayload
 from task_types.translation.posterior import camps
@@ -65,9 +66,16 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
     )
 
     def check_answer(self, payload: TranslationPayload, answer: TranslationAnswer) -> list[Problem]:
-        # Checks that compare the answer with the source (copies, length, script) run at
-        # aggregation as soft filters instead: refusing them here would block legitimate
-        # answers such as an organisation's name that stays the same in every language.
+        # Only the source sentence itself, unchanged, is refused here. Other checks against the
+        # source (near-copies, length, script) run at aggregation as soft filters: refusing
+        # them would block legitimate answers such as a name that stays the same everywhere.
+        if unchanged_sentence(payload, answer.text):
+            return [
+                Problem(
+                    ("text",),
+                    f"this is the source text unchanged; translate it into {payload.target_lang}",
+                )
+            ]
         return []
 
     def normalise(
@@ -100,7 +108,8 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
         if not candidates:
             return Verdict.undecided("no_candidates", **details)
         if reliabilities is not None:
-            return self._posterior_verdict(candidates, reliability, agreement, details)
+            marks = _marks(payload, candidates)
+            return self._posterior_verdict(candidates, reliability, agreement, details, marks)
         if len(candidates) == 1:
             # One surviving answer has nobody to agree with: keep it for the reviewer.
             (only,) = candidates
@@ -161,7 +170,7 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
         if not candidates:
             return [None] * len(answers)
         weights = {index: reliability[index] for index in candidates}
-        grouped = camps(rank_candidates(candidates, weights), weights)
+        grouped = camps(rank_candidates(candidates, weights), weights, _marks(payload, candidates))
         alone = len(candidates) < 2
         return [
             Evidence(right=0.0)
@@ -198,10 +207,11 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
         reliability: Sequence[float],
         bar: float,
         details: dict[str, Any],
+        marks: dict[int, frozenset[str]],
     ) -> Verdict:
         weights = {index: reliability[index] for index in candidates}
         ranking = rank_candidates(candidates, weights)
-        grouped = camps(ranking, weights)
+        grouped = camps(ranking, weights, marks)
         best = grouped.members[0]
         winner = best[0]
         confidence = min(1.0, max(0.0, grouped.posterior[0]))
@@ -242,6 +252,11 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
 
     def contribution(self, payload: TranslationPayload, answer: TranslationAnswer) -> int:
         return count_words(payload.source_text)
+
+
+def _marks(payload: TranslationPayload, candidates: dict[int, str]) -> dict[int, frozenset[str]]:
+    """Each candidate's meaning marks: numbers, negation, names, glossary terms."""
+    return {index: meaning_marks(payload, text) for index, text in candidates.items()}
 
 
 def _closest_rival(ranking: Ranking, agreement: float) -> int | None:

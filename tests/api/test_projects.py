@@ -44,6 +44,7 @@ async def test_every_policy_field_is_stored(api: httpx.AsyncClient, actors: Acto
         "review": {"agreement": 0.8, "spot_check_rate": 0.1},
         "gold_rate": 0.05,
         "max_redundancy": 7,
+        "base_rates": {"ok": 0.8, "spam": 0.2},
     }
     project = await new_project(api, org, **fields)
     fetched = (await api.get(f"/v1/projects/{project['id']}", headers=org)).json()
@@ -51,6 +52,33 @@ async def test_every_policy_field_is_stored(api: httpx.AsyncClient, actors: Acto
         if name != "deadline":
             assert fetched[name] == value, name
     assert fetched["deadline"].startswith("2999-01-01T00:00:00")
+
+
+async def test_a_policy_that_sends_every_task_to_review_says_so(
+    api: httpx.AsyncClient, actors: Actors
+) -> None:
+    """Issue 15: with redundancy 1 a newcomer's answer scores 0.7, under moderation's 0.9, so
+    every task went to review unannounced. The project now says what will happen, and how to
+    change it; a policy that can decide says nothing."""
+    _, org = await actors.org()
+    single = await new_project(api, org, task_type="moderation", redundancy=1, languages=[])
+    [warning] = single["warnings"]
+    assert "every task will go to review" in warning
+    assert "0.70" in warning and "0.90" in warning
+    assert "set max_redundancy to 2" in warning and "lower review.agreement to 0.70" in warning
+    fetched = (await api.get(f"/v1/projects/{single['id']}", headers=org)).json()
+    assert fetched["warnings"] == [warning]
+
+    # Room for a second answer, or a bar newcomers can reach: no warning. Editing the policy
+    # clears it.
+    for fields in ({"max_redundancy": 2}, {"review": {"agreement": 0.7}}, {"redundancy": 3}):
+        project = await new_project(api, org, task_type="moderation", languages=[], **{
+            "redundancy": 1, **fields})  # fmt: skip
+        assert project["warnings"] == [], fields
+    edited = await api.patch(
+        f"/v1/projects/{single['id']}", json={"max_redundancy": 3}, headers=org
+    )
+    assert edited.status_code == 200 and edited.json()["warnings"] == []
 
 
 async def test_a_confidential_project_turns_its_translation_memory_off(
@@ -110,6 +138,9 @@ async def test_an_unknown_task_type_is_refused_with_the_known_ones(
         {"deadline": "2999-01-01T00:00:00"},  # no time zone
         {"deadline": "2001-01-01T00:00:00Z"},  # in the past
         {"colour": "blue"},
+        {"base_rates": {"ok": 1.5}},
+        {"base_rates": {"": 0.5}},
+        {"base_rates": {f"label {n}": 0.01 for n in range(51)}},
     ],
 )
 async def test_project_creation_refuses_out_of_bounds_fields(

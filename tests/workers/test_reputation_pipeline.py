@@ -13,7 +13,7 @@ import pytest
 import redis
 from dramatiq.brokers.redis import RedisBroker
 
-from core.board.runner import Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.board.runner import BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.projects.reevaluation import EVALUATED_POLICY_FIELD, reevaluate_project
@@ -174,6 +174,77 @@ def test_an_overturned_spot_check_lowers_the_reputation_of_those_who_agreed(
         assert after.accuracy < before[volunteer] < credited[volunteer]
         assert (after.right, after.wrong) == (0.0, 1.0)  # credit taken back, one disagreement
         assert after.observations["review"] == 1.0
+
+
+def test_a_task_sent_to_review_credits_softly_and_the_review_replaces_it(
+    board: TestBoard, broker: RedisBroker, raw: redis.Redis
+) -> None:
+    """Issue 15: learning only from accepted tasks learns nothing where poor volunteers err.
+    A disagreement sent to review credits each author with their answer's posterior; the
+    reviewer's answer then replaces that credit (once, however often the event comes)."""
+    project = make_project(board, "moderation")
+    task_id = add_task(board, project, POST)
+    submissions = answer(board, project, [{"label": "spam"}, {"label": "spam"}, {"label": "ok"}])
+    authors = [s.volunteer_id for s in submissions]
+
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+    assert task_record(board, project, task_id)["state"] == "in_review"
+    credited = volunteer_keys(raw)
+    actor(broker, TASKS_AGGREGATE)(project, submissions[-1].event_id, submissions[-1].fields)
+    assert volunteer_keys(raw) == credited  # redelivered: credited once
+    escalated = {volunteer: counts(board, project, volunteer) for volunteer in authors}
+    for volunteer in authors:
+        assert escalated[volunteer]["observations"] == {"agreement": 1.0}
+        assert credit_of(board, project, task_id, volunteer) is not None
+    # The majority's answers are more likely right than the dissent's.
+    assert escalated[authors[0]]["right"] > escalated[authors[2]]["right"] > 0
+
+    reviewer = new_volunteer_id()
+    board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    item = board.claim_review(project, reviewer)
+    assert isinstance(item, ReviewClaimed)
+    board.decide_review(item.review_id, reviewer, ReviewDecision("correct", answer={"label": "ok"}))
+    event_id, fields = last_event(board, project, "review.decided")
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)
+    settled = volunteer_keys(raw)
+    actor(broker, REVIEWS_SETTLE)(project, event_id, fields)  # redelivered: no second effect
+    assert volunteer_keys(raw) == settled
+
+    for volunteer, right in zip(authors, (0.0, 0.0, 1.0), strict=True):
+        after = counts(board, project, volunteer)
+        assert credit_of(board, project, task_id, volunteer) is None
+        assert (after["right"], after["wrong"]) == (right, 1.0 - right)  # the review alone
+        assert after["observations"] == {"review": 1.0}
+
+
+def prior_project(board: TestBoard, **document: Any) -> str:
+    """A moderation project asking one answer per task, at the default threshold (0.9)."""
+    return board.create_project(
+        BoardPolicy(redundancy=1),
+        document={"name": "prior", "task_type": "moderation", "redundancy": 1,
+                  "max_redundancy": None, "review": {"agreement": None}, **document},
+    )  # fmt: skip
+
+
+def test_the_class_prior_comes_from_the_stated_base_rates_and_the_gold_answers(
+    board: TestBoard, broker: RedisBroker
+) -> None:
+    """Issue 15: a uniform prior weighs a lone newcomer's ``ok`` at 0.7 whatever the project's
+    traffic; a project that is 95 % ``ok`` (stated, or seen in its gold) decides it."""
+    uniform = prior_project(board)
+    stated = prior_project(board, base_rates={"ok": 0.95, "spam": 0.05})
+    from_gold = prior_project(board)
+    board.create_tasks(from_gold, [NewTask(POST, gold={"answer": {"label": "ok"}})] * 30)
+    decided = {}
+    for project in (uniform, stated, from_gold):
+        task_id = new_task(board, project, "post-1")
+        [submission] = answer(board, project, [{"label": "ok"}])
+        actor(broker, TASKS_AGGREGATE)(project, submission.event_id, submission.fields)
+        decided[project] = task_record(board, project, task_id)["state"]
+    assert decided == {uniform: "in_review", stated: "resolved", from_gold: "resolved"}
+    [result] = results(board, stated)
+    # pi(ok) = (0.95 * 50 + 1) / 52: 0.933 * 0.7 against 0.067 * 0.3.
+    assert float(result["confidence"]) == pytest.approx(48.5 * 0.7 / (48.5 * 0.7 + 3.5 * 0.3))
 
 
 # -- reopens -----------------------------------------------------------------------------------

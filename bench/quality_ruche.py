@@ -1,0 +1,164 @@
+"""Ruche's side of ``bench/quality.py``: a simulated crowd's answers replayed through the
+production code, in arrival order, on a real Redis.
+
+Every step is the one the actors take: a volunteer's claim is served a gold task with the
+project's decaying rate (as ``claim.lua`` computes it) and the gold answer goes to their
+reputation (``quality.gold``: :func:`core.quality.reputation.gold_update`); once a task has the
+answers it asked for, :func:`core.quality.aggregation.parse_task` reads them and
+:func:`core.quality.aggregation.decide` weighs them with the real reputation scripts, plans the
+step and credits the authors, exactly as ``tasks.aggregate`` does before it writes the step
+(the class prior from the project's gold answers included).
+With ``reviewers``, a task sent to review is settled by an expert (the truth) through
+:func:`core.quality.reputation.review_updates`, as ``reviews.settle`` does; without, nobody
+reviews, and the task counts at the aggregation's best guess.
+
+What the replay records (which answers each task got, the gold answers given) is what the batch
+methods are then given: the same answers and the same gold.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from quality_crowds import Kind, SimTask, Worker
+
+from core import ids
+from core.board.runner import Board
+from core.clock import ManualClock
+from core.quality.aggregation import Outcome, decide, parse_task
+from core.quality.outcomes import AggregationContext
+from core.quality.reputation import apply_updates, gold_update, review_updates
+from task_types import get as get_task_type
+
+__all__ = ["GOLD", "WINDOW", "GoldAnswer", "Replay", "gold_rate", "replay"]
+
+WINDOW = 20  # tasks open at a time
+GOLD = {"start": 0.4, "end": 0.1, "warmup": 20, "settle": 60}  # the project's gold schedule
+
+
+@dataclass(frozen=True)
+class GoldAnswer:
+    worker: str
+    gold: int  # index into the gold tasks
+    answer: dict[str, Any]
+
+
+@dataclass
+class Replay:
+    """What Ruche did with each task (indexes as the tasks'), and the gold answers given."""
+
+    used: list[int]  # answers each task got: the first ``used[t]`` of its queue
+    finals: list[Mapping[str, Any] | None]  # the decided answer (best guess when escalated)
+    confidence: list[float]
+    escalated: list[bool]
+    gold: list[GoldAnswer] = field(default_factory=list)
+    seconds: float = 0.0  # wall time of the replay (Redis round trips included)
+
+
+def gold_rate(seen: int) -> float:
+    """``claim.lua``'s schedule: the share of a volunteer's claims that serve gold."""
+    if seen < GOLD["warmup"]:
+        return GOLD["start"]
+    if seen >= GOLD["settle"]:
+        return GOLD["end"]
+    span = (seen - GOLD["warmup"]) / (GOLD["settle"] - GOLD["warmup"])
+    return GOLD["start"] + (GOLD["end"] - GOLD["start"]) * span
+
+
+def replay(
+    board: Board,
+    clock: ManualClock,
+    kind: Kind,
+    tasks: Sequence[SimTask],
+    queues: Sequence[Sequence[tuple[Worker, dict[str, Any]]]],
+    gold_tasks: Sequence[SimTask],
+    policy: Mapping[str, Any],
+    rng: random.Random,
+    *,
+    reviewers: bool,
+    days: float = 0.0,
+) -> Replay:
+    """Replay ``queues`` (per task, the answers it may get, in order) under ``policy``
+    (``redundancy``, ``max_redundancy``, ``agreement``), on a board whose reputations are new."""
+    task_type = get_task_type(kind.name)
+    project = ids.new_project_id()
+    document = {
+        "task_type": kind.name,
+        "redundancy": policy["redundancy"],
+        "max_redundancy": policy["max_redundancy"],
+        "review": {"agreement": policy["agreement"]},
+    }
+    gold_payloads = [task_type.parse_payload(task.payload) for task in gold_tasks]
+    # The project's gold answers, as aggregation_context samples them: the class prior.
+    gold_answers = [task.truth for task in gold_tasks]
+    n = len(tasks)
+    record = Replay([0] * n, [None] * n, [0.0] * n, [False] * n)
+    need = [int(policy["redundancy"])] * n
+    entries: list[list[dict[str, Any]]] = [[] for _ in tasks]
+    seen: dict[str, int] = {}
+    gold_seen: dict[str, int] = {}
+    next_task, open_tasks = 0, list[int]()
+    started = time.perf_counter()
+
+    while next_task < n or open_tasks:
+        while len(open_tasks) < WINDOW and next_task < n:
+            open_tasks.append(next_task)
+            next_task += 1
+            clock.advance(days * 86_400 / n)
+        # The board's ready order: most answers first, then first come, first served.
+        t = min(open_tasks, key=lambda i: (-len(entries[i]), i))
+        worker, raw = queues[t][len(entries[t])]
+        while rng.random() < gold_rate(seen.get(worker.id, 0)):
+            g = gold_seen.get(worker.id, 0) % len(gold_tasks)
+            gold_seen[worker.id] = g + 1
+            seen[worker.id] = seen.get(worker.id, 0) + 1
+            given = kind.answer(worker, gold_tasks[g], rng)
+            record.gold.append(GoldAnswer(worker.id, g, given))
+            payload = gold_payloads[g]
+            update = gold_update(
+                task_type, project, f"gold_{worker.id}_{g}", payload,
+                _normalised(task_type, payload, given),
+                _normalised(task_type, payload, gold_tasks[g].truth),
+            )  # fmt: skip
+            apply_updates(board, {worker.id: update})
+        seen[worker.id] = seen.get(worker.id, 0) + 1
+        entries[t].append({"volunteer_id": worker.id, "answer": raw})
+        if len(entries[t]) < need[t]:
+            continue
+
+        task_id = f"t{t:010d}"
+        context = AggregationContext(
+            task={"state": "aggregating"}, payload=tasks[t].payload, answers=entries[t],
+            document=document,
+        )  # fmt: skip
+        parsed = parse_task(context)
+        decision = decide(
+            board, project, task_id, parsed, document,
+            answers=len(entries[t]), need=need[t], closed=False, gold=gold_answers,
+        )  # fmt: skip
+        if decision.step is Outcome.EXTENDED:
+            need[t] += 1
+            continue
+        verdict = decision.weighed.verdict
+        record.used[t] = len(entries[t])
+        record.finals[t] = verdict.answer
+        record.confidence[t] = verdict.confidence
+        record.escalated[t] = decision.step is Outcome.REVIEW
+        if record.escalated[t] and reviewers:
+            truth = _normalised(task_type, parsed.payload, tasks[t].truth)
+            settled = review_updates(
+                task_type, project, task_id, f"rev_{task_id}", parsed.payload, parsed.answers,
+                [str(entry["volunteer_id"]) for entry in entries[t]], truth,
+            )  # fmt: skip
+            apply_updates(board, settled)
+        open_tasks.remove(t)
+    record.seconds = time.perf_counter() - started
+    return record
+
+
+def _normalised(task_type: Any, payload: Any, raw: Mapping[str, Any]) -> Any:
+    return task_type.normalise(payload, task_type.parse_answer(payload, raw))
