@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
@@ -47,6 +46,7 @@ from core.board.claims import Claims
 from core.board.runner import AsyncBoard
 from core.projects.catalogue import ProjectCatalogue
 from core.ratelimit import RateLimits
+from core.redis.clients import async_redis_client, hot_path_mux, limits_cluster_uri, redis_url
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.review.reviewers import Reviews
@@ -64,12 +64,7 @@ _REDIS_TIMEOUT_SECONDS = 2.0
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else load_settings()
-    redis_url = settings.redis_url
-    if redis_url is None:
-        raise RuntimeError(
-            "RUCHE_REDIS_URL is not set: the API needs a Redis server "
-            "(`ruche up` starts one for you)"
-        )
+    redis_url(settings, "the API (`ruche up` starts one for you)")  # fail at once if unset
 
     keys = Keys(settings.key_prefix)
     admin_hash = (
@@ -78,18 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = aioredis.Redis.from_url(
-            redis_url,
-            decode_responses=True,
-            socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
-            socket_timeout=_REDIS_TIMEOUT_SECONDS,
-        )
-        # The hot path's script calls share one multiplexed connection (core.redis.mux).
-        mux = MuxRedis(
-            redis_url,
-            timeout_s=_REDIS_TIMEOUT_SECONDS,
+        client = async_redis_client(
+            settings,
+            "the API",
             connect_timeout_s=_REDIS_TIMEOUT_SECONDS,
+            timeout_s=_REDIS_TIMEOUT_SECONDS,
         )
+        # The hot path's script calls share one multiplexed connection (core.redis.mux); on a
+        # cluster they go through the cluster client (core.redis.clients).
+        mux = hot_path_mux(settings, timeout_s=_REDIS_TIMEOUT_SECONDS)
         app.state.redis = client
         app.state.board = AsyncBoard(client, keys=keys, mux=mux)
         app.state.accounts = Accounts(client, keys, admin_hash)
@@ -102,7 +94,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             catalogue=ProjectCatalogue(client, keys, board),
         )
         app.state.bulk_lanes = asyncio.Semaphore(settings.bulk_lanes)
-        app.state.limits = RateLimits(client, settings.rates, key_prefix=keys.rate_limits, mux=mux)
+        app.state.limits = RateLimits(
+            client,
+            settings.rates,
+            key_prefix=keys.rate_limits,
+            mux=mux if isinstance(mux, MuxRedis) else None,
+            cluster_uri=limits_cluster_uri(settings) if settings.redis_cluster else None,
+            cluster_tls=(settings.redis_url or "").startswith("rediss:"),
+        )
         app.state.charters = Charters(client, keys)
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds

@@ -70,6 +70,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     return command(settings)
 
 
+def _migrate(settings: Settings) -> int:
+    """Safe to repeat; run it with the API and the workers stopped (core.redis.migrations)."""
+    if not _has_redis(settings, "migrate"):
+        return EXIT_USAGE
+    from core.redis.clients import redis_client
+    from core.redis.keys import Keys
+    from core.redis.migrations import migrate_volunteer_keys
+
+    client = redis_client(settings, "ruche migrate", connect_timeout_s=5, timeout_s=30)
+    try:
+        done = migrate_volunteer_keys(client, Keys(settings.key_prefix))
+    finally:
+        client.close()
+    print(
+        f"volunteer keys: {done.moved} moved, {done.merged} merged, "
+        f"{done.conflicts} left in place (both names hold data that cannot merge)"
+    )
+    return 0 if done.conflicts == 0 else 1
+
+
 def _up(settings: Settings, *, demo: bool = False, demo_answers: bool = False) -> int:
     from ruche.supervisor import run_up
 
@@ -108,6 +128,8 @@ def _api(settings: Settings) -> int:
 def _worker(settings: Settings) -> int:
     if not _has_redis(settings, "worker"):
         return EXIT_USAGE
+    from workers.broker import IDLE_POLL_MS
+
     argv = [
         sys.executable,
         "-m",
@@ -125,6 +147,8 @@ def _worker(settings: Settings) -> int:
     from workers.metrics import environment
 
     os.environ.update(environment(settings))
+    # An idle consumer's longest wait between polls (workers.broker; dramatiq reads it at import).
+    os.environ.setdefault("dramatiq_worker_timeout", str(IDLE_POLL_MS))
     sys.stdout.flush()
     sys.stderr.flush()
     # Become the dramatiq process, so signals from `ruche up` or a supervisor reach it directly.
@@ -215,6 +239,7 @@ def _parser() -> argparse.ArgumentParser:
     _command(
         commands, "relay", _relay, "run the event relay (project event streams -> worker messages)"
     )
+    _command(commands, "migrate", _migrate, "move data of older key layouts to the current one")
     add_ngo_commands(commands)
     add_privacy_commands(commands)
     add_org_commands(commands)

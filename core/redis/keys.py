@@ -145,6 +145,11 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:invitation:<id>         string "<issuer> <code's hash>": who may revoke it (PXAT: the
                                      record's own end)
 
+A volunteer's keys (``G:vol:<volunteer-id>…`` above) are spelled ``G:vol:{v:<volunteer-id>}…``:
+they share the hash tag ``{v:<volunteer-id>}``, so on Redis Cluster they sit on one node, and one
+dead master stalls the volunteers it serves only (``ruche migrate`` renames keys of the older
+layout, ``core.redis.migrations``).
+
 The pages (``web/``)::
 
     G:web:session:<sha256>    hash   vol, created: a web session (the cookie's token hashed)
@@ -330,7 +335,7 @@ class Keys:
         return f"{self.prefix}org:{org_id}:audit"
 
     def volunteer_orgs(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:orgs"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:orgs"
 
     def org_staff_invitations(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:staff_invites"
@@ -353,7 +358,7 @@ class Keys:
         return f"{self.prefix}org:{org_id}:idem:{key_digest}"
 
     def volunteer(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}"
 
     @property
     def charter(self) -> str:
@@ -399,19 +404,19 @@ class Keys:
         return f"{self.prefix}{{{self.webhook_due}}}:attempt:{message_id}"
 
     def volunteer_live(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:live"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:live"
 
     def volunteer_stats(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:stats"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:stats"
 
     def volunteer_feedback(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:feedback"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:feedback"
 
     def reputation(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:rep"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:rep"
 
     def volunteer_sessions(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:sessions"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:sessions"
 
     def recovery_code(self, digest: str) -> str:
         return f"{self.prefix}recovery:{digest}"
@@ -442,13 +447,13 @@ class Keys:
         return f"{self.prefix}invites:{issuer}"
 
     def volunteer_projects(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:projects"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:projects"
 
     def certificate(self, certificate_id: str) -> str:
         return f"{self.prefix}certificate:{certificate_id}"
 
     def volunteer_certificates(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:certificates"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:certificates"
 
     def volunteer_admitted(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:admitted"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:admitted"
