@@ -35,10 +35,12 @@ from typing import Literal
 import redis.asyncio
 from redis.exceptions import WatchError
 
+from core.board.operations import text
+from core.board.runner import AsyncBoard
 from core.errors import LastOwner, NotFound, Unavailable
 from core.redis.keys import Keys
 
-__all__ = ["ACTIONS", "AUDIT_MAXLEN", "STAFF_FLAG", "Action", "Role", "Staff"]
+__all__ = ["ACTIONS", "AUDIT_MAXLEN", "STAFF_FLAG", "Action", "Role", "Staff", "staff_reviewers"]
 
 #: A field of the person's profile hash while they are on some organisation's staff: what the
 #: pages' layout reads (with the profile it reads anyway) to show the link to the console.
@@ -101,11 +103,19 @@ class Staff:
     """Memberships over an asyncio Redis client."""
 
     def __init__(
-        self, client: redis.asyncio.Redis, keys: Keys, *, clock: Callable[[], int] = _now_ms
+        self,
+        client: redis.asyncio.Redis,
+        keys: Keys,
+        *,
+        clock: Callable[[], int] = _now_ms,
+        board: AsyncBoard | None = None,
     ) -> None:
         self.client = client
         self.keys = keys
         self.clock = clock
+        # Withdrawing review rights runs revoke_reviewer.lua (it ends the review leases held);
+        # without a board, a change that withdraws them is refused (see _sync_reviews).
+        self.board = board
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -206,7 +216,29 @@ class Staff:
             # Only on an existing profile (HSET on a missing hash would make half a profile).
             if await self.client.exists(self.keys.volunteer(volunteer_id)):
                 await self.client.hset(self.keys.volunteer(volunteer_id), STAFF_FLAG, "1")
+        await self._sync_reviews(org_id, volunteer_id, role)
         return role
+
+    async def _sync_reviews(self, org_id: str, volunteer_id: str, role: Role | None) -> None:
+        """Staff from reviewer up review every project of the organisation: they are put in each
+        project's reviewers set (``P:reviewers``, the set the review scripts check, so a right
+        and its withdrawal stay atomic with the review leases). Off the staff, or down to
+        viewer, those rights go with any review lease held (``revoke_reviewer.lua``), per-project
+        grants included: the console's people page is where an organisation says who reviews.
+        New projects get the staff's reviewers at creation (:func:`staff_reviewers`)."""
+        projects = sorted(
+            text(p) for p in await self.client.smembers(self.keys.org_projects(org_id))
+        )
+        if role is not None and role >= Role.REVIEWER:
+            for project_id in projects:
+                await self.client.sadd(self.keys.project(project_id).reviewers, volunteer_id)
+            return
+        if self.board is None:
+            if projects:
+                raise RuntimeError("withdrawing review rights needs the board (Staff(board=…))")
+            return
+        for project_id in projects:
+            await self.board.run(self.board.ops.revoke_reviewer(project_id, volunteer_id))
 
     async def _audit(
         self, org_id: str, kind: str, by: str, volunteer_id: str, role: Role | None
@@ -242,3 +274,9 @@ def _keep_an_owner(members: dict[str, Role], volunteer_id: str, new_role: Role |
         return
     if sum(1 for role in members.values() if role is Role.OWNER) <= 1:
         raise LastOwner("an organisation keeps one owner at least: make someone else owner first")
+
+
+async def staff_reviewers(client: redis.asyncio.Redis, keys: Keys, org_id: str) -> list[str]:
+    """The organisation's staff from reviewer up: who reviews a project it creates."""
+    members = _decoded(await client.hgetall(keys.org_members(org_id)))
+    return sorted(vol for vol, role in members.items() if role >= Role.REVIEWER)

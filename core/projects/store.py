@@ -39,6 +39,7 @@ from typing import Any
 import redis.asyncio
 
 from core import ids
+from core.accounts.staff import staff_reviewers
 from core.board.operations import dumps, text
 from core.board.runner import AsyncBoard
 from core.errors import (
@@ -188,6 +189,10 @@ class Projects:
             )
         )
         await self.client.sadd(self.keys.org_projects(org_id), project_id)
+        # The organisation's staff from reviewer up review its projects (core.accounts.staff).
+        reviewers = await staff_reviewers(self.client, self.keys, org_id)
+        if reviewers:
+            await self.client.sadd(self.keys.project(project_id).reviewers, *reviewers)
         entry = summary_json(document, "active", 0, deadline_ms(document))
         await self.client.hset(self.keys.project_index, project_id, entry)
         index_changed()

@@ -39,7 +39,7 @@ __all__ = ["StaffVisit", "board_now_ms", "project_visit", "staff_of", "staff_vis
 
 
 def staff_of(page: Visit) -> Staff:
-    return Staff(page.state.sessions.client, page.state.keys)
+    return Staff(page.state.sessions.client, page.state.keys, board=_board(page))
 
 
 def _board(page: Visit) -> AsyncBoard:
