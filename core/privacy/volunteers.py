@@ -57,7 +57,7 @@ from core.board.script_calls import ScriptCall, text
 from core.errors import RucheError
 from core.insights.rollup import forget_volunteer
 from core.insights.unclear import forget_reports
-from core.privacy.batches import drain_key, filter_stream, hash_page
+from core.privacy.batches import delete_each, drain_key, filter_stream, hash_page, scan_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
 from core.redis.keys import Keys
 from core.redis.scripts import ScriptName
@@ -161,15 +161,16 @@ async def start_volunteer_erasure(
 
 def _scan_delete(ctx: JobContext, state: dict[str, str], pattern: str, needle: str) -> Step:
     """One SCAN page of keys matching ``pattern``; those whose value holds ``needle`` go."""
-    cursor = int(state.get("c_scan", "0"))
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch)
     if found:
-        values = ctx.client.mget(found)
-        doomed = [k for k, v in zip(found, values, strict=True) if v and needle in text(v)]
-        if doomed:
-            ctx.client.delete(*doomed)
-    return Step.DONE if cursor == 0 else Step.MORE
+        pipe: Any = ctx.client.pipeline(transaction=False)
+        for key in found:  # one GET each: the keys sit in any slot of a cluster
+            pipe.get(key)
+        values = pipe.execute()
+        delete_each(
+            ctx.client, [k for k, v in zip(found, values, strict=True) if v and needle in text(v)]
+        )
+    return Step.DONE if over else Step.MORE
 
 
 def volunteer_tokens(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -187,31 +188,26 @@ def volunteer_links(ctx: JobContext, state: dict[str, str]) -> Step:
 
 def volunteer_certificates(ctx: JobContext, state: dict[str, str]) -> Step:
     """Their certificates, wherever listed or not (one SCAN page of certificate records)."""
-    cursor = int(state.get("c_scan", "0"))
-    cursor, found = ctx.client.scan(cursor, match=ctx.keys.certificate("*"), count=ctx.batch)
-    state["c_scan"] = str(cursor)
+    found, over = scan_page(ctx.client, state, ctx.keys.certificate("*"), ctx.batch)
     if found:
         pipe: Any = ctx.client.pipeline(transaction=False)
         for key in found:
             pipe.hget(key, "record")
         records = pipe.execute()
         owner = f'"volunteer_id":"{state["target"]}"'  # canonical JSON: no spaces
-        doomed = [k for k, r in zip(found, records, strict=True) if r and owner in text(r)]
-        if doomed:
-            ctx.client.delete(*doomed)
-    return Step.DONE if cursor == 0 else Step.MORE
+        delete_each(
+            ctx.client, [k for k, r in zip(found, records, strict=True) if r and owner in text(r)]
+        )
+    return Step.DONE if over else Step.MORE
 
 
 def volunteer_rate_limits(ctx: JobContext, state: dict[str, str]) -> Step:
     """The rate limits' counters named by their id (one SCAN page)."""
-    cursor = int(state.get("c_scan", "0"))
     # An id is [a-z0-9_]: nothing to escape in the pattern.
     pattern = f"{ctx.keys.rate_limits}:*{state['target']}*"
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
-    if found:
-        ctx.client.delete(*found)
-    return Step.DONE if cursor == 0 else Step.MORE
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch)
+    delete_each(ctx.client, found)
+    return Step.DONE if over else Step.MORE
 
 
 def volunteer_leases(ctx: JobContext, state: dict[str, str]) -> Step:
