@@ -192,10 +192,13 @@ class Claims:
         task_types: Sequence[str] | None = None,
         project_id: str | None = None,
         cap: int | None = None,
+        profile_rev: int | None = None,
     ) -> Assignment | None:
         """Lease a task that fits the volunteer, or None when nothing does. ``cap``: the most
         live assignments this volunteer may hold (``max_live`` by default; it grows with their
-        accepted answers, ``Settings.live_assignment_cap``)."""
+        accepted answers, ``Settings.live_assignment_cap``). ``profile_rev``: the stamp of the
+        profile ``volunteer`` was read from, when remembered (``ProfileChanged`` when it is no
+        longer the profile's, checked by the reservation: no round trip more)."""
         require_charter(volunteer)
         cards = await self.matcher.candidates(
             volunteer, task_types=task_types, project_id=project_id
@@ -207,7 +210,9 @@ class Claims:
         # The reservation and the claim on the best project, in one round trip (see the module
         # docstring): a claim made while the reservation was refused is handed back at once.
         live_cap = self.max_live if cap is None else min(cap, self.max_live)
-        reserve = self.ops.reserve_slot(volunteer.id, reservation, live_cap, RESERVATION_HOLD_MS)
+        reserve = self.ops.reserve_slot(
+            volunteer.id, reservation, live_cap, RESERVATION_HOLD_MS, profile_rev
+        )
         pair = await self.board.run_pair(reserve, self.ops.claim(best.id, volunteer.id))
         reserved, first = pair
         if isinstance(reserved, RucheError | RedisFailure):

@@ -26,12 +26,27 @@ class SlotOps(OpsBase):
     # -- a volunteer's live assignments (the cap) ---------------------------------------------
 
     def reserve_slot(
-        self, volunteer_id: str, member: str, cap: int, hold_ms: int
+        self,
+        volunteer_id: str,
+        member: str,
+        cap: int,
+        hold_ms: int,
+        profile_rev: int | None = None,
     ) -> ScriptCall[int]:
         """Hold one of the volunteer's ``cap`` live-assignment slots under ``member`` for up to
-        ``hold_ms``; raises ``TooManyAssignments`` when all are taken."""
+        ``hold_ms``; raises ``TooManyAssignments`` when all are taken, and ``ProfileChanged``
+        when ``profile_rev`` (the profile's stamp the caller decided on) is no longer the
+        profile's."""
         key = self.keys.volunteer_live(ids.validate_volunteer_id(volunteer_id))
         args: list[str | int] = [self.clock.script_now(), member, hold_ms, cap]
+        if profile_rev is not None:
+            args.append(profile_rev)
+            return ScriptCall(
+                ScriptName.RESERVE_SLOT,
+                [key, self.keys.volunteer(volunteer_id)],
+                args,
+                lambda reply: int(review_checked(reply)[1]),
+            )
 
         def parse(reply: Sequence[Any]) -> int:
             return int(review_checked(reply)[1])
