@@ -62,7 +62,13 @@ from core.board.answers import score_gold, validate_answer
 from core.board.matching import Matcher, ProjectCard, VolunteerLike, require_charter
 from core.board.models import Claimed, Heartbeat, LeaseContext, Submitted
 from core.board.runner import REDIS_FAILURES, AsyncBoard, RedisFailure
-from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound, RucheError
+from core.errors import (
+    AssignmentNotFound,
+    LeaseNotLive,
+    ProfileChanged,
+    ProjectNotFound,
+    RucheError,
+)
 from core.projects.catalogue import ProjectCatalogue
 from core.recent import Recent
 from core.redis.keys import Keys
@@ -73,6 +79,8 @@ log = structlog.get_logger(__name__)
 
 #: The release reason of a claim handed back because the volunteer was at the cap.
 OVER_THE_CAP = "over_the_cap"
+#: The reason of a lease handed back because the claim was decided on a profile changed since.
+PROFILE_CHANGED = "profile_changed"
 # How long a reservation holds a slot if the claim that made it never finishes (a crashed API
 # process): far longer than a claim takes, short enough not to lock a volunteer out for long.
 RESERVATION_HOLD_MS = 30_000
@@ -217,7 +225,10 @@ class Claims:
         reserved, first = pair
         if isinstance(reserved, RucheError | RedisFailure):
             if isinstance(first, Claimed):  # refused (the cap) or failed: no lease kept
-                await self._hand_back(first, volunteer.id)
+                stale = isinstance(reserved, ProfileChanged)
+                await self._hand_back(
+                    first, volunteer.id, PROFILE_CHANGED if stale else OVER_THE_CAP
+                )
             raise reserved
         found: tuple[ProjectCard, Claimed] | None = (
             (best, first) if isinstance(first, Claimed) else None
@@ -257,11 +268,11 @@ class Claims:
             gold=lease.gold,
         )
 
-    async def _hand_back(self, lease: Claimed, volunteer_id: str) -> None:
+    async def _hand_back(self, lease: Claimed, volunteer_id: str, reason: str) -> None:
         """Release a lease its volunteer will never hear of (they never saw the task)."""
         try:
             await self.board.run(
-                self.ops.release(lease.assignment_id, volunteer_id, OVER_THE_CAP, unseen=True)
+                self.ops.release(lease.assignment_id, volunteer_id, reason, unseen=True)
             )
         except REDIS_FAILURES as failed:  # it expires with its lease
             log.warning("claim.hand_back_failed", error_type=type(failed).__name__)

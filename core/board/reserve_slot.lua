@@ -6,10 +6,10 @@
 -- ARGV[2] reservation member ("res:<token>")
 -- ARGV[3] reservation lifetime (ms): bounds how long a claim that never finished keeps a slot
 -- ARGV[4] cap: most entries alive at once
--- KEYS[2] G:vol:<vol>      hash   (optional) the profile the caller decided on: with
--- ARGV[5] its "rev" then    refused ('stale_profile', nothing written) when the profile was
---                           changed since (another API process wrote it): the caller reads it
---                           again and decides anew (core.accounts.store, read your own writes)
+-- KEYS[2] G:vol:<vol>      hash   the volunteer's profile
+-- ARGV[5] the profile's "rev" the caller decided on, or "" (no check): refused
+--         ('stale_profile', nothing written) when the profile changed since (another API
+--         process wrote it): the caller reads it again and decides anew (core.accounts.store)
 --
 -- An entry is alive while now < expiry, like a lease. The caller swaps the reservation for the
 -- assignment id once a claim succeeds, or drops it when nothing was claimed.
@@ -19,7 +19,7 @@
 --        written, not even the pruning): when a slot frees by itself at the latest (Retry-After)
 --     or {'err', 'stale_profile', rev now}  (nothing written)
 
-if KEYS[2] then
+if ARGV[5] ~= '' then
   local rev = redis.call('HGET', KEYS[2], 'rev') or '0'
   if rev ~= ARGV[5] then
     return {'err', 'stale_profile', rev}

@@ -38,20 +38,14 @@ class SlotOps(OpsBase):
         when ``profile_rev`` (the profile's stamp the caller decided on) is no longer the
         profile's."""
         key = self.keys.volunteer_live(ids.validate_volunteer_id(volunteer_id))
-        args: list[str | int] = [self.clock.script_now(), member, hold_ms, cap]
-        if profile_rev is not None:
-            args.append(profile_rev)
-            return ScriptCall(
-                ScriptName.RESERVE_SLOT,
-                [key, self.keys.volunteer(volunteer_id)],
-                args,
-                lambda reply: int(review_checked(reply)[1]),
-            )
+        rev = "" if profile_rev is None else profile_rev
+        args: list[str | int] = [self.clock.script_now(), member, hold_ms, cap, rev]
 
         def parse(reply: Sequence[Any]) -> int:
             return int(review_checked(reply)[1])
 
-        return ScriptCall(ScriptName.RESERVE_SLOT, [key], args, parse)
+        profile = self.keys.volunteer(volunteer_id)
+        return ScriptCall(ScriptName.RESERVE_SLOT, [key, profile], args, parse)
 
     def confirm_slot(
         self, volunteer_id: str, member: str, assignment_id: str, expires_at_ms: int
