@@ -8,9 +8,10 @@ project with enough tasks, charter-signed volunteers, then ``--cycles`` claim->s
 flight, spread evenly over the processes (connection ``i`` talks to process ``i mod n``), from
 one load-generator process using bench/api.py's minimal HTTP client over uvloop. Measured:
 cycles/s and its ratio to one process; CPU per cycle of the API processes (summed), of Redis
-(every master's ``used_cpu_*`` on the cluster) and of the load generator; and how busy the
-whole machine was (``/proc/stat``): where the ceiling is. The broker (the submit's message) is
-a plain Redis of its own in every case, no worker consuming it: what is measured is the API.
+(every node's ``used_cpu_*`` on the cluster, replicas included) and of the load generator; and
+how busy the whole machine was (``/proc/stat``): where the ceiling is. The broker (the submit's
+message) is a plain Redis of its own in every case, no worker consuming it: what is measured is
+the API.
 
 Usage::
 
@@ -73,10 +74,10 @@ def redis_cpu(clients: Sequence[redis.Redis]) -> float:
 
 
 class Backend:
-    """Where the board lives: its URL, the settings the API needs, the masters' clients."""
+    """Where the board lives: the settings the API needs, a client of each server."""
 
-    def __init__(self, name: str, env: dict[str, str], masters: list[redis.Redis]) -> None:
-        self.name, self.env, self.masters = name, env, masters
+    def __init__(self, name: str, env: dict[str, str], servers: list[redis.Redis]) -> None:
+        self.name, self.env, self.servers = name, env, servers
 
 
 def seed(api: httpx.Client, admin: str, tasks: int, volunteers: int) -> list[str]:
@@ -186,10 +187,10 @@ def one_run(backend: Backend, procs: int, plan: argparse.Namespace, logs: Path) 
             loop.run_until_complete(drive(urls, tokens, plan.warmup, plan.concurrency))
             waited = B.wait_quiet(plan.quiet_wait)
             api_before = [server.cpu_seconds() for server in servers]
-            redis_before, machine_before = redis_cpu(backend.masters), B.machine_cpu()
+            redis_before, machine_before = redis_cpu(backend.servers), B.machine_cpu()
             run = loop.run_until_complete(drive(urls, tokens, plan.cycles, plan.concurrency))
             machine = B.machine_cpu() - machine_before
-            redis_used = redis_cpu(backend.masters) - redis_before
+            redis_used = redis_cpu(backend.servers) - redis_before
             api_used = sum(s.cpu_seconds() - b for s, b in zip(servers, api_before, strict=True))
         finally:
             loop.close()
@@ -269,7 +270,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "RUCHE_REDIS_CLUSTER_NODES": cluster.node_list,
                     "RUCHE_BROKER_URL": broker.url,
                 }
-                backend = Backend(name, env, [n.client() for n in cluster.masters()])
+                # Every node's CPU: the replicas apply the masters' writes too.
+                backend = Backend(name, env, [n.client() for n in cluster.nodes])
             else:
                 raise SystemExit(f"{WHO}: unknown backend {name!r}")
             for procs in counts:
