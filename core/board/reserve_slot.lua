@@ -20,7 +20,10 @@
 --     or {'err', 'stale_profile', rev now}  (nothing written)
 
 if ARGV[5] ~= '' then
-  local rev = redis.call('HGET', KEYS[2], 'rev') or '0'
+  local rev = redis.call('HGET', KEYS[2], 'rev')
+  if not rev then  -- a profile never changed since stamps exist, or none any more (erased)
+    rev = redis.call('EXISTS', KEYS[2]) == 1 and '0' or 'gone'
+  end
   if rev ~= ARGV[5] then
     return {'err', 'stale_profile', rev}
   end

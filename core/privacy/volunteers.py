@@ -5,7 +5,8 @@ is deleted (the token stops working: the API process that served the request for
 another one within :data:`core.accounts.store.VOLUNTEER_TOKEN_TTL_SECONDS` for the routes that
 do not read the profile, which are only the volunteer's own leases, ended below), and the
 profile (display name, languages, skills…) is deleted, so every route reading it refuses the
-token within a second. Their web sessions, recovery code and e-mail address index entry go at
+token at once (a claim on a profile another process remembered too: its reservation finds the
+profile gone, core.accounts.store). Their web sessions, recovery code and e-mail address index entry go at
 the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`):
 
 1. delete any other token record of the volunteer (only for accounts made before the profile

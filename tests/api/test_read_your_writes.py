@@ -96,8 +96,15 @@ def test_a_profile_changed_on_one_process_is_seen_by_the_next_claim_on_another(
         assert claimed.status_code == 201, claimed.text
         assert second.get("/v1/me", headers=me).json()["display_name"] == "Ada L."
         # And back: Swahili dropped on the first, the second claims nothing more.
+        assert first.patch("/v1/me", json={"languages": ["en", "sw"]}, headers=me).is_success
+        assert second.post("/v1/assignments", json={}, headers=me).status_code == 201
         assert first.patch("/v1/me", json={"languages": ["en"]}, headers=me).is_success
         assert second.post("/v1/assignments", json={}, headers=me).status_code == 204
+        # Erased on the first: the second, which still knows the token, claims nothing.
+        assert first.patch("/v1/me", json={"languages": ["en", "sw"]}, headers=me).is_success
+        assert second.get("/v1/me", headers=me).status_code == 200  # remembered there again
+        assert first.delete("/v1/me", headers=me).status_code == 202
+        assert second.post("/v1/assignments", json={}, headers=me).status_code in (401, 404)
 
 
 def test_a_project_policy_changed_on_one_process_is_seen_by_the_next_claim_on_another(
