@@ -6,8 +6,8 @@ another one within :data:`core.accounts.store.VOLUNTEER_TOKEN_TTL_SECONDS` for t
 do not read the profile, which are only the volunteer's own leases, ended below), and the
 profile (display name, languages, skills…) is deleted, so every route reading it refuses the
 token at once (a claim on a profile another process remembered too: its reservation finds the
-profile gone, core.accounts.store). Their web sessions, recovery code and e-mail address index entry go at
-the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`):
+profile gone, core.accounts.store). Their web sessions, recovery code and e-mail address index
+entry go at the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`):
 
 1. delete any other token record of the volunteer (only for accounts made before the profile
    kept its token's hash: a SCAN of token records), and the sign-in links mailed to them and
