@@ -30,8 +30,9 @@ so a second run credits nobody twice (:func:`decide`).
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +45,7 @@ from core.errors import TaskClosed
 from core.ids import VOLUNTEER_ID
 from core.quality.outcomes import AggregationContext, NeedCapReached, PipelineOps, TaskMovedOn
 from core.quality.prior import class_counts
+from core.quality.project_quality import ProjectQuality, record_decision, settle
 from core.quality.reputation import ReputationOps, agreement_updates, apply_updates
 from task_types import InvalidAnswer, TaskType, Verdict
 from task_types import get as get_task_type
@@ -87,6 +89,7 @@ class Aggregated:
     decision_id: str | None = None
     confidence: float | None = None
     reason: str = ""  # why nothing was done, or the verdict's reason
+    refit_due: bool = False  # the project's refit is due (core.quality.refit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +168,12 @@ def weigh(
     parsed: ParsedTask,
     threshold: float | None,
     prior: Mapping[str, float] | None = None,
+    quality: ProjectQuality | None = None,
 ) -> Weighed:
     """Read the authors' reputations (one round trip) and let the task type decide with them,
-    from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform)."""
+    from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform); with the
+    project's ``quality``, the confidence calibrated and compared with the threshold in force
+    (:func:`core.quality.project_quality.settle`)."""
     pairs = [
         (str(entry.get("volunteer_id") or ""), answer)
         for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
@@ -182,6 +188,8 @@ def weigh(
     reliabilities = [found.get(volunteer, NEUTRAL) for volunteer in volunteers]
     kind = parsed.kind.with_prior(prior) if prior else parsed.kind
     verdict = kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
+    if quality is not None:
+        verdict = settle(verdict, quality, threshold)
     return Weighed(verdict, kind, answers, volunteers, reliabilities)
 
 
@@ -210,7 +218,23 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
     decision = decide(
         board, project_id, task_id, parsed, context.document,
         answers=answers, need=need, closed=context.closed, gold=context.gold,
+        quality=ProjectQuality.from_json(context.quality),
     )  # fmt: skip
+    done = _take_step(board, ops, project_id, task, task_id, parsed, decision, answers, need)
+    return replace(done, refit_due=decision.refit_due) if decision.refit_due else done
+
+
+def _take_step(
+    board: Board,
+    ops: PipelineOps,
+    project_id: str,
+    task: Mapping[str, Any],
+    task_id: str,
+    parsed: ParsedTask,
+    decision: Decision,
+    answers: int,
+    need: int,
+) -> Aggregated:
     step, verdict, decision_id = decision.step, decision.weighed.verdict, decision.decision_id
     ceiling = decision.ceiling
     reason = str(verdict.details.get("reason", ""))
@@ -257,6 +281,7 @@ class Decision:
     weighed: Weighed
     decision_id: str  # ``<task>:<answers>``
     ceiling: int
+    refit_due: bool = False  # a final decision that completes a batch: time for a refit
 
 
 def decide(
@@ -270,6 +295,7 @@ def decide(
     need: int,
     closed: bool,
     gold: Sequence[Mapping[str, Any]] = (),
+    quality: ProjectQuality | None = None,
 ) -> Decision:
     """Weigh a task's answers, plan the step, and credit its authors: what
     :func:`aggregate_task` does before it writes the step (``bench/quality.py`` replays tasks
@@ -282,10 +308,13 @@ def decide(
     yet: its next decision will.
 
     The class prior is the project's stated ``base_rates`` and its ``gold`` answers (a sample
-    of them): :func:`core.quality.prior.class_counts`."""
+    of them): :func:`core.quality.prior.class_counts`. The confidence goes through the
+    project's calibration and meets its chosen threshold (``quality``, learnt by the refit:
+    :mod:`core.quality.refit`). A final decision is recorded for the refit, which is due every
+    so many of them."""
     policy: Mapping[str, Any] = document.get("review") or {}
     prior = class_counts(document.get("base_rates"), gold)
-    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"), prior)
+    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"), prior, quality)
     decision_id = f"{task_id}:{answers}"
     ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
     rate = float(policy.get("spot_check_rate") or 0.0)
@@ -300,7 +329,21 @@ def decide(
         # Credit first: a crash after the step would leave the task decided and a second run
         # with nothing to do. The credit names the decision, so a second run adds nothing.
         _credit_agreement(board, project_id, task_id, decision_id, parsed, weighed)
+        verdict = weighed.verdict
+        raw = verdict.details.get("raw_confidence", verdict.confidence)
+        recorded = board.run(
+            record_decision(
+                board.keys.project(project_id), task_id, answers, float(raw), _now_ms(board)
+            )
+        )
+        return Decision(step, weighed, decision_id, ceiling, recorded.refit_due)
     return Decision(step, weighed, decision_id, ceiling)
+
+
+def _now_ms(board: Board) -> int:
+    """The board's time (a manual clock's in tests and the benchmark), else this machine's."""
+    stamp = board.clock.script_now()
+    return int(stamp) if stamp else time.time_ns() // 1_000_000
 
 
 def _credit_agreement(

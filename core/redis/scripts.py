@@ -49,6 +49,7 @@ class ScriptName(StrEnum):
     # reputations (core.quality.reputation) and policy re-evaluation (core.projects.reevaluation)
     APPLY_REPUTATION = "apply_reputation"
     READ_REPUTATION = "read_reputation"
+    REPLACE_REPUTATION = "replace_reputation"  # a project refit (core.quality.refit)
     CLOSE_COLLECTION = "close_collection"
     # a project's measurements and "instructions unclear" reports (core.insights)
     FOLD_INSIGHTS = "fold_insights"
@@ -63,6 +64,7 @@ class ScriptName(StrEnum):
 LIBRARIES: Mapping[ScriptName, tuple[str, ...]] = {
     ScriptName.APPLY_REPUTATION: ("_reputation",),
     ScriptName.READ_REPUTATION: ("_reputation",),
+    ScriptName.REPLACE_REPUTATION: ("_reputation",),
 }
 
 
