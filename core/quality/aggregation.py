@@ -30,7 +30,6 @@ so a second run credits nobody twice (:func:`decide`).
 from __future__ import annotations
 
 import hashlib
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -169,11 +168,13 @@ def weigh(
     threshold: float | None,
     prior: Mapping[str, float] | None = None,
     quality: ProjectQuality | None = None,
+    *,
+    final: bool = False,
 ) -> Weighed:
     """Read the authors' reputations (one round trip) and let the task type decide with them,
     from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform); with the
     project's ``quality``, the confidence calibrated and compared with the threshold in force
-    (:func:`core.quality.project_quality.settle`)."""
+    (:func:`core.quality.project_quality.settle`; ``final``: no more answers may come)."""
     pairs = [
         (str(entry.get("volunteer_id") or ""), answer)
         for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
@@ -189,7 +190,7 @@ def weigh(
     kind = parsed.kind.with_prior(prior) if prior else parsed.kind
     verdict = kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
     if quality is not None:
-        verdict = settle(verdict, quality, threshold)
+        verdict = settle(verdict, quality, threshold, final=final)
     return Weighed(verdict, kind, answers, volunteers, reliabilities)
 
 
@@ -331,19 +332,10 @@ def decide(
         _credit_agreement(board, project_id, task_id, decision_id, parsed, weighed)
         verdict = weighed.verdict
         raw = verdict.details.get("raw_confidence", verdict.confidence)
-        recorded = board.run(
-            record_decision(
-                board.keys.project(project_id), task_id, answers, float(raw), _now_ms(board)
-            )
-        )
+        pk = board.keys.project(project_id)
+        recorded = board.run(record_decision(pk, board.clock, task_id, answers, float(raw)))
         return Decision(step, weighed, decision_id, ceiling, recorded.refit_due)
     return Decision(step, weighed, decision_id, ceiling)
-
-
-def _now_ms(board: Board) -> int:
-    """The board's time (a manual clock's in tests and the benchmark), else this machine's."""
-    stamp = board.clock.script_now()
-    return int(stamp) if stamp else time.time_ns() // 1_000_000
 
 
 def _credit_agreement(

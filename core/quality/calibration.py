@@ -174,34 +174,35 @@ def choose_threshold(
     decisions: Sequence[RecentDecision],
     calibration: Calibration,
     *,
+    ceiling: int,
     default: float,
     target_share: float,
     target_accuracy: float,
 ) -> ThresholdChoice:
-    """The threshold on calibrated confidence for the project's next decisions.
+    """The threshold on calibrated confidence that decides, at the ceiling (``ceiling``
+    answers: no more may be asked for), between accepting a task and a reviewer; never above
+    ``default``, the threshold below which a task gets one more answer.
 
-    A task goes to review when its confidence is short of the threshold at the ceiling. From
-    the recent decisions: a task decided at the ceiling at confidence c would go to review under
-    any threshold above c; one accepted before it is counted as if it had stopped there
-    (under a higher threshold it would get more answers first, so the share is overestimated
-    for thresholds above the one in force, exact below it). The accepted tasks' expected
-    accuracy is their mean calibrated confidence."""
+    From the recent decisions: a task decided at the ceiling at confidence c goes to review
+    under any threshold above c; one decided before it was accepted at ``default`` or more, so
+    under any threshold not above ``default``. The share is then exact for the decisions
+    seen. The accepted tasks' expected accuracy is their mean calibrated confidence."""
     if len(decisions) < MIN_DECISIONS:
         return ThresholdChoice(
             default, "default", None, None, len(decisions),
             f"Too few decisions yet ({len(decisions)} of {MIN_DECISIONS}) to choose a "
             f"threshold: the task type's {default:.2f} applies.",
         )  # fmt: skip
-    scored = sorted(calibration(d.confidence) for d in decisions)
+    scored = [(calibration(d.confidence), d.answers >= ceiling) for d in decisions]
     n = len(scored)
-    low, high = THRESHOLD_BOUNDS
-    candidates = sorted({low, high, *(c for c in scored if low <= c <= high)})
+    low, high = THRESHOLD_BOUNDS[0], min(THRESHOLD_BOUNDS[1], default)
+    candidates = sorted({low, high, *(c for c, _ in scored if low <= c <= high)})
 
     def share(threshold: float) -> float:
-        return sum(1 for c in scored if c < threshold) / n
+        return sum(1 for c, last in scored if last and c < threshold) / n
 
     def accuracy(threshold: float) -> float | None:
-        accepted = [c for c in scored if c >= threshold]
+        accepted = [c for c, last in scored if not last or c >= threshold]
         return math.fsum(accepted) / len(accepted) if accepted else None
 
     within = [t for t in candidates if share(t) <= target_share]

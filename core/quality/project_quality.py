@@ -10,12 +10,12 @@ Kept small, in the project's own keys (one slot):
   spot-checked or sent to review), member ``<task>|<answers>|<confidence>`` scored by time,
   trimmed to :data:`RECENT_KEPT`: the tasks the refit reads, and the confidences a threshold is
   chosen from. A decision recorded twice (a redelivered message) is one member;
-- ``quality_since``, a counter in the project hash: every :data:`REFIT_EVERY` final decisions,
-  a refit is due (:attr:`Recorded.refit_due`).
+- ``quality_since``, a counter in the project hash: after 25, 50 and 100 final decisions, then
+  every :data:`REFIT_EVERY`, a refit is due (:attr:`Recorded.refit_due`).
 
 :func:`settle` is what a decision does with the state: its confidence through the calibration,
-compared with the threshold in force (the NGO's ``review.agreement`` when set, else the one
-chosen from gold, else the type's default).
+compared with the threshold in force: the NGO's ``review.agreement`` (else the type's default)
+while more answers may come, and at the ceiling the one chosen from gold when lower.
 """
 
 from __future__ import annotations
@@ -25,15 +25,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from core.board.script_calls import Commands, text
+from core.board.script_calls import ScriptCall, text
+from core.clock import Clock
 from core.quality.calibration import IDENTITY, Calibration
 from core.redis.keys import ProjectKeys
+from core.redis.scripts import ScriptName
 from task_types import Verdict
 from task_types.base import THRESHOLD_TOLERANCE
 
 __all__ = [
     "QUALITY_FIELD",
     "RECENT_KEPT",
+    "REFIT_EARLY",
     "REFIT_EVERY",
     "ProjectQuality",
     "parse_recent",
@@ -43,11 +46,12 @@ __all__ = [
 ]
 
 QUALITY_FIELD = "quality"
-_SINCE_FIELD = "quality_since"
 #: Final decisions kept for the refit: the project's recent past, bounded.
 RECENT_KEPT = 5_000
-#: A refit every this many final decisions of a project.
+#: A refit every this many final decisions of a project...
 REFIT_EVERY = 200
+#: ...and sooner at first, when the estimates have the most early mistakes to correct.
+REFIT_EARLY = frozenset({25, 50, 100})
 # Reasons a type gives for a verdict refused on its confidence alone (so a calibrated
 # confidence and another threshold may accept it); any other reason stands.
 _CONFIDENCE_REASONS = frozenset({"agreed", "low_confidence", "low_agreement"})
@@ -87,10 +91,18 @@ def _loads(raw: Any) -> dict[str, Any]:
     return parsed if isinstance(parsed, dict) else {}
 
 
-def settle(verdict: Verdict, quality: ProjectQuality, explicit: float | None) -> Verdict:
-    """The verdict with its confidence calibrated and agreed against the threshold in force:
-    ``explicit`` (the NGO's ``review.agreement``) when set, else the project's chosen one,
-    else the type's own (the verdict's). A verdict refused for another reason than its
+def settle(
+    verdict: Verdict, quality: ProjectQuality, explicit: float | None, *, final: bool = False
+) -> Verdict:
+    """The verdict with its confidence calibrated and agreed against the threshold in force.
+
+    Two thresholds: while more answers may come, a task is accepted at the NGO's
+    ``review.agreement`` (``explicit``) or the type's default, and short of it gets one more
+    answer; once none may come (``final``: at the ceiling, or the project closed) the
+    threshold chosen from gold (:attr:`ProjectQuality.threshold`, never above the other)
+    decides between accepting it and a reviewer. Lowering the one threshold would stop asking
+    for answers where they help most; the chosen one only spares reviewers the tasks that are
+    as likely right as the target wants. A verdict refused for another reason than its
     confidence (no quorum, close rivals) stays refused."""
     if verdict.answer is None or (quality.calibration.checks == 0 and quality.threshold is None):
         return verdict
@@ -99,10 +111,10 @@ def settle(verdict: Verdict, quality: ProjectQuality, explicit: float | None) ->
     own = verdict.details.get("threshold")
     if explicit is not None:
         bar = float(explicit)
-    elif quality.threshold is not None:
-        bar = quality.threshold
     else:
         bar = float(own) if isinstance(own, int | float) else raw
+    if final and explicit is None and quality.threshold is not None:
+        bar = min(bar, quality.threshold)
     reason = str(verdict.details.get("reason", ""))
     on_confidence = reason in _CONFIDENCE_REASONS and not verdict.details.get("without_quorum")
     agreed = on_confidence and calibrated >= bar - THRESHOLD_TOLERANCE
@@ -120,22 +132,20 @@ class Recorded:
 
 
 def record_decision(
-    pk: ProjectKeys, task_id: str, answers: int, confidence: float, now_ms: int
-) -> Commands[Recorded]:
-    """Remember a final decision (one pipeline on the project's slot)."""
+    pk: ProjectKeys, clock: Clock, task_id: str, answers: int, confidence: float
+) -> ScriptCall[Recorded]:
+    """Remember a final decision (``record_decision.lua``, on the project's slot): once, so a
+    redelivered decision neither moves nor counts it again."""
     member = f"{task_id}|{int(answers)}|{confidence:.6f}"
-    key = recent_key(pk)
 
-    def parse(replies: list[Any]) -> Recorded:
-        added, since = int(replies[0]), int(replies[2])
-        return Recorded(refit_due=bool(added) and since % REFIT_EVERY == 0)
+    def parse(reply: Any) -> Recorded:
+        since = int(reply)
+        return Recorded(refit_due=since > 0 and (since in REFIT_EARLY or since % REFIT_EVERY == 0))
 
-    commands: list[tuple[str | int, ...]] = [
-        ("ZADD", key, now_ms, member),
-        ("ZREMRANGEBYRANK", key, 0, -RECENT_KEPT - 1),
-        ("HINCRBY", pk.project, _SINCE_FIELD, 1),
-    ]
-    return Commands(commands, parse)
+    keys = [recent_key(pk), pk.project]
+    return ScriptCall(
+        ScriptName.RECORD_DECISION, keys, [clock.script_now(), member, RECENT_KEPT], parse
+    )
 
 
 def parse_recent(members: list[Any]) -> list[tuple[str, int, float]]:

@@ -69,6 +69,7 @@ __all__ = [
     "REFIT_TASKS",
     "Refitted",
     "refit_project",
+    "replacement",
 ]
 
 log = structlog.get_logger(__name__)
@@ -165,13 +166,20 @@ def refit_project(
         )  # fmt: skip
         replaced = _replace_counts(board, project_id, kind, refit_id, fitted.counts)
 
+    # Gold checks say exactly whether a label was right; for data entry and translation the
+    # type's agreement score with one gold wording is a looser test than the result's, so
+    # their confidence is left as it is (the threshold is still chosen from it).
     checks = _gold_checks(board, project_id, kind, document, gold_tasks, gold, prior)
-    calibration = fit_calibration(checks)
+    calibration = fit_calibration(checks if labels else [])
     policy: Mapping[str, Any] = document.get("review") or {}
     explicit = policy.get("agreement")
     choice = choose_threshold(
         [RecentDecision(confidence, answers) for answers, confidence in decided.values()],
         calibration,
+        ceiling=max(
+            int(document.get("redundancy") or 1),
+            int(document.get("max_redundancy") or document.get("redundancy") or 1),
+        ),
         default=float(explicit) if explicit is not None else kind.default_confidence,
         target_share=float(policy.get("target_share") or DEFAULT_TARGET_SHARE),
         target_accuracy=float(policy.get("target_accuracy") or DEFAULT_TARGET_ACCURACY),
@@ -284,6 +292,27 @@ def _reliabilities(
     return dict(zip(known, read, strict=True))
 
 
+def replacement(
+    board: Board,
+    volunteer: str,
+    event_id: str,
+    name: str,
+    counts: Mapping[str, Mapping[str, float]],
+) -> ScriptCall[bool]:
+    """``replace_reputation``: the confusion counts ``counts`` in place of the volunteer's in
+    document ``name`` (``p:<type>:<project>``), once per ``event_id``; True when written now."""
+    return ScriptCall(
+        ScriptName.REPLACE_REPUTATION,
+        [board.keys.reputation(volunteer)],
+        [
+            board.clock.script_now(), event_id, REPUTATION_RETENTION_MS, name,
+            dumps({t: {a: round(c, 6) for a, c in row.items()} for t, row in counts.items()}),
+            round(board.reputation_half_life_days * _DAY_MS),
+        ],
+        lambda r: int(r) == 1,
+    )  # fmt: skip
+
+
 def _replace_counts(
     board: Board,
     project_id: str,
@@ -294,21 +323,9 @@ def _replace_counts(
     """Each volunteer's confusion counts for the project replaced by the refit's (pipelines
     of :data:`_WRITE_BATCH`); how many were replaced now."""
     name = project_field(kind.name, project_id)
-    half_life_ms = round(board.reputation_half_life_days * _DAY_MS)
+    event = f"refit:{project_id}:{refit_id}"
     calls = [
-        ScriptCall(
-            ScriptName.REPLACE_REPUTATION,
-            [board.keys.reputation(volunteer)],
-            [
-                board.clock.script_now(),
-                f"refit:{project_id}:{refit_id}",
-                REPUTATION_RETENTION_MS,
-                name,
-                dumps({t: {a: round(c, 6) for a, c in row.items()} for t, row in rows.items()}),
-                half_life_ms,
-            ],
-            lambda r: int(r) == 1,
-        )
+        replacement(board, volunteer, event, name, rows)
         for volunteer, rows in sorted(counts.items())
         if VOLUNTEER_ID.match(volunteer)
     ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dramatiq
 import structlog
+from dramatiq.errors import ActorNotFound
 
 from core.errors import TaskClosed
 from core.quality.aggregation import aggregate_task
@@ -38,8 +39,12 @@ def aggregate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     if done.refit_due:
         # Every so many decisions: the project's estimates refitted off the hot path, named
         # after this event so a redelivered refit writes nothing twice.
-        refit = dramatiq.get_broker().get_actor(QUALITY_REFIT)
-        refit.send(project_id, event_id, {})
+        try:
+            refit = dramatiq.get_broker().get_actor(QUALITY_REFIT)
+        except ActorNotFound:
+            log.warning("quality.refit_missing", project_id=project_id)
+        else:
+            refit.send(project_id, event_id, {})
 
 
 # A stalled task may still have leases out (taken before it stalled); the review waits for them
