@@ -315,9 +315,12 @@ def decide(
     so many of them."""
     policy: Mapping[str, Any] = document.get("review") or {}
     prior = class_counts(document.get("base_rates"), gold)
-    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"), prior, quality)
-    decision_id = f"{task_id}:{answers}"
     ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
+    weighed = weigh(
+        board, project_id, task_id, parsed, policy.get("agreement"), prior, quality,
+        final=closed or need >= ceiling,
+    )  # fmt: skip
+    decision_id = f"{task_id}:{answers}"
     rate = float(policy.get("spot_check_rate") or 0.0)
     step = plan(
         weighed.verdict,
