@@ -38,7 +38,9 @@ def make_project(board: TestBoard, agreement: float | None = None) -> str:
     return board.create_project(BoardPolicy(redundancy=3), document=document)
 
 
-def store_decided(board: TestBoard, project: str, task: int, votes: Sequence[tuple[str, str]]) -> None:
+def store_decided(
+    board: TestBoard, project: str, task: int, votes: Sequence[tuple[str, str]]
+) -> None:
     """A decided task as the board keeps it: payload, answers, a recorded decision."""
     pk = board.keys.project(project)
     task_id = f"t{task:010d}"
