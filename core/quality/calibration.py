@@ -180,13 +180,16 @@ def choose_threshold(
     target_accuracy: float,
 ) -> ThresholdChoice:
     """The threshold on calibrated confidence that decides, at the ceiling (``ceiling``
-    answers: no more may be asked for), between accepting a task and a reviewer; never above
-    ``default``, the threshold below which a task gets one more answer.
+    answers: no more may be asked for), between accepting a task and a reviewer. ``default``
+    (the threshold below which a task gets one more answer) stands while too few decisions are
+    in.
 
     From the recent decisions: a task decided at the ceiling at confidence c goes to review
-    under any threshold above c; one decided before it was accepted at ``default`` or more, so
-    under any threshold not above ``default``. The share is then exact for the decisions
-    seen. The accepted tasks' expected accuracy is their mean calibrated confidence."""
+    under any threshold above c; one decided before it was accepted there and then, whatever
+    the threshold at the ceiling. The share is then exact for the decisions seen: below the
+    target, the threshold rises (up to 0.99), so the review budget goes to the least confident
+    tasks; above it, it falls as far as the accuracy target allows. The accepted tasks'
+    expected accuracy is their mean calibrated confidence."""
     if len(decisions) < MIN_DECISIONS:
         return ThresholdChoice(
             default, "default", None, None, len(decisions),
@@ -195,7 +198,7 @@ def choose_threshold(
         )  # fmt: skip
     scored = [(calibration(d.confidence), d.answers >= ceiling) for d in decisions]
     n = len(scored)
-    low, high = THRESHOLD_BOUNDS[0], min(THRESHOLD_BOUNDS[1], default)
+    low, high = THRESHOLD_BOUNDS
     candidates = sorted({low, high, *(c for c, _ in scored if low <= c <= high)})
 
     def share(threshold: float) -> float:

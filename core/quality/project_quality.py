@@ -15,7 +15,7 @@ Kept small, in the project's own keys (one slot):
 
 :func:`settle` is what a decision does with the state: its confidence through the calibration,
 compared with the threshold in force: the NGO's ``review.agreement`` (else the type's default)
-while more answers may come, and at the ceiling the one chosen from gold when lower.
+while more answers may come, and at the ceiling the one chosen for the review share.
 """
 
 from __future__ import annotations
@@ -99,11 +99,11 @@ def settle(
     Two thresholds: while more answers may come, a task is accepted at the NGO's
     ``review.agreement`` (``explicit``) or the type's default, and short of it gets one more
     answer; once none may come (``final``: at the ceiling, or the project closed) the
-    threshold chosen from gold (:attr:`ProjectQuality.threshold`, never above the other)
-    decides between accepting it and a reviewer. Lowering the one threshold would stop asking
-    for answers where they help most; the chosen one only spares reviewers the tasks that are
-    as likely right as the target wants. A verdict refused for another reason than its
-    confidence (no quorum, close rivals) stays refused."""
+    threshold chosen for the review share (:attr:`ProjectQuality.threshold`) decides between
+    accepting it and a reviewer. Lowering the one threshold would stop asking for answers
+    where they help most; the chosen one only decides where the reviewers' time goes. A
+    verdict refused for another reason than its confidence (no quorum, close rivals) stays
+    refused."""
     if verdict.answer is None or (quality.calibration.checks == 0 and quality.threshold is None):
         return verdict
     raw = verdict.confidence
@@ -114,7 +114,7 @@ def settle(
     else:
         bar = float(own) if isinstance(own, int | float) else raw
     if final and explicit is None and quality.threshold is not None:
-        bar = min(bar, quality.threshold)
+        bar = quality.threshold
     reason = str(verdict.details.get("reason", ""))
     on_confidence = reason in _CONFIDENCE_REASONS and not verdict.details.get("without_quorum")
     agreed = on_confidence and calibrated >= bar - THRESHOLD_TOLERANCE

@@ -83,6 +83,17 @@ def test_the_accuracy_target_wins_over_the_share_and_says_so() -> None:
     assert "accuracy target" in choice.note
 
 
+def test_an_unspent_review_budget_goes_to_the_least_confident_tasks() -> None:
+    # 100 decisions: 95 accepted early, 5 at the ceiling from 0.91 to 0.95 (accepted at 0.9).
+    recent = decisions([0.91, 0.92, 0.93, 0.94, 0.95], early=95)
+    recent[:3] = [RecentDecision(0.5, 5), RecentDecision(0.6, 5), RecentDecision(0.7, 5)]
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.05, target_accuracy=0.85
+    )
+    # 3 % go to review at 0.9; the threshold rises until 5 % would.
+    assert choice.threshold > 0.9 and choice.expected_share == 0.05
+
+
 def test_too_few_decisions_keep_the_default() -> None:
     recent = decisions([0.6] * 10, early=MIN_DECISIONS - 11)
     choice = choose_threshold(
@@ -107,6 +118,8 @@ def test_the_chosen_threshold_only_decides_at_the_ceiling() -> None:
     # ...and at the ceiling it is accepted instead of going to a reviewer.
     settled = settle(verdict(0.8), quality, None, final=True)
     assert settled.agreed and settled.details["threshold"] == 0.7
+    # A threshold chosen above the type's sends a 0.92 at the ceiling to a reviewer.
+    assert not settle(verdict(0.92), ProjectQuality(Calibration(), 0.95), None, final=True).agreed
     # The NGO's own review.agreement is never overruled.
     assert not settle(verdict(0.8), quality, 0.85, final=True).agreed
 
