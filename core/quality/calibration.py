@@ -28,6 +28,7 @@ __all__ = [
     "IDENTITY",
     "MIN_CHECKS",
     "MIN_DECISIONS",
+    "MIN_GOLD_TASKS",
     "PRIOR_CHECKS",
     "THRESHOLD_BOUNDS",
     "Calibration",
@@ -38,8 +39,11 @@ __all__ = [
     "fit_calibration",
 ]
 
-#: Gold checks needed before a calibration is fitted; fewer leave the identity.
+#: Gold checks needed before a calibration is fitted; fewer leave the identity...
 MIN_CHECKS = 30
+#: ...and distinct gold tasks they come from: checks from a handful of items say more about
+#: those items than about the confidence (on the benchmark, 20 items made it worse).
+MIN_GOLD_TASKS = 50
 #: Checks' worth of belief in the identity map (a Gaussian prior on ``a - 1`` and ``b``).
 PRIOR_CHECKS = 10.0
 #: Recent decisions needed before a threshold is chosen from them.
@@ -101,11 +105,13 @@ class Check:
     right: bool
 
 
-def fit_calibration(checks: Sequence[Check], iterations: int = 25) -> Calibration:
+def fit_calibration(
+    checks: Sequence[Check], gold_tasks: int | None = None, iterations: int = 25
+) -> Calibration:
     """Penalised logistic regression of rightness on the confidence's log-odds (Newton's
-    method on two parameters). Too few checks, or checks all right or all wrong: the identity
-    shrunk by the prior is still fitted once there are enough of them."""
-    if len(checks) < MIN_CHECKS:
+    method on two parameters). Too few checks, or from too few distinct ``gold_tasks`` (None:
+    as many as checks): the identity."""
+    if len(checks) < MIN_CHECKS or (gold_tasks is not None and gold_tasks < MIN_GOLD_TASKS):
         return IDENTITY
     xs = [_logit(check.confidence) for check in checks]
     ys = [1.0 if check.right else 0.0 for check in checks]

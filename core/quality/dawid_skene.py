@@ -153,8 +153,10 @@ def _counts(
     for task, posterior in zip(tasks, posteriors, strict=False):
         if len(task) < 2:
             continue  # a lone answer says nothing about its author (as online)
+        # The decided row only, with its posterior (a classification E-step, as online):
+        # spread over every row, the rows of labels rarely decided fill up with the answers
+        # that decided against them, and a rare label's votes weaken.
+        decided = max(range(len(posterior)), key=lambda z: (posterior[z], -z))
         for volunteer, answered in task:
-            for z, p in enumerate(posterior):
-                if p > 1e-9:
-                    add(volunteer, labels[z], answered, task_weight * p)
+            add(volunteer, labels[decided], answered, task_weight * posterior[decided])
     return counts

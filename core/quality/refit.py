@@ -169,8 +169,8 @@ def refit_project(
     # Gold checks say exactly whether a label was right; for data entry and translation the
     # type's agreement score with one gold wording is a looser test than the result's, so
     # their confidence is left as it is (the threshold is still chosen from it).
-    checks = _gold_checks(board, project_id, kind, document, gold_tasks, gold, prior)
-    calibration = fit_calibration(checks if labels else [])
+    checks, checked = _gold_checks(board, project_id, kind, document, gold_tasks, gold, prior)
+    calibration = fit_calibration(checks if labels else [], checked)
     policy: Mapping[str, Any] = document.get("review") or {}
     explicit = policy.get("agreement")
     choice = choose_threshold(
@@ -344,10 +344,11 @@ def _gold_checks(
     gold_tasks: Mapping[str, _Task],
     gold: Mapping[str, Mapping[str, Any]],
     prior: Mapping[str, float],
-) -> list[Check]:
+) -> tuple[list[Check], int]:
     """Decisions on gold tasks from their volunteers' answers, as the policy would take them:
     from ``redundancy`` answers one more at a time up to the ceiling, in consecutive groups;
-    each author's own gold evidence on the task left out of their reliability."""
+    each author's own gold evidence on the task left out of their reliability. Also how many
+    distinct gold tasks gave one."""
     start = int(document.get("redundancy") or 3)
     ceiling = max(start, int(document.get("max_redundancy") or start))
     explicit = (document.get("review") or {}).get("agreement")
@@ -355,6 +356,7 @@ def _gold_checks(
     volunteers = sorted({v for task in gold_tasks.values() for v in task.volunteers})
     known = _reliabilities(board, project_id, kind, volunteers)
     checks: list[Check] = []
+    checked: set[str] = set()
     for task_id, task in gold_tasks.items():
         truth = gold[task_id]
         try:
@@ -376,9 +378,10 @@ def _gold_checks(
                     continue
                 right = _agrees(kind, task.payload, verdict.answer, truth)
                 checks.append(Check(verdict.confidence, right))
+                checked.add(task_id)
                 if verdict.agreed:
                     break  # the policy would stop here
-    return checks
+    return checks, len(checked)
 
 
 def _agrees(kind: AnyType, payload: BaseModel, answer: Mapping[str, Any], truth: Any) -> bool:

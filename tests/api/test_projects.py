@@ -370,7 +370,9 @@ async def test_the_project_says_what_threshold_its_refit_chose_and_why(
 
     fetched = (await api.get(f"/v1/projects/{project['id']}", headers=org)).json()
     chosen = fetched["quality"]["threshold"]
-    assert chosen["reason"] in ("share_target", "accuracy_target")
-    assert chosen["decisions"] == MIN_DECISIONS and chosen["note"]
-    assert chosen["threshold"] <= 0.9
+    # 17 split tasks at 0.6 would be accepted about 84 % right with the rest: short of 0.9,
+    # so the accuracy target wins over the 20 % share, and the project says so.
+    assert chosen["reason"] == "accuracy_target" and "accuracy target" in chosen["note"]
+    assert chosen["decisions"] == MIN_DECISIONS
+    assert chosen["threshold"] == 0.97 and chosen["expected_share"] == 0.34
     assert fetched["quality"]["refit"]["tasks"] == MIN_DECISIONS
