@@ -34,7 +34,8 @@ $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@# Dependency groups (--group) need pip 25.1 or newer.
 	$(BIN)/python -m pip install --quiet --upgrade "pip>=25.1"
-	$(BIN)/python -m pip install --quiet -e . --group dev
+	@# PYTHONWARNINGS: setuptools' editable-install warning block would open every first run.
+	PYTHONWARNINGS=ignore::UserWarning $(BIN)/python -m pip install --quiet -e '.[embedded]' --group dev
 	@touch $(STAMP)
 
 up: venv
@@ -63,7 +64,7 @@ types: venv
 # translated) and compiles them, which checks their syntax (the app reads the .po files).
 WEB_AREAS := $(sort $(notdir $(patsubst %/,%,$(dir $(wildcard web/*/routes.py)))))
 WEB_LANGUAGES := fr
-BABEL_EXTRACT = $(BIN)/pybabel -q extract -F web/babel.cfg -k N_ --no-location --sort-output --omit-header
+BABEL_EXTRACT = $(BIN)/pybabel -q extract -F web/babel.cfg -k N_ --no-location --sort-output --omit-header -w 100
 
 messages: venv
 	$(BABEL_EXTRACT) -o web/locale/ruche.pot web/*.py web/templates
@@ -71,7 +72,7 @@ messages: venv
 	@for pot in web/locale/*.pot; do domain=$$(basename $$pot .pot); \
 		for lang in $(WEB_LANGUAGES); do \
 			po=web/locale/$$lang/LC_MESSAGES/$$domain.po; \
-			if [ -f $$po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; \
+			if [ -f $$po ]; then $(BIN)/pybabel -q update --no-fuzzy-matching -w 100 -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; \
 			else $(BIN)/pybabel -q init -D $$domain -i $$pot -d web/locale -l $$lang || exit 1; fi; \
 			$(BIN)/pybabel -q compile -D $$domain -d web/locale -l $$lang || exit 1; \
 		done; done

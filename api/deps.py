@@ -17,7 +17,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any, TypeVar, cast
 
 import redis.asyncio as aioredis
@@ -75,12 +75,26 @@ class Unauthenticated(RucheError):
         super().__init__("a valid bearer token is required")
 
 
+#: How a refusal names each kind of token (in this order), so the caller learns which to use.
+_TOKEN_NAMES = {
+    "admin": "the operator token (rk_admin_…)",
+    "org": "an organisation's API key (rk_org_…)",
+    "vol": "a volunteer's token (rk_vol_…)",
+}
+
+
 class WrongKindOfToken(RucheError):
     status = 403
     code = "forbidden"
 
-    def __init__(self) -> None:
-        super().__init__("this token is not allowed to do that")
+    def __init__(self, wanted: Iterable[str] = ()) -> None:
+        # Names the kinds the route takes (public knowledge: the OpenAPI document says it too),
+        # never anything about the token presented.
+        names = [name for kind, name in _TOKEN_NAMES.items() if kind in wanted]
+        if names:
+            super().__init__(f"this route needs {' or '.join(names)}")
+        else:
+            super().__init__("this token is not allowed to do that")
 
 
 async def _redis(request: Request) -> aioredis.Redis:
@@ -156,7 +170,7 @@ async def authenticated(request: Request, kind: str, *, also: str | None = None)
     the caller's (``claims``) counted along with their token's, in the same round trip."""
     principal = await _principal(request, also=(kind, also) if also else None)
     if principal.kind != kind:
-        raise WrongKindOfToken()
+        raise WrongKindOfToken((kind,))
     return principal
 
 
@@ -184,7 +198,7 @@ def checks_own_token(kind: str) -> Callable[[_Endpoint], _Endpoint]:
 def _require(*kinds: str) -> object:
     async def check(principal: Annotated[Principal, Depends(_principal_dependency)]) -> Principal:
         if principal.kind not in kinds:
-            raise WrongKindOfToken()
+            raise WrongKindOfToken(kinds)
         return principal
 
     _TOKEN_CHECKS[check] = kinds
@@ -227,7 +241,7 @@ async def auth_refusal(request: Request) -> RucheError | None:
         principal = await _principal(request)
     except Unauthenticated as refusal:
         return refusal
-    return WrongKindOfToken() if principal.kind not in kind else None
+    return WrongKindOfToken(kind) if principal.kind not in kind else None
 
 
 CurrentAdmin = Annotated[Principal, _require("admin")]

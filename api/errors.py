@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from api.deps import auth_refusal
 from core.errors import RucheError, StorageFull, TooManyRequests
 from core.json_input import JsonRefused
-from core.redis.reply_errors import out_of_memory
+from core.redis.reply_errors import out_of_memory, storage_unavailable
 from web.routing import error_page, wants_a_page
 
 __all__ = ["ErrorBody", "ErrorResponse", "error_response", "install_error_handlers"]
@@ -102,8 +102,10 @@ def install_error_handlers(app: FastAPI) -> None:
         # and that check comes first (a caller without the right token learns nothing more).
         try:
             refusal = await auth_refusal(request)
-        except (redis.ConnectionError, redis.TimeoutError) as down:
-            return await redis_down(request, down)
+        except Exception as error:
+            if not storage_unavailable(error):
+                raise
+            return await redis_down(request, error)
         return None if refusal is None else await ruche_error(request, refusal)
 
     @app.exception_handler(RequestValidationError)
@@ -148,6 +150,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(redis.ConnectionError)
     @app.exception_handler(redis.TimeoutError)
+    # A Redis Cluster failing over: no node for a slot, CLUSTERDOWN, MOVED redis-py gave up on.
+    @app.exception_handler(redis.exceptions.ClusterError)
+    @app.exception_handler(redis.exceptions.RedisClusterException)
     async def redis_down(request: Request, exc: Exception) -> JSONResponse:
         log.warning("redis.unavailable", error_type=type(exc).__name__)
         return error_response(
@@ -162,6 +167,8 @@ def install_error_handlers(app: FastAPI) -> None:
         # Redis at its maxmemory (noeviction) refuses writes: "OOM command not allowed…", as
         # a command's error or inside a script's. Nothing was evicted and nothing half-written
         # is acknowledged; the operator must make room. Any other refusal is a bug of ours.
+        if storage_unavailable(exc):  # a cluster failing over (CLUSTERDOWN, TRYAGAIN, ...)
+            return await redis_down(request, exc)
         if out_of_memory(exc):
             log.error("redis.out_of_memory", path=request.url.path)
             full = StorageFull(

@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from importlib.metadata import version
 
-import redis.asyncio as aioredis
 from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from api import metrics
@@ -23,6 +23,7 @@ from api.request_context import RequestContext
 from api.routes import (
     assignments,
     certificates,
+    charter,
     health,
     invitations,
     org_limits,
@@ -38,12 +39,14 @@ from api.routes import (
     volunteers,
     webhooks,
 )
+from core.accounts.charter import Charters
 from core.accounts.store import Accounts
 from core.accounts.tokens import token_hash
 from core.board.claims import Claims
 from core.board.runner import AsyncBoard
 from core.projects.catalogue import ProjectCatalogue
 from core.ratelimit import RateLimits
+from core.redis.clients import async_redis_client, hot_path_mux, limits_cluster_uri, redis_url
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.review.reviewers import Reviews
@@ -61,12 +64,7 @@ _REDIS_TIMEOUT_SECONDS = 2.0
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings if settings is not None else load_settings()
-    redis_url = settings.redis_url
-    if redis_url is None:
-        raise RuntimeError(
-            "RUCHE_REDIS_URL is not set: the API needs a Redis server "
-            "(`ruche up` starts one for you)"
-        )
+    redis_url(settings, "the API (`ruche up` starts one for you)")  # fail at once if unset
 
     keys = Keys(settings.key_prefix)
     admin_hash = (
@@ -75,18 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        client = aioredis.Redis.from_url(
-            redis_url,
-            decode_responses=True,
-            socket_connect_timeout=_REDIS_TIMEOUT_SECONDS,
-            socket_timeout=_REDIS_TIMEOUT_SECONDS,
-        )
-        # The hot path's script calls share one multiplexed connection (core.redis.mux).
-        mux = MuxRedis(
-            redis_url,
-            timeout_s=_REDIS_TIMEOUT_SECONDS,
+        client = async_redis_client(
+            settings,
+            "the API",
             connect_timeout_s=_REDIS_TIMEOUT_SECONDS,
+            timeout_s=_REDIS_TIMEOUT_SECONDS,
         )
+        # The hot path's script calls share one multiplexed connection (core.redis.mux); on a
+        # cluster they go through the cluster client (core.redis.clients).
+        mux = hot_path_mux(settings, timeout_s=_REDIS_TIMEOUT_SECONDS)
         app.state.redis = client
         app.state.board = AsyncBoard(client, keys=keys, mux=mux)
         app.state.accounts = Accounts(client, keys, admin_hash)
@@ -99,7 +94,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             catalogue=ProjectCatalogue(client, keys, board),
         )
         app.state.bulk_lanes = asyncio.Semaphore(settings.bulk_lanes)
-        app.state.limits = RateLimits(client, settings.rates, key_prefix=keys.rate_limits, mux=mux)
+        app.state.limits = RateLimits(
+            client,
+            settings.rates,
+            key_prefix=keys.rate_limits,
+            mux=mux if isinstance(mux, MuxRedis) else None,
+            cluster_uri=limits_cluster_uri(settings) if settings.redis_cluster else None,
+            cluster_tls=(settings.redis_url or "").startswith("rediss:"),
+        )
+        app.state.charters = Charters(client, keys)
         app.state.reviews = Reviews(
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )
@@ -128,6 +131,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = ApiMetrics()
     # Outside the body limit and the error handlers: it also counts requests they refuse.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.cors_origin_list:
+        # A volunteer app on another origin (RUCHE_CORS_ORIGINS; none by default). Tokens go in
+        # the Authorization header, never cookies: no credentials mode, so the pages' session
+        # cookie is never sent by another origin's script.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origin_list,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "X-Request-ID"],
+            expose_headers=["X-Request-ID", "Retry-After", "Location"],
+            max_age=600,
+        )
     # Outermost of all: every response gets its X-Request-ID, every log line its request id.
     app.add_middleware(RequestContext)
     # Routes are matched in order, one regular expression each: the volunteers' hot path goes
@@ -141,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         *(m.router for m in (orgs, org_limits, projects, tasks, results, webhooks, reviewers)),
         task_types.router,
         reputation.router,
-        *(m.router for m in (volunteers, reviews, invitations, privacy)),
+        *(m.router for m in (volunteers, charter, reviews, invitations, privacy)),
         certificates.router,
     ]
     for router in routers:

@@ -285,6 +285,14 @@ async def _operator(request: Request) -> bool:
     responses={200: {"content": {CONTENT_TYPE_LATEST: {}}, "description": "Prometheus text"}},
 )
 async def metrics(request: Request) -> Response:
+    operator = await _operator(request)
+    if not operator and not request.app.state.settings.metrics_public:
+        # RUCHE_METRICS_PUBLIC=false: the operator's scrape only (docker-compose.yml's default).
+        from api.deps import Unauthenticated, WrongKindOfToken  # api.deps imports much more
+
+        if "authorization" not in request.headers:
+            raise Unauthenticated()
+        raise WrongKindOfToken(("admin",))
     registry: CollectorRegistry = request.app.state.metrics.registry
     try:
         snapshot: BoardSnapshot | None = await read_board(
@@ -294,7 +302,7 @@ async def metrics(request: Request) -> Response:
         snapshot = None  # the API's own figures are still worth serving
     board = CollectorRegistry()
     # Project ids name tenants' objects: per project only for the operator (see the docstring).
-    board.register(BoardCollector(snapshot, per_project=await _operator(request)))
+    board.register(BoardCollector(snapshot, per_project=operator))
     return Response(
         generate_latest(registry) + generate_latest(board), media_type=CONTENT_TYPE_LATEST
     )

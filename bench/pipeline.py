@@ -64,14 +64,13 @@ from typing import Any, NoReturn
 import dramatiq
 import httpx
 import redis
-from dramatiq.brokers.redis import RedisBroker
 
 from core.board.runner import Board, Claimed
 from core.ids import new_volunteer_id
 from core.redis.keys import Keys
 from core.redis.server import RedisServer, free_port
 from core.settings import Settings
-from workers.broker import build_broker
+from workers.broker import IDLE_POLL_MS, build_broker
 
 REPO = Path(__file__).resolve().parent.parent
 NOOP, NOOP_QUEUE = "bench.noop", "bench_noop"
@@ -101,7 +100,7 @@ SMOKE = Plan(3, 20, 200)
 UNDECIDED = ("open", "collecting", "aggregating")
 
 
-def worker_setup() -> RedisBroker:
+def worker_setup() -> dramatiq.Broker:
     """The worker processes' setup (``dramatiq bench.pipeline:worker_setup``): Ruche's own
     (``workers.app.setup``), plus an actor that does nothing, the baseline."""
     from workers.app import setup
@@ -238,6 +237,8 @@ class Processes:
             RUCHE_ADMIN_TOKEN=ADMIN_TOKEN,
             RUCHE_WEBHOOK_ALLOW_PRIVATE="1",
             RUCHE_LOG_FORMAT="json",
+            # As `ruche worker` sets it (workers.broker.IDLE_POLL_MS).
+            dramatiq_worker_timeout=str(IDLE_POLL_MS),
             **UNLIMITED,
         )
         self.logs = logs

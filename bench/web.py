@@ -8,6 +8,9 @@ page view costs the server, in one run.
 2. Time to a usable task page (navigation start until its "Submit" button can be pressed) under
    Chromium's "Slow 3G" network throttling (DevTools' preset: 2 s of latency, 50 kB/s), next to
    the same page unthrottled, with a cold and a warm cache.
+4. The NGO console's project page with 10^5 tasks and 10^4 results next to 10^2 tasks (server
+   time and CPU per view, and their ratio: the page must not read every task;
+   ``bench/console_page.py``).
 3. Server CPU per page view (the API process's user+system CPU time over N views, read from
    /proc) next to ``GET /healthz`` on the same server in the same run: the ratio says what a
    page costs over the cheapest request.
@@ -43,6 +46,8 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from console_page import measure_console  # noqa: E402
+
 from core.redis.server import RedisServer, free_port  # noqa: E402
 
 ADMIN = "rk_admin_" + "bench" * 8
@@ -77,7 +82,7 @@ def _bearer(token: str) -> dict[str, str]:
 
 
 @contextmanager
-def running_api(folder: Path) -> Iterator[tuple[str, int]]:
+def running_api(folder: Path) -> Iterator[tuple[str, int, str]]:
     with RedisServer(folder / "redis", appendonly=False) as redis_server:
         port = free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUCHE_")}
@@ -107,7 +112,7 @@ def running_api(folder: Path) -> Iterator[tuple[str, int]]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise SystemExit((folder / "api.log").read_text())
                 time.sleep(0.1)
-            yield base, process.pid
+            yield base, process.pid, redis_server.url
         finally:
             process.terminate()
             process.wait(timeout=20)
@@ -302,7 +307,7 @@ def main() -> None:
 
     with (
         tempfile.TemporaryDirectory(prefix="ruche-bench-web-") as tmp,
-        running_api(Path(tmp)) as (base, pid),
+        running_api(Path(tmp)) as (base, pid, redis_url),
     ):
         with httpx.Client(base_url=base, timeout=30) as http:
             key, projects = _setup(http)
@@ -331,6 +336,9 @@ def main() -> None:
             context.close()
             browser.close()
         cpu = server_cpu(base, pid, cookies, ["/", "/work", task_path], views)
+        console = measure_console(
+            base, redis_url, pid, ADMIN, smoke=args.smoke, views=10 if args.smoke else 50
+        )
 
     print("Pages of the volunteer, bytes received with a cold cache (compressed, headers included)")
     for name, figures in sizes.items():
@@ -357,7 +365,19 @@ def main() -> None:
         label = "task page" if path == task_path else path
         times = spent / base_cpu if base_cpu else float("nan")
         print(f"  {label:12s} {spent * 1e6:8.0f} µs  {times:5.1f}x")
-    print(json.dumps({"bytes": sizes, "time_to_usable": timing, "cpu_per_view_s": cpu}))
+    print("The console's project page, per view (median wall time, server CPU)")
+    for name in ("small", "big"):
+        f = console[name]
+        print(
+            f"  {f['tasks']:7d} tasks {f['results']:6d} results: {f['median_ms']:8.2f} ms"
+            f"  {f['cpu_ms_per_view']:7.2f} ms CPU  (filled in {f['fill_s']} s)"
+        )
+    print(f"  big / small: {console['ratio_median']}x time, {console['ratio_cpu']}x CPU")
+    print(
+        json.dumps(
+            {"bytes": sizes, "time_to_usable": timing, "cpu_per_view_s": cpu, "console": console}
+        )
+    )
 
 
 if __name__ == "__main__":

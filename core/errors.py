@@ -40,6 +40,7 @@ itself, which never reach the API).
     │   ├── LeaseNotLive          409 lease_not_live   (details: expired / released / submitted)
     │   ├── TooManyApiKeys        409 too_many_keys
     │   ├── LastApiKey            409 last_key
+    │   ├── LastOwner             409 last_owner       (an organisation keeps one owner at least)
     │   ├── IdempotencyInProgress 409 idempotency_in_progress
     │   ├── ReviewNotLive         409 review_not_live  (details: expired / decided / revoked)
     │   ├── TaskClosed            409 task_closed      (already resolved or rejected)
@@ -86,6 +87,7 @@ __all__ = [
     "InvitationNotFound",
     "InvitationRefused",
     "LastApiKey",
+    "LastOwner",
     "LeaseNotLive",
     "NotACandidate",
     "NotAReviewer",
@@ -383,6 +385,12 @@ class LastApiKey(Conflict):
     """Revoking an organisation's only live key would lock it out for good."""
 
     code = "last_key"
+
+
+class LastOwner(Conflict):
+    """Removing or demoting an organisation's last owner would leave nobody to manage it."""
+
+    code = "last_owner"
 
 
 class InsufficientStorage(RucheError):

@@ -40,7 +40,7 @@ import redis.asyncio
 import redis.exceptions
 import structlog
 from limits import RateLimitItem, parse
-from limits.aio.storage import RedisStorage
+from limits.aio.storage import RedisClusterStorage, RedisStorage
 from limits.aio.storage.redis.redispy import RedispyBridge
 from limits.aio.strategies import SlidingWindowCounterRateLimiter
 
@@ -154,6 +154,9 @@ class _MuxScripts:
         return str(await self._one("SCRIPT", "LOAD", script))
 
 
+_CLUSTER_TIMEOUT_S = 2.0  # as the API's own clients: fail fast, answer 503
+
+
 class RateLimits:
     """The process's rate limiter: ``limits``' sliding window counter on the shared Redis.
 
@@ -169,14 +172,33 @@ class RateLimits:
         *,
         key_prefix: str,
         mux: MuxRedis | None = None,
+        cluster_uri: str | None = None,
+        cluster_tls: bool = False,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        # The process's own connection pool: no second set of connections to Redis. (The
-        # library's options are typed as scalars; a pool is what its redis-py bridge expects.)
-        pool: Any = client.connection_pool
-        storage = RedisStorage(
-            "async+redis://", implementation="redispy", key_prefix=key_prefix, connection_pool=pool
-        )
+        storage: RedisStorage | RedisClusterStorage
+        if cluster_uri is not None:
+            # On a Redis Cluster (core.redis.clients.limits_cluster_uri): the library's own
+            # cluster storage and client (its counters' keys carry a hash tag each).
+            storage = RedisClusterStorage(
+                cluster_uri,
+                implementation="redispy",
+                key_prefix=key_prefix,
+                socket_timeout=_CLUSTER_TIMEOUT_S,
+                socket_connect_timeout=_CLUSTER_TIMEOUT_S,
+                require_full_coverage=False,  # a slot down fails its own counters only
+                **({"ssl": True} if cluster_tls else {}),
+            )
+        else:
+            # The process's own connection pool: no second set of connections to Redis. (The
+            # library's options are typed as scalars; a pool is what its redis-py bridge expects.)
+            pool: Any = client.connection_pool
+            storage = RedisStorage(
+                "async+redis://",
+                implementation="redispy",
+                key_prefix=key_prefix,
+                connection_pool=pool,
+            )
         if mux is not None:
             # The two scripts a hit and a refusal run go down the API's multiplexed connection
             # (core.redis.mux): a third of redis-py's CPU per call, and the hits of one request

@@ -7,6 +7,7 @@ between them.
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -28,6 +29,7 @@ ADMIN_TOKEN_MIN_LENGTH = 32
 LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 _REDIS_SCHEMES = frozenset({"redis", "rediss", "unix"})
+_BROKER_SCHEMES = _REDIS_SCHEMES | {"amqp", "amqps"}
 _LOOPBACK_HOSTS = frozenset({"127.0.0.1", "::1", "localhost"})
 
 
@@ -52,9 +54,19 @@ class Settings(BaseSettings):
         "server's certificate and name are checked by default). Unset: `ruche up` starts an "
         "embedded one.",
     )
+    redis_cluster: bool = Field(
+        default=False,
+        description="`redis_url` names a node of a Redis Cluster: every process opens a cluster "
+        "client (`RUCHE_BROKER_URL` must then name the broker: a plain Redis or `amqp://`).",
+    )
+    redis_cluster_nodes: str = Field(
+        default="",
+        description="With `redis_cluster`: more nodes to start from, `host:port,host:port`.",
+    )
     broker_url: str | None = Field(
         default=None,
-        description="Redis for the dramatiq message broker. Unset: the same as `redis_url`.",
+        description="The dramatiq message broker: a Redis (`redis://`, `rediss://`, `unix://`) or "
+        "RabbitMQ (`amqp://`, `amqps://`). Unset: the same as `redis_url`.",
     )
     data_dir: Path = Field(
         default=Path(".ruche"),
@@ -107,6 +119,16 @@ class Settings(BaseSettings):
     webhook_allow_private: bool = Field(
         default=False,
         description="Allow plain-http and private/loopback webhook targets (development only).",
+    )
+    metrics_public: bool = Field(
+        default=True,
+        description="`true`: `GET /metrics` serves its totals to anyone (per project only to "
+        "the operator); `false`: only to the operator token (docker-compose.yml's default).",
+    )
+    cors_origins: str = Field(
+        default="",
+        description="Origins (comma-separated, e.g. `https://app.example.org`) whose pages may "
+        "call the API from a browser (CORS, `Authorization` header, no cookies). Empty: none.",
     )
     signup: Literal["open", "invitation"] = Field(
         default="open",
@@ -192,6 +214,14 @@ class Settings(BaseSettings):
         min_length=3,
         max_length=200,
         description="The From: of the mails Ruche sends.",
+    )
+    ngo_upload_max_bytes: int = Field(
+        default=4 * 1024 * 1024,
+        ge=1024,
+        # Under the 8 MiB every request body is held to (api.limits), with room for the form.
+        le=8 * 1024 * 1024 - 64 * 1024,
+        description="Largest file of tasks the NGO console takes in one upload (bytes); a "
+        "larger one is refused with a message (send it with `ruche submit`, or split it).",
     )
 
     # -- limits and quotas (core.ratelimit, core.accounts.quotas; docs/limits.md) ------------
@@ -301,17 +331,47 @@ class Settings(BaseSettings):
         parse_networks(value)
         return value
 
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, value: str) -> str:
+        for origin in value.split(","):
+            if origin.strip() and not re.fullmatch(r"https?://[^\s/?#]+", origin.strip()):
+                raise ValueError(f"{origin.strip()!r} is not an origin (scheme://host[:port])")
+        return value
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [origin.strip() for origin in self.cors_origins.split(",") if origin.strip()]
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper_case_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("redis_url", "broker_url")
+    @field_validator("redis_url")
     @classmethod
     def _redis_scheme(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in _REDIS_SCHEMES:
             raise ValueError("must be a redis://, rediss:// or unix:// URL")
         return value
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in _BROKER_SCHEMES:
+            raise ValueError("must be a redis://, rediss://, unix://, amqp:// or amqps:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _cluster_needs_a_broker(self) -> Self:
+        if self.redis_cluster and self.redis_url and not self.broker_url:
+            raise ValueError(
+                "RUCHE_REDIS_CLUSTER=1 needs RUCHE_BROKER_URL: dramatiq's Redis broker cannot live "
+                "on a cluster (give it a plain Redis of its own, or RabbitMQ with amqp://)"
+            )
+        if self.redis_cluster and urlsplit(self.redis_url or "").scheme == "unix":
+            raise ValueError("RUCHE_REDIS_CLUSTER=1 needs a redis:// or rediss:// URL")
+        return self
 
     @field_validator("admin_token")
     @classmethod
@@ -369,7 +429,7 @@ class Settings(BaseSettings):
 
     @property
     def effective_broker_url(self) -> str | None:
-        """The Redis URL dramatiq uses: ``broker_url``, else ``redis_url``."""
+        """The URL dramatiq uses: ``broker_url``, else ``redis_url``."""
         return self.broker_url or self.redis_url
 
 

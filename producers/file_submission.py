@@ -20,7 +20,7 @@ from producers.bulk import DEFAULT_CHUNK, ChunkDone, SubmitReport, submit_in_chu
 from producers.client import RucheClient, encode_task
 from producers.formats import format_of
 from producers.formats.catalogs import Catalog
-from producers.formats.csv_rows import read_csv
+from producers.formats.csv_rows import csv_header_check, read_csv
 from producers.formats.jsonl_rows import read_jsonl
 from producers.formats.rows import Problem, Row, content_external_id
 from producers.validation import ItemValidator
@@ -33,13 +33,23 @@ __all__ = [
     "ReadFile",
     "SubmitFileError",
     "prepare_file",
+    "read_data",
     "read_file",
     "submit_file",
 ]
 
 
 class SubmitFileError(Exception):
-    """The file cannot be submitted at all (wrong format, no languages, wrong project type)."""
+    """The file cannot be submitted at all (wrong format, no languages, wrong project type).
+
+    ``reason`` says which, for a caller that words it in its own language (the console):
+    ``unreadable``, ``no_source_lang``, ``no_target_lang``, ``not_catalog_type``,
+    ``unknown_format``, ``bad_header`` (``detail``: what is wrong with the CSV's header)."""
+
+    def __init__(self, message: str, reason: str = "", detail: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -65,6 +75,7 @@ class FileSubmission:
     bad: list[BadRow] = field(default_factory=list)
     report: SubmitReport = field(default_factory=SubmitReport)
     checked_locally: bool = True
+    notes: list[str] = field(default_factory=list)
 
     @property
     def good(self) -> int:
@@ -79,6 +90,7 @@ class ReadFile:
     lines: int  # lines in the file: the progress bar's total
     source: str  # names the file's content, for the chunks' Idempotency-Keys
     validator: ItemValidator
+    notes: list[str] = field(default_factory=list)  # how the file is read, said once
     count: int = 0  # rows read so far
 
     def checked(self, bad: list[BadRow], good: list[Row]) -> Iterator[bytes]:
@@ -106,13 +118,19 @@ def _catalog_rows(data: bytes, kind: str, options: FileOptions) -> list[Row]:
     try:
         catalog = Catalog.parse(data, kind)
     except Exception as error:  # translate-toolkit raises many kinds for a broken file
-        raise SubmitFileError(f"cannot read this {kind.upper()} file: {error}") from None
+        raise SubmitFileError(
+            f"cannot read this {kind.upper()} file: {error}", "unreadable"
+        ) from None
     source = options.source_lang or catalog.source_language
     target = options.target_lang or catalog.target_language
     if not source:
-        raise SubmitFileError("the file does not name its source language: pass --source-lang")
+        raise SubmitFileError(
+            "the file does not name its source language: pass --source-lang", "no_source_lang"
+        )
     if not target:
-        raise SubmitFileError("the file does not name its target language: pass --target-lang")
+        raise SubmitFileError(
+            "the file does not name its target language: pass --target-lang", "no_target_lang"
+        )
     rows = []
     for unit in catalog.untranslated(target):
         payload: dict[str, Any] = {
@@ -132,28 +150,58 @@ def read_file(client: RucheClient, task_type: str, path: Path, options: FileOpti
     fmt = options.fmt or format_of(path)
     if fmt is None:
         raise SubmitFileError(
-            f"cannot tell the format of {path.name} from its extension: pass --format"
+            f"cannot tell the format of {path.name} from its extension: pass --format",
+            "unknown_format",
         )
-    data = path.read_bytes()
+    return read_data(
+        path.read_bytes(),
+        fmt,
+        task_type,
+        options,
+        lambda: _server_schema(client, task_type),
+        name=path.name,
+    )
+
+
+def read_data(
+    data: bytes,
+    fmt: str,
+    task_type: str,
+    options: FileOptions,
+    server_schema: Callable[[], dict[str, Any]] = dict,
+    name: str = "the file",
+) -> ReadFile:
+    """Read a file's ``data`` in format ``fmt`` into rows for a project of ``task_type`` (not
+    checked yet): the one reader of ``ruche submit`` and of the console's upload.
+    ``server_schema`` gives the payload schema of a type this machine lacks; ``name`` names
+    the file in messages."""
     validator = ItemValidator(task_type)
+    notes: list[str] = []
     if fmt in CATALOG_FORMATS:
         if fmt not in validator.catalog_formats:
             raise SubmitFileError(
                 f"{fmt.upper()} files make translation tasks; this project's type "
-                f"({task_type}) does not take them"
+                f"({task_type}) does not take them",
+                "not_catalog_type",
             )
         rows: Iterable[Row] = _catalog_rows(data, fmt, options)
     elif fmt == "csv":
-        schema = (
-            validator.payload_schema() if validator.known else _server_schema(client, task_type)
-        )
+        schema = validator.payload_schema() if validator.known else server_schema()
+        header = csv_header_check(data, schema)
+        if header.problems:
+            # Said once, for the file: every row would fail the same way.
+            detail = "; ".join(header.problems)
+            raise SubmitFileError(
+                f"the header row of {name} (line 1): {detail}", "bad_header", detail
+            )
+        notes = header.notes
         rows = read_csv(data, schema)
     elif fmt == "jsonl":
         rows = read_jsonl(data)
     else:
-        raise SubmitFileError(f"unknown format {fmt!r}: csv, jsonl, po or xliff")
+        raise SubmitFileError(f"unknown format {fmt!r}: csv, jsonl, po or xliff", "unknown_format")
     lines = data.count(b"\n") + (not data.endswith(b"\n"))
-    return ReadFile(rows, lines, f"{fmt}:{hashlib.sha256(data).hexdigest()}", validator)
+    return ReadFile(rows, lines, f"{fmt}:{hashlib.sha256(data).hexdigest()}", validator, notes)
 
 
 def prepare_file(
@@ -192,7 +240,7 @@ def submit_file(
     read = read_file(client, project.task_type, path, options)
     if on_start is not None:
         on_start(read.lines)
-    outcome = FileSubmission(checked_locally=read.validator.known)
+    outcome = FileSubmission(checked_locally=read.validator.known, notes=read.notes)
     good: list[Row] = []
 
     def chunk_done(done: ChunkDone) -> None:

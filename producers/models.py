@@ -54,7 +54,13 @@ class NewProject(_Request):
     impact_note: str | None = None
     review: dict[str, Any] | None = None
     gold_rate: float | None = None
+    gold: dict[str, Any] | None = None
+    qualification: dict[str, Any] | None = None
+    reputation_floor: float | None = None
+    max_tasks_per_volunteer: int | None = None
+    retention_days: int | None = None
     translation_memory: bool | None = None
+    invitation_only: bool | None = None
 
 
 class TaskItem(_Request):
@@ -81,6 +87,7 @@ class Project(_Reply):
     gold_rate: float = 0.0
     max_redundancy: int | None = None
     translation_memory: bool = True
+    invitation_only: bool = False
     state: str
     counts: dict[str, int] = Field(default_factory=dict)
     #: What the policy will do that the NGO may not expect (e.g. every task to review).

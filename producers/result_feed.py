@@ -19,7 +19,7 @@ from typing import Any, TextIO
 
 from producers.client import RucheClient
 from producers.formats.catalogs import Catalog, WriteBack
-from producers.formats.result_files import build_catalog, csv_header, csv_line, jsonl_line
+from producers.formats.result_files import CsvResults, build_catalog, jsonl_line
 from producers.models import FIRST_CURSOR, Result
 
 __all__ = [
@@ -52,19 +52,33 @@ def print_results(
 
     With ``follow`` it runs until interrupted, calling ``on_cursor`` after every page so the
     caller always knows where it got to."""
+    table: CsvResults | None = None
     if fmt == "csv":
-        out.write(csv_header())
-    render = csv_line if fmt == "csv" else jsonl_line
+        # Translations get their source beside the answer: one task read per result.
+        with_source = client.get_project(project_id).task_type == "translation"
+        table = CsvResults(with_source=with_source)
     cursor = after
     for page in client.iter_result_pages(
         project_id, after, follow=follow, poll_interval=poll_interval
     ):
-        if page.items:
-            out.write("".join(render(result) for result in page.items))
+        if page.items and table is None:
+            out.write("".join(jsonl_line(result) for result in page.items))
+            out.flush()
+        elif page.items and table is not None:
+            lines = [] if table.started else [table.header(page.items)]
+            for result in page.items:
+                source = None
+                if table.with_source:
+                    payload = client.get_task(project_id, result.task_id).payload
+                    source = str(payload.get("source_text", ""))
+                lines.append(table.line(result, source))
+            out.write("".join(lines))
             out.flush()
         cursor = page.next
         if on_cursor is not None:
             on_cursor(cursor)
+    if table is not None and not table.started:
+        out.write(table.header([]))  # no result yet: the header alone
     return cursor
 
 

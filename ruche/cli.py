@@ -21,6 +21,7 @@ from core.logging import configure_logging
 from core.settings import Settings, load_settings
 from ruche.ngo_commands import add_ngo_commands
 from ruche.operator_commands import add_operator_commands
+from ruche.org_commands import add_org_commands
 from ruche.privacy_commands import add_privacy_commands
 
 __all__ = ["main"]
@@ -58,10 +59,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not _has_redis(settings, "privacy"):
             return EXIT_USAGE
         return int(privacy_action(settings, args))
+    org_action = getattr(args, "org_action", None)
+    if org_action is not None:  # the operator's organisation commands (ruche.org_commands)
+        if not _has_redis(settings, "org"):
+            return EXIT_USAGE
+        return int(org_action(settings, args))
     command: Command = args.command
     if getattr(args, "demo", False) or getattr(args, "demo_answers", False):
         return _up(settings, demo=True, demo_answers=args.demo_answers)
     return command(settings)
+
+
+def _migrate(settings: Settings) -> int:
+    """Safe to repeat; run it with the API and the workers stopped (core.redis.migrations)."""
+    if not _has_redis(settings, "migrate"):
+        return EXIT_USAGE
+    from core.redis.clients import redis_client
+    from core.redis.keys import Keys
+    from core.redis.migrations import migrate_volunteer_keys
+
+    client = redis_client(settings, "ruche migrate", connect_timeout_s=5, timeout_s=30)
+    try:
+        done = migrate_volunteer_keys(client, Keys(settings.key_prefix))
+    finally:
+        client.close()
+    print(
+        f"volunteer keys: {done.moved} moved, {done.merged} merged, "
+        f"{done.conflicts} left in place (both names hold data that cannot merge)"
+    )
+    return 0 if done.conflicts == 0 else 1
 
 
 def _up(settings: Settings, *, demo: bool = False, demo_answers: bool = False) -> int:
@@ -102,6 +128,8 @@ def _api(settings: Settings) -> int:
 def _worker(settings: Settings) -> int:
     if not _has_redis(settings, "worker"):
         return EXIT_USAGE
+    from workers.broker import IDLE_POLL_MS
+
     argv = [
         sys.executable,
         "-m",
@@ -119,6 +147,8 @@ def _worker(settings: Settings) -> int:
     from workers.metrics import environment
 
     os.environ.update(environment(settings))
+    # An idle consumer's longest wait between polls (workers.broker; dramatiq reads it at import).
+    os.environ.setdefault("dramatiq_worker_timeout", str(IDLE_POLL_MS))
     sys.stdout.flush()
     sys.stderr.flush()
     # Become the dramatiq process, so signals from `ruche up` or a supervisor reach it directly.
@@ -166,8 +196,8 @@ def _parser() -> argparse.ArgumentParser:
         commands,
         "up",
         _up,
-        "run everything: Redis (embedded unless "
-        "RUCHE_REDIS_URL is set), the API, workers and the scheduler",
+        "run everything: Redis (embedded unless RUCHE_REDIS_URL is set), the API, the "
+        "workers, the scheduler and the event relay",
     )
     _listen_flags(up)
     up.add_argument(
@@ -199,12 +229,20 @@ def _parser() -> argparse.ArgumentParser:
         "--threads", type=int, metavar="N", help="threads per process (RUCHE_WORKER_THREADS)"
     )
 
-    _command(commands, "scheduler", _scheduler, "run the scheduler (lease and deadline expiry)")
+    _command(
+        commands,
+        "scheduler",
+        _scheduler,
+        "run the scheduler: expired task and review leases, project deadlines, webhook "
+        "retries due, retention sweeps, deletion and erasure jobs",
+    )
     _command(
         commands, "relay", _relay, "run the event relay (project event streams -> worker messages)"
     )
+    _command(commands, "migrate", _migrate, "move data of older key layouts to the current one")
     add_ngo_commands(commands)
     add_privacy_commands(commands)
+    add_org_commands(commands)
     add_operator_commands(commands)
     return parser
 

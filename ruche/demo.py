@@ -20,7 +20,8 @@ file is lost, the demo organisation cannot be recovered (its key is unknown): a 
 created.
 
 ``--demo-answers`` also has the three volunteers answer about half of each project's tasks, with
-a few disagreements, so that results and review items flow once the workers process them.
+a few slips, and a few forum posts they split on three ways (one label each): those reach the
+reviewer once the workers process them, so the demo reviewer has work to practise on.
 """
 
 from __future__ import annotations
@@ -235,13 +236,24 @@ def _fingerprint(payload: dict[str, Any]) -> str:
     return json.dumps(payload, sort_keys=True, ensure_ascii=False)
 
 
+#: Every this-many-th moderation post the simulated volunteers answer, they split on: each of
+#: the three picks another label, so the post has no majority at its ceiling of three answers and
+#: goes to the reviewer (something to practise on).
+SPLIT_EVERY = 3
+
+
 def _answer(
     project: DemoProject, right: dict[str, Any], volunteer: int, task_number: int
 ) -> dict[str, Any]:
-    """A volunteer's answer: mostly right, with a few deliberate slips so that some tasks
-    disagree and reach the reviewer."""
+    """A volunteer's answer: mostly right, with a few deliberate slips."""
     slip = (volunteer + task_number) % 7 == 0
     return project.slip(right) if slip else right
+
+
+def _split(payload: dict[str, Any], right: dict[str, Any], turn: int) -> dict[str, Any]:
+    """The ``turn``-th answer (0, 1, 2) to a post the volunteers split on: a label per turn."""
+    labels = list(payload["labels"])
+    return {"label": labels[(labels.index(right["label"]) + turn) % len(labels)]}
 
 
 async def answer_some(client: httpx.AsyncClient, state: DemoState, share: float = 0.5) -> int:
@@ -259,6 +271,7 @@ async def answer_some(client: httpx.AsyncClient, state: DemoState, share: float 
             for task in project.tasks
         }
         redundancy = int(project.spec["redundancy"])
+        turns: dict[str, int] = {}  # per task answered in this run: answers given so far
         for number in range(max(0, wanted) * redundancy):
             index = number % len(state.volunteers)
             person = state.volunteers[index]
@@ -269,14 +282,19 @@ async def answer_some(client: httpx.AsyncClient, state: DemoState, share: float 
             if claimed.status_code == 204:
                 continue
             assignment = claimed.json()
-            right = by_payload[_fingerprint(assignment["task"]["payload"])]
+            payload = assignment["task"]["payload"]
+            right = by_payload[_fingerprint(payload)]
+            seen = _fingerprint(payload)
+            turn = turns.get(seen, 0)
+            turns[seen] = turn + 1
+            if project.key == "moderation" and list(turns).index(seen) % SPLIT_EVERY == 1:
+                answer = _split(payload, right, turn)
+            else:
+                answer = _answer(project, right, index, number // redundancy)
             await _call(
                 client, "submit", "POST", f"/v1/assignments/{assignment['id']}/submit",
                 person.token, expect=(202,),
-                json={
-                    "answer": _answer(project, right, index, number // redundancy),
-                    "seconds_spent": 30 + 7 * (number % 11),
-                },
+                json={"answer": answer, "seconds_spent": 30 + 7 * (number % 11)},
             )  # fmt: skip
             submitted += 1
     return submitted

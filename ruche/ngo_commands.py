@@ -1,4 +1,5 @@
-"""The NGO side of the ``ruche`` command: ``project``, ``submit``, ``results`` and ``invite``.
+"""The NGO side of the ``ruche`` command: ``project``, ``submit``, ``results`` and ``invite``
+(``project edit|pause|resume|close``, ``reviewers`` and ``webhook``: :mod:`ruche.manage_commands`).
 
 They run on an NGO's own machine and talk to a Ruche server over HTTP only (``producers``):
 no Redis, no server settings. Each takes ``--url`` and ``--token``, which default to the
@@ -28,6 +29,7 @@ from producers.client import ENV_TOKEN, ENV_URL, RucheClient
 from producers.errors import RucheError
 from producers.formats import FILE_FORMATS, format_of
 from producers.models import FIRST_CURSOR, NewProject
+from ruche.manage_commands import add_management_commands, add_policy, policy_fields
 from task_types.registry import installed_names
 
 if TYPE_CHECKING:
@@ -58,35 +60,39 @@ def add_ngo_commands(commands: Any) -> None:
     actions = project.add_subparsers(title="actions", required=True, metavar="ACTION")
     create = _add(actions, "create", _project_create, connection, "create a project; prints it "
                   "as JSON")  # fmt: skip
-    create.add_argument("--name", required=True)
+    create.add_argument("--name", required=True, metavar="NAME", help="the project's name")
     create.add_argument(
         "--task-type",
         required=True,
         help=f"the server's task type: {', '.join(installed_names())}… (GET /v1/task-types)",
     )
-    create.add_argument("--redundancy", type=int, help="answers wanted per task (default 3)")
-    create.add_argument("--max-redundancy", type=int, help="ceiling when answers disagree")
-    create.add_argument("--languages", help="comma-separated BCP-47 tags volunteers need")
-    create.add_argument("--instructions", help="shown to volunteers with every task")
-    create.add_argument("--priority", type=int)
-    create.add_argument("--lease-seconds", type=int)
-    create.add_argument("--deadline", help="ISO 8601 with a zone, e.g. 2030-01-31T18:00:00Z")
-    create.add_argument("--impact-note", help="what the work achieves, shown to volunteers")
+    add_policy(create)
     create.add_argument(
         "--no-translation-memory",
         action="store_true",
         help="confidential texts: never show translators similar past results of the project",
     )
+    create.add_argument(
+        "--invitation-only",
+        action="store_true",
+        help="serve the project only to volunteers invited to it or to the organisation "
+        "(ruche invite --project ID)",
+    )
     _add(actions, "list", _project_list, connection, "list your projects as JSON")
     delete = _add(actions, "delete", _project_delete, connection, "delete a project (or, with "
                   "--task, one task) and everything under it")  # fmt: skip
-    delete.add_argument("project_id", metavar="PROJECT_ID")
+    delete.add_argument("project_id", metavar="PROJECT_ID", help="the project's id (prj_…)")
     delete.add_argument("--task", metavar="TASK_ID", help="delete only this task")
 
     submit = _add(commands, "submit", _submit, connection, "submit a file of tasks: CSV, JSONL, "
                   "PO or XLIFF (NGO side)")  # fmt: skip
-    submit.add_argument("file", type=Path, metavar="FILE")
-    submit.add_argument("--project", required=True, metavar="ID")
+    submit.add_argument(
+        "file",
+        type=Path,
+        metavar="FILE",
+        help="the tasks: one per CSV row, JSONL line, PO entry or XLIFF unit",
+    )
+    submit.add_argument("--project", required=True, metavar="ID", help="the project (prj_…)")
     submit.add_argument("--format", choices=FILE_FORMATS, help="default: from the extension")
     submit.add_argument("--source-lang", help="PO/XLIFF: the source language, if the file "
                         "does not say (BCP-47, e.g. en)")  # fmt: skip
@@ -103,7 +109,7 @@ def add_ngo_commands(commands: Any) -> None:
 
     results = _add(commands, "results", _results, connection, "print or write back a "
                    "project's results (NGO side)")  # fmt: skip
-    results.add_argument("--project", required=True, metavar="ID")
+    results.add_argument("--project", required=True, metavar="ID", help="the project (prj_…)")
     results.add_argument(
         "--format",
         choices=FILE_FORMATS,
@@ -155,11 +161,15 @@ def add_ngo_commands(commands: Any) -> None:
         help="seconds between polls with --follow (default %(default)s)",
     )
 
+    add_management_commands(commands, actions, connection, _add, _run, _print_json)
+
     invite = _add(commands, "invite", _invite, connection, "make a volunteer invitation code "
                   "(sign-up by invitation), or list or revoke them; with the operator's token "
                   "or an NGO's API key; prints JSON")  # fmt: skip
     invite.add_argument("--uses", type=int, default=1, help="people who may join with it (1)")
     invite.add_argument("--days", type=int, default=14, help="days until it expires (14)")
+    invite.add_argument("--project", metavar="ID", help="admit to this project only (an NGO's "
+                        "invitation-only project); default: the whole organisation")  # fmt: skip
     action = invite.add_mutually_exclusive_group()
     action.add_argument("--list", action="store_true", help="list your codes (not the codes)")
     action.add_argument("--revoke", metavar="ID", help="revoke an invitation: it stops at once")
@@ -212,30 +222,24 @@ def _run(args: argparse.Namespace, body: Callable[[RucheClient], int]) -> int:
 
 
 def _project_create(args: argparse.Namespace) -> int:
-    languages = [tag.strip() for tag in (args.languages or "").split(",") if tag.strip()]
+    fields = policy_fields(args)
+    fields.setdefault("instructions", f"Please complete each {args.task_type} task carefully.")
+    if args.no_translation_memory:
+        fields["translation_memory"] = False
+    if args.invitation_only:
+        fields["invitation_only"] = True
     try:
-        spec = NewProject(
-            name=args.name,
-            task_type=args.task_type,
-            instructions=args.instructions
-            or f"Please complete each {args.task_type} task carefully.",
-            redundancy=args.redundancy,
-            max_redundancy=args.max_redundancy,
-            languages=languages or None,
-            priority=args.priority,
-            lease_seconds=args.lease_seconds,
-            deadline=args.deadline,
-            impact_note=args.impact_note,
-            translation_memory=False if args.no_translation_memory else None,
-        )
+        spec = NewProject(name=args.name, task_type=args.task_type, **fields)
     except ValidationError:
         _say("ruche: --deadline is an ISO 8601 date and time with a zone (2030-01-31T18:00Z)")
         return EXIT_USAGE
 
     def create(client: RucheClient) -> int:
-        project = client.create_project(spec)
-        _print_json(project.model_dump(mode="json"))
-        for warning in project.warnings:  # e.g. redundancy 1: every task would go to review
+        # The server's whole reply (every policy field), not the client's summary model.
+        body = spec.model_dump(mode="json", exclude_none=True)
+        reply = client.request("POST", "/v1/projects", json_body=body).json()
+        _print_json(reply)
+        for warning in reply.get("warnings") or []:  # e.g. redundancy 1: all go to review
             _say(f"ruche: warning: {warning}")
         return EXIT_OK
 
@@ -313,6 +317,8 @@ def _submit(args: argparse.Namespace) -> int:
 
 def _report_submission(outcome: FileSubmission) -> None:
     report = outcome.report
+    for note in outcome.notes:
+        _say(f"note: {note}")
     for bad in outcome.bad:
         _say(f"{bad.where}: " + "; ".join(str(problem) for problem in bad.problems))
     checked = "" if outcome.checked_locally else " (the server checked them: unknown type here)"
@@ -451,7 +457,9 @@ def _invite(args: argparse.Namespace) -> int:
         elif args.list:
             _print_json(client.request("GET", "/v1/invitations").json()["items"])
         else:
-            body = {"uses": args.uses, "expires_in_days": args.days}
+            body: dict[str, object] = {"uses": args.uses, "expires_in_days": args.days}
+            if args.project:
+                body["project_id"] = args.project
             _print_json(client.request("POST", "/v1/invitations", json_body=body).json())
         return EXIT_OK
 

@@ -36,6 +36,7 @@ from core.privacy import (
 )
 from core.privacy.projects import SETTLE_MS
 from core.privacy.volunteers import describe
+from core.redis.clients import async_redis_client, redis_client
 from core.redis.keys import Keys
 from core.settings import Settings
 
@@ -59,17 +60,19 @@ def add_privacy_commands(commands: Any) -> None:
         return sub
 
     add("export", _export, "print everything held about a volunteer as JSON").add_argument(
-        "volunteer_id"
+        "volunteer_id", help="the volunteer (vol_…)"
     )
-    add("erase-volunteer", _erase, "erase a volunteer's account").add_argument("volunteer_id")
+    add("erase-volunteer", _erase, "erase a volunteer's account").add_argument(
+        "volunteer_id", help="the volunteer (vol_…)"
+    )
     add("delete-project", _delete_project, "delete a project and everything under it").add_argument(
-        "project_id"
+        "project_id", help="the project (prj_…)"
     )
     task = add("delete-task", _delete_task, "delete one task of a project")
-    task.add_argument("project_id")
-    task.add_argument("task_id")
+    task.add_argument("project_id", help="the project (prj_…)")
+    task.add_argument("task_id", help="the task, in that project")
     add("delete-org", _delete_org, "delete an organisation and everything it owns").add_argument(
-        "org_id"
+        "org_id", help="the organisation (org_…)"
     )
     add("jobs", _jobs, "list the deletions under way")
     run = add("run", _run, "run the deletions now until none is left to do")
@@ -86,7 +89,7 @@ def _say(message: str) -> None:
 
 def _async(settings: Settings, body: Callable[[redis.asyncio.Redis, Keys], Any]) -> Any:
     async def main() -> Any:
-        client = redis.asyncio.Redis.from_url(str(settings.redis_url), decode_responses=True)
+        client = async_redis_client(settings, "ruche", connect_timeout_s=5, timeout_s=30)
         try:
             return await body(client, Keys(settings.key_prefix))
         finally:
@@ -96,7 +99,7 @@ def _async(settings: Settings, body: Callable[[redis.asyncio.Redis, Keys], Any])
 
 
 def _sync(settings: Settings) -> Board:
-    client = redis.Redis.from_url(str(settings.redis_url), decode_responses=True)
+    client = redis_client(settings, "ruche", connect_timeout_s=5, timeout_s=30)
     return Board(client, keys=Keys(settings.key_prefix))
 
 

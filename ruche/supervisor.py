@@ -25,8 +25,10 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import errno
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -36,6 +38,7 @@ import urllib.request
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from types import FrameType
 
 import structlog
@@ -45,7 +48,7 @@ from core.redis.server import RedisServer
 from core.settings import Settings
 from ruche.embedded import DataDirInUse, embedded_redis
 
-__all__ = ["MAX_REDIS_RESTARTS", "restart_redis", "run_up"]
+__all__ = ["MAX_REDIS_RESTARTS", "port_in_use", "restart_redis", "run_up"]
 
 log = structlog.get_logger(__name__)
 
@@ -129,6 +132,11 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
     tokens with the banner; a failed seeding stops everything (exit 1).
     """
     stop = threading.Event()
+    busy = port_in_use(settings.host, settings.port)
+    if busy:
+        # One line, before anything starts: not the API's traceback and everything stopping.
+        print(f"ruche: {busy}", file=sys.stderr, flush=True)
+        return 1
     with _stop_on_signals(stop), contextlib.ExitStack() as resources:
         embedded: RedisServer | None = None
         redis_url = settings.redis_url
@@ -140,13 +148,18 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
             except DataDirInUse as error:
                 log.error("up.data_dir_in_use", error=str(error))
                 return 1
+            except RuntimeError as error:  # no redis-server, or it would not start
+                print(f"ruche: {error}", file=sys.stderr, flush=True)
+                return 1
             redis_url = embedded.url
         env = _child_env(settings, redis_url)
         generated_admin_token = None
         if settings.admin_token is None:
-            # No operator token configured: make one for this run only and show it once.
+            # No operator token configured: make one for this run only and show it in the
+            # banner; log lines scroll it away, so it is also kept in a private file meanwhile.
             generated_admin_token = new_token("admin")
             env["RUCHE_ADMIN_TOKEN"] = generated_admin_token
+            resources.enter_context(_token_file(settings.data_dir, generated_admin_token))
         children = Children(env)
         after_ready: AfterReady | None = None
         if demo:
@@ -159,6 +172,49 @@ def run_up(settings: Settings, *, demo: bool = False, demo_answers: bool = False
             )
         finally:
             children.stop()  # before the ExitStack stops Redis: workers may still be using it
+
+
+def port_in_use(host: str, port: int) -> str | None:
+    """ "port N is in use; try --port M" when the API could not listen on ``host:port``, else
+    None. Bound the way uvicorn binds (SO_REUSEADDR: a port in TIME_WAIT is free)."""
+    if _can_bind(host, port):
+        return None
+    free = next((p for p in range(port + 1, min(port + 100, 65536)) if _can_bind(host, p)), None)
+    hint = f"; try --port {free}" if free is not None else ""
+    return f"port {port} is in use{hint}"
+
+
+def _can_bind(host: str, port: int) -> bool:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return True  # a bad host is the API's to report, with its own message
+    family, kind, proto, _, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as error:
+            return error.errno != errno.EADDRINUSE
+    return True
+
+
+#: Where ``ruche up`` keeps the operator token it made, for as long as it runs (0600).
+ADMIN_TOKEN_FILE = "admin-token"  # noqa: S105 - a file name, not a token
+
+
+@contextlib.contextmanager
+def _token_file(data_dir: Path, token: str) -> Iterator[None]:
+    data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = data_dir / ADMIN_TOKEN_FILE
+    path.unlink(missing_ok=True)  # one left by a killed run: O_EXCL makes a fresh, private one
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as sink:
+        sink.write(f"{token}\n")
+    try:
+        yield
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def _spawn_all(children: Children, settings: Settings) -> None:
@@ -327,8 +383,9 @@ def _print_banner(
     ]
     if generated_admin_token is not None:
         lines.append(
-            f"  Operator token (this run only, shown once): {generated_admin_token}\n"
-            "           set RUCHE_ADMIN_TOKEN to keep one across restarts"
+            f"  Operator token (this run only): {generated_admin_token}\n"
+            f"           also in {settings.data_dir / ADMIN_TOKEN_FILE} while it runs; "
+            "set RUCHE_ADMIN_TOKEN to keep one across restarts"
         )
     lines += [*extra_lines, "Press Ctrl-C to stop.", ""]
     print("\n".join(lines), flush=True)

@@ -6,6 +6,7 @@ wait for the API to answer, then Ctrl-C or SIGTERM, and check that nothing is le
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import signal
@@ -14,9 +15,10 @@ import subprocess
 import sys
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -93,15 +95,19 @@ def test_up_uses_the_configured_redis_instead_of_starting_one(
         assert "from RUCHE_REDIS_URL" in up.stdout.read_text()
         # No RUCHE_ADMIN_TOKEN was set: `up` made one for this run and showed it once.
         banner = up.stdout.read_text()
-        token = re.search(r"Operator token \(this run only, shown once\): (\S+)", banner)
+        token = re.search(r"Operator token \(this run only\): (\S+)", banner)
         assert token, up.output()
+        # Log lines scroll the banner away: the token is also in a file only its owner reads.
+        kept = up.data_dir / "admin-token"
+        assert kept.read_text() == token.group(1) + "\n"
+        assert kept.stat().st_mode & 0o777 == 0o600
         created = httpx.post(
             f"{up.base_url}/v1/orgs",
             json={"name": "First NGO", "contact_email": "a@example.org"},
             headers={"Authorization": f"Bearer {token.group(1)}"},
         )
         assert created.status_code == 201, created.text
-        assert token.group(1) not in up.stderr.read_text()  # shown once, never logged
+        assert token.group(1) not in up.stderr.read_text()  # never logged
         deadline = time.monotonic() + READY_TIMEOUT
         while not redis_client.exists("ruche:dramatiq:__heartbeats__"):
             assert time.monotonic() < deadline, up.output()
@@ -111,6 +117,7 @@ def test_up_uses_the_configured_redis_instead_of_starting_one(
 
         assert up.process.wait(timeout=EXIT_TIMEOUT) == 0, up.output()
         assert not [pid for pid in processes if is_running(pid)]
+        assert not kept.exists()  # this run only
     assert redis_client.ping()  # someone else's Redis is left alone
 
 
@@ -180,7 +187,7 @@ def test_after_a_killed_up_the_next_one_recovers_the_data(tmp_path: Path) -> Non
         assert second.process.wait(timeout=EXIT_TIMEOUT) == 0
 
 
-def test_up_fails_when_the_api_port_is_taken(tmp_path: Path) -> None:
+def test_up_on_a_taken_port_says_so_in_one_line_with_a_free_one(tmp_path: Path) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
         squatter.listen()
@@ -194,7 +201,15 @@ def test_up_fails_when_the_api_port_is_taken(tmp_path: Path) -> None:
             check=False,
         )
     assert process.returncode == 1
-    assert b"up.process_died" in process.stderr
+    # One line naming the port and a free one, before anything was started.
+    [line] = process.stderr.decode().splitlines()
+    match = re.fullmatch(rf"ruche: port {taken} is in use; try --port (\d+)", line)
+    assert match is not None, line
+    suggested = int(match.group(1))
+    assert suggested > taken
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", suggested))  # the suggestion is free to listen on
+    assert not (tmp_path / "data" / "redis").exists()
 
 
 @pytest.mark.parametrize("piece", ["api", "worker", "scheduler", "relay"])
@@ -379,3 +394,33 @@ def test_a_redis_that_keeps_dying_is_not_restarted_forever(tmp_path: Path) -> No
         assert not server.running
     finally:
         server.stop()
+
+
+def _parsers(parser: argparse.ArgumentParser, name: str = "ruche") -> Iterator[tuple[str, Any]]:
+    yield name, parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub_name, sub in action.choices.items():
+                yield from _parsers(sub, f"{name} {sub_name}")
+
+
+def test_every_argument_of_every_command_says_what_it_is() -> None:
+    from ruche.cli import _parser
+
+    missing = [
+        f"{name}: {action.dest}"
+        for name, parser in _parsers(_parser())
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction | argparse._HelpAction)
+        and not action.help
+    ]
+    assert missing == []
+    helps = {name: parser.description or "" for name, parser in _parsers(_parser())}
+    assert "relay" in helps["ruche up"]
+    assert "deadlines" in helps["ruche scheduler"] and "retention" in helps["ruche scheduler"]
+    management = [
+        "ruche project edit", "ruche project pause", "ruche project resume",
+        "ruche project close", "ruche reviewers grant", "ruche reviewers revoke",
+        "ruche webhook set", "ruche webhook deliveries", "ruche webhook redeliver",
+    ]  # fmt: skip
+    assert set(management) <= set(helps)

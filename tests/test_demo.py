@@ -32,7 +32,9 @@ from ruche.demo import (
     seed,
 )
 from ruche.demo_content import demo_projects
+from task_types import get as get_task_type
 from tests.support.api.client import ADMIN_TOKEN, app_client
+from tests.support.board import TestBoard
 from tests.support.ruche_up import EXIT_TIMEOUT, Up, ruche_env, ruche_up, wait_until_ready
 
 EXPECTED = {"translation": 25, "data_entry": 20, "moderation": 20}
@@ -172,6 +174,31 @@ async def test_simulated_volunteers_answer_about_half_of_the_tasks(
         counts = project["counts"]
         assert counts["aggregating"] == math.ceil(EXPECTED[project["task_type"]] / 2)
     assert await answer_some(api, state) == 0  # already done: nothing more
+
+
+@pytest.mark.anyio
+async def test_a_few_forum_posts_split_three_ways_and_go_to_the_reviewer(
+    api: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    state = await seed(api, ADMIN_TOKEN)
+    await answer_some(api, state)
+    project = state.projects["moderation"].id
+    [spec] = [p.spec for p in demo_projects() if p.key == "moderation"]
+    assert spec["max_redundancy"] == spec["redundancy"] == 3  # no fourth answer is asked for
+    board = TestBoard(redis_client)
+    moderation = get_task_type("moderation")
+    split = 0
+    for number in range(1, EXPECTED["moderation"] + 1):
+        task = f"t{number:010d}"
+        entries = board.run(board.ops.answers(project, task))
+        if len(entries) < 3:
+            continue
+        if len({entry["answer"]["label"] for entry in entries}) == 3:
+            split += 1
+            payload = moderation.parse_payload(board.run(board.ops.get_task(project, task)).payload)
+            answers = [moderation.answer_model.model_validate(e["answer"]) for e in entries]
+            assert not moderation.aggregate(payload, answers).agreed
+    assert split >= 2
 
 
 def test_the_tokens_file_is_private_and_reads_back(tmp_path: Path) -> None:

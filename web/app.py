@@ -17,6 +17,7 @@ import redis.asyncio
 from fastapi import APIRouter, FastAPI
 
 import web
+from core.accounts.charter import Charters
 from core.accounts.invitations import Invitations
 from core.accounts.links import SignInLinks
 from core.accounts.store import Accounts
@@ -41,6 +42,7 @@ class WebState:
     mailer: Mailer
     links: SignInLinks
     invitations: Invitations
+    charters: Charters
 
 
 def _area_routers() -> list[APIRouter]:
@@ -77,6 +79,8 @@ def start_web(
         mailer=Mailer(app.state.settings),
         links=SignInLinks(client, keys),
         invitations=Invitations(client, keys),
+        # The API's own (one per-process copy of the charter's version).
+        charters=app.state.charters,
     )
     app.state.web = state
     return state

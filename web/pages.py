@@ -42,6 +42,18 @@ FLASHES: dict[str, str] = {
     "lease_expired": N_("The time for this task ran out; it went back to the queue."),
     "link_sent": N_("If this address belongs to an account, a sign-in link is on its way."),
     "decided": N_("Decision saved."),
+    # The NGO console (web/ngo).
+    "invitation_accepted": N_("Welcome: you are now on the organisation's staff."),
+    "invitation_sent": N_("The invitation is on its way."),
+    "invitation_revoked": N_("The invitation no longer works."),
+    "role_changed": N_("The role is saved."),
+    "member_removed": N_("They are no longer on the staff."),
+    "project_created": N_("The project is created."),
+    "project_saved": N_("The project is saved."),
+    "project_paused": N_("The project is paused: volunteers get none of its tasks."),
+    "project_resumed": N_("The project is running again."),
+    "project_closed": N_("The project is closed."),
+    "unclear_sent": N_("Thank you: the organisation will see that the instructions are unclear."),
 }
 
 CONTENT_SECURITY_POLICY = (

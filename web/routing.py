@@ -16,13 +16,13 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 from urllib.parse import quote
 
-import redis
 import structlog
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 
 from core.errors import RucheError
 from core.ratelimit import RateLimited
+from core.redis.reply_errors import storage_unavailable
 from web.i18n import N_, language
 from web.pages import redirect, render
 from web.visit import SignInNeeded, visit
@@ -80,8 +80,10 @@ class WebRoute(APIRoute):
             except RucheError as refused:
                 status_code = refused.status if 400 <= refused.status < 600 else 500
                 return await error_page(request, status_code)
-            except (redis.ConnectionError, redis.TimeoutError) as down:
-                log.warning("redis.unavailable", error_type=type(down).__name__)
+            except Exception as error:
+                if not storage_unavailable(error):  # a cluster failing over is one too
+                    raise
+                log.warning("redis.unavailable", error_type=type(error).__name__)
                 return await _unavailable(request)
 
         return page

@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq import Broker
 
 from core.logging import configure_logging
 from core.settings import Settings, load_settings
@@ -30,7 +30,7 @@ ACTOR_MODULES = (
 )
 
 
-def setup(settings: Settings | None = None) -> RedisBroker:
+def setup(settings: Settings | None = None) -> Broker:
     settings = settings if settings is not None else load_settings()
     configure_logging(settings)
     broker = build_broker(settings)

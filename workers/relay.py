@@ -13,10 +13,10 @@ import signal
 import threading
 from types import FrameType
 
-import redis
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq import Broker
 
 from core.events.relay import Relay, RelayConfig
+from core.redis.clients import redis_client
 from core.redis.keys import Keys
 from core.settings import Settings
 from workers.app import setup
@@ -29,15 +29,9 @@ def relay_config(settings: Settings) -> RelayConfig:
     return RelayConfig(claim_idle_ms=int(settings.relay_claim_idle_seconds * 1000))
 
 
-def build_relay(
-    settings: Settings, broker: RedisBroker, config: RelayConfig | None = None
-) -> Relay:
+def build_relay(settings: Settings, broker: Broker, config: RelayConfig | None = None) -> Relay:
     """A relay reading the settings' Redis and dispatching through ``broker``."""
-    if settings.redis_url is None:
-        raise RuntimeError("RUCHE_REDIS_URL is not set: the relay needs a Redis server")
-    client = redis.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
-    )
+    client = redis_client(settings, "the relay", connect_timeout_s=2, timeout_s=5)
     return Relay(
         client,
         Keys(settings.key_prefix),

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import dramatiq
 import structlog
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq import Broker
 from dramatiq.errors import ActorNotFound
 
 __all__ = [
@@ -98,7 +98,7 @@ class Router:
     the event unacknowledged and dispatches it again later (actors are idempotent).
     """
 
-    def __init__(self, broker: RedisBroker, routes: Mapping[str, tuple[Route, ...]] = ROUTES):
+    def __init__(self, broker: Broker, routes: Mapping[str, tuple[Route, ...]] = ROUTES):
         self.broker = broker
         self.routes = routes
         self._missing: set[str] = set()

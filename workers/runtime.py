@@ -11,12 +11,12 @@ from collections.abc import Callable
 from typing import Any, cast
 
 import dramatiq
-import redis
 from pydantic import ValidationError
 
 from core.board.runner import Board
 from core.errors import RucheError
 from core.ids import InvalidId
+from core.redis.clients import redis_client
 from core.redis.keys import Keys
 from core.settings import Settings, load_settings
 from task_types import TaskTypeError
@@ -35,11 +35,7 @@ _lock = threading.Lock()
 
 
 def board_from_settings(settings: Settings) -> Board:
-    if settings.redis_url is None:
-        raise RuntimeError("RUCHE_REDIS_URL is not set: the workers need a Redis server")
-    client = redis.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
-    )
+    client = redis_client(settings, "the workers", connect_timeout_s=5, timeout_s=10)
     return Board(
         client,
         keys=Keys(settings.key_prefix),

@@ -29,6 +29,7 @@ from core.insights.rollup import PeriodicFold, fold_all
 from core.privacy.jobs import run_due_jobs
 from core.projects.deadlines import sweep_deadlines
 from core.projects.retention import sweep_retention
+from core.redis.clients import redis_client
 from core.redis.keys import Keys
 from core.settings import Settings
 from workers.delivery.dispatch import enqueue_due_deliveries
@@ -70,11 +71,7 @@ def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick | Non
 
     A failing tick is logged and the loop goes on: a Redis blip must not end the scheduler.
     """
-    if settings.redis_url is None:
-        raise RuntimeError("RUCHE_REDIS_URL is not set: the scheduler needs a Redis server")
-    client = redis.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
-    )
+    client = redis_client(settings, "the scheduler", connect_timeout_s=2, timeout_s=5)
     board = Board(client, keys=Keys(settings.key_prefix))
     if tick is None:
         # The pace belongs to this run, not to the module: another run in the same process

@@ -136,6 +136,8 @@ CLAIMED_AT = "2026-01-01T09:00:00Z"
 EXPIRES_AT = "2026-01-01T09:10:00Z"
 DECIDED_AT = "2026-01-01T09:30:00Z"
 INSTRUCTIONS = "Read the whole task first; skip it if you are unsure."
+ORG_NAME = "Helping Hands"
+IMPACT_NOTE = "Your work reaches 2,000 families this spring."
 ERROR_AT = {
     "loc": ["payload", "source_lang"],
     "msg": "String should match pattern '^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$'",
@@ -161,8 +163,32 @@ def task_out(sample: Sample) -> dict[str, Any]:
     }
 
 
+def project_context(sample: Sample) -> dict[str, Any]:
+    """What a volunteer is told of the task's project (``core.projects.facts``)."""
+    return {
+        "project_name": sample.example.project_name,
+        "organisation": ORG_NAME,
+        "impact_note": IMPACT_NOTE,
+    }
+
+
 def assignment(sample: Sample) -> dict[str, Any]:
-    return {"id": assignment_id(sample), "task": task_out(sample), "expires_at": EXPIRES_AT}
+    task = task_out(sample) | project_context(sample)
+    return {"id": assignment_id(sample), "task": task, "expires_at": EXPIRES_AT}
+
+
+def volunteer_project(sample: Sample) -> dict[str, Any]:
+    """A project as ``GET /v1/me`` (``worked_on``) and ``GET /v1/me/projects`` show it."""
+    return {
+        "id": sample.project_id,
+        "name": sample.example.project_name,
+        "organisation": ORG_NAME,
+        "task_type": sample.name,
+        "instructions": INSTRUCTIONS,
+        "impact_note": IMPACT_NOTE,
+        "languages": list(sample.example.languages),
+        "skills": [],
+    }
 
 
 def result(sample: Sample) -> dict[str, Any]:

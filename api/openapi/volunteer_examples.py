@@ -14,6 +14,8 @@ from api.openapi.samples import (
     CLAIMED_AT,
     DECIDED_AT,
     EXPIRES_AT,
+    ORG_ID,
+    ORG_NAME,
     TASK_ID,
     VOLUNTEER_ID,
     RouteExamples,
@@ -22,8 +24,10 @@ from api.openapi.samples import (
     assignment,
     assignment_id,
     per_type,
+    project_context,
     review_id,
     task_out,
+    volunteer_project,
 )
 
 __all__ = ["BY_ROUTE"]
@@ -38,8 +42,48 @@ SIGN_UP = operation(
     },
 )
 CHARTER = operation(
-    request=one("Accept the charter", {"accept": True}),
-    responses={200: one("Accepted", {"accepted_at": CLAIMED_AT})},
+    request={
+        "operator": {"summary": "Accept the charter", "value": {"accept": True}},
+        "organisation": {
+            "summary": "Accept an organisation's own charter",
+            "value": {"accept": True, "org_id": ORG_ID},
+        },
+    },
+    responses={200: one("Accepted", {"accepted_at": CLAIMED_AT, "version": 2})},
+)
+_CHARTER_TEXT = "The tasks you see may hold people's personal data: use them only for the task."
+READ_CHARTER = operation(
+    responses={
+        200: one(
+            "A new version to accept",
+            {
+                "text": _CHARTER_TEXT,
+                "version": 2,
+                "owner": "operator",
+                "organisation": None,
+                "accepted_version": 1,
+                "needs_acceptance": True,
+            },
+        )
+    }
+)
+SET_CHARTER = operation(
+    request=one("The operator's charter", {"text": _CHARTER_TEXT}),
+    responses={
+        200: one(
+            "Its new version",
+            {"text": _CHARTER_TEXT, "version": 2, "owner": "operator", "organisation": None},
+        )
+    },
+)
+SET_ORG_CHARTER = operation(
+    request=one("The organisation's own charter", {"text": _CHARTER_TEXT}),
+    responses={
+        200: one(
+            "Its new version",
+            {"text": _CHARTER_TEXT, "version": 1, "owner": ORG_ID, "organisation": ORG_NAME},
+        )
+    },
 )
 
 
@@ -64,15 +108,24 @@ def _me(samples: Samples) -> dict[str, Any]:
         "reviewer_of": [reviewed.project_id],
         "feedback": [
             {
-                "id": "fb_2k4m6n8p",
+                "id": f"{reviewed.project_id}:{TASK_ID}:rev_5t7y9u1i3o",
                 "kind": "review",
                 "project_id": reviewed.project_id,
                 "task_id": TASK_ID,
-                "outcome": "upheld",
-                "comment": "Well spotted.",
+                "outcome": "overturned",
+                "action": "correct",
+                "review": "rev_5t7y9u1i3o",
+                "submission_id": "sub_8h2j4k6l8z1x3c5v7b9n",
+                "comment": "Close; see the answer kept.",
                 "at": DECIDED_AT,
+                "project_name": reviewed.example.project_name,
+                "organisation": ORG_NAME,
+                "task": reviewed.payload,
+                "your_answer": reviewed.other_answer,
+                "final_answer": reviewed.result,
             }
         ],
+        "worked_on": [volunteer_project(reviewed)],
     }
 
 
@@ -86,6 +139,11 @@ def edit_me(samples: Samples) -> Fragment:
         request=one("Add a language", {"languages": ["fr", "en", "pt-BR"]}),
         responses={200: one("The updated profile", updated)},
     )
+
+
+def open_projects(samples: Samples) -> Fragment:
+    items = [volunteer_project(s) | {"tasks_left": 120} for s in samples]
+    return operation(responses={200: one("Projects that fit you", {"items": items})})
 
 
 SET_GOAL = operation(
@@ -144,7 +202,7 @@ def claim_review(samples: Samples) -> Fragment:
     def item(s: Sample) -> dict[str, Any]:
         return {
             "id": review_id(s),
-            "task": task_out(s),
+            "task": task_out(s) | project_context(s),
             "candidates": [
                 {"submission_id": "sub_8h2j4k6l8z1x3c5v7b9n", "answer": s.answer},
                 {"submission_id": "sub_1q3w5e7r9t2y4u6i8o0p", "answer": s.other_answer},
@@ -191,9 +249,13 @@ def decide(samples: Samples) -> Fragment:
 BY_ROUTE: dict[tuple[str, str], RouteExamples] = {
     ("POST", "/v1/volunteers"): SIGN_UP,
     ("POST", "/v1/me/charter"): CHARTER,
+    ("GET", "/v1/me/charter"): READ_CHARTER,
+    ("PUT", "/v1/charter"): SET_CHARTER,
+    ("PUT", "/v1/org/charter"): SET_ORG_CHARTER,
     ("GET", "/v1/me"): read_me,
     ("PATCH", "/v1/me"): edit_me,
     ("PUT", "/v1/me/goal"): SET_GOAL,
+    ("GET", "/v1/me/projects"): open_projects,
     ("POST", "/v1/assignments"): claim,
     ("GET", "/v1/me/assignments"): live_assignments,
     ("GET", "/v1/assignments/{assignment_id}"): read_assignment,

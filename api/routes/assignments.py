@@ -28,9 +28,11 @@ from api.errors import ErrorResponse
 from api.json_body import BoundedJsonRoute, read_json, read_optional_json, request_body
 from api.openapi.error_responses import RATE_LIMIT_HEADERS, error_responses
 from api.ratelimit import limits_of
+from core.accounts.charter import Charters, require_current_charter
 from core.accounts.store import Accounts
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
+from core.projects.facts import ProjectContext, project_context
 from core.review.reviewers import ReviewItem
 from core.settings import Settings
 from core.text import PARAGRAPHS
@@ -72,16 +74,25 @@ class TaskOut(BaseModel):
     type: str
     payload: dict[str, Any]
     instructions: str
+    project_name: str | None = Field(default=None, description="The project the task is for.")
+    organisation: str | None = Field(default=None, description="The NGO that runs it.")
+    impact_note: str | None = Field(
+        default=None, description="What the project's work achieves, in the NGO's words."
+    )
 
     @classmethod
-    def of(cls, leased: Assignment | ReviewItem) -> TaskOut:
-        """The task as its holder sees it: an assignment's or a review item's."""
+    def of(cls, leased: Assignment | ReviewItem, context: ProjectContext | None = None) -> TaskOut:
+        """The task as its holder sees it: an assignment's or a review item's, with what the
+        volunteer is told of its project (``core.projects.facts``) when given."""
         return cls(
             id=leased.task_id,
             project_id=leased.project_id,
             type=leased.task_type,
             payload=leased.payload,
             instructions=leased.instructions,
+            project_name=context.project_name if context else None,
+            organisation=context.organisation if context else None,
+            impact_note=context.impact_note if context else None,
         )
 
 
@@ -91,12 +102,17 @@ class AssignmentOut(BaseModel):
     expires_at: datetime
 
     @classmethod
-    def of(cls, assignment: Assignment) -> AssignmentOut:
+    def of(cls, assignment: Assignment, context: ProjectContext | None = None) -> AssignmentOut:
         return cls(
             id=assignment.id,
-            task=TaskOut.of(assignment),
+            task=TaskOut.of(assignment, context),
             expires_at=utc_from_ms(assignment.expires_at_ms),
         )
+
+
+async def _context(request: Request, project_id: str) -> ProjectContext | None:
+    state = request.app.state
+    return await project_context(state.accounts, cast(Claims, state.claims).catalogue, project_id)
 
 
 class LiveAssignmentOut(BaseModel):
@@ -150,13 +166,17 @@ async def claim(request: Request) -> Response:
     body = await read_optional_json(request, _CLAIM_BODY) or ClaimRequest()
     state = request.app.state
     profile = await cast(Accounts, state.accounts).volunteer(me.id)
+    await require_current_charter(
+        cast(Charters, state.charters), profile.extra, profile.charter_accepted_at_ms
+    )
     cap = cast(Settings, state.settings).live_assignment_cap(profile.accepted_answers)
     assignment = await cast(Claims, state.claims).claim(
         profile, task_types=body.task_types, project_id=body.project_id, cap=cap
     )
     if assignment is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    encoded = AssignmentOut.of(assignment).model_dump_json()
+    context = await _context(request, assignment.project_id)
+    encoded = AssignmentOut.of(assignment, context).model_dump_json()
     return Response(encoded, status_code=status.HTTP_201_CREATED, media_type=_JSON)
 
 
@@ -187,9 +207,10 @@ async def live_assignments(me: CurrentVolunteer, claims: ClaimsDep) -> LiveAssig
     responses=error_responses(401, 403, 404, 409),
 )
 async def read_assignment(
-    assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep
+    request: Request, assignment_id: str, me: CurrentVolunteer, claims: ClaimsDep
 ) -> AssignmentOut:
-    return AssignmentOut.of(await claims.get(me.id, assignment_id))
+    assignment = await claims.get(me.id, assignment_id)
+    return AssignmentOut.of(assignment, await _context(request, assignment.project_id))
 
 
 @router.post(

@@ -16,13 +16,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, Strict
 
-from api.deps import CurrentAdminOrOrg, KeysDep, RedisDep, SettingsDep
+from api.deps import CurrentAdminOrOrg, KeysDep, ProjectsDep, RedisDep, SettingsDep
 from api.json_body import BoundedJsonRoute
 from api.openapi.error_responses import error_responses
 from core.accounts.invitations import MAX_DAYS, MAX_USES, Invitation, Invitations
 from core.accounts.store import Principal
 from core.clock import utc_from_ms
-from core.errors import InvitationNotFound, NotFound
+from core.errors import InvalidRequest, InvitationNotFound, NotFound
 
 __all__ = ["router"]
 
@@ -38,6 +38,13 @@ class NewInvitation(BaseModel):
     expires_in_days: Annotated[int, Strict()] = Field(
         default=14, ge=1, le=MAX_DAYS, description="Days until the code stops working."
     )
+    project_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="One of the organisation's projects: the code admits to that project only "
+        "(an organisation's code without it admits to all its invitation-only projects). "
+        "Organisations only.",
+    )
 
 
 class InvitationInfo(BaseModel):
@@ -46,6 +53,9 @@ class InvitationInfo(BaseModel):
     used: int = Field(description="How many did.")
     expires_at: datetime
     created_at: datetime
+    project_id: str | None = Field(
+        default=None, description="The project it admits to; null: the whole issuer."
+    )
 
 
 class InvitationCreated(InvitationInfo):
@@ -68,6 +78,7 @@ def _info(invitation: Invitation) -> dict[str, object]:
         "used": min(invitation.used, invitation.uses),
         "expires_at": utc_from_ms(invitation.expires_ms),
         "created_at": utc_from_ms(invitation.created_ms),
+        "project_id": invitation.project_id,
     }
 
 
@@ -82,7 +93,7 @@ def _invitations(client: RedisDep, keys: KeysDep) -> Invitations:
     summary="Make a volunteer invitation code (operator or organisation)",
     description="With `RUCHE_SIGNUP=invitation`, people join at `url` (`/join?invite=CODE`), or "
     "through `POST /v1/volunteers` with `invite`. The code is shown once.",
-    responses=error_responses(401, 403, 422),
+    responses=error_responses(401, 403, 404, 422),
 )
 async def create_invitation(
     body: NewInvitation,
@@ -91,9 +102,23 @@ async def create_invitation(
     keys: KeysDep,
     settings: SettingsDep,
     request: Request,
+    projects: ProjectsDep,
 ) -> InvitationCreated:
+    if body.project_id is not None:
+        if issuer.kind == "admin":
+            raise InvalidRequest(
+                "the operator's codes open sign-up; a project's code is its organisation's",
+                [
+                    {
+                        "loc": ["body", "project_id"],
+                        "msg": "organisations only",
+                        "type": "value_error",
+                    }
+                ],
+            )
+        await projects.require_owned(issuer.id, body.project_id)  # another's: 404, as unknown
     invitation, code = await _invitations(client, keys).create(
-        _issuer(issuer), body.uses, body.expires_in_days
+        _issuer(issuer), body.uses, body.expires_in_days, project_id=body.project_id
     )
     base = (settings.public_url or str(request.base_url)).rstrip("/")
     return InvitationCreated.model_validate(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from api.deps import AccountsDep, CurrentAdmin, CurrentOrg
@@ -19,6 +19,7 @@ from api.openapi.error_responses import error_responses
 from core.accounts.store import MAX_LIVE_ORG_KEYS
 from core.errors import ApiKeyNotFound, LastApiKey, NotFound, TooManyApiKeys
 from core.text import ONE_LINE
+from web.ngo.first_owner import invite_first_owner
 
 __all__ = ["router"]
 
@@ -73,10 +74,17 @@ def _datetime(ms: object) -> datetime:
     status_code=status.HTTP_201_CREATED,
     response_model=OrgCreated,
     summary="Create an organisation (operator)",
+    description="The organisation's `contact_email` is mailed an invitation to its staff as "
+    "first owner: the link (good for a week, once) signs them in to the NGO console "
+    "(`/ngo`), where they run its projects and invite the rest of its staff. The API key "
+    "stays for programs.",
     responses=error_responses(401, 403, 422),
 )
-async def create_org(body: OrgCreate, admin: CurrentAdmin, accounts: AccountsDep) -> OrgCreated:
+async def create_org(
+    body: OrgCreate, admin: CurrentAdmin, accounts: AccountsDep, request: Request
+) -> OrgCreated:
     org_id, api_key = await accounts.create_org(body.name, body.contact_email)
+    await invite_first_owner(request.app, org_id, body.name, body.contact_email, request)
     return OrgCreated(id=org_id, name=body.name, api_key=api_key)
 
 

@@ -4,12 +4,7 @@ format in its ``catalog_formats``, as translation does)."""
 
 from __future__ import annotations
 
-import csv
-import io
-import json
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
@@ -17,45 +12,24 @@ from pydantic import BaseModel, Field
 
 from api.deps import BoardDep, OwnedProjectId
 from api.openapi.error_responses import error_responses
-from core.board.runner import AsyncBoard
-from core.board.script_calls import Commands
-from core.delivery.results import FIRST_CURSOR, MAX_PAGE, ResultEntry, parse_cursor, read_results
+from core.delivery.export import (
+    CATALOG_REVIEW_BELOW,
+    CSV_COLUMNS,
+    EXPORT_FORMATS,
+    ResultOut,
+    catalog_entries,
+    catalog_formats,
+    export_lines,
+    result_out,
+)
+from core.delivery.results import FIRST_CURSOR, MAX_PAGE, parse_cursor, read_results
 from core.errors import UnsupportedFormat
-from task_types import UnknownTaskType
-from task_types import get as get_task_type
 from task_types.base import CATALOG_FORMATS
-from task_types.catalog_export import CatalogEntry, build_catalog
+from task_types.catalog_export import build_catalog
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/v1/projects/{project_id}", tags=["results"])
-
-EXPORT_PAGE = 500
-EXPORT_FORMATS = {
-    "jsonl": "application/x-ndjson",
-    "csv": "text/csv; charset=utf-8",
-    "po": "text/x-gettext-translation; charset=utf-8",
-    "xliff": "application/xliff+xml",
-}
-#: Results below this confidence are marked for review in a PO or XLIFF export.
-CATALOG_REVIEW_BELOW = 0.8
-CSV_COLUMNS = ("task_id", "external_id", "answer", "confidence", "method", "decided_at")
-# Spreadsheet programs run a cell starting with one of these as a formula (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-class ResultOut(BaseModel):
-    task_id: str
-    external_id: str | None
-    answer: dict[str, Any] | None = Field(
-        description="The final answer; null when a reviewer rejected the task as unanswerable "
-        "(method `rejected`)."
-    )
-    confidence: float
-    method: str = Field(
-        description="How the answer was decided: `agreement`, `review` or `rejected`."
-    )
-    decided_at: datetime
 
 
 class ResultsPage(BaseModel):
@@ -63,17 +37,6 @@ class ResultsPage(BaseModel):
     next: str = Field(
         description="Pass as `after` to continue. Always set, also on the last page so far: "
         "polling with it later returns only newer results, never one twice, never skipping one."
-    )
-
-
-def _out(entry: ResultEntry) -> ResultOut:
-    return ResultOut(
-        task_id=entry.task_id,
-        external_id=entry.external_id,
-        answer=entry.answer,
-        confidence=entry.confidence,
-        method=entry.method,
-        decided_at=datetime.fromtimestamp(entry.decided_at_ms / 1000, tz=UTC),
     )
 
 
@@ -92,84 +55,7 @@ async def results(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 100,
 ) -> ResultsPage:
     page = await board.run(read_results(board.keys, project_id, parse_cursor(after), limit))
-    return ResultsPage(items=[_out(entry) for entry in page.items], next=page.next)
-
-
-def _safe_cell(value: str) -> str:
-    return "'" + value if value.startswith(_FORMULA_START) else value
-
-
-def _csv_line(row: list[str]) -> str:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerow(row)
-    return buffer.getvalue()
-
-
-def _render(entry: ResultEntry, fmt: str) -> str:
-    item = _out(entry).model_dump(mode="json")
-    if fmt == "jsonl":
-        return json.dumps(item, ensure_ascii=False, separators=(",", ":")) + "\n"
-    row = [
-        item["task_id"],
-        _safe_cell(item["external_id"] or ""),
-        json.dumps(item["answer"], ensure_ascii=False, separators=(",", ":")),
-        repr(item["confidence"]),
-        _safe_cell(item["method"]),
-        item["decided_at"],
-    ]
-    return _csv_line(row)
-
-
-async def _export(board: AsyncBoard, project_id: str, fmt: str) -> AsyncIterator[str]:
-    if fmt == "csv":
-        yield _csv_line(list(CSV_COLUMNS))
-    after = FIRST_CURSOR
-    while True:
-        page = await board.run(read_results(board.keys, project_id, after, EXPORT_PAGE))
-        if page.items:
-            yield "".join(_render(entry, fmt) for entry in page.items)
-        if len(page.items) < EXPORT_PAGE:
-            return
-        after = page.next
-
-
-async def _catalog_entries(board: AsyncBoard, project_id: str) -> list[CatalogEntry]:
-    """Every result with its task's payload (the source text), oldest first."""
-    payloads_key = board.keys.project(project_id).payloads
-    entries: list[CatalogEntry] = []
-    after = FIRST_CURSOR
-    while True:
-        page = await board.run(read_results(board.keys, project_id, after, EXPORT_PAGE))
-        task_ids = [entry.task_id for entry in page.items]
-        raw: list[Any] = (
-            await board.run(
-                Commands([("HMGET", payloads_key, *task_ids)], lambda replies: replies[0])
-            )
-            if task_ids
-            else []
-        )
-        for entry, payload in zip(page.items, raw, strict=True):
-            entries.append(
-                CatalogEntry(
-                    task_id=entry.task_id,
-                    external_id=entry.external_id,
-                    answer=entry.answer,
-                    confidence=entry.confidence,
-                    method=entry.method,
-                    payload=json.loads(payload) if payload else {},
-                )
-            )
-        if len(page.items) < EXPORT_PAGE:
-            return entries
-        after = page.next
-
-
-def _catalog_formats(task_type: str) -> frozenset[str]:
-    """The catalog formats a project's type exports (none when not installed here)."""
-    try:
-        return get_task_type(task_type).catalog_formats
-    except UnknownTaskType:
-        return frozenset()
+    return ResultsPage(items=[result_out(entry) for entry in page.items], next=page.next)
 
 
 @router.get(
@@ -203,20 +89,20 @@ async def export(
     if fmt in CATALOG_FORMATS:
         document = await board.run(board.ops.project_document(project_id))
         task_type = str(document.get("task_type"))
-        catalogs = _catalog_formats(task_type)
+        catalogs = catalog_formats(task_type)
         if fmt not in catalogs:
             raise UnsupportedFormat(
                 f"this project's task type ({task_type}) does not export {fmt} files",
                 [{"loc": ["query", "format"], "supported": ["jsonl", "csv", *sorted(catalogs)]}],
             )
         return Response(
-            build_catalog(fmt, await _catalog_entries(board, project_id), CATALOG_REVIEW_BELOW),
+            build_catalog(fmt, await catalog_entries(board, project_id), CATALOG_REVIEW_BELOW),
             media_type=EXPORT_FORMATS[fmt],
             headers={"Content-Disposition": f'attachment; filename="{project_id}-results.{fmt}"'},
         )
     extension = "jsonl" if fmt == "jsonl" else "csv"
     return StreamingResponse(
-        _export(board, project_id, fmt),
+        export_lines(board, project_id, fmt),
         media_type=EXPORT_FORMATS[fmt],
         headers={"Content-Disposition": f'attachment; filename="{project_id}-results.{extension}"'},
     )

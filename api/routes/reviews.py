@@ -13,12 +13,13 @@ from typing import Annotated, Any, Self
 from fastapi import APIRouter, Body, Response, status
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from api.deps import CurrentProfile, CurrentVolunteer, ReviewsDep
+from api.deps import AccountsDep, ClaimsDep, CurrentProfile, CurrentVolunteer, ReviewsDep
 from api.json_body import BoundedJsonRoute
 from api.openapi.error_responses import error_responses
 from api.routes.assignments import NOTHING_FITS, TaskOut
 from core.board.models import ReviewAction
 from core.clock import utc_from_ms
+from core.projects.facts import ProjectContext, project_context
 from core.review.reviewers import ReviewItem
 from core.text import PARAGRAPHS
 
@@ -48,10 +49,10 @@ class ReviewOut(BaseModel):
     expires_at: datetime
 
     @classmethod
-    def of(cls, item: ReviewItem) -> ReviewOut:
+    def of(cls, item: ReviewItem, context: ProjectContext | None = None) -> ReviewOut:
         return cls(
             id=item.id,
-            task=TaskOut.of(item),
+            task=TaskOut.of(item, context),
             candidates=[Candidate.model_validate(c) for c in item.candidates],
             reason=item.reason,
             expires_at=utc_from_ms(item.expires_at_ms),
@@ -97,13 +98,15 @@ class DecisionOut(BaseModel):
 async def claim_review(
     profile: CurrentProfile,
     reviews: ReviewsDep,
+    accounts: AccountsDep,
+    claims: ClaimsDep,
     body: Annotated[ReviewRequest | None, Body()] = None,
 ) -> ReviewOut | Response:
     request = body or ReviewRequest()
     item = await reviews.claim(profile, project_id=request.project_id)
     if item is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    return ReviewOut.of(item)
+    return ReviewOut.of(item, await project_context(accounts, claims.catalogue, item.project_id))
 
 
 @router.post(

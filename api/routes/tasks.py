@@ -16,19 +16,17 @@ from api.limits import DEFAULT_MAX_BODY_BYTES
 from api.openapi.error_responses import error_responses
 from api.ratelimit import limits_of
 from core import ids
-from core.accounts.quotas import OrgLimits, Quotas
 from core.board.bulk import (
     MAX_BATCH_ITEMS,
     MAX_EXTERNAL_ID_CHARS,
     MAX_PAYLOAD_BYTES,
     BulkOutcome,
-    Room,
     TaskItem,
     parse_json_batch,
     parse_ndjson_batch,
-    submit_batch,
 )
-from core.errors import BatchTooLarge, QuotaExceeded, TaskNotFound, UnsupportedMediaType
+from core.board.bulk_submission import write_batch
+from core.errors import TaskNotFound, UnsupportedMediaType
 from core.idempotency import MAX_KEY_CHARS, TTL_SECONDS, Claim, StoredResponse, fingerprint
 from core.json_input import MAX_DEPTH as MAX_JSON_DEPTH
 from core.json_input import MAX_NUMBER_CHARS
@@ -159,21 +157,18 @@ async def submit_tasks(
         claim = found
     try:
         items = parse(raw)
-        own = await quotas.limits(org.id)
-        await _count_against_rate(request, org.id, own, len(items))
         document = await projects.document(org.id, project_id)
-        task_type = get_task_type(document["task_type"])
-        lanes = cast(asyncio.Semaphore, request.app.state.bulk_lanes)
-        async with lanes, quotas.bulk_turn(org.id) as turn:
-            outcome = await submit_batch(
-                board,
-                project_id,
-                task_type,
-                items,
-                chunk=cast(Settings, request.app.state.settings).bulk_chunk_tasks,
-                room=await _room(quotas, org.id, own),
-                between=turn.renew,
-            )
+        outcome = await write_batch(
+            board=board,
+            quotas=quotas,
+            limits=limits_of(request),
+            lanes=cast(asyncio.Semaphore, request.app.state.bulk_lanes),
+            org_id=org.id,
+            project_id=project_id,
+            task_type=get_task_type(document["task_type"]),
+            items=items,
+            chunk=cast(Settings, request.app.state.settings).bulk_chunk_tasks,
+        )
         body = outcome.model_dump(mode="json")
         if claim is not None:
             await idempotency.complete(claim, 200, body)
@@ -182,48 +177,6 @@ async def submit_tasks(
             await idempotency.abandon(claim)
         raise
     return JSONResponse(body, status_code=200)
-
-
-async def _count_against_rate(request: Request, org_id: str, own: OrgLimits, count: int) -> None:
-    """Each item of the batch counts against the organisation's ``bulk_tasks`` rate (429)."""
-    rate = own.bulk_rate
-    if count > rate.amount:
-        raise BatchTooLarge(
-            f"your organisation may send at most {rate.amount} tasks per {rate.get_expiry()} s; "
-            "split the batch",
-            [{"max_items": rate.amount, "items": count}],
-        )
-    if count:
-        await limits_of(request).enforce("bulk_tasks", org_id, cost=count, rate=rate)
-
-
-async def _room(quotas: Quotas, org_id: str, own: OrgLimits) -> Room | None:
-    """What the organisation's storage quota leaves (507 when nothing); None: no quota."""
-    if not own.quota_tasks and not own.quota_payload_bytes:
-        return None
-    held = await quotas.usage(org_id)
-    room = Room(
-        tasks=own.quota_tasks - held.tasks if own.quota_tasks else None,
-        payload_bytes=(
-            own.quota_payload_bytes - held.payload_bytes if own.quota_payload_bytes else None
-        ),
-    )
-    if (room.tasks is not None and room.tasks <= 0) or (
-        room.payload_bytes is not None and room.payload_bytes <= 0
-    ):
-        raise QuotaExceeded(
-            "your organisation's storage quota is full: no task was created (delete tasks, or "
-            "ask the operator for a larger quota)",
-            [
-                {
-                    "quota_tasks": own.quota_tasks,
-                    "tasks_held": held.tasks,
-                    "quota_payload_bytes": own.quota_payload_bytes,
-                    "payload_bytes_held": held.payload_bytes,
-                }
-            ],
-        )
-    return room
 
 
 @router.get(

@@ -4,31 +4,40 @@ from __future__ import annotations
 
 import time
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request, status
 from pydantic import (
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     Strict,
     StringConstraints,
     field_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from api.deps import AccountsDep, CurrentVolunteer, KeysDep, RedisDep, ReviewsDep, SettingsDep
+from api.deps import (
+    AccountsDep,
+    ClaimsDep,
+    CurrentVolunteer,
+    KeysDep,
+    RedisDep,
+    ReviewsDep,
+    SettingsDep,
+)
 from api.json_body import BoundedJsonRoute
 from api.openapi.error_responses import error_responses
 from api.ratelimit import address_of, limits_of
 from core.accounts.invitations import Invitations
-from core.accounts.store import VolunteerProfile
+from core.accounts.store import Accounts, VolunteerProfile
+from core.board.claims import Claims
 from core.clock import utc_from_ms
 from core.errors import SignupClosed
+from core.projects.facts import ProjectContext, open_projects, organisation_name, project_context
 from core.quality.reputation import reputation_summary_async
+from core.volunteers.inbox import read_inbox
 from core.volunteers.profile import DisplayName, Languages, NewVolunteer, Skills, unique
-from core.volunteers.stats import read_feedback, read_stats
+from core.volunteers.stats import read_feedback, read_stats, worked_on
 from task_types import all_types
 
 __all__ = ["router"]
@@ -36,6 +45,7 @@ __all__ = ["router"]
 router = APIRouter(tags=["volunteers"], route_class=BoundedJsonRoute)
 
 MAX_WEEKLY_MINUTES = 7 * 24 * 60
+WORKED_ON_SHOWN = 10
 
 
 class SignUp(NewVolunteer):
@@ -51,25 +61,6 @@ class SignUp(NewVolunteer):
 class SignedUp(BaseModel):
     id: str
     token: str = Field(description="Your volunteer token (`rk_vol_…`), shown once: keep it.")
-
-
-def _strict_bool(value: object) -> object:
-    # Literal[True] alone takes 1 (1 == True) and Strict() does not apply to literals.
-    if not isinstance(value, bool):
-        raise PydanticCustomError("bool_type", "Input should be a valid boolean")
-    return value
-
-
-class CharterAcceptance(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    accept: Annotated[Literal[True], BeforeValidator(_strict_bool)] = Field(
-        description="Must be true: no task is served before it."
-    )
-
-
-class CharterAccepted(BaseModel):
-    accepted_at: datetime
 
 
 class ProfilePatch(BaseModel):
@@ -116,13 +107,55 @@ class Me(BaseModel):
     stats: Stats
     reviewer_of: list[str] = Field(description="Projects you may review.")
     feedback: list[dict[str, Any]] = Field(
-        description="Latest feedback on your answers and impact notes from the projects."
+        description="Latest feedback on your answers, newest first: the verdict (`outcome`, "
+        "the reviewer's `action` and `comment`, or a gold task's `score`), `at` (ISO 8601), the "
+        "project and its NGO, the `task` as you saw it, `your_answer` and the `final_answer` "
+        "kept (null once the project's data is gone)."
+    )
+    worked_on: list[ProjectOut] = Field(
+        default_factory=list,
+        description="The projects you last worked on, newest first, with their NGO and impact "
+        "note.",
     )
     accuracy: dict[str, Accuracy] = Field(
         default_factory=dict,
         description="Per task type, how often your answers are estimated to be right (from "
         "gold tasks, reviews and agreement with accepted results).",
     )
+
+
+class ProjectOut(BaseModel):
+    """A project as a volunteer is told of it (``core.projects.facts``)."""
+
+    id: str
+    name: str
+    organisation: str = Field(description="The NGO that runs it.")
+    task_type: str
+    instructions: str
+    impact_note: str | None = Field(description="What the work achieves, in the NGO's words.")
+    languages: list[str]
+    skills: list[str]
+
+    @classmethod
+    def of(cls, context: ProjectContext) -> ProjectOut:
+        return cls(
+            id=context.project_id,
+            name=context.project_name,
+            organisation=context.organisation,
+            task_type=context.task_type,
+            instructions=context.instructions,
+            impact_note=context.impact_note,
+            languages=context.languages,
+            skills=context.skills,
+        )
+
+
+class OpenProjectOut(ProjectOut):
+    tasks_left: int = Field(description="Tasks ready to be claimed right now.")
+
+
+class OpenProjects(BaseModel):
+    items: list[OpenProjectOut]
 
 
 class Accuracy(BaseModel):
@@ -139,8 +172,50 @@ async def _accuracy(reviews: ReviewsDep, volunteer_id: str) -> dict[str, Accurac
     return {kind: Accuracy.model_validate(standing) for kind, standing in summary.items()}
 
 
+def _iso(ms: int) -> str | None:
+    return utc_from_ms(ms).isoformat().replace("+00:00", "Z") if ms else None
+
+
+async def _feedback(
+    client: RedisDep, keys: KeysDep, accounts: Accounts, volunteer_id: str
+) -> list[dict[str, Any]]:
+    """The feedback items with what they refer to (``core.volunteers.inbox``, as "My work"
+    shows them): the task as the volunteer saw it, their answer and the answer kept."""
+    raw = await read_feedback(client, keys, volunteer_id)
+    items = []
+    for recorded, found in zip(raw, await read_inbox(client, keys, volunteer_id, raw), strict=True):
+        items.append(
+            {
+                **recorded,
+                "at": _iso(found.at_ms),
+                "project_name": found.project_name,
+                "organisation": await organisation_name(accounts, found.org_id or ""),
+                "task": found.payload,
+                "your_answer": found.my_answer,
+                "final_answer": found.final_answer,
+            }
+        )
+    return items
+
+
+async def _worked_on(
+    client: RedisDep, keys: KeysDep, accounts: Accounts, claims: Claims, volunteer_id: str
+) -> list[ProjectOut]:
+    found = []
+    for project_id in await worked_on(client, keys, volunteer_id, WORKED_ON_SHOWN):
+        context = await project_context(accounts, claims.catalogue, project_id)
+        if context is not None:
+            found.append(ProjectOut.of(context))
+    return found
+
+
 async def _me(
-    profile: VolunteerProfile, client: RedisDep, keys: KeysDep, reviews: ReviewsDep
+    profile: VolunteerProfile,
+    client: RedisDep,
+    keys: KeysDep,
+    reviews: ReviewsDep,
+    accounts: Accounts,
+    claims: Claims,
 ) -> Me:
     stats = await read_stats(client, keys, profile.id, time.time_ns() // 1_000_000)
     return Me(
@@ -165,8 +240,9 @@ async def _me(
             },
         ),
         reviewer_of=await reviews.reviewer_project_ids(profile.id),
-        feedback=await read_feedback(client, keys, profile.id),
+        feedback=await _feedback(client, keys, accounts, profile.id),
         accuracy=await _accuracy(reviews, profile.id),
+        worked_on=await _worked_on(client, keys, accounts, claims, profile.id),
     )
 
 
@@ -191,28 +267,17 @@ async def sign_up(
     keys: KeysDep,
 ) -> SignedUp:
     await limits_of(request).enforce("signup", address_of(request))
+    invitation = None
     if settings.signup != "open":
         if body.invite is None:
             raise SignupClosed("volunteer sign-up is by invitation only on this instance")
-        await Invitations(client, keys).redeem(body.invite)
+        invitation = await Invitations(client, keys).redeem(body.invite)
     volunteer_id, token = await accounts.create_volunteer(
         body.display_name, body.languages, body.skills
     )
+    if invitation is not None:  # an organisation's code also opens its invitation-only projects
+        await Invitations(client, keys).admit(volunteer_id, invitation)
     return SignedUp(id=volunteer_id, token=token)
-
-
-@router.post(
-    "/v1/me/charter",
-    response_model=CharterAccepted,
-    summary="Accept the confidentiality charter",
-    description="Needed before any claim. Accepting again keeps the first acceptance time.",
-    responses=error_responses(401, 403, 422),
-)
-async def accept_charter(
-    body: CharterAcceptance, me: CurrentVolunteer, accounts: AccountsDep
-) -> CharterAccepted:
-    await accounts.volunteer(me.id)  # a deleted volunteer's token must not recreate a profile
-    return CharterAccepted(accepted_at=utc_from_ms(await accounts.accept_charter(me.id)))
 
 
 @router.get(
@@ -227,8 +292,10 @@ async def read_me(
     client: RedisDep,
     keys: KeysDep,
     reviews: ReviewsDep,
+    claims: ClaimsDep,
 ) -> Me:
-    return await _me(await accounts.volunteer(me.id), client, keys, reviews)
+    profile = await accounts.volunteer(me.id)
+    return await _me(profile, client, keys, reviews, accounts, claims)
 
 
 @router.patch(
@@ -244,11 +311,38 @@ async def edit_me(
     client: RedisDep,
     keys: KeysDep,
     reviews: ReviewsDep,
+    claims: ClaimsDep,
 ) -> Me:
     profile = await accounts.update_volunteer(
         me.id, display_name=body.display_name, languages=body.languages, skills=body.skills
     )
-    return await _me(profile, client, keys, reviews)
+    return await _me(profile, client, keys, reviews, accounts, claims)
+
+
+@router.get(
+    "/v1/me/projects",
+    response_model=OpenProjects,
+    summary="The projects that fit you now (languages, skills), best first",
+    description="Each with its NGO, instructions, impact note and how many tasks are ready; "
+    "`POST /v1/assignments` with its `project_id` claims one of them.",
+    responses=error_responses(401, 403),
+)
+async def open_projects_for_me(
+    me: CurrentVolunteer,
+    accounts: AccountsDep,
+    client: RedisDep,
+    keys: KeysDep,
+    claims: ClaimsDep,
+) -> OpenProjects:
+    profile = await accounts.volunteer(me.id)
+    cards = await claims.matcher.candidates(profile)
+    found = await open_projects(accounts, claims.catalogue, client, keys, [c.id for c in cards])
+    return OpenProjects(
+        items=[
+            OpenProjectOut(**ProjectOut.of(item.context).model_dump(), tasks_left=item.tasks_left)
+            for item in found
+        ]
+    )
 
 
 @router.put(

@@ -4,7 +4,8 @@
 The operator (admin token) and each organisation (its API key) make codes, each good for a
 number of joins until a date, list theirs and revoke them. Only a code's SHA-256 is kept:
 
-- ``G:invite:<sha256>`` hash ``id, issuer, uses, used, expires, created`` (ms); the key lives
+- ``G:invite:<sha256>`` hash ``id, issuer, uses, used, expires, created`` (ms), and ``project``
+  for an invitation to one of the issuing organisation's projects; the key lives
   :data:`KEPT_AFTER_EXPIRY_DAYS` past the code's expiry, so that a late visitor is told it
   expired rather than that it never existed;
 - ``G:invites:<issuer>`` hash invitation id -> code hash (``issuer``: ``admin`` or an
@@ -16,6 +17,12 @@ number of joins until a date, list theirs and revoke them. Only a code's SHA-256
 Using a code (:meth:`Invitations.redeem`) is one MULTI: ``HINCRBY used 1`` and ``HGETALL``. A use
 past the limit (or past the date) is given back at once, so of concurrent joins on a code's last
 use exactly one gets it, and ``used`` never stays above ``uses``.
+
+Invitation-only projects. An organisation's invitation (its whole organisation, or one of its
+projects) also admits the person who joins or accepts with it: :meth:`Invitations.admit` adds
+the scope (the project id, or the organisation id) to ``G:vol:<id>:admitted``, which the claim
+matcher checks for a project set ``invitation_only`` (:mod:`core.board.matching`). A person
+already signed in accepts an invitation on the join page too (a use is counted the same way).
 """
 
 from __future__ import annotations
@@ -55,6 +62,12 @@ class Invitation:
     used: int
     expires_ms: int
     created_ms: int
+    project_id: str | None = None  # the issuer's project it admits to; None: the whole issuer
+
+    @property
+    def scope(self) -> str:
+        """What it admits to: a project id, or the issuer (an organisation id, or ``admin``)."""
+        return self.project_id or self.issuer
 
 
 def _digest(code: str) -> str:
@@ -69,6 +82,7 @@ def _invitation(record: dict[str, str]) -> Invitation:
         used=int(record.get("used", 0)),
         expires_ms=int(record["expires"]),
         created_ms=int(record["created"]),
+        project_id=record.get("project") or None,
     )
 
 
@@ -87,8 +101,12 @@ class Invitations:
     def _now_ms(self) -> int:
         return int(self.clock() * 1000)
 
-    async def create(self, issuer: str, uses: int, expires_in_days: int) -> tuple[Invitation, str]:
-        """A new invitation of ``issuer`` and its code (returned once, never stored)."""
+    async def create(
+        self, issuer: str, uses: int, expires_in_days: int, *, project_id: str | None = None
+    ) -> tuple[Invitation, str]:
+        """A new invitation of ``issuer`` and its code (returned once, never stored);
+        ``project_id`` (one of the issuer's projects, which the caller checked) narrows what
+        it admits to that project."""
         if not (1 <= uses <= MAX_USES and 1 <= expires_in_days <= MAX_DAYS):
             raise ValueError("uses or expires_in_days out of range")  # the API's models check
         code = secrets.token_urlsafe(_CODE_BYTES)
@@ -101,20 +119,21 @@ class Invitations:
             used=0,
             expires_ms=now + expires_in_days * _DAY_MS,
             created_ms=now,
+            project_id=project_id,
         )
         key = self.keys.invitation(digest)
+        fields: dict[str, str | int] = {
+            "id": invitation.id,
+            "issuer": issuer,
+            "uses": uses,
+            "used": 0,
+            "expires": invitation.expires_ms,
+            "created": now,
+        }
+        if project_id:
+            fields["project"] = project_id
         async with self.client.pipeline(transaction=False) as pipe:
-            pipe.hset(
-                key,
-                mapping={
-                    "id": invitation.id,
-                    "issuer": issuer,
-                    "uses": uses,
-                    "used": 0,
-                    "expires": invitation.expires_ms,
-                    "created": now,
-                },
-            )
+            pipe.hset(key, mapping=fields)  # type: ignore[arg-type]
             pipe.pexpireat(key, invitation.expires_ms + KEPT_AFTER_EXPIRY_DAYS * _DAY_MS)
             pipe.hset(self.keys.invitations(issuer), invitation.id, digest)
             pipe.set(
@@ -173,6 +192,12 @@ class Invitations:
         """Returns a use taken by :meth:`redeem` (the join it was for did not happen)."""
         if await self._record(code) is not None:
             await self.client.hincrby(self.keys.invitation(_digest(code)), "used", -1)
+
+    async def admit(self, volunteer_id: str, invitation: Invitation) -> None:
+        """Opens the invitation's scope (its project, or its organisation's invitation-only
+        projects) to the person; the operator's invitations open sign-up only."""
+        if invitation.issuer != "admin":
+            await self.client.sadd(self.keys.volunteer_admitted(volunteer_id), invitation.scope)
 
     async def list(self, issuer: str) -> list[Invitation]:
         """``issuer``'s invitations, newest first (those forgotten since expiry left out)."""

@@ -16,6 +16,9 @@ cost a Redis round trip on the claim/submit path:
   never revoked (there is no route for it; organisation keys, which are, are always read);
 - a volunteer's profile for :data:`PROFILE_TTL_SECONDS`, forgotten at once when this process
   changes it (charter, goal, languages…): another API process sees a change within that time.
+  A profile without the charter accepted is never served from memory: what it is refused for
+  (claims, reviews) is what the person's next request, on any process, must see lifted as soon
+  as they accept it (accepting cannot be undone, so a remembered acceptance stays true).
 """
 
 from __future__ import annotations
@@ -55,6 +58,10 @@ PROFILE_TTL_SECONDS = 1.0
 REMEMBERED_VOLUNTEERS = 50_000
 # WATCH/MULTI rounds of one key change (each lost round is another change's success).
 _KEY_CHANGE_ATTEMPTS = 100
+#: An API key's last use is written at most once a minute per key and process (the console shows
+#: it to the minute; a busy program's every request must not write).
+KEY_USE_RESOLUTION_SECONDS = 60.0
+_KEY_USES_REMEMBERED = 10_000
 PrincipalKind = Literal["admin", "org", "vol"]
 
 
@@ -121,6 +128,9 @@ class Accounts:
         self._profiles: Recent[str, VolunteerProfile] = Recent(
             PROFILE_TTL_SECONDS, REMEMBERED_VOLUNTEERS, clock
         )
+        self._key_uses: Recent[str, bool] = Recent(
+            KEY_USE_RESOLUTION_SECONDS, _KEY_USES_REMEMBERED, clock
+        )
 
     # -- authentication ----------------------------------------------------------------------
 
@@ -145,7 +155,21 @@ class Accounts:
         principal = Principal(parsed.kind, record["id"], record.get("key", ""))
         if parsed.kind == "vol":
             self._volunteer_tokens.put(parsed.hash, principal)
+        elif parsed.kind == "org" and principal.key_id:
+            await self._note_key_use(principal)
         return principal
+
+    async def _note_key_use(self, principal: Principal) -> None:
+        if self._key_uses.get(principal.key_id) is None:
+            self._key_uses.put(principal.key_id, True)
+            await self.client.hset(
+                self.keys.org_key_used(principal.id), principal.key_id, _now_ms()
+            )
+
+    async def org_key_uses(self, org_id: str) -> dict[str, int]:
+        """Key id -> when it was last used (ms, to the minute), for the keys used since."""
+        raw = await self.client.hgetall(self.keys.org_key_used(org_id))
+        return {str(k): int(v) for k, v in raw.items()}
 
     async def _store_token(self, token: str, kind: PrincipalKind, owner: str, key: str) -> None:
         digest = token_hash(token)
@@ -288,7 +312,7 @@ class Accounts:
 
     async def volunteer(self, volunteer_id: str) -> VolunteerProfile:
         known = self._profiles.get(volunteer_id)
-        if known is not None:
+        if known is not None and known.charter_accepted_at_ms is not None:
             return known
         read_at = self._profiles.now()
         profile = await self._read_volunteer(volunteer_id)
@@ -324,10 +348,19 @@ class Accounts:
             self._volunteer_tokens.forget(digest)
 
     async def accept_charter(self, volunteer_id: str) -> int:
+        """Record that the volunteer accepted the operator's charter as it is now (its version,
+        ``core.accounts.charter``: the API and the pages alike); the time of the first
+        acceptance is kept and returned."""
         now = _now_ms()
-        await self.client.hsetnx(self.keys.volunteer(volunteer_id), "charter", now)
+        key = self.keys.volunteer(volunteer_id)
+        version = await self.client.hget(self.keys.charter, "version")
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(key, "charter", now)
+            pipe.hset(key, "charter_version", int(version or 1))
+            pipe.hget(key, "charter")
+            *_, first = await pipe.execute()
         self._profiles.forget(volunteer_id)
-        return int(await self.client.hget(self.keys.volunteer(volunteer_id), "charter") or now)
+        return int(first or now)
 
     async def set_goal(self, volunteer_id: str, weekly_minutes: int) -> None:
         await self.client.hset(self.keys.volunteer(volunteer_id), "goal", weekly_minutes)

@@ -2,10 +2,12 @@
 
 The refusal lists where and why, never what was sent: answers may hold personal data, and a
 task type's own messages sometimes quote the offending value (``'scam' is not one of the
-labels``), or name a key the volunteer made up. Every value and key of the answer is masked out
-of the messages and locations before they leave (unless the task's payload or the answer schema
-already holds that very text: field names, labels), and a message that would still give one away
-is replaced by a generic one.
+labels``). Every value of the answer is masked out of the messages and locations before they
+leave (unless the task's payload or the answer schema already holds that very text: field
+names, labels): a quoted one reads "the value given", and a message that would still give one
+away is replaced by a generic one. Keys are names, not data: a location or message names the
+field, even one the volunteer made up (``unknown field 'nickname'``), unless the key is also one
+of the values.
 """
 
 from __future__ import annotations
@@ -24,7 +26,8 @@ from task_types.base import THRESHOLD_TOLERANCE
 
 __all__ = ["GoldScore", "score_gold", "validate_answer"]
 
-MASK = "<value>"
+MASK = "<value>"  # a location part that is one of the values sent
+QUOTED_MASK = "the value given"  # in a message, where the task type quoted a value
 GENERIC_MESSAGE = "this value does not fit the task"
 
 
@@ -43,7 +46,8 @@ def validate_answer(
     except InvalidAnswer as invalid:
         # The schema passed, so the parsed answer exists: mask its (stripped, folded…) values too.
         parsed = kind.answer_model.model_validate(raw).model_dump(mode="json")
-        details = _masked(invalid.details, {*_values(raw), *_values(parsed)} - known)
+        sent = {*_values(raw, keys=False), *_values(parsed, keys=False)}
+        details = _masked(invalid.details, sent - known)
         raise AnswerRejected("the answer does not fit this task", details) from None
     except ValidationError as invalid:
         errors = invalid.errors(include_url=False, include_input=False, include_context=False)
@@ -53,7 +57,7 @@ def validate_answer(
         ]
         raise AnswerRejected(
             "the answer does not match the task type's answer schema",
-            _masked(details, set(_values(raw)) - known),
+            _masked(details, set(_values(raw, keys=False)) - known),
         ) from None
     return dict(answer.model_dump(mode="json"))
 
@@ -80,15 +84,16 @@ def score_gold(
     return GoldScore(score, score >= kind.default_threshold - THRESHOLD_TOLERANCE)
 
 
-def _values(value: Any) -> Iterator[str]:
-    """Every scalar of a JSON value as text, dictionary keys included."""
+def _values(value: Any, *, keys: bool = True) -> Iterator[str]:
+    """Every scalar of a JSON value as text, dictionary keys too unless ``keys`` is False."""
     if isinstance(value, Mapping):
         for key, item in value.items():
-            yield str(key)
-            yield from _values(item)
+            if keys:
+                yield str(key)
+            yield from _values(item, keys=keys)
     elif isinstance(value, list | tuple):
         for item in value:
-            yield from _values(item)
+            yield from _values(item, keys=keys)
     elif isinstance(value, str):
         yield value
         yield value.strip()
@@ -110,7 +115,7 @@ def _masked(details: list[dict[str, Any]], values: set[str]) -> list[dict[str, A
 
 def _mask(message: str, values: list[str]) -> str:
     for value in values:
-        message = message.replace(repr(value), MASK)
+        message = message.replace(repr(value), QUOTED_MASK)
     for value in values:
         if re.search(rf"(?<!\w){re.escape(value)}(?!\w)", message):
             return GENERIC_MESSAGE

@@ -14,6 +14,15 @@ it. The reservation turns into the assignment, or is dropped when nothing was cl
 submit and release give the slot back, and an expired lease frees its slot by itself (entries
 carry their lease's expiry).
 
+On a Redis Cluster the volunteer's key and the project's sit on two nodes, and one may fail
+while the other answers (a master dying, a failover under way). Each side is then undone or kept
+on its own, so that nothing is held that was not acknowledged and nothing acknowledged is
+reported as failed: a claim whose reservation failed hands its lease back before answering the
+error; a claim that failed drops its reservation; a reservation that could not be confirmed
+keeps the slot until it lapses (the lease stands: it was taken, and is answered); a submit or
+release whose slot could not be given back is answered as done, the slot freeing itself at the
+lease's expiry.
+
 What a claim showed its volunteer (task type and payload, never a gold task's) is remembered in
 this process (:class:`Shown`), so that the submit that usually follows validates the answer
 without reading them back: one round trip fewer on the hot path. The submit script stays the
@@ -46,12 +55,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import redis.asyncio
+import structlog
 
 from core import ids
 from core.board.answers import score_gold, validate_answer
-from core.board.matching import Matcher, ProjectCard, VolunteerLike, require_charter
-from core.board.models import Claimed, Heartbeat, LeaseContext, Submitted
-from core.board.runner import AsyncBoard
+from core.board.matching import (
+    MAX_PROJECTS_TRIED,
+    Matcher,
+    ProjectCard,
+    VolunteerLike,
+    require_charter,
+)
+from core.board.models import Claimable, Claimed, Heartbeat, LeaseContext, Submitted
+from core.board.runner import REDIS_FAILURES, AsyncBoard, RedisFailure
+from core.board.script_calls import Batch
 from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound, RucheError
 from core.projects.catalogue import ProjectCatalogue
 from core.recent import Recent
@@ -59,8 +76,13 @@ from core.redis.keys import Keys
 
 __all__ = ["OVER_THE_CAP", "Assignment", "Claims", "LiveAssignment", "Practice", "Reopened"]
 
+log = structlog.get_logger(__name__)
+
 #: The release reason of a claim handed back because the volunteer was at the cap.
 OVER_THE_CAP = "over_the_cap"
+#: Projects a claim looks at, at most, when the best :data:`MAX_PROJECTS_TRIED` had nothing for
+#: the volunteer (checked in one round trip; see ``Claims._claim_further``).
+MAX_PROJECTS_LOOKED_AT = 48
 # How long a reservation holds a slot if the claim that made it never finishes (a crashed API
 # process): far longer than a claim takes, short enough not to lock a volunteer out for long.
 RESERVATION_HOLD_MS = 30_000
@@ -198,20 +220,22 @@ class Claims:
         reserve = self.ops.reserve_slot(volunteer.id, reservation, live_cap, RESERVATION_HOLD_MS)
         pair = await self.board.run_pair(reserve, self.ops.claim(best.id, volunteer.id))
         reserved, first = pair
-        if isinstance(reserved, RucheError):
-            if isinstance(first, Claimed):
-                await self.board.run(
-                    self.ops.release(first.assignment_id, volunteer.id, OVER_THE_CAP, unseen=True)
-                )
+        if isinstance(reserved, RucheError | RedisFailure):
+            if isinstance(first, Claimed):  # refused (the cap) or failed: no lease kept
+                await self._hand_back(first, volunteer.id)
             raise reserved
         found: tuple[ProjectCard, Claimed] | None = (
             (best, first) if isinstance(first, Claimed) else None
         )
         try:
-            if isinstance(first, RucheError) and not isinstance(first, ProjectNotFound):
+            if isinstance(first, RucheError | RedisFailure) and not isinstance(
+                first, ProjectNotFound
+            ):
                 raise first
             if found is None:
                 found = await self._claim_first(rest, volunteer.id)
+            if found is None and project_id is None and len(cards) >= MAX_PROJECTS_TRIED:
+                found = await self._claim_further(volunteer, cards, task_types)
         finally:
             if found is None:
                 await self.board.run(self.ops.drop_slot(volunteer.id, reservation))
@@ -221,7 +245,11 @@ class Claims:
         confirm = self.ops.confirm_slot(
             volunteer.id, reservation, lease.assignment_id, lease.expires_at_ms
         )
-        await self.board.run(confirm)
+        try:
+            await self.board.run(confirm)
+        except REDIS_FAILURES as failed:
+            # The lease was taken: answer it. The reservation holds the slot until it lapses.
+            log.warning("claim.slot_not_confirmed", error_type=type(failed).__name__)
         if not lease.gold and lease.payload_length <= SHOWN_MAX_PAYLOAD:
             self.shown.put(lease.assignment_id, Shown(volunteer.id, card.task_type, lease.payload))
         document = await self.catalogue.document(card.id)
@@ -235,6 +263,38 @@ class Claims:
             payload=lease.payload,
             gold=lease.gold,
         )
+
+    async def _hand_back(self, lease: Claimed, volunteer_id: str) -> None:
+        """Release a lease its volunteer will never hear of (they never saw the task)."""
+        try:
+            await self.board.run(
+                self.ops.release(lease.assignment_id, volunteer_id, OVER_THE_CAP, unseen=True)
+            )
+        except REDIS_FAILURES as failed:  # it expires with its lease
+            log.warning("claim.hand_back_failed", error_type=type(failed).__name__)
+
+    async def _claim_further(
+        self,
+        volunteer: VolunteerLike,
+        tried: Sequence[ProjectCard],
+        task_types: Sequence[str] | None,
+    ) -> tuple[ProjectCard, Claimed] | None:
+        """The best projects had nothing for the volunteer (no open task, or only ones they took
+        or skipped): the next ones that fit, up to :data:`MAX_PROJECTS_LOOKED_AT`, are checked in
+        one round trip (``count_claimable.lua``, read-only, each bounded like a claim) and those
+        with a task for them claimed in turn. Without it, an organisation's finished projects
+        (still open for late answers) could hide a project with work: 204 while work waits."""
+        seen = {card.id for card in tried}
+        wider = await self.matcher.candidates(
+            volunteer, task_types=task_types, limit=MAX_PROJECTS_LOOKED_AT
+        )
+        further = [card for card in wider if card.id not in seen]
+        if not further:
+            return None
+        checks = [self.ops.count_claimable(card.id, volunteer.id) for card in further]
+        counted: list[Claimable] = await self.board.run(Batch(checks, list))
+        open_ones = [card for card, n in zip(further, counted, strict=True) if n.available]
+        return await self._claim_first(open_ones, volunteer.id)
 
     async def _claim_first(
         self, cards: Sequence[ProjectCard], volunteer_id: str
@@ -386,7 +446,7 @@ class Claims:
         # lease died meanwhile (its slot is free anyway), or is not this volunteer's (not in
         # their slots, so nothing is removed).
         try:
-            submitted, _ = await self.board.run_then(
+            outcome = await self.board.run_then(
                 self.ops.submit(
                     assignment_id,
                     volunteer_id,
@@ -399,6 +459,9 @@ class Claims:
             )
         finally:
             self.shown.forget(assignment_id)
+        submitted, dropped = outcome
+        if isinstance(dropped, RedisFailure):  # stored: answered so; the slot lapses
+            log.warning("submit.slot_not_released", error_type=type(dropped).__name__)
         return submitted
 
     async def release(self, volunteer_id: str, assignment_id: str, reason: str) -> None:

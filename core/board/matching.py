@@ -75,6 +75,12 @@ class ProjectCard(Protocol):
     @property
     def reputation_floor(self) -> float | None: ...
 
+    @property
+    def org_id(self) -> str: ...
+
+    @property
+    def invitation_only(self) -> bool: ...
+
 
 T = TypeVar("T", bound=ProjectCard)
 
@@ -182,6 +188,7 @@ class Matcher:
             for card in cards
             if card.state == "active" and _fits(card, known, skills, every[card.task_type])
         ]
+        visible = await self._admitted(visible, volunteer.id)
         if project_id is not None:
             visible = [card for card in visible if card.id == project_id]
             if not visible:
@@ -191,6 +198,24 @@ class Matcher:
             visible = [card for card in visible if card.task_type in wanted]
         visible = await self._above_floors(visible, volunteer.id)
         return by_priority(visible)[:limit]
+
+    async def _admitted(self, cards: Sequence[T], volunteer_id: str) -> list[T]:
+        """The cards open to the volunteer: an invitation-only project needs an invitation of
+        it or of its organisation (``G:vol:<id>:admitted``). One SMISMEMBER, only when a
+        candidate project is invitation-only."""
+        closed = [card for card in cards if card.invitation_only]
+        if not closed:
+            return list(cards)
+        scopes = sorted({scope for card in closed for scope in (card.id, card.org_id) if scope})
+        found = await self.board.client.smismember(
+            self.keys.volunteer_admitted(volunteer_id), scopes
+        )
+        admitted = {scope for scope, member in zip(scopes, found, strict=True) if member}
+        return [
+            card
+            for card in cards
+            if not card.invitation_only or card.id in admitted or card.org_id in admitted
+        ]
 
     async def _above_floors(self, cards: Sequence[T], volunteer_id: str) -> list[T]:
         """The cards whose reputation floor (if any) the volunteer is not below: one read of

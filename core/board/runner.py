@@ -25,11 +25,14 @@ so a claim->submit cycle is three; a review decision is two (its context, then t
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Iterator, Sequence
 from typing import Any, TypeVar
 
 import redis
 import redis.asyncio
+from redis.crc import key_slot
+from redis.exceptions import RedisClusterException
 
 from core.board.models import (
     BoardPolicy,
@@ -49,12 +52,15 @@ from core.board.operations import Batch, BoardOps, Commands, Op, ScriptCall, tex
 from core.clock import Clock, RedisClock
 from core.errors import RucheError
 from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS
+from core.redis.clients import is_cluster
+from core.redis.cluster_mux import ClusterMux
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.redis.scripts import ScriptName, load_all, load_all_async
 
 __all__ = [
     "MUX_COMMANDS",
+    "REDIS_FAILURES",
     "AsyncBoard",
     "Board",
     "BoardPolicy",
@@ -65,12 +71,18 @@ __all__ = [
     "NewTask",
     "NothingToClaim",
     "NothingToReview",
+    "RedisFailure",
     "ReviewClaimed",
     "ReviewDecision",
     "ScriptCall",
     "Submitted",
     "TaskView",
 ]
+
+#: What a command may meet on its way: an error reply, a connection lost, or (on a cluster) a
+#: slot no node serves, which redis-py raises outside its RedisError tree.
+RedisFailure = redis.RedisError | RedisClusterException
+REDIS_FAILURES = (redis.RedisError, RedisClusterException)
 
 T = TypeVar("T")
 U = TypeVar("U")
@@ -105,6 +117,62 @@ def _absorb(
         else:
             results[index] = batch.calls[index].parse(reply)
     return missing
+
+
+async def _pipelined(client: redis.asyncio.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    pipe = client.pipeline(transaction=False)
+    for command in commands:
+        pipe.execute_command(*command)
+    return list(await pipe.execute(raise_on_error=False))
+
+
+def _key_of(command: Sequence[Any]) -> str | None:
+    """The key that routes a command on a cluster (EVALSHA: its first key); None: keyless."""
+    if command[0] == "EVALSHA":
+        return str(command[3]) if int(command[2]) > 0 else None
+    return str(command[1]) if len(command) > 1 and command[0] != "TIME" else None
+
+
+async def send_by_slot(client: redis.asyncio.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
+    """The commands on a cluster client, each slot's on their own and all slots at once; their
+    replies in order, an error (a node down, a failover under way) in the place of each command
+    it hit. Not one redis-py cluster pipeline: when a node fails, it sends the whole pipeline
+    again, running twice what the other nodes already ran. Keyless commands go with the first
+    command that has a key (one node, in order)."""
+    groups: dict[int, list[int]] = {}
+    slot_of_keyless: int | None = None
+    keyless: list[int] = []
+    for index, command in enumerate(commands):
+        key = _key_of(command)
+        if key is None:
+            keyless.append(index)
+            continue
+        slot = key_slot(key.encode())
+        slot_of_keyless = slot if slot_of_keyless is None else slot_of_keyless
+        groups.setdefault(slot, []).append(index)
+    if keyless:
+        groups.setdefault(slot_of_keyless or 0, [])[:0] = keyless  # sent first, in their order
+    if len(groups) == 1:
+        return await _pipelined(client, commands)
+
+    async def one_slot(indices: list[int]) -> list[Any]:
+        if len(indices) == 1:
+            try:
+                return [await client.execute_command(*commands[indices[0]])]  # type: ignore[no-untyped-call]
+            except REDIS_FAILURES as error:
+                return [error]
+        return await _pipelined(client, [commands[index] for index in indices])
+
+    parts = await asyncio.gather(
+        *(one_slot(indices) for indices in groups.values()), return_exceptions=True
+    )
+    replies: list[Any] = [None] * len(commands)
+    for indices, part in zip(groups.values(), parts, strict=True):
+        if isinstance(part, BaseException) and not isinstance(part, Exception):
+            raise part  # cancelled: not a reply
+        for position, index in enumerate(indices):
+            replies[index] = part if isinstance(part, Exception) else part[position]
+    return replies
 
 
 class Board:
@@ -213,25 +281,26 @@ class AsyncBoard:
         keys: Keys | None = None,
         clock: Clock | None = None,
         claim_scan_limit: int = 256,
-        mux: MuxRedis | None = None,
+        mux: MuxRedis | ClusterMux | None = None,
     ) -> None:
         self.client = client
         self.keys = keys or Keys()
         self.clock = clock or RedisClock()
         self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
         self.mux = mux
+        self._cluster = is_cluster(client)
         self._shas: dict[ScriptName, str] | None = None
 
     async def _send(self, commands: Sequence[Sequence[Any]]) -> list[Any]:
         """The commands in one round trip; their replies in order, an error as an exception
         in its place. Down the mux when there is one and every command's reply comes back from
-        it as redis-py would shape it (:data:`MUX_COMMANDS`), else down a redis-py pipeline."""
+        it as redis-py would shape it (:data:`MUX_COMMANDS`), else down a redis-py pipeline;
+        on a cluster, one per slot (:func:`send_by_slot`)."""
         if self.mux is not None and all(command[0] in MUX_COMMANDS for command in commands):
             return await self.mux.execute(commands)
-        pipe = self.client.pipeline(transaction=False)
-        for command in commands:
-            pipe.execute_command(*command)
-        return list(await pipe.execute(raise_on_error=False))
+        if self._cluster:
+            return await send_by_slot(self.client, commands)
+        return await _pipelined(self.client, commands)
 
     @staticmethod
     def _evalsha_command(sha: str, call: ScriptCall[Any]) -> tuple[Any, ...]:
@@ -264,17 +333,25 @@ class AsyncBoard:
             return op.parse(replies)
         return op.combine(await self._run_batch(op))
 
-    async def run_then(self, call: ScriptCall[T], after: Commands[U]) -> tuple[T, U]:
+    async def run_then(self, call: ScriptCall[T], after: Commands[U]) -> tuple[T, U | RedisFailure]:
         """A script call and, in the same round trip, commands that follow it *whatever it
         answers*: they run even when the script refuses (whose error is raised once they have).
-        For the request path, where each round trip is a large share of a request's cost."""
+        For the request path, where each round trip is a large share of a request's cost.
+
+        The script's outcome is the call's: when only the commands failed (on a cluster they may
+        sit on another node), their error is returned in their place, not raised, so a script
+        that ran is never reported as failed."""
         sha = await self._sha(call.script)
         replies = await self._send([self._evalsha_command(sha, call), *after.commands])
         reply, rest = replies[0], replies[1:]
-        for failed in rest:
-            if isinstance(failed, Exception):
-                raise failed
-        followed = after.parse(rest)
+        failure = next((failed for failed in rest if isinstance(failed, Exception)), None)
+        followed: U | RedisFailure
+        if failure is None:
+            followed = after.parse(rest)
+        elif isinstance(failure, RedisFailure):
+            followed = failure
+        else:
+            raise failure
         if isinstance(reply, _NoScript):
             reply = await self._evalsha(call, reload=True)  # it never ran: safe to resend
         elif isinstance(reply, Exception):
@@ -283,28 +360,30 @@ class AsyncBoard:
 
     async def run_pair(
         self, first: ScriptCall[T], second: ScriptCall[U]
-    ) -> tuple[T | RucheError, U | RucheError]:
+    ) -> tuple[T | RucheError | RedisFailure, U | RucheError | RedisFailure]:
         """Two script calls in one round trip, the second run whatever the first answers; each
-        outcome is its result, or the refusal (a ``RucheError``) its reply parses to."""
+        outcome is its result, the refusal (a ``RucheError``) its reply parses to, or the Redis
+        error it met. Each is handed back on its own: on a cluster the two may sit on two nodes,
+        one failing while the other ran, and the caller must undo what the other did."""
         shas = [await self._sha(first.script), await self._sha(second.script)]
         calls: list[ScriptCall[Any]] = [first, second]
         replies = await self._send(
             [self._evalsha_command(sha, call) for sha, call in zip(shas, calls, strict=True)]
         )
-        for index, reply in enumerate(replies):
-            if isinstance(reply, _NoScript):  # it never ran: safe to send again
-                replies[index] = await self._evalsha(calls[index], reload=True)
-            elif isinstance(reply, Exception):
-                raise reply
         outcomes: list[Any] = []
         for call, reply in zip(calls, replies, strict=True):
             try:
+                if isinstance(reply, _NoScript):  # it never ran: safe to send again
+                    reply = await self._evalsha(call, reload=True)
+                elif isinstance(reply, Exception):
+                    raise reply
                 outcomes.append(call.parse(reply))
-            except RucheError as refusal:
-                outcomes.append(refusal)
+            except (RucheError, *REDIS_FAILURES) as outcome:
+                outcomes.append(outcome)
         return outcomes[0], outcomes[1]
 
     async def _run_batch(self, batch: Batch[Any, Any]) -> list[Any]:
+        # One project's calls (bulk creation): one slot, so one pipeline on a cluster too.
         results: dict[int, Any] = {}
         pending = list(range(len(batch.calls)))
         reload = False

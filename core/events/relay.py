@@ -20,9 +20,12 @@ delivered, and one with no stream yet gets an empty one the first event lands in
 
 Projects are found in the ``Keys.projects`` set (SSCAN, every ``discover_interval_s``). Each call
 names one stream, so one cluster slot: reads, claims and acks are one command per project, sent
-down one pipeline per ``chunk`` projects. When a whole round finds nothing, the relay sleeps,
-doubling from ``idle_sleep_min_s`` up to ``idle_sleep_max_s``: an idle instance costs one short
-XREADGROUP per project a few times a second.
+down one pipeline per ``chunk`` projects. When a whole round finds nothing, the relay waits for
+the next event with one blocking XREADGROUP over the streams of up to ``block_streams`` projects
+(``block_s`` at most, then a round again): an event is handed on as soon as it is appended, not
+after a sleep, and an idle instance costs a command a second. On a
+Redis Cluster one command cannot name streams of several slots, so there the relay sleeps
+instead, doubling from ``idle_sleep_min_s`` up to ``idle_sleep_max_s``.
 
 The stream is also the project's audit log: the relay never deletes entries. Trimming is a later
 decision — e.g. ``XTRIM MINID`` below both the group's last-delivered id and the oldest pending
@@ -46,6 +49,7 @@ import redis
 import structlog
 
 from core.board.script_calls import text
+from core.redis.clients import is_cluster
 from core.redis.keys import Keys
 
 __all__ = ["Dispatch", "Relay", "RelayConfig", "RelayCounters", "new_consumer_name"]
@@ -67,6 +71,8 @@ class RelayConfig:
     retry_max_s: float = 30.0  # longest back-off after a failed dispatch
     forget_consumers_after_ms: int = 3_600_000  # idle consumers with nothing pending
     chunk: int = 100  # projects per pipeline
+    block_streams: int = 1_000  # streams one blocking read waits on (idle, one Redis)
+    block_s: float = 1.0  # how long it waits (also how soon a stop or a new project is seen)
 
     def __post_init__(self) -> None:
         if self.batch < 1 or self.chunk < 1 or self.claim_idle_ms < 1:
@@ -122,6 +128,7 @@ class Relay:
         self._next_discovery = 0.0
         self._next_claim = 0.0
         self._next_forget = 0.0
+        self._cluster = is_cluster(client)
 
     # -- one round ---------------------------------------------------------------------------
 
@@ -182,9 +189,47 @@ class Relay:
             if handled:
                 sleep = self.config.idle_sleep_min_s
                 continue
+            try:
+                if self._wait_for_events():
+                    continue
+            except (redis.RedisError, OSError) as error:
+                log.warning("relay.wait_failed", error=str(error))
             stop.wait(sleep)
             sleep = min(sleep * 2, max(self.config.idle_sleep_max_s, sleep))
         log.info("relay.stopped", consumer=self.consumer, **self._counts())
+
+    def _wait_for_events(self) -> bool:
+        """Block until an event is appended to a quiet project's stream (``block_s`` at most)
+        and hand on what came; False when it cannot block (a cluster, no project)."""
+        if self._cluster:
+            return False
+        now = time.monotonic()
+        quiet = [
+            pid
+            for pid, state in self._projects.items()
+            if not state.backlog and state.retry_at <= now
+        ][: self.config.block_streams]
+        if not quiet:
+            return False
+        by_stream = {self._projects[pid].stream: pid for pid in quiet}
+        try:
+            reply: Any = self.client.xreadgroup(
+                self.config.group,
+                self.consumer,
+                dict.fromkeys(by_stream, ">"),
+                count=self.config.batch,
+                block=max(1, int(self.config.block_s * 1000)),
+            )
+        except redis.ResponseError as error:
+            if "NOGROUP" not in str(error):
+                raise
+            self._next_discovery = 0.0  # a stream deleted under us: its group again next round
+            return False
+        for stream, raw in reply or []:
+            project_id = by_stream.get(text(stream))
+            if project_id is not None:
+                self._deliver(project_id, self._projects[project_id], list(_pairs(raw)))
+        return True
 
     # -- reading, claiming, acknowledging ----------------------------------------------------
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from core import ids
+from core.accounts.staff import STAFF_FLAG
 from core.board.script_calls import Commands, text
 from core.privacy.batches import drain_families, glob_escape, hash_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
@@ -99,19 +100,28 @@ def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
 
 
 def org_volunteer_stats(ctx: JobContext, state: dict[str, str]) -> Step:
-    """Volunteers' stats per organisation (``org:<id>:…`` fields, what certificates list):
-    one SCAN page of stats keys. Their totals stay; later certificates count that work on a
-    line without an organisation."""
+    """Volunteers' stats per organisation (``org:<id>:…`` fields, what certificates list, and
+    ``orgm:<id>:…``, the same by month), and the organisation among what admits each of them
+    to invitation-only projects: one SCAN page of stats keys. Their totals stay; later
+    certificates count that work on a line without an organisation."""
     cursor = int(state.get("c_scan", "0"))
     cursor, found = ctx.client.scan(
         cursor, match=ctx.keys.volunteer_stats("*"), count=ctx.batch, _type="hash"
     )
     state["c_scan"] = str(cursor)
-    needle = f"org:{glob_escape(state['target'])}:*"
+    needle = f"org[m:]*{glob_escape(state['target'])}:*"
+    prefixes = (f"org:{state['target']}:", f"orgm:{state['target']}:")
     for key in found:
-        fields = [text(f) for f, _ in ctx.client.hscan_iter(key, match=needle, count=500)]
+        fields = [
+            text(f)
+            for f, _ in ctx.client.hscan_iter(key, match=needle, count=500)
+            if text(f).startswith(prefixes)
+        ]
         if fields:
             ctx.client.hdel(key, *fields)
+        # The invitations they joined with: the organisation no longer admits them anywhere.
+        admitted = text(key).removesuffix(":stats") + ":admitted"
+        ctx.client.srem(admitted, state["target"])
     return Step.DONE if cursor == 0 else Step.MORE
 
 
@@ -126,11 +136,32 @@ def org_rate_limits(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE if cursor == 0 else Step.MORE
 
 
+def org_staff(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Its staff (core.accounts.staff): each member's index entry, the members hash, the staff
+    audit stream, and the staff invitations still out (core.accounts.staff_invitations)."""
+    org_id, keys = state["target"], ctx.keys
+    members = [text(v) for v in ctx.client.hkeys(keys.org_members(org_id))]
+    digests = [text(d) for d in ctx.client.zrange(keys.org_staff_invitations(org_id), 0, -1)]
+    for volunteer_id in members:
+        ctx.client.hdel(keys.volunteer_orgs(volunteer_id), org_id)
+        if not ctx.client.hlen(keys.volunteer_orgs(volunteer_id)):  # on no staff any more
+            ctx.client.hdel(keys.volunteer(volunteer_id), STAFF_FLAG)
+    pipe = ctx.client.pipeline(transaction=False)
+    for digest in digests:
+        pipe.delete(keys.staff_invitation(digest))
+    pipe.delete(
+        keys.org_members(org_id), keys.org_audit(org_id), keys.org_staff_invitations(org_id)
+    )
+    pipe.execute()
+    return Step.DONE
+
+
 def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     org_id, keys = state["target"], ctx.keys
     families = [
         keys.org_webhook(org_id), keys.org_keys(org_id), keys.org_projects(org_id),
-        keys.org_limits(org_id), keys.org_bulk_lock(org_id), keys.org(org_id),
+        keys.org_limits(org_id), keys.org_bulk_lock(org_id), keys.org_key_used(org_id),
+        keys.org(org_id),
     ]  # fmt: skip
     return drain_families(ctx, state, families)
 
@@ -138,6 +169,6 @@ def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
 PHASES: Mapping[str, Sequence[Phase]] = {
     "org": (
         org_projects, org_deliveries, org_idempotency, org_invitations, org_volunteer_stats,
-        org_rate_limits, org_keys,
+        org_rate_limits, org_staff, org_keys,
     ),
 }  # fmt: skip

@@ -98,6 +98,7 @@ def _volunteer_keys(keys: Keys, volunteer_id: str) -> list[str]:
         keys.volunteer_sessions(volunteer_id),
         keys.volunteer_projects(volunteer_id),
         keys.volunteer_certificates(volunteer_id),
+        keys.volunteer_admitted(volunteer_id),
     ]
 
 
@@ -388,12 +389,43 @@ def volunteer_own_keys(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE
 
 
+def volunteer_staff(ctx: JobContext, state: dict[str, str]) -> Step:
+    """Their places on organisations' staffs (core.accounts.staff): each organisation's
+    members hash loses them, and its staff audit stream the entries naming them (capped at
+    ``AUDIT_MAXLEN``: one read each); then their own index goes. (The console's changes to
+    projects are ``audit`` events in the projects' streams, which the projects phase filters
+    like every event naming them.)"""
+    volunteer_id, keys = state["target"], ctx.keys
+    index = keys.volunteer_orgs(volunteer_id)
+    org_ids = [text(org_id) for org_id in ctx.client.hkeys(index)]
+    for org_id in org_ids:
+        entries: Any = ctx.client.xrange(keys.org_audit(org_id))
+        doomed = [
+            entry_id
+            for entry_id, fields in entries or []
+            if any(volunteer_id in text(value) for value in (fields or {}).values())
+        ]
+        if doomed:
+            ctx.client.xdel(keys.org_audit(org_id), *doomed)
+        # The staff invitations they sent and nobody accepted yet name them: they go too.
+        invitations = keys.org_staff_invitations(org_id)
+        for digest in [text(d) for d in ctx.client.zrange(invitations, 0, -1)]:
+            record = ctx.client.get(keys.staff_invitation(digest))
+            if record is not None and volunteer_id in text(record):
+                ctx.client.delete(keys.staff_invitation(digest))
+                ctx.client.zrem(invitations, digest)
+        ctx.client.hdel(keys.org_members(org_id), volunteer_id)
+    ctx.client.delete(index)
+    return Step.DONE
+
+
 PHASES: Mapping[str, Sequence[Phase]] = {
     "volunteer": (
         volunteer_tokens,
         volunteer_links,
         volunteer_leases,
         volunteer_projects,
+        volunteer_staff,
         volunteer_certificates,
         volunteer_rate_limits,
         volunteer_own_keys,

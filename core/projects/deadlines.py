@@ -45,6 +45,7 @@ __all__ = [
     "SweepTotals",
     "expire_deadline",
     "expire_deadline_op",
+    "follow_up",
     "sweep_deadlines",
 ]
 
@@ -100,7 +101,7 @@ def expire_deadline_op(ops: OpsBase, project_id: str, limit: int) -> ScriptCall[
     return ScriptCall(ScriptName.EXPIRE_DEADLINE, keys, args, parse)
 
 
-def _follow_up(ops: OpsBase, sweeps: Sequence[DeadlineSweep]) -> Commands[None]:
+def follow_up(ops: OpsBase, sweeps: Sequence[DeadlineSweep]) -> Commands[None]:
     """Writes outside the project's slot: the volunteers' cap slots of the leases that ended, and
     the claim index entry of a project that closed. Both idempotent."""
     commands: list[tuple[str | int, ...]] = []
@@ -128,7 +129,7 @@ def _report(sweep: DeadlineSweep) -> None:
 def expire_deadline(board: Board, project_id: str, limit: int = DEFAULT_LIMIT) -> DeadlineSweep:
     """One bounded step of deadline expiry on one project (nothing before its deadline)."""
     sweep = board.run(expire_deadline_op(board.ops, project_id, limit))
-    board.run(_follow_up(board.ops, [sweep]))
+    board.run(follow_up(board.ops, [sweep]))
     _report(sweep)
     return sweep
 
@@ -142,7 +143,7 @@ def sweep_deadlines(board: Board, limit_per_project: int = DEFAULT_LIMIT) -> Swe
         chunk = project_ids[start : start + PROJECTS_PER_ROUND_TRIP]
         calls = [expire_deadline_op(board.ops, pid, limit_per_project) for pid in chunk]
         sweeps: list[DeadlineSweep] = board.run(Batch(calls, list))
-        board.run(_follow_up(board.ops, sweeps))
+        board.run(follow_up(board.ops, sweeps))
         for sweep in sweeps:
             _report(sweep)
             totals.closed += sweep.newly_closed

@@ -132,6 +132,7 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         reputation_floor=document.get("reputation_floor"),
         max_tasks_per_volunteer=document.get("max_tasks_per_volunteer"),
         retention_days=document.get("retention_days"),
+        invitation_only=bool(document.get("invitation_only")),
         translation_memory=document.get("translation_memory") is not False,
         purged_at=_datetime(int(fields["purged_at"])) if fields.get("purged_at") else None,
         state=state if state in ("paused", "closed") else "active",

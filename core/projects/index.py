@@ -47,6 +47,7 @@ def project_summary(raw: str | bytes, project_id: str) -> ProjectSummary:
         deadline_ms=record.get("deadline_ms"),
         org_id=str(record.get("org_id", "")),
         reputation_floor=record.get("reputation_floor"),
+        invitation_only=bool(record.get("invitation_only")),
     )
 
 
@@ -64,6 +65,7 @@ def summary_json(
         "state": state,
         "deadline_ms": deadline_ms,
         "reputation_floor": document.get("reputation_floor"),
+        "invitation_only": bool(document.get("invitation_only")),
     }
     return dumps(summary)
 

@@ -215,6 +215,11 @@ class ProjectCreate(BaseModel):
         description="Days after the project closes (its deadline passed) when its answers, "
         "results and payloads are removed; default: kept until the project is deleted.",
     )
+    invitation_only: Annotated[bool, Strict()] = Field(
+        default=False,
+        description="Only volunteers who joined with an invitation of this project (or of its "
+        "organisation) are served its tasks.",
+    )
     translation_memory: Annotated[bool, Strict()] = Field(
         default=True,
         description="Translation projects: show volunteers up to three similar past results "
@@ -255,6 +260,7 @@ class ProjectPatch(BaseModel):
         default=None, ge=1, le=1_000_000
     )
     retention_days: RetentionDays | None = None
+    invitation_only: Annotated[bool, Strict()] | None = None
     translation_memory: Annotated[bool, Strict()] | None = None
 
 
@@ -272,6 +278,7 @@ REQUIRED_ON_PATCH = frozenset(
         "review",
         "gold_rate",
         "gold",
+        "invitation_only",
         "translation_memory",
     }
 )
@@ -301,6 +308,9 @@ class Project(BaseModel):
     max_tasks_per_volunteer: int | None = None
     retention_days: int | None = Field(
         default=None, description="Days after closing when answers and results are removed."
+    )
+    invitation_only: bool = Field(
+        default=False, description="Served only to volunteers invited to it."
     )
     translation_memory: bool = Field(
         default=True, description="Similar past results shown to translators (see create)."
@@ -342,3 +352,4 @@ class ProjectSummary:
     deadline_ms: int | None = None
     org_id: str = ""
     reputation_floor: float | None = None  # volunteers below it on this type are not served
+    invitation_only: bool = False  # served only to volunteers admitted by an invitation

@@ -33,12 +33,13 @@ import asyncio
 import json
 import random
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import redis.asyncio
 
 from core import ids
+from core.accounts.staff import staff_reviewers
 from core.board.operations import dumps, text
 from core.board.runner import AsyncBoard
 from core.errors import (
@@ -49,6 +50,7 @@ from core.errors import (
     ProjectNotFound,
     UnknownTaskTypeName,
 )
+from core.projects.deadlines import expire_deadline_op, follow_up
 from core.projects.documents import (
     board_policy,
     deadline_field,
@@ -187,6 +189,10 @@ class Projects:
             )
         )
         await self.client.sadd(self.keys.org_projects(org_id), project_id)
+        # The organisation's staff from reviewer up review its projects (core.accounts.staff).
+        reviewers = await staff_reviewers(self.client, self.keys, org_id)
+        if reviewers:
+            await self.client.sadd(self.keys.project(project_id).reviewers, *reviewers)
         entry = summary_json(document, "active", 0, deadline_ms(document))
         await self.client.hset(self.keys.project_index, project_id, entry)
         index_changed()
@@ -260,6 +266,37 @@ class Projects:
             self.board.ops.update_project(project_id, written, revision_of(fields))
         )
         await self._sync_index(project_id, merged, state, revision)
+
+    async def close_now(self, org_id: str, project_id: str) -> Project:
+        """Closes the project now, as its deadline passing would (the NGO's "close" in the
+        console): its deadline becomes the board's now, then the first step of the deadline
+        sweep runs at once (the project is closed, its leases end, its unfinished tasks start
+        expiring; the scheduler's ticks finish a large project). Closing a closed project
+        changes nothing. Final, as a deadline's close is."""
+        await self.require_owned(org_id, project_id)
+        for attempt in range(EDIT_ATTEMPTS):
+            if attempt:
+                await asyncio.sleep(random.uniform(0, 0.002 * attempt))  # noqa: S311 (jitter)
+            fields = await self.board.run(read_fields(self.keys, project_id))
+            if project_from_hash(project_id, fields).state == "closed":
+                return await self.get(org_id, project_id)
+            fixed = self.board.clock.script_now()
+            now = int(fixed) if fixed else now_ms()
+            document = json.loads(fields["doc"])
+            when = datetime.fromtimestamp(now / 1000, tz=UTC).isoformat()
+            merged = {**document, "deadline": when, "updated_at_ms": now}
+            written: dict[str, Any] = {"doc": dumps(merged), **deadline_field(merged)}
+            try:
+                await self.board.run(
+                    self.board.ops.update_project(project_id, written, revision_of(fields))
+                )
+            except ProjectEdited:
+                continue
+            sweep = await self.board.run(expire_deadline_op(self.board.ops, project_id, 500))
+            await self.board.run(follow_up(self.board.ops, [sweep]))
+            index_changed()
+            return await self.get(org_id, project_id)
+        raise ProjectEdited("the project kept being changed while it was being closed; retry")
 
     # -- the claim index ---------------------------------------------------------------------
 

@@ -59,8 +59,12 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
 Accounts live outside project slots (``G`` = ``<prefix>``)::
 
     G:token:<sha256>          string JSON {kind, id, key}: who a token belongs to (hash only)
-    G:org:<org-id>            hash   name, contact_email, created
+    G:org:<org-id>            hash   name, contact_email, created, charter_text, charter_version
+    G:charter                 hash   text, version: the operator's charter (unset: the built-in
+                                     one, version 1; core.accounts.charter)
     G:org:<org-id>:keys       hash   key id -> JSON {hash, created, revoked}
+    G:org:<org-id>:key_used   hash   key id -> when it last authenticated a request (ms; written
+                                     once a minute at most per key and API process)
     G:org:<org-id>:projects   set    the organisation's project ids
     G:org:<org-id>:webhook    hash   url, secret
     G:org:<org-id>:idem:<key> string a stored bulk-submission response (Idempotency-Key, 24 h)
@@ -75,6 +79,16 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      a dramatiq message holds (PX: the attempt lease); the due
                                      set's name as hash tag puts it in the due set's slot
     G:retention:lock          string held (PX) by the scheduler running a retention sweep
+    G:org:<org-id>:members    hash   volunteer id -> staff role (owner, manager, reviewer, viewer):
+                                     who runs the organisation in the console (core.accounts.staff)
+    G:org:<org-id>:audit      stream changes to the organisation's staff made in the console (who,
+                                     what), capped; project changes go to the project's P:events
+    G:vol:<volunteer-id>:orgs hash   org id -> staff role: the same memberships, by person (an index
+                                     for listing; G:org:<org-id>:members is the truth)
+    G:staff_invite:<sha256>   string JSON {org, email, role, by}: a staff invitation's token hashed;
+                                     expires with the invitation, deleted when used
+    G:org:<org-id>:staff_invites zset the organisation's staff invitations' hashes -> expiry (ms):
+                                     what deleting the organisation deletes
     G:org:<org-id>:limits     hash   the operator's limits for this organisation (bulk_tasks,
                                      quota_tasks, quota_payload_bytes; core.accounts.quotas)
     G:org:<org-id>:bulk_lock  string held (PX) by the one bulk submission of the organisation
@@ -91,8 +105,11 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
     G:privacy:job:<job-id>:vols set  volunteers met while deleting a project or task, whose own
                                      keys still hold references to it (gone with the job)
     G:privacy:lock:<job-id>   string held (PX) by the process running the job's batches
-    G:vol:<volunteer-id>      hash   display name, languages, skills, charter, goal, token (the
-                                     SHA-256 of their token: what erasure deletes)
+    G:vol:<volunteer-id>      hash   display name, languages, skills, charter (first accepted,
+                                     ms), charter_version and charter:<org-id> (the versions
+                                     accepted), goal, staff (1 while on an organisation's staff:
+                                     core.accounts.staff), token (the SHA-256 of their token:
+                                     what erasure deletes)
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
@@ -121,11 +138,17 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      expires with the link (core.accounts.links)
     G:signin_sent:<sha256>    string links mailed to one address (its hash) in the current window
     G:invite:<sha256>         hash   an invitation code hashed: id, issuer, uses, used, expires,
-                                     created (core.accounts.invitations)
+                                     created, project (one of the issuer's projects, or absent:
+                                     the whole organisation) (core.accounts.invitations)
     G:invites:<issuer>        hash   invitation id -> its code's hash, per issuer ("admin" or an
                                      organisation id): listing
     G:invitation:<id>         string "<issuer> <code's hash>": who may revoke it (PXAT: the
                                      record's own end)
+
+A volunteer's keys (``G:vol:<volunteer-id>…`` above) are spelled ``G:vol:{v:<volunteer-id>}…``:
+they share the hash tag ``{v:<volunteer-id>}``, so on Redis Cluster they sit on one node, and one
+dead master stalls the volunteers it serves only (``ruche migrate`` renames keys of the older
+layout, ``core.redis.migrations``).
 
 The pages (``web/``)::
 
@@ -140,6 +163,9 @@ The pages (``web/``)::
     G:vol:<volunteer-id>:certificates zset certificate id -> issued at (ms): the person's
                                      certificates, newest last (the latest is re-used while
                                      its figures still hold)
+    G:vol:<volunteer-id>:admitted set project and organisation ids whose invitations the person
+                                     joined or accepted with: what opens invitation-only
+                                     projects to them (core.accounts.invitations)
 """
 
 from __future__ import annotations
@@ -298,11 +324,29 @@ class Keys:
     def org_keys(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:keys"
 
+    def org_key_used(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:key_used"
+
     def org_projects(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:projects"
 
     def org_webhook(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:webhook"
+
+    def org_members(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:members"
+
+    def org_audit(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:audit"
+
+    def volunteer_orgs(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:orgs"
+
+    def org_staff_invitations(self, org_id: str) -> str:
+        return f"{self.prefix}org:{org_id}:staff_invites"
+
+    def staff_invitation(self, digest: str) -> str:
+        return f"{self.prefix}staff_invite:{digest}"
 
     def org_limits(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:limits"
@@ -319,7 +363,11 @@ class Keys:
         return f"{self.prefix}org:{org_id}:idem:{key_digest}"
 
     def volunteer(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}"
+
+    @property
+    def charter(self) -> str:
+        return f"{self.prefix}charter"
 
     @property
     def project_index(self) -> str:
@@ -361,19 +409,19 @@ class Keys:
         return f"{self.prefix}{{{self.webhook_due}}}:attempt:{message_id}"
 
     def volunteer_live(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:live"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:live"
 
     def volunteer_stats(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:stats"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:stats"
 
     def volunteer_feedback(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:feedback"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:feedback"
 
     def reputation(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:rep"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:rep"
 
     def volunteer_sessions(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:sessions"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:sessions"
 
     def recovery_code(self, digest: str) -> str:
         return f"{self.prefix}recovery:{digest}"
@@ -404,10 +452,13 @@ class Keys:
         return f"{self.prefix}invites:{issuer}"
 
     def volunteer_projects(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:projects"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:projects"
 
     def certificate(self, certificate_id: str) -> str:
         return f"{self.prefix}certificate:{certificate_id}"
 
     def volunteer_certificates(self, volunteer_id: str) -> str:
-        return f"{self.prefix}vol:{volunteer_id}:certificates"
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:certificates"
+
+    def volunteer_admitted(self, volunteer_id: str) -> str:
+        return f"{self.prefix}vol:{{v:{volunteer_id}}}:admitted"

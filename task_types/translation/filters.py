@@ -12,13 +12,16 @@ from typing import Any
 from task_types.languages import primary_language
 from task_types.translation.models import TranslationPayload
 from task_types.translation.scripts import dominant_share, expected_scripts, visual_length
-from task_types.translation.similarity import similarity, similarity_key
+from task_types.translation.similarity import count_words, similarity, similarity_key
 
-__all__ = ["Rejection", "screen"]
+__all__ = ["Rejection", "screen", "unchanged_sentence"]
 
 # Across languages, keeping ~all of the source's characters means it was not translated;
 # 0.95 leaves room for the odd changed digit or punctuation mark of a pasted source.
 COPY_SIMILARITY = 0.95
+# A source of this many words is a sentence, not a name or a brand that may stay as it is: its
+# unchanged copy is refused at submission (``unchanged_sentence``), not only screened out later.
+MIN_SENTENCE_WORDS = 4
 # Faithful translations between alphabetic languages stay within about 0.5-2x the source
 # length; [0.3, 3.0] only throws out truncations, fragments and padded or doubled answers.
 LENGTH_RATIO_BAND = (0.3, 3.0)
@@ -60,6 +63,18 @@ def _copy_of_source(payload: TranslationPayload, text: str) -> Rejection | None:
     if cross_language and closeness >= COPY_SIMILARITY:
         return Rejection("copy_of_source", closeness)
     return None
+
+
+def unchanged_sentence(payload: TranslationPayload, text: str) -> bool:
+    """Whether ``text`` is the source sentence itself, unchanged (up to case, spacing and
+    punctuation), into another language: certainly not a translation, so refused when
+    submitted. Shorter sources (a name, "OK") may stay as they are; near-copies are left to
+    ``screen`` at aggregation, where a reviewer can still accept them."""
+    if primary_language(payload.source_lang) == primary_language(payload.target_lang):
+        return False
+    if count_words(payload.source_text) < MIN_SENTENCE_WORDS:
+        return False
+    return similarity_key(text) == similarity_key(payload.source_text)
 
 
 def _implausible_length(payload: TranslationPayload, text: str) -> Rejection | None:

@@ -15,7 +15,7 @@ from task_types.base import THRESHOLD_TOLERANCE, TaskExample, TaskType, Verdict,
 from task_types.errors import Problem
 from task_types.reliability import Evidence, Reliability
 from task_types.text import clean_text, fold
-from task_types.translation.filters import screen
+from task_types.translation.filters import screen, unchanged_sentence
 from task_types.translation.meaning import meaning_marks
 from task_types.translation.medoid import Ranking, rank_candidates
 from task_types.translation.models import TranslationAnswer, TranslationPayload
@@ -66,9 +66,16 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
     )
 
     def check_answer(self, payload: TranslationPayload, answer: TranslationAnswer) -> list[Problem]:
-        # Checks that compare the answer with the source (copies, length, script) run at
-        # aggregation as soft filters instead: refusing them here would block legitimate
-        # answers such as an organisation's name that stays the same in every language.
+        # Only the source sentence itself, unchanged, is refused here. Other checks against the
+        # source (near-copies, length, script) run at aggregation as soft filters: refusing
+        # them would block legitimate answers such as a name that stays the same everywhere.
+        if unchanged_sentence(payload, answer.text):
+            return [
+                Problem(
+                    ("text",),
+                    f"this is the source text unchanged; translate it into {payload.target_lang}",
+                )
+            ]
         return []
 
     def normalise(

@@ -53,6 +53,9 @@ async def test_a_claim_returns_the_task_and_its_lease(
         "type": "translation",
         "payload": translation(0),
         "instructions": "Translate the sentence; keep names as they are.",
+        "project_name": "Clinic leaflets",
+        "organisation": "Helping Hands",
+        "impact_note": None,
     }
     expires = datetime.fromisoformat(body["expires_at"])
     assert expires.utcoffset() is not None
@@ -137,6 +140,26 @@ async def test_task_type_filter_and_priority_order(
     assert filtered.json()["task"]["project_id"] == moderation
     assert (await claim(api, me, task_types=["data_entry"])).status_code == 204
     assert (await claim(api, me, project_id=low)).json()["task"]["project_id"] == low
+
+
+async def test_projects_with_nothing_for_me_never_hide_one_with_work(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    """More fitting projects of higher priority than a claim tries at first, none with a task
+    for me (no open task, or only one I skipped): the claim still finds the project with work."""
+    for _ in range(10):
+        await world.project(0, priority=5)  # finished, or not filled yet: still open
+    skipped, _ = await world.project(1, priority=4)
+    waiting, _ = await world.project(1, priority=0)
+    _, me = await actors.volunteer()
+    first = await claim(api, me, project_id=skipped)
+    released = await api.post(
+        f"/v1/assignments/{first.json()['id']}/release", json={"reason": "skip"}, headers=me
+    )
+    assert released.status_code in (200, 204), released.text
+    found = await claim(api, me)
+    assert found.status_code == 201, found.text
+    assert found.json()["task"]["project_id"] == waiting
 
 
 async def test_a_project_the_volunteer_cannot_see_is_404(
@@ -467,11 +490,11 @@ async def test_someone_elses_an_unknown_and_a_malformed_assignment_look_the_same
 
 BAD_ANSWERS: list[tuple[str, dict[str, Any], str]] = [
     ("translation", {"text": "   " + "\u2003"}, "text"),
-    ("translation", {"txt": PRIVATE}, "text"),  # "txt" itself is masked: a made-up key
+    ("translation", {"txt": PRIVATE}, "txt"),  # a made-up key is named, its value is not
     ("moderation", {"label": PRIVATE}, "label"),
     ("moderation", {"label": "ok", "reasons": [PRIVATE, 7], "extra": PRIVATE}, "reasons"),
     ("data_entry", {"values": {"name": "Ada", "email": PRIVATE}}, "email"),
-    ("data_entry", {"values": {"name": "Ada", PRIVATE: "x"}}, "values"),
+    ("data_entry", {"values": {"name": "Ada", "nickname": PRIVATE}}, "nickname"),
     ("data_entry", {"values": {"email": "ada@example.org"}}, "name"),
 ]
 
@@ -496,10 +519,49 @@ async def test_bad_answers_are_422_with_details_that_never_echo_them(
     assert any(where in map(str, detail["loc"]) for detail in error["details"])
     assert PRIVATE not in response.text
     assert "Zanzibar" not in response.text
+    assert "<value>" not in response.text  # the field is named, not hidden
     # the lease is still live: a good answer goes through
     good = await api.post(
         f"/v1/assignments/{assignment}/submit",
         json={"answer": GOOD_ANSWERS[task_type]},
+        headers=me,
+    )
+    assert good.status_code == 202
+
+
+async def test_an_unknown_label_names_the_field_and_the_labels_not_the_value(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    await world.project(1, task_type="moderation")
+    _, me = await actors.volunteer()
+    assignment = (await claim(api, me)).json()["id"]
+    response = await api.post(
+        f"/v1/assignments/{assignment}/submit", json={"answer": {"label": PRIVATE}}, headers=me
+    )
+    [detail] = assert_error(response, 422, "invalid_answer")["details"]
+    assert detail["loc"] == ["label"]
+    assert detail["msg"].startswith("the value given is not one of the labels: ")
+    assert PRIVATE not in response.text
+
+
+async def test_the_source_sentence_unchanged_is_refused_as_its_translation(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    await world.project(1)
+    _, me = await actors.volunteer()
+    claimed = (await claim(api, me)).json()
+    source = claimed["task"]["payload"]["source_text"]
+    response = await api.post(
+        f"/v1/assignments/{claimed['id']}/submit",
+        json={"answer": {"text": "  " + source.upper() + " "}},
+        headers=me,
+    )
+    [detail] = assert_error(response, 422, "invalid_answer")["details"]
+    assert detail["loc"] == ["text"]
+    assert detail["msg"].startswith("this is the source text unchanged; translate it into ")
+    good = await api.post(
+        f"/v1/assignments/{claimed['id']}/submit",
+        json={"answer": GOOD_ANSWERS["translation"]},
         headers=me,
     )
     assert good.status_code == 202

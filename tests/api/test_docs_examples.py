@@ -25,6 +25,7 @@ from api.openapi.samples import Sample, samples_of
 from api.routes import (
     assignments,
     certificates,
+    charter,
     health,
     invitations,
     org_limits,
@@ -49,9 +50,9 @@ APP: FastAPI = create_app(Settings(redis_url="redis://127.0.0.1:1/0"))  # never 
 DOCUMENT: dict[str, Any] = APP.openapi()
 SAMPLES = samples_of(all_types())
 BY_NAME = {sample.name: sample for sample in SAMPLES}
-ROUTE_MODULES = (assignments, certificates, health, invitations, org_limits, orgs, privacy,
-                 projects, reputation, results, reviewers, reviews, task_types, tasks, volunteers,
-                 webhooks)  # fmt: skip
+ROUTE_MODULES = (assignments, certificates, charter, health, invitations, org_limits, orgs,
+                 privacy, projects, reputation, results, reviewers, reviews, task_types, tasks,
+                 volunteers, webhooks)  # fmt: skip
 
 
 def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:

@@ -8,6 +8,7 @@ it asks for qualification.
 from __future__ import annotations
 
 from collections import Counter
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -165,6 +166,13 @@ async def test_a_gold_answer_is_scored_and_the_volunteer_told_why(
     wrong = next(item for item in feedback if item["outcome"] == "incorrect")
     assert wrong["expected"] == {"label": "spam", "reasons": []}
     assert wrong["explanation"] == WHY
+    # What it was about: the task as they saw it, their answer and the one expected, the
+    # project and its NGO, at an ISO 8601 time like every other.
+    assert wrong["task"]["labels"] == ["ok", "spam"]
+    assert wrong["your_answer"] == {"label": "ok", "reasons": []}
+    assert wrong["final_answer"] == {"label": "spam", "reasons": []}
+    assert wrong["project_name"] and wrong["organisation"] == "Helping Hands"
+    assert datetime.fromisoformat(wrong["at"]).tzinfo is not None
     assert volunteer_id not in str(feedback)
 
 

@@ -169,3 +169,41 @@ async def test_concurrent_joins_on_a_last_use_admit_one(
         assert [i.used for i in await invitations.list("admin")] == [3]
     finally:
         await client.aclose()
+
+
+async def test_a_project_invitation_admits_to_that_project_only(
+    closed: httpx.AsyncClient, redis_client: redis.Redis
+) -> None:
+    actors = Actors(closed)
+    _, first = await actors.org("First")
+    _, second = await actors.org("Second")
+    made = await closed.post(
+        "/v1/projects",
+        json={"name": "Quiet", "task_type": "moderation", "instructions": "Label it.",
+              "invitation_only": True},
+        headers=first,
+    )  # fmt: skip
+    assert made.status_code == 201 and made.json()["invitation_only"] is True
+    project_id = made.json()["id"]
+    operator = await closed.post("/v1/invitations", json={"project_id": project_id}, headers=ADMIN)
+    assert operator.status_code == 422
+    another = await closed.post("/v1/invitations", json={"project_id": project_id}, headers=second)
+    random = await closed.post(
+        "/v1/invitations", json={"project_id": "prj_" + "0" * 20}, headers=first
+    )
+    assert another.status_code == random.status_code == 404
+    assert another.json()["error"]["code"] == random.json()["error"]["code"] == "project_not_found"
+    invitation = await closed.post(
+        "/v1/invitations", json={"project_id": project_id}, headers=first
+    )
+    assert invitation.status_code == 201 and invitation.json()["project_id"] == project_id
+    listed = (await closed.get("/v1/invitations", headers=first)).json()["items"]
+    assert [item["project_id"] for item in listed] == [project_id]
+    joined = await closed.post("/v1/volunteers", json=_volunteer(invitation.json()["code"]))
+    assert joined.status_code == 201
+    admitted = redis_client.smembers(Keys().volunteer_admitted(joined.json()["id"]))
+    assert {str(m) for m in admitted} == {project_id}
+    opened = await closed.patch(
+        f"/v1/projects/{project_id}", json={"invitation_only": None}, headers=first
+    )
+    assert opened.status_code == 422  # a setting that is always there: false, never null

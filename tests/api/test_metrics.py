@@ -128,3 +128,23 @@ async def test_metrics_still_answer_when_redis_is_unreachable() -> None:
     assert response.status_code == 200
     assert sample(response.text, "ruche_board_readable") == 0
     assert "ruche_http_requests_total" in response.text
+
+
+async def test_private_metrics_answer_the_operator_token_only(
+    redis_client: object, redis_url: str
+) -> None:
+    settings = Settings(
+        redis_url=redis_url, admin_token=ADMIN["Authorization"][7:], metrics_public=False
+    )
+    async with app_client(settings) as client:
+        anonymous = await client.get("/metrics")
+        assert anonymous.status_code == 401
+        _, ngo = await Actors(client).org()
+        refused = await client.get("/metrics", headers=ngo)
+        assert refused.status_code == 403
+        assert refused.json()["error"]["message"] == (
+            "this route needs the operator token (rk_admin_…)"
+        )
+        operator = await client.get("/metrics", headers=ADMIN)
+    assert operator.status_code == 200
+    assert "ruche_http_requests_total" in operator.text

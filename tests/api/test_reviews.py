@@ -148,6 +148,9 @@ async def test_a_claimed_item_shows_the_task_and_anonymous_candidates(
         "type": "translation",
         "payload": translation(0),
         "instructions": "Translate the sentence; keep names as they are.",
+        "project_name": "Clinic leaflets",
+        "organisation": "Helping Hands",
+        "impact_note": None,
     }
     assert body["candidates"] == [
         {"submission_id": submissions[0], "answer": {"text": "Lavez-vous les mains."}},

@@ -6,8 +6,9 @@ Roles: ``anonymous`` (no token), ``admin`` (the operator's token), ``org`` (an N
 it fails here (default deny). For each route, on a seeded tenant (``tests/support/api/tenants.py``):
 
 - every refused role gets exactly the refusal API.md describes: anonymous the one identical
-  401 body; a token of the wrong kind 403 ``forbidden`` (or, where the table says so, the
-  refusal the API gives instead); never a 2xx or a 5xx, and nothing in the store changes;
+  401 body; a token of the wrong kind 403 ``forbidden`` naming the kinds of token the route
+  takes (or, where the table says so, the refusal the API gives instead); never a 2xx or a 5xx,
+  and nothing in the store changes;
 - every allowed role, calling with the case's valid body on its own objects, succeeds with a
   status the OpenAPI document promises.
 
@@ -52,7 +53,17 @@ from tests.support.api.tenants import Tenant, changes, seed_tenant, snapshot
 pytestmark = pytest.mark.anyio
 
 UNAUTHENTICATED = Unauthenticated().to_body()
-WRONG_KIND = WrongKindOfToken().to_body()
+#: The kind of token each role holds (a reviewer is a volunteer with review rights).
+TOKEN_KINDS = {"admin": "admin", "org": "org", "volunteer": "vol", "reviewer": "vol"}
+
+
+def wrong_kind(route: Route) -> dict[str, Any]:
+    """The 403 for a token of the wrong kind: it names the kinds of token the route takes."""
+    return WrongKindOfToken(
+        {TOKEN_KINDS[role] for role in ALLOWED[route] if role in TOKEN_KINDS}
+    ).to_body()
+
+
 DEFAULT_REFUSALS = {(401, "unauthenticated"), (403, "forbidden")}
 BAD_BODIES = [b"", b'{"junk": [1, 2, 3]}', b"{not json", b'{"name": ', b"\xff\xfe\x00"]
 PROTECTED = [route for route in ROUTES if "anonymous" not in ALLOWED.get(route, {"anonymous"})]
@@ -86,7 +97,10 @@ async def forbidden(api: httpx.AsyncClient, tenant: Tenant) -> bytes:
     """The one 403 body for a token of the wrong kind, byte for byte."""
     response = await api.get("/v1/org", headers=tenant.volunteer.headers)
     assert response.status_code == 403
-    assert response.json() == WRONG_KIND
+    assert response.json() == wrong_kind(("GET", "/v1/org"))
+    assert response.json()["error"]["message"] == (
+        "this route needs an organisation's API key (rk_org_…)"
+    )
     return response.content
 
 
@@ -166,7 +180,7 @@ async def test_each_role_gets_exactly_what_the_table_allows(
         if status == 401:
             assert response.content == unauthenticated, (role, response.text)
         elif code == "forbidden":
-            assert response.content == forbidden, (role, response.text)
+            assert response.json() == wrong_kind(route), (role, response.text)
         assert changes(before, await snapshot(store)) == [], (route_id(route), role)
 
     # The token check comes first: whatever the body (none, junk, not even JSON) and the ids.
@@ -178,10 +192,12 @@ async def test_each_role_gets_exactly_what_the_table_allows(
         for content in BAD_BODIES:
             headers = {**headers_of(tenant, role), "Content-Type": "application/json"}
             response = await api.request(route[0], junk_path, content=content, headers=headers)
-            expected = unauthenticated if role == "anonymous" else forbidden
-            assert (response.status_code, response.content) == (
+            expected = UNAUTHENTICATED if role == "anonymous" else wrong_kind(route)
+            assert (response.status_code, response.json()) == (
                 expected_refusal(route, role)[0], expected,
             ), (route_id(route), role, content, response.text)  # fmt: skip
+            if role == "anonymous":
+                assert response.content == unauthenticated
         assert changes(before, await snapshot(store)) == []
 
     case = CASES[route]

@@ -224,3 +224,38 @@ async def test_the_profile_lists_the_projects_the_volunteer_reviews(
     await world.grant(reviewed, volunteer_id)
     me = (await api.get("/v1/me", headers=headers)).json()
     assert me["reviewer_of"] == [reviewed]
+
+
+# -- what a volunteer is told of the projects ----------------------------------------------------
+
+
+async def test_the_claim_names_the_ngo_the_project_and_its_impact(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    project, _ = await world.project(1, impact_note="Clean water for 300 families.")
+    _, me = await actors.volunteer()
+    await api.post("/v1/me/charter", json={"accept": True}, headers=me)
+    claimed = (await api.post("/v1/assignments", json={}, headers=me)).json()
+    task = claimed["task"]
+    assert task["organisation"] == "Helping Hands"
+    assert task["project_name"] and task["instructions"]
+    assert task["impact_note"] == "Clean water for 300 families."
+    again = (await api.get(f"/v1/assignments/{claimed['id']}", headers=me)).json()
+    assert again["task"] == task
+    assert task["project_id"] == project
+
+
+async def test_a_volunteer_lists_the_projects_that_fit_them(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    fitting, _ = await world.project(2, languages=["fr", "en"], impact_note="Thanks!")
+    await world.project(1, languages=["fr", "en"], skills=["medical"])  # not for this volunteer
+    _, me = await actors.volunteer(["fr", "en"])
+    listed = (await api.get("/v1/me/projects", headers=me)).json()["items"]
+    assert [item["id"] for item in listed] == [fitting]
+    [item] = listed
+    assert (item["organisation"], item["impact_note"], item["tasks_left"]) == (
+        "Helping Hands", "Thanks!", 2,
+    )  # fmt: skip
+    me_now = (await api.get("/v1/me", headers=me)).json()
+    assert me_now["worked_on"] == []  # nothing answered yet

@@ -255,3 +255,30 @@ def test_keys_of_another_prefix_are_not_relayed(redis_client: redis.Redis) -> No
     drain(Relay(redis_client, mine.keys, recorder(seen), config=FAST))
 
     assert len(seen) == 1
+
+
+def test_an_idle_relay_hands_an_event_on_as_it_is_appended_not_after_a_sleep(
+    board: TestBoard,
+) -> None:
+    """Idle, the relay blocks on the streams: with sleeps of a minute, an event appended while
+    it waits is still handed on at once (the wait below is far shorter than one sleep)."""
+    project = new_project(board)
+    seen: Seen = []
+    slow = RelayConfig(idle_sleep_min_s=60.0, idle_sleep_max_s=60.0, discover_interval_s=0.0)
+    relay = Relay(board.client, board.keys, recorder(seen), config=slow)
+    relay.discover()
+    stop = threading.Event()
+    runner = threading.Thread(target=relay.run, args=(stop,), daemon=True)
+    runner.start()
+    try:
+        time.sleep(0.5)  # the relay found nothing and is waiting
+        board.client.xadd(board.keys.project(project).events, {"type": "test.event", "n": 1})
+        deadline = time.monotonic() + 20  # a bound far below the minute a sleep would take
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [fields["n"] for _, _, fields in seen] == ["1"]
+        assert pending(board, project) == 0
+    finally:
+        stop.set()
+        runner.join(timeout=30)
+    assert not runner.is_alive()  # it stops within one wait

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from producers.formats import format_of
 from producers.formats.catalogs import Catalog, bcp47
 from producers.formats.csv_rows import read_csv
 from producers.formats.jsonl_rows import read_jsonl
-from producers.formats.result_files import build_catalog, csv_header, csv_line
+from producers.formats.result_files import CsvResults, build_catalog
 from producers.formats.rows import content_external_id
 from producers.models import Result
 from producers.validation import ItemValidator
@@ -175,10 +176,38 @@ def test_xliff_ids_follow_the_source_text_and_writing_back_keeps_the_file_valid(
     assert states == ["translated", "needs-review-translation"]
 
 
+def test_csv_results_have_a_column_per_answer_field_nested_by_dots() -> None:
+    def entry(answer: dict[str, Any] | None) -> Result:
+        return Result(
+            task_id="t1", answer=answer, confidence=1, method="agreement",
+            decided_at=datetime(2030, 1, 1, tzinfo=UTC),
+        )  # fmt: skip
+
+    record = {"values": {"name": "Ada", "amount": 12.5, "town": None}}
+    table = CsvResults()
+    assert table.header([entry(record), entry(None)]) == (
+        "task_id,external_id,values.name,values.amount,values.town,confidence,method,"
+        "decided_at,answer_other\r\n"
+    )
+    assert table.line(entry(record)) == ("t1,,Ada,12.5,,1.000,agreement,2030-01-01T00:00:00Z,\r\n")
+    labelled = CsvResults()
+    label = {"label": "spam", "reasons": ["advertising", "link"]}
+    labelled.header([entry(label)])
+    assert ",spam,advertising|link,1.000," in labelled.line(entry(label))
+    later = entry({"label": "ok", "note": "+1"})  # a field the header does not name: kept
+    assert labelled.line(later).endswith(',"{""note"":""+1""}"\r\n')
+
+
 def test_results_as_csv_and_as_a_new_catalog() -> None:
-    row = csv_line(result("=cmd", "Hallo"))
-    assert csv_header().startswith("task_id,external_id,answer")
-    assert row.startswith("t0000000001,'=cmd,")  # no formula for a spreadsheet to run
+    table = CsvResults(with_source=True)
+    first = result("=cmd", "Hallo", 0.9158878504672897)
+    header = table.header([first])
+    assert header == (
+        "task_id,external_id,source_text,text,confidence,method,decided_at,answer_other\r\n"
+    )
+    row = table.line(first, "Hello")
+    # No formula for a spreadsheet to run; confidence to three places.
+    assert row == "t0000000001,'=cmd,Hello,Hallo,0.916,agreement,2030-01-01T00:00:00Z,\r\n"
     payload = {"source_text": "Hello", "source_lang": "en", "target_lang": "de"}
     for kind in ("po", "xliff"):
         built = build_catalog(kind, [(result("e1", "Hallo", 0.5), payload)], 0.8)

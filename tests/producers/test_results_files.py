@@ -8,6 +8,8 @@ API shows which requests made the file, and cuts a download short for the interr
 
 from __future__ import annotations
 
+import csv
+import io
 import re
 import threading
 import time
@@ -21,7 +23,7 @@ import pytest
 import redis
 from translate.storage import pypo
 
-from api.routes.results import CATALOG_REVIEW_BELOW
+from core.delivery.export import CATALOG_REVIEW_BELOW
 from core.delivery.results import Result, publish_result
 from producers import NewProject
 from producers.result_feed import EXPORT_REVIEW_BELOW
@@ -248,3 +250,22 @@ def test_output_is_refused_where_it_has_no_meaning(
     source.write_text('msgid ""\nmsgstr ""\n"Language: fr\\n"\n', encoding="utf-8")
     code, _, err = results_command(ngo.url, ngo, capsys, *project, "--into", str(source), "-o", out)
     assert code == 2 and "--output" in err
+
+
+def test_results_as_csv_have_the_source_and_the_answer_in_columns(
+    ngo: Ngo, translated: Translated, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = results_command(
+        ngo.url, ngo, capsys, "--project", translated.project_id, "--format", "csv"
+    )
+    assert code == 0
+    rows = list(csv.DictReader(io.StringIO(out.decode())))
+    assert list(rows[0]) == [
+        "task_id", "external_id", "source_text", "text", "confidence", "method", "decided_at",
+        "answer_other",
+    ]  # fmt: skip
+    by_id = {row["external_id"]: row for row in rows}
+    welcome = by_id["welcome"]
+    assert (welcome["source_text"], welcome["text"]) == SOURCES["welcome"][:2]
+    assert welcome["confidence"] == "0.950"
+    assert (by_id["rules"]["text"], by_id["rules"]["method"]) == ("", "rejected")

@@ -216,6 +216,40 @@ def test_a_project_of_another_type_refuses_a_po_file_and_a_missing_token_is_a_us
     assert "not_found" in capsys.readouterr().err
 
 
+def test_header_problems_are_said_once_and_nothing_is_uploaded(
+    ngo: Ngo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project_id = create_project(ngo, capsys, "translation")
+    sentences = tmp_path / "sentences.csv"
+    rows = "".join(f"s{n},Sentence number {n} of many.,fr\n" for n in range(50))
+    sentences.write_text("key,text,target_lang\n" + rows, encoding="utf-8")
+    code = main(["submit", str(sentences), "--project", project_id, "--no-progress",
+                 *ngo.cli_flags()])  # fmt: skip
+    err = capsys.readouterr().err
+    assert code == 2
+    [message] = err.strip().splitlines()
+    assert message.startswith("ruche: the header row of sentences.csv (line 1): ")
+    assert "unknown column(s) 'key', 'text'" in message
+    assert "'source_text', 'source_lang'" in message
+    assert task_count(ngo, project_id) == 0
+
+
+def test_a_plain_id_column_is_the_external_id_and_the_command_says_so(
+    ngo: Ngo, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project_id = create_project(ngo, capsys, "moderation")
+    posts = tmp_path / "posts.csv"
+    posts.write_text("id,content,labels\np1,Hello,ok|spam\np2,Buy now,ok|spam\n")
+    code, summary, err = submit(ngo, capsys, str(posts), "--project", project_id)
+    assert (code, summary["created"]) == (0, 2)
+    assert "note: the column 'id' is read as each task's external_id" in err
+    again = ngo.client.submit_tasks(
+        project_id,
+        [{"external_id": "p1", "payload": {"content": "Hello", "labels": ["ok", "spam"]}}],
+    )
+    assert again.duplicates == 1
+
+
 def test_project_create_can_turn_the_translation_memory_off(
     ngo: Ngo, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -230,3 +264,19 @@ def test_project_create_can_turn_the_translation_memory_off(
     first, end = decoder.raw_decode(out)
     second, _ = decoder.raw_decode(out[end:].lstrip())
     assert (first["translation_memory"], second["translation_memory"]) == (True, False)
+
+
+def test_project_create_can_make_it_invitation_only(
+    ngo: Ngo, capsys: pytest.CaptureFixture[str]
+) -> None:
+    made = [
+        main(["project", "create", "--name", f"Quiet {n}", "--task-type", "moderation",
+              *extra, *ngo.cli_flags()])
+        for n, extra in enumerate(([], ["--invitation-only"]))
+    ]  # fmt: skip
+    assert made == [0, 0]
+    out = capsys.readouterr().out
+    decoder = json.JSONDecoder()
+    first, end = decoder.raw_decode(out)
+    second, _ = decoder.raw_decode(out[end:].lstrip())
+    assert (first["invitation_only"], second["invitation_only"]) == (False, True)

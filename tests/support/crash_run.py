@@ -263,9 +263,10 @@ class Fleet:
     """The pipeline's processes on one Redis; each started in a session (process group) of its
     own, so that killing the group takes dramatiq's forked worker process along."""
 
-    def __init__(self, redis_url: str, logs: Path) -> None:
+    def __init__(self, redis_url: str, logs: Path, env: dict[str, str] | None = None) -> None:
         self.redis_url = redis_url
         self.logs = logs
+        self.env = dict(env or {})  # more settings for every piece (a cluster, a broker)
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.log_of: dict[str, Path] = {}
         self.starts: Counter[str] = Counter()
@@ -279,6 +280,7 @@ class Fleet:
             RUCHE_WEBHOOK_ALLOW_PRIVATE="1",
             RUCHE_RELAY_CLAIM_IDLE_SECONDS="1",  # a dead relay's events are taken over soon
         )
+        env.update(self.env)
         self.starts[name] += 1
         log = self.logs / f"{name}-{self.starts[name]}.log"
         with log.open("ab") as sink:

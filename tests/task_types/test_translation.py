@@ -300,3 +300,27 @@ def test_contribution_is_the_number_of_source_words() -> None:
 
 def test_source_text_and_context_are_sensitive() -> None:
     assert TRANSLATION.sensitive_fields == {"source_text", "context"}
+
+
+# -- refused at submission -------------------------------------------------------------------
+
+
+def test_the_source_sentence_unchanged_is_refused_when_submitted() -> None:
+    [problem] = TRANSLATION.check_answer(payload(), TranslationAnswer(text=f"  {SOURCE.lower()}"))
+    assert problem.loc == ("text",)
+    assert "source text unchanged" in problem.msg
+
+
+@pytest.mark.parametrize(
+    ("overrides", "text"),
+    [
+        ({"source_text": "Médecins Sans Frontières"}, "Médecins Sans Frontières"),  # a name
+        ({"source_lang": "en-GB", "target_lang": "en-US"}, SOURCE),  # one language
+        ({}, SOURCE.replace("food", "meals")),  # a near-copy: screened out at aggregation
+    ],
+    ids=["short-name", "same-language", "near-copy"],
+)
+def test_names_same_language_rewrites_and_near_copies_are_not_refused(
+    overrides: dict[str, Any], text: str
+) -> None:
+    assert TRANSLATION.check_answer(payload(**overrides), TranslationAnswer(text=text)) == []

@@ -9,14 +9,14 @@ from dramatiq.middleware import Retries
 
 from core.settings import Settings
 from tests.support.logs import json_lines, log_to_stream
-from workers.broker import build_broker
+from workers.broker import build_redis_broker
 from workers.middleware import LogContext
 
 
 def test_the_broker_uses_broker_url_before_redis_url(redis_url: str) -> None:
     port = redis.Redis.from_url(redis_url).connection_pool.connection_kwargs["port"]
-    only_redis = build_broker(Settings(redis_url=redis_url))
-    separate = build_broker(Settings(redis_url="redis://elsewhere:1/0", broker_url=redis_url))
+    only_redis = build_redis_broker(Settings(redis_url=redis_url))
+    separate = build_redis_broker(Settings(redis_url="redis://elsewhere:1/0", broker_url=redis_url))
     try:
         for broker in (only_redis, separate):
             assert broker.client.connection_pool.connection_kwargs["port"] == port
@@ -26,7 +26,7 @@ def test_the_broker_uses_broker_url_before_redis_url(redis_url: str) -> None:
 
 
 def test_broker_keys_carry_the_key_prefix(redis_url: str) -> None:
-    broker = build_broker(Settings(redis_url=redis_url, key_prefix="ngo1:"))
+    broker = build_redis_broker(Settings(redis_url=redis_url, key_prefix="ngo1:"))
     try:
         assert broker.namespace == "ngo1:dramatiq"
     finally:
@@ -34,7 +34,7 @@ def test_broker_keys_carry_the_key_prefix(redis_url: str) -> None:
 
 
 def test_middleware_is_explicit_and_log_context_comes_first(redis_url: str) -> None:
-    broker = build_broker(Settings(redis_url=redis_url))
+    broker = build_redis_broker(Settings(redis_url=redis_url))
     try:
         kinds = [type(m) for m in broker.middleware]
         assert kinds[0] is LogContext
@@ -81,7 +81,7 @@ def test_a_ping_is_processed_by_a_worker_with_message_context_in_its_logs(
 def test_the_broker_is_tuned_to_notice_a_dead_worker_within_seconds(redis_url: str) -> None:
     """dramatiq's defaults (60 s heartbeat, maintenance on 0.1 % of commands) take minutes;
     tests/workers/test_worker_crash.py measures what these settings give."""
-    broker = build_broker(Settings(redis_url=redis_url))
+    broker = build_redis_broker(Settings(redis_url=redis_url))
     try:
         assert broker.heartbeat_timeout <= 10_000
         assert broker.maintenance_chance >= 100_000  # of a million commands

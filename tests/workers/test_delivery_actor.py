@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from typing import cast
 
 import dramatiq
 import pytest
@@ -42,7 +43,7 @@ ORG = "org_actortest"
 @pytest.fixture
 def broker(redis_url: str) -> Iterator[RedisBroker]:
     with restored_logging():
-        broker = setup(Settings(redis_url=redis_url))
+        broker = cast(RedisBroker, setup(Settings(redis_url=redis_url)))
         # Actor modules bind to the broker current at their first import; bind ours to this one.
         for actor in (deliver_actors.deliver_result, deliver_actors.deliver_due):
             actor.broker = broker

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import dramatiq
 import pytest
@@ -200,7 +200,7 @@ class StoreLosingOneWrite(DeliveryStore):
 @pytest.fixture
 def broker(redis_url: str) -> Iterator[RedisBroker]:
     with restored_logging():
-        broker = setup(Settings(redis_url=redis_url))
+        broker = cast(RedisBroker, setup(Settings(redis_url=redis_url)))
         # Actor modules bind to the broker current at their first import; bind ours to this one.
         for actor in (deliver_actors.deliver_result, deliver_actors.deliver_due):
             actor.broker = broker

@@ -13,6 +13,7 @@ from core.board.models import BoardPolicy, Claimed, NewTask, ReviewClaimed, Revi
 from core.board.operations import text
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
+from core.volunteers.stats import month_of
 from core.volunteers.stats_updates import answer_minutes, record_review, record_submission
 from tests.support.board import TestBoard
 from tests.support.pipeline import SAMPLES, last_event
@@ -82,6 +83,13 @@ def test_an_answer_counts_its_lease_time_not_the_time_its_client_reported(
     assert counted[f"org:{ORG}:moderation:tasks"] == 1
     assert counted[f"org:{ORG}:moderation:minutes"] == pytest.approx(1.5)
     assert counted[f"org:{ORG}:moderation:amount"] == 1  # one item moderated
+    month = month_of(clock.now_ms)  # the month of the answer, on the board's clock
+    monthly = {name: value for name, value in counted.items() if name.startswith("orgm:")}
+    assert monthly == {
+        f"orgm:{ORG}:{month}:moderation:tasks": 1,
+        f"orgm:{ORG}:{month}:moderation:minutes": pytest.approx(1.5),
+        f"orgm:{ORG}:{month}:moderation:amount": 1,
+    }
     projects = board.client.zrange(board.keys.volunteer_projects(volunteer), 0, -1)
     assert [text(p) for p in projects] == [project_id]
 

@@ -8,20 +8,25 @@ link to its account instead, and the form's answer is the same page: joining tel
 an address has an account, and makes no second account for it.
 
 With ``RUCHE_SIGNUP=invitation``, ``/join`` needs ``?invite=CODE`` (carried by the form in a
-hidden field); the code is checked when the page opens and used when the account is made.
+hidden field); the code is checked when the page opens and used when the account is made. With
+open sign-up a code is optional, checked and used the same way: an organisation's invitation
+also opens its invitation-only projects to the new account (``Invitations.admit``). Someone
+already signed in who follows an invitation link accepts it on ``/join/invitation``
+(:mod:`web.account.accept_invitation`).
 """
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
+from core.accounts.charter import accepted_current
 from core.accounts.recovery import RecoveryCodes
 from core.accounts.store import EmailTaken
 from core.accounts.tokens import parse_token
 from core.errors import InvitationRefused
 from core.settings import Settings
 from web import limits
-from web.account import signin
+from web.account import accept_invitation, signin
 from web.account.forms import COMMON_LANGUAGES, JoinForm
 from web.account.mails import email_signin_on, send_signin_link
 from web.account.signin import login_page, safe_next
@@ -34,6 +39,7 @@ __all__ = ["router", "safe_next"]
 
 router = APIRouter(route_class=WebRoute)
 router.include_router(signin.router)
+router.include_router(accept_invitation.router)
 
 #: What the join page says of an invitation code that opens nothing, by reason.
 INVITATION_REFUSALS = {
@@ -93,14 +99,20 @@ def _join_page(
 @router.get("/join")
 async def join_form(request: Request) -> Response:
     page = await visit(request)
-    if page.signed_in:
-        return redirect(page, "/work")
     form = JoinForm(invite=request.query_params.get("invite", "")[:100].strip())
-    if _settings(page).signup == "invitation" and form.invite:
+    if page.signed_in:
+        if form.invite:
+            return redirect(page, accept_invitation.accept_path(form.invite))
+        return redirect(page, "/work")
+    if form.invite:
         try:
             await page.state.invitations.check(form.invite)
         except InvitationRefused as refused:
-            return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+            if _settings(page).signup == "invitation":
+                return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
+            # Open sign-up: they may still join, without what the code would have opened.
+            form.invite = ""
+            return _join_page(page, form, invitation_error=INVITATION_REFUSALS[refused.reason])
     return _join_page(page, form)
 
 
@@ -108,8 +120,7 @@ async def join_form(request: Request) -> Response:
 async def join(request: Request) -> Response:
     page = await visit(request)
     form = JoinForm.read(await page.check_form())
-    by_invitation = _settings(page).signup == "invitation"
-    if by_invitation and not form.invite:
+    if _settings(page).signup == "invitation" and not form.invite:
         return _join_page(page, form, status_code=403)
     if not email_signin_on(page):
         form.email = ""  # the field is not shown: nothing to check or keep
@@ -118,9 +129,11 @@ async def join(request: Request) -> Response:
         return _join_page(page, form, status_code=422)
     # Counted once the form is valid: only what would make an account (web.limits).
     await limits.count(request, "signup")
+    by_invitation = bool(form.invite)
+    invitation = None
     if by_invitation:
         try:
-            await page.state.invitations.redeem(form.invite)
+            invitation = await page.state.invitations.redeem(form.invite)
         except InvitationRefused as refused:
             return _join_page(page, form, 403, INVITATION_REFUSALS[refused.reason])
     email = form.normalised_email
@@ -138,6 +151,8 @@ async def join(request: Request) -> Response:
         if existing is not None:
             await send_signin_link(page, existing, email, "/work")
         return redirect(page, "/join/check-mail")
+    if invitation is not None:
+        await page.state.invitations.admit(volunteer_id, invitation)
     if email is not None:
         await send_signin_link(page, volunteer_id, email, "/welcome", welcome=True)
         return redirect(page, "/join/check-mail")
@@ -218,12 +233,19 @@ async def logout(request: Request) -> Response:
 
 @router.get("/charter")
 async def charter(request: Request) -> Response:
+    """The operator's charter: the built-in text in the reader's language, or the operator's
+    own text (``PUT /v1/charter``) as written. A new version asks for acceptance again."""
     page = await visit(request)
     person = page.person
+    charters = page.state.charters
+    current = await charters.operator()
     return render(
         page,
         "account/charter.html",
-        accepted=person.charter_accepted_at_ms is not None,
+        charter=current,
+        paragraphs=[part.strip() for part in current.text.split("\n\n") if part.strip()],
+        accepted=await accepted_current(charters, person.extra, person.charter_accepted_at_ms),
+        accepted_before=person.charter_accepted_at_ms is not None,
         next=safe_next(request.query_params.get("next")),
     )
 

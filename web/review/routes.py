@@ -16,6 +16,7 @@ from typing import Annotated, Any, cast
 from fastapi import APIRouter, Request, Response
 from pydantic import StringConstraints, TypeAdapter, ValidationError
 
+from core.accounts.charter import accepted_current
 from core.board.claims import Claims
 from core.board.models import ReviewAction
 from core.board.runner import AsyncBoard
@@ -121,10 +122,16 @@ async def _waiting(page: Visit) -> list[Waiting] | None:
     return found
 
 
+async def _charter_ok(page: Visit) -> bool:
+    """The operator's charter accepted as it is now (a new version asks again)."""
+    person = page.person
+    return await accepted_current(page.state.charters, person.extra, person.charter_accepted_at_ms)
+
+
 @router.get("/review")
 async def queue(request: Request) -> Response:
     page = await visit(request)
-    if page.person.charter_accepted_at_ms is None:
+    if not await _charter_ok(page):
         return redirect(page, "/charter?next=/review")
     projects = await _waiting(page)
     return render(
@@ -160,9 +167,8 @@ async def _next(page: Visit, flash: str | None = None) -> Response:
 @router.post("/review/next")
 async def review_next(request: Request) -> Response:
     page = await visit(request)
-    person = page.person
     await page.check_form()
-    if person.charter_accepted_at_ms is None:
+    if not await _charter_ok(page):
         return redirect(page, "/charter?next=/review")
     return await _next(page)
 

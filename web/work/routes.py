@@ -1,8 +1,9 @@
 """The volunteer's work: ``/work`` (the projects that fit me), ``POST /work/start`` (claim a task
 of one project, or any, and go to its page), ``/work/live`` (my tasks in progress), and one task
 under its lease, ``/work/a/{assignment_id}``: its page, ``…/submit``, ``…/skip`` (a reason,
-then "Skip" again), ``…/heartbeat`` (JSON, for the page's script) and ``…/practice`` (a practice
-item's expected answer, after "Submit").
+then "Skip" again), ``…/heartbeat`` (JSON, for the page's script), ``…/practice`` (a practice
+item's expected answer, after "Submit") and ``…/unclear`` (the one-tap "Instructions unclear"
+report, which the NGO sees on its project page).
 
 After "Submit" or "Skip" comes the next task of the same project, else of any project, with
 "Saved" (or "Skipped") announced; none left: back to /work. Someone else's assignment, and a
@@ -19,6 +20,7 @@ from typing import Any, cast
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
+from core.accounts.charter import accepted_current, require_current_charter
 from core.board.claims import Assignment, Claims
 from core.errors import (
     AnswerRejected,
@@ -29,6 +31,7 @@ from core.errors import (
     RucheError,
     TooManyAssignments,
 )
+from core.insights.unclear import record_unclear
 from web.i18n import N_
 from web.pages import redirect, render
 from web.routing import WebRoute
@@ -85,7 +88,8 @@ async def _offers(page: Visit) -> tuple[int, list[dict[str, Any]]]:
 @router.get("/work")
 async def find_work(request: Request) -> Response:
     page = await visit(request)
-    if page.person.charter_accepted_at_ms is None:
+    person = page.person
+    if not await accepted_current(page.state.charters, person.extra, person.charter_accepted_at_ms):
         return redirect(page, "/charter?next=/work")
     fitting, offers = await _offers(page)
     return render(
@@ -125,21 +129,25 @@ async def _claim_next(page: Visit, project_id: str | None) -> Assignment | None:
     """A task of ``project_id`` if it has one for me, else of any project: the claim tries the
     best few projects that fit; when none of them has a task for me, the projects "Find work"
     offers (a wider, still bounded, look) are tried in turn."""
-    claims = _claims(page)
+    claims, person = _claims(page), page.person
+    # The same gates as the API's claim: the charter's current version, and the live cap that
+    # starts at one and grows with accepted answers (no hoarding through the pages either).
+    await require_current_charter(page.state.charters, person.extra, person.charter_accepted_at_ms)
+    cap = page.state.settings.live_assignment_cap(person.accepted_answers)
     if project_id:
         try:
-            found = await claims.claim(page.person, project_id=project_id)
+            found = await claims.claim(person, project_id=project_id, cap=cap)
         except ProjectNotFound:  # paused, gone, or no longer for me
             found = None
         if found is not None:
             return found
-    found = await claims.claim(page.person)
+    found = await claims.claim(person, cap=cap)
     if found is not None:
         return found
-    _, offered = await claimable_projects(claims, page.person)
+    _, offered = await claimable_projects(claims, person)
     for card, _ in offered:
         with contextlib.suppress(ProjectNotFound):
-            found = await claims.claim(page.person, project_id=card.id)
+            found = await claims.claim(person, project_id=card.id, cap=cap)
             if found is not None:
                 return found
     return None
@@ -166,6 +174,8 @@ async def _go_on(page: Visit, project_id: str, flash: str, flash_none: str) -> R
     """After a submit or a skip: the next task (same project first), else /work."""
     try:
         found = await _claim_next(page, project_id)
+    except CharterNotAccepted:  # a new version of the charter, since the last task
+        return redirect(page, "/charter?next=/work")
     except TooManyAssignments:
         return redirect(page, "/work/live")
     if found is None:
@@ -308,6 +318,30 @@ async def skip(assignment_id: str, request: Request) -> Response:
     with contextlib.suppress(LeaseNotLive):  # ran out meanwhile: the task went back anyway
         await claims.release(person.id, assignment_id, reason)
     return await _go_on(page, _project_of(assignment_id), "skipped", "skipped")
+
+
+@router.post("/work/a/{assignment_id}/unclear")
+async def report_unclear(assignment_id: str, request: Request) -> Response:
+    """The one-tap "Instructions unclear" report on the task held (once per task: a second tap
+    says the same, and records nothing more); the task stays the volunteer's."""
+    page = await visit(request)
+    await page.check_form()
+    claims = _claims(page)
+    person = page.person
+    try:
+        assignment = await claims.get(person.id, assignment_id)
+    except LeaseNotLive:
+        return _over(page, assignment_id)
+    await claims.board.run(
+        record_unclear(
+            page.state.keys,
+            claims.board.clock,
+            assignment.project_id,
+            person.id,
+            assignment.task_id,
+        )
+    )
+    return redirect(page, f"/work/a/{assignment_id}", flash="unclear_sent")
 
 
 @router.post("/work/a/{assignment_id}/heartbeat")

@@ -58,6 +58,7 @@ from core.delivery.records import DeliveryStore, EndpointState
 from core.delivery.signing import delivery_id, event_body, signed_headers
 from core.delivery.ssrf import Resolver, system_resolver
 from core.delivery.webhooks import Delivery
+from core.redis.clients import redis_client
 from core.redis.keys import Keys
 from core.settings import Settings
 from workers.delivery.renewals import Renewals
@@ -136,11 +137,7 @@ class Deliverer:
 
     @classmethod
     def from_settings(cls, settings: Settings) -> Deliverer:
-        if settings.redis_url is None:
-            raise RuntimeError("RUCHE_REDIS_URL is not set: webhook delivery needs Redis")
-        client = redis.Redis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
-        )
+        client = redis_client(settings, "webhook delivery", connect_timeout_s=5, timeout_s=10)
         store = DeliveryStore(client, Keys(settings.key_prefix))
         return cls(store, allow_private=settings.webhook_allow_private)
 

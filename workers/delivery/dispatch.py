@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 
 import dramatiq
-from dramatiq.brokers.redis import RedisBroker
+from dramatiq import Broker
 
 from core.board.runner import Board
 from core.delivery.records import DeliveryStore, DueDelivery
@@ -47,11 +47,11 @@ def dispatch_due(
     return len(taken)
 
 
-_brokers: dict[tuple[str, str], RedisBroker] = {}
+_brokers: dict[tuple[str, str], Broker] = {}
 _brokers_lock = threading.Lock()
 
 
-def _broker_for(settings: Settings) -> RedisBroker:
+def _broker_for(settings: Settings) -> Broker:
     """The scheduler's own broker (built once per process, only when there is work to send)."""
     url = settings.effective_broker_url or ""
     key = (url, settings.key_prefix)

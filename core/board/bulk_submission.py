@@ -1,0 +1,94 @@
+"""A bulk submission as an organisation makes it: counted against its bulk rate, bounded by its
+storage quota, written in its turn, in the process's bulk lanes.
+
+The API's bulk route (``POST /v1/projects/{id}/tasks``) and the console's file upload
+(:mod:`web.ngo.data`) both write through :func:`write_batch`, so a file uploaded in the browser
+meets exactly the limits a program's batch meets (:mod:`core.accounts.quotas`,
+:mod:`core.ratelimit`): too many items for the rate is 422 ``batch_too_large``, past the rate
+429, a full quota 507 ``quota_exceeded`` (items past a quota that fills midway are rejected one
+by one, ``quota_exceeded``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+from core.accounts.quotas import OrgLimits, Quotas
+from core.board.bulk import BulkOutcome, Room, submit_batch
+from core.board.runner import AsyncBoard
+from core.errors import BatchTooLarge, QuotaExceeded
+from core.ratelimit import RateLimits
+from task_types.base import AnyTaskType
+
+__all__ = ["write_batch"]
+
+
+async def write_batch(
+    *,
+    board: AsyncBoard,
+    quotas: Quotas,
+    limits: RateLimits,
+    lanes: asyncio.Semaphore,
+    org_id: str,
+    project_id: str,
+    task_type: AnyTaskType,
+    items: Sequence[Any],
+    chunk: int,
+) -> BulkOutcome:
+    """Checks the organisation's rate and quota, then writes ``items`` (see the module)."""
+    own = await quotas.limits(org_id)
+    await _count_against_rate(limits, org_id, own, len(items))
+    async with lanes, quotas.bulk_turn(org_id) as turn:
+        return await submit_batch(
+            board,
+            project_id,
+            task_type,
+            items,
+            chunk=chunk,
+            room=await _room(quotas, org_id, own),
+            between=turn.renew,
+        )
+
+
+async def _count_against_rate(limits: RateLimits, org_id: str, own: OrgLimits, count: int) -> None:
+    """Each item of the batch counts against the organisation's ``bulk_tasks`` rate (429)."""
+    rate = own.bulk_rate
+    if count > rate.amount:
+        raise BatchTooLarge(
+            f"your organisation may send at most {rate.amount} tasks per {rate.get_expiry()} s; "
+            "split the batch",
+            [{"max_items": rate.amount, "items": count}],
+        )
+    if count:
+        await limits.enforce("bulk_tasks", org_id, cost=count, rate=rate)
+
+
+async def _room(quotas: Quotas, org_id: str, own: OrgLimits) -> Room | None:
+    """What the organisation's storage quota leaves (507 when nothing); None: no quota."""
+    if not own.quota_tasks and not own.quota_payload_bytes:
+        return None
+    held = await quotas.usage(org_id)
+    room = Room(
+        tasks=own.quota_tasks - held.tasks if own.quota_tasks else None,
+        payload_bytes=(
+            own.quota_payload_bytes - held.payload_bytes if own.quota_payload_bytes else None
+        ),
+    )
+    if (room.tasks is not None and room.tasks <= 0) or (
+        room.payload_bytes is not None and room.payload_bytes <= 0
+    ):
+        raise QuotaExceeded(
+            "your organisation's storage quota is full: no task was created (delete tasks, or "
+            "ask the operator for a larger quota)",
+            [
+                {
+                    "quota_tasks": own.quota_tasks,
+                    "tasks_held": held.tasks,
+                    "quota_payload_bytes": own.quota_payload_bytes,
+                    "payload_bytes_held": held.payload_bytes,
+                }
+            ],
+        )
+    return room

@@ -1,0 +1,187 @@
+"""The API's multiplexed connection on a Redis Cluster: one :class:`~core.redis.mux.MuxRedis` per
+master, and the slot map, so that the hot path keeps the mux's CPU per call on a cluster.
+
+Each command goes to the master serving its key's slot (an EVALSHA's first key; a keyless
+command goes with the first command that has a key); the commands of one node share that node's
+connection and its writes, those of several nodes are sent at once. Replies come back in order,
+an error in the place of each command it hit (a node unreachable: ``ConnectionError``; a slot
+served by nobody: ``ClusterDownError``), never raised for the whole request: the two sides of a
+claim or a submit are handled each on its own (:mod:`core.board.claims`).
+
+The slot map is read with ``CLUSTER SLOTS`` from any node that answers (the URL's, those of
+``RUCHE_REDIS_CLUSTER_NODES``, the masters known so far), at the first request and again after a
+``MOVED`` reply or a node that could not be reached (at most every ``REFRESH_EVERY_S``): after a
+failover the promoted replica takes the dead master's slots. A command answered ``MOVED`` did not
+run, so it is sent again, once, to the node the reply names; one answered ``ASK`` (a slot being
+migrated) is sent there after ``ASKING``. A command whose node could not be reached is not sent
+again: it may or may not have run, and the caller answers 503.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from redis.crc import key_slot
+from redis.exceptions import AskError, ClusterDownError, MovedError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from core.redis.mux import Arg, MuxRedis
+
+__all__ = ["ClusterMux", "routing_key"]
+
+REFRESH_EVERY_S = 0.25
+_SLOTS = 16384
+Node = tuple[str, int]
+
+
+def routing_key(command: Sequence[Arg]) -> str | None:
+    """The key that routes a command on a cluster (EVALSHA: its first key); None: keyless."""
+    name = str(command[0]).upper()
+    if name in ("EVALSHA", "EVAL"):
+        return str(command[3]) if int(command[2]) > 0 else None
+    if name in ("TIME", "PING", "ASKING") or len(command) < 2:
+        return None
+    return str(command[1])
+
+
+class ClusterMux:
+    """A multiplexed connection per master of a Redis Cluster (see the module)."""
+
+    def __init__(
+        self,
+        url: str,
+        more_nodes: Sequence[Node] = (),
+        *,
+        timeout_s: float = 2.0,
+        connect_timeout_s: float = 2.0,
+    ) -> None:
+        self._parts = urlsplit(url)
+        self._startup: list[Node] = [
+            (self._parts.hostname or "127.0.0.1", self._parts.port or 6379)
+        ]
+        self._startup += [node for node in more_nodes if node not in self._startup]
+        self._timeout_s = timeout_s
+        self._connect_timeout_s = connect_timeout_s
+        self._slots: list[Node | None] = [None] * _SLOTS
+        self._muxes: dict[Node, MuxRedis] = {}
+        self._refreshing: asyncio.Task[None] | None = None
+        self._refreshed_at = -REFRESH_EVERY_S
+        self._mapped = False
+
+    def _mux(self, node: Node) -> MuxRedis:
+        mux = self._muxes.get(node)
+        if mux is None:
+            host, port = node
+            userinfo = self._parts.netloc.rpartition("@")[0]
+            where = f"{userinfo}@{host}:{port}" if userinfo else f"{host}:{port}"
+            url = urlunsplit((self._parts.scheme, where, "/0", self._parts.query, ""))
+            mux = MuxRedis(
+                url, timeout_s=self._timeout_s, connect_timeout_s=self._connect_timeout_s
+            )
+            self._muxes[node] = mux
+        return mux
+
+    # -- the slot map -----------------------------------------------------------------------
+
+    async def refresh(self) -> None:
+        """Read the slot map again (one attempt at a time; callers share it)."""
+        task = self._refreshing
+        if task is None or task.done():
+            task = self._refreshing = asyncio.ensure_future(self._read_slots())
+        await asyncio.shield(task)
+
+    def _refresh_soon(self) -> None:
+        now = time.monotonic()
+        if now - self._refreshed_at >= REFRESH_EVERY_S:
+            self._refreshed_at = now
+            if self._refreshing is None or self._refreshing.done():
+                self._refreshing = asyncio.ensure_future(self._read_slots())
+
+    async def _read_slots(self) -> None:
+        known = [node for node in dict.fromkeys(self._slots) if node is not None]
+        last: Exception | None = None
+        for node in [*known, *(n for n in self._startup if n not in known)]:
+            try:
+                [reply] = await self._mux(node).execute([("CLUSTER", "SLOTS")])
+            except (RedisConnectionError, RedisTimeoutError) as error:
+                last = error
+                continue
+            if isinstance(reply, Exception) or not reply:
+                last = reply if isinstance(reply, Exception) else None
+                continue
+            table: list[Node | None] = [None] * _SLOTS
+            for served in reply:
+                start, end, master = int(served[0]), int(served[1]), served[2]
+                host = str(master[0]) or node[0]  # an empty host: the node we asked
+                table[start : end + 1] = [(host, int(master[1]))] * (end - start + 1)
+            self._slots = table
+            self._mapped = True
+            return
+        if not self._mapped:
+            raise RedisConnectionError(f"no node of the Redis Cluster answered: {last}")
+
+    # -- requests ---------------------------------------------------------------------------
+
+    async def execute(self, commands: Sequence[Sequence[Arg]]) -> list[Any]:
+        """The commands' replies in order, an error in the place of each command it hit."""
+        if not commands:
+            return []
+        if not self._mapped:
+            await self.refresh()
+        groups: dict[Node | None, list[int]] = {}
+        keyless: list[int] = []
+        first_node: Node | None = None
+        for index, command in enumerate(commands):
+            key = routing_key(command)
+            if key is None:
+                keyless.append(index)
+                continue
+            node = self._slots[key_slot(key.encode())]
+            first_node = node if first_node is None and not groups else first_node
+            groups.setdefault(node, []).append(index)
+        if keyless:
+            target = first_node if groups else next(iter(self._muxes), self._startup[0])
+            groups.setdefault(target, [])[:0] = keyless
+        if len(groups) == 1:  # one node, the usual case: no task to gather
+            [(node, indices)] = groups.items()
+            parts = [await self._send(node, [commands[i] for i in indices])]
+        else:
+            sent = [self._send(node, [commands[i] for i in ids]) for node, ids in groups.items()]
+            parts = await asyncio.gather(*sent)
+        replies: list[Any] = [None] * len(commands)
+        for indices, part in zip(groups.values(), parts, strict=True):
+            for position, index in enumerate(indices):
+                replies[index] = part[position]
+        for index, reply in enumerate(replies):
+            if isinstance(reply, AskError):  # MovedError too: neither ran
+                replies[index] = await self._redirect(commands[index], reply)
+        return replies
+
+    async def _send(self, node: Node | None, commands: list[Sequence[Arg]]) -> list[Any]:
+        if node is None:  # a slot nobody serves (its master gone, no replica took over)
+            self._refresh_soon()
+            return [ClusterDownError("Hash slot not served")] * len(commands)
+        try:
+            return await self._mux(node).execute(commands)
+        except (RedisConnectionError, RedisTimeoutError) as error:
+            self._refresh_soon()  # maybe a failover: its slots moved
+            return [error] * len(commands)
+
+    async def _redirect(self, command: Sequence[Arg], redirect: AskError) -> Any:
+        node = (str(redirect.host), int(redirect.port))
+        if isinstance(redirect, MovedError):
+            self._refresh_soon()
+            replies = await self._send(node, [command])
+        else:
+            replies = (await self._send(node, [("ASKING",), command]))[1:]
+        return replies[0]
+
+    async def aclose(self) -> None:
+        muxes, self._muxes = self._muxes, {}
+        for mux in muxes.values():
+            await mux.aclose()
