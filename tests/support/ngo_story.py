@@ -21,7 +21,9 @@ __all__ = [
     "address",
     "answer_tasks",
     "csrf_of",
+    "fits_the_width",
     "focus_ring",
+    "invitation_link",
     "tab_to",
     "until",
     "volunteer",
@@ -32,6 +34,14 @@ LINK = re.compile(r"https?://\S+/ngo/invitations/[A-Za-z0-9_-]+")
 
 def address(role: str) -> str:
     return f"{role}-{secrets.token_hex(4)}@example.org"
+
+
+def invitation_link(site: Site, to: str) -> str:
+    """The link of the newest staff invitation mailed to ``to``."""
+    message: EmailMessage = site.mail.wait_for(to)
+    found = LINK.search(message.get_content())
+    assert found is not None, message.get_content()
+    return found.group(0)
 
 
 def accept_invitation(
@@ -46,11 +56,8 @@ def accept_invitation(
     """Opens the invitation mailed to ``to`` in a browser context of its own and accepts it
     as ``name`` (reading ``languages``, language codes): the page lands on the organisation's
     projects."""
-    message: EmailMessage = site.mail.wait_for(to)
-    found = LINK.search(message.get_content())
-    assert found is not None, message.get_content()
     page = browser.new_context(viewport=viewport, accept_downloads=True).new_page()
-    page.goto(found.group(0) + f"?lang={words['lang']}")
+    page.goto(invitation_link(site, to) + f"?lang={words['lang']}")
     assert_accessible(page)
     page.get_by_label(words["name"]).fill(name)
     for code in languages:
@@ -158,3 +165,23 @@ def focus_ring(page: Page, target: Locator) -> None:
         resting["width"],
         resting["shadow"],
     ), "the focus changes nothing that shows"
+
+
+_WIDER = """() => {
+  const width = document.documentElement.clientWidth;
+  const wider = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const box = el.getBoundingClientRect();
+    if (box.right > width + 1 && !el.closest(".ngo-table-scroll, .table-scroll")) {
+      wider.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(box.right)}`);
+    }
+  }
+  return {width, scroll: document.documentElement.scrollWidth, wider: wider.slice(0, 8)};
+}"""
+
+
+def fits_the_width(page: Page) -> None:
+    """Nothing wider than the window (a phone's 360px): no sideways scrolling of the page;
+    wide tables scroll inside their own keyboard-reachable region."""
+    found = page.evaluate(_WIDER)
+    assert found["scroll"] <= found["width"] and not found["wider"], (page.url, found)

@@ -28,13 +28,15 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from tests.support.ngo_story import (
     accept_invitation,
     address,
+    invitation_link,
     answer_tasks,
     csrf_of,
+    fits_the_width,
     focus_ring,
     tab_to,
     until,
@@ -84,6 +86,7 @@ ANSWERED = 8  # tasks two volunteers answer; those whose number is a multiple of
 
 def _shot(page: Page, name: str) -> None:
     """A full-page screenshot to look at, and into docs/img under ``make screenshots``."""
+    fits_the_width(page)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
     screenshot(page, f"ngo-{name}")
@@ -353,3 +356,86 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
         max_redirects=0,
     )  # fmt: skip
     assert signed_out.status == 303
+
+
+def _keys_to(page: Page, target: Locator) -> None:
+    """Tab to ``target``, which then shows a focus ring."""
+    tab_to(page, target)
+    focus_ring(page, target)
+
+
+def test_the_manager_creates_a_project_and_uploads_by_keyboard_alone(
+    browser: Browser, site: Site
+) -> None:
+    """No click: Tab, typing, Space and Enter, and every control reached shows its focus."""
+    words = WORDS["en"]
+    contact = address("owner")
+    made = site.http.post(
+        "/v1/orgs", json={"name": "Keys aid", "contact_email": contact}, headers=ADMIN
+    )
+    assert made.status_code == 201, made.text
+    api = {"Authorization": f"Bearer {made.json()['api_key']}"}
+
+    def accept(to: str, name: str) -> Page:
+        page = browser.new_context(viewport=DESKTOP).new_page()
+        page.goto(invitation_link(site, to) + "?lang=en")
+        _keys_to(page, page.get_by_label(words["name"]))
+        page.keyboard.type(name)
+        _keys_to(page, page.get_by_role("button", name=words["accept"]))
+        with page.expect_navigation():
+            page.keyboard.press("Enter")
+        expect(page).to_have_url(re.compile(r".*/ngo/orgs/org_[a-z0-9]+$"))
+        return page
+
+    owner = accept(contact, "Olga")
+    _keys_to(owner, owner.get_by_role("link", name=words["people"], exact=True))
+    with owner.expect_navigation():
+        owner.keyboard.press("Enter")
+    to = address("manager")
+    _keys_to(owner, owner.get_by_label(words["email"], exact=True))
+    owner.keyboard.type(to)
+    _keys_to(owner, owner.get_by_label(words["role"], exact=True))
+    owner.keyboard.type("Manager")  # a select's type-ahead picks the option
+    expect(owner.get_by_label(words["role"], exact=True)).to_have_value("manager")
+    _keys_to(owner, owner.get_by_role("button", name=words["send"]))
+    with owner.expect_navigation():
+        owner.keyboard.press("Enter")
+
+    manager = accept(to, "Mia")
+    _keys_to(manager, manager.get_by_role("link", name=words["new"]))
+    with manager.expect_navigation():
+        manager.keyboard.press("Enter")
+    for label, typed in [
+        (words["project_name"], "Keyboard leaflets"),
+        (words["task_type"], "Translation"),
+        (words["instructions"], "Translate the sentence."),
+        (words["languages"], "en, fr"),
+    ]:
+        _keys_to(manager, manager.get_by_label(label, exact=True))
+        manager.keyboard.type(typed)
+    expect(manager.get_by_label(words["task_type"], exact=True)).to_have_value("translation")
+    _keys_to(manager, manager.get_by_role("button", name=words["create"]))
+    with manager.expect_navigation():
+        manager.keyboard.press("Enter")
+    expect(manager).to_have_url(re.compile(r".*/ngo/projects/prj_[a-z0-9]+$"))
+    expect(manager.get_by_role("heading", level=1)).to_have_text("Keyboard leaflets")
+    project_id = manager.url.rsplit("/", 1)[1]
+
+    _keys_to(manager, manager.get_by_role("link", name=words["data"], exact=True))
+    with manager.expect_navigation():
+        manager.keyboard.press("Enter")
+    picker = manager.get_by_label(words["file"], exact=True)
+    _keys_to(manager, picker)
+    with manager.expect_file_chooser() as choosing:
+        manager.keyboard.press("Space")  # a file field opens its chooser on Space
+    choosing.value.set_files(
+        {"name": "leaflets.csv", "mimeType": "text/csv", "buffer": leaflet_csv()}
+    )
+    _keys_to(manager, manager.get_by_role("button", name=words["upload"], exact=True))
+    with manager.expect_navigation(timeout=60_000):
+        manager.keyboard.press("Enter")
+    expect(manager.get_by_role("heading", level=1)).to_have_text(words["report"])
+    assert _figures(manager) == ["1000", "997", "0", "3"]
+    counts = site.http.get(f"/v1/projects/{project_id}", headers=api).json()["counts"]
+    assert sum(counts.values()) == 997
+    _keys_to(manager, manager.get_by_role("link", name=words["again"]))
