@@ -117,7 +117,7 @@ def _upload(page: Page, words: dict[str, str], data: bytes) -> None:
     assert_accessible(page)
 
 
-def _create_project(manager: Page, words: dict[str, str], skill: str) -> str:
+def _create_project(manager: Page, words: dict[str, str], skill: str, shot: str) -> str:
     manager.get_by_role("link", name=words["new"]).click()
     assert_accessible(manager)
     manager.get_by_label(words["project_name"]).fill("Clinic leaflets")
@@ -128,6 +128,7 @@ def _create_project(manager: Page, words: dict[str, str], skill: str) -> str:
     manager.get_by_label(words["redundancy"]).fill("2")
     manager.get_by_label(words["max_redundancy"]).fill("2")
     manager.get_by_label(words["spot"]).fill("0")
+    _shot(manager, shot)
     manager.get_by_role("button", name=words["create"]).click()
     manager.wait_for_url(re.compile(r".*/ngo/projects/prj_[a-z0-9]+$"))
     assert_accessible(manager)
@@ -166,7 +167,7 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
 
     # The manager's project, and its tasks from a file uploaded twice.
     skill = f"leaflets-{secrets.token_hex(3)}"
-    project_id = _create_project(manager, words, skill)
+    project_id = _create_project(manager, words, skill, f"project-new-{size}-{lang}")
     project_url = site.url(f"/ngo/projects/{project_id}")
     expect(manager.get_by_text(words["no_answer"])).to_be_visible()
     manager.get_by_role("link", name=words["data"], exact=True).click()
@@ -319,6 +320,17 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     assert (after["name"], after["state"]) == ("Clinic leaflets", "active")
     assert sum(after["counts"].values()) == 997  # type: ignore[attr-defined]
     assert reviewers() == reviewers_before
+
+    # Every other page of the console, as its owner and the project's manager see them.
+    sections = owner.locator("nav.ngo-nav a").evaluate_all("(links) => links.map(a => a.href)")
+    for url in [*sections, site.url(f"/ngo/orgs/{org_id}/report")]:
+        owner.goto(url)
+        assert_accessible(owner)
+        _shot(owner, f"{url.rstrip('/').rsplit('/', 1)[1]}-{size}-{lang}")
+    for part in ("access", "edit"):
+        manager.goto(f"{project_url}/{part}")
+        assert_accessible(manager)
+        _shot(manager, f"project-{part}-{size}-{lang}")
 
     # Another organisation's project, data page and delivery page: the 404 of a random id.
     other_org, other_key = site.org("Someone else")
