@@ -172,7 +172,8 @@ _WIDER = """() => {
   const wider = [];
   for (const el of document.querySelectorAll("body *")) {
     const box = el.getBoundingClientRect();
-    if (box.right > width + 1 && !el.closest(".ngo-table-scroll, .table-scroll, .visually-hidden")) {
+    const scrolls = el.closest(".ngo-table-scroll, .table-scroll, .visually-hidden");
+    if (box.right > width + 1 && !scrolls) {
       wider.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(box.right)}`);
     }
   }

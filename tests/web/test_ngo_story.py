@@ -1,4 +1,3 @@
-# ruff: noqa: RUF001 - French text, with its typographic apostrophes
 """The console's whole story in a real Chromium on a whole Ruche (``ruche up``: its workers,
 its own Redis, a real SMTP server), as issue 13's "What must be shown" tells it.
 
@@ -33,11 +32,11 @@ from playwright.sync_api import Browser, Locator, Page, expect
 from tests.support.ngo_story import (
     accept_invitation,
     address,
-    invitation_link,
     answer_tasks,
     csrf_of,
     fits_the_width,
     focus_ring,
+    invitation_link,
     tab_to,
     until,
     volunteer,
@@ -59,7 +58,8 @@ WORDS: dict[str, dict[str, str]] = {
         "csv": "Results as CSV", "line": "Line {}", "edit": "Edit the project",
         "no_answer": "No answer yet.", "review_next": "Review next",
         "saved": "Decision saved.", "nothing_waits": "Nothing waits for review",
-        "forbidden": "This is not allowed.", "charter": "I accept the charter", "nothing_here": "There is nothing here.",
+        "forbidden": "This is not allowed.", "charter": "I accept the charter",
+        "nothing_here": "There is nothing here.",
     },
     "fr": {
         "lang": "fr", "name": "Nom affiché", "accept": "Accepter l’invitation",
@@ -75,7 +75,8 @@ WORDS: dict[str, dict[str, str]] = {
         "csv": "Résultats en CSV", "line": "Ligne {}", "edit": "Modifier le projet",
         "no_answer": "Aucune réponse pour l’instant.", "review_next": "Relire le suivant",
         "saved": "Décision enregistrée.", "nothing_waits": "Rien n’attend de relecture",
-        "forbidden": "Ce n’est pas permis.", "charter": "J’accepte la charte", "nothing_here": "Il n’y a rien ici.",
+        "forbidden": "Ce n’est pas permis.", "charter": "J’accepte la charte",
+        "nothing_here": "Il n’y a rien ici.",
     },
 }  # fmt: skip
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -162,7 +163,9 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     assert_accessible(owner)
     _shot(owner, f"people-{size}-{lang}")
     manager = accept_invitation(browser, viewport, site, mails["manager"], "Mia", words)
-    reviewer = accept_invitation(browser, viewport, site, mails["reviewer"], "Rui", words, ("en", "fr"))
+    reviewer = accept_invitation(
+        browser, viewport, site, mails["reviewer"], "Rui", words, ("en", "fr")
+    )
     viewer = accept_invitation(browser, viewport, site, mails["viewer"], "Vic", words)
 
     # The manager's project, and its tasks from a file uploaded twice.
@@ -209,11 +212,11 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
         return sum(int(re.sub(r"\D", "", text)) for text in cells.all_inner_texts())
 
     until(lambda: answers_shown() == 2 * ANSWERED, "the project page counting every answer")
+
     def in_review() -> bool:
         counts = project()["counts"]
         assert isinstance(counts, dict)
-        print(counts)
-        return counts["in_review"] == len(disputed)
+        return bool(counts["in_review"] == len(disputed))
 
     until(in_review, "the disputed in review")
     assert_accessible(manager)
@@ -326,7 +329,8 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     for url in [*sections, site.url(f"/ngo/orgs/{org_id}/report")]:
         owner.goto(url)
         assert_accessible(owner)
-        _shot(owner, f"{url.rstrip('/').rsplit('/', 1)[1]}-{size}-{lang}")
+        section = url.rstrip("/").rsplit("/", 1)[1]
+        _shot(owner, f"{'projects' if section == org_id else section}-{size}-{lang}")
     for part in ("access", "edit"):
         manager.goto(f"{project_url}/{part}")
         assert_accessible(manager)
@@ -341,7 +345,8 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     for person, path, random_path in [
         (manager, f"/ngo/projects/{theirs}", f"/ngo/projects/{random_project}"),
         (manager, f"/ngo/projects/{theirs}/data", f"/ngo/projects/{random_project}/data"),
-        (manager, f"/ngo/projects/{theirs}/results/csv", f"/ngo/projects/{random_project}/results/csv"),
+        (manager, f"/ngo/projects/{theirs}/results/csv",
+         f"/ngo/projects/{random_project}/results/csv"),
         (owner, f"/ngo/orgs/{other_org}/delivery", f"/ngo/orgs/{random_org}/delivery"),
         (owner, f"/ngo/orgs/{other_org}", f"/ngo/orgs/{random_org}"),
     ]:  # fmt: skip

@@ -13,6 +13,8 @@ would have nothing to review (a volunteer gives them when joining).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter, ValidationError
 
@@ -45,7 +47,7 @@ def _asks_languages(invitation: StaffInvitation) -> bool:
     return invitation.role >= Role.REVIEWER
 
 
-def _languages(values: list[object]) -> list[str]:
+def _languages(values: Sequence[object]) -> list[str]:
     """The ticked languages: only the offered ones (a hand-made form adds nothing else)."""
     return [code for code in COMMON_LANGUAGES if code in values]
 
@@ -73,7 +75,11 @@ async def _invitation_page(
 ) -> Response:
     has_account = await page.state.accounts.volunteer_by_email(invitation.email) is not None
     choices = [
-        {"code": code, "name": language_name(code, page.language.code), "checked": code in languages}
+        {
+            "code": code,
+            "name": language_name(code, page.language.code),
+            "checked": code in languages,
+        }
         for code in COMMON_LANGUAGES
     ]
     return render(
