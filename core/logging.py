@@ -219,8 +219,11 @@ def configure_logging(
 
     Calling it again replaces the previous configuration rather than adding a second handler,
     so it is safe to call from every entry point. ``stream`` defaults to ``sys.stderr`` as it is
-    at call time (dramatiq points it at a pipe in its worker processes before we get here).
+    at each line (dramatiq points it at a pipe in its worker processes; a command run inside a
+    test writes to the test's captured stream, closed after the test: a handler holding that
+    stream would fail on every later line).
     """
+    follow_stderr = stream is None
     stream = stream if stream is not None else sys.stderr
     redact = RedactSensitiveFields(SENSITIVE_FIELDS | set(sensitive_fields))
 
@@ -253,7 +256,7 @@ def configure_logging(
             *_renderer(settings, stream),
         ],
     )
-    handler = logging.StreamHandler(stream)
+    handler = _CurrentStderr() if follow_stderr else logging.StreamHandler(stream)
     handler.set_name(_HANDLER_NAME)
     handler.setFormatter(formatter)
 
@@ -264,6 +267,21 @@ def configure_logging(
     root.setLevel(settings.log_level)
     # Only now: loading the task types may log (a broken plugin), and that line should be ours.
     redact.extend(_declared_by_task_types())
+
+
+class _CurrentStderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """A stream handler on ``sys.stderr`` as it is when each record is written."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always the current sys.stderr
 
 
 def _declared_by_task_types() -> frozenset[str]:

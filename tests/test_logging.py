@@ -5,6 +5,7 @@ The tests read what the handler really writes to a stream, so every processor ta
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import subprocess
@@ -251,3 +252,24 @@ def test_the_bound_request_id_can_be_read_back() -> None:
     with structlog.contextvars.bound_contextvars(request_id="req-7"):
         assert current_request_id() == "req-7"
     assert current_request_id() == ""
+
+
+def test_the_default_stream_is_stderr_as_it_is_at_each_line(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A command run inside a test configures logging while sys.stderr is the test's captured
+    stream, closed afterwards: later lines must go to the stderr of their own time, not fail
+    with "I/O operation on closed file" (which then pollutes every later test's stderr)."""
+    from core.logging import configure_logging
+    from core.settings import Settings
+
+    with restored_logging():
+        first = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", first)
+        configure_logging(Settings(log_format="json"))
+        logging.getLogger("one").warning("first line")
+        first.close()
+        second = io.StringIO()
+        monkeypatch.setattr(sys, "stderr", second)
+        logging.getLogger("two").warning("second line")
+        assert [line["event"] for line in lines(second)] == ["second line"]

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
+import structlog
 from pydantic import ValidationError
 
 from task_types import InvalidAnswer, UnknownTaskType
@@ -27,6 +28,8 @@ from task_types.base import THRESHOLD_TOLERANCE
 from task_types.reliability import NEUTRAL
 
 __all__ = ["newcomer_confidence", "policy_warnings"]
+
+log = structlog.get_logger(__name__)
 
 
 @lru_cache(maxsize=256)  # read with every project shown: the same few policies, over and over
@@ -45,7 +48,17 @@ def newcomer_confidence(task_type: str, answers: int, threshold: float | None) -
         answer = kind.normalise(payload, kind.parse_answer(payload, example.answer))
     except (ValidationError, InvalidAnswer):
         return None
-    verdict = kind.aggregate(payload, [answer] * answers, [NEUTRAL] * answers, threshold=threshold)
+    try:
+        verdict = kind.aggregate(
+            payload, [answer] * answers, [NEUTRAL] * answers, threshold=threshold
+        )
+    except Exception as error:  # a plugin's bug must not refuse the project
+        # Said without the example's content or the message (it may quote it); the same bug
+        # shows again, where it belongs, when real answers are aggregated.
+        log.warning(
+            "policy.newcomer_confidence_failed", task_type=task_type, error=type(error).__name__
+        )
+        return None
     return verdict.confidence
 
 
