@@ -196,22 +196,22 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     counts = project()["counts"]
     assert isinstance(counts, dict) and sum(counts.values()) == 997
 
-    # Volunteers answer; on every fourth task they disagree, and it goes to review.
-    first, second = volunteer(site, skill), volunteer(site, skill)
-    sources = answer_tasks(site, first, project_id, ANSWERED, french)
-    assert sorted(answer_tasks(site, second, project_id, ANSWERED, _other_answer)) == sorted(
-        sources
-    )
-    disputed = [source for source in sources if _number(source) % 4 == 0]
-    assert disputed, sources
-
-    # The manager watches the answers arrive on the project page.
+    # Volunteers answer; on every fourth task they disagree, and it goes to review. The manager
+    # watches the answers arrive on the project page: its count moves with each volunteer's.
     def answers_shown() -> int:
         manager.goto(project_url)
         cells = manager.locator("section[aria-labelledby=volunteers-title] tbody td:nth-child(2)")
         return sum(int(re.sub(r"\D", "", text)) for text in cells.all_inner_texts())
 
-    until(lambda: answers_shown() == 2 * ANSWERED, "the project page counting every answer")
+    first, second = volunteer(site, skill), volunteer(site, skill)
+    sources = answer_tasks(site, first, project_id, ANSWERED, french)
+    until(lambda: answers_shown() == ANSWERED, "the first volunteer's answers on the page")
+    assert sorted(answer_tasks(site, second, project_id, ANSWERED, _other_answer)) == sorted(
+        sources
+    )
+    until(lambda: answers_shown() == 2 * ANSWERED, "every answer on the page")
+    disputed = [source for source in sources if _number(source) % 4 == 0]
+    assert disputed, sources
 
     def in_review() -> bool:
         counts = project()["counts"]
