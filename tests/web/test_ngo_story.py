@@ -59,7 +59,7 @@ WORDS: dict[str, dict[str, str]] = {
         "no_answer": "No answer yet.", "review_next": "Review next",
         "saved": "Decision saved.", "nothing_waits": "Nothing waits for review",
         "forbidden": "This is not allowed.", "charter": "I accept the charter",
-        "nothing_here": "There is nothing here.",
+        "nothing_here": "There is nothing here.", "by_role": "They review every project by",
     },
     "fr": {
         "lang": "fr", "name": "Nom affiché", "accept": "Accepter l’invitation",
@@ -76,7 +76,7 @@ WORDS: dict[str, dict[str, str]] = {
         "no_answer": "Aucune réponse pour l’instant.", "review_next": "Relire le suivant",
         "saved": "Décision enregistrée.", "nothing_waits": "Rien n’attend de relecture",
         "forbidden": "Ce n’est pas permis.", "charter": "J’accepte la charte",
-        "nothing_here": "Il n’y a rien ici.",
+        "nothing_here": "Il n’y a rien ici.", "by_role": "Ces personnes relisent tous",
     },
 }  # fmt: skip
 ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -335,6 +335,21 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
         manager.goto(f"{project_url}/{part}")
         assert_accessible(manager)
         _shot(manager, f"project-{part}-{size}-{lang}")
+    # The staff review every project by their role: the access page offers no withdrawal of
+    # theirs (the People page changes roles), and one posted by hand changes nothing.
+    manager.goto(f"{project_url}/access")
+    expect(manager.locator("form[action$='/revoke']")).to_have_count(0)
+    staff_ids = manager.locator(".ngo-people code").all_inner_texts()
+    assert sorted(staff_ids) == reviewers_before and len(staff_ids) == 3  # owner, manager, reviewer
+    kept = manager.request.post(
+        f"{project_url}/reviewers/{staff_ids[0]}/revoke",
+        form={"csrf_token": csrf_of(manager, f"{project_url}/access")},
+        max_redirects=0,
+    )
+    assert kept.status == 303
+    assert reviewers() == reviewers_before
+    manager.goto(f"{project_url}/access")
+    expect(manager.locator(".flash")).to_contain_text(words["by_role"])
 
     # Another organisation's project, data page and delivery page: the 404 of a random id.
     other_org, other_key = site.org("Someone else")
