@@ -21,6 +21,7 @@ __all__ = [
     "address",
     "answer_tasks",
     "csrf_of",
+    "every_stop_shows_focus",
     "fits_the_width",
     "focus_ring",
     "invitation_link",
@@ -186,3 +187,32 @@ def fits_the_width(page: Page) -> None:
     wide tables scroll inside their own keyboard-reachable region."""
     found = page.evaluate(_WIDER)
     assert found["scroll"] <= found["width"] and not found["wider"], (page.url, found)
+
+
+_ACTIVE = """() => {
+  const el = document.activeElement;
+  if (!el || el === document.body) return null;
+  const s = getComputedStyle(el);
+  const name = (el.getAttribute("aria-label") || el.textContent || el.id || el.name || "");
+  return {tag: el.tagName.toLowerCase(), name: name.trim().slice(0, 60),
+          style: s.outlineStyle, width: parseFloat(s.outlineWidth) || 0, shadow: s.boxShadow,
+          key: el.outerHTML.slice(0, 200)};
+}"""
+
+
+def every_stop_shows_focus(page: Page, most: int = 200) -> int:
+    """Tabs through the whole page from its top, once round: every control reached shows a
+    focus ring (an outline at least 2px wide, or a box shadow). The number of stops."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
+    seen: set[str] = set()
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        found = page.evaluate(_ACTIVE)
+        if found is None or found["key"] in seen:
+            return len(seen)
+        seen.add(found["key"])
+        ring = (found["style"] not in ("none", "hidden") and found["width"] >= 2) or found[
+            "shadow"
+        ] != "none"
+        assert ring, (page.url, found)
+    raise AssertionError(f"more than {most} stops on {page.url}")

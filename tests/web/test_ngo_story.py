@@ -34,6 +34,7 @@ from tests.support.ngo_story import (
     address,
     answer_tasks,
     csrf_of,
+    every_stop_shows_focus,
     fits_the_width,
     focus_ring,
     invitation_link,
@@ -471,3 +472,15 @@ def test_the_manager_creates_a_project_and_uploads_by_keyboard_alone(
     counts = site.http.get(f"/v1/projects/{project_id}", headers=api).json()["counts"]
     assert sum(counts.values()) == 997
     _keys_to(manager, manager.get_by_role("link", name=words["again"]))
+
+    # Every control of every page the manager and the owner use shows where the focus is.
+    project_url = site.url(f"/ngo/projects/{project_id}")
+    org_url = owner.url.split("/people")[0]
+    for person, url in [
+        (manager, org_url), (manager, project_url), (manager, f"{project_url}/edit"),
+        (manager, f"{project_url}/data"), (manager, f"{project_url}/access"),
+        (owner, f"{org_url}/people"), (owner, f"{org_url}/volunteers"),
+        (owner, f"{org_url}/report"), (owner, f"{org_url}/delivery"), (owner, f"{org_url}/keys"),
+    ]:  # fmt: skip
+        person.goto(url)
+        assert every_stop_shows_focus(person) > 5, url
