@@ -15,7 +15,11 @@ upload) and delivery page are the same 404 as a random id. axe-core on every pag
 size in English and a desktop's in French.
 
 A second test does the manager's part by keyboard alone (project creation and an upload: Tab,
-typing, Space, Enter; no click) and checks that the focused control shows a focus ring.
+typing, Space, Enter; no click) and checks that the focused control shows a focus ring; then
+Tabs through every console page once round, every stop showing its focus.
+
+On the way, every page is checked for width (nothing wider than a 360px phone) and saved as a
+screenshot to look at (the system's temp folder; docs/img under ``make screenshots``).
 """
 
 from __future__ import annotations
