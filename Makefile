@@ -110,8 +110,10 @@ bench-smoke: $(BENCH_STAMP)
 clean:
 	rm -rf $(VENV) site .mypy_cache .ruff_cache .pytest_cache .hypothesis
 
-# The task pages on a phone, as the docs show them (docs/img/task-*-phone.png): taken by the
-# browser tests when RUCHE_SCREENSHOTS is set; a normal test run writes nothing into the repo.
+# The task pages on a phone, as the docs show them (docs/img/task-*-phone.png), and the NGO
+# console's pages on a phone in English and a desktop in French (docs/img/ngo-*.png): taken by
+# the browser tests when RUCHE_SCREENSHOTS is set; a normal test run writes nothing into the repo.
 .PHONY: screenshots
 screenshots: venv
 	RUCHE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/web/test_work_flow.py -k "phone-en" -p no:randomly -n 0
+	RUCHE_SCREENSHOTS=1 $(BIN)/python -m pytest tests/web/test_ngo_story.py -k "organisation_runs" -p no:randomly -n 0

@@ -77,6 +77,8 @@ GOLD_POOL = 150
 POLICY: dict[str, Any] = {"redundancy": 3, "max_redundancy": 5, "agreement": None}
 TIME: dict[str, Any] = {"days": 0.0, "half_life": DEFAULT_HALF_LIFE_DAYS}
 BASELINES: dict[str, Any] = {"ds_iterations": 100}
+#: Whether Ruche's project refit runs when due (``--no-refit``: the online estimates alone).
+REFIT: dict[str, bool] = {"on": True}
 METHODS = ("MV", "Wawa", "DawidSkene", "Ruche")
 
 
@@ -122,11 +124,12 @@ def simulate(
     replay_seed = rng.random()
     tables: dict[str, dict[str, Scores]] = {}
     used: dict[str, tuple[float, float]] = {}
+    refits: dict[str, tuple[int, float]] = {}
     for table, reviewers in (("no reviewer", False), ("same reviewers", True)):
         board.client.flushdb()  # new reputations: nothing learnt in the other table
         ruche = replay(
             board, clock, kind, tasks, queues, gold_tasks, POLICY, random.Random(replay_seed),
-            reviewers=reviewers, days=TIME["days"],
+            reviewers=reviewers, days=TIME["days"], refit=REFIT["on"],
         )  # fmt: skip
         reviews = sum(ruche.escalated) if reviewers else 0
         found = batch(kind, tasks, queues, gold_tasks, ruche, BASELINES["ds_iterations"], reviews)
@@ -138,9 +141,11 @@ def simulate(
                                 reviewers)  # fmt: skip
         tables[table] = scores
         used[table] = (sum(ruche.used) / n, len(ruche.gold) / n)
+        refits[table] = (ruche.refits, ruche.threshold or threshold)
     return {
         "tables": {t: {m: asdict(s) for m, s in scores.items()} for t, scores in tables.items()},
         "answers": {t: {"per_task": a, "gold_per_task": g} for t, (a, g) in used.items()},
+        "refits": {t: {"count": c, "threshold": h} for t, (c, h) in refits.items()},
     }
 
 
@@ -180,9 +185,9 @@ def check(rows: Sequence[Mapping[str, Any]]) -> None:
 def report(rows: Sequence[Mapping[str, Any]], table: str) -> str:
     head = (
         "| crowd | answers/task | MV | Wawa | DS | Ruche | to review Ruche (DS) "
-        "| accepted acc. Ruche (DS) | ECE Ruche (DS) | s/10k tasks Ruche (DS) |"
+        "| accepted acc. Ruche (DS) | ECE Ruche (DS) | s/10k tasks Ruche (DS) | threshold |"
     )
-    lines = [head, "|" + " --- |" * 10]
+    lines = [head, "|" + " --- |" * 11]
     for row in rows:
         s = row["tables"][table]
         r, d = s["Ruche"], s["DawidSkene"]
@@ -192,7 +197,8 @@ def report(rows: Sequence[Mapping[str, Any]], table: str) -> str:
             f"| **{r['accuracy']:.3f}** | {r['escalated']:.1%} ({d['escalated']:.1%}) "
             f"| {r['accepted_accuracy']:.3f} ({d['accepted_accuracy']:.3f}) "
             f"| {100 * r['ece']:.1f} ({100 * d['ece']:.1f}) "
-            f"| {r['seconds_per_10k']:.1f} ({d['seconds_per_10k']:.1f}) |"
+            f"| {r['seconds_per_10k']:.1f} ({d['seconds_per_10k']:.1f}) "
+            f"| {row['refits'][table]['threshold']:.3f} |"
         )
     return "\n".join(lines)
 
@@ -210,6 +216,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--days", type=float, default=TIME["days"], help="simulated days a run")
     parser.add_argument("--half-life", type=float, default=TIME["half_life"], help="days")
     parser.add_argument("--crowd", type=int, default=CROWD_SIZE, help="volunteers in a crowd")
+    parser.add_argument("--no-refit", action="store_true",
+                        help="no project refit: the online estimates, calibration and "
+                        "threshold alone")  # fmt: skip
     parser.add_argument("--smoke", action="store_true",
                         help=f"correctness only: {SMOKE['tasks']} tasks, {SMOKE['seeds']} seed, "
                         f"a crowd of {SMOKE['crowd']}, Dawid-Skene cut at "
@@ -227,6 +236,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         redundancy=args.redundancy, max_redundancy=args.max_redundancy, agreement=args.agreement
     )
     TIME.update(days=args.days, half_life=args.half_life)
+    REFIT.update(on=not args.no_refit)
     warnings.filterwarnings("ignore", category=FutureWarning)  # pandas, inside crowd-kit
     rows = []
     with tempfile.TemporaryDirectory() as scratch:
@@ -249,12 +259,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             server.stop()
     print(
         f"{args.tasks} tasks per scenario, {args.crowd} volunteers, mean of {args.seeds} seeds "
-        f"from {SEED}; policy {POLICY}; gold schedule {GOLD}; time {TIME}"
+        f"from {SEED}; policy {POLICY}; gold schedule {GOLD}; time {TIME}; refit {REFIT}"
         + (f"; Dawid-Skene cut at {BASELINES['ds_iterations']} iterations" if args.smoke else "")
     )
     for table in ("no reviewer", "same reviewers"):
         print(f"\n{table}:\n{report(rows, table)}")
     print(json.dumps({"policy": POLICY, "gold": GOLD, "time": TIME, "baselines": BASELINES,
+                      "refit": REFIT,
                       "seeds": args.seeds, "rows": rows}))  # fmt: skip
     check(rows)
 

@@ -7,7 +7,11 @@ reputation (``quality.gold``: :func:`core.quality.reputation.gold_update`); once
 answers it asked for, :func:`core.quality.aggregation.parse_task` reads them and
 :func:`core.quality.aggregation.decide` weighs them with the real reputation scripts, plans the
 step and credits the authors, exactly as ``tasks.aggregate`` does before it writes the step
-(the class prior from the project's gold answers included).
+(the class prior from the project's gold answers included, and the project's calibration and
+chosen threshold). When a decision makes the project's refit due, :func:`core.quality.refit
+.refit_project` runs as the ``quality.refit`` actor would (it reads the gold tasks, their
+answers and the decided tasks' answers from the board, where the replay keeps them); its time
+is counted apart (off the hot path in production).
 With ``reviewers``, a task sent to review is settled by an expert (the truth) through
 :func:`core.quality.reputation.review_updates`, as ``reviews.settle`` does; without, nobody
 reviews, and the task counts at the aggregation's best guess.
@@ -18,6 +22,7 @@ methods are then given: the same answers and the same gold.
 
 from __future__ import annotations
 
+import json
 import random
 import time
 from collections.abc import Mapping, Sequence
@@ -31,6 +36,8 @@ from core.board.runner import Board
 from core.clock import ManualClock
 from core.quality.aggregation import Outcome, decide, parse_task
 from core.quality.outcomes import AggregationContext
+from core.quality.project_quality import ProjectQuality
+from core.quality.refit import refit_project
 from core.quality.reputation import apply_updates, gold_update, review_updates
 from task_types import get as get_task_type
 
@@ -57,6 +64,9 @@ class Replay:
     escalated: list[bool]
     gold: list[GoldAnswer] = field(default_factory=list)
     seconds: float = 0.0  # wall time of the replay (Redis round trips included)
+    refits: int = 0  # refits run (as the tasks.aggregate actor asks for them)
+    refit_seconds: float = 0.0  # their wall time (off the hot path in production)
+    threshold: float | None = None  # the threshold the last refit chose
 
 
 def gold_rate(seen: int) -> float:
@@ -81,6 +91,7 @@ def replay(
     *,
     reviewers: bool,
     days: float = 0.0,
+    refit: bool = True,
 ) -> Replay:
     """Replay ``queues`` (per task, the answers it may get, in order) under ``policy``
     (``redundancy``, ``max_redundancy``, ``agreement``), on a board whose reputations are new."""
@@ -92,6 +103,14 @@ def replay(
         "max_redundancy": policy["max_redundancy"],
         "review": {"agreement": policy["agreement"]},
     }
+    # What the refit reads: the project's document, its gold tasks with the answers they get,
+    # and each decided task's payload and answers (as the board keeps them).
+    pk = board.keys.project(project)
+    board.client.hset(pk.project, "doc", json.dumps(document))
+    for g, task in enumerate(gold_tasks):
+        board.client.hset(pk.gold, f"g{g:010d}", json.dumps({"answer": task.truth}))
+        board.client.hset(pk.payloads, f"g{g:010d}", json.dumps(task.payload))
+    gold_entries: dict[int, list[dict[str, Any]]] = {}
     gold_payloads = [task_type.parse_payload(task.payload) for task in gold_tasks]
     # The project's gold answers, as aggregation_context samples them: the class prior.
     gold_answers = [task.truth for task in gold_tasks]
@@ -118,6 +137,8 @@ def replay(
             seen[worker.id] = seen.get(worker.id, 0) + 1
             given = kind.answer(worker, gold_tasks[g], rng)
             record.gold.append(GoldAnswer(worker.id, g, given))
+            gold_entries.setdefault(g, []).append({"volunteer_id": worker.id, "answer": given})
+            board.client.hset(pk.answers, f"g{g:010d}", json.dumps(gold_entries[g]))
             payload = gold_payloads[g]
             update = gold_update(
                 task_type, project, f"gold_{worker.id}_{g}", payload,
@@ -136,13 +157,23 @@ def replay(
             document=document,
         )  # fmt: skip
         parsed = parse_task(context)
+        quality = ProjectQuality.from_json(board.client.hget(pk.project, "quality"))
         decision = decide(
             board, project, task_id, parsed, document,
             answers=len(entries[t]), need=need[t], closed=False, gold=gold_answers,
+            quality=quality,
         )  # fmt: skip
         if decision.step is Outcome.EXTENDED:
             need[t] += 1
             continue
+        board.client.hset(pk.payloads, task_id, json.dumps(tasks[t].payload))
+        board.client.hset(pk.answers, task_id, json.dumps(entries[t]))
+        if decision.refit_due and refit:
+            began = time.perf_counter()
+            done = refit_project(board, project, f"r{t}")
+            record.refit_seconds += time.perf_counter() - began
+            record.refits += 1
+            record.threshold = done.choice.threshold if done else None
         verdict = decision.weighed.verdict
         record.used[t] = len(entries[t])
         record.finals[t] = verdict.answer
@@ -156,7 +187,7 @@ def replay(
             )  # fmt: skip
             apply_updates(board, settled)
         open_tasks.remove(t)
-    record.seconds = time.perf_counter() - started
+    record.seconds = time.perf_counter() - started  # the refits included
     return record
 
 

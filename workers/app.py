@@ -25,6 +25,7 @@ ACTOR_MODULES = (
     "workers.actors.reviews",  # reviews.settle
     "workers.actors.stats",  # stats.record
     "workers.actors.gold",  # quality.gold
+    "workers.actors.quality",  # quality.refit
     "workers.actors.projects",  # projects.reevaluate
 )
 

@@ -20,6 +20,7 @@ from dramatiq.errors import ActorNotFound
 __all__ = [
     "QUALITY_GOLD",
     "QUALITY_QUEUE",
+    "QUALITY_REFIT",
     "RESULTS_DELIVER",
     "REVIEWS_QUEUE",
     "REVIEWS_SETTLE",
@@ -47,6 +48,8 @@ PROJECTS_REEVALUATE = "projects.reevaluate"
 PROJECTS_QUEUE = "projects"
 QUALITY_GOLD = "quality.gold"  # workers.actors.gold: feedback and reputation of a gold answer
 QUALITY_QUEUE = "quality"
+#: workers.actors.quality: a project's periodic refit, sent by tasks.aggregate (no event route).
+QUALITY_REFIT = "quality.refit"
 
 Fields = Mapping[str, str]
 

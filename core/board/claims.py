@@ -59,9 +59,16 @@ import structlog
 
 from core import ids
 from core.board.answers import score_gold, validate_answer
-from core.board.matching import Matcher, ProjectCard, VolunteerLike, require_charter
-from core.board.models import Claimed, Heartbeat, LeaseContext, Submitted
+from core.board.matching import (
+    MAX_PROJECTS_TRIED,
+    Matcher,
+    ProjectCard,
+    VolunteerLike,
+    require_charter,
+)
+from core.board.models import Claimable, Claimed, Heartbeat, LeaseContext, Submitted
 from core.board.runner import REDIS_FAILURES, AsyncBoard, RedisFailure
+from core.board.script_calls import Batch
 from core.errors import (
     AssignmentNotFound,
     LeaseNotLive,
@@ -81,6 +88,9 @@ log = structlog.get_logger(__name__)
 OVER_THE_CAP = "over_the_cap"
 #: The reason of a lease handed back because the claim was decided on a profile changed since.
 PROFILE_CHANGED = "profile_changed"
+#: Projects a claim looks at, at most, when the best :data:`MAX_PROJECTS_TRIED` had nothing for
+#: the volunteer (checked in one round trip; see ``Claims._claim_further``).
+MAX_PROJECTS_LOOKED_AT = 48
 # How long a reservation holds a slot if the claim that made it never finishes (a crashed API
 # process): far longer than a claim takes, short enough not to lock a volunteer out for long.
 RESERVATION_HOLD_MS = 30_000
@@ -240,6 +250,8 @@ class Claims:
                 raise first
             if found is None:
                 found = await self._claim_first(rest, volunteer.id)
+            if found is None and project_id is None and len(cards) >= MAX_PROJECTS_TRIED:
+                found = await self._claim_further(volunteer, cards, task_types)
         finally:
             if found is None:
                 await self.board.run(self.ops.drop_slot(volunteer.id, reservation))
@@ -276,6 +288,29 @@ class Claims:
             )
         except REDIS_FAILURES as failed:  # it expires with its lease
             log.warning("claim.hand_back_failed", error_type=type(failed).__name__)
+
+    async def _claim_further(
+        self,
+        volunteer: VolunteerLike,
+        tried: Sequence[ProjectCard],
+        task_types: Sequence[str] | None,
+    ) -> tuple[ProjectCard, Claimed] | None:
+        """The best projects had nothing for the volunteer (no open task, or only ones they took
+        or skipped): the next ones that fit, up to :data:`MAX_PROJECTS_LOOKED_AT`, are checked in
+        one round trip (``count_claimable.lua``, read-only, each bounded like a claim) and those
+        with a task for them claimed in turn. Without it, an organisation's finished projects
+        (still open for late answers) could hide a project with work: 204 while work waits."""
+        seen = {card.id for card in tried}
+        wider = await self.matcher.candidates(
+            volunteer, task_types=task_types, limit=MAX_PROJECTS_LOOKED_AT
+        )
+        further = [card for card in wider if card.id not in seen]
+        if not further:
+            return None
+        checks = [self.ops.count_claimable(card.id, volunteer.id) for card in further]
+        counted: list[Claimable] = await self.board.run(Batch(checks, list))
+        open_ones = [card for card, n in zip(further, counted, strict=True) if n.available]
+        return await self._claim_first(open_ones, volunteer.id)
 
     async def _claim_first(
         self, cards: Sequence[ProjectCard], volunteer_id: str

@@ -139,6 +139,7 @@ def project_from_hash(project_id: str, raw: Mapping[Any, Any]) -> Project:
         counts=counts,
         gold_tasks=int(fields.get("gold_tasks", 0)),
         warnings=policy_warnings(document),
+        quality=json.loads(fields["quality"]) if fields.get("quality") else None,
         created_at=_datetime(document["created_at_ms"]),
         updated_at=_datetime(document.get("updated_at_ms", document["created_at_ms"])),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import (
     AwareDatetime,
@@ -111,6 +111,14 @@ class ReviewPolicy(BaseModel):
     )
     spot_check_rate: Rate = Field(
         default=0.0, description="Share of agreed results still sent to a reviewer (0..1)."
+    )
+    target_share: Rate = Field(
+        default=0.1,
+        description="Share of tasks the organisation is ready to review: without `agreement`, "
+        "the threshold is chosen from gold to stay near it (see the project's `quality`).",
+    )
+    target_accuracy: Rate = Field(
+        default=0.9, description="Accuracy the tasks accepted without a reviewer must reach."
     )
 
 
@@ -315,6 +323,12 @@ class Project(BaseModel):
     )
     counts: dict[str, int] = Field(description="Number of tasks in each state.")
     gold_tasks: int = Field(default=0, description="Gold tasks (never in `counts`).")
+    quality: dict[str, Any] | None = Field(
+        default=None,
+        description="What the last quality refit learnt: the confidence calibration, the "
+        "threshold chosen (`threshold.reason`: share_target, accuracy_target, set or default; "
+        "`note` says why) and what it read.",
+    )
     warnings: list[str] = Field(
         default_factory=list,
         description="What the policy will do that the organisation may not expect (e.g. with "

@@ -36,6 +36,7 @@ from core.errors import TaskNotFound
 from core.quality.aggregation import aggregate_task, parse_task, weigh
 from core.quality.outcomes import PipelineOps
 from core.quality.prior import class_counts
+from core.quality.project_quality import ProjectQuality
 from core.redis.keys import Keys
 from core.redis.scripts import ScriptName
 
@@ -151,5 +152,6 @@ def _enough(
     review = document.get("review") or {}
     threshold = review.get("agreement") if isinstance(review, Mapping) else None
     prior = class_counts(document.get("base_rates"), context.gold)
-    weighed = weigh(board, project_id, task_id, parse_task(context), threshold, prior)
+    quality = ProjectQuality.from_json(context.quality)
+    weighed = weigh(board, project_id, task_id, parse_task(context), threshold, prior, quality)
     return weighed.verdict.agreed

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -44,6 +44,7 @@ from core.errors import TaskClosed
 from core.ids import VOLUNTEER_ID
 from core.quality.outcomes import AggregationContext, NeedCapReached, PipelineOps, TaskMovedOn
 from core.quality.prior import class_counts
+from core.quality.project_quality import ProjectQuality, record_decision, settle
 from core.quality.reputation import ReputationOps, agreement_updates, apply_updates
 from task_types import InvalidAnswer, TaskType, Verdict
 from task_types import get as get_task_type
@@ -87,6 +88,7 @@ class Aggregated:
     decision_id: str | None = None
     confidence: float | None = None
     reason: str = ""  # why nothing was done, or the verdict's reason
+    refit_due: bool = False  # the project's refit is due (core.quality.refit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,9 +167,14 @@ def weigh(
     parsed: ParsedTask,
     threshold: float | None,
     prior: Mapping[str, float] | None = None,
+    quality: ProjectQuality | None = None,
+    *,
+    final: bool = False,
 ) -> Weighed:
     """Read the authors' reputations (one round trip) and let the task type decide with them,
-    from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform)."""
+    from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform); with the
+    project's ``quality``, the confidence calibrated and compared with the threshold in force
+    (:func:`core.quality.project_quality.settle`; ``final``: no more answers may come)."""
     pairs = [
         (str(entry.get("volunteer_id") or ""), answer)
         for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
@@ -182,6 +189,8 @@ def weigh(
     reliabilities = [found.get(volunteer, NEUTRAL) for volunteer in volunteers]
     kind = parsed.kind.with_prior(prior) if prior else parsed.kind
     verdict = kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
+    if quality is not None:
+        verdict = settle(verdict, quality, threshold, final=final)
     return Weighed(verdict, kind, answers, volunteers, reliabilities)
 
 
@@ -210,7 +219,23 @@ def aggregate_task(board: Board, project_id: str, task_id: str) -> Aggregated:
     decision = decide(
         board, project_id, task_id, parsed, context.document,
         answers=answers, need=need, closed=context.closed, gold=context.gold,
+        quality=ProjectQuality.from_json(context.quality),
     )  # fmt: skip
+    done = _take_step(board, ops, project_id, task, task_id, parsed, decision, answers, need)
+    return replace(done, refit_due=decision.refit_due) if decision.refit_due else done
+
+
+def _take_step(
+    board: Board,
+    ops: PipelineOps,
+    project_id: str,
+    task: Mapping[str, Any],
+    task_id: str,
+    parsed: ParsedTask,
+    decision: Decision,
+    answers: int,
+    need: int,
+) -> Aggregated:
     step, verdict, decision_id = decision.step, decision.weighed.verdict, decision.decision_id
     ceiling = decision.ceiling
     reason = str(verdict.details.get("reason", ""))
@@ -257,6 +282,7 @@ class Decision:
     weighed: Weighed
     decision_id: str  # ``<task>:<answers>``
     ceiling: int
+    refit_due: bool = False  # a final decision that completes a batch: time for a refit
 
 
 def decide(
@@ -270,6 +296,7 @@ def decide(
     need: int,
     closed: bool,
     gold: Sequence[Mapping[str, Any]] = (),
+    quality: ProjectQuality | None = None,
 ) -> Decision:
     """Weigh a task's answers, plan the step, and credit its authors: what
     :func:`aggregate_task` does before it writes the step (``bench/quality.py`` replays tasks
@@ -282,12 +309,18 @@ def decide(
     yet: its next decision will.
 
     The class prior is the project's stated ``base_rates`` and its ``gold`` answers (a sample
-    of them): :func:`core.quality.prior.class_counts`."""
+    of them): :func:`core.quality.prior.class_counts`. The confidence goes through the
+    project's calibration and meets its chosen threshold (``quality``, learnt by the refit:
+    :mod:`core.quality.refit`). A final decision is recorded for the refit, which is due every
+    so many of them."""
     policy: Mapping[str, Any] = document.get("review") or {}
     prior = class_counts(document.get("base_rates"), gold)
-    weighed = weigh(board, project_id, task_id, parsed, policy.get("agreement"), prior)
-    decision_id = f"{task_id}:{answers}"
     ceiling = int(document.get("max_redundancy") or document.get("redundancy") or need)
+    weighed = weigh(
+        board, project_id, task_id, parsed, policy.get("agreement"), prior, quality,
+        final=closed or need >= ceiling,
+    )  # fmt: skip
+    decision_id = f"{task_id}:{answers}"
     rate = float(policy.get("spot_check_rate") or 0.0)
     step = plan(
         weighed.verdict,
@@ -300,6 +333,11 @@ def decide(
         # Credit first: a crash after the step would leave the task decided and a second run
         # with nothing to do. The credit names the decision, so a second run adds nothing.
         _credit_agreement(board, project_id, task_id, decision_id, parsed, weighed)
+        verdict = weighed.verdict
+        raw = verdict.details.get("raw_confidence", verdict.confidence)
+        pk = board.keys.project(project_id)
+        recorded = board.run(record_decision(pk, board.clock, task_id, answers, float(raw)))
+        return Decision(step, weighed, decision_id, ceiling, recorded.refit_due)
     return Decision(step, weighed, decision_id, ceiling)
 
 

@@ -84,6 +84,8 @@ class AggregationContext:
     #: The gold answers of (a random sample of, ``GOLD_SAMPLE``) the project's gold tasks:
     #: the class prior's evidence (core.quality.prior).
     gold: list[dict[str, Any]] = field(default_factory=list, repr=False)
+    #: The project's learnt calibration and threshold (core.quality.project_quality), as JSON.
+    quality: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +107,9 @@ class PipelineOps(OpsBase):
         ids.validate_task_id(task_id)
 
         def parse(replies: list[Any]) -> AggregationContext:
-            raw_task, raw_payload, raw_answers, raw_doc, (state, deadline), now, gold = replies
+            raw_task, raw_payload, raw_answers, raw_doc, (state, deadline), now, gold, quality = (
+                replies
+            )
             deadline_ms = int(text(deadline)) if deadline not in (None, "", b"") else None
             closed = (state is not None and text(state) == "closed") or (
                 deadline_ms is not None and self.now_from(now) >= deadline_ms
@@ -117,6 +121,7 @@ class PipelineOps(OpsBase):
                 document=json_or_none(raw_doc) or {},
                 closed=closed,
                 gold=_gold_answers(gold),
+                quality=None if quality is None else text(quality),
             )
 
         return Commands(
@@ -128,6 +133,7 @@ class PipelineOps(OpsBase):
                 ("HMGET", pk.project, "state", "deadline_ms"),
                 ("TIME",),
                 ("HRANDFIELD", pk.gold, GOLD_SAMPLE, "WITHVALUES"),
+                ("HGET", pk.project, "quality"),
             ],
             parse,
         )

@@ -272,6 +272,11 @@ class ProjectKeys:
         return f"{self.base}:decisions"
 
     @property
+    def quality_recent(self) -> str:
+        """The latest final decisions, for the quality refit (core.quality.project_quality)."""
+        return f"{self.base}:quality:recent"
+
+    @property
     def insights(self) -> str:
         return f"{self.base}:insights"
 

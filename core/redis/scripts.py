@@ -49,6 +49,8 @@ class ScriptName(StrEnum):
     # reputations (core.quality.reputation) and policy re-evaluation (core.projects.reevaluation)
     APPLY_REPUTATION = "apply_reputation"
     READ_REPUTATION = "read_reputation"
+    REPLACE_REPUTATION = "replace_reputation"  # a project refit (core.quality.refit)
+    RECORD_DECISION = "record_decision"  # what the refit reads (core.quality.project_quality)
     CLOSE_COLLECTION = "close_collection"
     # a project's measurements and "instructions unclear" reports (core.insights)
     FOLD_INSIGHTS = "fold_insights"
@@ -63,6 +65,7 @@ class ScriptName(StrEnum):
 LIBRARIES: Mapping[ScriptName, tuple[str, ...]] = {
     ScriptName.APPLY_REPUTATION: ("_reputation",),
     ScriptName.READ_REPUTATION: ("_reputation",),
+    ScriptName.REPLACE_REPUTATION: ("_reputation",),
 }
 
 

@@ -142,6 +142,26 @@ async def test_task_type_filter_and_priority_order(
     assert (await claim(api, me, project_id=low)).json()["task"]["project_id"] == low
 
 
+async def test_projects_with_nothing_for_me_never_hide_one_with_work(
+    api: httpx.AsyncClient, actors: Actors, world: Scene
+) -> None:
+    """More fitting projects of higher priority than a claim tries at first, none with a task
+    for me (no open task, or only one I skipped): the claim still finds the project with work."""
+    for _ in range(10):
+        await world.project(0, priority=5)  # finished, or not filled yet: still open
+    skipped, _ = await world.project(1, priority=4)
+    waiting, _ = await world.project(1, priority=0)
+    _, me = await actors.volunteer()
+    first = await claim(api, me, project_id=skipped)
+    released = await api.post(
+        f"/v1/assignments/{first.json()['id']}/release", json={"reason": "skip"}, headers=me
+    )
+    assert released.status_code in (200, 204), released.text
+    found = await claim(api, me)
+    assert found.status_code == 201, found.text
+    assert found.json()["task"]["project_id"] == waiting
+
+
 async def test_a_project_the_volunteer_cannot_see_is_404(
     api: httpx.AsyncClient, actors: Actors, world: Scene
 ) -> None:

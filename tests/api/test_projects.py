@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import httpx
 import pytest
 import redis
 
+from core.board.runner import Board
+from core.ids import new_volunteer_id
 from core.projects.store import claimable_projects
+from core.quality.calibration import MIN_DECISIONS
+from core.quality.project_quality import record_decision
+from core.quality.refit import refit_project
 from core.redis.keys import Keys
 from tests.support.api.client import ADMIN, Actors
 from tests.support.api.ngo import PROJECT, new_project, submit, translation, volunteer_token
@@ -27,7 +33,10 @@ async def test_a_project_is_created_with_defaults_and_zero_counts(
     assert project["task_type"] == "translation"
     assert (project["redundancy"], project["lease_seconds"], project["priority"]) == (3, 600, 0)
     assert project["languages"] == ["en", "fr"] and project["skills"] == ["medical"]
-    assert project["review"] == {"agreement": None, "spot_check_rate": 0.0}
+    assert project["review"] == {
+        "agreement": None, "spot_check_rate": 0.0, "target_share": 0.1, "target_accuracy": 0.9,
+    }  # fmt: skip
+    assert project["quality"] is None  # nothing learnt yet
     assert project["state"] == "active"
     assert project["counts"]["open"] == 0 and set(project["counts"]) >= {"open", "resolved"}
     assert project["impact_note"] == "Leaflets for 3 clinics"
@@ -41,7 +50,12 @@ async def test_every_policy_field_is_stored(api: httpx.AsyncClient, actors: Acto
         "lease_seconds": 30,
         "priority": -999,
         "deadline": "2999-01-01T00:00:00Z",
-        "review": {"agreement": 0.8, "spot_check_rate": 0.1},
+        "review": {
+            "agreement": 0.8,
+            "spot_check_rate": 0.1,
+            "target_share": 0.15,
+            "target_accuracy": 0.95,
+        },
         "gold_rate": 0.05,
         "max_redundancy": 7,
         "base_rates": {"ok": 0.8, "spam": 0.2},
@@ -329,3 +343,36 @@ async def test_an_invalid_body_on_a_foreign_project_is_still_a_404(
         assert response.status_code == 404
         posted = await api.post(f"/v1/projects/{project_id}/tasks", content=b"{", headers=mine)
         assert posted.status_code == 404
+
+
+async def test_the_project_says_what_threshold_its_refit_chose_and_why(
+    api: httpx.AsyncClient, actors: Actors, redis_client: redis.Redis
+) -> None:
+    """Issue 15: the threshold chosen from gold for the review share, in the project's view."""
+    _, org = await actors.org()
+    project = await new_project(
+        api, org, task_type="moderation", languages=[], review={"target_share": 0.2}
+    )
+    board = Board(redis_client, keys=Keys())
+    pk = board.keys.project(project["id"])
+    payload = json.dumps({"content": "Hello", "labels": ["ok", "spam"]})
+    for n in range(MIN_DECISIONS):  # decided tasks: a third of them at the ceiling, split
+        task_id = f"t{n:010d}"
+        split = n % 3 == 0
+        labels = ["ok", "spam", "ok"] if split else ["ok"] * 3
+        entries = [{"volunteer_id": new_volunteer_id(), "answer": {"label": label}}
+                   for label in labels]  # fmt: skip
+        redis_client.hset(pk.payloads, task_id, payload)
+        redis_client.hset(pk.answers, task_id, json.dumps(entries))
+        board.run(record_decision(pk, board.clock, task_id, 3, 0.6 if split else 0.97))
+
+    assert refit_project(board, project["id"], "r1") is not None
+
+    fetched = (await api.get(f"/v1/projects/{project['id']}", headers=org)).json()
+    chosen = fetched["quality"]["threshold"]
+    # 17 split tasks at 0.6 would be accepted about 84 % right with the rest: short of 0.9,
+    # so the accuracy target wins over the 20 % share, and the project says so.
+    assert chosen["reason"] == "accuracy_target" and "accuracy target" in chosen["note"]
+    assert chosen["decisions"] == MIN_DECISIONS
+    assert chosen["threshold"] == 0.97 and chosen["expected_share"] == 0.34
+    assert fetched["quality"]["refit"]["tasks"] == MIN_DECISIONS

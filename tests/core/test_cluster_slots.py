@@ -30,6 +30,8 @@ from core.privacy.volunteers import pseudonymise, rewrite_results
 from core.projects.deadlines import expire_deadline
 from core.projects.reevaluation import close_collection
 from core.quality.outcomes import PipelineOps
+from core.quality.project_quality import record_decision
+from core.quality.refit import replacement
 from core.quality.reputation import ReputationOps, Update
 from core.redis.scripts import ScriptName, lua_source, script_source
 from core.redis.server import RedisServer, free_port
@@ -131,6 +133,10 @@ def play_pipeline_cycle(board: TestBoard) -> None:
     assert isinstance(third, Claimed)
     closing = close_collection(board.keys, board.clock, project, third.task_id, answers=0)
     assert not board.run(closing)  # nothing answered yet: left alone
+    pk = board.keys.project(project)
+    assert not board.run(record_decision(pk, board.clock, lease.task_id, 2, 0.9)).refit_due
+    refit = replacement(board, first, "refit:x", f"p:moderation:{project}", {"a": {"a": 1.0}})
+    assert board.run(refit)
 
 
 def play_review_cycle(board: TestBoard, clock: ManualClock) -> None:

@@ -340,3 +340,43 @@ async def test_an_erased_staff_member_leaves_no_trace_of_their_id(
     run_to_the_end(board)
     assert holding(redis_client, [manager_id]) == []
     assert list((await staff.members(org_id)).values()) == [Role.OWNER]
+
+
+async def test_a_new_reviewer_says_which_languages_they_read_a_viewer_is_not_asked(
+    site: InProcess, box: tuple[Mailbox, int]
+) -> None:
+    """Reviewing offers the items in one's languages: a new account of a reviewer (or above)
+    gives them on the invitation's form; a hand-made form adds no language not offered."""
+    mail, _ = box
+    made = await site.client().post(
+        "/v1/orgs", json={"name": "Aide", "contact_email": "rev@example.org"}, headers=ADMIN
+    )
+    org_id = made.json()["id"]
+    link = await _invitation_path(site, mail, "rev@example.org")  # the first owner's
+    browser = site.client()
+    opened = await browser.get(link + "?lang=en")
+    assert "<legend>Languages</legend>" in opened.text
+    assert 'name="languages" value="fr"' in opened.text
+    accepted = await browser.post(
+        link,
+        data={
+            "csrf_token": csrf_of(opened.text),
+            "display_name": "Rui",
+            "languages": ["fr", "en", "tlh", "x" * 300],
+        },
+    )
+    assert accepted.status_code == 303, accepted.text
+    person_id = await site.web.accounts.volunteer_by_email("rev@example.org")
+    assert person_id is not None
+    assert (await site.web.accounts.volunteer(person_id)).languages == ["en", "fr"]
+
+    people = f"/ngo/orgs/{org_id}/people"
+    page = await browser.get(people)
+    sent = await browser.post(
+        f"{people}/invite",
+        data={"csrf_token": csrf_of(page.text), "email": "vic@example.org", "role": "viewer"},
+    )
+    assert sent.status_code == 303, sent.text
+    viewer_link = await _invitation_path(site, mail, "vic@example.org")
+    viewer_page = await site.client().get(viewer_link + "?lang=en")
+    assert 'name="languages"' not in viewer_page.text

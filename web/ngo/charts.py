@@ -225,7 +225,8 @@ def line_chart(
         raise ValueError("a line chart needs days and one to four series")
     if any(len(values) != len(days) for _, values in series):
         raise ValueError("every series needs one value per day")
-    height, left, right, top, bottom = 260, 44, 140, 16, 36
+    # left: room for a y label such as "100,000" at the text size (15 units, right-aligned).
+    height, left, right, top, bottom = 260, 64, 140, 16, 36
     plot_w, plot_h = _WIDTH - left - right, height - top - bottom
     top_value = _nice_max(max((max(v, default=0) for _, v in series), default=0))
     n = len(days)
@@ -331,7 +332,7 @@ def stacked_bars(
         raise ValueError("stacked bars need categories and segments")
     if any(len(values) != len(categories) for _, values in segments):
         raise ValueError("every segment needs one value per category")
-    left, right, top, plot_h = 44, 12, 16, 180
+    left, right, top, plot_h = 64, 12, 16, 180  # left: as the line chart's
     per_row = 2
     legend_rows = math.ceil(len(segments) / per_row)
     height = top + plot_h + 30 + legend_rows * 22 + 8

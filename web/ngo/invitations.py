@@ -5,18 +5,26 @@ must not use them up); the POST uses it (once: :mod:`core.accounts.staff_invitat
 link was mailed to an address, so whoever follows it reads that mailbox, as with a sign-in
 link: they are signed in to the account of that address, which is made then (with the name
 they give) when there is none, and the account joins the staff with the invitation's role.
+
+A new account of a reviewer (or above) also says which languages its person reads: reviewing
+offers only the items of a project in one's languages, and without any the staff reviewer
+would have nothing to review (a volunteer gives them when joining).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from fastapi import APIRouter, Request, Response
 from pydantic import TypeAdapter, ValidationError
 
+from core.accounts.staff import Role
 from core.accounts.staff_invitations import StaffInvitation, StaffInvitations
 from core.accounts.store import EmailTaken
 from core.errors import NotFound
 from core.volunteers.profile import DisplayName
-from web.i18n import N_
+from web.account.forms import COMMON_LANGUAGES
+from web.i18n import N_, language_name
 from web.ngo.guard import staff_of
 from web.ngo.nav import ROLE_NAMES
 from web.pages import redirect, render
@@ -33,6 +41,15 @@ _NAME = TypeAdapter(DisplayName)
 
 def _invitations(page: Visit) -> StaffInvitations:
     return StaffInvitations(page.state.sessions.client, page.state.keys)
+
+
+def _asks_languages(invitation: StaffInvitation) -> bool:
+    return invitation.role >= Role.REVIEWER
+
+
+def _languages(values: Sequence[object]) -> list[str]:
+    """The ticked languages: only the offered ones (a hand-made form adds nothing else)."""
+    return [code for code in COMMON_LANGUAGES if code in values]
 
 
 def _gone(page: Visit) -> Response:
@@ -54,8 +71,17 @@ async def _invitation_page(
     status_code: int = 200,
     name: str = "",
     name_error: str | None = None,
+    languages: tuple[str, ...] = (),
 ) -> Response:
     has_account = await page.state.accounts.volunteer_by_email(invitation.email) is not None
+    choices = [
+        {
+            "code": code,
+            "name": language_name(code, page.language.code),
+            "checked": code in languages,
+        }
+        for code in COMMON_LANGUAGES
+    ]
     return render(
         page,
         "ngo/invitation.html",
@@ -67,6 +93,7 @@ async def _invitation_page(
         has_account=has_account,
         name=name,
         name_error=name_error,
+        language_choices=choices if _asks_languages(invitation) else [],
     )
 
 
@@ -93,19 +120,22 @@ async def accept_invitation(token: str, request: Request) -> Response:
     volunteer_id = await accounts.volunteer_by_email(invitation.email)
     raw_name = form.get("display_name", "")
     display_name = raw_name[:300] if isinstance(raw_name, str) else ""
+    languages = _languages(form.getlist("languages")) if _asks_languages(invitation) else []
     if volunteer_id is None:
         # Checked before the link is used: a mistyped name must not cost the invitation.
         try:
             display_name = _NAME.validate_python(display_name)
         except ValidationError:
-            return await _invitation_page(page, invitation, org_name, 422, display_name, NAME_ERROR)
+            return await _invitation_page(
+                page, invitation, org_name, 422, display_name, NAME_ERROR, tuple(languages)
+            )
     used = await invitations.use(token)
     if used is None:
         return _gone(page)  # used by a concurrent request meanwhile
     if volunteer_id is None:
         try:
             volunteer_id, _token = await accounts.create_volunteer(
-                display_name, [], [], email=used.email
+                display_name, languages, [], email=used.email
             )
         except EmailTaken:  # made meanwhile (the person joined in another tab)
             volunteer_id = await accounts.volunteer_by_email(used.email)

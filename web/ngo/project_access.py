@@ -6,6 +6,9 @@
 - Reviewers: the volunteers granted review rights on the project (the API's
   ``/v1/projects/{id}/reviewers``, :meth:`core.projects.store.Projects.grant_reviewer`), found
   by their e-mail address or volunteer id; withdrawing ends the review leases they hold.
+  The staff from reviewer up review every project of their organisation by their role
+  (:mod:`core.accounts.staff`): they are listed with it and have no "withdraw" here, since
+  their role would give the right back; the People page changes it.
 
 Everyone on the staff sees the page; managers change it. Each change is an audit event in the
 project's stream with who made it.
@@ -37,6 +40,9 @@ FLASHES.update(
         "access_saved": N_("Who may work on the project is saved."),
         "reviewer_granted": N_("They may now review this project."),
         "reviewer_revoked": N_("They no longer review this project."),
+        "reviewer_by_role": N_(
+            "They review every project by their role on the staff: change it on the People page."
+        ),
     }
 )
 VOLUNTEER_ERROR = N_("No volunteer has this e-mail address or id.")
@@ -46,6 +52,8 @@ VOLUNTEER_ERROR = N_("No volunteer has this e-mail address or id.")
 class ReviewerRow:
     volunteer_id: str
     name: str
+    #: Their role on the staff when it makes them review (reviewer and up), else None.
+    role: Role | None = None
 
 
 def _path(project_id: str) -> str:
@@ -62,12 +70,15 @@ async def _page(
 ) -> Response:
     project = await staff.projects.get(staff.org_id, project_id)
     rows = []
+    members = await staff.staff.members(staff.org_id)
     for volunteer_id in await staff.projects.reviewers(staff.org_id, project_id):
         try:
             person = await staff.page.state.accounts.volunteer(volunteer_id)
         except NotFound:
             continue  # erased meanwhile
-        rows.append(ReviewerRow(volunteer_id, person.display_name))
+        role = members.get(volunteer_id)
+        by_role = role if role is not None and role >= Role.REVIEWER else None
+        rows.append(ReviewerRow(volunteer_id, person.display_name, by_role))
     return console_page(
         staff,
         "ngo/access.html",
@@ -125,6 +136,9 @@ async def grant(project_id: str, request: Request) -> Response:
 async def revoke(project_id: str, volunteer_id: str, request: Request) -> Response:
     staff, project_id = await project_visit(request, project_id, needs=Role.MANAGER)
     await staff.form()
+    role = await staff.staff.role(staff.org_id, volunteer_id[:64])
+    if role is not None and role >= Role.REVIEWER:
+        return redirect(staff.page, _path(project_id), flash="reviewer_by_role")
     await staff.projects.revoke_reviewer(staff.org_id, project_id, volunteer_id[:64])
     await staff.audit(project_id, "project.reviewer_revoked", volunteer=volunteer_id[:64])
     return redirect(staff.page, _path(project_id), flash="reviewer_revoked")

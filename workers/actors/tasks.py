@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dramatiq
 import structlog
+from dramatiq.errors import ActorNotFound
 
 from core.errors import TaskClosed
 from core.quality.aggregation import aggregate_task
 from workers import runtime
-from workers.routing import TASKS_AGGREGATE, TASKS_QUEUE, TASKS_REVIEW_STALLED
+from workers.routing import QUALITY_REFIT, TASKS_AGGREGATE, TASKS_QUEUE, TASKS_REVIEW_STALLED
 
 __all__ = ["aggregate", "review_stalled"]
 
@@ -34,6 +36,15 @@ def aggregate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
         confidence=done.confidence,
         reason=done.reason,
     )
+    if done.refit_due:
+        # Every so many decisions: the project's estimates refitted off the hot path, named
+        # after this event so a redelivered refit writes nothing twice.
+        try:
+            refit = dramatiq.get_broker().get_actor(QUALITY_REFIT)
+        except ActorNotFound:
+            log.warning("quality.refit_missing", project_id=project_id)
+        else:
+            refit.send(project_id, event_id, {})
 
 
 # A stalled task may still have leases out (taken before it stalled); the review waits for them

@@ -1,0 +1,161 @@
+"""A project's learnt quality state: its calibration, its chosen threshold, its recent decisions.
+
+Kept small, in the project's own keys (one slot):
+
+- the ``quality`` field of the project hash: JSON ``{"calibration": .., "threshold": ..,
+  "refit": ..}`` written by the refit (:mod:`core.quality.refit`), read with each decision
+  (:meth:`core.quality.outcomes.PipelineOps.aggregation_context`) and shown in the project's
+  API view (``quality``);
+- ``quality:recent``: a sorted set of the project's latest final decisions (resolved,
+  spot-checked or sent to review), member ``<task>|<answers>|<confidence>`` scored by time,
+  trimmed to :data:`RECENT_KEPT`: the tasks the refit reads, and the confidences a threshold is
+  chosen from. A decision recorded twice (a redelivered message) is one member;
+- ``quality_since``, a counter in the project hash: after 25, 50 and 100 final decisions, then
+  every :data:`REFIT_EVERY`, a refit is due (:attr:`Recorded.refit_due`).
+
+:func:`settle` is what a decision does with the state: its confidence through the calibration,
+compared with the threshold in force: the NGO's ``review.agreement`` (else the type's default)
+while more answers may come, and at the ceiling the one chosen for the review share.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.board.script_calls import ScriptCall, text
+from core.clock import Clock
+from core.quality.calibration import IDENTITY, Calibration
+from core.redis.keys import ProjectKeys
+from core.redis.scripts import ScriptName
+from task_types import Verdict
+from task_types.base import THRESHOLD_TOLERANCE
+
+__all__ = [
+    "QUALITY_FIELD",
+    "RECENT_KEPT",
+    "REFIT_EARLY",
+    "REFIT_EVERY",
+    "ProjectQuality",
+    "parse_recent",
+    "recent_key",
+    "record_decision",
+    "settle",
+]
+
+QUALITY_FIELD = "quality"
+#: Final decisions kept for the refit: the project's recent past, bounded.
+RECENT_KEPT = 5_000
+#: A refit every this many final decisions of a project...
+REFIT_EVERY = 200
+#: ...and sooner at first, when the estimates have the most early mistakes to correct.
+REFIT_EARLY = frozenset({25, 50, 100})
+# Reasons a type gives for a verdict refused on its confidence alone (so a calibrated
+# confidence and another threshold may accept it); any other reason stands.
+_CONFIDENCE_REASONS = frozenset({"agreed", "low_confidence", "low_agreement"})
+
+
+def recent_key(pk: ProjectKeys) -> str:
+    return pk.quality_recent
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectQuality:
+    """The ``quality`` field as decisions read it."""
+
+    calibration: Calibration = IDENTITY
+    threshold: float | None = None  # chosen from gold (None: none chosen yet)
+
+    @classmethod
+    def from_json(cls, raw: Any) -> ProjectQuality:
+        document = raw if isinstance(raw, Mapping) else _loads(raw)
+        chosen = (document.get("threshold") or {}) if isinstance(document, Mapping) else {}
+        threshold = chosen.get("threshold") if isinstance(chosen, Mapping) else None
+        if chosen.get("reason") == "default":
+            threshold = None
+        return cls(
+            Calibration.from_json(document.get("calibration")),
+            float(threshold) if isinstance(threshold, int | float) else None,
+        )
+
+
+def _loads(raw: Any) -> dict[str, Any]:
+    if raw in (None, "", b""):
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except (TypeError, ValueError):
+        return {}
+    return parsed if isinstance(parsed, dict) else {}
+
+
+def settle(
+    verdict: Verdict, quality: ProjectQuality, explicit: float | None, *, final: bool = False
+) -> Verdict:
+    """The verdict with its confidence calibrated and agreed against the threshold in force.
+
+    Two thresholds: while more answers may come, a task is accepted at the NGO's
+    ``review.agreement`` (``explicit``) or the type's default, and short of it gets one more
+    answer; once none may come (``final``: at the ceiling, or the project closed) the
+    threshold chosen for the review share (:attr:`ProjectQuality.threshold`) decides between
+    accepting it and a reviewer. Lowering the one threshold would stop asking for answers
+    where they help most; the chosen one only decides where the reviewers' time goes. A
+    verdict refused for another reason than its confidence (no quorum, close rivals) stays
+    refused."""
+    if verdict.answer is None or (quality.calibration.checks == 0 and quality.threshold is None):
+        return verdict
+    raw = verdict.confidence
+    calibrated = min(1.0, max(0.0, quality.calibration(raw)))
+    own = verdict.details.get("threshold")
+    if explicit is not None:
+        bar = float(explicit)
+    else:
+        bar = float(own) if isinstance(own, int | float) else raw
+    if final and explicit is None and quality.threshold is not None:
+        bar = quality.threshold
+    reason = str(verdict.details.get("reason", ""))
+    on_confidence = reason in _CONFIDENCE_REASONS and not verdict.details.get("without_quorum")
+    agreed = on_confidence and calibrated >= bar - THRESHOLD_TOLERANCE
+    details = dict(verdict.details, raw_confidence=round(raw, 6), threshold=round(bar, 6))
+    if on_confidence:
+        details["reason"] = "agreed" if agreed else "low_confidence"
+    return verdict.model_copy(
+        update={"confidence": calibrated, "agreed": agreed, "details": details}
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    refit_due: bool  # this decision completes a batch of REFIT_EVERY: time for a refit
+
+
+def record_decision(
+    pk: ProjectKeys, clock: Clock, task_id: str, answers: int, confidence: float
+) -> ScriptCall[Recorded]:
+    """Remember a final decision (``record_decision.lua``, on the project's slot): once, so a
+    redelivered decision neither moves nor counts it again."""
+    member = f"{task_id}|{int(answers)}|{confidence:.6f}"
+
+    def parse(reply: Any) -> Recorded:
+        since = int(reply)
+        return Recorded(refit_due=since > 0 and (since in REFIT_EARLY or since % REFIT_EVERY == 0))
+
+    keys = [recent_key(pk), pk.project]
+    return ScriptCall(
+        ScriptName.RECORD_DECISION, keys, [clock.script_now(), member, RECENT_KEPT], parse
+    )
+
+
+def parse_recent(members: list[Any]) -> list[tuple[str, int, float]]:
+    """``(task, answers, confidence)`` of each readable member of ``quality:recent``."""
+    found = []
+    for raw in members:
+        task, _, rest = text(raw).partition("|")
+        answers, _, confidence = rest.partition("|")
+        try:
+            found.append((task, int(answers), float(confidence)))
+        except ValueError:
+            continue
+    return found

@@ -1,0 +1,426 @@
+"""The periodic per-project refit, off the hot path (the ``quality.refit`` actor).
+
+Every :data:`~core.quality.project_quality.REFIT_EVERY` final decisions of a project, the
+``tasks.aggregate`` actor asks for one. It reads, bounded, the project's recent decided tasks
+(the newest ``max_tasks`` of ``quality:recent``) with their answers, and a sample of its gold
+tasks with the answers volunteers gave them, and:
+
+1. **label types**: runs Dawid-Skene EM over them (:mod:`core.quality.dawid_skene`, from the
+   fixed class prior, the online model's smoothing, gold as hard evidence) and puts each
+   volunteer's expected confusion counts in place of their online ones for the project
+   (``replace_reputation``), so a volunteer misjudged on their first answers, against decisions
+   taken with everyone's early estimates, is judged again on everything the project saw;
+2. **calibration**: decides each gold task from its volunteers' answers (the first
+   ``redundancy``, then one more at a time up to the ceiling, as the policy asks), each author's
+   own gold evidence on it left out of their reliability, and fits a calibration of the
+   confidence on whether those decisions were right (:mod:`core.quality.calibration`);
+3. **threshold**: chooses the one that keeps the review share near the project's
+   ``review.target_share`` while the accepted tasks meet ``review.target_accuracy``, from the
+   recent decisions' calibrated confidences, and stores it with the calibration and what the
+   refit did (the ``quality`` field of the project hash, shown in the project's API view).
+
+Decisions stay online: a task is decided with the estimates of its moment, and the refit never
+touches a task, a result or a recorded decision: it writes reputations and the ``quality``
+field only. Idempotent: the reputation writes name the refit (``refit:<project>:<refit>``), so
+a redelivered message writes none of them again, and the ``quality`` field is recomputed from
+the same kind of reads. Bounded: ``max_tasks`` tasks (and :data:`~core.quality.prior
+.GOLD_SAMPLE` gold tasks) read, EM stopped at ``max_seconds``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import Any
+
+import structlog
+from pydantic import BaseModel, ValidationError
+
+from core.board.runner import Board
+from core.board.script_calls import Batch, Commands, ScriptCall, dumps, json_or_none, text
+from core.ids import VOLUNTEER_ID
+from core.quality import dawid_skene
+from core.quality.aggregation import agrees, parse_task
+from core.quality.calibration import (
+    Check,
+    RecentDecision,
+    ThresholdChoice,
+    choose_threshold,
+    fit_calibration,
+)
+from core.quality.outcomes import AggregationContext
+from core.quality.prior import GOLD_SAMPLE, class_counts
+from core.quality.project_quality import QUALITY_FIELD, parse_recent, recent_key
+from core.quality.reputation import REPUTATION_RETENTION_MS, ReputationOps
+from core.quality.reputation_model import PRIOR_ACCURACY, PRIOR_STRENGTH, project_field
+from core.redis.scripts import ScriptName
+from task_types import InvalidAnswer, TaskType
+from task_types import get as get_task_type
+from task_types.reliability import NEUTRAL, Evidence, Reliability
+
+__all__ = [
+    "DEFAULT_TARGET_ACCURACY",
+    "DEFAULT_TARGET_SHARE",
+    "REFIT_SECONDS",
+    "REFIT_TASKS",
+    "Refitted",
+    "refit_project",
+    "replacement",
+]
+
+log = structlog.get_logger(__name__)
+
+AnyType = TaskType[Any, Any]
+
+#: Recent decided tasks a refit reads (their answers: a few per task).
+REFIT_TASKS = 2_000
+#: Seconds the EM may take; it stops with its last complete estimate.
+REFIT_SECONDS = 20.0
+#: The review share an NGO gets unless it sets ``review.target_share``.
+DEFAULT_TARGET_SHARE = 0.10
+#: The accuracy accepted tasks must reach unless it sets ``review.target_accuracy``.
+DEFAULT_TARGET_ACCURACY = 0.90
+_WRITE_BATCH = 500
+_DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True, slots=True)
+class Refitted:
+    tasks: int  # decided tasks read
+    answers: int  # their answers read
+    gold_tasks: int
+    volunteers: int  # reputations replaced now (0 when a previous run did it)
+    iterations: int
+    converged: bool
+    checks: int  # gold decisions the calibration was fitted on
+    choice: ThresholdChoice
+
+
+@dataclass(frozen=True, slots=True)
+class _Task:
+    payload: BaseModel
+    volunteers: list[str]
+    answers: list[BaseModel]
+
+
+def refit_project(
+    board: Board,
+    project_id: str,
+    refit_id: str,
+    *,
+    max_tasks: int = REFIT_TASKS,
+    max_seconds: float = REFIT_SECONDS,
+) -> Refitted | None:
+    """Refit one project (see the module docstring); None when it has no document."""
+    pk = board.keys.project(project_id)
+    document, recent, gold_records = board.run(
+        Commands(
+            [
+                ("HGET", pk.project, "doc"),
+                ("ZREVRANGE", recent_key(pk), 0, max(0, max_tasks - 1)),
+                ("HRANDFIELD", pk.gold, GOLD_SAMPLE, "WITHVALUES"),
+            ],
+            lambda r: (json_or_none(r[0]), parse_recent(r[1] or []), _pairs(r[2])),
+        )
+    )
+    if not document:
+        return None
+    kind: AnyType = get_task_type(str(document["task_type"]))
+    decided = {task: (answers, confidence) for task, answers, confidence in recent}
+    gold = {task: record["answer"] for task, record in gold_records.items()}
+    tasks = _read_tasks(board, project_id, document, list(decided))
+    gold_tasks = _read_tasks(board, project_id, document, list(gold))
+    prior = class_counts(document.get("base_rates"), gold.values())
+    started = time.monotonic()
+
+    fitted: dawid_skene.Fit | None = None
+    replaced = 0
+    labels = _label_set([*tasks.values(), *gold_tasks.values()])
+    if labels:
+        truths = {task: _label(gold[task]) for task in gold_tasks}
+        gold_votes = [
+            (volunteer, str(getattr(answer, "label", "")), truths[task])
+            for task, found in gold_tasks.items()
+            for volunteer, answer in zip(found.volunteers, found.answers, strict=True)
+            if truths[task]
+        ]
+        task_votes = [
+            [
+                (v, str(getattr(a, "label", "")))
+                for v, a in zip(t.volunteers, t.answers, strict=True)
+            ]
+            for t in tasks.values()
+        ]
+        volunteers = sorted(
+            {v for votes in task_votes for v, _ in votes} | {v for v, _, _ in gold_votes}
+        )
+        current = _reliabilities(board, project_id, kind, volunteers)
+        fitted = dawid_skene.fit(
+            labels, task_votes, gold_votes, prior=prior,
+            accuracy={v: r.accuracy for v, r in current.items()},
+            deadline=started + max_seconds,
+        )  # fmt: skip
+        replaced = _replace_counts(board, project_id, kind, refit_id, fitted.counts)
+
+    # Gold checks say exactly whether a label was right; for data entry and translation the
+    # type's agreement score with one gold wording is a looser test than the result's, so
+    # their confidence is left as it is (the threshold is still chosen from it).
+    checks, checked = _gold_checks(board, project_id, kind, document, gold_tasks, gold, prior)
+    calibration = fit_calibration(checks if labels else [], checked)
+    policy: Mapping[str, Any] = document.get("review") or {}
+    explicit = policy.get("agreement")
+    choice = choose_threshold(
+        [RecentDecision(confidence, answers) for answers, confidence in decided.values()],
+        calibration,
+        ceiling=max(
+            int(document.get("redundancy") or 1),
+            int(document.get("max_redundancy") or document.get("redundancy") or 1),
+        ),
+        default=float(explicit) if explicit is not None else kind.default_confidence,
+        target_share=float(policy.get("target_share") or DEFAULT_TARGET_SHARE),
+        target_accuracy=float(policy.get("target_accuracy") or DEFAULT_TARGET_ACCURACY),
+    )
+    if explicit is not None:
+        choice = replace(
+            choice, threshold=float(explicit), reason="set",
+            note=f"The project's review.agreement ({float(explicit):.2f}) applies; the "
+            "calibration still makes the confidence it is compared with mean what it says.",
+        )  # fmt: skip
+    state = {
+        "calibration": calibration.to_json(),
+        "threshold": choice.to_json(),
+        "refit": {
+            "id": refit_id,
+            "at_ms": int(board.clock.script_now() or time.time() * 1000),
+            "tasks": len(tasks),
+            "answers": sum(len(t.answers) for t in tasks.values()),
+            "gold_tasks": len(gold_tasks),
+            "iterations": fitted.iterations if fitted else 0,
+            "converged": bool(fitted and fitted.converged),
+        },
+    }
+    board.run(Commands([("HSET", pk.project, QUALITY_FIELD, dumps(state))], lambda _: None))
+    done = Refitted(
+        len(tasks), state["refit"]["answers"], len(gold_tasks), replaced,
+        fitted.iterations if fitted else 0, bool(fitted and fitted.converged),
+        calibration.checks, choice,
+    )  # fmt: skip
+    log.info("quality.refit", project_id=project_id, refit_id=refit_id, tasks=done.tasks,
+             volunteers=done.volunteers, checks=done.checks, threshold=choice.threshold,
+             reason=choice.reason)  # fmt: skip
+    return done
+
+
+def _pairs(reply: Any) -> dict[str, dict[str, Any]]:
+    """``HRANDFIELD … WITHVALUES`` as task -> gold record (readable ones with an answer)."""
+    items = list(reply or [])
+    pairs = (
+        [(p[0], p[1]) for p in items]
+        if items and isinstance(items[0], list | tuple)
+        else list(zip(items[0::2], items[1::2], strict=True))
+    )
+    found = {}
+    for task, raw in pairs:
+        try:
+            record = json.loads(raw)
+        except (TypeError, ValueError):
+            continue
+        if isinstance(record, dict) and isinstance(record.get("answer"), dict):
+            found[text(task)] = record
+    return found
+
+
+def _read_tasks(
+    board: Board, project_id: str, document: Mapping[str, Any], task_ids: Sequence[str]
+) -> dict[str, _Task]:
+    """The tasks' payloads and readable answers (one pipeline)."""
+    if not task_ids:
+        return {}
+    pk = board.keys.project(project_id)
+    payloads, answers = board.run(
+        Commands(
+            [("HMGET", pk.payloads, *task_ids), ("HMGET", pk.answers, *task_ids)],
+            lambda r: (r[0], r[1]),
+        )
+    )
+    found: dict[str, _Task] = {}
+    for task, payload, entries in zip(task_ids, payloads, answers, strict=True):
+        if payload is None or entries is None:
+            continue
+        context = AggregationContext(
+            task=None, payload=json.loads(payload), answers=list(json.loads(entries) or []),
+            document=dict(document),
+        )  # fmt: skip
+        try:
+            parsed = parse_task(context)
+        except (ValidationError, InvalidAnswer):
+            continue
+        pairs = [
+            (str(entry.get("volunteer_id") or ""), answer)
+            for entry, answer in zip(parsed.entries, parsed.answers, strict=True)
+            if answer is not None
+        ]
+        found[task] = _Task(parsed.payload, [v for v, _ in pairs], [a for _, a in pairs])
+    return found
+
+
+def _label(answer: Mapping[str, Any]) -> str:
+    label = answer.get("label")
+    return label if isinstance(label, str) else ""
+
+
+def _label_set(tasks: Sequence[_Task]) -> list[str]:
+    """The labels most of the project's tasks list (a label type's), or [] for other types."""
+    sets = Counter(
+        tuple(labels)
+        for task in tasks
+        if isinstance(labels := getattr(task.payload, "labels", None), list)
+    )
+    return list(sets.most_common(1)[0][0]) if sets else []
+
+
+def _reliabilities(
+    board: Board, project_id: str, kind: AnyType, volunteers: Sequence[str]
+) -> dict[str, Reliability]:
+    known = [v for v in volunteers if VOLUNTEER_ID.match(v)]
+    ops = ReputationOps(board.keys, board.clock)
+    read = board.run(ops.reliabilities(project_id, kind.name, known)) if known else []
+    return dict(zip(known, read, strict=True))
+
+
+def replacement(
+    board: Board,
+    volunteer: str,
+    event_id: str,
+    name: str,
+    counts: Mapping[str, Mapping[str, float]],
+) -> ScriptCall[bool]:
+    """``replace_reputation``: the confusion counts ``counts`` in place of the volunteer's in
+    document ``name`` (``p:<type>:<project>``), once per ``event_id``; True when written now."""
+    return ScriptCall(
+        ScriptName.REPLACE_REPUTATION,
+        [board.keys.reputation(volunteer)],
+        [
+            board.clock.script_now(), event_id, REPUTATION_RETENTION_MS, name,
+            dumps({t: {a: round(c, 6) for a, c in row.items()} for t, row in counts.items()}),
+            round(board.reputation_half_life_days * _DAY_MS),
+        ],
+        lambda r: int(r) == 1,
+    )  # fmt: skip
+
+
+def _replace_counts(
+    board: Board,
+    project_id: str,
+    kind: AnyType,
+    refit_id: str,
+    counts: Mapping[str, Mapping[str, Mapping[str, float]]],
+) -> int:
+    """Each volunteer's confusion counts for the project replaced by the refit's (pipelines
+    of :data:`_WRITE_BATCH`); how many were replaced now."""
+    name = project_field(kind.name, project_id)
+    event = f"refit:{project_id}:{refit_id}"
+    calls = [
+        replacement(board, volunteer, event, name, rows)
+        for volunteer, rows in sorted(counts.items())
+        if VOLUNTEER_ID.match(volunteer)
+    ]
+    replaced = 0
+    for start in range(0, len(calls), _WRITE_BATCH):
+        chunk = calls[start : start + _WRITE_BATCH]
+        replaced += board.run(Batch(chunk, lambda done: sum(1 for d in done if d)))
+    return replaced
+
+
+def _gold_checks(
+    board: Board,
+    project_id: str,
+    kind: AnyType,
+    document: Mapping[str, Any],
+    gold_tasks: Mapping[str, _Task],
+    gold: Mapping[str, Mapping[str, Any]],
+    prior: Mapping[str, float],
+) -> tuple[list[Check], int]:
+    """Decisions on gold tasks from their volunteers' answers, as the policy would take them:
+    from ``redundancy`` answers one more at a time up to the ceiling, in consecutive groups;
+    each author's own gold evidence on the task left out of their reliability. Also how many
+    distinct gold tasks gave one."""
+    start = int(document.get("redundancy") or 3)
+    ceiling = max(start, int(document.get("max_redundancy") or start))
+    explicit = (document.get("review") or {}).get("agreement")
+    deciding = kind.with_prior(prior) if prior else kind
+    volunteers = sorted({v for task in gold_tasks.values() for v in task.volunteers})
+    known = _reliabilities(board, project_id, kind, volunteers)
+    checks: list[Check] = []
+    checked: set[str] = set()
+    for task_id, task in gold_tasks.items():
+        truth = gold[task_id]
+        try:
+            expected = kind.normalise(task.payload, kind.answer_model.model_validate(truth))
+        except (ValidationError, InvalidAnswer):
+            continue
+        own = kind.hard_evidence(task.payload, task.answers, expected)
+        left_out = [
+            _without(known.get(v, NEUTRAL), evidence)
+            for v, evidence in zip(task.volunteers, own, strict=True)
+        ]
+        for first in range(0, len(task.answers) - start + 1, ceiling):
+            for size in range(start, min(ceiling, len(task.answers) - first) + 1):
+                group = slice(first, first + size)
+                verdict = deciding.aggregate(
+                    task.payload, task.answers[group], left_out[group], threshold=explicit
+                )
+                if verdict.answer is None:
+                    continue
+                right = _agrees(kind, task.payload, verdict.answer, truth)
+                checks.append(Check(verdict.confidence, right))
+                checked.add(task_id)
+                if verdict.agreed:
+                    break  # the policy would stop here
+    return checks, len(checked)
+
+
+def _agrees(kind: AnyType, payload: BaseModel, answer: Mapping[str, Any], truth: Any) -> bool:
+    try:
+        decided = kind.normalise(payload, kind.answer_model.model_validate(answer))
+    except (ValidationError, InvalidAnswer):
+        return False
+    return agrees(kind, payload, decided, truth)
+
+
+def _without(reliability: Reliability, evidence: Evidence | None) -> Reliability:
+    """``reliability`` without one gold answer's evidence (its counts taken back), so a gold
+    decision is not weighed with what its own answers taught: a leave-one-out."""
+    if evidence is None:
+        return reliability
+    prior = PRIOR_ACCURACY * PRIOR_STRENGTH
+    right = max(0.0, reliability.accuracy * (PRIOR_STRENGTH + reliability.evidence) - prior)
+    wrong = max(0.0, reliability.evidence - right)
+    mass = evidence.mass
+    if evidence.fields:
+        right -= mass * math.fsum(evidence.fields.values())
+        wrong -= mass * math.fsum(1.0 - p for p in evidence.fields.values())
+    else:
+        right -= mass * evidence.right
+        wrong -= mass * (1.0 - evidence.right)
+    right, wrong = max(0.0, right), max(0.0, wrong)
+    confusion = {true: dict(row) for true, row in reliability.confusion.items()}
+    if evidence.label is not None and evidence.truth:
+        for true, p in evidence.truth.items():
+            row = confusion.setdefault(true, {})
+            row[evidence.label] = max(0.0, row.get(evidence.label, 0.0) - mass * p)
+    fields = dict(reliability.fields)
+    for name, p in (evidence.fields or {}).items():
+        r, w = fields.get(name, (0.0, 0.0))
+        fields[name] = (max(0.0, r - mass * p), max(0.0, w - mass * (1.0 - p)))
+    return replace(
+        reliability,
+        accuracy=(prior + right) / (PRIOR_STRENGTH + right + wrong),
+        evidence=right + wrong,
+        confusion=confusion,
+        fields=fields,
+    )

@@ -1,0 +1,140 @@
+"""Calibration and the chosen threshold (core.quality.calibration, core.quality.project_quality):
+confidence that means what it says, and a review share near the NGO's target (issue 15)."""
+
+from __future__ import annotations
+
+import random
+
+from core.quality.calibration import (
+    MIN_CHECKS,
+    MIN_DECISIONS,
+    Calibration,
+    Check,
+    RecentDecision,
+    choose_threshold,
+    fit_calibration,
+)
+from core.quality.project_quality import ProjectQuality, settle
+from task_types import Verdict
+
+
+def overconfident_checks(n: int, seed: int = 3) -> list[Check]:
+    """Decisions stated at 0.97 that are right 85 % of the time, and at 0.75 right 60 %."""
+    rng = random.Random(seed)
+    checks = []
+    for i in range(n):
+        stated, true = (0.97, 0.85) if i % 2 else (0.75, 0.60)
+        checks.append(Check(stated, rng.random() < true))
+    return checks
+
+
+def test_an_overconfident_model_is_pulled_in_towards_its_real_accuracy() -> None:
+    calibration = fit_calibration(overconfident_checks(400))
+    assert calibration.checks == 400
+    assert abs(calibration(0.97) - 0.85) < 0.05
+    assert abs(calibration(0.75) - 0.60) < 0.07
+    # Still a ranking: more confident stays more confident.
+    assert calibration(0.97) > calibration(0.75)
+
+
+def test_too_few_checks_leave_the_confidence_alone() -> None:
+    calibration = fit_calibration(overconfident_checks(MIN_CHECKS - 1))
+    assert calibration.checks == 0
+    assert calibration(0.93) == 0.93
+
+
+def test_a_calibration_survives_its_json_and_refuses_nonsense() -> None:
+    fitted = fit_calibration(overconfident_checks(100))
+    again = Calibration.from_json(fitted.to_json())
+    assert abs(again(0.9) - fitted(0.9)) < 1e-4
+    assert Calibration.from_json({"a": -1, "b": 0, "checks": 5}).checks == 0
+    assert Calibration.from_json("nope").checks == 0
+
+
+def decisions(ceiling_confidences: list[float], early: int) -> list[RecentDecision]:
+    """``early`` tasks accepted before the ceiling (at 0.95), the others decided at it."""
+    found = [RecentDecision(0.95, 3) for _ in range(early)]
+    return found + [RecentDecision(c, 5) for c in ceiling_confidences]
+
+
+def test_the_threshold_keeps_the_review_share_at_the_target() -> None:
+    # 100 decisions: 70 accepted early, 30 at the ceiling spread from 0.60 to 0.89.
+    recent = decisions([0.60 + 0.01 * i for i in range(30)], early=70)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.85
+    )
+    assert choice.reason == "share_target"
+    assert choice.expected_share is not None and choice.expected_share <= 0.10
+    assert choice.expected_share >= 0.09  # near it, not far under
+    assert choice.threshold <= 0.9
+    # At the default, 30 % would go to review.
+    at_default = sum(1 for d in recent if d.answers >= 5 and d.confidence < 0.9) / len(recent)
+    assert at_default == 0.30
+
+
+def test_the_accuracy_target_wins_over_the_share_and_says_so() -> None:
+    recent = decisions([0.30 + 0.01 * i for i in range(60)], early=40)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.85
+    )
+    assert choice.reason == "accuracy_target"
+    assert choice.expected_accuracy is not None and choice.expected_accuracy >= 0.85
+    assert choice.expected_share is not None and choice.expected_share > 0.10
+    assert "accuracy target" in choice.note
+
+
+def test_an_unspent_review_budget_goes_to_the_least_confident_tasks() -> None:
+    # 100 decisions: 95 accepted early, 5 at the ceiling from 0.91 to 0.95 (accepted at 0.9).
+    recent = decisions([0.91, 0.92, 0.93, 0.94, 0.95], early=95)
+    recent[:3] = [RecentDecision(0.5, 5), RecentDecision(0.6, 5), RecentDecision(0.7, 5)]
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.05, target_accuracy=0.85
+    )
+    # 3 % go to review at 0.9; the threshold rises until 5 % would.
+    assert choice.threshold > 0.9 and choice.expected_share == 0.05
+
+
+def test_too_few_decisions_keep_the_default() -> None:
+    recent = decisions([0.6] * 10, early=MIN_DECISIONS - 11)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.1, target_accuracy=0.9
+    )
+    assert (choice.threshold, choice.reason) == (0.9, "default")
+
+
+def verdict(confidence: float) -> Verdict:
+    return Verdict(
+        answer={"label": "spam"},
+        confidence=confidence,
+        agreed=confidence >= 0.9,
+        details={"reason": "agreed" if confidence >= 0.9 else "low_confidence", "threshold": 0.9},
+    )
+
+
+def test_the_chosen_threshold_only_decides_at_the_ceiling() -> None:
+    quality = ProjectQuality(Calibration(), threshold=0.7)
+    # While more answers may come, the task still asks for one at 0.8...
+    assert not settle(verdict(0.8), quality, None, final=False).agreed
+    # ...and at the ceiling it is accepted instead of going to a reviewer.
+    settled = settle(verdict(0.8), quality, None, final=True)
+    assert settled.agreed and settled.details["threshold"] == 0.7
+    # A threshold chosen above the type's sends a 0.92 at the ceiling to a reviewer.
+    assert not settle(verdict(0.92), ProjectQuality(Calibration(), 0.95), None, final=True).agreed
+    # The NGO's own review.agreement is never overruled.
+    assert not settle(verdict(0.8), quality, 0.85, final=True).agreed
+
+
+def test_a_calibrated_confidence_is_what_the_result_carries() -> None:
+    calibration = fit_calibration(overconfident_checks(400))
+    settled = settle(verdict(0.97), ProjectQuality(calibration, None), None)
+    assert settled.details["raw_confidence"] == 0.97
+    assert abs(settled.confidence - calibration(0.97)) < 1e-9
+    assert not settled.agreed  # 0.97 stated is about 0.85 meant: short of 0.9
+
+
+def test_a_verdict_refused_for_another_reason_stays_refused() -> None:
+    rivals = Verdict(
+        answer={"text": "x"}, confidence=0.95, agreed=False,
+        details={"reason": "close_rivals", "threshold": 0.9},
+    )  # fmt: skip
+    assert not settle(rivals, ProjectQuality(Calibration(), 0.6), None, final=True).agreed

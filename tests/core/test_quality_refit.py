@@ -1,0 +1,182 @@
+"""The periodic per-project refit (core.quality.refit) on the real Redis and the real scripts:
+Dawid-Skene over the project's recent answers replaces the online confusion counts, once per
+refit, reading a bounded window, never touching a decided task (issue 15)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import redis
+
+from core.board.runner import BoardPolicy, Claimed, NewTask
+from core.clock import ManualClock
+from core.ids import new_volunteer_id
+from core.quality.aggregation import Outcome, aggregate_task
+from core.quality.project_quality import QUALITY_FIELD, REFIT_EARLY, record_decision
+from core.quality.refit import refit_project
+from core.quality.reputation import ReputationOps, Update, apply_updates
+from core.quality.reputation_model import Source, evidence_deltas
+from task_types.reliability import Evidence, Reliability
+from tests.support.board import TestBoard
+from tests.support.snapshots import store_contents
+
+LABELS = ["ok", "spam"]
+PAYLOAD = {"content": "Win a prize", "labels": LABELS}
+
+
+def make_project(board: TestBoard, agreement: float | None = None) -> str:
+    document = {
+        "name": "refit",
+        "task_type": "moderation",
+        "redundancy": 3,
+        "review": {"agreement": agreement, "spot_check_rate": 0.0},
+        "instructions": "Label it.",
+        "created_at_ms": board.clock.script_now() or 0,
+    }
+    return board.create_project(BoardPolicy(redundancy=3), document=document)
+
+
+def store_decided(
+    board: TestBoard, project: str, task: int, votes: Sequence[tuple[str, str]]
+) -> None:
+    """A decided task as the board keeps it: payload, answers, a recorded decision."""
+    pk = board.keys.project(project)
+    task_id = f"t{task:010d}"
+    entries = [{"volunteer_id": v, "answer": {"label": label}} for v, label in votes]
+    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
+    board.client.hset(pk.answers, task_id, json.dumps(entries))
+    board.run(record_decision(pk, board.clock, task_id, len(votes), 0.9))
+
+
+def theta(board: TestBoard, project: str, volunteer: str, true: str) -> float:
+    """The volunteer's estimated probability of answering ``true`` when it is the truth."""
+    [found] = board.run(
+        ReputationOps(board.keys, board.clock).reliabilities(project, "moderation", [volunteer])
+    )
+    assert isinstance(found, Reliability)
+    return math.exp(found.label_log_likelihoods(true, LABELS)[LABELS.index(true)])
+
+
+def wrongly_credit(board: TestBoard, project: str, volunteer: str, times: int) -> None:
+    """Early mistakes: credits saying ``volunteer`` answered ``ok`` right, many times."""
+    for n in range(times):
+        evidence = Evidence(right=1.0, label="ok", truth={"ok": 1.0})
+        deltas = tuple(evidence_deltas("moderation", project, evidence, Source.AGREEMENT))
+        apply_updates(board, {volunteer: Update(f"early:{project}:{n}", deltas)})
+
+
+def crowd_with_a_liar(board: TestBoard, project: str, tasks: int) -> tuple[list[str], str]:
+    """Three volunteers who answer right and one who always answers the other label."""
+    good = [new_volunteer_id() for _ in range(3)]
+    liar = new_volunteer_id()
+    for task in range(tasks):
+        truth = LABELS[task % 2]
+        other = LABELS[1 - task % 2]
+        store_decided(board, project, task, [*((v, truth) for v in good), (liar, other)])
+    return good, liar
+
+
+def test_the_refit_corrects_early_mistakes(board: TestBoard) -> None:
+    project = make_project(board)
+    good, liar = crowd_with_a_liar(board, project, tasks=60)
+    wrongly_credit(board, project, liar, times=20)
+    assert theta(board, project, liar, "ok") > 0.8  # the online counts trust the liar
+
+    done = refit_project(board, project, "r1")
+
+    assert done is not None and done.tasks == 60 and done.volunteers == 4
+    assert theta(board, project, liar, "ok") < 0.3
+    assert theta(board, project, liar, "spam") < 0.3
+    for volunteer in good:
+        assert theta(board, project, volunteer, "ok") > 0.8
+        assert theta(board, project, volunteer, "spam") > 0.8
+
+
+def rep_hashes(board: TestBoard, volunteers: Sequence[str]) -> dict[str, Any]:
+    return {v: board.client.hgetall(board.keys.reputation(v)) for v in volunteers}
+
+
+def test_a_redelivered_refit_writes_nothing_again(board: TestBoard, clock: ManualClock) -> None:
+    project = make_project(board)
+    good, liar = crowd_with_a_liar(board, project, tasks=30)
+    first = refit_project(board, project, "r7")
+    assert first is not None and first.volunteers == 4
+    after_first = rep_hashes(board, [*good, liar])
+    # Online evidence arrives after the refit; the redelivered refit must not undo it.
+    wrongly_credit(board, project, liar, times=3)
+    after_credit = rep_hashes(board, [*good, liar])
+    clock.advance(1)  # a redelivery comes later
+
+    again = refit_project(board, project, "r7")
+
+    assert again is not None and again.volunteers == 0
+    assert rep_hashes(board, [*good, liar]) == after_credit
+    assert after_credit[liar] != after_first[liar]
+
+
+def test_a_refit_reads_a_bounded_window_of_the_newest_tasks(board: TestBoard) -> None:
+    project = make_project(board)
+    crowd_with_a_liar(board, project, tasks=50)
+    done = refit_project(board, project, "r1", max_tasks=20)
+    assert done is not None
+    assert (done.tasks, done.answers) == (20, 80)
+    state = json.loads(str(board.client.hget(board.keys.project(project).project, QUALITY_FIELD)))
+    assert state["refit"]["tasks"] == 20
+
+
+def test_a_decision_is_recorded_once_and_the_refit_comes_due(board: TestBoard) -> None:
+    project = make_project(board)
+    pk = board.keys.project(project)
+    due = []
+    for task in range(max(REFIT_EARLY)):
+        recorded = board.run(record_decision(pk, board.clock, f"t{task:010d}", 3, 0.9))
+        due.append(recorded.refit_due)
+    assert [i + 1 for i, d in enumerate(due) if d] == sorted(REFIT_EARLY)
+    # The same decision again (a redelivered message) is not counted twice.
+    again = board.run(record_decision(pk, board.clock, "t0000000024", 3, 0.9))
+    assert not again.refit_due
+    assert board.client.zcard(pk.quality_recent) == max(REFIT_EARLY)
+
+
+def resolve(board: TestBoard, project: str, labels: Sequence[str]) -> str:
+    volunteers = [new_volunteer_id() for _ in labels]
+    task_id = ""
+    for volunteer, label in zip(volunteers, labels, strict=True):
+        lease = board.claim(project, volunteer)
+        assert isinstance(lease, Claimed), lease
+        board.submit(lease.assignment_id, volunteer, {"label": label})
+        task_id = lease.task_id
+    outcome = aggregate_task(board, project, task_id)
+    assert outcome.outcome in (Outcome.RESOLVED, Outcome.REVIEW), outcome
+    return task_id
+
+
+def decided_state(raw: redis.Redis, board: TestBoard, project: str) -> dict[bytes, Any]:
+    """Every key of the project, its hash without the refit's own ``quality`` field."""
+    tag = f"{{p:{project}}}".encode()
+    contents = store_contents(raw, lambda key: tag in key)
+    project_key = board.keys.project(project).project.encode()
+    kind, fields, expires = contents[project_key]
+    contents[project_key] = (kind, [(k, v) for k, v in fields if k != b"quality"], expires)
+    return contents
+
+
+def test_the_refit_never_changes_a_recorded_decision(board: TestBoard, redis_url: str) -> None:
+    project = make_project(board, agreement=0.6)
+    board.create_tasks(project, [NewTask(dict(PAYLOAD)) for _ in range(6)])
+    decided = [resolve(board, project, ["spam", "spam", "ok"]) for _ in range(3)]
+    decided += [resolve(board, project, ["ok", "spam", "ok"]) for _ in range(3)]
+    raw = redis.Redis.from_url(redis_url)
+    before = decided_state(raw, board, project)
+
+    done = refit_project(board, project, "r1")
+
+    assert done is not None and done.tasks == 6
+    assert decided_state(raw, board, project) == before
+    for task_id in decided:  # a redelivered aggregation still finds nothing to do
+        assert aggregate_task(board, project, task_id).outcome is Outcome.NOTHING
+    assert decided_state(raw, board, project) == before
+    raw.close()
