@@ -81,8 +81,8 @@ async def test_erasure_on_the_cluster_leaves_no_key_on_any_master(
     assert len(exported.json()["answers"]) == 3
     assert exported.json()["review_rights"] == [s["project_id"]]
     before = holding(board.client, [erased_id, NAME])
-    # What names them is spread over the cluster: the scan must reach every master.
-    assert len(masters_holding(board, before)) == 3, before
+    # What names them is spread over the cluster (the slots of their ids): over several masters.
+    assert len(masters_holding(board, before)) >= 2, before
 
     gone = await api.delete("/v1/me", headers=erased)
     assert gone.status_code == 202, gone.text
