@@ -1,4 +1,4 @@
-""""My profile" in process (no browser): the profile is saved with the API's rules (``PATCH
+""" "My profile" in process (no browser): the profile is saved with the API's rules (``PATCH
 /v1/me``), bad input is said beside its field (422), a form without its CSRF token is refused,
 and new languages change at once which projects ``/work`` offers."""
 
