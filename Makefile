@@ -80,7 +80,7 @@ messages: venv
 check: lint types test
 
 # The benchmarks themselves (bench/ also holds modules they import or start, e.g. bare_app.py).
-BENCHMARKS := board redis_mux api pipeline submit quality web fairness insights
+BENCHMARKS := board redis_mux api pipeline submit quality web fairness insights scale
 
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet -e . --group bench

@@ -45,6 +45,7 @@ from core.accounts.tokens import token_hash
 from core.board.claims import Claims
 from core.board.runner import AsyncBoard
 from core.projects.catalogue import ProjectCatalogue
+from core.projects.changes import ProjectChangeListener
 from core.ratelimit import RateLimits
 from core.redis.clients import async_redis_client, hot_path_mux, limits_cluster_uri, redis_url
 from core.redis.keys import Keys
@@ -107,9 +108,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             board, client, keys, lease_seconds=settings.review_lease_seconds
         )
         web = start_web(app, client, keys, app.state.accounts)
+        # Projects changed by another process: this one's copies go at once.
+        app.state.project_changes = changes = ProjectChangeListener(settings, keys)
+        await changes.start()
         try:
             yield
         finally:
+            await changes.aclose()
             await web.mailer.drain()  # the mails the pages are still sending
             await mux.aclose()
             await client.aclose()

@@ -30,6 +30,14 @@ Usage::
     .venv/bin/python bench/pipeline.py --quick    # smaller sizes
     .venv/bin/python bench/pipeline.py --smoke    # correctness only, tiny sizes (~20 s)
     .venv/bin/python bench/pipeline.py --logs DIR # keep the processes' logs in DIR
+    .venv/bin/python bench/pipeline.py --rabbitmq # the broker on RabbitMQ: latency only
+    .venv/bin/python bench/pipeline.py --cluster  # the board on a Redis Cluster: latency only
+
+With ``--rabbitmq`` the broker is the RabbitMQ of ``RUCHE_TEST_AMQP_URL`` (127.0.0.1:5672 by
+default, as the tests use it), its queues behind a prefix of the run's own and deleted at the
+end; only part 1 runs (parts 2 and 3 count messages in the Redis broker's keys). With
+``--cluster`` the board is on a Redis Cluster of 3 masters and 3 replicas (started as the tests
+start theirs), the broker on the throw-away ``redis-server`` (or RabbitMQ); only part 1 too.
 
 A throw-away ``redis-server`` is started (no persistence), and with it the API (``ruche api``),
 the relay (``ruche relay``) and the worker (one process, ``RUCHE_WORKER_THREADS`` threads,
@@ -227,7 +235,7 @@ class Receiver:
 class Processes:
     """Ruche's processes for the run, each in a session of its own, logging to ``logs``."""
 
-    def __init__(self, redis_url: str, logs: Path) -> None:
+    def __init__(self, redis_url: str, logs: Path, broker: dict[str, str] | None = None) -> None:
         # Here, not at the top: the workers import this module as bench.pipeline (see main).
         from unlimited import UNLIMITED
 
@@ -241,6 +249,7 @@ class Processes:
             dramatiq_worker_timeout=str(IDLE_POLL_MS),
             **UNLIMITED,
         )
+        self.env.update(broker or {})  # --rabbitmq, --cluster: the broker's and board's own
         self.logs = logs
         self.running: dict[str, subprocess.Popen[bytes]] = {}
         self.started = 0
@@ -382,7 +391,7 @@ def set_up(http: httpx.Client, receiver: Receiver) -> Ngo:
 
 def review_reasons(client: redis.Redis, project_id: str) -> dict[str, int]:
     """The project's tasks waiting for a reviewer, by the reason they were sent there."""
-    pk = Keys().project(project_id)
+    pk = Keys(os.environ.get("RUCHE_KEY_PREFIX", "ruche:")).project(project_id)
     waiting = client.zrange(pk.review_queue, 0, -1)
     records = client.hmget(pk.tasks, waiting) if waiting else []
     return dict(Counter(str(json.loads(r).get("review", "?")) for r in records if r))
@@ -568,15 +577,26 @@ def print_report(res: dict[str, Any]) -> None:
                   "problem, not a pipeline one)")  # fmt: skip
 
 
-def run(redis_url: str, logs: Path, plan: Plan, mode: str) -> dict[str, Any]:
+def run(
+    redis_url: str, logs: Path, plan: Plan, mode: str, broker: dict[str, str] | None = None
+) -> dict[str, Any]:
     started = time.monotonic()
     env = {
         "cpus": os.cpu_count(),
         "python": platform.python_version(),
         "load_before": os.getloadavg()[0],
+        "broker": "rabbitmq" if "amqp" in (broker or {}).get("RUCHE_BROKER_URL", "") else "redis",
+        "board": "cluster" if (broker or {}).get("RUCHE_REDIS_CLUSTER") else "redis",
     }
-    processes = Processes(redis_url, logs)
-    client = redis.Redis.from_url(redis_url, decode_responses=True)
+    processes = Processes(redis_url, logs, broker)
+    client: redis.Redis
+    if env["board"] == "cluster":
+        from redis.cluster import RedisCluster
+
+        board_url = processes.env["RUCHE_REDIS_URL"]
+        client = RedisCluster.from_url(board_url, decode_responses=True)  # type: ignore[assignment]
+    else:
+        client = redis.Redis.from_url(redis_url, decode_responses=True)
     receiver = Receiver()
     with ExitStack() as stack:
         stack.callback(client.close)
@@ -590,6 +610,8 @@ def run(redis_url: str, logs: Path, plan: Plan, mode: str) -> dict[str, Any]:
 
         print("measuring submission -> webhook latency ...", file=sys.stderr, flush=True)
         latency = measure_latency(ngo, receiver, client, plan.latency_tasks)
+        if broker:
+            return latency_only(env, mode, latency, started)
         wait_until(lambda: queued(client, PIPELINE_QUEUES) == 0, "the latency run's messages")
         processes.stop("worker")
 
@@ -620,12 +642,40 @@ def run(redis_url: str, logs: Path, plan: Plan, mode: str) -> dict[str, Any]:
     return res
 
 
+def latency_only(
+    env: dict[str, Any], mode: str, latency: dict[str, Any], started: float
+) -> dict[str, Any]:
+    """Part 1's report alone (the broker on RabbitMQ)."""
+    env["load_after"] = os.getloadavg()[0]
+    res = {"env": env, "mode": mode, "latency": latency, "elapsed_s": time.monotonic() - started}
+    lat = latency
+    print(f"\nRuche event pipeline benchmark ({mode} run, board on {env['board']}, broker on "
+          f"{env['broker']}, latency only)")  # fmt: skip
+    print(f"  {env['cpus']} CPUs, one worker process with {THREADS} threads; load average "
+          f"{env['load_before']:.2f} before, {env['load_after']:.2f} after")  # fmt: skip
+    print(f"1. last answer sent -> webhook arrived  p50 {lat['p50_ms']:8.1f} ms   "
+          f"p99 {lat['p99_ms']:8.1f} ms   max {lat['max_ms']:.1f} ms")  # fmt: skip
+    print(f"     of which answer -> result published  p50 {lat['decide_p50_ms']:6.1f} ms   "
+          f"p99 {lat['decide_p99_ms']:6.1f} ms")  # fmt: skip
+    print(json.dumps(res, sort_keys=True))
+    from sanity import require_finite
+
+    require_finite(res, "bench/pipeline.py")
+    return res
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
     sizes = parser.add_mutually_exclusive_group()
     sizes.add_argument("--quick", action="store_true", help="smaller sizes")
     sizes.add_argument("--smoke", action="store_true", help="correctness only: tiny sizes")
     parser.add_argument("--logs", type=Path, help="keep the processes' logs in this directory")
+    parser.add_argument("--rabbitmq", action="store_true", help="the broker on RabbitMQ")
+    parser.add_argument("--cluster", action="store_true", help="the board on a Redis Cluster")
+    parser.add_argument(
+        "--no-notify", action="store_true", help="with --cluster: no XADD notifications (the "
+        "relay sleeps between rounds, the baseline of what they save)",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
     plan = {"smoke": SMOKE, "quick": QUICK, "full": FULL}[mode]
@@ -635,7 +685,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         logs = args.logs or Path(tmp)
         logs.mkdir(parents=True, exist_ok=True)
-        run(server.url, logs, plan, mode)
+        if not args.rabbitmq and not args.cluster:
+            run(server.url, logs, plan, mode)
+            return 0
+        sys.path.insert(0, str(REPO))
+        from tests.support.rabbitmq import delete_queues, rabbitmq_url, unique_prefix
+        from tests.support.redis_cluster import start_cluster
+
+        settings = {"RUCHE_BROKER_URL": server.url}
+        with ExitStack() as stack:
+            if args.rabbitmq:
+                url, prefix = rabbitmq_url(), unique_prefix()
+                os.environ["RUCHE_KEY_PREFIX"] = prefix  # review_reasons reads the run's keys
+                settings.update(RUCHE_BROKER_URL=url, RUCHE_KEY_PREFIX=prefix)
+                stack.callback(delete_queues, url, prefix)
+            if args.cluster:
+                cluster = start_cluster(Path(tmp) / "cluster")
+                stack.callback(cluster.stop)
+                for node in cluster.nodes if args.no_notify else []:
+                    node.client().config_set("notify-keyspace-events", "")
+                settings.update(
+                    RUCHE_REDIS_URL=cluster.url,
+                    RUCHE_REDIS_CLUSTER="1",
+                    RUCHE_REDIS_CLUSTER_NODES=cluster.node_list,
+                )
+            run(server.url, logs, plan, mode, settings)
     return 0
 
 

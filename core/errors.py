@@ -47,7 +47,8 @@ itself, which never reach the API).
     │   ├── TaskBusy              409 task_busy        (live leases still out; retry later)
     │   ├── ReopenRefused         409 max_redundancy_reached (a reopen past the project's ceiling)
     │   ├── ProjectClosed         409 project_closed   (its deadline passed; no new tasks or edits)
-    │   └── ProjectEdited         409 conflict         (edited by someone else meanwhile; retry)
+    │   ├── ProjectEdited         409 conflict         (edited by someone else meanwhile; retry)
+    │   └── ProfileChanged        409 profile_changed  (internal: a claim redone on a fresh profile)
     ├── TooManyRequests           429 too_many_requests   (retry_after_s: when to try again)
     │   ├── TooManyAssignments    429 too_many_assignments
     │   └── RateLimited           429 rate_limited  (core/ratelimit.py: a rate limit said no)
@@ -93,6 +94,7 @@ __all__ = [
     "NotAReviewer",
     "NotFound",
     "OrgVolunteerNotFound",
+    "ProfileChanged",
     "ProjectClosed",
     "ProjectEdited",
     "ProjectNotFound",
@@ -283,6 +285,13 @@ class InvitationRefused(Forbidden):
 
 class CharterNotAccepted(Forbidden):
     code = "charter_not_accepted"
+
+
+class ProfileChanged(Conflict):
+    """A claim decided on a remembered profile that another process changed since: the caller
+    reads it again and claims anew (never answered as such)."""
+
+    code = "profile_changed"
 
 
 class NotAReviewer(Forbidden):

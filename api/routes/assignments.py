@@ -29,9 +29,10 @@ from api.json_body import BoundedJsonRoute, read_json, read_optional_json, reque
 from api.openapi.error_responses import RATE_LIMIT_HEADERS, error_responses
 from api.ratelimit import limits_of
 from core.accounts.charter import Charters, require_current_charter
-from core.accounts.store import Accounts
+from core.accounts.store import Accounts, VolunteerProfile
 from core.board.claims import Assignment, Claims
 from core.clock import utc_from_ms
+from core.errors import CharterNotAccepted, ProfileChanged
 from core.projects.facts import ProjectContext, project_context
 from core.review.reviewers import ReviewItem
 from core.settings import Settings
@@ -165,14 +166,33 @@ async def claim(request: Request) -> Response:
     me = await authenticated(request, "vol", also="claims")
     body = await read_optional_json(request, _CLAIM_BODY) or ClaimRequest()
     state = request.app.state
-    profile = await cast(Accounts, state.accounts).volunteer(me.id)
-    await require_current_charter(
-        cast(Charters, state.charters), profile.extra, profile.charter_accepted_at_ms
-    )
-    cap = cast(Settings, state.settings).live_assignment_cap(profile.accepted_answers)
-    assignment = await cast(Claims, state.claims).claim(
-        profile, task_types=body.task_types, project_id=body.project_id, cap=cap
-    )
+    accounts, charters = cast(Accounts, state.accounts), cast(Charters, state.charters)
+    settings, claims = cast(Settings, state.settings), cast(Claims, state.claims)
+
+    async def claim_as(profile: VolunteerProfile, remembered: bool) -> Assignment | None:
+        await require_current_charter(charters, profile.extra, profile.charter_accepted_at_ms)
+        return await claims.claim(
+            profile,
+            task_types=body.task_types,
+            project_id=body.project_id,
+            cap=settings.live_assignment_cap(profile.accepted_answers),
+            profile_rev=profile.rev if remembered else None,
+        )
+
+    # The profile as this process remembers it: a claim made on it checks its stamp in the
+    # reservation (core.accounts.store). A change the person made on another process since (a
+    # new language, a charter accepted again) is decided anew on the profile as it is now; so
+    # is a claim that found nothing, which never reached the reservation (one read more).
+    remembered = await accounts.remembered_volunteer(me.id)
+    try:
+        assignment = await claim_as(remembered, True)
+    except (ProfileChanged, CharterNotAccepted):
+        assignment = await claim_as(await accounts.volunteer(me.id), False)
+    else:
+        if assignment is None:
+            profile = await accounts.volunteer(me.id)
+            if profile.rev != remembered.rev:
+                assignment = await claim_as(profile, False)
     if assignment is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
     context = await _context(request, assignment.project_id)

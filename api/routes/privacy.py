@@ -33,7 +33,7 @@ from core.errors import OrgVolunteerNotFound, ProjectNotFound, TaskNotFound
 from core.privacy import export_volunteer, org_deletion, start_volunteer_erasure
 from core.privacy.starting import delete_project as delete_project_now
 from core.privacy.starting import delete_task as delete_task_now
-from core.projects.index import index_changed
+from core.projects.changes import announce_project_change
 
 __all__ = ["router"]
 
@@ -206,5 +206,5 @@ async def delete_org(
     records = await accounts.org_keys(org_id)
     hashes = [str(r["hash"]) for r in records.values() if isinstance(r, dict) and r.get("hash")]
     await board.run(org_deletion(keys, org_id, hashes, _now_ms()))
-    index_changed()
+    await announce_project_change(board.client, keys)
     return Deletion(kind="organisation", id=org_id)

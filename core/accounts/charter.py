@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import redis.asyncio
 
+from core.accounts.store import PROFILE_STAMP
 from core.errors import CharterNotAccepted, NotFound
 from core.recent import Recent
 from core.redis.keys import Keys
@@ -106,9 +107,13 @@ class Charters:
     async def accept(self, volunteer_id: str, charter: Charter) -> None:
         """Record an organisation's charter accepted (the operator's: ``Accounts.accept_charter``,
         which the pages call too)."""
-        await self.client.hset(
-            self.keys.volunteer(volunteer_id), f"charter:{charter.owner}", charter.version
-        )
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self.keys.volunteer(volunteer_id), f"charter:{charter.owner}", charter.version
+            )
+            # Its claims on the organisation's projects depend on it: bump the stamp.
+            pipe.hincrby(self.keys.volunteer(volunteer_id), PROFILE_STAMP, 1)
+            await pipe.execute()
 
 
 def accepted_version(extra: dict[str, str], owner: str, accepted_at_ms: int | None) -> int:

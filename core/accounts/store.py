@@ -14,11 +14,14 @@ cost a Redis round trip on the claim/submit path:
 
 - a volunteer token, once found, for :data:`VOLUNTEER_TOKEN_TTL_SECONDS`: volunteer tokens are
   never revoked (there is no route for it; organisation keys, which are, are always read);
-- a volunteer's profile for :data:`PROFILE_TTL_SECONDS`, forgotten at once when this process
-  changes it (charter, goal, languages…): another API process sees a change within that time.
-  A profile without the charter accepted is never served from memory: what it is refused for
-  (claims, reviews) is what the person's next request, on any process, must see lifted as soon
-  as they accept it (accepting cannot be undone, so a remembered acceptance stays true).
+- a volunteer's profile, for the claim only (:meth:`Accounts.remembered_volunteer`), for
+  :data:`PROFILE_TTL_SECONDS`. What the person changed on another API process is still seen by
+  their next claim: every change of the profile (charter, goal, languages, skills, name…) bumps
+  its stamp (the ``rev`` field, :func:`bump_profile`), the claim's reservation, which runs on
+  the volunteer's own keys anyway, compares it with the remembered profile's
+  (``reserve_slot.lua``), and a claim decided on an older profile is undone and decided again
+  on the profile read afresh (``ProfileChanged``). Every other route reads the profile
+  (:meth:`Accounts.volunteer`). A profile without the charter accepted is never remembered.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ import secrets
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import redis.asyncio
 from redis.exceptions import WatchError
@@ -43,17 +46,21 @@ from core.redis.keys import Keys
 
 __all__ = [
     "MAX_LIVE_ORG_KEYS",
+    "PROFILE_STAMP",
     "PROFILE_TTL_SECONDS",
     "VOLUNTEER_TOKEN_TTL_SECONDS",
     "Accounts",
     "EmailTaken",
     "Principal",
     "VolunteerProfile",
+    "bump_profile",
 ]
 
 MAX_LIVE_ORG_KEYS = 2
 VOLUNTEER_TOKEN_TTL_SECONDS = 60.0
 PROFILE_TTL_SECONDS = 1.0
+#: The profile hash's field that every change bumps (read by ``reserve_slot.lua``).
+PROFILE_STAMP = "rev"
 # Far more than the volunteers active at once on one API process; a bound on memory.
 REMEMBERED_VOLUNTEERS = 50_000
 # WATCH/MULTI rounds of one key change (each lost round is another change's success).
@@ -86,6 +93,8 @@ class VolunteerProfile:
     weekly_goal_minutes: int | None
     created_at_ms: int
     extra: dict[str, str] = field(default_factory=dict, repr=False)
+    #: The profile's stamp when read: bumped by every change (:func:`bump_profile`).
+    rev: int = 0
     #: Answers of theirs that agreed with their task's result (their stats' ``accepted``): what
     #: their live-assignment cap grows with (``Settings.live_assignment_cap``).
     accepted_answers: int = 0
@@ -94,6 +103,13 @@ class VolunteerProfile:
     def email(self) -> str | None:
         """The address the person gave (normalised), if any."""
         return self.extra.get("email")
+
+
+def bump_profile(pipe: Any, keys: Keys, volunteer_id: str) -> None:
+    """Queue the bump of the volunteer's profile stamp on ``pipe``, in the same pipeline or
+    transaction as the change itself (same key, same slot): a claim decided on the profile as
+    it was is then refused by its reservation (see the module docstring)."""
+    pipe.hincrby(keys.volunteer(volunteer_id), PROFILE_STAMP, 1)
 
 
 def _now_ms() -> int:
@@ -307,17 +323,28 @@ class Accounts:
 
     async def confirm_email(self, volunteer_id: str) -> None:
         """The person followed a link mailed to their address: it is theirs (first time kept)."""
-        await self.client.hsetnx(self.keys.volunteer(volunteer_id), "email_confirmed", _now_ms())
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hsetnx(self.keys.volunteer(volunteer_id), "email_confirmed", _now_ms())
+            bump_profile(pipe, self.keys, volunteer_id)
+            await pipe.execute()
         self._profiles.forget(volunteer_id)
 
     async def volunteer(self, volunteer_id: str) -> VolunteerProfile:
+        """The volunteer's profile as it is now (one round trip)."""
+        read_at = self._profiles.now()
+        profile = await self._read_volunteer(volunteer_id)
+        if profile.charter_accepted_at_ms is not None:
+            self._profiles.put(volunteer_id, profile, read_at)
+        return profile
+
+    async def remembered_volunteer(self, volunteer_id: str) -> VolunteerProfile:
+        """The profile as this process remembers it, for a claim: the caller passes its
+        ``rev`` to the claim, whose reservation refuses it if it is no longer the profile's
+        (``ProfileChanged``: then read it with :meth:`volunteer` and claim again)."""
         known = self._profiles.get(volunteer_id)
         if known is not None and known.charter_accepted_at_ms is not None:
             return known
-        read_at = self._profiles.now()
-        profile = await self._read_volunteer(volunteer_id)
-        self._profiles.put(volunteer_id, profile, read_at)
-        return profile
+        return await self.volunteer(volunteer_id)
 
     async def _read_volunteer(self, volunteer_id: str) -> VolunteerProfile:
         async with self.client.pipeline(transaction=False) as pipe:
@@ -336,7 +363,8 @@ class Accounts:
             charter_accepted_at_ms=int(charter) if charter else None,
             weekly_goal_minutes=int(goal) if goal else None,
             created_at_ms=int(raw["created"]),
-            extra={str(k): str(v) for k, v in raw.items() if k != "token"},
+            extra={str(k): str(v) for k, v in raw.items() if k not in ("token", PROFILE_STAMP)},
+            rev=int(raw.get(PROFILE_STAMP) or 0),
             accepted_answers=int(accepted or 0),
         )
 
@@ -357,13 +385,17 @@ class Accounts:
         async with self.client.pipeline(transaction=True) as pipe:
             pipe.hsetnx(key, "charter", now)
             pipe.hset(key, "charter_version", int(version or 1))
+            bump_profile(pipe, self.keys, volunteer_id)
             pipe.hget(key, "charter")
             *_, first = await pipe.execute()
         self._profiles.forget(volunteer_id)
         return int(first or now)
 
     async def set_goal(self, volunteer_id: str, weekly_minutes: int) -> None:
-        await self.client.hset(self.keys.volunteer(volunteer_id), "goal", weekly_minutes)
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.hset(self.keys.volunteer(volunteer_id), "goal", weekly_minutes)
+            bump_profile(pipe, self.keys, volunteer_id)
+            await pipe.execute()
         self._profiles.forget(volunteer_id)
 
     async def update_volunteer(
@@ -385,6 +417,9 @@ class Accounts:
         if changes:
             # HSET on a missing hash would create a half profile: check it exists first.
             await self._read_volunteer(volunteer_id)
-            await self.client.hset(self.keys.volunteer(volunteer_id), mapping=changes)
+            async with self.client.pipeline(transaction=True) as pipe:
+                pipe.hset(self.keys.volunteer(volunteer_id), mapping=changes)
+                bump_profile(pipe, self.keys, volunteer_id)
+                await pipe.execute()
             self._profiles.forget(volunteer_id)
         return await self.volunteer(volunteer_id)

@@ -69,7 +69,13 @@ from core.board.matching import (
 from core.board.models import Claimable, Claimed, Heartbeat, LeaseContext, Submitted
 from core.board.runner import REDIS_FAILURES, AsyncBoard, RedisFailure
 from core.board.script_calls import Batch
-from core.errors import AssignmentNotFound, LeaseNotLive, ProjectNotFound, RucheError
+from core.errors import (
+    AssignmentNotFound,
+    LeaseNotLive,
+    ProfileChanged,
+    ProjectNotFound,
+    RucheError,
+)
 from core.projects.catalogue import ProjectCatalogue
 from core.recent import Recent
 from core.redis.keys import Keys
@@ -80,6 +86,8 @@ log = structlog.get_logger(__name__)
 
 #: The release reason of a claim handed back because the volunteer was at the cap.
 OVER_THE_CAP = "over_the_cap"
+#: The reason of a lease handed back because the claim was decided on a profile changed since.
+PROFILE_CHANGED = "profile_changed"
 #: Projects a claim looks at, at most, when the best :data:`MAX_PROJECTS_TRIED` had nothing for
 #: the volunteer (checked in one round trip; see ``Claims._claim_further``).
 MAX_PROJECTS_LOOKED_AT = 48
@@ -202,10 +210,13 @@ class Claims:
         task_types: Sequence[str] | None = None,
         project_id: str | None = None,
         cap: int | None = None,
+        profile_rev: int | None = None,
     ) -> Assignment | None:
         """Lease a task that fits the volunteer, or None when nothing does. ``cap``: the most
         live assignments this volunteer may hold (``max_live`` by default; it grows with their
-        accepted answers, ``Settings.live_assignment_cap``)."""
+        accepted answers, ``Settings.live_assignment_cap``). ``profile_rev``: the stamp of the
+        profile ``volunteer`` was read from, when remembered (``ProfileChanged`` when it is no
+        longer the profile's, checked by the reservation: no round trip more)."""
         require_charter(volunteer)
         cards = await self.matcher.candidates(
             volunteer, task_types=task_types, project_id=project_id
@@ -217,12 +228,17 @@ class Claims:
         # The reservation and the claim on the best project, in one round trip (see the module
         # docstring): a claim made while the reservation was refused is handed back at once.
         live_cap = self.max_live if cap is None else min(cap, self.max_live)
-        reserve = self.ops.reserve_slot(volunteer.id, reservation, live_cap, RESERVATION_HOLD_MS)
+        reserve = self.ops.reserve_slot(
+            volunteer.id, reservation, live_cap, RESERVATION_HOLD_MS, profile_rev
+        )
         pair = await self.board.run_pair(reserve, self.ops.claim(best.id, volunteer.id))
         reserved, first = pair
         if isinstance(reserved, RucheError | RedisFailure):
             if isinstance(first, Claimed):  # refused (the cap) or failed: no lease kept
-                await self._hand_back(first, volunteer.id)
+                stale = isinstance(reserved, ProfileChanged)
+                await self._hand_back(
+                    first, volunteer.id, PROFILE_CHANGED if stale else OVER_THE_CAP
+                )
             raise reserved
         found: tuple[ProjectCard, Claimed] | None = (
             (best, first) if isinstance(first, Claimed) else None
@@ -264,11 +280,11 @@ class Claims:
             gold=lease.gold,
         )
 
-    async def _hand_back(self, lease: Claimed, volunteer_id: str) -> None:
+    async def _hand_back(self, lease: Claimed, volunteer_id: str, reason: str) -> None:
         """Release a lease its volunteer will never hear of (they never saw the task)."""
         try:
             await self.board.run(
-                self.ops.release(lease.assignment_id, volunteer_id, OVER_THE_CAP, unseen=True)
+                self.ops.release(lease.assignment_id, volunteer_id, reason, unseen=True)
             )
         except REDIS_FAILURES as failed:  # it expires with its lease
             log.warning("claim.hand_back_failed", error_type=type(failed).__name__)

@@ -314,6 +314,11 @@ class AsyncBoard:
     async def _evalsha(self, call: ScriptCall[Any], *, reload: bool = False) -> Any:
         sha = await self._sha(call.script, reload=reload)
         [reply] = await self._send([self._evalsha_command(sha, call)])
+        if reload and self._cluster and isinstance(reply, _NoScript):
+            # Still no script after loading them on every master the client knows: the slot's
+            # master is a replica that took over since (a failover under way). A moment later
+            # it is known and loaded: a 503 with Retry-After, like the failover's other errors.
+            raise redis.exceptions.TryAgainError("the slot's new master has no scripts yet")
         if isinstance(reply, Exception):
             raise reply
         return reply

@@ -27,6 +27,7 @@ from core.errors import (
     LeaseNotLive,
     NotACandidate,
     NotAReviewer,
+    ProfileChanged,
     ProjectClosed,
     ProjectNotFound,
     ReopenRefused,
@@ -163,6 +164,8 @@ def review_checked(reply: Sequence[Any]) -> Sequence[Any]:
             "reject it instead",
             [{"max_answers": int(detail)}],
         )
+    if code == "stale_profile":
+        raise ProfileChanged("the volunteer's profile changed since it was read")
     if code == "bad_action":
         raise InvalidRequest("unknown review action")
     raise_refusal(reply)

@@ -26,17 +26,26 @@ class SlotOps(OpsBase):
     # -- a volunteer's live assignments (the cap) ---------------------------------------------
 
     def reserve_slot(
-        self, volunteer_id: str, member: str, cap: int, hold_ms: int
+        self,
+        volunteer_id: str,
+        member: str,
+        cap: int,
+        hold_ms: int,
+        profile_rev: int | None = None,
     ) -> ScriptCall[int]:
         """Hold one of the volunteer's ``cap`` live-assignment slots under ``member`` for up to
-        ``hold_ms``; raises ``TooManyAssignments`` when all are taken."""
+        ``hold_ms``; raises ``TooManyAssignments`` when all are taken, and ``ProfileChanged``
+        when ``profile_rev`` (the profile's stamp the caller decided on) is no longer the
+        profile's."""
         key = self.keys.volunteer_live(ids.validate_volunteer_id(volunteer_id))
-        args: list[str | int] = [self.clock.script_now(), member, hold_ms, cap]
+        rev = "" if profile_rev is None else profile_rev
+        args: list[str | int] = [self.clock.script_now(), member, hold_ms, cap, rev]
 
         def parse(reply: Sequence[Any]) -> int:
             return int(review_checked(reply)[1])
 
-        return ScriptCall(ScriptName.RESERVE_SLOT, [key], args, parse)
+        profile = self.keys.volunteer(volunteer_id)
+        return ScriptCall(ScriptName.RESERVE_SLOT, [key, profile], args, parse)
 
     def confirm_slot(
         self, volunteer_id: str, member: str, assignment_id: str, expires_at_ms: int

@@ -24,8 +24,9 @@ down one pipeline per ``chunk`` projects. When a whole round finds nothing, the 
 the next event with one blocking XREADGROUP over the streams of up to ``block_streams`` projects
 (``block_s`` at most, then a round again): an event is handed on as soon as it is appended, not
 after a sleep, and an idle instance costs a command a second. On a
-Redis Cluster one command cannot name streams of several slots, so there the relay sleeps
-instead, doubling from ``idle_sleep_min_s`` up to ``idle_sleep_max_s``.
+Redis Cluster one command cannot name streams of several slots: there the relay waits for the
+masters' key-event notifications of XADD instead (:mod:`core.events.cluster_wake`), and sleeps,
+doubling from ``idle_sleep_min_s`` up to ``idle_sleep_max_s``, when the nodes do not send them.
 
 The stream is also the project's audit log: the relay never deletes entries. Trimming is a later
 decision — e.g. ``XTRIM MINID`` below both the group's last-delivered id and the oldest pending
@@ -49,6 +50,7 @@ import redis
 import structlog
 
 from core.board.script_calls import text
+from core.events.cluster_wake import ClusterWaker
 from core.redis.clients import is_cluster
 from core.redis.keys import Keys
 
@@ -129,6 +131,7 @@ class Relay:
         self._next_claim = 0.0
         self._next_forget = 0.0
         self._cluster = is_cluster(client)
+        self._waker = ClusterWaker(client) if self._cluster else None
 
     # -- one round ---------------------------------------------------------------------------
 
@@ -153,6 +156,11 @@ class Relay:
         return handled
 
     @property
+    def waker(self) -> ClusterWaker | None:
+        """On a cluster: what wakes this relay when an event is appended."""
+        return self._waker
+
+    @property
     def has_backlog(self) -> bool:
         """Whether some events this relay read wait for a dispatch to succeed."""
         return any(state.backlog for state in self._projects.values())
@@ -173,6 +181,8 @@ class Relay:
                 found.append(project_id)
         for project_id in set(self._projects) - listed:
             del self._projects[project_id]
+        if self._waker is not None:
+            self._waker.refresh()  # the masters of now, after a failover too
         return found
 
     def run(self, stop: threading.Event) -> None:
@@ -196,13 +206,19 @@ class Relay:
                 log.warning("relay.wait_failed", error=str(error))
             stop.wait(sleep)
             sleep = min(sleep * 2, max(self.config.idle_sleep_max_s, sleep))
+        if self._waker is not None:
+            self._waker.close()
         log.info("relay.stopped", consumer=self.consumer, **self._counts())
 
     def _wait_for_events(self) -> bool:
         """Block until an event is appended to a quiet project's stream (``block_s`` at most)
-        and hand on what came; False when it cannot block (a cluster, no project)."""
-        if self._cluster:
-            return False
+        and hand on what came; False when it cannot block (no project; a cluster whose nodes do
+        not notify XADD). On a cluster: wait for a master's notification, then a round."""
+        if self._waker is not None:
+            if not self._waker.active:
+                return False
+            self._waker.wait(self.config.block_s)
+            return True
         now = time.monotonic()
         quiet = [
             pid

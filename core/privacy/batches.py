@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import redis
 
 from core.board.script_calls import text
 from core.privacy.jobs import JobContext, Step
+from core.redis.clients import is_cluster
 
 __all__ = [
     "consumed_floor",
+    "delete_each",
     "drain_families",
     "drain_key",
     "filter_stream",
     "glob_escape",
     "hash_page",
+    "scan_page",
     "stream_id",
 ]
 
@@ -149,3 +152,56 @@ def drain_families(ctx: JobContext, state: dict[str, str], families: Sequence[st
 def glob_escape(value: str) -> str:
     """``value`` matched literally in a SCAN/HSCAN pattern."""
     return "".join("\\" + c if c in "*?[]\\" else c for c in value)
+
+
+def delete_each(client: redis.Redis, keys: Iterable[Any]) -> None:
+    """Delete ``keys``, one DEL each down one pipeline: keys found by a SCAN sit in any slot, and
+    a DEL naming several slots is refused on a cluster."""
+    doomed = list(keys)
+    if doomed:
+        pipe = client.pipeline(transaction=False)
+        for key in doomed:
+            pipe.delete(key)
+        pipe.execute()
+
+
+def scan_page(
+    client: redis.Redis,
+    state: dict[str, str],
+    match: str,
+    batch: int,
+    *,
+    type_: str | None = None,
+) -> tuple[list[str], bool]:
+    """One SCAN page of the keys matching ``match``; returns them and whether the scan is over.
+
+    On one server the cursor is ``state["c_scan"]``. On a cluster each master holds its own keys
+    and its own cursor: the masters are scanned one after the other, ``state["c_nodes"]`` keeping
+    the masters seen at the start and the cursor of each one not finished. When the masters
+    changed meanwhile (a failover: a replica, with the same keys but not the same cursor, took
+    over), the scan starts again on every master: every step of a job is safe to repeat."""
+    if not is_cluster(client):
+        cursor = int(state.get("c_scan", "0"))
+        cursor, found = client.scan(cursor, match=match, count=batch, _type=type_)
+        state["c_scan"] = str(cursor)
+        return [text(k) for k in found], cursor == 0
+    cluster: Any = client  # redis-py's cluster client: its node methods are untyped
+    masters = sorted(node.name for node in cluster.get_primaries())
+    saved: dict[str, Any] = json.loads(state.get("c_nodes") or "{}")
+    if saved.get("masters") != masters:
+        saved = {"masters": masters, "left": {name: 0 for name in masters}}
+    left: dict[str, int] = saved["left"]
+    if not left:
+        return [], True
+    name = min(left)
+    cursors, found = cluster.scan(
+        left[name], match=match, count=batch, _type=type_,
+        target_nodes=cluster.get_node(node_name=name),
+    )  # fmt: skip
+    cursor = int(cursors[name])
+    if cursor == 0:
+        del left[name]
+    else:
+        left[name] = cursor
+    state["c_nodes"] = json.dumps(saved, separators=(",", ":"))
+    return [text(k) for k in found], not left

@@ -170,6 +170,7 @@ async def export_volunteer(
     # Hashes of their token and recovery code: secrets' fingerprints, of no use to them.
     profile.pop("token", None)
     profile.pop("recovery", None)
+    profile.pop("rev", None)  # the profile's change stamp (core.accounts.store): bookkeeping
     stats_raw = _strings(await client.hgetall(keys.volunteer_stats(volunteer_id)))
     markers = sum(1 for k in stats_raw if k.startswith("applied:"))
     stats = {k: v for k, v in stats_raw.items() if not k.startswith("applied:")}

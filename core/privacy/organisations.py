@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from core import ids
 from core.accounts.staff import STAFF_FLAG
 from core.board.script_calls import Commands, text
-from core.privacy.batches import drain_families, glob_escape, hash_page
+from core.privacy.batches import delete_each, drain_families, glob_escape, hash_page, scan_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
 from core.privacy.projects import project_deletion
 from core.redis.keys import Keys
@@ -77,13 +77,10 @@ def org_deliveries(ctx: JobContext, state: dict[str, str]) -> Step:
 
 
 def org_idempotency(ctx: JobContext, state: dict[str, str]) -> Step:
-    cursor = int(state.get("c_scan", "0"))
     pattern = ctx.keys.idempotency(glob_escape(state["target"]), "*")
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
-    if found:
-        ctx.client.delete(*found)
-    return Step.DONE if cursor == 0 else Step.MORE
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch)
+    delete_each(ctx.client, found)
+    return Step.DONE if over else Step.MORE
 
 
 def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -93,7 +90,8 @@ def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
     if page:
         pipe = ctx.client.pipeline(transaction=False)
         for invitation_id, digest in page.items():
-            pipe.delete(ctx.keys.invitation(digest), ctx.keys.invitation_id(invitation_id))
+            pipe.delete(ctx.keys.invitation(digest))  # two keys, two slots: two commands
+            pipe.delete(ctx.keys.invitation_id(invitation_id))
         pipe.hdel(index, *page)
         pipe.execute()
     return Step.DONE if over else Step.MORE
@@ -104,11 +102,9 @@ def org_volunteer_stats(ctx: JobContext, state: dict[str, str]) -> Step:
     ``orgm:<id>:…``, the same by month), and the organisation among what admits each of them
     to invitation-only projects: one SCAN page of stats keys. Their totals stay; later
     certificates count that work on a line without an organisation."""
-    cursor = int(state.get("c_scan", "0"))
-    cursor, found = ctx.client.scan(
-        cursor, match=ctx.keys.volunteer_stats("*"), count=ctx.batch, _type="hash"
+    found, over = scan_page(
+        ctx.client, state, ctx.keys.volunteer_stats("*"), ctx.batch, type_="hash"
     )
-    state["c_scan"] = str(cursor)
     needle = f"org[m:]*{glob_escape(state['target'])}:*"
     prefixes = (f"org:{state['target']}:", f"orgm:{state['target']}:")
     for key in found:
@@ -120,20 +116,17 @@ def org_volunteer_stats(ctx: JobContext, state: dict[str, str]) -> Step:
         if fields:
             ctx.client.hdel(key, *fields)
         # The invitations they joined with: the organisation no longer admits them anywhere.
-        admitted = text(key).removesuffix(":stats") + ":admitted"
+        admitted = key.removesuffix(":stats") + ":admitted"
         ctx.client.srem(admitted, state["target"])
-    return Step.DONE if cursor == 0 else Step.MORE
+    return Step.DONE if over else Step.MORE
 
 
 def org_rate_limits(ctx: JobContext, state: dict[str, str]) -> Step:
     """The rate limits' counters named by the organisation (``bulk_tasks``): one SCAN page."""
-    cursor = int(state.get("c_scan", "0"))
     pattern = f"{ctx.keys.rate_limits}:*{glob_escape(state['target'])}*"
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
-    if found:
-        ctx.client.delete(*found)
-    return Step.DONE if cursor == 0 else Step.MORE
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch)
+    delete_each(ctx.client, found)
+    return Step.DONE if over else Step.MORE
 
 
 def org_staff(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -149,9 +142,9 @@ def org_staff(ctx: JobContext, state: dict[str, str]) -> Step:
     pipe = ctx.client.pipeline(transaction=False)
     for digest in digests:
         pipe.delete(keys.staff_invitation(digest))
-    pipe.delete(
-        keys.org_members(org_id), keys.org_audit(org_id), keys.org_staff_invitations(org_id)
-    )
+    for key in (keys.org_members(org_id), keys.org_audit(org_id)):
+        pipe.delete(key)  # one key a command: each is in its own slot on a cluster
+    pipe.delete(keys.org_staff_invitations(org_id))
     pipe.execute()
     return Step.DONE
 

@@ -51,6 +51,7 @@ from core.privacy.batches import (
     glob_escape,
     hash_page,
     json_field,
+    scan_page,
 )
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
 from core.redis.keys import Keys, ProjectKeys
@@ -290,15 +291,13 @@ def deliveries(ctx: JobContext, state: dict[str, str]) -> Step:
 def idempotency_records(ctx: JobContext, state: dict[str, str]) -> Step:
     """The organisation's stored bulk-submission responses for the project."""
     org_id, project_id = state["org"], _project(state)
-    cursor = int(state.get("c_scan", "0"))
-    pattern = ctx.keys.idempotency(org_id, "*")
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
+    pattern = ctx.keys.idempotency(glob_escape(org_id), "*")
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch)
     for key in found:
         record = json_field(text(ctx.client.get(key) or "null"))
         if isinstance(record, dict) and record.get("project") == project_id:
             ctx.client.delete(key)
-    return Step.DONE if cursor == 0 else Step.MORE
+    return Step.DONE if over else Step.MORE
 
 
 def project_keys(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -310,14 +309,12 @@ def project_sweep(ctx: JobContext, state: dict[str, str]) -> Step:
     """Any key still under the project's hash tag (a volunteer's claimed set nobody's record
     led to): one SCAN page per batch."""
     pk = ctx.keys.project(_project(state))
-    cursor = int(state.get("c_scan", "0"))
     # The hash tag's braces are glob characters' neighbours, not glob characters: escape none.
-    cursor, found = ctx.client.scan(cursor, match=f"{glob_escape(pk.base)}:*", count=ctx.batch)
-    state["c_scan"] = str(cursor)
+    found, over = scan_page(ctx.client, state, f"{glob_escape(pk.base)}:*", ctx.batch)
     for key in found:
-        while not drain_key(ctx.client, text(key), ctx.batch):
+        while not drain_key(ctx.client, key, ctx.batch):
             pass  # only small keys are left by now (claimed sets)
-    return Step.DONE if cursor == 0 else Step.MORE
+    return Step.DONE if over else Step.MORE
 
 
 # -- task phases ---------------------------------------------------------------------------

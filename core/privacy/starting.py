@@ -3,8 +3,8 @@ NGO's console pages do (the ownership check is the caller's: ``Projects.require_
 that another organisation's project is the same 404 as a random id).
 
 Each runs what must hold at once (:mod:`core.privacy.projects`) and queues the job that removes
-the rest in bounded batches; the claim index of this process is told at once (other processes
-see the change within a second).
+the rest in bounded batches; the claim index of every API process is told at once
+(:mod:`core.projects.changes`).
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import time
 from core import ids
 from core.board.runner import AsyncBoard
 from core.privacy.projects import project_deletion, task_deletion, task_job
-from core.projects.index import index_changed
+from core.projects.changes import announce_project_change
 
 __all__ = ["delete_project", "delete_task"]
 
@@ -29,7 +29,7 @@ async def delete_project(
     """The organisation's project answers 404 from now on; the job removes everything under it.
     Asking again for a project being deleted is harmless (its job keeps its progress)."""
     await board.run(project_deletion(board.keys, project_id, org_id, now_ms or _now_ms()))
-    index_changed()
+    await announce_project_change(board.client, board.keys, project_id)
 
 
 async def delete_task(

@@ -5,8 +5,9 @@ is deleted (the token stops working: the API process that served the request for
 another one within :data:`core.accounts.store.VOLUNTEER_TOKEN_TTL_SECONDS` for the routes that
 do not read the profile, which are only the volunteer's own leases, ended below), and the
 profile (display name, languages, skills…) is deleted, so every route reading it refuses the
-token within a second. Their web sessions, recovery code and e-mail address index entry go at
-the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`):
+token at once (a claim on a profile another process remembered too: its reservation finds the
+profile gone, core.accounts.store). Their web sessions, recovery code and e-mail address index
+entry go at the same time. It then queues the job ``vol:<id>``, whose phases (:data:`PHASES`):
 
 1. delete any other token record of the volunteer (only for accounts made before the profile
    kept its token's hash: a SCAN of token records), and the sign-in links mailed to them and
@@ -57,7 +58,7 @@ from core.board.script_calls import ScriptCall, text
 from core.errors import RucheError
 from core.insights.rollup import forget_volunteer
 from core.insights.unclear import forget_reports
-from core.privacy.batches import drain_key, filter_stream, hash_page
+from core.privacy.batches import delete_each, drain_key, filter_stream, hash_page, scan_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
 from core.redis.keys import Keys
 from core.redis.scripts import ScriptName
@@ -161,15 +162,16 @@ async def start_volunteer_erasure(
 
 def _scan_delete(ctx: JobContext, state: dict[str, str], pattern: str, needle: str) -> Step:
     """One SCAN page of keys matching ``pattern``; those whose value holds ``needle`` go."""
-    cursor = int(state.get("c_scan", "0"))
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch)
     if found:
-        values = ctx.client.mget(found)
-        doomed = [k for k, v in zip(found, values, strict=True) if v and needle in text(v)]
-        if doomed:
-            ctx.client.delete(*doomed)
-    return Step.DONE if cursor == 0 else Step.MORE
+        pipe: Any = ctx.client.pipeline(transaction=False)
+        for key in found:  # one GET each: the keys sit in any slot of a cluster
+            pipe.get(key)
+        values = pipe.execute()
+        delete_each(
+            ctx.client, [k for k, v in zip(found, values, strict=True) if v and needle in text(v)]
+        )
+    return Step.DONE if over else Step.MORE
 
 
 def volunteer_tokens(ctx: JobContext, state: dict[str, str]) -> Step:
@@ -187,31 +189,26 @@ def volunteer_links(ctx: JobContext, state: dict[str, str]) -> Step:
 
 def volunteer_certificates(ctx: JobContext, state: dict[str, str]) -> Step:
     """Their certificates, wherever listed or not (one SCAN page of certificate records)."""
-    cursor = int(state.get("c_scan", "0"))
-    cursor, found = ctx.client.scan(cursor, match=ctx.keys.certificate("*"), count=ctx.batch)
-    state["c_scan"] = str(cursor)
+    found, over = scan_page(ctx.client, state, ctx.keys.certificate("*"), ctx.batch)
     if found:
         pipe: Any = ctx.client.pipeline(transaction=False)
         for key in found:
             pipe.hget(key, "record")
         records = pipe.execute()
         owner = f'"volunteer_id":"{state["target"]}"'  # canonical JSON: no spaces
-        doomed = [k for k, r in zip(found, records, strict=True) if r and owner in text(r)]
-        if doomed:
-            ctx.client.delete(*doomed)
-    return Step.DONE if cursor == 0 else Step.MORE
+        delete_each(
+            ctx.client, [k for k, r in zip(found, records, strict=True) if r and owner in text(r)]
+        )
+    return Step.DONE if over else Step.MORE
 
 
 def volunteer_rate_limits(ctx: JobContext, state: dict[str, str]) -> Step:
     """The rate limits' counters named by their id (one SCAN page)."""
-    cursor = int(state.get("c_scan", "0"))
     # An id is [a-z0-9_]: nothing to escape in the pattern.
     pattern = f"{ctx.keys.rate_limits}:*{state['target']}*"
-    cursor, found = ctx.client.scan(cursor, match=pattern, count=ctx.batch)
-    state["c_scan"] = str(cursor)
-    if found:
-        ctx.client.delete(*found)
-    return Step.DONE if cursor == 0 else Step.MORE
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch)
+    delete_each(ctx.client, found)
+    return Step.DONE if over else Step.MORE
 
 
 def volunteer_leases(ctx: JobContext, state: dict[str, str]) -> Step:

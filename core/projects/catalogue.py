@@ -7,8 +7,10 @@ pausing or editing a project), so the API keeps them for at most ``ttl_seconds``
 
 - a change made through this process (:class:`core.projects.store.Projects` bumps
   :func:`core.projects.index.index_generation` after each write) is seen by the next claim;
-- a change made by another process (a second API worker, the deadline sweeper) is seen within
-  ``ttl_seconds``.
+- a change made by another API process is announced to every one (:mod:`core.projects.changes`,
+  pub/sub), which bumps the generation too: seen by the next claim;
+- a change the announcement missed (a process not subscribed at that moment) or that is not
+  announced (the deadline sweeper closing a project) is seen within ``ttl_seconds``.
 
 Staleness is harmless for correctness: the claim script re-reads the project's state and refuses
 a paused or closed project (``{'empty', 'paused'}``), so a stale entry only costs one refused try,

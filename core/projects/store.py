@@ -50,6 +50,7 @@ from core.errors import (
     ProjectNotFound,
     UnknownTaskTypeName,
 )
+from core.projects.changes import announce_project_change
 from core.projects.deadlines import expire_deadline_op, follow_up
 from core.projects.documents import (
     board_policy,
@@ -63,7 +64,6 @@ from core.projects.documents import (
 )
 from core.projects.index import (
     claimable_projects,
-    index_changed,
     index_generation,
     project_summary,
     summary_json,
@@ -195,7 +195,7 @@ class Projects:
             await self.client.sadd(self.keys.project(project_id).reviewers, *reviewers)
         entry = summary_json(document, "active", 0, deadline_ms(document))
         await self.client.hset(self.keys.project_index, project_id, entry)
-        index_changed()
+        await announce_project_change(self.client, self.keys, project_id)
         return await self.get(org_id, project_id)
 
     async def update(self, org_id: str, project_id: str, patch: ProjectPatch) -> Project:
@@ -294,7 +294,7 @@ class Projects:
                 continue
             sweep = await self.board.run(expire_deadline_op(self.board.ops, project_id, 500))
             await self.board.run(follow_up(self.board.ops, [sweep]))
-            index_changed()
+            await announce_project_change(self.client, self.keys, project_id)
             return await self.get(org_id, project_id)
         raise ProjectEdited("the project kept being changed while it was being closed; retry")
 
@@ -324,7 +324,7 @@ class Projects:
                 break
             document, state = json.loads(doc), text(now_state or "active")
             revision = int(text(now_revision))
-        index_changed()
+        await announce_project_change(self.client, self.keys, project_id)
 
     # -- reviewers ---------------------------------------------------------------------------
 

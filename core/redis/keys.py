@@ -74,6 +74,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      every attempt of one delivery sends the same bytes
     G:project_index           hash   active project id -> small JSON summary (volunteer claims),
                                      with the ``doc_rev`` it was made from (core.projects.index)
+    G:changes:projects        channel (pub/sub, not a key) a project changed: every API process
+                                     drops its copies (core.projects.changes)
     G:webhook:due             zset   "<org-id>|<delivery-id>" -> when to (re)try delivery (ms)
     G:{G:webhook:due}:attempt:<message-id>  hash  member, token, alive_until: the delivery attempt
                                      a dramatiq message holds (PX: the attempt lease); the due
@@ -109,7 +111,8 @@ Accounts live outside project slots (``G`` = ``<prefix>``)::
                                      ms), charter_version and charter:<org-id> (the versions
                                      accepted), goal, staff (1 while on an organisation's staff:
                                      core.accounts.staff), token (the SHA-256 of their token:
-                                     what erasure deletes)
+                                     what erasure deletes), rev (bumped by every change: what a
+                                     claim on a remembered profile checks, core.accounts.store)
     G:vol:<volunteer-id>:live  zset  assignment id (or pending "res:<token>") -> expiry (ms): the
                                      live-assignment cap, pruned as entries expire
     G:vol:<volunteer-id>:stats hash  written by the stats actor: tasks (answers submitted),
@@ -372,6 +375,11 @@ class Keys:
     @property
     def project_index(self) -> str:
         return f"{self.prefix}project_index"
+
+    @property
+    def project_changes(self) -> str:
+        """A pub/sub channel, not a key (core.projects.changes)."""
+        return f"{self.prefix}changes:projects"
 
     def org_deliveries(self, org_id: str) -> str:
         return f"{self.prefix}org:{org_id}:deliveries"

@@ -1,6 +1,9 @@
 """Where a piece of text is held anywhere in a Redis server: every key (SCAN), every type read
 in full, name and content (strings, hashes, lists, sets, sorted sets with their scores, streams
-with every entry's fields and values and their consumer groups' names).
+with every entry's fields and values and their consumer groups' names). On a Redis Cluster
+(redis-py's ``RedisCluster``) ``scan_iter`` walks every master, each with its own cursor, and
+each key's reads go to the master serving its slot: the same proof holds for the whole cluster
+(tests/cluster/test_privacy_on_cluster.py checks that what it finds sits on several masters).
 
 What the erasure and deletion proofs use: after erasing a volunteer, no key holds their id or
 display name; after deleting a project, no key holds its id.

@@ -250,6 +250,8 @@ def start_cluster(directory: Path) -> RedisClusterUnderTest:
                     "--cluster-replica-validity-factor", "0",
                     # A slot nobody serves fails its own commands only (uncover() relies on it).
                     "--cluster-require-full-coverage", "no",
+                    # XADD published on each node's key-event channel: what wakes the relay.
+                    "--notify-keyspace-events", "Et",
                 ],
             )  # fmt: skip
             server.start()
