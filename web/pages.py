@@ -39,6 +39,7 @@ FLASHES: dict[str, str] = {
     "signed_out_everywhere": N_("You are signed out on every device."),
     "charter_accepted": N_("Thank you: you accepted the charter."),
     "goal_saved": N_("Your weekly goal is saved."),
+    "profile_saved": N_("Your profile is saved."),
     "lease_expired": N_("The time for this task ran out; it went back to the queue."),
     "link_sent": N_("If this address belongs to an account, a sign-in link is on its way."),
     "decided": N_("Decision saved."),

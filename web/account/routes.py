@@ -27,10 +27,10 @@ from core.errors import InvitationRefused
 from core.settings import Settings
 from web import limits
 from web.account import accept_invitation, signin
-from web.account.forms import COMMON_LANGUAGES, JoinForm
+from web.account.forms import JoinForm, language_choices
 from web.account.mails import email_signin_on, send_signin_link
 from web.account.signin import login_page, safe_next
-from web.i18n import N_, language_name
+from web.i18n import N_
 from web.pages import redirect, render
 from web.routing import WebRoute
 from web.visit import Visit, visit
@@ -68,13 +68,6 @@ async def home(request: Request) -> Response:
     return render(page, "account/home.html")
 
 
-def _language_choices(page: Visit, chosen: list[str]) -> list[dict[str, object]]:
-    return [
-        {"code": code, "name": language_name(code, page.language.code), "checked": code in chosen}
-        for code in COMMON_LANGUAGES
-    ]
-
-
 def _join_page(
     page: Visit,
     form: JoinForm,
@@ -87,7 +80,7 @@ def _join_page(
         "account/join.html",
         status_code=status_code,
         form=form,
-        language_choices=_language_choices(page, form.languages),
+        language_choices=language_choices(form.languages, page.language.code),
         # By invitation: the form is shown only with a code that opens it.
         show_form=not invitation_only or (bool(form.invite) and invitation_error is None),
         invitation_only=invitation_only,

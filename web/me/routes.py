@@ -1,6 +1,7 @@
 """``/me`` "My work", ``POST /me/goal``, ``/me/certificate`` and the public
 ``/certificates/{certificate_id}`` (and, from :mod:`web.me.data`, ``/me/data``: download
-one's data, delete one's account).
+one's data, delete one's account; from :mod:`web.me.profile`, ``/me/profile``: one's display
+name, languages and skills).
 
 "My work" shows only the signed-in person's own data: their stats and feedback keys, and the
 tasks their feedback names, each shown only when their own answer is among the task's answers
@@ -24,7 +25,7 @@ from core.volunteers.inbox import InboxItem, read_inbox
 from core.volunteers.stats import read_feedback, read_stats, worked_on
 from task_types import all_types
 from web.i18n import N_
-from web.me import data
+from web.me import data, profile
 from web.me.views import (
     answer_view,
     date_of,
@@ -42,6 +43,7 @@ __all__ = ["MAX_WEEKLY_MINUTES", "router"]
 
 router = APIRouter(route_class=WebRoute)
 router.include_router(data.router)
+router.include_router(profile.router)
 
 #: The weekly goal's bounds, in minutes (as ``PUT /v1/me/goal``).
 MAX_WEEKLY_MINUTES = 7 * 24 * 60
