@@ -9,7 +9,6 @@ whole life cycle (it refuses, with CROSSSLOT, any command or script whose keys s
 from __future__ import annotations
 
 import re
-import socket
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -34,8 +33,9 @@ from core.quality.project_quality import record_decision
 from core.quality.refit import replacement
 from core.quality.reputation import ReputationOps, Update
 from core.redis.scripts import ScriptName, lua_source, script_source
-from core.redis.server import RedisServer, free_port
+from core.redis.server import RedisServer
 from tests.support.board import TestBoard
+from tests.support.redis_cluster import cluster_port
 
 
 class RecordingBoard(TestBoard):
@@ -201,24 +201,6 @@ def test_scripts_name_keys_only_through_keys(name: ScriptName) -> None:
         if argument.strip().endswith("_key"):
             continue  # the helper's own definition
         assert re.fullmatch(r"KEYS\[\d+\]", argument.strip()), argument
-
-
-def cluster_port() -> int:
-    """A free port that cluster mode accepts: its bus port (port + 10000) must exist and be free."""
-    for _ in range(100):
-        port = free_port()
-        if port <= 55535 and port_is_free(port + 10000):
-            return port
-    raise RuntimeError("no free port pair for a cluster node")
-
-
-def port_is_free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
 
 
 @pytest.fixture(scope="module")
