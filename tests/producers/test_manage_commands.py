@@ -13,6 +13,9 @@ import pytest
 from ruche.cli import main
 from tests.producers.conftest import Ngo
 
+#: The review policy's targets, at their defaults (core.projects.models.ReviewPolicy).
+REVIEW_TARGETS = {"target_share": 0.1, "target_accuracy": 0.9}
+
 
 def ruche(ngo: Ngo, capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
     code = main([*argv, *ngo.cli_flags()])
@@ -38,7 +41,7 @@ def test_project_create_takes_every_policy_field_and_edit_changes_only_what_is_g
     assert (project["redundancy"], project["max_redundancy"]) == (2, 4)
     assert project["gold_rate"] == 0.1
     assert project["gold"] == {"initial_rate": 0.3, "warmup_tasks": 10, "settle_tasks": 40}
-    assert project["review"] == {"agreement": 0.85, "spot_check_rate": 0.05}
+    assert project["review"] == {"agreement": 0.85, "spot_check_rate": 0.05, **REVIEW_TARGETS}
     assert project["reputation_floor"] == 0.4
     assert project["qualification"] == {"gold_tasks": 3, "pass_rate": 0.66, "cooldown_seconds": 600}
     assert (project["max_tasks_per_volunteer"], project["retention_days"]) == (50, 30)
@@ -48,7 +51,11 @@ def test_project_create_takes_every_policy_field_and_edit_changes_only_what_is_g
     edited = ruche(ngo, capsys, "project", "edit", pid, "--spot-check-rate", "0.2",
                    "--name", "Clinic leaflets (2)")  # fmt: skip
     assert edited["name"] == "Clinic leaflets (2)"
-    assert edited["review"] == {"agreement": 0.85, "spot_check_rate": 0.2}  # agreement kept
+    assert edited["review"] == {
+        "agreement": 0.85,
+        "spot_check_rate": 0.2,
+        **REVIEW_TARGETS,
+    }  # agreement kept
     assert edited["skills"] == ["medical"] and edited["gold_rate"] == 0.1
 
     assert ruche(ngo, capsys, "project", "pause", pid)["state"] == "paused"

@@ -27,6 +27,9 @@ from tests.support.ngo_staff import StaffScene, csrf_of, staff_scene
 from tests.support.web_inprocess import InProcess, in_process
 from web.ngo.views import Formats
 
+#: The review policy's targets, at their defaults (core.projects.models.ReviewPolicy).
+REVIEW_TARGETS = {"target_share": 0.1, "target_accuracy": 0.9}
+
 pytestmark = pytest.mark.anyio
 
 VALID = {
@@ -136,7 +139,7 @@ async def test_a_manager_creates_edits_pauses_resumes_and_closes_a_viewer_cannot
     read = await scene.api.get(f"/v1/projects/{project_id}", headers=scene.org_headers)
     body = read.json()
     assert body["name"] == "Clinic leaflets" and body["languages"] == ["en", "fr"]
-    assert body["review"] == {"agreement": 0.6, "spot_check_rate": 0.0}
+    assert body["review"] == {"agreement": 0.6, "spot_check_rate": 0.0, **REVIEW_TARGETS}
     assert body["deadline"].startswith("2099-05-01T12:30")
     assert body["gold_rate"] == 0.1 and body["translation_memory"] is True
 
@@ -169,7 +172,7 @@ async def test_a_manager_creates_edits_pauses_resumes_and_closes_a_viewer_cannot
     assert body["name"] == "Leaflets, second round"
     assert (body["redundancy"], body["max_redundancy"]) == (2, 4)
     assert body["skills"] == ["medical", "careful"] and body["impact_note"] == "Clinics print them."
-    assert body["review"] == {"agreement": None, "spot_check_rate": 0.25}
+    assert body["review"] == {"agreement": None, "spot_check_rate": 0.25, **REVIEW_TARGETS}
     assert body["qualification"]["gold_tasks"] == 3 and body["retention_days"] == 30
     assert body["deadline"] is None and body["task_type"] == "moderation"
     assert body["translation_memory"] is False

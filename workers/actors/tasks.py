@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dramatiq
 import structlog
 from dramatiq.errors import ActorNotFound
 
@@ -39,8 +38,10 @@ def aggregate(project_id: str, event_id: str, fields: dict[str, str]) -> None:
     if done.refit_due:
         # Every so many decisions: the project's estimates refitted off the hot path, named
         # after this event so a redelivered refit writes nothing twice.
+        # The broker this actor is bound to (not the process's current one, which a second
+        # broker set up in the same process, as tests do, would replace).
         try:
-            refit = dramatiq.get_broker().get_actor(QUALITY_REFIT)
+            refit = aggregate.broker.get_actor(QUALITY_REFIT)
         except ActorNotFound:
             log.warning("quality.refit_missing", project_id=project_id)
         else:
