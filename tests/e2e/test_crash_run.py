@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import random
-import threading
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
@@ -57,6 +56,7 @@ from tests.support.crash_run import (
     volunteer_answer,
 )
 from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
+from tests.support.threads import ThreadCrew
 
 SEED = 20240501
 TASKS_PER_TYPE = 200
@@ -112,11 +112,9 @@ class World:
 
 
 @dataclass
-class Crowd:
+class Crowd(ThreadCrew):
     """What the simulated people did, shared by their threads."""
 
-    done: threading.Event = field(default_factory=threading.Event)
-    errors: list[str] = field(default_factory=list)
     submitted: Counter[str] = field(default_factory=Counter)  # volunteer id -> 202s
     late: int = 0  # submissions refused because the lease had expired (409)
     released: int = 0
@@ -124,31 +122,6 @@ class Crowd:
     finals: int = 0  # review decisions other than reopen
     # (project id, task id) -> the review decisions taken on it, in order
     decisions: dict[TaskKey, list[str]] = field(default_factory=lambda: defaultdict(list))
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    threads: list[threading.Thread] = field(default_factory=list)
-
-    def spawn(self, name: str, work: Callable[[], None]) -> None:
-        def run() -> None:
-            try:
-                work()
-            except BaseException as error:
-                with self.lock:
-                    self.errors.append(f"{name}: {type(error).__name__}: {error}")
-                self.done.set()
-
-        thread = threading.Thread(target=run, name=name, daemon=True)
-        self.threads.append(thread)
-        thread.start()
-
-    def check(self) -> None:
-        with self.lock:
-            assert not self.errors, self.errors
-
-    def join(self) -> None:
-        self.done.set()
-        for thread in self.threads:
-            thread.join(timeout=60)
-            assert not thread.is_alive(), f"{thread.name} did not finish"
 
 
 class Cursor:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -24,6 +23,7 @@ import httpx
 from tests.support.crash_run import number_of, volunteer_answer
 from tests.support.limits import clean_env
 from tests.support.processes import wait_until
+from tests.support.threads import ThreadCrew
 
 __all__ = ["Api", "Crowd", "start_api"]
 
@@ -72,38 +72,12 @@ def start_api(port: int, env: dict[str, str], log: Path) -> Api:
 
 
 @dataclass
-class Crowd:
+class Crowd(ThreadCrew):
     """What the threads did: answers acknowledged, 503s seen, errors."""
 
-    done: threading.Event = field(default_factory=threading.Event)
-    errors: list[str] = field(default_factory=list)
     acknowledged: list[tuple[str, str]] = field(default_factory=list)  # (project, submission)
     unavailable: Counter[str] = field(default_factory=Counter)  # route -> 503s (Retry-After)
     lost_replies: int = 0  # writes answered 503 that a retry found already done (409)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    threads: list[threading.Thread] = field(default_factory=list)
-
-    def spawn(self, name: str, work: Callable[[], None]) -> None:
-        def run() -> None:
-            try:
-                work()
-            except BaseException as error:
-                with self.lock:
-                    self.errors.append(f"{name}: {type(error).__name__}: {error}")
-
-        thread = threading.Thread(target=run, name=name, daemon=True)
-        self.threads.append(thread)
-        thread.start()
-
-    def check(self) -> None:
-        with self.lock:
-            assert not self.errors, self.errors
-
-    def join(self) -> None:
-        self.done.set()
-        for thread in self.threads:
-            thread.join(timeout=60)
-            assert not thread.is_alive(), f"{thread.name} did not finish"
 
     def call(
         self, http: httpx.Client, method: str, url: str, route: str, ok: set[int], **kw: Any
