@@ -13,29 +13,12 @@ from core.ids import new_volunteer_id
 from core.redis.keys import Keys
 from core.volunteers.certificates import Certificate, Certificates, new_certificate_id
 from ruche.cli import main
+from tests.api.test_certificates import FIGURES
 from tests.e2e.conftest import running_api
 from tests.support.live_ruche import ADMIN_TOKEN, RunningApi
 from web.secret import ServerSecret
 
 __all__ = ["running_api"]
-
-FIGURES = {
-    "name": "Amina",
-    "lines": [
-        {
-            "org_id": "org_" + "a" * 20,
-            "organisation": "Lingua Aid",
-            "task_type": "translation",
-            "unit": "words translated",
-            "tasks": 12,
-            "minutes": 95,
-            "amount": 340,
-            "reviews": 2,
-            "review_minutes": 7,
-        }
-    ],
-    "totals": {"tasks": 12, "minutes": 95, "reviews": 2, "review_minutes": 7},
-}
 
 
 async def _with_certificates(redis_url: str, work: str, certificate_id: str = "") -> str:
