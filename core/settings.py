@@ -63,6 +63,23 @@ class Settings(BaseSettings):
         default="",
         description="With `redis_cluster`: more nodes to start from, `host:port,host:port`.",
     )
+    redis_cluster_wait_replicas: int = Field(
+        default=1,
+        ge=0,
+        le=5,
+        description="With `redis_cluster`: the replicas that must hold the API's writes before it "
+        "answers (Redis `WAIT`), so that a master killed just after cannot take an acknowledged "
+        "claim or answer with it. 0: answer without waiting (Redis Cluster's asynchronous "
+        "replication alone).",
+    )
+    redis_cluster_wait_ms: int = Field(
+        default=500,
+        ge=1,
+        le=10_000,
+        description="With `redis_cluster_wait_replicas`: how long a write waits for its replicas. "
+        "A master whose replicas did not answer in time is not waited on for a few seconds "
+        "(its writes are answered, and a warning logged) rather than slowing every request.",
+    )
     broker_url: str | None = Field(
         default=None,
         description="The dramatiq message broker: a Redis (`redis://`, `rediss://`, `unix://`) or "

@@ -106,7 +106,12 @@ def hot_path_mux(settings: Settings, *, timeout_s: float) -> MuxRedis | ClusterM
     url = redis_url(settings, "the API")
     if settings.redis_cluster:
         return ClusterMux(
-            url, cluster_nodes(settings), timeout_s=timeout_s, connect_timeout_s=timeout_s
+            url,
+            cluster_nodes(settings),
+            timeout_s=timeout_s,
+            connect_timeout_s=timeout_s,
+            wait_replicas=settings.redis_cluster_wait_replicas,
+            wait_ms=settings.redis_cluster_wait_ms,
         )
     return MuxRedis(url, timeout_s=timeout_s, connect_timeout_s=timeout_s)
 

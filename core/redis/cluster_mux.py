@@ -15,6 +15,16 @@ failover the promoted replica takes the dead master's slots. A command answered 
 run, so it is sent again, once, to the node the reply names; one answered ``ASK`` (a slot being
 migrated) is sent there after ``ASKING``. A command whose node could not be reached is not sent
 again: it may or may not have run, and the caller answers 503.
+
+Redis Cluster replicates asynchronously: a master killed just after a write may take it along,
+and the replica that takes over never saw it (a claim answered 201 whose lease is gone, an
+answer acknowledged and lost). So each node's share of a request ends with ``WAIT replicas ms``
+on the same connection (``RUCHE_REDIS_CLUSTER_WAIT_REPLICAS``, ``RUCHE_REDIS_CLUSTER_WAIT_MS``):
+the reply is given only once the replica holds the writes, and the failover elects the replica
+with the most data. A request of reads only skips it. When a master's replicas do not answer in
+time (one down, or lagging), the write is answered anyway, a warning is logged, and that master
+is not waited on for ``UNWAITED_FOR_S``: the connection is shared, and a ``WAIT`` that times out
+would hold every request behind it.
 """
 
 from __future__ import annotations
@@ -25,6 +35,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+import structlog
 from redis.crc import key_slot
 from redis.exceptions import AskError, ClusterDownError, MovedError
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -35,6 +46,15 @@ from core.redis.mux import Arg, MuxRedis
 __all__ = ["ClusterMux", "routing_key"]
 
 REFRESH_EVERY_S = 0.25
+UNWAITED_FOR_S = 5.0
+#: Commands that write nothing: a request made of these alone does not wait for replicas.
+_READS = frozenset(
+    {"CLUSTER", "TIME", "PING", "ASKING", "GET", "MGET", "HGET", "HMGET", "HGETALL", "HLEN",
+     "EXISTS", "TTL", "PTTL", "TYPE", "SCARD", "SISMEMBER", "SMISMEMBER", "SMEMBERS", "ZCARD",
+     "ZSCORE", "ZMSCORE", "ZRANGE", "ZRANGEBYSCORE", "ZCOUNT", "LLEN", "LRANGE", "XLEN",
+     "XRANGE", "XREVRANGE", "EVALSHA_RO", "EVAL_RO"}
+)  # fmt: skip
+_log = structlog.get_logger(__name__)
 _SLOTS = 16384
 Node = tuple[str, int]
 
@@ -59,13 +79,19 @@ class ClusterMux:
         *,
         timeout_s: float = 2.0,
         connect_timeout_s: float = 2.0,
+        wait_replicas: int = 0,
+        wait_ms: int = 500,
     ) -> None:
         self._parts = urlsplit(url)
         self._startup: list[Node] = [
             (self._parts.hostname or "127.0.0.1", self._parts.port or 6379)
         ]
         self._startup += [node for node in more_nodes if node not in self._startup]
-        self._timeout_s = timeout_s
+        self._wait_replicas = wait_replicas
+        self._wait_ms = wait_ms
+        # A WAIT holds its connection up to wait_ms: the replies of a request may take that long.
+        self._timeout_s = timeout_s + (wait_ms / 1000 if wait_replicas else 0)
+        self._unwaited_until: dict[Node, float] = {}
         self._connect_timeout_s = connect_timeout_s
         self._slots: list[Node | None] = [None] * _SLOTS
         self._muxes: dict[Node, MuxRedis] = {}
@@ -166,11 +192,39 @@ class ClusterMux:
         if node is None:  # a slot nobody serves (its master gone, no replica took over)
             self._refresh_soon()
             return [ClusterDownError("Hash slot not served")] * len(commands)
+        wait = self._waits_for(node, commands)
         try:
-            return await self._mux(node).execute(commands)
+            if not wait:
+                return await self._mux(node).execute(commands)
+            replies = await self._mux(node).execute([*commands, wait])
         except (RedisConnectionError, RedisTimeoutError) as error:
             self._refresh_soon()  # maybe a failover: its slots moved
             return [error] * len(commands)
+        acknowledged = replies.pop()
+        if isinstance(acknowledged, Exception) or int(acknowledged) < self._wait_replicas:
+            self._unwaited_until[node] = time.monotonic() + UNWAITED_FOR_S
+            _log.warning(
+                "redis.cluster_replicas_behind",
+                node=f"{node[0]}:{node[1]}",
+                acknowledged=str(acknowledged),
+                wanted=self._wait_replicas,
+                unwaited_for_s=UNWAITED_FOR_S,
+            )
+        return replies
+
+    def _waits_for(self, node: Node, commands: list[Sequence[Arg]]) -> tuple[Arg, ...] | None:
+        """The ``WAIT`` that ends this node's share of a request, or None: waiting is off, the
+        commands only read, or the node's replicas were late a moment ago."""
+        if not self._wait_replicas:
+            return None
+        if all(str(command[0]).upper() in _READS for command in commands):
+            return None
+        until = self._unwaited_until.get(node)
+        if until is not None:
+            if time.monotonic() < until:
+                return None
+            del self._unwaited_until[node]
+        return ("WAIT", self._wait_replicas, self._wait_ms)
 
     async def _redirect(self, command: Sequence[Arg], redirect: AskError) -> Any:
         node = (str(redirect.host), int(redirect.port))

@@ -10,6 +10,7 @@ import time
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from structlog.testing import capture_logs
 
 from core.redis.cluster_mux import ClusterMux
 from tests.support.redis_cluster import RedisClusterUnderTest
@@ -67,5 +68,51 @@ async def test_a_dead_master_fails_its_own_commands_until_its_replica_serves_the
         while (await mux.execute([("HGET", doomed, "f")])) != ["kept"]:
             assert time.monotonic() < deadline, "the replica never served the slot"
             await asyncio.sleep(0.1)
+    finally:
+        await mux.aclose()
+
+
+async def test_a_write_is_answered_once_the_replica_holds_it(
+    redis_cluster: RedisClusterUnderTest,
+) -> None:
+    """Redis Cluster replicates after it answers: without ``WAIT``, a master killed just after a
+    claim was answered would hand its slot to a replica that never saw the claim."""
+    [key, *_] = keys_on_three_masters(redis_cluster)
+    replica = redis_cluster.replica_of(redis_cluster.master_of(key))
+    mux = ClusterMux(redis_cluster.url, wait_replicas=1, wait_ms=10_000)
+    try:
+        await mux.execute([("HGET", key, "f")])  # the slot map read, the connection open
+        with redis_cluster.stopped(replica):
+            write = asyncio.ensure_future(mux.execute([("HSET", key, "f", "claimed")]))
+            await asyncio.sleep(0.3)
+            assert not write.done(), "answered before the replica had the write"
+        assert await asyncio.wait_for(write, 30) == [1]  # the HSET's reply alone, not WAIT's
+        client = replica.client()
+        try:
+            client.execute_command("READONLY")  # type: ignore[no-untyped-call]
+            assert client.hget(key, "f") == "claimed"
+        finally:
+            client.close()
+    finally:
+        await mux.aclose()
+
+
+async def test_late_replicas_are_warned_of_and_not_waited_on_again_at_once(
+    redis_cluster: RedisClusterUnderTest,
+) -> None:
+    """A replica that does not answer costs one ``WAIT`` its time, not every request's: the
+    connection is shared, and each ``WAIT`` timing out would hold the requests behind it."""
+    [key, *_] = keys_on_three_masters(redis_cluster)
+    replica = redis_cluster.replica_of(redis_cluster.master_of(key))
+    mux = ClusterMux(redis_cluster.url, wait_replicas=1, wait_ms=200)
+    try:
+        await mux.execute([("HGET", key, "f")])
+        with capture_logs() as logs, redis_cluster.stopped(replica):
+            assert await mux.execute([("HSET", key, "f", "1")]) == [1]
+            assert await mux.execute([("HSET", key, "f", "2")]) == [0]
+            assert await mux.execute([("HGET", key, "f")]) == ["2"]
+        warned = [log for log in logs if log["event"] == "redis.cluster_replicas_behind"]
+        assert len(warned) == 1, logs
+        assert warned[0]["acknowledged"] == "0" and warned[0]["wanted"] == 1
     finally:
         await mux.aclose()

@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +116,28 @@ class RedisClusterUnderTest:
         finally:
             client.close()
         return next(node for node in self.nodes if node.port == port)
+
+    def replica_of(self, master: ClusterNode) -> ClusterNode:
+        """The replica following ``master`` now."""
+        client = master.client()
+        try:
+            port = int(client.info("replication")["slave0"]["port"])
+        finally:
+            client.close()
+        return next(node for node in self.nodes if node.port == port)
+
+    @contextlib.contextmanager
+    def stopped(self, node: ClusterNode) -> Iterator[None]:
+        """The node's process stopped (SIGSTOP) for the block: alive to its peers' sockets, but
+        it answers nothing, as a replica stuck on a slow disk or a lost link. Keep it short:
+        longer than the node timeout, the others mark it failed."""
+        process = node.server._process
+        assert process is not None
+        process.send_signal(signal.SIGSTOP)
+        try:
+            yield
+        finally:
+            process.send_signal(signal.SIGCONT)
 
     def flush(self) -> None:
         """Empty every master (replicas follow)."""
