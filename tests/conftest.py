@@ -16,6 +16,7 @@ import pytest
 import redis
 
 from tests.support.limits import GENEROUS_LIMITS
+from tests.support.logs import restored_logging
 from tests.support.own_redis import own_redis_server
 from tests.support.processes import default_signal_handling
 from tests.support.tls import TlsRedis, make_certificates, start_tls_server
@@ -48,6 +49,15 @@ def pytest_terminal_summary(
     if config.pluginmanager.hasplugin("randomly"):
         seed = config.getoption("randomly_seed")
         terminalreporter.write_line(f"random test order: replay it with --randomly-seed={seed}")
+
+
+@pytest.fixture(autouse=True)
+def _logging_as_found() -> Iterator[None]:
+    """Each test leaves logging as it found it: an in-process ``ruche`` command (or a worker app)
+    configures logging for the process, and its handlers would write JSON lines into the next
+    tests' stderr, whatever order they run in."""
+    with restored_logging():
+        yield
 
 
 @pytest.fixture(scope="session")

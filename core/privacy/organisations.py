@@ -21,7 +21,7 @@ from core.accounts.staff import STAFF_FLAG
 from core.board.script_calls import Commands, text
 from core.privacy.batches import delete_each, drain_families, glob_escape, hash_page, scan_page
 from core.privacy.jobs import JobContext, Phase, Step, queue_commands
-from core.privacy.projects import project_deletion
+from core.privacy.projects import admissions, project_deletion
 from core.redis.keys import Keys
 
 __all__ = ["PHASES", "org_deletion"]
@@ -99,8 +99,7 @@ def org_invitations(ctx: JobContext, state: dict[str, str]) -> Step:
 
 def org_volunteer_stats(ctx: JobContext, state: dict[str, str]) -> Step:
     """Volunteers' stats per organisation (``org:<id>:…`` fields, what certificates list, and
-    ``orgm:<id>:…``, the same by month), and the organisation among what admits each of them
-    to invitation-only projects: one SCAN page of stats keys. Their totals stay; later
+    ``orgm:<id>:…``, the same by month): one SCAN page of stats keys. Their totals stay; later
     certificates count that work on a line without an organisation."""
     found, over = scan_page(
         ctx.client, state, ctx.keys.volunteer_stats("*"), ctx.batch, type_="hash"
@@ -115,9 +114,6 @@ def org_volunteer_stats(ctx: JobContext, state: dict[str, str]) -> Step:
         ]
         if fields:
             ctx.client.hdel(key, *fields)
-        # The invitations they joined with: the organisation no longer admits them anywhere.
-        admitted = key.removesuffix(":stats") + ":admitted"
-        ctx.client.srem(admitted, state["target"])
     return Step.DONE if over else Step.MORE
 
 
@@ -162,6 +158,6 @@ def org_keys(ctx: JobContext, state: dict[str, str]) -> Step:
 PHASES: Mapping[str, Sequence[Phase]] = {
     "org": (
         org_projects, org_deliveries, org_idempotency, org_invitations, org_volunteer_stats,
-        org_rate_limits, org_staff, org_keys,
+        admissions, org_rate_limits, org_staff, org_keys,
     ),
 }  # fmt: skip

@@ -317,6 +317,17 @@ def project_sweep(ctx: JobContext, state: dict[str, str]) -> Step:
     return Step.DONE if over else Step.MORE
 
 
+def admissions(ctx: JobContext, state: dict[str, str]) -> Step:
+    """The scope (a project, or an organisation) taken out of every person's invitation-only
+    admissions (``G:vol:<id>:admitted``): one SCAN page of those sets. People admitted by an
+    invitation who never claimed are found here, not among those who worked."""
+    pattern = ctx.keys.volunteer_admitted("*")
+    found, over = scan_page(ctx.client, state, pattern, ctx.batch, type_="set")
+    for key in found:
+        ctx.client.srem(key, state["target"])
+    return Step.DONE if over else Step.MORE
+
+
 # -- task phases ---------------------------------------------------------------------------
 
 
@@ -469,7 +480,7 @@ _purge_deliveries.__name__ = "purge_deliveries"
 PHASES: Mapping[str, Sequence[Phase]] = {
     "project": (
         project_assignments, project_reviewers, volunteer_keys, deliveries,
-        idempotency_records, project_keys, project_sweep,
+        idempotency_records, project_keys, project_sweep, admissions,
     ),
     "task": (
         task_assignments, task_reviews, volunteer_keys, task_published, task_results,

@@ -347,6 +347,9 @@ async def test_a_deleted_project_is_404_at_once_and_leaves_no_key(
     s = await scene(api, board, aclient)
     project_id, ngo = s["project_id"], s["ngo"]
     erased, (kept_id, _) = s["erased"][1], s["kept"]
+    # What accepting an invitation to the project left (Invitations.admit), on someone who
+    # never claimed there: found by the admissions' own scan, not among those who worked.
+    board.client.sadd(board.keys.volunteer_admitted(kept_id), project_id, "prj_other")
     gone = await api.delete(f"/v1/projects/{project_id}", headers=ngo)
     assert gone.status_code == 202, gone.text
     assert (await api.get(f"/v1/projects/{project_id}", headers=ngo)).status_code == 404
@@ -363,6 +366,7 @@ async def test_a_deleted_project_is_404_at_once_and_leaves_no_key(
     assert (await api.get("/v1/me", headers=erased)).status_code == 200
     assert (await api.get("/v1/org", headers=ngo)).status_code == 200
     assert board.client.exists(board.keys.volunteer(kept_id))
+    assert board.client.smembers(board.keys.volunteer_admitted(kept_id)) == {"prj_other"}
 
 
 async def test_a_deleted_task_goes_with_its_answers_and_results(
@@ -411,6 +415,8 @@ async def test_the_operator_deletes_an_organisation_and_everything_it_owns(
     org_id, ngo, project_id = s["org_id"], s["ngo"], s["project_id"]
     invited = await api.post("/v1/invitations", json={"uses": 5}, headers=ngo)
     assert invited.status_code == 201, invited.text
+    kept_id = s["kept"][0]  # admitted by the organisation's invitation (Invitations.admit)
+    board.client.sadd(board.keys.volunteer_admitted(kept_id), org_id)
     assert (await api.delete(f"/v1/orgs/{org_id}", headers=ngo)).status_code == 403
     gone = await api.delete(f"/v1/orgs/{org_id}", headers=ADMIN)
     assert gone.status_code == 202, gone.text

@@ -171,7 +171,10 @@ def test_the_flow_survives_a_master_killed_mid_run(
                     return False
             return True
 
-        wait_until(settled, f"every task resolved (counts: {counts})", SETTLE_TIMEOUT_S, poll=0.5)
+        try:
+            wait_until(settled, "every task resolved", SETTLE_TIMEOUT_S, poll=0.5)
+        except AssertionError as timed_out:
+            raise AssertionError(f"{timed_out}; counts by project: {counts}") from None
         crowd.join()
         crowd.check()
         redis_cluster.wait_healthy()
