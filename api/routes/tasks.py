@@ -25,7 +25,7 @@ from core.board.bulk import (
     parse_json_batch,
     parse_ndjson_batch,
 )
-from core.board.bulk_submission import write_batch
+from core.board.bulk_submission import refuse_past_rate, write_batch
 from core.errors import TaskNotFound, UnsupportedMediaType
 from core.idempotency import MAX_KEY_CHARS, TTL_SECONDS, Claim, StoredResponse, fingerprint
 from core.json_input import MAX_DEPTH as MAX_JSON_DEPTH
@@ -141,6 +141,7 @@ async def submit_tasks(
         parse = parse_json_batch
     else:
         raise UnsupportedMediaType("send application/json or application/x-ndjson")
+    await refuse_past_rate(quotas, limits_of(request), org.id)
     raw = await request.body()
     claim: Claim | None = None
     if idempotency_key is not None:

@@ -338,6 +338,11 @@ def test_bulk_tasks_are_limited_per_organisation_at_the_rate_the_operator_set(
     refused(submit(b, ngo, project_id, 3), "bulk_tasks", 5, 60, remaining=2)
     assert submit(a, ngo, project_id, 2).json()["accepted"] == 2
     refused(submit(b, ngo, project_id, 1), "bulk_tasks", 5, 60)
+    # Past the rate, a batch is refused before its body is read: a flood costs no parsing (not
+    # even of a body that is not JSON, which would otherwise be a 400).
+    junk = a.post(f"/v1/projects/{project_id}/tasks", content=b"{not json",
+                  headers={**ngo, "Content-Type": "application/json"})  # fmt: skip
+    refused(junk, "bulk_tasks", 5, 60)
     # Another organisation, on the instance's own rate, is not affected.
     _, other = org(b)
     assert submit(b, other, project(b, other), 10).json()["accepted"] == 10
