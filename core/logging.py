@@ -42,6 +42,7 @@ from structlog.typing import EventDict, ExcInfo, Processor, WrappedLogger
 from core.settings import Settings
 
 __all__ = [
+    "HANDLER_NAME",
     "REDACTED",
     "REQUEST_ID",
     "SENSITIVE_FIELDS",
@@ -76,7 +77,8 @@ SENSITIVE_FIELDS: frozenset[str] = frozenset(
     }
 )
 
-_HANDLER_NAME = "ruche"
+#: The name of the root handler configure_logging installs (and replaces when called again).
+HANDLER_NAME = "ruche"
 
 
 class RedactSensitiveFields:
@@ -257,11 +259,11 @@ def configure_logging(
         ],
     )
     handler = _CurrentStderr() if follow_stderr else logging.StreamHandler(stream)
-    handler.set_name(_HANDLER_NAME)
+    handler.set_name(HANDLER_NAME)
     handler.setFormatter(formatter)
 
     root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == _HANDLER_NAME]:
+    for old in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(settings.log_level)

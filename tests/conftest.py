@@ -16,7 +16,7 @@ import pytest
 import redis
 
 from tests.support.limits import GENEROUS_LIMITS
-from tests.support.logs import restored_logging
+from tests.support.logs import without_ruche_logging
 from tests.support.own_redis import own_redis_server
 from tests.support.processes import default_signal_handling
 from tests.support.tls import TlsRedis, make_certificates, start_tls_server
@@ -53,10 +53,10 @@ def pytest_terminal_summary(
 
 @pytest.fixture(autouse=True)
 def _logging_as_found() -> Iterator[None]:
-    """Each test leaves logging as it found it: an in-process ``ruche`` command (or a worker app)
-    configures logging for the process, and its handlers would write JSON lines into the next
-    tests' stderr, whatever order they run in."""
-    with restored_logging():
+    """Each test starts and ends without Ruche's logging configured: an in-process ``ruche``
+    command (or a worker app) configures it for the whole process, and its handler would write
+    JSON lines into the stderr of whatever test runs next."""
+    with without_ruche_logging():
         yield
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import structlog
 
-from core.logging import configure_logging
+from core.logging import HANDLER_NAME, configure_logging
 from core.settings import Settings
 
 
@@ -27,6 +27,30 @@ def restored_logging() -> Iterator[None]:
         root.setLevel(level)
         structlog.contextvars.clear_contextvars()
         structlog.reset_defaults()
+
+
+_PRISTINE_ROOT_LEVEL = logging.getLogger().level
+
+
+@contextmanager
+def without_ruche_logging() -> Iterator[None]:
+    """No Ruche handler on the root logger, before and after the block, and structlog as it
+    comes: whoever configured logging earlier (an in-process ``ruche`` command, a worker app, a
+    fixture of any scope), its JSON lines do not reach the block's stderr, nor the next's."""
+    _drop_ruche_logging()
+    try:
+        yield
+    finally:
+        _drop_ruche_logging()
+
+
+def _drop_ruche_logging() -> None:
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if h.get_name() == HANDLER_NAME]:
+        root.removeHandler(handler)
+    root.setLevel(_PRISTINE_ROOT_LEVEL)
+    structlog.contextvars.clear_contextvars()
+    structlog.reset_defaults()
 
 
 def log_to_stream(sensitive_fields: Iterable[str] = (), **settings: Any) -> io.StringIO:
