@@ -91,8 +91,10 @@ class DecisionOut(BaseModel):
     status_code=status.HTTP_201_CREATED,
     response_model=ReviewOut,
     summary="Claim a review item",
-    description="403 `not_a_reviewer` without review rights on any project; 404 for a "
-    "`project_id` you do not review; 204 when nothing waits for you.",
+    description="A new item when one waits for you; otherwise the item you already hold under "
+    "a live lease, as it was (a claim made again after its reply was lost gets its item back); "
+    "204 when neither. 403 `not_a_reviewer` without review rights on any project; 404 for a "
+    "`project_id` you do not review.",
     responses={**NOTHING_FITS, **error_responses(401, 403, 404, 422)},
 )
 async def claim_review(

@@ -228,6 +228,9 @@ class ReviewClaimed:
     reason: str  # why the task is in review (REVIEW_REASONS)
     payload: dict[str, Any] = field(repr=False)
     answers: list[dict[str, Any]] = field(repr=False)  # the task's answer entries, in order
+    # True: nothing new waited, and this is the live lease the reviewer already held (a claim
+    # made again after its reply was lost gets its item back).
+    held: bool = False
 
     @property
     def candidates(self) -> list[dict[str, Any]]:

@@ -16,12 +16,20 @@
 -- ARGV[4] token: random part of the review id
 -- ARGV[5] scan limit: most queued items looked at before giving up
 -- ARGV[6] lease length (ms)
+-- ARGV[7] most live leases looked at for one the reviewer already holds
 --
 -- A queued task is in no live review lease: claiming takes it out of the queue, and only the
 -- lease's decision or expiry (expire_review_leases.lua) ends that. So each item has at most one
 -- live review lease, whatever the number of reviewers racing for it.
 --
+-- When nothing waits for the reviewer, an item they already hold under a live lease in the
+-- project is given back, unchanged (its id and expiry), marked 'held': a claim whose reply was
+-- lost (a connection cut, a failover) is made again by the client, which must not be told that
+-- nothing waits while the item it was given sits leased to it until the lease runs out. The
+-- live leases are few (one per reviewer at work): ARGV[7] bounds how many are looked at.
+--
 -- Reply: {'ok', review id, task id, expires at (ms), payload JSON, answers JSON, reason}
+--     or {'held', the same fields of the reviewer's live lease}
 --     or {'empty'}
 --     or {'err', 'not_reviewer', ''}
 
@@ -65,6 +73,16 @@ while offset < limit and not chosen do
   offset = offset + page
 end
 if not chosen then
+  local live = redis.call('ZRANGEBYSCORE', KEYS[4], '(' .. now, '+inf', 'LIMIT', 0,
+    tonumber(ARGV[7]))
+  for _, review_id in ipairs(live) do
+    local record = load_json(KEYS[3], review_id)
+    if record ~= nil and record.vol == reviewer and record.state == 'live' then
+      return {'held', review_id, record.task, record.expires,
+        redis.call('HGET', KEYS[7], record.task), redis.call('HGET', KEYS[6], record.task) or '[]',
+        record.reason or ''}
+    end
+  end
   return {'empty'}
 end
 

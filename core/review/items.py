@@ -27,7 +27,11 @@ from core.board.script_calls import (
 from core.logging import current_request_id
 from core.redis.scripts import ScriptName
 
-__all__ = ["ReviewOps"]
+__all__ = ["HELD_REVIEWS_LOOKED_AT", "ReviewOps"]
+
+#: Live review leases of a project a claim looks through, when nothing new waits, for one its
+#: reviewer already holds (given back: a claim whose reply was lost, made again).
+HELD_REVIEWS_LOOKED_AT = 64
 
 
 class ReviewOps(OpsBase):
@@ -59,6 +63,7 @@ class ReviewOps(OpsBase):
             if text(review_checked(reply)[0]) == "empty":
                 return NothingToReview()
             return ReviewClaimed(
+                held=text(reply[0]) == "held",
                 review_id=text(reply[1]),
                 project_id=project_id,
                 task_id=text(reply[2]),
@@ -74,7 +79,7 @@ class ReviewOps(OpsBase):
         ]  # fmt: skip
         args: list[str | int] = [
             self.clock.script_now(), reviewer_id, project_id, ids.new_token_part(),
-            self.claim_scan_limit, lease_seconds * 1000,
+            self.claim_scan_limit, lease_seconds * 1000, HELD_REVIEWS_LOOKED_AT,
         ]  # fmt: skip
         return ScriptCall(ScriptName.CLAIM_REVIEW, keys, args, parse)
 

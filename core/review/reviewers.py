@@ -141,7 +141,9 @@ class Reviews:
     async def claim(
         self, volunteer: VolunteerLike, *, project_id: str | None = None
     ) -> ReviewItem | None:
-        """Lease the best review item for this reviewer, or None when none waits for them."""
+        """Lease the best review item for this reviewer; when none waits for them, the item
+        they already hold under a live lease (a claim made again after its reply was lost must
+        not be told that nothing waits); None when neither."""
         require_charter(volunteer)
         cards = await self.reviewer_of(volunteer.id)
         if not cards:
@@ -150,6 +152,7 @@ class Reviews:
             cards = [card for card in cards if card.id == project_id]
             if not cards:
                 raise ProjectNotFound("no such project")
+        held: tuple[ProjectCard, ReviewClaimed] | None = None
         for card in cards[:MAX_PROJECTS_TRIED]:
             try:
                 outcome = await self.board.run(
@@ -158,8 +161,11 @@ class Reviews:
             except (NotAReviewer, ProjectNotFound):
                 continue  # rights revoked (or project gone) since they were read
             if isinstance(outcome, ReviewClaimed):
-                return await self._item(card, outcome)
-        return None
+                if not outcome.held:
+                    return await self._item(card, outcome)
+                held = held or (card, outcome)
+        # Nothing new anywhere: the item they hold, if any (its claim's reply may have been lost).
+        return await self._item(*held) if held is not None else None
 
     async def _item(self, card: ProjectCard, claimed: ReviewClaimed) -> ReviewItem:
         document = await self.board.run(self.ops.project_document(card.id))

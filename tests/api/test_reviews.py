@@ -159,7 +159,11 @@ async def test_a_claimed_item_shows_the_task_and_anonymous_candidates(
     assert body["reason"] == "disagreement"
     expires = datetime.fromisoformat(body["expires_at"])
     assert 890 <= (expires - before).total_seconds() <= 910
-    assert (await claim_review(api, headers)).status_code == 204  # the only item is taken
+    _, other = await reviewer(actors, world, project)
+    assert (await claim_review(api, other)).status_code == 204  # the only item is taken
+    # Its holder, claiming again (a reply lost on the way), gets it back as it was.
+    again = await claim_review(api, headers)
+    assert again.status_code == 201 and again.json() == body
 
 
 async def test_reviews_come_from_the_highest_priority_project_first(

@@ -428,13 +428,38 @@ def test_the_scheduler_reaps_review_leases_too(
 ) -> None:
     project, [task], _ = answered_project(board)
     board.open_review(project, task, "disagreement")
-    reviewer = reviewer_of(board, project)
-    review(board.claim_review(project, reviewer, lease_seconds=60))
-    assert isinstance(board.claim_review(project, reviewer), NothingToReview)
+    reviewer, another = reviewer_of(board, project), reviewer_of(board, project)
+    first = review(board.claim_review(project, reviewer, lease_seconds=60))
+    assert isinstance(board.claim_review(project, another), NothingToReview)
     clock.advance(61)
     reap(board, Settings(redis_url=redis_url))
-    assert review(board.claim_review(project, reviewer)).task_id == task
+    again = review(board.claim_review(project, another))
+    assert again.task_id == task and not again.held and again.review_id != first.review_id
     assert board.reap_expired_review_leases() == 0
+
+
+def test_a_reviewer_with_nothing_new_gets_back_the_item_they_hold(
+    board: TestBoard, clock: ManualClock
+) -> None:
+    """A claim whose reply was lost, made again, finds its own lease (not "nothing waits" while
+    the item sits leased to the one who asked); one that finds a new item takes that first."""
+    project, [first_task, second_task], _ = answered_project(board, n_tasks=2)
+    board.open_review(project, first_task, "disagreement")
+    reviewer, another = reviewer_of(board, project), reviewer_of(board, project)
+    first = review(board.claim_review(project, reviewer, lease_seconds=60))
+    assert not first.held
+    clock.advance(10)
+    again = review(board.claim_review(project, reviewer, lease_seconds=60))
+    assert again.held and (again.review_id, again.task_id) == (first.review_id, first.task_id)
+    assert again.expires_at_ms == first.expires_at_ms  # given back as it was, not extended
+    assert (again.payload, again.answers) == (first.payload, first.answers)
+    assert isinstance(board.claim_review(project, another), NothingToReview)
+    board.open_review(project, second_task, "disagreement")
+    new = review(board.claim_review(project, reviewer, lease_seconds=60))
+    assert not new.held and new.task_id == second_task
+    clock.advance(51)  # both leases over: nothing is held any more
+    board.reap_expired_review_leases()
+    assert review(board.claim_review(project, another)).task_id in {first_task, second_task}
 
 
 # -- the live-assignment cap ---------------------------------------------------------------------
