@@ -84,11 +84,17 @@ class Crowd(ThreadCrew):
     ) -> httpx.Response:
         """The request until it gets one of ``ok`` (or 409 after a 503: done by the earlier
         try); each 503 checked and counted on the way."""
+        return self.call_noting_503(http, method, url, route, ok, **kw)[0]
+
+    def call_noting_503(
+        self, http: httpx.Client, method: str, url: str, route: str, ok: set[int], **kw: Any
+    ) -> tuple[httpx.Response, bool]:
+        """:meth:`call`, and whether a 503 came first (an earlier try may have been done)."""
         after_503 = False
         while True:
             response = http.request(method, url, **kw)
             if response.status_code in ok:
-                return response
+                return response, after_503
             if response.status_code == 503:
                 assert response.headers.get("Retry-After"), response.headers
                 assert response.json()["error"]["code"] == "redis_unavailable", response.text
@@ -100,16 +106,21 @@ class Crowd(ThreadCrew):
             if response.status_code == 409 and after_503:
                 with self.lock:
                     self.lost_replies += 1
-                return response
+                return response, after_503
             raise AssertionError(f"{method} {route}: {response.status_code} {response.text}")
 
     def volunteer(self, base_url: str, who: int, headers: dict[str, str]) -> Callable[[], None]:
         def work() -> None:
             with httpx.Client(base_url=base_url, headers=headers, timeout=60) as http:
                 while not self.done.is_set():
-                    claim = self.call(http, "POST", "/v1/assignments", "claim", {201, 204, 429},
-                                      json={})  # fmt: skip
-                    if claim.status_code != 201:
+                    claim, after_503 = self.call_noting_503(
+                        http, "POST", "/v1/assignments", "claim", {201, 204, 429}, json={}
+                    )
+                    if after_503 and claim.status_code != 201:
+                        # An earlier try may hold a lease whose reply was lost: what a client
+                        # does then is ask for its live assignments, and answer them.
+                        claim = self.held(http) or claim
+                    if claim.status_code not in (200, 201):  # 200: a held one, read again
                         self.done.wait(POLL_S)
                         continue
                     assignment = claim.json()
@@ -130,6 +141,13 @@ class Crowd(ThreadCrew):
                             )
 
         return work
+
+    def held(self, http: httpx.Client) -> httpx.Response | None:
+        """The first live assignment the volunteer holds (``GET /v1/assignments/{id}``)."""
+        live = self.call(http, "GET", "/v1/me/assignments", "live", {200})
+        for item in live.json()["items"]:
+            return self.call(http, "GET", f"/v1/assignments/{item['id']}", "held", {200})
+        return None
 
     def reviewer(self, base_url: str, headers: dict[str, str]) -> Callable[[], None]:
         """Accepts the first candidate of every item in the queue."""
