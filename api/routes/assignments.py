@@ -20,6 +20,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, cast
 
+import structlog
 from fastapi import APIRouter, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field, Strict, StringConstraints, TypeAdapter
 
@@ -31,6 +32,7 @@ from api.ratelimit import limits_of
 from core.accounts.charter import Charters, require_current_charter
 from core.accounts.store import Accounts, VolunteerProfile
 from core.board.claims import Assignment, Claims
+from core.board.runner import REDIS_FAILURES
 from core.clock import utc_from_ms
 from core.errors import CharterNotAccepted, ProfileChanged
 from core.projects.facts import ProjectContext, project_context
@@ -157,6 +159,8 @@ class Release(BaseModel):
     )
 
 
+log = structlog.get_logger(__name__)
+
 _CLAIM_BODY: TypeAdapter[ClaimRequest | None] = TypeAdapter(ClaimRequest | None)
 _JSON = "application/json"
 
@@ -195,7 +199,13 @@ async def claim(request: Request) -> Response:
                 assignment = await claim_as(profile, False)
     if assignment is None:
         return Response(status_code=status.HTTP_204_NO_CONTENT)
-    context = await _context(request, assignment.project_id)
+    try:
+        context = await _context(request, assignment.project_id)
+    except REDIS_FAILURES as failed:
+        # The lease is taken: a 503 now would leave it held by someone never told of it, until
+        # it runs out. The task is answered without the project's names and impact note.
+        log.warning("claim.context_not_read", error_type=type(failed).__name__)
+        context = None
     encoded = AssignmentOut.of(assignment, context).model_dump_json()
     return Response(encoded, status_code=status.HTTP_201_CREATED, media_type=_JSON)
 

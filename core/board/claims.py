@@ -268,7 +268,11 @@ class Claims:
             log.warning("claim.slot_not_confirmed", error_type=type(failed).__name__)
         if not lease.gold and lease.payload_length <= SHOWN_MAX_PAYLOAD:
             self.shown.put(lease.assignment_id, Shown(volunteer.id, card.task_type, lease.payload))
-        document = await self.catalogue.document(card.id)
+        try:
+            document = await self.catalogue.document(card.id)
+        except REDIS_FAILURES as failed:  # the lease is taken: answer it, without instructions
+            log.warning("claim.document_not_read", error_type=type(failed).__name__)
+            document = {}
         return Assignment(
             id=lease.assignment_id,
             project_id=card.id,

@@ -129,3 +129,21 @@ async def test_a_slot_served_by_nobody_is_a_503_with_retry_after_never_a_500(
     finally:
         world.cluster.cover(slot, owner)
     assert (await world.api.get(f"/v1/projects/{project}", headers=world.scene.org)).is_success
+
+
+async def test_a_claim_whose_lease_is_taken_is_answered_even_when_its_context_cannot_be_read(
+    world: World,
+) -> None:
+    """Once the lease is taken, a 503 would leave it held by someone never told of it until it
+    runs out (the task stuck meanwhile): the task is answered without the organisation's name."""
+    project, [task] = await world.scene.project(1)
+    _, headers, _ = await volunteer(world)
+    org_id = (await world.api.get("/v1/org", headers=world.scene.org)).json()["id"]
+    slot, owner = world.cluster.uncover(Keys().org(org_id))
+    try:
+        taken = await claim(world.api, headers)
+    finally:
+        world.cluster.cover(slot, owner)
+    assert taken.status_code == 201, taken.text
+    assert taken.json()["task"]["id"] == task and taken.json()["task"]["organisation"] is None
+    assert await world.scene.task_state(project, task) == "collecting"
