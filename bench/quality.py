@@ -34,6 +34,7 @@ Usage::
     .venv/bin/python bench/quality.py            # 600 tasks, 3 seeds, every scenario
     .venv/bin/python bench/quality.py --tasks 300 --seeds 1 \
         --scenarios "4 labels 55/20/15/10, typical"
+    .venv/bin/python bench/quality.py --seed 11  # seeds 11, 12, 13: does a gain hold?
     .venv/bin/python bench/quality.py --smoke    # correctness only: 30 tasks, 1 seed, 10 volunteers
 
 Every run checks its figures (shares between 0 and 1, answers per task within the policy's
@@ -208,7 +209,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     titles = {scenario.title(known): scenario for scenario in SCENARIOS}
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--tasks", type=int, default=600, help="tasks per scenario and seed")
-    parser.add_argument("--seeds", type=int, default=3, help="runs averaged, seeds SEED, +1..")
+    parser.add_argument("--seeds", type=int, default=3, help="runs averaged, seeds --seed, +1..")
+    parser.add_argument("--seed", type=int, default=SEED,
+                        help="the first seed: another one checks that a gain is not one "
+                        "seed's luck")  # fmt: skip
     parser.add_argument("--scenarios", nargs="*", default=list(titles), help="by title")
     parser.add_argument("--redundancy", type=int, default=POLICY["redundancy"])
     parser.add_argument("--max-redundancy", type=int, default=POLICY["max_redundancy"])
@@ -250,7 +254,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             )
             for title in args.scenarios:
                 runs = [
-                    simulate(titles[title], board, clock, args.tasks, SEED + n, args.crowd)
+                    simulate(titles[title], board, clock, args.tasks, args.seed + n, args.crowd)
                     for n in range(args.seeds)
                 ]
                 rows.append({"scenario": title, **averaged(runs)})
@@ -259,7 +263,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             server.stop()
     print(
         f"{args.tasks} tasks per scenario, {args.crowd} volunteers, mean of {args.seeds} seeds "
-        f"from {SEED}; policy {POLICY}; gold schedule {GOLD}; time {TIME}; refit {REFIT}"
+        f"from {args.seed}; policy {POLICY}; gold schedule {GOLD}; time {TIME}; refit {REFIT}"
         + (f"; Dawid-Skene cut at {BASELINES['ds_iterations']} iterations" if args.smoke else "")
     )
     for table in ("no reviewer", "same reviewers"):

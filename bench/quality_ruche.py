@@ -2,7 +2,8 @@
 production code, in arrival order, on a real Redis.
 
 Every step is the one the actors take: a volunteer's claim is served a gold task with the
-project's decaying rate (as ``claim.lua`` computes it) and the gold answer goes to their
+project's decaying rate, the first they never met from a random place in the pool (as
+``claim.lua`` computes and picks it) and the gold answer goes to their
 reputation (``quality.gold``: :func:`core.quality.reputation.gold_update`); once a task has the
 answers it asked for, :func:`core.quality.aggregation.parse_task` reads them and
 :func:`core.quality.aggregation.decide` weighs them with the real reputation scripts, plans the
@@ -119,7 +120,7 @@ def replay(
     need = [int(policy["redundancy"])] * n
     entries: list[list[dict[str, Any]]] = [[] for _ in tasks]
     seen: dict[str, int] = {}
-    gold_seen: dict[str, int] = {}
+    gold_met: dict[str, set[int]] = {}
     next_task, open_tasks = 0, list[int]()
     started = time.perf_counter()
 
@@ -132,8 +133,11 @@ def replay(
         t = min(open_tasks, key=lambda i: (-len(entries[i]), i))
         worker, raw = queues[t][len(entries[t])]
         while rng.random() < gold_rate(seen.get(worker.id, 0)):
-            g = gold_seen.get(worker.id, 0) % len(gold_tasks)
-            gold_seen[worker.id] = g + 1
+            picked = _pick_gold(gold_met.setdefault(worker.id, set()), len(gold_tasks), rng)
+            if picked is None:
+                break  # they met every gold task: claim.lua serves real work
+            g = picked
+            gold_met[worker.id].add(g)
             seen[worker.id] = seen.get(worker.id, 0) + 1
             given = kind.answer(worker, gold_tasks[g], rng)
             record.gold.append(GoldAnswer(worker.id, g, given))
@@ -189,6 +193,13 @@ def replay(
         open_tasks.remove(t)
     record.seconds = time.perf_counter() - started  # the refits included
     return record
+
+
+def _pick_gold(met: set[int], pool: int, rng: random.Random) -> int | None:
+    """``claim.lua``'s pick: the first gold task of the pool (in id order) the volunteer never
+    met, looking from a random place, so volunteers do not all meet the same ones first."""
+    start = int(rng.random() * pool)
+    return next(((start + k) % pool for k in range(pool) if (start + k) % pool not in met), None)
 
 
 def _normalised(task_type: Any, payload: Any, raw: Mapping[str, Any]) -> Any:

@@ -100,6 +100,11 @@ class TaskType(ABC, Generic[P, A]):
     default_threshold: ClassVar[float]
     #: Posterior probability required when the weights are reliabilities and no threshold.
     default_confidence: ClassVar[float] = DEFAULT_CONFIDENCE
+    #: True when ``score`` against a gold answer is 1 exactly for a right result and less for
+    #: a wrong one (labels; data entry's normalised fields, where 1 means every field reads
+    #: like the gold): the project's gold checks then calibrate the confidence. False where a
+    #: gold answer is one wording among the right ones (translation).
+    exact_gold_score: ClassVar[bool] = False
     description: ClassVar[str] = ""
     #: Languages: a project of this type fits a volunteer who reads *every* language it lists
     #: (translation: they read the source and write the target), instead of *one* of them (the

@@ -31,6 +31,7 @@ __all__ = [
     "clip_accuracy",
     "log_odds",
     "posterior_from_scores",
+    "smoothed_confusion",
 ]
 
 # The prior for anyone we know nothing about: QUALITY.md's "around 0.7".
@@ -77,20 +78,13 @@ class Reliability:
 
     def label_log_likelihoods(self, voted: str, labels: Sequence[str]) -> list[float]:
         """log P(answer ``voted`` | true label z) for every z of ``labels``: the column of a
-        Dirichlet-smoothed confusion matrix. Without counts it is the scalar-accuracy case
-        (errors spread evenly over the other labels)."""
-        k = len(labels)
-        accuracy = clip_accuracy(self.accuracy)
-        wrong_prior = (1.0 - accuracy) / (k - 1)
-        likelihoods = []
-        for true in labels:
-            row = self.confusion.get(true) or {}
-            seen = math.fsum(max(0.0, row.get(label, 0.0)) for label in labels)
-            prior = accuracy if true == voted else wrong_prior
-            count = max(0.0, row.get(voted, 0.0))
-            theta = (prior * self.strength + count) / (self.strength + seen)
-            likelihoods.append(math.log(clip_accuracy(theta)))
-        return likelihoods
+        Dirichlet-smoothed confusion matrix (:func:`smoothed_confusion`). Without counts it is
+        the scalar-accuracy case (errors spread evenly over the other labels)."""
+        theta = smoothed_confusion(self.confusion, labels, self.accuracy, self.strength)
+        column = labels.index(voted) if voted in labels else None
+        if column is None:
+            return [math.log(ACCURACY_FLOOR)] * len(labels)
+        return [math.log(clip_accuracy(row[column])) for row in theta]
 
     def field_accuracy(self, name: str) -> float:
         """Probability this volunteer reads field ``name`` right: its counts, shrunk towards
@@ -99,6 +93,36 @@ class Reliability:
         right, wrong = max(0.0, right), max(0.0, wrong)
         shrunk = (self.accuracy * self.strength + right) / (self.strength + right + wrong)
         return clip_accuracy(shrunk)
+
+
+def smoothed_confusion(
+    confusion: Mapping[str, Mapping[str, float]],
+    labels: Sequence[str],
+    accuracy: float,
+    strength: float,
+) -> list[list[float]]:
+    """theta[z][a] = P(answer labels[a] | true labels[z]) for one volunteer: each row of counts
+    smoothed by ``strength`` pseudo-answers centred on the scalar-accuracy case (``accuracy``
+    on the diagonal, the rest spread evenly). The online model
+    (:meth:`Reliability.label_log_likelihoods`) and the refit's EM
+    (:mod:`core.quality.dawid_skene`) share it, so their counts mean the same thing."""
+    k = len(labels)
+    s = clip_accuracy(accuracy)
+    rows = []
+    for true in labels:
+        row = confusion.get(true) or {}
+        rows.append([max(0.0, float(row.get(label, 0.0))) for label in labels])
+    table = []
+    for z in range(k):
+        seen = math.fsum(rows[z])
+        wrong = (1.0 - s) / (k - 1)
+        table.append(
+            [
+                ((s if a == z else wrong) * strength + rows[z][a]) / (strength + seen)
+                for a in range(k)
+            ]
+        )
+    return table
 
 
 #: Someone the kernel knows nothing about.

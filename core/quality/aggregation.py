@@ -46,6 +46,7 @@ from core.quality.outcomes import AggregationContext, NeedCapReached, PipelineOp
 from core.quality.prior import class_counts
 from core.quality.project_quality import ProjectQuality, record_decision, settle
 from core.quality.reputation import ReputationOps, agreement_updates, apply_updates
+from core.quality.reputation_model import reprior
 from task_types import InvalidAnswer, TaskType, Verdict
 from task_types import get as get_task_type
 from task_types.base import THRESHOLD_TOLERANCE
@@ -173,7 +174,9 @@ def weigh(
 ) -> Weighed:
     """Read the authors' reputations (one round trip) and let the task type decide with them,
     from the class ``prior`` (:func:`core.quality.prior.class_counts`; None: uniform); with the
-    project's ``quality``, the confidence calibrated and compared with the threshold in force
+    project's ``quality``, each accuracy shrunk towards the project's newcomer prior rather
+    than the global one (:func:`core.quality.reputation_model.reprior`), and the confidence
+    calibrated and compared with the threshold in force
     (:func:`core.quality.project_quality.settle`; ``final``: no more answers may come)."""
     pairs = [
         (str(entry.get("volunteer_id") or ""), answer)
@@ -186,7 +189,8 @@ def weigh(
     ops = ReputationOps(board.keys, board.clock)
     read = board.run(ops.reliabilities(project_id, parsed.kind.name, known, deciding=task_id))
     found = dict(zip(known, read, strict=True))
-    reliabilities = [found.get(volunteer, NEUTRAL) for volunteer in volunteers]
+    newcomers = quality.newcomer_accuracy if quality is not None else None
+    reliabilities = [reprior(found.get(volunteer, NEUTRAL), newcomers) for volunteer in volunteers]
     kind = parsed.kind.with_prior(prior) if prior else parsed.kind
     verdict = kind.aggregate(parsed.payload, answers, reliabilities, threshold=threshold)
     if quality is not None:

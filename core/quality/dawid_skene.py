@@ -29,7 +29,12 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from task_types.reliability import DEFAULT_ACCURACY, DEFAULT_STRENGTH, clip_accuracy
+from task_types.reliability import (
+    DEFAULT_ACCURACY,
+    DEFAULT_STRENGTH,
+    clip_accuracy,
+    smoothed_confusion,
+)
 
 __all__ = ["Fit", "GoldVote", "Vote", "fit"]
 
@@ -108,20 +113,10 @@ def _log_theta(
 ) -> list[list[float]]:
     """Per answered label, log θ[true, answered] over the true labels: the smoothing of
     ``Reliability.label_log_likelihoods``."""
-    k = len(labels)
-    s = clip_accuracy(DEFAULT_ACCURACY if accuracy is None else accuracy)
-    wrong = (1.0 - s) / (k - 1)
-    table = []
-    for answered in labels:
-        column = []
-        for true in labels:
-            row = rows.get(true) or {}
-            seen = math.fsum(row.values())
-            start = s if true == answered else wrong
-            theta = (start * strength + row.get(answered, 0.0)) / (strength + seen)
-            column.append(math.log(clip_accuracy(theta)))
-        table.append(column)
-    return table
+    theta = smoothed_confusion(
+        rows, labels, DEFAULT_ACCURACY if accuracy is None else accuracy, strength
+    )
+    return [[math.log(clip_accuracy(row[a])) for row in theta] for a in range(len(labels))]
 
 
 def _posterior(

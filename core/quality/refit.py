@@ -56,18 +56,27 @@ from core.quality.outcomes import AggregationContext
 from core.quality.prior import GOLD_SAMPLE, class_counts
 from core.quality.project_quality import QUALITY_FIELD, parse_recent, recent_key
 from core.quality.reputation import REPUTATION_RETENTION_MS, ReputationOps
-from core.quality.reputation_model import PRIOR_ACCURACY, PRIOR_STRENGTH, project_field
+from core.quality.reputation_model import (
+    PRIOR_ACCURACY,
+    PRIOR_STRENGTH,
+    project_field,
+    reprior,
+)
 from core.redis.scripts import ScriptName
 from task_types import InvalidAnswer, TaskType
 from task_types import get as get_task_type
+from task_types.base import THRESHOLD_TOLERANCE
 from task_types.reliability import NEUTRAL, Evidence, Reliability
 
 __all__ = [
     "DEFAULT_TARGET_ACCURACY",
     "DEFAULT_TARGET_SHARE",
+    "NEWCOMER_BOUNDS",
+    "NEWCOMER_PRIOR_ANSWERS",
     "REFIT_SECONDS",
     "REFIT_TASKS",
     "Refitted",
+    "newcomer_accuracy",
     "refit_project",
     "replacement",
 ]
@@ -84,6 +93,13 @@ REFIT_SECONDS = 20.0
 DEFAULT_TARGET_SHARE = 0.10
 #: The accuracy accepted tasks must reach unless it sets ``review.target_accuracy``.
 DEFAULT_TARGET_ACCURACY = 0.90
+#: Gold answers' worth of belief the global prior keeps in the newcomer prior (a project's
+#: first few gold answers nudge it; a few hundred decide it)...
+NEWCOMER_PRIOR_ANSWERS = 20.0
+#: ...and the bounds it stays within: never below a coin's worth of trust in a newcomer (a
+#: crowd of spammers and adversaries must not make strangers' answers count against what they
+#: say), never above a reliable volunteer's.
+NEWCOMER_BOUNDS = (0.5, 0.9)
 _WRITE_BATCH = 500
 _DAY_MS = 24 * 3600 * 1000
 
@@ -135,6 +151,7 @@ def refit_project(
     tasks = _read_tasks(board, project_id, document, list(decided))
     gold_tasks = _read_tasks(board, project_id, document, list(gold))
     prior = class_counts(document.get("base_rates"), gold.values())
+    newcomers, gold_answers = newcomer_accuracy(kind, gold_tasks, gold)
     started = time.monotonic()
 
     fitted: dawid_skene.Fit | None = None
@@ -158,7 +175,7 @@ def refit_project(
         volunteers = sorted(
             {v for votes in task_votes for v, _ in votes} | {v for v, _, _ in gold_votes}
         )
-        current = _reliabilities(board, project_id, kind, volunteers)
+        current = _reliabilities(board, project_id, kind, volunteers, newcomers)
         fitted = dawid_skene.fit(
             labels, task_votes, gold_votes, prior=prior,
             accuracy={v: r.accuracy for v, r in current.items()},
@@ -166,11 +183,13 @@ def refit_project(
         )  # fmt: skip
         replaced = _replace_counts(board, project_id, kind, refit_id, fitted.counts)
 
-    # Gold checks say exactly whether a label was right; for data entry and translation the
-    # type's agreement score with one gold wording is a looser test than the result's, so
-    # their confidence is left as it is (the threshold is still chosen from it).
-    checks, checked = _gold_checks(board, project_id, kind, document, gold_tasks, gold, prior)
-    calibration = fit_calibration(checks if labels else [], checked)
+    # Gold checks say exactly whether a label, or a data-entry record, was right; for
+    # translation the type's agreement score with one gold wording is a looser test than the
+    # result's, so its confidence is left as it is (the threshold is still chosen from it).
+    checks, checked = _gold_checks(
+        board, project_id, kind, document, gold_tasks, gold, prior, newcomers
+    )
+    calibration = fit_calibration(checks if labels or kind.exact_gold_score else [], checked)
     policy: Mapping[str, Any] = document.get("review") or {}
     explicit = policy.get("agreement")
     choice = choose_threshold(
@@ -193,6 +212,7 @@ def refit_project(
     state = {
         "calibration": calibration.to_json(),
         "threshold": choice.to_json(),
+        "newcomers": {"accuracy": round(newcomers, 4), "gold_answers": gold_answers},
         "refit": {
             "id": refit_id,
             "at_ms": int(board.clock.script_now() or time.time() * 1000),
@@ -283,13 +303,48 @@ def _label_set(tasks: Sequence[_Task]) -> list[str]:
     return list(sets.most_common(1)[0][0]) if sets else []
 
 
+def newcomer_accuracy(
+    kind: AnyType, gold_tasks: Mapping[str, _Task], gold: Mapping[str, Mapping[str, Any]]
+) -> tuple[float, int]:
+    """The accuracy a volunteer without a record starts from in this project, and the gold
+    answers it was learnt from: the share of the project's gold answers that were right (the
+    type's own hard evidence, so a data-entry answer counts its fields), shrunk towards the
+    global prior by :data:`NEWCOMER_PRIOR_ANSWERS` and kept within :data:`NEWCOMER_BOUNDS`.
+
+    Empirical Bayes: the prior every reputation starts from (0.7) is a guess about crowds in
+    general. A project where half the crowd answers at random has newcomers right about 0.57
+    of the time; weighed at 0.7, three of them agreeing looked near certain, so the first
+    tasks (decided before anyone had a record) were accepted on three answers where a fourth
+    or a fifth was needed. Gold answers are the one unbiased sample of how right this
+    project's volunteers are: a lone volunteer's record says little about them, the pooled
+    record a lot."""
+    right, answers = 0.0, 0
+    for task_id, task in gold_tasks.items():
+        try:
+            expected = kind.normalise(task.payload, kind.answer_model.model_validate(gold[task_id]))
+        except (ValidationError, InvalidAnswer):
+            continue
+        for found in kind.hard_evidence(task.payload, task.answers, expected):
+            if found is not None:
+                right += found.right
+                answers += 1
+    low, high = NEWCOMER_BOUNDS
+    shrunk = (PRIOR_ACCURACY * NEWCOMER_PRIOR_ANSWERS + right) / (NEWCOMER_PRIOR_ANSWERS + answers)
+    return min(high, max(low, shrunk)), answers
+
+
 def _reliabilities(
-    board: Board, project_id: str, kind: AnyType, volunteers: Sequence[str]
+    board: Board,
+    project_id: str,
+    kind: AnyType,
+    volunteers: Sequence[str],
+    newcomers: float | None = None,
 ) -> dict[str, Reliability]:
+    """The volunteers' reliabilities as decisions read them (with the newcomer prior)."""
     known = [v for v in volunteers if VOLUNTEER_ID.match(v)]
     ops = ReputationOps(board.keys, board.clock)
     read = board.run(ops.reliabilities(project_id, kind.name, known)) if known else []
-    return dict(zip(known, read, strict=True))
+    return {v: reprior(r, newcomers) for v, r in zip(known, read, strict=True)}
 
 
 def replacement(
@@ -344,6 +399,7 @@ def _gold_checks(
     gold_tasks: Mapping[str, _Task],
     gold: Mapping[str, Mapping[str, Any]],
     prior: Mapping[str, float],
+    newcomers: float | None = None,
 ) -> tuple[list[Check], int]:
     """Decisions on gold tasks from their volunteers' answers, as the policy would take them:
     from ``redundancy`` answers one more at a time up to the ceiling, in consecutive groups;
@@ -354,7 +410,7 @@ def _gold_checks(
     explicit = (document.get("review") or {}).get("agreement")
     deciding = kind.with_prior(prior) if prior else kind
     volunteers = sorted({v for task in gold_tasks.values() for v in task.volunteers})
-    known = _reliabilities(board, project_id, kind, volunteers)
+    known = _reliabilities(board, project_id, kind, volunteers)  # the global prior: _without
     checks: list[Check] = []
     checked: set[str] = set()
     for task_id, task in gold_tasks.items():
@@ -365,7 +421,7 @@ def _gold_checks(
             continue
         own = kind.hard_evidence(task.payload, task.answers, expected)
         left_out = [
-            _without(known.get(v, NEUTRAL), evidence)
+            reprior(_without(known.get(v, NEUTRAL), evidence), newcomers)
             for v, evidence in zip(task.volunteers, own, strict=True)
         ]
         for first in range(0, len(task.answers) - start + 1, ceiling):
@@ -385,11 +441,19 @@ def _gold_checks(
 
 
 def _agrees(kind: AnyType, payload: BaseModel, answer: Mapping[str, Any], truth: Any) -> bool:
+    """Whether a gold check's decision was right: the whole answer for a type whose score is
+    exact (a data-entry record with one field wrong is wrong), else the type's agreement."""
     try:
         decided = kind.normalise(payload, kind.answer_model.model_validate(answer))
     except (ValidationError, InvalidAnswer):
         return False
-    return agrees(kind, payload, decided, truth)
+    if not kind.exact_gold_score:
+        return agrees(kind, payload, decided, truth)
+    try:
+        expected = kind.normalise(payload, kind.answer_model.model_validate(truth))
+    except (ValidationError, InvalidAnswer):
+        return False
+    return kind.score(payload, decided, expected) >= 1.0 - THRESHOLD_TOLERANCE
 
 
 def _without(reliability: Reliability, evidence: Evidence | None) -> Reliability:

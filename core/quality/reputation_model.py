@@ -39,7 +39,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -60,6 +60,7 @@ __all__ = [
     "excluded",
     "project_field",
     "reliability",
+    "reprior",
     "type_field",
 ]
 
@@ -167,6 +168,18 @@ def reliability(standing: TypeReputation, project_raw: str | bytes | None) -> Re
         },
         strength=DEFAULT_STRENGTH,
     )
+
+
+def reprior(found: Reliability, prior_accuracy: float | None) -> Reliability:
+    """``found`` (read with the global prior, :data:`PRIOR_ACCURACY`) as if its accuracy had
+    been shrunk towards ``prior_accuracy`` instead: the project's own newcomer prior, learnt
+    from its gold answers (:mod:`core.quality.refit`). The same :data:`PRIOR_STRENGTH`
+    pseudo-answers, so a volunteer with a long record hardly moves, and a newcomer gets the
+    accuracy the project's crowd actually has. None: ``found`` unchanged."""
+    if prior_accuracy is None or abs(prior_accuracy - PRIOR_ACCURACY) < 1e-12:
+        return found
+    shift = (prior_accuracy - PRIOR_ACCURACY) * PRIOR_STRENGTH / (PRIOR_STRENGTH + found.evidence)
+    return replace(found, accuracy=min(1.0, max(0.0, found.accuracy + shift)))
 
 
 def evidence_deltas(
