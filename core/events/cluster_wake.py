@@ -94,10 +94,15 @@ class ClusterWaker:
         notifying = True
         for name, node in masters.items():
             connection = node.redis_connection
-            if connection is None or not self._notifies(connection):
+            says = self._notifies(connection) if connection is not None else False
+            if says is False:
                 notifying = False
                 continue
-            if name not in self._subscribers:
+            # None: the master did not answer (it died, and the client's slot map does not know
+            # yet). Not a reason to sleep: its subscriber, retrying, wakes the relay every
+            # _POLL_S, whose rounds refresh the slot map; the next refresh drops the dead node
+            # and subscribes to the replica that took over.
+            if name not in self._subscribers and connection is not None:
                 self._subscribers[name] = _Subscriber(name, connection, self._wake)
         if not notifying and not self._warned:
             log.warning(
@@ -109,10 +114,13 @@ class ClusterWaker:
         return notifying
 
     @staticmethod
-    def _notifies(connection: redis.Redis) -> bool:
+    def _notifies(connection: redis.Redis) -> bool | None:
+        """Whether the node publishes XADD; None when it could not be reached."""
         try:
             flags: Any = connection.config_get("notify-keyspace-events")
-        except redis.RedisError:
+        except (redis.ConnectionError, redis.TimeoutError):
+            return None
+        except redis.RedisError:  # CONFIG refused (a managed service): assume it does not
             return False
         return notifies_xadd(str(flags.get("notify-keyspace-events", "")))
 

@@ -13,7 +13,7 @@ from typing import Any, cast
 import pytest
 import redis
 
-from core.events.cluster_wake import notifies_xadd
+from core.events.cluster_wake import ClusterWaker, notifies_xadd
 from core.events.relay import Relay, RelayConfig
 from core.redis.keys import Keys
 from tests.support.processes import wait_until
@@ -90,3 +90,21 @@ def _appended(client: Any, stream: str) -> bool:
 def test_which_notification_flags_wake_the_relay() -> None:
     assert notifies_xadd("Et") and notifies_xadd("KEA") and notifies_xadd("xEt")
     assert not notifies_xadd("") and not notifies_xadd("Kt") and not notifies_xadd("Eg")
+
+
+def test_a_master_that_does_not_answer_is_not_taken_for_one_that_does_not_notify(
+    redis_cluster: RedisClusterUnderTest,
+) -> None:
+    """Just after a master died, the client's slot map still lists it: the waker must not
+    conclude that notifications are off (the relay would then sleep its longest sleep) but keep
+    waking the relay until the map knows the replica that took over."""
+    client = redis_cluster.client()
+    waker = ClusterWaker(client)
+    try:
+        assert waker.refresh() and waker.active
+        redis_cluster.kill(redis_cluster.master_of(Keys("t:").project("prj_a").events))
+        assert waker.refresh() and waker.active  # the dead master is still in the map
+        assert waker.wait(WAIT_S)  # its subscriber, retrying, wakes the relay
+    finally:
+        waker.close()
+        client.close()
