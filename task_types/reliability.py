@@ -31,6 +31,7 @@ __all__ = [
     "clip_accuracy",
     "log_odds",
     "posterior_from_scores",
+    "prior_rows",
     "smoothed_confusion",
 ]
 
@@ -102,23 +103,50 @@ def smoothed_confusion(
     strength: float,
 ) -> list[list[float]]:
     """theta[z][a] = P(answer labels[a] | true labels[z]) for one volunteer: each row of counts
-    smoothed by ``strength`` pseudo-answers centred on the scalar-accuracy case (``accuracy``
-    on the diagonal, the rest spread evenly). The online model
+    smoothed by ``strength`` pseudo-answers centred on the volunteer's ``accuracy`` on the
+    diagonal, their errors spread the way they usually answer (:func:`prior_rows`). The online model
     (:meth:`Reliability.label_log_likelihoods`) and the refit's EM
     (:mod:`core.quality.dawid_skene`) share it, so their counts mean the same thing."""
     k = len(labels)
-    s = clip_accuracy(accuracy)
     rows = []
     for true in labels:
         row = confusion.get(true) or {}
         rows.append([max(0.0, float(row.get(label, 0.0))) for label in labels])
+    base = prior_rows(rows, accuracy, strength)
     table = []
     for z in range(k):
         seen = math.fsum(rows[z])
-        wrong = (1.0 - s) / (k - 1)
+        table.append([(base[z][a] * strength + rows[z][a]) / (strength + seen) for a in range(k)])
+    return table
+
+
+def prior_rows(
+    rows: Sequence[Sequence[float]], accuracy: float, strength: float
+) -> list[list[float]]:
+    """The confusion rows a volunteer's counts are shrunk towards: ``accuracy`` on the
+    diagonal, and the rest, their errors, spread over the other labels the way they usually
+    answer: in proportion to q, the share of each label among their counted answers (every
+    row), shrunk towards even by ``strength`` pseudo-answers. A newcomer (no counts) has even
+    errors, the scalar-accuracy case. One who always answers ``ok`` is right as often as
+    ``ok`` is the truth, and spread evenly their errors made each ``ok`` of theirs evidence for
+    ``ok`` (P(ok | ok) = s against P(ok | spam) = (1 - s) / (K - 1)) until every row had been
+    corrected by many counts; following their answers, P(ok | spam) is near 1 - s from their
+    first few, and their ``ok`` says much less. With two labels there is one way to err, and
+    nothing changes."""
+    k = len(rows)
+    s = clip_accuracy(accuracy)
+    answered = [math.fsum(rows[z][a] for z in range(k)) for a in range(k)]
+    total = math.fsum(answered)
+    if strength > 0 or total > 0:
+        q = [(answered[a] + strength / k) / (total + strength) for a in range(k)]
+    else:
+        q = [1.0 / k] * k
+    table = []
+    for z in range(k):
+        others = 1.0 - q[z]
         table.append(
             [
-                ((s if a == z else wrong) * strength + rows[z][a]) / (strength + seen)
+                s if a == z else (1.0 - s) * (q[a] / others if others > 0 else 1.0 / (k - 1))
                 for a in range(k)
             ]
         )

@@ -131,14 +131,16 @@ def test_a_decision_is_recorded_once_and_the_refit_comes_due(board: TestBoard) -
     project = make_project(board)
     pk = board.keys.project(project)
     due = []
-    for task in range(max(REFIT_EARLY)):
+    for task in range(400):
         recorded = board.run(record_decision(pk, board.clock, f"t{task:010d}", 3, 0.9))
         due.append(recorded.refit_due)
-    assert [i + 1 for i, d in enumerate(due) if d] == sorted(REFIT_EARLY)
+    # Early and often while the project is young (every 20 up to 200), then every 200.
+    young = [20, 40, 60, 80, 100, 120, 140, 160, 180, 200]
+    assert [i + 1 for i, d in enumerate(due) if d] == sorted({*REFIT_EARLY, *young, 400})
     # The same decision again (a redelivered message) is not counted twice.
-    again = board.run(record_decision(pk, board.clock, "t0000000024", 3, 0.9))
+    again = board.run(record_decision(pk, board.clock, "t0000000019", 3, 0.9))
     assert not again.refit_due
-    assert board.client.zcard(pk.quality_recent) == max(REFIT_EARLY)
+    assert board.client.zcard(pk.quality_recent) == 400
 
 
 def resolve(board: TestBoard, project: str, labels: Sequence[str]) -> str:
