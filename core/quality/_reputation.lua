@@ -84,3 +84,15 @@ local function add_at(doc, path, amount)
   end
   node[leaf] = value
 end
+
+-- Once a day at most, the markers of applied updates (`applied:<id>`, their value the time) and
+-- the soft credits (`soft:<task>`, JSON with `at`) older than `retention` ms leave the hash.
+local function prune_reputation_markers(hash_key, now, retention)
+  prune_old_fields(hash_key, 'pruned_at', now, retention, function(name, value)
+    if string.sub(name, 1, 8) == 'applied:' then
+      return tonumber(value)
+    elseif string.sub(name, 1, 5) == 'soft:' then
+      return tonumber(cjson.decode(value).at)
+    end
+  end)
+end

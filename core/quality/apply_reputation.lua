@@ -87,11 +87,5 @@ if result == 1 then
 end
 redis.call('HSET', KEYS[1], marker, now)
 
-prune_old_fields(KEYS[1], 'pruned_at', now, tonumber(ARGV[3]), function(name, value)
-  if string.sub(name, 1, 8) == 'applied:' then
-    return tonumber(value)
-  elseif string.sub(name, 1, 5) == 'soft:' then
-    return tonumber(cjson.decode(value).at)
-  end
-end)
+prune_reputation_markers(KEYS[1], now, tonumber(ARGV[3]))
 return result

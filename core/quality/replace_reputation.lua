@@ -29,11 +29,5 @@ doc.c = cjson.decode(ARGV[5])
 doc.u, doc.h = now, tonumber(ARGV[6])
 redis.call('HSET', KEYS[1], ARGV[4], cjson.encode(doc))
 redis.call('HSET', KEYS[1], marker, now)
-prune_old_fields(KEYS[1], 'pruned_at', now, tonumber(ARGV[3]), function(name, value)
-  if string.sub(name, 1, 8) == 'applied:' then
-    return tonumber(value)
-  elseif string.sub(name, 1, 5) == 'soft:' then
-    return tonumber(cjson.decode(value).at)
-  end
-end)
+prune_reputation_markers(KEYS[1], now, tonumber(ARGV[3]))
 return 1
