@@ -225,27 +225,18 @@ class RedisClusterUnderTest:
 
     def _healthy(self) -> bool:
         running = [node for node in self.nodes if node.server.running]
-        for node in running:
-            client = node.client()
-            try:
-                info = client.execute_command("CLUSTER INFO")  # type: ignore[no-untyped-call]
-            except redis.RedisError:
-                return False
-            finally:
-                client.close()
+        try:
+            infos = [self._command(node, "CLUSTER INFO") for node in running]
+            tables = [self._command(node, "CLUSTER SLOTS") for node in running]
+        except redis.RedisError:
+            return False
+        for info in infos:
             if info.get("cluster_state") != "ok" or int(info.get("cluster_size", 0)) != 3:
                 return False
         # Every node sees every slot served by a master that runs (not a killed one it has not
         # yet noticed is gone).
         ports = {node.port for node in running}
-        for node in running:
-            client = node.client()
-            try:
-                slots = client.execute_command("CLUSTER SLOTS")  # type: ignore[no-untyped-call]
-            except redis.RedisError:
-                return False
-            finally:
-                client.close()
+        for slots in tables:
             if any(int(served[2][1]) not in ports for served in slots):
                 return False
             # Every slot served: with cluster-require-full-coverage off, "ok" does not say so,
