@@ -11,13 +11,17 @@ browser is a page untested.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from core.settings import Settings
+from tests.support.api.client import ADMIN_TOKEN as API_ADMIN_TOKEN
+from tests.support.api.client import app_client
 from tests.support.own_redis import own_redis_server
 from tests.support.ruche_up import ruche_env, ruche_up, wait_until_ready
 from tests.support.web import ADMIN_TOKEN, Site, browser_executable, mailbox
@@ -103,3 +107,20 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 @pytest.fixture(scope="session")
 def base_url(site: Site) -> str:
     return site.base_url
+
+
+# -- in process: the app through httpx, no browser ---------------------------------------------
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
+
+
+@pytest.fixture
+async def web(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The whole app (pages and API) in this process, on the test's flushed Redis; a module
+    that needs other settings defines its own ``web``."""
+    settings = Settings(redis_url=redis_url, admin_token=API_ADMIN_TOKEN)
+    async with app_client(settings) as client:
+        yield client

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
@@ -15,8 +15,6 @@ import redis
 
 from core.board.runner import Board
 from core.privacy import run_due_jobs
-from core.settings import Settings
-from tests.support.api.client import ADMIN_TOKEN, app_client
 from tests.support.key_scan import holding
 from tests.support.web_inprocess import csrf_token
 
@@ -24,18 +22,6 @@ pytestmark = pytest.mark.anyio
 
 NAME = "Ophélie Oubliable"
 FAR_FUTURE_MS = 4_000_000_000_000
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def web(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN)
-    async with app_client(settings) as client:
-        yield client
 
 
 @pytest.fixture

@@ -4,30 +4,16 @@ needed, the certificate issued once per set of figures, and the public check pag
 from __future__ import annotations
 
 import re
-from collections.abc import AsyncIterator
 
 import httpx
 import pytest
 
-from core.settings import Settings
 from core.volunteers.certificates import new_certificate_id
-from tests.support.api.client import ADMIN, ADMIN_TOKEN, app_client
+from tests.support.api.client import ADMIN
 
 pytestmark = pytest.mark.anyio
 
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def web(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN)
-    async with app_client(settings) as client:
-        yield client
 
 
 def csrf_of(page: httpx.Response) -> str:

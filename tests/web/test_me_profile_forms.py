@@ -4,28 +4,13 @@ and new languages change at once which projects ``/work`` offers."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
-from core.settings import Settings
-from tests.support.api.client import ADMIN, ADMIN_TOKEN, app_client
+from tests.support.api.client import ADMIN
 from tests.web.test_work_requests import csrf, moderation
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def web(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN)
-    async with app_client(settings) as client:
-        yield client
 
 
 async def joined(web: httpx.AsyncClient, languages: list[str]) -> None:

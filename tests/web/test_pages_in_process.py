@@ -24,11 +24,6 @@ HTML = {"Accept": "text/html,application/xhtml+xml"}
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def web(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     async with app_client(Settings(redis_url=redis_url)) as client:
         yield client

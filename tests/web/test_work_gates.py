@@ -19,11 +19,6 @@ NEW_CHARTER = "Our own charter.\n\nSecond paragraph: be kind."
 
 
 @pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
 async def web(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
     # The real default start (the suite's environment lifts it: tests/support/limits.py).
     settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN, live_assignments_start=1)

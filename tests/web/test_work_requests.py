@@ -6,31 +6,17 @@ from __future__ import annotations
 
 import gzip
 import re
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from core.settings import Settings
-from tests.support.api.client import ADMIN, ADMIN_TOKEN, app_client
+from tests.support.api.client import ADMIN
 from web.work.forms import FIELD_HELP, AnswerForm
 from web.work.task_page import _image_origin
 
 pytestmark = pytest.mark.anyio
 TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-
-
-@pytest.fixture
-def anyio_backend() -> str:
-    return "asyncio"
-
-
-@pytest.fixture
-async def web(redis_client: object, redis_url: str) -> AsyncIterator[httpx.AsyncClient]:
-    settings = Settings(redis_url=redis_url, admin_token=ADMIN_TOKEN)
-    async with app_client(settings) as client:
-        yield client
 
 
 async def csrf(client: httpx.AsyncClient, path: str) -> str:
