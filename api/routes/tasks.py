@@ -141,7 +141,7 @@ async def submit_tasks(
         parse = parse_json_batch
     else:
         raise UnsupportedMediaType("send application/json or application/x-ndjson")
-    await refuse_past_rate(quotas, limits_of(request), org.id)
+    own_limits = await refuse_past_rate(quotas, limits_of(request), org.id)
     raw = await request.body()
     claim: Claim | None = None
     if idempotency_key is not None:
@@ -169,6 +169,7 @@ async def submit_tasks(
             task_type=get_task_type(document["task_type"]),
             items=items,
             chunk=cast(Settings, request.app.state.settings).bulk_chunk_tasks,
+            own=own_limits,
         )
         body = outcome.model_dump(mode="json")
         if claim is not None:

@@ -25,14 +25,16 @@ from task_types.base import AnyTaskType
 __all__ = ["refuse_past_rate", "write_batch"]
 
 
-async def refuse_past_rate(quotas: Quotas, limits: RateLimits, org_id: str) -> None:
+async def refuse_past_rate(quotas: Quotas, limits: RateLimits, org_id: str) -> OrgLimits:
     """429 at once when the organisation's ``bulk_tasks`` window has no room for one more item,
     before its body is read: a flood past its rate then costs a lookup per request, not the
-    parsing of every batch it sends (the event loop the claims share). Nothing is counted."""
+    parsing of every batch it sends (the event loop the claims share). Nothing is counted.
+    Returns the organisation's limits, for :func:`write_batch` (read once)."""
     own = await quotas.limits(org_id)
     refusal = await limits.peek("bulk_tasks", org_id, rate=own.bulk_rate)
     if refusal is not None:
         raise RateLimited(refusal)
+    return own
 
 
 async def write_batch(
@@ -46,9 +48,11 @@ async def write_batch(
     task_type: AnyTaskType,
     items: Sequence[Any],
     chunk: int,
+    own: OrgLimits | None = None,
 ) -> BulkOutcome:
-    """Checks the organisation's rate and quota, then writes ``items`` (see the module)."""
-    own = await quotas.limits(org_id)
+    """Checks the organisation's rate and quota, then writes ``items`` (see the module).
+    ``own``: the organisation's limits when already read (:func:`refuse_past_rate`)."""
+    own = own or await quotas.limits(org_id)
     await _count_against_rate(limits, org_id, own, len(items))
     async with lanes, quotas.bulk_turn(org_id) as turn:
         return await submit_batch(
