@@ -16,9 +16,11 @@ from fastapi_offline import FastAPIOffline
 
 from api import metrics
 from api.errors import install_error_handlers
+from api.interactive import PeopleFirst, PeopleFirstMiddleware
 from api.limits import BodySizeLimit
 from api.metrics import ApiMetrics, MetricsMiddleware
 from api.openapi.document import openapi_with_examples
+from api.remembered_refusals import RememberedRefusals
 from api.request_context import RequestContext
 from api.routes import (
     assignments,
@@ -133,6 +135,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.trusted_proxies = settings.trusted_proxy_networks
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit)
+    # Outside the body limit and routing: a flood past its limit is refused before either.
+    app.add_middleware(RememberedRefusals)
     app.state.metrics = ApiMetrics()
     # Outside the body limit and the error handlers: it also counts requests they refuse.
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
@@ -150,6 +154,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Outermost of all: every response gets its X-Request-ID, every log line its request id.
     app.add_middleware(RequestContext)
+    # Bulk work waits while a person's request is served (api.interactive): counted from the
+    # moment the request reaches the app.
+    app.state.people_first = PeopleFirst()
+    app.add_middleware(PeopleFirstMiddleware, people=app.state.people_first)
     # Routes are matched in order, one regular expression each: the volunteers' hot path goes
     # first, so it does not pay for trying every NGO route before it. Claim and submit are the
     # app's own routes, not an included router's (see the function).

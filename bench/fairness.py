@@ -10,9 +10,11 @@ Three phases of the same length, one after the other, on the same server and Red
    processes of their own; with Ruche's default limits (the flood mostly gets 429s once past
    its organisation's rate, the sign-ups past their address's);
 3. ``flood, rate lifted``: the same flood after the operator lifted the flooding NGO's bulk rate
-   (``PUT /v1/orgs/{id}/limits``), so only the fair-sharing design stands between it and the
-   victim: bulk work written in small steps, one writer per organisation, a bounded number of
-   bulk lanes per process (docs/limits.md).
+   (``PUT /v1/orgs/{id}/limits``) and sends with a second API key (the first one's own
+   ``token`` limit is spent knocking in phase 2), so only the fair-sharing design stands between
+   it and the victim: bulk work written in small steps that wait while people's requests are
+   served (``api.interactive``), one writer per organisation, a bounded number of bulk lanes
+   per process (docs/limits.md).
 
 It prints the victim's claim p50/p99 per phase and the ratio of each flood phase's p99 to the
 p99 alone (the aim: at most 2), what the flood achieved (tasks stored, 429s, sign-ups), and one
@@ -39,7 +41,7 @@ import statistics
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -139,6 +141,11 @@ def seed(base: str, plan: Plan) -> dict[str, Any]:
             if made.status_code != 201:
                 fail(f"POST /v1/orgs: {made.text}")
             orgs.append((made.json()["id"], bearer(made.json()["api_key"])))
+        # The flooding NGO's second key, for the phase with its rate lifted: its first one's
+        # own limit (`token`, per key) is spent knocking in the phase before.
+        second = api.post("/v1/org/keys", headers=orgs[1][1])
+        if second.status_code != 201:
+            fail(f"POST /v1/org/keys: {second.text}")
         projects = []
         for _, headers in orgs:
             body = {
@@ -177,6 +184,7 @@ def seed(base: str, plan: Plan) -> dict[str, Any]:
             "victim_project": victim_project,
             "flood_org_id": orgs[1][0],
             "flood_org": orgs[1][1],
+            "flood_org_second_key": bearer(second.json()["api_key"]),
             "flood_project": projects[1],
             "volunteers": volunteers,
         }
@@ -216,6 +224,8 @@ def flood_bulk(
                 body = batch_body(batch)  # new payloads: never duplicates
             elif sent.status_code == 429:
                 counts["429"] += 1
+                limit = sent.json()["error"]["details"][0].get("limit", "?")
+                counts[f"429 {limit}"] = counts.get(f"429 {limit}", 0) + 1
             else:
                 counts["other"] += 1
     out.put(("bulk", counts))
@@ -284,7 +294,9 @@ async def victim(base: str, volunteers: list[dict[str, str]], plan: Plan) -> dic
     }
 
 
-def phase(base: str, seeded: dict[str, Any], plan: Plan, flood: bool) -> dict[str, Any]:
+def phase(
+    base: str, seeded: dict[str, Any], plan: Plan, flood: bool, *, key: str = "flood_org"
+) -> dict[str, Any]:
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     go = ctx.Event()
@@ -292,7 +304,7 @@ def phase(base: str, seeded: dict[str, Any], plan: Plan, flood: bool) -> dict[st
     duration = plan.phase_s + 1.0  # the flood outlasts the victim
     if flood:
         for _ in range(plan.flood_connections):
-            args = (base, seeded["flood_org"], seeded["flood_project"], plan.flood_batch)
+            args = (base, seeded[key], seeded["flood_project"], plan.flood_batch)
             workers.append(ctx.Process(target=flood_bulk, args=(*args, duration, go, out)))
         for _ in range(plan.signup_connections):
             workers.append(ctx.Process(target=flood_signups, args=(base, duration, go, out)))
@@ -314,8 +326,12 @@ def phase(base: str, seeded: dict[str, Any], plan: Plan, flood: bool) -> dict[st
     for worker in workers:
         worker.join(timeout=60)
     result["flood"] = floods
+    floods.setdefault("bulk", {"accepted": 0, "ok": 0, "429": 0, "other": 0})
+    floods.setdefault("signup", {"201": 0, "429": 0, "other": 0})
+    sent_bulk = sum(floods["bulk"].values()) - floods["bulk"]["accepted"]
+    sent_signups = sum(floods["signup"].values())
     if flood and not (
-        sum(floods["bulk"].values()) - floods["bulk"]["accepted"] and sum(floods["signup"].values())
+        (sent_bulk or not plan.flood_connections) and (sent_signups or not plan.signup_connections)
     ):
         fail(f"the flood sent nothing: {floods}")
     return result
@@ -325,8 +341,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--smoke", action="store_true")
+    parser.add_argument(
+        "--flood",
+        choices=("both", "bulk", "signups"),
+        default="both",
+        help="which flood runs beside the victim (both by default; one alone shows its share)",
+    )
     args = parser.parse_args()
     plan = SMOKE if args.smoke else QUICK if args.quick else FULL
+    if args.flood == "bulk":
+        plan = replace(plan, signup_connections=0)
+    elif args.flood == "signups":
+        plan = replace(plan, flood_connections=0)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="ruche-fairness-") as tmp:
         server = RedisServer(Path(tmp) / "redis", appendonly=False)
@@ -348,13 +374,23 @@ def main() -> None:
             )
             if lifted.status_code != 200:
                 fail(f"lifting the flood's rate: {lifted.text}")
-            results["flood, rate lifted"] = phase(base, seeded, plan, flood=True)
+            results["flood, rate lifted"] = phase(
+                base, seeded, plan, flood=True, key="flood_org_second_key"
+            )
             memory = redis.Redis.from_url(server.url).info("memory")["used_memory"]
         finally:
             api_process.terminate()
             api_process.wait(timeout=30)
             server.stop()
     report(plan, results, int(memory), time.monotonic() - started, smoke=args.smoke)
+
+
+def _by_limit(counts: dict[str, int]) -> str:
+    """`` (bulk_tasks 700, token 300)``: which limits refused the bulk flood's batches."""
+    refused = [
+        f"{key.split(' ', 1)[1]} {n}" for key, n in sorted(counts.items()) if key.startswith("429 ")
+    ]
+    return f" ({', '.join(refused)})" if refused else ""
 
 
 def report(
@@ -379,8 +415,9 @@ def report(
         if flood:
             b, s = flood["bulk"], flood["signup"]
             said = (
-                f"bulk: {b['accepted']:,} tasks stored in {b['ok']} batches, {b['429']} x 429, "
-                f"{b['other']} other; sign-ups: {s['201']} made, {s['429']} x 429, "
+                f"bulk: {b['accepted']:,} tasks stored in {b['ok']} batches, {b['429']} x 429"
+                f"{_by_limit(b)}, {b['other']} other; sign-ups: {s['201']} made, "
+                f"{s['429']} x 429, "
                 f"{s['other']} other"
             )
         print(

@@ -221,14 +221,9 @@ class RateLimits:
         counted), else the refusal (nothing counted). ``cost`` above the amount is always
         refused (the caller should say so in its own words first)."""
         item = rate or self.rates[limit]
-        remembered = self._refused.get((limit, identity))
+        remembered = self.remembered(limit, identity, rate=item)
         if remembered is not None:
-            until, refusal = remembered
-            left = until - self._clock()
-            if left > 0 and refusal.amount == item.amount:
-                retry = max(1, math.ceil(left))
-                return Refusal(limit, refusal.amount, refusal.window_s, 0, retry)
-            del self._refused[(limit, identity)]
+            return remembered
         try:
             if await self._limiter.hit(item, limit, identity, cost=cost):
                 return None
@@ -250,6 +245,22 @@ class RateLimits:
             self._remember((limit, identity), refusal)
         return refusal
 
+    def remembered(
+        self, limit: str, identity: str, *, rate: RateLimitItem | None = None
+    ) -> Refusal | None:
+        """The refusal this process remembers for ``identity`` (a window with nothing left,
+        seen by :meth:`check`), while it holds: no Redis call, nothing counted. None when there
+        is none, or when it was for another amount (an organisation's rate changed since)."""
+        remembered = self._refused.get((limit, identity))
+        if remembered is None:
+            return None
+        until, refusal = remembered
+        left = until - self._clock()
+        if left > 0 and refusal.amount == (rate or self.rates[limit]).amount:
+            return Refusal(limit, refusal.amount, refusal.window_s, 0, max(1, math.ceil(left)))
+        del self._refused[(limit, identity)]
+        return None
+
     async def peek(
         self, limit: str, identity: str, *, rate: RateLimitItem | None = None
     ) -> Refusal | None:
@@ -258,12 +269,9 @@ class RateLimits:
         the limit cannot go on trying (only the failures are then counted, with
         :meth:`check`)."""
         item = rate or self.rates[limit]
-        remembered = self._refused.get((limit, identity))
+        remembered = self.remembered(limit, identity, rate=item)
         if remembered is not None:
-            until, refusal = remembered
-            left = until - self._clock()
-            if left > 0 and refusal.amount == item.amount:
-                return Refusal(limit, refusal.amount, refusal.window_s, 0, max(1, math.ceil(left)))
+            return remembered
         if await self._limiter.test(item, limit, identity):
             return None
         stats = await self._limiter.get_window_stats(item, limit, identity)

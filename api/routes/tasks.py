@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from api.deps import BoardDep, CurrentOrg, IdempotencyDep, OwnedProjectId, ProjectsDep, QuotasDep
+from api.interactive import PeopleFirst
 from api.json_body import BoundedJsonRoute, inline_schema, media_type
 from api.limits import DEFAULT_MAX_BODY_BYTES
 from api.openapi.error_responses import error_responses
@@ -156,7 +157,9 @@ async def submit_tasks(
                 found.body, status_code=found.status, headers={"Idempotent-Replayed": "true"}
             )
         claim = found
+    people = cast(PeopleFirst, request.app.state.people_first)
     try:
+        await people.wait_turn()  # parsing a large batch holds the process: people first
         items = parse(raw)
         document = await projects.document(org.id, project_id)
         outcome = await write_batch(
@@ -170,6 +173,7 @@ async def submit_tasks(
             items=items,
             chunk=cast(Settings, request.app.state.settings).bulk_chunk_tasks,
             own=own_limits,
+            wait_turn=people.wait_turn,
         )
         body = outcome.model_dump(mode="json")
         if claim is not None:

@@ -12,7 +12,7 @@ by one, ``quota_exceeded``).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from core.accounts.quotas import OrgLimits, Quotas
@@ -49,12 +49,23 @@ async def write_batch(
     items: Sequence[Any],
     chunk: int,
     own: OrgLimits | None = None,
+    wait_turn: Callable[[], Awaitable[None]] | None = None,
 ) -> BulkOutcome:
     """Checks the organisation's rate and quota, then writes ``items`` (see the module).
-    ``own``: the organisation's limits when already read (:func:`refuse_past_rate`)."""
+    ``own``: the organisation's limits when already read (:func:`refuse_past_rate`).
+    ``wait_turn``: awaited before each step, so that people's requests go first
+    (``api.interactive.PeopleFirst.wait_turn``)."""
     own = own or await quotas.limits(org_id)
     await _count_against_rate(limits, org_id, own, len(items))
     async with lanes, quotas.bulk_turn(org_id) as turn:
+
+        async def between() -> None:
+            await turn.renew()
+            if wait_turn is not None:
+                await wait_turn()
+
+        if wait_turn is not None:
+            await wait_turn()
         return await submit_batch(
             board,
             project_id,
@@ -62,7 +73,7 @@ async def write_batch(
             items,
             chunk=chunk,
             room=await _room(quotas, org_id, own),
-            between=turn.renew,
+            between=between,
         )
 
 

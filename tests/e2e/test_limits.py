@@ -198,6 +198,29 @@ def test_sign_ups_are_limited_per_address_over_both_processes(
     assert sign_up(b, neighbour).status_code == 201
 
 
+def test_an_address_refused_is_answered_before_its_body_is_read_and_counted_under_the_route(
+    a_b: tuple[httpx.Client, httpx.Client],
+) -> None:
+    """Once A has refused an address, A answers its next sign-ups from memory before routing
+    (api.remembered_refusals): a body the route would refuse with 422 gets the same 429, with
+    every header, a request id, and the metrics count it under the route."""
+    a, _ = a_b
+    me, neighbour = address(), address()
+    for _ in range(3):
+        assert sign_up(a, me).status_code == 201
+    refused(sign_up(a, me), "signup", 3, 60)  # the route refuses it, and A remembers
+    malformed = {"display_name": ["not", "a", "name"]}
+    answered = a.post("/v1/volunteers", json=malformed, headers=me)
+    refused(answered, "signup", 3, 60)
+    assert answered.headers["X-Request-ID"]
+    assert answered.json()["error"]["code"] == "rate_limited"
+    # An address A remembers nothing of goes to the route, which reads the body.
+    assert a.post("/v1/volunteers", json=malformed, headers=neighbour).status_code == 422
+    metrics = a.get("/metrics").text
+    line = 'ruche_http_requests_total{method="POST",route="/v1/volunteers",status="429"}'
+    assert any(row.startswith(line) and float(row.split()[-1]) >= 2 for row in metrics.split("\n"))
+
+
 def test_forwarded_addresses_are_ignored_unless_the_peer_is_a_trusted_proxy(
     apis: list[Api], redis_client: redis.Redis
 ) -> None:

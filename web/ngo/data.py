@@ -32,6 +32,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.datastructures import UploadFile
 
+from api.interactive import PeopleFirst
 from core.accounts.staff import Role
 from core.delivery.export import (
     CATALOG_REVIEW_BELOW,
@@ -272,6 +273,7 @@ def _writer(request: Request) -> Writer:
         settings=state.settings,
         limits=cast(RateLimits, state.limits),
         lanes=cast(asyncio.Semaphore, state.bulk_lanes),
+        wait_turn=cast(PeopleFirst, state.people_first).wait_turn,
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 import redis.asyncio
@@ -94,6 +95,8 @@ class Writer:
     settings: Settings
     limits: RateLimits
     lanes: asyncio.Semaphore  # the process's bulk lanes, shared with the API
+    # Awaited before each step of writing: people's requests first (api.interactive).
+    wait_turn: Callable[[], Awaitable[None]] | None = None
 
 
 def progress_key(keys: Keys, project_id: str, upload_id: str) -> str:
@@ -171,6 +174,7 @@ async def _write(
             task_type=get_task_type(task_type),
             items=[row.item for row in rows],
             chunk=writer.settings.bulk_chunk_tasks,
+            wait_turn=writer.wait_turn,
         )
     except (TooManyRequests, BatchTooLarge, InsufficientStorage, ProjectClosed) as refused:
         report.stopped = _stop_of(refused)

@@ -1,0 +1,89 @@
+"""People first: bulk work in this process waits while a request a person waits on is served.
+
+A volunteer claiming a task, submitting an answer or deciding a review waits on the answer with
+the page open; an NGO's bulk batch does not mind arriving a few milliseconds later. Both share
+one event loop (and one Redis), so a flood of bulk work would otherwise take turns with every
+claim. :class:`PeopleFirst` counts the requests in progress whose path is a person's
+(:data:`PEOPLE_PATHS`: the volunteers' and reviewers' API routes and pages), and bulk work
+(``core.board.bulk_submission``) calls :meth:`PeopleFirst.wait_turn` before each step: while
+one such request is in progress, the step waits until none is, for at most ``patience_s``, so
+bulk work slows down under people's traffic but is never starved by it.
+
+:class:`PeopleFirstMiddleware` does the counting, around the whole app (docs/limits.md,
+"Fair sharing").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Final
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+__all__ = ["DEFAULT_PATIENCE_S", "PEOPLE_PATHS", "PeopleFirst", "PeopleFirstMiddleware"]
+
+#: Paths (prefixes) of the requests a person waits on: claims, submits, releases and heartbeats,
+#: reviews, their own page of work; the pages of the same.
+PEOPLE_PATHS: Final = ("/v1/assignments", "/v1/reviews", "/v1/me", "/work", "/review")
+
+#: How long one step of bulk work waits at most for people's requests to be answered.
+DEFAULT_PATIENCE_S: Final = 0.05
+
+
+class PeopleFirst:
+    """How many of people's requests are in progress in this process, and a wait for none."""
+
+    def __init__(self, patience_s: float = DEFAULT_PATIENCE_S) -> None:
+        self.patience_s = patience_s
+        self._serving = 0
+        self._none = asyncio.Event()
+        self._none.set()
+
+    @property
+    def serving(self) -> int:
+        """People's requests in progress."""
+        return self._serving
+
+    def begin(self) -> None:
+        self._serving += 1
+        self._none.clear()
+
+    def end(self) -> None:
+        self._serving -= 1
+        if self._serving == 0:
+            self._none.set()
+
+    async def wait_turn(self) -> None:
+        """Returns when no person's request is in progress, or after ``patience_s``."""
+        if self._serving == 0:
+            return
+        # People keep coming past it: one step of bulk work goes all the same.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._none.wait(), self.patience_s)
+
+
+class PeopleFirstMiddleware:
+    """Counts each request to one of :data:`PEOPLE_PATHS` in ``people`` while it is served."""
+
+    def __init__(self, app: ASGIApp, people: PeopleFirst) -> None:
+        self.app = app
+        self.people = people
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not _is_a_persons(scope["path"]):
+            await self.app(scope, receive, send)
+            return
+        self.people.begin()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.people.end()
+
+
+def _is_a_persons(path: str) -> bool:
+    for prefix in PEOPLE_PATHS:
+        # "/work" and "/work/…", never "/workshop".
+        if path.startswith(prefix) and (len(path) == len(prefix) or path[len(prefix)] == "/"):
+            return True
+    return False
