@@ -1,16 +1,19 @@
-"""People first: bulk work in this process waits while a request a person waits on is served.
+"""People first: while a request a person waits on is served, the rest of the process waits.
 
 A volunteer claiming a task, submitting an answer or deciding a review waits on the answer with
-the page open; an NGO's bulk batch does not mind arriving a few milliseconds later. Both share
-one event loop (and one Redis), so a flood of bulk work would otherwise take turns with every
-claim. :class:`PeopleFirst` counts the requests in progress whose path is a person's
-(:data:`PEOPLE_PATHS`: the volunteers' and reviewers' API routes and pages), and bulk work
-(``core.board.bulk_submission``) calls :meth:`PeopleFirst.wait_turn` before each step: while
-one such request is in progress, the step waits until none is, for at most ``patience_s``, so
-bulk work slows down under people's traffic but is never starved by it.
+the page open; an NGO's bulk batch or a script's polling does not mind a few milliseconds more.
+All share one event loop (and one Redis), so a flood of other work would otherwise take turns
+with every claim. :class:`PeopleFirst` counts the requests in progress whose path is a person's
+(:data:`PEOPLE_PATHS`: the volunteers' and reviewers' API routes and pages), and:
 
-:class:`PeopleFirstMiddleware` does the counting, around the whole app (docs/limits.md,
-"Fair sharing").
+- every other request (an NGO's, a sign-up, a refusal answered from memory) waits for none to
+  be in progress before it starts (:class:`PeopleFirstMiddleware`), health probes and metrics
+  excepted (:data:`PROBES`);
+- bulk work (``core.board.bulk_submission``) waits the same before parsing a batch and before
+  each of its steps.
+
+Each wait lasts at most ``patience_s`` (50 ms): other work slows down while people keep the
+process busy, but is never starved by them (docs/limits.md, "Fair sharing").
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ __all__ = ["DEFAULT_PATIENCE_S", "PEOPLE_PATHS", "PeopleFirst", "PeopleFirstMidd
 #: Paths (prefixes) of the requests a person waits on: claims, submits, releases and heartbeats,
 #: reviews, their own page of work; the pages of the same.
 PEOPLE_PATHS: Final = ("/v1/assignments", "/v1/reviews", "/v1/me", "/work", "/review")
+
+#: Paths answered at once whoever is served: health probes and metrics.
+PROBES: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
 #: How long one step of bulk work waits at most for people's requests to be answered.
 DEFAULT_PATIENCE_S: Final = 0.05
@@ -64,14 +70,19 @@ class PeopleFirst:
 
 
 class PeopleFirstMiddleware:
-    """Counts each request to one of :data:`PEOPLE_PATHS` in ``people`` while it is served."""
+    """Counts each request to one of :data:`PEOPLE_PATHS` in ``people`` while it is served;
+    starts any other (but :data:`PROBES`) once none is, or after ``people.patience_s``."""
 
     def __init__(self, app: ASGIApp, people: PeopleFirst) -> None:
         self.app = app
         self.people = people
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not _is_a_persons(scope["path"]):
+        if scope["type"] != "http" or scope["path"] in PROBES:
+            await self.app(scope, receive, send)
+            return
+        if not _is_a_persons(scope["path"]):
+            await self.people.wait_turn()
             await self.app(scope, receive, send)
             return
         self.people.begin()

@@ -37,6 +37,7 @@ import json
 import multiprocessing
 import os
 import secrets
+import socket
 import statistics
 import sys
 import tempfile
@@ -193,8 +194,57 @@ def seed(base: str, plan: Plan) -> dict[str, Any]:
 # -- the flood (processes of their own) ------------------------------------------------------
 
 
+class RawConnection:
+    """One keep-alive HTTP/1.1 connection sending requests prepared as bytes, reading back each
+    answer's status and body: a flooding client that costs the machine little. The server it
+    floods shares this machine's cores with it, where a real flood's clients would be elsewhere;
+    httpx would spend about a millisecond of CPU per request, this a few dozen microseconds, so
+    the flood sends more requests for less of the machine."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.buffer = b""
+
+    def exchange(self, request: bytes) -> tuple[int, bytes]:
+        self.sock.sendall(request)
+        while b"\r\n\r\n" not in self.buffer:
+            self._read()
+        head, _, rest = self.buffer.partition(b"\r\n\r\n")
+        status = int(head[9:12])
+        fields = head.lower()
+        found = fields.find(b"\r\ncontent-length:")
+        if found < 0:
+            raise ConnectionError("an answer without a Content-Length")
+        length = int(fields[found + 17 : fields.find(b"\r\n", found + 2)])
+        while len(rest) < length:
+            self._read()
+            rest = self.buffer.partition(b"\r\n\r\n")[2]
+        self.buffer = rest[length:]
+        if b"\r\nconnection: close" in fields:
+            self.close()
+            self.__init__(self.port)  # type: ignore[misc]
+        return status, rest[:length]
+
+    def _read(self) -> None:
+        data = self.sock.recv(65536)
+        if not data:
+            raise ConnectionError("the server closed the connection")
+        self.buffer += data
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+def raw_request(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
+    lines = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines.append(f"Content-Length: {len(body)}")
+    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
+
+
 def flood_bulk(
-    base: str,
+    port: int,
     headers: dict[str, str],
     project_id: str,
     batch: int,
@@ -202,50 +252,55 @@ def flood_bulk(
     go: Any,
     out: Any,
 ) -> None:
-    body = batch_body(batch)
+    # Each accepted batch is followed by new payloads (never duplicates): the template's tag
+    # replaced, a copy at C speed.
+    template = raw_request("POST", f"/v1/projects/{project_id}/tasks", headers, batch_body(batch))
+    tag = template[-200:].split(b'"content": "')[1][:8]
+    request = template
     out.put(("ready", {}))
     go.wait()
     until = time.monotonic() + duration
     counts = {"accepted": 0, "ok": 0, "429": 0, "other": 0}
-    with httpx.Client(base_url=base, timeout=120) as api:
-        while time.monotonic() < until:
-            try:
-                sent = api.post(
-                    f"/v1/projects/{project_id}/tasks",
-                    content=body,
-                    headers={**headers, "Content-Type": "application/json"},
-                )
-            except httpx.TransportError:
-                counts["other"] += 1
-                continue
-            if sent.status_code == 200:
-                counts["ok"] += 1
-                counts["accepted"] += sent.json()["accepted"]
-                body = batch_body(batch)  # new payloads: never duplicates
-            elif sent.status_code == 429:
-                counts["429"] += 1
-                limit = sent.json()["error"]["details"][0].get("limit", "?")
-                counts[f"429 {limit}"] = counts.get(f"429 {limit}", 0) + 1
-            else:
-                counts["other"] += 1
+    connection = RawConnection(port)
+    while time.monotonic() < until:
+        try:
+            status, body = connection.exchange(request)
+        except OSError:
+            counts["other"] += 1
+            connection = RawConnection(port)
+            continue
+        if status == 200:
+            counts["ok"] += 1
+            counts["accepted"] += json.loads(body)["accepted"]
+            request = template.replace(tag, secrets.token_hex(4).encode())
+        elif status == 429:
+            counts["429"] += 1
+            limit = json.loads(body)["error"]["details"][0].get("limit", "?")
+            counts[f"429 {limit}"] = counts.get(f"429 {limit}", 0) + 1
+        else:
+            counts["other"] += 1
+    connection.close()
     out.put(("bulk", counts))
 
 
-def flood_signups(base: str, duration: float, go: Any, out: Any) -> None:
+def flood_signups(port: int, duration: float, go: Any, out: Any) -> None:
     counts = {"201": 0, "429": 0, "other": 0}
-    body = {"display_name": "bot", "languages": ["en"]}
+    body = json.dumps({"display_name": "bot", "languages": ["en"]}).encode()
+    request = raw_request("POST", "/v1/volunteers", {"X-Forwarded-For": ATTACKER}, body)
     out.put(("ready", {}))
     go.wait()
     until = time.monotonic() + duration
-    with httpx.Client(base_url=base, timeout=30) as api:
-        while time.monotonic() < until:
-            try:
-                made = api.post("/v1/volunteers", json=body, headers={"X-Forwarded-For": ATTACKER})
-            except httpx.TransportError:
-                counts["other"] += 1
-                continue
-            key = str(made.status_code) if made.status_code in (201, 429) else "other"
-            counts[key] += 1
+    connection = RawConnection(port)
+    while time.monotonic() < until:
+        try:
+            status, _ = connection.exchange(request)
+        except OSError:
+            counts["other"] += 1
+            connection = RawConnection(port)
+            continue
+        key = str(status) if status in (201, 429) else "other"
+        counts[key] += 1
+    connection.close()
     out.put(("signup", counts))
 
 
@@ -301,13 +356,14 @@ def phase(
     out = ctx.Queue()
     go = ctx.Event()
     workers = []
+    port = int(base.rsplit(":", 1)[1])
     duration = plan.phase_s + 1.0  # the flood outlasts the victim
     if flood:
         for _ in range(plan.flood_connections):
-            args = (base, seeded[key], seeded["flood_project"], plan.flood_batch)
+            args = (port, seeded[key], seeded["flood_project"], plan.flood_batch)
             workers.append(ctx.Process(target=flood_bulk, args=(*args, duration, go, out)))
         for _ in range(plan.signup_connections):
-            workers.append(ctx.Process(target=flood_signups, args=(base, duration, go, out)))
+            workers.append(ctx.Process(target=flood_signups, args=(port, duration, go, out)))
         for worker in workers:
             worker.start()
         for _ in workers:  # every flooder started and ready: they all begin at once

@@ -157,10 +157,7 @@ async def submit_tasks(
                 found.body, status_code=found.status, headers={"Idempotent-Replayed": "true"}
             )
         claim = found
-    people = cast(PeopleFirst, request.app.state.people_first)
     try:
-        await people.wait_turn()  # parsing a large batch holds the process: people first
-        items = parse(raw)
         document = await projects.document(org.id, project_id)
         outcome = await write_batch(
             board=board,
@@ -170,10 +167,10 @@ async def submit_tasks(
             org_id=org.id,
             project_id=project_id,
             task_type=get_task_type(document["task_type"]),
-            items=items,
+            items=lambda: parse(raw),  # parsed in the batch's lane, after people's requests
             chunk=cast(Settings, request.app.state.settings).bulk_chunk_tasks,
             own=own_limits,
-            wait_turn=people.wait_turn,
+            wait_turn=cast(PeopleFirst, request.app.state.people_first).wait_turn,
         )
         body = outcome.model_dump(mode="json")
         if claim is not None:

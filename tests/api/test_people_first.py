@@ -61,8 +61,9 @@ async def test_a_bulk_batch_waits_while_a_person_is_served_then_is_written_whole
         sending = asyncio.ensure_future(_batch(api, org, project_id))
         await asyncio.sleep(0.5)
         assert not sending.done(), "the batch went ahead while a person was being served"
-        counted = await api.get(f"/v1/projects/{project_id}", headers=org)
-        assert counted.json()["counts"]["open"] == 0, counted.json()  # not one step written
+        # Read from the board itself: a request to the API would wait its turn too.
+        counts = await app.state.board.run(app.state.board.ops.counts(project_id))
+        assert counts.get("open", 0) == 0, counts  # not one step written
     finally:
         people.end()
     sent = await asyncio.wait_for(sending, 60)
@@ -141,3 +142,35 @@ async def test_the_middleware_counts_a_persons_request_while_it_is_served(
 
 async def _never_called(*_: object) -> Any:
     raise AssertionError("not expected")
+
+
+@pytest.mark.parametrize(
+    ("path", "waits"),
+    [
+        ("/v1/projects/prj_1/tasks", True),
+        ("/v1/volunteers", True),
+        ("/ngo/projects", True),
+        ("/readyz", False),
+        ("/healthz", False),
+        ("/metrics", False),
+        ("/v1/assignments", False),
+    ],
+)
+async def test_other_requests_wait_while_a_person_is_served_but_probes_and_people_do_not(
+    path: str, waits: bool
+) -> None:
+    people = PeopleFirst(patience_s=60.0)
+    reached = asyncio.Event()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        reached.set()
+
+    middleware = PeopleFirstMiddleware(app, people)
+    people.begin()  # a person's request in progress
+    scope = {"type": "http", "path": path, "method": "GET", "headers": []}
+    serving = asyncio.ensure_future(middleware(scope, _never_called, _never_called))
+    await asyncio.sleep(0.2)
+    assert reached.is_set() is not waits
+    people.end()
+    await asyncio.wait_for(serving, 5)
+    assert reached.is_set()
