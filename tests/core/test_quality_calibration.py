@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from core.quality.calibration import (
     MIN_CHECKS,
     MIN_DECISIONS,
@@ -83,6 +85,53 @@ def test_the_accuracy_target_wins_over_the_share_and_says_so() -> None:
     assert "accuracy target" in choice.note
 
 
+def test_when_both_targets_cannot_be_met_the_choice_says_what_the_share_would_cost() -> None:
+    """Issue 15: the project's stats say which target won and why. 40 tasks accepted early
+    at 0.95, 60 decided at the ceiling from 0.50 to 0.97: sending the 10 least confident to
+    review leaves the accepted ones about 85 % right, short of 90 %. The note says so, with
+    the share the accuracy target costs instead."""
+    ceiling = [0.50 + 0.008 * i for i in range(60)]
+    recent = decisions(ceiling, early=40)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.90
+    )
+    at_share = (40 * 0.95 + sum(ceiling[10:])) / 90
+    assert choice.reason == "accuracy_target"
+    assert choice.accuracy_at_target_share == pytest.approx(at_share)
+    assert choice.accuracy_at_target_share < 0.90
+    assert choice.to_json()["accuracy_at_target_share"] == round(at_share, 4)
+    assert "with 10% of tasks to review" in choice.note
+    assert f"about {at_share:.0%} right" in choice.note
+    assert choice.expected_share is not None and choice.expected_share > 0.10
+    assert f"about {choice.expected_share:.0%} of tasks" in choice.note
+    assert "even then" not in choice.note  # the accuracy target is met
+
+
+def test_an_accuracy_target_out_of_reach_is_said_to_be() -> None:
+    # Every task decided at the ceiling, none above 0.7: no threshold makes them 90 % right.
+    recent = decisions([0.50 + 0.002 * i for i in range(100)], early=0)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.90
+    )
+    assert choice.reason == "accuracy_target" and choice.expected_share == 1.0
+    assert "no task decided at the ceiling is confident enough" in choice.note
+    # With tasks accepted early, some are accepted, and the note says how right they are.
+    recent = decisions([0.50 + 0.002 * i for i in range(60)], early=40)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.99
+    )
+    assert choice.expected_accuracy is not None and choice.expected_accuracy < 0.99
+    assert f"expected only {choice.expected_accuracy:.0%} right" in choice.note
+
+
+def test_a_share_target_choice_carries_no_cost() -> None:
+    recent = decisions([0.60 + 0.01 * i for i in range(30)], early=70)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.85
+    )
+    assert choice.reason == "share_target" and choice.accuracy_at_target_share is None
+
+
 def test_an_unspent_review_budget_goes_to_the_least_confident_tasks() -> None:
     # 100 decisions: 95 accepted early, 5 at the ceiling from 0.91 to 0.95 (accepted at 0.9).
     recent = decisions([0.91, 0.92, 0.93, 0.94, 0.95], early=95)
@@ -95,11 +144,26 @@ def test_an_unspent_review_budget_goes_to_the_least_confident_tasks() -> None:
 
 
 def test_too_few_decisions_keep_the_default() -> None:
-    recent = decisions([0.6] * 10, early=MIN_DECISIONS - 11)
+    recent = decisions([0.6] * (MIN_DECISIONS - 1), early=0)
     choice = choose_threshold(
         recent, Calibration(), ceiling=5, default=0.9, target_share=0.1, target_accuracy=0.9
     )
     assert (choice.threshold, choice.reason) == (0.9, "default")
+
+
+def test_a_young_project_chooses_from_its_first_few_decisions() -> None:
+    """Until a threshold is chosen, every task short of the default at the ceiling goes to
+    review: a young project chooses once it has MIN_DECISIONS (ten) decisions, not fifty."""
+    assert MIN_DECISIONS <= 10
+    # 10 decisions: 7 accepted early, 3 at the ceiling at 0.6, 0.7, 0.8 (all under 0.9).
+    recent = decisions([0.6, 0.7, 0.8], early=MIN_DECISIONS - 3)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.1, target_accuracy=0.85
+    )
+    assert choice.reason == "share_target" and choice.decisions == MIN_DECISIONS
+    # One of the ten to review (the least confident), not the three the default sends.
+    assert choice.expected_share == pytest.approx(1 / MIN_DECISIONS)
+    assert 0.6 < choice.threshold <= 0.7
 
 
 def verdict(confidence: float) -> Verdict:
