@@ -43,8 +43,10 @@ class PeopleFirst:
     def __init__(self, patience_s: float = DEFAULT_PATIENCE_S) -> None:
         self.patience_s = patience_s
         self._serving = 0
-        self._none = asyncio.Event()
-        self._none.set()
+        # Set while nobody is served; made in the loop that first waits on it (an app built
+        # before its server's loop, or served by one loop after another in tests).
+        self._none: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def serving(self) -> int:
@@ -53,18 +55,22 @@ class PeopleFirst:
 
     def begin(self) -> None:
         self._serving += 1
-        self._none.clear()
+        if self._none is not None:
+            self._none.clear()
 
     def end(self) -> None:
         self._serving -= 1
-        if self._serving == 0:
+        if self._serving == 0 and self._none is not None:
             self._none.set()
 
     async def wait_turn(self) -> None:
         """Returns when no person's request is in progress, or after ``patience_s``."""
         if self._serving == 0:
             return
-        # People keep coming past it: one step of bulk work goes all the same.
+        loop = asyncio.get_running_loop()
+        if self._none is None or self._loop is not loop:
+            self._loop, self._none = loop, asyncio.Event()
+        # People keep coming past it: the work goes all the same.
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._none.wait(), self.patience_s)
 
