@@ -28,12 +28,31 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from core.ids import new_volunteer_id
 from task_types import get as get_task_type
 from task_types.data_entry.normalise import read_value
 from task_types.text import clean_text
 
-__all__ = ["MIXES", "Kind", "Moderation", "SimTask", "Worker", "crowd", "kinds", "pick_queue"]
+__all__ = [
+    "MIXES",
+    "Kind",
+    "Moderation",
+    "SimTask",
+    "Worker",
+    "crowd",
+    "kinds",
+    "pick_queue",
+    "seeded_id",
+]
+
+_ID_ALPHABET = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def seeded_id(prefix: str, rng: random.Random) -> str:
+    """An id of the board's shape (``vol_``/``prj_`` and 20 characters) drawn from ``rng``, so a
+    seed replays the same run exactly: ids order hashes and sorts, so random ids made runs of
+    one seed differ."""
+    return f"{prefix}_" + "".join(rng.choice(_ID_ALPHABET) for _ in range(20))
+
 
 #: Accuracy at the start and at the end of a run (None: answers without looking).
 PROFILES: Mapping[str, tuple[float | None, float | None]] = {
@@ -94,7 +113,7 @@ def crowd(
     for profile, share in mix.items():
         for _ in range(round(share * size)):
             accuracy = PROFILES[profile][0]
-            workers.append(Worker(new_volunteer_id(), profile, accuracy, rng.randrange(99)))
+            workers.append(Worker(seeded_id("vol", rng), profile, accuracy, rng.randrange(99)))
     rng.shuffle(workers)
     if long_tail:
         workers = [replace(w, activity=1.0 / (k + 1)) for k, w in enumerate(workers)]

@@ -30,9 +30,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from quality_crowds import Kind, SimTask, Worker
+from quality_crowds import Kind, SimTask, Worker, seeded_id
 
-from core import ids
 from core.board.runner import Board
 from core.clock import ManualClock
 from core.quality.aggregation import Outcome, decide, parse_task
@@ -97,7 +96,7 @@ def replay(
     """Replay ``queues`` (per task, the answers it may get, in order) under ``policy``
     (``redundancy``, ``max_redundancy``, ``agreement``), on a board whose reputations are new."""
     task_type = get_task_type(kind.name)
-    project = ids.new_project_id()
+    project = seeded_id("prj", rng)
     document = {
         "task_type": kind.name,
         "redundancy": policy["redundancy"],
