@@ -97,6 +97,7 @@ def test_when_both_targets_cannot_be_met_the_choice_says_what_the_share_would_co
     )
     at_share = (40 * 0.95 + sum(ceiling[10:])) / 90
     assert choice.reason == "accuracy_target"
+    assert choice.accuracy_at_target_share is not None
     assert choice.accuracy_at_target_share == pytest.approx(at_share)
     assert choice.accuracy_at_target_share < 0.90
     assert choice.to_json()["accuracy_at_target_share"] == round(at_share, 4)
