@@ -74,6 +74,12 @@ class PeopleFirst:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._none.wait(), self.patience_s)
 
+    async def pause(self) -> None:
+        """A pause in long work: the loop first serves what came in meanwhile (a claim that
+        arrived is then counted), then :meth:`wait_turn`."""
+        await asyncio.sleep(0)
+        await self.wait_turn()
+
 
 class PeopleFirstMiddleware:
     """Counts each request to one of :data:`PEOPLE_PATHS` in ``people`` while it is served;

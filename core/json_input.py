@@ -21,7 +21,16 @@ import json
 import math
 from typing import Any
 
-__all__ = ["MAX_DEPTH", "MAX_NUMBER_CHARS", "JsonRefused", "loads"]
+__all__ = [
+    "MAX_DEPTH",
+    "MAX_NUMBER_CHARS",
+    "JsonRefused",
+    "loads",
+    "parse_constant",
+    "parse_float",
+    "parse_int",
+    "within_depth",
+]
 
 MAX_DEPTH = 64
 MAX_NUMBER_CHARS = 100
@@ -47,13 +56,13 @@ def _too_large() -> JsonRefused:
     )
 
 
-def _int(text: str) -> int:
+def parse_int(text: str) -> int:
     if len(text) > MAX_NUMBER_CHARS:
         raise _too_large()
     return int(text)
 
 
-def _float(text: str) -> float:
+def parse_float(text: str) -> float:
     if len(text) > MAX_NUMBER_CHARS:
         raise _too_large()
     value = float(text)
@@ -62,17 +71,17 @@ def _float(text: str) -> float:
     return value
 
 
-def _constant(name: str) -> Any:
+def parse_constant(name: str) -> Any:
     raise JsonRefused("json_invalid", f"{name} is not valid JSON")
 
 
-def _within_depth(value: Any) -> bool:
-    """Whether ``value`` nests at most MAX_DEPTH containers (level by level, no recursion)."""
+def within_depth(value: Any, limit: int = MAX_DEPTH) -> bool:
+    """Whether ``value`` nests at most ``limit`` containers (level by level, no recursion)."""
     level = [value] if type(value) is dict or type(value) is list else []
     depth = 0
     while level:
         depth += 1
-        if depth > MAX_DEPTH:
+        if depth > limit:
             return False
         deeper = []
         for node in level:
@@ -87,7 +96,9 @@ def loads(raw: bytes | str) -> Any:
     """``raw`` parsed as JSON within the bounds above; raises :class:`JsonRefused` past them."""
     try:
         # The hooks run for numbers and constants only, so ordinary text costs nothing more.
-        value = json.loads(raw, parse_int=_int, parse_float=_float, parse_constant=_constant)
+        value = json.loads(
+            raw, parse_int=parse_int, parse_float=parse_float, parse_constant=parse_constant
+        )
     except RecursionError:
         raise _too_deep() from None
     # A body with no more brackets than the bound cannot nest past it (a C-speed count).
@@ -96,6 +107,6 @@ def loads(raw: bytes | str) -> Any:
         if isinstance(raw, bytes)
         else (raw.count("[") + raw.count("{"))
     )
-    if brackets > MAX_DEPTH and not _within_depth(value):
+    if brackets > MAX_DEPTH and not within_depth(value):
         raise _too_deep()
     return value

@@ -23,9 +23,8 @@ from core.board.bulk import (
     MAX_PAYLOAD_BYTES,
     BulkOutcome,
     TaskItem,
-    parse_json_batch,
-    parse_ndjson_batch,
 )
+from core.board.bulk_reading import read_json_batch, read_ndjson_batch
 from core.board.bulk_submission import refuse_past_rate, write_batch
 from core.errors import TaskNotFound, UnsupportedMediaType
 from core.idempotency import MAX_KEY_CHARS, TTL_SECONDS, Claim, StoredResponse, fingerprint
@@ -137,9 +136,9 @@ async def submit_tasks(
 ) -> JSONResponse:
     media = media_type(request)
     if media in NDJSON_TYPES:
-        parse = parse_ndjson_batch
+        read = read_ndjson_batch
     elif media in JSON_TYPES or media.endswith("+json"):
-        parse = parse_json_batch
+        read = read_json_batch
     else:
         raise UnsupportedMediaType("send application/json or application/x-ndjson")
     own_limits = await refuse_past_rate(quotas, limits_of(request), org.id)
@@ -157,6 +156,7 @@ async def submit_tasks(
                 found.body, status_code=found.status, headers={"Idempotent-Replayed": "true"}
             )
         claim = found
+    people = cast(PeopleFirst, request.app.state.people_first)
     try:
         document = await projects.document(org.id, project_id)
         outcome = await write_batch(
@@ -167,10 +167,11 @@ async def submit_tasks(
             org_id=org.id,
             project_id=project_id,
             task_type=get_task_type(document["task_type"]),
-            items=lambda: parse(raw),  # parsed in the batch's lane, after people's requests
+            # Read in the batch's lane, in steps that let people's requests go first.
+            items=lambda: read(raw, people.pause),
             chunk=cast(Settings, request.app.state.settings).bulk_chunk_tasks,
             own=own_limits,
-            wait_turn=cast(PeopleFirst, request.app.state.people_first).wait_turn,
+            wait_turn=people.wait_turn,
         )
         body = outcome.model_dump(mode="json")
         if claim is not None:

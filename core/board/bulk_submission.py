@@ -46,16 +46,17 @@ async def write_batch(
     org_id: str,
     project_id: str,
     task_type: AnyTaskType,
-    items: Sequence[Any] | Callable[[], Sequence[Any]],
+    items: Sequence[Any] | Callable[[], Awaitable[Sequence[Any]]],
     chunk: int,
     own: OrgLimits | None = None,
     wait_turn: Callable[[], Awaitable[None]] | None = None,
 ) -> BulkOutcome:
     """Checks the organisation's rate and quota, then writes ``items`` (see the module).
 
-    ``items``: the items, or what reads them (a request body's parser), called once the batch
-    has its lane: a process then holds one parsed batch per lane, not one per request waiting
-    (memory, and the collector's full passes, which walk every object alive).
+    ``items``: the items, or what reads them (a request body's reader,
+    ``core.board.bulk_reading``), awaited once the batch has its lane: a process then holds
+    one parsed batch per lane, not one per request waiting (memory, and the collector's full
+    passes, which walk every object alive).
     ``own``: the organisation's limits when already read (:func:`refuse_past_rate`).
     ``wait_turn``: awaited before the parsing and before each step, so that people's requests
     go first (``api.interactive.PeopleFirst.wait_turn``)."""
@@ -63,7 +64,7 @@ async def write_batch(
     async with lanes:
         if wait_turn is not None:
             await wait_turn()
-        batch = items() if callable(items) else items
+        batch = await items() if callable(items) else items
         await _count_against_rate(limits, org_id, own, len(batch))
         async with quotas.bulk_turn(org_id) as turn:
 
