@@ -195,7 +195,7 @@ def report(rows: Sequence[Mapping[str, Any]], table: str) -> str:
         lines.append(
             f"| {row['scenario']} | {row['answers'][table]['per_task']:.2f} "
             f"| {s['MV']['accuracy']:.3f} | {s['Wawa']['accuracy']:.3f} | {d['accuracy']:.3f} "
-            f"| **{r['accuracy']:.3f}** | {r['escalated']:.1%} ({d['escalated']:.1%}) "
+            f"| {r['accuracy']:.3f} | {r['escalated']:.1%} ({d['escalated']:.1%}) "
             f"| {r['accepted_accuracy']:.3f} ({d['accepted_accuracy']:.3f}) "
             f"| {100 * r['ece']:.1f} ({100 * d['ece']:.1f}) "
             f"| {r['seconds_per_10k']:.1f} ({d['seconds_per_10k']:.1f}) "
