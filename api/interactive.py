@@ -24,7 +24,13 @@ from typing import Final
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-__all__ = ["DEFAULT_PATIENCE_S", "PEOPLE_PATHS", "PeopleFirst", "PeopleFirstMiddleware"]
+__all__ = [
+    "DEFAULT_PATIENCE_S",
+    "PEOPLE_PATHS",
+    "PROBES",
+    "PeopleFirst",
+    "PeopleFirstMiddleware",
+]
 
 #: Paths (prefixes) of the requests a person waits on: claims, submits, releases and heartbeats,
 #: reviews, their own page of work; the pages of the same.
@@ -33,7 +39,7 @@ PEOPLE_PATHS: Final = ("/v1/assignments", "/v1/reviews", "/v1/me", "/work", "/re
 #: Paths answered at once whoever is served: health probes and metrics.
 PROBES: Final = frozenset({"/healthz", "/readyz", "/metrics"})
 
-#: How long one step of bulk work waits at most for people's requests to be answered.
+#: How long another request, or a step of bulk work, waits at most for people's requests.
 DEFAULT_PATIENCE_S: Final = 0.05
 
 

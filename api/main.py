@@ -154,8 +154,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
     # Outermost of all: every response gets its X-Request-ID, every log line its request id.
     app.add_middleware(RequestContext)
-    # Bulk work waits while a person's request is served (api.interactive): counted from the
-    # moment the request reaches the app.
+    # Other requests and bulk work wait while a person's request is served (api.interactive):
+    # counted from the moment the request reaches the app.
     app.state.people_first = PeopleFirst()
     app.add_middleware(PeopleFirstMiddleware, people=app.state.people_first)
     # Routes are matched in order, one regular expression each: the volunteers' hot path goes
