@@ -15,9 +15,9 @@ Only limits whose identity is known from the request line and the peer alone are
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Final
 
-from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from api.client_address import Network, client_address
@@ -36,7 +36,6 @@ class RememberedRefusals:
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self._routes: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -49,7 +48,7 @@ class RememberedRefusals:
                 if refusal is not None:
                     refused = refusal.error()
                     # For the metrics (api.metrics): counted under the route it was sent to.
-                    scope["route"] = self._route(scope)
+                    scope["route"] = _RouteTemplate(scope["path"])
                     response = error_response(
                         refused.status,
                         refused.code,
@@ -61,16 +60,10 @@ class RememberedRefusals:
                     return
         await self.app(scope, receive, send)
 
-    def _route(self, scope: Scope) -> Any:
-        method, path = scope["method"], scope["path"]
-        found = self._routes.get((method, path))
-        if found is None:
-            for route in scope["app"].router.routes:
-                if (
-                    isinstance(route, Route)
-                    and route.path == path
-                    and method in (route.methods or ())
-                ):
-                    found = self._routes[(method, path)] = route
-                    break
-        return found
+
+@dataclass(frozen=True, slots=True)
+class _RouteTemplate:
+    """What the metrics read of a matched route (its template), for a request never routed:
+    the paths of :data:`BY_ADDRESS` hold no parameter, so each is its own template."""
+
+    path: str
