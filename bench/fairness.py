@@ -42,6 +42,7 @@ import statistics
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -86,8 +87,9 @@ def payload(i: int) -> dict[str, Any]:
     return {"content": f"post {i:08d}: is this fine to keep on the forum?", "labels": LABELS}
 
 
-def batch_body(size: int) -> bytes:
-    tag = secrets.token_hex(4)
+def batch_body(size: int, tag: str | None = None) -> bytes:
+    """A batch of ``size`` tasks whose contents start with ``tag`` (random by default)."""
+    tag = tag or secrets.token_hex(4)
     tasks = [{"payload": {**payload(i), "content": f"{tag} {i}"}} for i in range(size)]
     return json.dumps({"tasks": tasks}).encode()
 
@@ -203,7 +205,10 @@ class RawConnection:
 
     def __init__(self, port: int) -> None:
         self.port = port
-        self.sock = socket.create_connection(("127.0.0.1", port))
+        self._connect()
+
+    def _connect(self) -> None:
+        self.sock = socket.create_connection(("127.0.0.1", self.port))
         self.buffer = b""
 
     def exchange(self, request: bytes) -> tuple[int, bytes]:
@@ -223,7 +228,7 @@ class RawConnection:
         self.buffer = rest[length:]
         if b"\r\nconnection: close" in fields:
             self.close()
-            self.__init__(self.port)  # type: ignore[misc]
+            self._connect()
         return status, rest[:length]
 
     def _read(self) -> None:
@@ -234,6 +239,26 @@ class RawConnection:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def answers(
+    port: int, duration: float, request: Callable[[], bytes]
+) -> Iterator[tuple[int, bytes] | None]:
+    """Sends ``request()`` over one connection, again and again for ``duration`` seconds,
+    yielding each answer's status and body, or None when the connection failed (a new one is
+    then opened)."""
+    until = time.monotonic() + duration
+    connection = RawConnection(port)
+    try:
+        while time.monotonic() < until:
+            try:
+                yield connection.exchange(request())
+            except OSError:
+                yield None
+                connection.close()
+                connection = RawConnection(port)
+    finally:
+        connection.close()
 
 
 def raw_request(method: str, path: str, headers: dict[str, str], body: bytes) -> bytes:
@@ -253,33 +278,28 @@ def flood_bulk(
     out: Any,
 ) -> None:
     # Each accepted batch is followed by new payloads (never duplicates): the template's tag
-    # replaced, a copy at C speed.
-    template = raw_request("POST", f"/v1/projects/{project_id}/tasks", headers, batch_body(batch))
-    tag = template[-200:].split(b'"content": "')[1][:8]
-    request = template
+    # replaced where each content starts, a copy at C speed.
+    tag = secrets.token_hex(4)
+    path = f"/v1/projects/{project_id}/tasks"
+    template = raw_request("POST", path, headers, batch_body(batch, tag))
+    sending = [template]
     out.put(("ready", {}))
     go.wait()
-    until = time.monotonic() + duration
     counts = {"accepted": 0, "ok": 0, "429": 0, "other": 0}
-    connection = RawConnection(port)
-    while time.monotonic() < until:
-        try:
-            status, body = connection.exchange(request)
-        except OSError:
+    for answer in answers(port, duration, lambda: sending[0]):
+        if answer is None:
             counts["other"] += 1
-            connection = RawConnection(port)
-            continue
-        if status == 200:
+        elif answer[0] == 200:
             counts["ok"] += 1
-            counts["accepted"] += json.loads(body)["accepted"]
-            request = template.replace(tag, secrets.token_hex(4).encode())
-        elif status == 429:
+            counts["accepted"] += json.loads(answer[1])["accepted"]
+            fresh = f'"{secrets.token_hex(4)} '.encode()
+            sending[0] = template.replace(f'"{tag} '.encode(), fresh)
+        elif answer[0] == 429:
             counts["429"] += 1
-            limit = json.loads(body)["error"]["details"][0].get("limit", "?")
+            limit = json.loads(answer[1])["error"]["details"][0].get("limit", "?")
             counts[f"429 {limit}"] = counts.get(f"429 {limit}", 0) + 1
         else:
             counts["other"] += 1
-    connection.close()
     out.put(("bulk", counts))
 
 
@@ -289,18 +309,9 @@ def flood_signups(port: int, duration: float, go: Any, out: Any) -> None:
     request = raw_request("POST", "/v1/volunteers", {"X-Forwarded-For": ATTACKER}, body)
     out.put(("ready", {}))
     go.wait()
-    until = time.monotonic() + duration
-    connection = RawConnection(port)
-    while time.monotonic() < until:
-        try:
-            status, _ = connection.exchange(request)
-        except OSError:
-            counts["other"] += 1
-            connection = RawConnection(port)
-            continue
-        key = str(status) if status in (201, 429) else "other"
-        counts[key] += 1
-    connection.close()
+    for answer in answers(port, duration, lambda: request):
+        status = answer[0] if answer is not None else None
+        counts[str(status) if status in (201, 429) else "other"] += 1
     out.put(("signup", counts))
 
 
@@ -384,7 +395,7 @@ def phase(
     result["flood"] = floods
     floods.setdefault("bulk", {"accepted": 0, "ok": 0, "429": 0, "other": 0})
     floods.setdefault("signup", {"201": 0, "429": 0, "other": 0})
-    sent_bulk = sum(floods["bulk"].values()) - floods["bulk"]["accepted"]
+    sent_bulk = sum(floods["bulk"][key] for key in ("ok", "429", "other"))
     sent_signups = sum(floods["signup"].values())
     if flood and not (
         (sent_bulk or not plan.flood_connections) and (sent_signups or not plan.signup_connections)
@@ -473,8 +484,7 @@ def report(
             said = (
                 f"bulk: {b['accepted']:,} tasks stored in {b['ok']} batches, {b['429']} x 429"
                 f"{_by_limit(b)}, {b['other']} other; sign-ups: {s['201']} made, "
-                f"{s['429']} x 429, "
-                f"{s['other']} other"
+                f"{s['429']} x 429, {s['other']} other"
             )
         print(
             f"  {name:<20} {r['claims']:>7} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
