@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -17,7 +18,10 @@ from starlette.types import Receive, Scope, Send
 
 from api.interactive import PeopleFirst, PeopleFirstMiddleware
 from api.main import create_app
+from core.accounts.quotas import Quotas
+from core.board.bulk_submission import write_batch
 from core.settings import Settings
+from task_types import get as get_task_type
 from tests.support.api.client import ADMIN_TOKEN, Actors
 from tests.support.api.ngo import new_project, translation
 
@@ -39,52 +43,95 @@ async def app_and_client(
         yield app, c
 
 
-async def _project(api: httpx.AsyncClient) -> tuple[str, dict[str, str]]:
-    _, org = await Actors(api).org()
-    return (await new_project(api, org))["id"], org
+@dataclass
+class Served:
+    """The app, its client, an organisation's project, and the app's ``PeopleFirst``."""
+
+    app: FastAPI
+    api: httpx.AsyncClient
+    org_id: str
+    org: dict[str, str]
+    project_id: str
+    people: PeopleFirst
+
+    def batch(self) -> Any:
+        items = [{"payload": translation(i)} for i in range(BATCH)]
+        return self.api.post(
+            f"/v1/projects/{self.project_id}/tasks", json={"tasks": items}, headers=self.org
+        )
+
+    async def open_tasks(self) -> int:
+        """Read from the board itself: a request to the API would wait its turn too."""
+        board = self.app.state.board
+        return int((await board.run(board.ops.counts(self.project_id))).get("open", 0))
 
 
-def _batch(api: httpx.AsyncClient, org: dict[str, str], project_id: str) -> Any:
-    items = [{"payload": translation(i)} for i in range(BATCH)]
-    return api.post(f"/v1/projects/{project_id}/tasks", json={"tasks": items}, headers=org)
-
-
-async def test_a_bulk_batch_waits_while_a_person_is_served_then_is_written_whole(
-    app_and_client: tuple[FastAPI, httpx.AsyncClient],
-) -> None:
+@pytest.fixture
+async def served(app_and_client: tuple[FastAPI, httpx.AsyncClient]) -> Served:
     app, api = app_and_client
-    project_id, org = await _project(api)
-    people: PeopleFirst = app.state.people_first
-    people.patience_s = 60.0  # longer than the test: only the person's leaving lets it go
-    people.begin()
+    org_id, org = await Actors(api).org()
+    project_id = (await new_project(api, org))["id"]
+    return Served(app, api, org_id, org, project_id, app.state.people_first)
+
+
+async def test_a_bulk_request_waits_to_start_while_a_person_is_served_then_is_written_whole(
+    served: Served,
+) -> None:
+    served.people.patience_s = 60.0  # longer than the test: only the person's leaving lets it go
+    served.people.begin()
     try:
-        sending = asyncio.ensure_future(_batch(api, org, project_id))
+        sending = asyncio.ensure_future(served.batch())
         await asyncio.sleep(0.5)
         assert not sending.done(), "the batch went ahead while a person was being served"
-        # Read from the board itself: a request to the API would wait its turn too.
-        counts = await app.state.board.run(app.state.board.ops.counts(project_id))
-        assert counts.get("open", 0) == 0, counts  # not one step written
+        assert await served.open_tasks() == 0  # not one step written
     finally:
-        people.end()
+        served.people.end()
     sent = await asyncio.wait_for(sending, 60)
     assert sent.status_code == 200, sent.text
     assert sent.json()["accepted"] == BATCH
-    counted = await api.get(f"/v1/projects/{project_id}", headers=org)
-    assert counted.json()["counts"]["open"] == BATCH
+    assert await served.open_tasks() == BATCH
+
+
+async def test_bulk_work_waits_its_turn_before_reading_and_before_each_step(
+    served: Served,
+) -> None:
+    """Once a batch is under way (a person arrived after it started), its reading and each of
+    its steps still wait their turn: write_batch asks for one before each."""
+    state = served.app.state
+    written_at_each_turn: list[int] = []
+
+    async def wait_turn() -> None:
+        written_at_each_turn.append(await served.open_tasks())
+
+    async def read() -> list[Any]:
+        return [{"payload": translation(i)} for i in range(BATCH)]
+
+    outcome = await write_batch(
+        board=state.board,
+        quotas=Quotas(state.redis, state.keys, state.settings),
+        limits=state.limits,
+        lanes=state.bulk_lanes,
+        org_id=served.org_id,
+        project_id=served.project_id,
+        task_type=get_task_type("translation"),
+        items=read,
+        chunk=100,
+        wait_turn=wait_turn,
+    )
+    assert outcome.accepted == BATCH
+    # Before the reading, then between the steps of 100, 100 and 50 tasks.
+    assert written_at_each_turn == [0, 100, 200]
 
 
 async def test_people_who_never_stop_coming_slow_bulk_work_but_never_starve_it(
-    app_and_client: tuple[FastAPI, httpx.AsyncClient],
+    served: Served,
 ) -> None:
-    app, api = app_and_client
-    project_id, org = await _project(api)
-    people: PeopleFirst = app.state.people_first
-    people.patience_s = 0.02
-    people.begin()  # a person served for the whole batch
+    served.people.patience_s = 0.02
+    served.people.begin()  # a person served for the whole batch
     try:
-        sent = await asyncio.wait_for(_batch(api, org, project_id), 60)
+        sent = await asyncio.wait_for(served.batch(), 60)
     finally:
-        people.end()
+        served.people.end()
     assert sent.status_code == 200, sent.text
     assert sent.json()["accepted"] == BATCH
 
