@@ -25,7 +25,7 @@ import httpx
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 from axe_playwright_python.sync_playwright import Axe
-from playwright.sync_api import Page, ViewportSize
+from playwright.sync_api import Locator, Page, ViewportSize
 
 from core.redis.server import free_port
 
@@ -162,6 +162,16 @@ def accept_charter(page: Page, site: Site) -> None:
     page.goto(site.url("/charter"))
     page.get_by_role("button", name="I accept the charter").click()
     page.wait_for_load_state()
+
+
+def follow(link: Locator) -> None:
+    """Clicks a link and returns once the page it opens has loaded.
+
+    Without the wait, the next step can run on the page being replaced: axe-core then reads a
+    document that is gone ("Cannot read properties of null (reading 'documentElement')").
+    """
+    with link.page.expect_navigation():
+        link.click()
 
 
 def assert_accessible(page: Page) -> None:

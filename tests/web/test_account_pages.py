@@ -8,7 +8,7 @@ import re
 import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
-from tests.support.web import DESKTOP, PHONE, Site, accept_charter, assert_accessible, join
+from tests.support.web import DESKTOP, PHONE, Site, accept_charter, assert_accessible, follow, join
 
 SIZES: dict[str, ViewportSize] = {"phone": PHONE, "desktop": DESKTOP}
 
@@ -21,7 +21,7 @@ def test_join_then_charter_then_sign_out_and_back_in_with_the_recovery_code(
     page = context.new_page()
     page.goto(site.url("/?lang=en"))
     assert_accessible(page)
-    page.get_by_role("link", name="Join").first.click()
+    follow(page.get_by_role("link", name="Join").first)
     assert_accessible(page)
 
     code = join(page, site, "Amina")
@@ -65,7 +65,7 @@ def test_the_pages_in_french_and_the_join_errors_beside_their_fields(
     expect(page.locator("#languages-error")).to_be_visible()
     expect(page.get_by_label("Nom affiché")).to_have_attribute("aria-invalid", "true")
     assert_accessible(page)
-    page.get_by_role("link", name="English").click()
+    follow(page.get_by_role("link", name="English"))
     expect(page.locator("html")).to_have_attribute("lang", "en")
 
 

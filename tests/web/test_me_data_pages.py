@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, ViewportSize, expect
 
-from tests.support.web import DESKTOP, PHONE, Site, accept_charter, assert_accessible, join
+from tests.support.web import DESKTOP, PHONE, Site, accept_charter, assert_accessible, follow, join
 
 SIZES: dict[str, ViewportSize] = {"phone": PHONE, "desktop": DESKTOP}
 
@@ -45,7 +45,7 @@ def test_a_person_downloads_their_data_then_deletes_their_account(
     accept_charter(page, site)
 
     page.goto(site.url("/me?lang=en"))
-    page.get_by_role("link", name="My data").click()
+    follow(page.get_by_role("link", name="My data"))
     expect(page.get_by_role("heading", name="My data", level=1)).to_be_visible()
     accessible_in_both_languages(page, size, "me-data")
 
@@ -58,7 +58,7 @@ def test_a_person_downloads_their_data_then_deletes_their_account(
     exported = json.loads(saved.read_text())
     assert exported["profile"]["display_name"] == name
 
-    page.get_by_role("link", name="Delete my account").click()
+    follow(page.get_by_role("link", name="Delete my account"))
     expect(page.get_by_role("heading", name="Delete my account", level=1)).to_be_visible()
     expect(page.get_by_text(name)).to_be_visible()
     accessible_in_both_languages(page, size, "me-data-delete")

@@ -21,7 +21,7 @@ import redis
 from playwright.sync_api import Browser, Page, ViewportSize, expect
 
 from core.redis.keys import Keys
-from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible
+from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible, follow
 
 SIZES: dict[str, ViewportSize] = {"phone": PHONE, "desktop": DESKTOP}
 POST = {"content": "BUY CHEAP PILLS NOW at pills.example", "labels": ["ok", "spam"]}
@@ -174,7 +174,7 @@ def test_my_work_shows_the_corrected_answer_then_the_goal_and_a_certificate(
     expect(page.locator("progress#goal-progress")).to_have_attribute("max", "120")
     expect(page.get_by_label("Weekly goal")).to_have_value("120")
 
-    page.get_by_role("link", name="Certificate").click()
+    follow(page.get_by_role("link", name="Certificate"))
     expect(page).to_have_url(re.compile(r"/me/certificate$"))
     certificate = page.locator(".certificate")
     expect(certificate).to_contain_text("Bilal")

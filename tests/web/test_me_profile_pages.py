@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Browser, ViewportSize, expect
 
-from tests.support.web import DESKTOP, PHONE, Site, assert_accessible, join
+from tests.support.web import DESKTOP, PHONE, Site, assert_accessible, follow, join
 
 #: (size, UI language, the words the page uses in that language)
 CASES: dict[str, tuple[ViewportSize, str, dict[str, str]]] = {
@@ -53,7 +53,7 @@ def test_a_volunteer_changes_their_profile(browser: Browser, site: Site, case: s
     page = context.new_page()
     join(page, site, f"Ines {case}", languages=("English",))
     page.goto(site.url(f"/me?lang={lang}"))
-    page.get_by_role("link", name=words["profile"]).click()
+    follow(page.get_by_role("link", name=words["profile"]))
     page.wait_for_url("**/me/profile")
     expect(page.get_by_role("heading", level=1, name=words["profile"])).to_be_visible()
     expect(page.get_by_label(words["name"])).to_have_value(f"Ines {case}")

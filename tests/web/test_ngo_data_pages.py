@@ -22,7 +22,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 
 from core.accounts.staff import Role, Staff
 from core.redis.keys import Keys
-from tests.support.web import DESKTOP, PHONE, Site, assert_accessible
+from tests.support.web import DESKTOP, PHONE, Site, assert_accessible, follow
 from web.ngo.uploads import progress_key
 
 BAD_ROWS = frozenset({41, 500, 998})  # 0-based rows: file lines 43, 502 and 1,000
@@ -144,7 +144,7 @@ def _manager_on_data_page(
     page = context.new_page()
     _sign_in(page, site, person.json()["token"])
     page.goto(site.url(f"/ngo/projects/{project_id}?lang={lang}"))
-    page.get_by_role("link", name=words["data"], exact=True).click()
+    follow(page.get_by_role("link", name=words["data"], exact=True))
     expect(page.get_by_role("heading", level=1)).to_have_text(words["data"])
     assert_accessible(page)
     return context, page, project_id, skill, org
@@ -174,7 +174,7 @@ def test_manager_uploads_answers_arrive_and_the_csv_has_every_answer(
     task_count = site.http.get(f"/v1/projects/{project_id}", headers=org).json()["counts"]
     assert sum(task_count.values()) == 997
 
-    page.get_by_role("link", name=words["again"]).click()
+    follow(page.get_by_role("link", name=words["again"]))
     assert_accessible(page)
     _upload(page, words, data)
     figures = page.locator(".ngo-figure").all_inner_texts()

@@ -20,7 +20,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from tests.support.delivery import receiving
-from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible
+from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible, follow
 from tests.support.web_work import moderation_payload
 
 LINK = re.compile(r"https?://\S+/ngo/invitations/[A-Za-z0-9_-]+")
@@ -82,8 +82,7 @@ def _accept(context: BrowserContext, site: Site, to: str, name: str, lang: str) 
 
 def _follow(page: Page, name: str, *, exact: bool = False) -> None:
     """Clicks the link and waits for the page it opens (axe runs on that page, not this one)."""
-    with page.expect_navigation():
-        page.get_by_role("link", name=name, exact=exact).click()
+    follow(page.get_by_role("link", name=name, exact=exact))
 
 
 def _volunteer(site: Site, name: str, skill: str) -> tuple[str, dict[str, str]]:

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
-from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible
+from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible, follow
 
 LINK = re.compile(r"https?://\S+/ngo/invitations/[A-Za-z0-9_-]+")
 WORDS: dict[str, dict[str, str]] = {
@@ -81,7 +81,7 @@ def test_owner_invites_manager_creates_and_edits_viewer_only_sees(
     assert made.status_code == 201, made.text
 
     owner = _accept(browser.new_context(viewport=viewport), site, contact, "Olga", lang)
-    owner.get_by_role("link", name=words["people"], exact=True).click()
+    follow(owner.get_by_role("link", name=words["people"], exact=True))
     assert_accessible(owner)
     manager_mail, viewer_mail = _address("manager"), _address("viewer")
     owner.get_by_label(words["email"], exact=True).fill(manager_mail)
@@ -102,7 +102,7 @@ def test_owner_invites_manager_creates_and_edits_viewer_only_sees(
     assert_accessible(owner)
 
     manager = _accept(browser.new_context(viewport=viewport), site, manager_mail, "Mia", lang)
-    manager.get_by_role("link", name=words["new"]).click()
+    follow(manager.get_by_role("link", name=words["new"]))
     assert_accessible(manager)
     manager.get_by_label(words["task_type"], exact=True).select_option("moderation")
     manager.get_by_role("button", name=words["create"]).click()  # no name, no instructions
@@ -119,7 +119,7 @@ def test_owner_invites_manager_creates_and_edits_viewer_only_sees(
     folder = tmp_path_factory.mktemp("ngo-shots")
     manager.screenshot(path=str(folder / f"project-{size}-{lang}.png"), full_page=True)
 
-    manager.get_by_role("link", name=words["edit"]).click()
+    follow(manager.get_by_role("link", name=words["edit"]))
     assert_accessible(manager)
     manager.get_by_label(words["project_name"]).fill("Forum posts, round 2")
     manager.get_by_label(words["redundancy"]).fill("2")
@@ -135,7 +135,7 @@ def test_owner_invites_manager_creates_and_edits_viewer_only_sees(
     assert_accessible(manager)
 
     viewer = _accept(browser.new_context(viewport=viewport), site, viewer_mail, "Vic", lang)
-    viewer.get_by_role("link", name="Forum posts, round 2").click()
+    follow(viewer.get_by_role("link", name="Forum posts, round 2"))
     assert_accessible(viewer)
     expect(viewer.locator("svg[role=img]").first).to_be_visible()
     expect(viewer.get_by_role("link", name=words["edit"])).to_have_count(0)

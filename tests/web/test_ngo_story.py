@@ -46,7 +46,7 @@ from tests.support.ngo_story import (
     until,
     volunteer,
 )
-from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible
+from tests.support.web import ADMIN_TOKEN, DESKTOP, PHONE, Site, assert_accessible, follow
 from tests.support.web_work import screenshot
 from tests.web.test_ngo_data_pages import french, leaflet_csv
 
@@ -124,7 +124,7 @@ def _upload(page: Page, words: dict[str, str], data: bytes) -> None:
 
 
 def _create_project(manager: Page, words: dict[str, str], skill: str, shot: str) -> str:
-    manager.get_by_role("link", name=words["new"]).click()
+    follow(manager.get_by_role("link", name=words["new"]))
     assert_accessible(manager)
     manager.get_by_label(words["project_name"]).fill("Clinic leaflets")
     manager.get_by_label(words["task_type"], exact=True).select_option("translation")
@@ -157,7 +157,7 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     # The owner, then the three people the owner invites, each on a device of their own.
     owner = accept_invitation(browser, viewport, site, contact, "Olga", words)
     _shot(owner, f"projects-empty-{size}-{lang}")
-    owner.get_by_role("link", name=words["people"], exact=True).click()
+    follow(owner.get_by_role("link", name=words["people"], exact=True))
     assert_accessible(owner)
     mails = {role: address(role) for role in ("manager", "reviewer", "viewer")}
     for role, to in mails.items():
@@ -178,7 +178,7 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     project_id = _create_project(manager, words, skill, f"project-new-{size}-{lang}")
     project_url = site.url(f"/ngo/projects/{project_id}")
     expect(manager.get_by_text(words["no_answer"])).to_be_visible()
-    manager.get_by_role("link", name=words["data"], exact=True).click()
+    follow(manager.get_by_role("link", name=words["data"], exact=True))
     assert_accessible(manager)
     _shot(manager, f"data-{size}-{lang}")
     data = leaflet_csv()
@@ -188,7 +188,7 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
     bad = manager.locator(".ngo-bad-rows dt")
     assert [re.sub(r"\D", "", line) for line in bad.all_inner_texts()] == ["43", "502", "1000"]
     expect(bad.first).to_have_text(words["line"].format(43))
-    manager.get_by_role("link", name=words["again"]).click()
+    follow(manager.get_by_role("link", name=words["again"]))
     assert_accessible(manager)
     _upload(manager, words, data)
     assert _figures(manager) == ["1000", "0", "997", "3"]
@@ -279,12 +279,12 @@ def test_an_organisation_runs_a_project_from_invitation_to_results(
 
     # The viewer sees the project and its data page, but no control to change them...
     viewer.reload()
-    viewer.get_by_role("link", name="Clinic leaflets").click()
+    follow(viewer.get_by_role("link", name="Clinic leaflets"))
     assert_accessible(viewer)
     expect(viewer.get_by_role("link", name=words["edit"])).to_have_count(0)
     expect(viewer.get_by_role("button")).to_have_count(0)
     _shot(viewer, f"project-viewer-{size}-{lang}")
-    viewer.get_by_role("link", name=words["data"], exact=True).click()
+    follow(viewer.get_by_role("link", name=words["data"], exact=True))
     assert_accessible(viewer)
     expect(viewer.get_by_label(words["file"], exact=True)).to_have_count(0)
 
