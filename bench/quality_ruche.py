@@ -15,7 +15,9 @@ answers and the decided tasks' answers from the board, where the replay keeps th
 is counted apart (off the hot path in production).
 With ``reviewers``, a task sent to review is settled by an expert (the truth) through
 :func:`core.quality.reputation.review_updates`, as ``reviews.settle`` does; without, nobody
-reviews, and the task counts at the aggregation's best guess.
+reviews, and the task counts at the provisional answer it shows at the end of the run
+(:mod:`core.quality.provisional`: the last refit's guess, or the aggregation's when no refit
+came after it); ``first_guesses`` keeps the aggregation's.
 
 What the replay records (which answers each task got, the gold answers given) is what the batch
 methods are then given: the same answers and the same gold.
@@ -34,6 +36,7 @@ from quality_crowds import Kind, SimTask, Worker, seeded_id
 
 from core.board.runner import Board
 from core.clock import ManualClock
+from core.quality import provisional
 from core.quality.aggregation import Outcome, decide, parse_task
 from core.quality.outcomes import AggregationContext
 from core.quality.project_quality import ProjectQuality
@@ -59,9 +62,13 @@ class Replay:
     """What Ruche did with each task (indexes as the tasks'), and the gold answers given."""
 
     used: list[int]  # answers each task got: the first ``used[t]`` of its queue
-    finals: list[Mapping[str, Any] | None]  # the decided answer (best guess when escalated)
+    #: the decided answer; when escalated, the task's provisional answer at the end of the run
+    #: (the last refit's guess, or the aggregation's: core.quality.provisional)
+    finals: list[Mapping[str, Any] | None]
     confidence: list[float]
     escalated: list[bool]
+    #: what the aggregation chose at the decision (the same as ``finals`` but when escalated)
+    first_guesses: list[Mapping[str, Any] | None] = field(default_factory=list)
     gold: list[GoldAnswer] = field(default_factory=list)
     seconds: float = 0.0  # wall time of the replay (Redis round trips included)
     refits: int = 0  # refits run (as the tasks.aggregate actor asks for them)
@@ -115,7 +122,7 @@ def replay(
     # The project's gold answers, as aggregation_context samples them: the class prior.
     gold_answers = [task.truth for task in gold_tasks]
     n = len(tasks)
-    record = Replay([0] * n, [None] * n, [0.0] * n, [False] * n)
+    record = Replay([0] * n, [None] * n, [0.0] * n, [False] * n, [None] * n)
     need = [int(policy["redundancy"])] * n
     entries: list[list[dict[str, Any]]] = [[] for _ in tasks]
     seen: dict[str, int] = {}
@@ -179,7 +186,7 @@ def replay(
             record.threshold = done.choice.threshold if done else None
         verdict = decision.weighed.verdict
         record.used[t] = len(entries[t])
-        record.finals[t] = verdict.answer
+        record.finals[t] = record.first_guesses[t] = verdict.answer
         record.confidence[t] = verdict.confidence
         record.escalated[t] = decision.step is Outcome.REVIEW
         if record.escalated[t] and reviewers:
@@ -191,7 +198,20 @@ def replay(
             apply_updates(board, settled)
         open_tasks.remove(t)
     record.seconds = time.perf_counter() - started  # the refits included
+    if not reviewers:  # tasks nobody reviewed: the provisional answer they show now
+        _provisional_finals(board, pk.provisional, record)
     return record
+
+
+def _provisional_finals(board: Board, key: str, record: Replay) -> None:
+    waiting = [t for t, sent in enumerate(record.escalated) if sent]
+    if not waiting:
+        return
+    stored = board.client.hmget(key, [f"t{t:010d}" for t in waiting])
+    for t, raw in zip(waiting, stored, strict=True):
+        shown = provisional.parse(raw)
+        if shown is not None:
+            record.finals[t], record.confidence[t] = shown.answer, shown.confidence
 
 
 def _pick_gold(met: set[int], pool: int, rng: random.Random) -> int | None:

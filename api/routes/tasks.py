@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime
-from typing import Annotated, Any, cast
+from typing import Annotated, Any, Literal, cast
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
@@ -100,6 +100,13 @@ waits for its response, or gets 409 `idempotency_in_progress` after a few second
 """
 
 
+class ProvisionalOut(BaseModel):
+    answer: dict[str, Any] = Field(description="An answer of the project's task type.")
+    confidence: float = Field(description="How likely it is right, from 0 to 1.")
+    by: Literal["aggregation", "refit"]
+    refit_id: str | None = Field(default=None, description="The refit that chose it.")
+
+
 class TaskOut(BaseModel):
     id: str
     external_id: str | None
@@ -112,6 +119,15 @@ class TaskOut(BaseModel):
     releases: int = Field(description="Times a volunteer gave it back.")
     created_at: datetime
     payload: dict[str, Any]
+    provisional: ProvisionalOut | None = Field(
+        default=None,
+        description=(
+            "Only while the task is in_review: what it would be if no reviewer came. First the "
+            "aggregation's best guess (by: aggregation), then each quality refit's, judged on "
+            "everything the project saw since (by: refit). Not a result: never published or "
+            "sent by webhook; the reviewer's decision replaces it."
+        ),
+    )
 
 
 @router.post(
@@ -205,4 +221,5 @@ async def get_task(project_id: OwnedProjectId, task_id: str, board: BoardDep) ->
         releases=view.releases,
         created_at=datetime.fromtimestamp(view.created_at_ms / 1000, tz=UTC),
         payload=view.payload,
+        provisional=None if view.provisional is None else ProvisionalOut(**view.provisional),
     )

@@ -209,6 +209,9 @@ class TaskView:
     external_id: str | None
     created_at_ms: int
     payload: dict[str, Any] = field(repr=False)  # may hold sensitive fields: keep out of logs
+    #: while the task waits for a reviewer: its provisional answer (core.quality.provisional),
+    #: ``{answer, confidence, by, refit_id?}``; the answer may hold sensitive fields too
+    provisional: dict[str, Any] | None = field(default=None, repr=False)
 
 
 # -- reviews -------------------------------------------------------------------------------------

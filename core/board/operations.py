@@ -36,6 +36,7 @@ from core.board.script_calls import (
 from core.board.slots import SlotOps
 from core.errors import AssignmentNotFound, ProjectEdited, ProjectNotFound, TaskNotFound
 from core.logging import current_request_id
+from core.quality import provisional
 from core.redis.keys import ProjectKeys
 from core.redis.scripts import ScriptName
 from core.review.items import ReviewOps
@@ -185,10 +186,12 @@ class BoardOps(SlotOps, ReviewOps):
         ids.validate_task_id(task_id)
 
         def parse(replies: list[Any]) -> TaskView:
-            raw_task, raw_payload = replies
+            raw_task, raw_payload, raw_provisional = replies
             if raw_task is None:
                 raise TaskNotFound("no such task")
             record = json.loads(raw_task)
+            waiting = record["state"] == "in_review"
+            shown = provisional.parse(raw_provisional) if waiting else None
             return TaskView(
                 task_id=task_id,
                 state=record["state"],
@@ -201,9 +204,15 @@ class BoardOps(SlotOps, ReviewOps):
                 external_id=record.get("ext"),
                 created_at_ms=int(record["created"]),
                 payload=json.loads(raw_payload),
+                provisional=None if shown is None else shown.model_dump(exclude_none=True),
             )
 
-        return Commands([("HGET", pk.tasks, task_id), ("HGET", pk.payloads, task_id)], parse)
+        reads: list[tuple[str | int, ...]] = [
+            ("HGET", pk.tasks, task_id),
+            ("HGET", pk.payloads, task_id),
+            ("HGET", pk.provisional, task_id),
+        ]
+        return Commands(reads, parse)
 
     def answers(self, project_id: str, task_id: str) -> Commands[list[dict[str, Any]]]:
         pk = self.project_keys(project_id)

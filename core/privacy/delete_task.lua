@@ -17,6 +17,7 @@
 -- KEYS[14] P:review_asg   hash   live review leases on the task end (state 'revoked', as when
 --                                rights are withdrawn: a decision on them is refused)
 -- KEYS[15] P:review_leases zset  likewise
+-- KEYS[16] P:provisional  hash   its provisional answer goes (core.quality.provisional)
 -- ARGV[1] task id
 -- ARGV[2] project id (assignment ids start with "<project>.<task>.")
 --
@@ -54,6 +55,7 @@ redis.call('ZREM', KEYS[8], task_id)
 redis.call('HDEL', KEYS[9], task_id)
 redis.call('HDEL', KEYS[10], task_id)
 redis.call('ZREM', KEYS[11], task_id)
+redis.call('HDEL', KEYS[16], task_id)
 local ended = {raw and 1 or 0}
 local function end_leases(asg_key, leases_key, prefix, ended_state)
   for _, lease_id in ipairs(redis.call('ZRANGE', leases_key, 0, -1)) do

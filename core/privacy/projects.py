@@ -83,7 +83,7 @@ def project_key_families(pk: ProjectKeys) -> list[str]:
         pk.qualification, pk.reviewers, pk.published, pk.results, pk.results_rewrite,
         pk.events, pk.external_ids, pk.unclear, pk.unclear_seen, pk.insights_volunteers,
         pk.insights_volunteer_rank, pk.insights_review_open, pk.insights_review_waits,
-        pk.insights, pk.quality_recent, pk.tasks, pk.project,
+        pk.insights, pk.quality_recent, pk.provisional, pk.tasks, pk.project,
     ]  # fmt: skip
 
 
@@ -94,7 +94,7 @@ def _purged_families(pk: ProjectKeys) -> list[str]:
         pk.review_leases, pk.review_queue, pk.answers, pk.payloads, pk.assignments,
         pk.review_assignments, pk.decisions, pk.gold, pk.gold_pool, pk.qualification,
         pk.published, pk.results, pk.results_rewrite, pk.unclear, pk.unclear_seen,
-        pk.insights_volunteers, pk.insights_volunteer_rank, pk.quality_recent,
+        pk.insights_volunteers, pk.insights_volunteer_rank, pk.quality_recent, pk.provisional,
     ]  # fmt: skip
 
 
@@ -130,7 +130,7 @@ def task_deletion(
     call_keys = [
         pk.project, pk.tasks, pk.payloads, pk.external_ids, pk.ready, pk.unclaimed, pk.gold,
         pk.gold_pool, pk.answers, pk.decisions, pk.review_queue, pk.assignments, pk.leases,
-        pk.review_assignments, pk.review_leases,
+        pk.review_assignments, pk.review_leases, pk.provisional,
     ]  # fmt: skip
 
     def parse(reply: Sequence[Any]) -> tuple[bool, list[tuple[str, str]]]:

@@ -42,6 +42,7 @@ from core.board.runner import Board
 from core.delivery.results import Result
 from core.errors import TaskClosed
 from core.ids import VOLUNTEER_ID
+from core.quality import provisional
 from core.quality.outcomes import AggregationContext, NeedCapReached, PipelineOps, TaskMovedOn
 from core.quality.prior import class_counts
 from core.quality.project_quality import ProjectQuality, record_decision, settle
@@ -340,7 +341,15 @@ def decide(
         verdict = weighed.verdict
         raw = verdict.details.get("raw_confidence", verdict.confidence)
         pk = board.keys.project(project_id)
-        recorded = board.run(record_decision(pk, board.clock, task_id, answers, float(raw)))
+        # A task sent to review keeps the best guess meanwhile (core.quality.provisional).
+        guess = (
+            provisional.encode(verdict.answer, verdict.confidence, "aggregation")
+            if step is Outcome.REVIEW and verdict.answer is not None
+            else ""
+        )
+        recorded = board.run(
+            record_decision(pk, board.clock, task_id, answers, float(raw), provisional=guess)
+        )
         return Decision(step, weighed, decision_id, ceiling, recorded.refit_due)
     return Decision(step, weighed, decision_id, ceiling)
 

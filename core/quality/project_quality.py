@@ -166,19 +166,24 @@ class Recorded:
 
 
 def record_decision(
-    pk: ProjectKeys, clock: Clock, task_id: str, answers: int, confidence: float
+    pk: ProjectKeys,
+    clock: Clock,
+    task_id: str,
+    answers: int,
+    confidence: float,
+    provisional: str = "",
 ) -> ScriptCall[Recorded]:
     """Remember a final decision (``record_decision.lua``, on the project's slot): once, so a
-    redelivered decision neither moves nor counts it again."""
+    redelivered decision neither moves nor counts it again. ``provisional`` (encoded by
+    :func:`core.quality.provisional.encode`) is stored with it for a task sent to review."""
     member = f"{task_id}|{int(answers)}|{confidence:.6f}"
 
     def parse(reply: Any) -> Recorded:
         return Recorded(refit_due=refit_due(int(reply)))
 
-    keys = [recent_key(pk), pk.project]
-    return ScriptCall(
-        ScriptName.RECORD_DECISION, keys, [clock.script_now(), member, RECENT_KEPT], parse
-    )
+    keys = [recent_key(pk), pk.project, pk.provisional]
+    args: list[str | int] = [clock.script_now(), member, RECENT_KEPT, task_id, provisional]
+    return ScriptCall(ScriptName.RECORD_DECISION, keys, args, parse)
 
 
 def parse_recent(members: list[Any]) -> list[tuple[str, int, float]]:

@@ -43,7 +43,7 @@ from pydantic import BaseModel, ValidationError
 from core.board.runner import Board
 from core.board.script_calls import Batch, Commands, ScriptCall, dumps, json_or_none, text
 from core.ids import VOLUNTEER_ID
-from core.quality import dawid_skene
+from core.quality import dawid_skene, provisional
 from core.quality.aggregation import agrees, parse_task
 from core.quality.calibration import (
     Check,
@@ -155,7 +155,7 @@ def refit_project(
     started = time.monotonic()
 
     fitted: dawid_skene.Fit | None = None
-    replaced = 0
+    replaced = guessed = 0
     labels = _label_set([*tasks.values(), *gold_tasks.values()])
     if labels:
         truths = {task: _label(gold[task]) for task in gold_tasks}
@@ -182,6 +182,9 @@ def refit_project(
             deadline=started + max_seconds,
         )  # fmt: skip
         replaced = _replace_counts(board, project_id, kind, refit_id, fitted.counts)
+        guessed = _replace_provisional(
+            board, project_id, refit_id, labels, list(tasks), fitted.posteriors
+        )
 
     # Gold checks say exactly whether a label, or a data-entry record, was right; for
     # translation the type's agreement score with one gold wording is a looser test than the
@@ -221,6 +224,7 @@ def refit_project(
             "gold_tasks": len(gold_tasks),
             "iterations": fitted.iterations if fitted else 0,
             "converged": bool(fitted and fitted.converged),
+            "provisional": guessed,
         },
     }
     board.run(Commands([("HSET", pk.project, QUALITY_FIELD, dumps(state))], lambda _: None))
@@ -389,6 +393,40 @@ def _replace_counts(
         chunk = calls[start : start + _WRITE_BATCH]
         replaced += board.run(Batch(chunk, lambda done: sum(1 for d in done if d)))
     return replaced
+
+
+def _replace_provisional(
+    board: Board,
+    project_id: str,
+    refit_id: str,
+    labels: Sequence[str],
+    task_ids: Sequence[str],
+    posteriors: Sequence[Sequence[float]],
+) -> int:
+    """The refit's guess in place of the provisional answer of each task of its window still
+    waiting for a reviewer (:mod:`core.quality.provisional`); how many were replaced.
+
+    The label the posterior puts first, at that posterior. When it is the label the task
+    already shows, the answer keeps its other fields (a moderation's reasons)."""
+    pk = board.keys.project(project_id)
+    held = task_ids[: len(posteriors)]
+    if not held:
+        return 0
+    stored = board.run(
+        Commands([("HMGET", pk.provisional, *held)], lambda r: [provisional.parse(v) for v in r[0]])
+    )
+    guesses: dict[str, str] = {}
+    for task_id, posterior, current in zip(held, posteriors, stored, strict=True):
+        if current is None:
+            continue
+        best = max(range(len(labels)), key=lambda z: (posterior[z], -z))
+        answer = (
+            current.answer
+            if current.answer.get("label") == labels[best]
+            else {"label": labels[best]}
+        )
+        guesses[task_id] = provisional.encode(answer, posterior[best], "refit", refit_id)
+    return board.run(provisional.replacements(pk, guesses)) if guesses else 0
 
 
 def _gold_checks(

@@ -34,6 +34,10 @@ Layout (``P`` = ``<prefix>{p:<project-id>}``)::
     P:review_asg              hash   review id -> review lease record (JSON: task, vol, state, …)
     P:review_leases           zset   live review id -> lease expiry (ms)
     P:decisions               hash   task id -> the latest review decision (JSON)
+    P:provisional             hash   task id -> its provisional answer while it waits for a
+                                     reviewer (JSON: answer, confidence, by; core.quality
+                                     .provisional): the aggregation's best guess, then each
+                                     refit's
     P:gold                    hash   task id -> gold answer (JSON: answer, explanation)
     P:gold_pool               zset   gold task ids (score 0), what claims pick gold tasks from
     P:qual                    hash   volunteer id -> qualification record (JSON: answered,
@@ -270,6 +274,11 @@ class ProjectKeys:
     @property
     def decisions(self) -> str:
         return f"{self.base}:decisions"
+
+    @property
+    def provisional(self) -> str:
+        """Tasks waiting for a reviewer -> their provisional answer (core.quality.provisional)."""
+        return f"{self.base}:provisional"
 
     @property
     def quality_recent(self) -> str:

@@ -51,6 +51,7 @@ class ScriptName(StrEnum):
     READ_REPUTATION = "read_reputation"
     REPLACE_REPUTATION = "replace_reputation"  # a project refit (core.quality.refit)
     RECORD_DECISION = "record_decision"  # what the refit reads (core.quality.project_quality)
+    REPLACE_PROVISIONAL = "replace_provisional"  # a refit's guesses (core.quality.provisional)
     CLOSE_COLLECTION = "close_collection"
     # a project's measurements and "instructions unclear" reports (core.insights)
     FOLD_INSIGHTS = "fold_insights"

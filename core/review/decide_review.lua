@@ -9,6 +9,7 @@
 -- KEYS[7] P:decisions      hash   task id -> the decision (JSON)
 -- KEYS[8] P:events         stream review.decided
 -- KEYS[9] P:reviewers      set    the reviewer must still be a member (rights withdrawn: refused)
+-- KEYS[10] P:provisional   hash   the task's provisional answer goes (core.quality.provisional)
 -- ARGV[1] now (ms, or "" for Redis TIME)
 -- ARGV[2] review id
 -- ARGV[3] reviewer id (must hold the review lease)
@@ -95,6 +96,7 @@ else
 end
 redis.call('HSET', KEYS[2], rec.task, cjson.encode(task))
 refresh_ready(KEYS[3], rec.task, task)
+redis.call('HDEL', KEYS[10], rec.task)
 
 local decision = '{"at":' .. string.format('%d', now) .. ',"task":"' .. rec.task ..
   '","review":"' .. review_id .. '",' .. string.sub(ARGV[6], 2)

@@ -150,7 +150,7 @@ class ReviewOps(OpsBase):
 
         keys = [
             pk.project, pk.tasks, pk.ready, pk.review_assignments, pk.review_leases, pk.answers,
-            pk.decisions, pk.events, pk.reviewers,
+            pk.decisions, pk.events, pk.reviewers, pk.provisional,
         ]  # fmt: skip
         args: list[str | int] = [
             self.clock.script_now(), review_id, reviewer_id, decision.action,

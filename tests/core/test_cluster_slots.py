@@ -28,6 +28,7 @@ from core.privacy.projects import task_deletion
 from core.privacy.volunteers import pseudonymise, rewrite_results
 from core.projects.deadlines import expire_deadline
 from core.projects.reevaluation import close_collection
+from core.quality import provisional
 from core.quality.outcomes import PipelineOps
 from core.quality.project_quality import record_decision
 from core.quality.refit import replacement
@@ -134,7 +135,10 @@ def play_pipeline_cycle(board: TestBoard) -> None:
     closing = close_collection(board.keys, board.clock, project, third.task_id, answers=0)
     assert not board.run(closing)  # nothing answered yet: left alone
     pk = board.keys.project(project)
-    assert not board.run(record_decision(pk, board.clock, lease.task_id, 2, 0.9)).refit_due
+    guess = provisional.encode({"label": "ok"}, 0.6, "aggregation")
+    recorded = record_decision(pk, board.clock, lease.task_id, 2, 0.6, provisional=guess)
+    assert not board.run(recorded).refit_due
+    assert board.run(provisional.replacements(pk, {lease.task_id: guess})) == 1
     refit = replacement(board, first, "refit:x", f"p:moderation:{project}", {"a": {"a": 1.0}})
     assert board.run(refit)
 

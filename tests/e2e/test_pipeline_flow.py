@@ -198,6 +198,12 @@ def test_results_flow_from_answers_through_the_pipeline_exactly_once(
         )
         assert item.status_code == 201, item.text
         assert item.json()["reason"] == "disagreement"
+        # Meanwhile its NGO sees what it would be if nobody came (core.quality.provisional).
+        disputed = f"/v1/projects/{projects['moderation']}/tasks/{item.json()['task']['id']}"
+        waiting = http.get(disputed, headers=ngo).json()
+        assert waiting["state"] == "in_review", waiting
+        assert waiting["provisional"]["by"] == "aggregation", waiting
+        assert waiting["provisional"]["answer"]["label"] in ("ok", "spam"), waiting
         spam = next(c for c in item.json()["candidates"] if c["answer"]["label"] == "spam")
         decided = http.post(
             f"/v1/reviews/{item.json()['id']}/decision",
@@ -205,6 +211,7 @@ def test_results_flow_from_answers_through_the_pipeline_exactly_once(
             headers=reviewer_headers,
         )
         assert decided.status_code == 200, decided.text
+        assert http.get(disputed, headers=ngo).json()["provisional"] is None
         settled = cursors["moderation"].poll_until(TASKS_PER_TYPE)[-1]
         assert (settled["external_id"], settled["method"]) == (f"moderation-{DISPUTED}", "review")
         assert settled["answer"]["label"] == "spam"

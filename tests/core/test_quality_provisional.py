@@ -1,0 +1,174 @@
+"""Provisional answers (core.quality.provisional) on the real Redis and the real scripts: a task
+sent to review shows the aggregation's best guess, each refit judges it again, a reviewer's
+decision or the task's deletion removes it, and a refit never brings one back (issue 15)."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Sequence
+
+from core.board.runner import BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.ids import new_volunteer_id
+from core.privacy.projects import task_deletion
+from core.quality import provisional
+from core.quality.aggregation import Outcome, aggregate_task
+from core.quality.project_quality import record_decision
+from core.quality.refit import refit_project
+from tests.support.board import TestBoard
+
+LABELS = ["ok", "spam"]
+PAYLOAD = {"content": "Win a prize", "labels": LABELS}
+
+
+def make_project(board: TestBoard, agreement: float) -> str:
+    document = {
+        "name": "provisional",
+        "task_type": "moderation",
+        "redundancy": 3,
+        "review": {"agreement": agreement, "spot_check_rate": 0.0},
+        "instructions": "Label it.",
+        "created_at_ms": board.clock.script_now() or 0,
+    }
+    return board.create_project(BoardPolicy(redundancy=3), document=document)
+
+
+def answer_and_aggregate(
+    board: TestBoard, project: str, labels: Sequence[str]
+) -> tuple[str, Outcome]:
+    task_id = ""
+    for label in labels:
+        volunteer = new_volunteer_id()
+        lease = board.claim(project, volunteer)
+        assert isinstance(lease, Claimed), lease
+        board.submit(lease.assignment_id, volunteer, {"label": label})
+        task_id = lease.task_id
+    return task_id, aggregate_task(board, project, task_id).outcome
+
+
+def stored(board: TestBoard, project: str, task_id: str) -> provisional.Provisional | None:
+    return provisional.parse(board.client.hget(board.keys.project(project).provisional, task_id))
+
+
+def store_decided(
+    board: TestBoard, project: str, task: int, votes: Sequence[tuple[str, str]], guess: str = ""
+) -> str:
+    """A decided task as the board keeps it: payload, answers, a recorded decision (with a
+    provisional answer when ``guess`` is given: a task sent to review)."""
+    pk = board.keys.project(project)
+    task_id = f"t{task:010d}"
+    entries = [{"volunteer_id": v, "answer": {"label": label}} for v, label in votes]
+    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
+    board.client.hset(pk.answers, task_id, json.dumps(entries))
+    board.run(record_decision(pk, board.clock, task_id, len(votes), 0.6, provisional=guess))
+    return task_id
+
+
+def test_a_task_sent_to_review_shows_the_aggregations_guess_until_a_reviewer_decides(
+    board: TestBoard,
+) -> None:
+    project = make_project(board, agreement=0.99)
+    board.create_tasks(project, [NewTask(dict(PAYLOAD)) for _ in range(2)])
+    split, outcome = answer_and_aggregate(board, project, ["ok", "spam", "ok"])
+    assert outcome is Outcome.REVIEW
+
+    shown = stored(board, project, split)
+    assert shown is not None and shown.by == "aggregation"
+    assert shown.answer["label"] == "ok" and 0.0 < shown.confidence < 0.99
+    view = board.get_task(project, split)
+    assert view.state == "in_review" and view.provisional == shown.model_dump(exclude_none=True)
+    # A redelivered aggregation changes nothing.
+    assert aggregate_task(board, project, split).outcome is Outcome.NOTHING
+    assert stored(board, project, split) == shown
+
+    reviewer = new_volunteer_id()
+    board.client.sadd(board.keys.project(project).reviewers, reviewer)
+    item = board.claim_review(project, reviewer)
+    assert isinstance(item, ReviewClaimed) and item.task_id == split
+    board.decide_review(item.review_id, reviewer, ReviewDecision("correct", answer={"label": "spam"}))
+
+    assert stored(board, project, split) is None
+    assert board.get_task(project, split).provisional is None
+
+
+def test_an_accepted_task_has_no_provisional_answer(board: TestBoard) -> None:
+    project = make_project(board, agreement=0.5)
+    board.create_tasks(project, [NewTask(dict(PAYLOAD))])
+    task_id, outcome = answer_and_aggregate(board, project, ["spam", "spam", "spam"])
+    assert outcome is Outcome.RESOLVED
+    assert stored(board, project, task_id) is None
+    assert board.get_task(project, task_id).provisional is None
+
+
+def test_the_refit_judges_a_task_waiting_for_review_again(board: TestBoard) -> None:
+    """Sent to review early with the wrong guess: two of three said ``ok``, but one of them
+    always answers the other label, which the project's later tasks show."""
+    project = make_project(board, agreement=0.99)
+    good = [new_volunteer_id() for _ in range(3)]
+    liar, newcomer = new_volunteer_id(), new_volunteer_id()
+    early = provisional.encode({"label": "ok"}, 0.55, "aggregation")
+    waiting = store_decided(
+        board, project, 0, [(good[0], "spam"), (liar, "ok"), (newcomer, "ok")], guess=early
+    )
+    for task in range(1, 61):
+        truth, other = LABELS[task % 2], LABELS[1 - task % 2]
+        store_decided(board, project, task, [*((v, truth) for v in good), (liar, other)])
+
+    done = refit_project(board, project, "r1")
+
+    assert done is not None
+    shown = stored(board, project, waiting)
+    assert shown is not None and shown.by == "refit" and shown.refit_id == "r1"
+    assert shown.answer == {"label": "spam"} and shown.confidence > 0.5
+    # Only the task waiting for a reviewer got one; a redelivered refit writes the same.
+    assert board.client.hlen(board.keys.project(project).provisional) == 1
+    refit_project(board, project, "r1")
+    assert stored(board, project, waiting) == shown
+
+
+def test_a_refit_never_brings_back_a_provisional_answer_a_decision_removed(
+    board: TestBoard,
+) -> None:
+    """Reviewers settle tasks (the entry goes, as decide_review.lua does) while refits write
+    their guesses, on real threads: no settled task shows a provisional answer afterwards."""
+    project = make_project(board, agreement=0.99)
+    pk = board.keys.project(project)
+    volunteers = [new_volunteer_id() for _ in range(3)]
+    guess = provisional.encode({"label": "ok"}, 0.55, "aggregation")
+    tasks = [
+        store_decided(board, project, t, [(v, LABELS[t % 2]) for v in volunteers], guess=guess)
+        for t in range(200)
+    ]
+    settled = tasks[::2]
+    start = threading.Barrier(2)
+
+    def settle() -> None:
+        start.wait()
+        for task_id in settled:
+            board.client.hdel(pk.provisional, task_id)
+
+    def refit() -> None:
+        start.wait()
+        for n in range(5):
+            refit_project(board, project, f"r{n}")
+
+    threads = [threading.Thread(target=settle), threading.Thread(target=refit)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    left = set(board.client.hkeys(pk.provisional))
+    assert left == set(tasks[1::2])
+    assert all(stored(board, project, t) is not None for t in tasks[1::2])
+
+
+def test_deleting_a_task_removes_its_provisional_answer(board: TestBoard) -> None:
+    project = make_project(board, agreement=0.99)
+    board.create_tasks(project, [NewTask(dict(PAYLOAD))])
+    task_id, outcome = answer_and_aggregate(board, project, ["ok", "spam", "ok"])
+    assert outcome is Outcome.REVIEW and stored(board, project, task_id) is not None
+
+    board.run(task_deletion(board.keys, project, task_id))
+
+    assert stored(board, project, task_id) is None
