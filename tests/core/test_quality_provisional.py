@@ -85,7 +85,8 @@ def test_a_task_sent_to_review_shows_the_aggregations_guess_until_a_reviewer_dec
     board.client.sadd(board.keys.project(project).reviewers, reviewer)
     item = board.claim_review(project, reviewer)
     assert isinstance(item, ReviewClaimed) and item.task_id == split
-    board.decide_review(item.review_id, reviewer, ReviewDecision("correct", answer={"label": "spam"}))
+    correction = ReviewDecision("correct", answer={"label": "spam"})
+    board.decide_review(item.review_id, reviewer, correction)
 
     assert stored(board, project, split) is None
     assert board.get_task(project, split).provisional is None

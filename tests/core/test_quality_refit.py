@@ -16,7 +16,7 @@ from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.aggregation import Outcome, aggregate_task
 from core.quality.project_quality import QUALITY_FIELD, REFIT_EARLY, record_decision
-from core.quality.refit import refit_project
+from core.quality.refit import SHARE_WINDOW, refit_project
 from core.quality.reputation import ReputationOps, Update, apply_updates
 from core.quality.reputation_model import Source, evidence_deltas
 from task_types.reliability import Evidence, Reliability
@@ -182,3 +182,24 @@ def test_the_refit_never_changes_a_recorded_decision(board: TestBoard, redis_url
         assert aggregate_task(board, project, task_id).outcome is Outcome.NOTHING
     assert decided_state(raw, board, project) == before
     raw.close()
+
+
+def test_the_threshold_is_chosen_on_the_newest_decisions(
+    board: TestBoard, clock: ManualClock
+) -> None:
+    """Confidences rise as records grow: older, less confident decisions would make the
+    chosen threshold send fewer tasks to review than the target."""
+    project = make_project(board)
+    pk = board.keys.project(project)
+    old = [0.5] * 100  # a young project's decisions, all at the ceiling
+    new = [0.80 + 0.19 * n / (SHARE_WINDOW - 1) for n in range(SHARE_WINDOW)]
+    for task, confidence in enumerate([*old, *new]):
+        clock.advance(1)
+        board.run(record_decision(pk, board.clock, f"t{task:010d}", 3, confidence))
+
+    done = refit_project(board, project, "r1")
+
+    assert done is not None and done.choice.decisions == SHARE_WINDOW
+    assert done.choice.reason == "share_target"
+    # A tenth of the newest decisions lie under the threshold (on all 300, a third would).
+    assert 0.81 < done.choice.threshold < 0.83
