@@ -5,13 +5,12 @@ more than they deserve (early estimates, correlated errors): on the benchmark, t
 a mean confidence of 97 % were 87 % right. Two small pure pieces, fitted off the hot path by the
 refit (:mod:`core.quality.refit`) and applied on it by :func:`core.quality.aggregation.decide`:
 
-- :class:`Calibration`: beta calibration, ``p = sigmoid(a·ln(c) - a2·ln(1 - c) + b)`` (Platt
-  scaling on the log-odds when ``a2`` = ``a``), fitted on gold checks (the project's gold tasks
-  decided from their volunteers' answers, each answer's own gold evidence left out of its
-  author's reliability). Three numbers, so a few dozen checks fit it, and a prior centred on
-  the identity (worth :data:`PRIOR_CHECKS` checks) keeps a small set from swinging it. Slopes
-  below 1 pull overconfident posteriors in, ``a`` at the low end and ``a2`` at the high end;
-  ``b`` corrects a bias either way.
+- :class:`Calibration`: Platt scaling on the log-odds of the confidence, ``p = sigmoid(a·logit(c) +
+  b)``, fitted on gold checks (the project's gold tasks decided from their volunteers' answers,
+  each answer's own gold evidence left out of its author's reliability). Two numbers, so a few
+  dozen checks fit it, and a prior centred on the identity (worth :data:`PRIOR_CHECKS` checks)
+  keeps a small set from swinging it. A temperature (``a``) below 1 pulls overconfident
+  posteriors in; ``b`` corrects a bias either way.
 - :func:`choose_threshold`: from the project's recent decisions (their confidence, calibrated,
   and whether they were taken at the ceiling), the highest threshold that sends at most the
   NGO's ``target_share`` of tasks to review, unless the tasks it would accept fall short of
@@ -58,6 +57,11 @@ THRESHOLD_BOUNDS = (0.5, 0.99)
 _EPS = 1e-6
 
 
+def _logit(p: float) -> float:
+    p = min(1.0 - _EPS, max(_EPS, p))
+    return math.log(p / (1.0 - p))
+
+
 def _sigmoid(x: float) -> float:
     if x >= 0:
         return 1.0 / (1.0 + math.exp(-x))
@@ -67,32 +71,19 @@ def _sigmoid(x: float) -> float:
 
 @dataclass(frozen=True, slots=True)
 class Calibration:
-    """``p = sigmoid(a·ln(c) - a2·ln(1 - c) + b)``: the probability a decision at confidence
-    ``c`` is right (beta calibration; with ``a2`` = ``a``, Platt's ``sigmoid(a·logit(c) + b)``,
-    which is what a calibration stored without ``a2`` means)."""
+    """``p = sigmoid(a·logit(c) + b)``: the probability a decision at confidence ``c`` is right."""
 
     a: float = 1.0
     b: float = 0.0
     checks: int = 0  # gold checks it was fitted on (0: the identity, nothing fitted)
-    a2: float | None = None  # the slope on -ln(1 - c) (None: ``a``, Platt scaling)
 
     def __call__(self, confidence: float) -> float:
         if self.checks == 0:
             return confidence
-        right, wrong = _features(confidence)
-        return _sigmoid(self.a * right + self._a2 * wrong + self.b)
-
-    @property
-    def _a2(self) -> float:
-        return self.a if self.a2 is None else self.a2
+        return _sigmoid(self.a * _logit(confidence) + self.b)
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "a": round(self.a, 6),
-            "a2": round(self._a2, 6),
-            "b": round(self.b, 6),
-            "checks": self.checks,
-        }
+        return {"a": round(self.a, 6), "b": round(self.b, 6), "checks": self.checks}
 
     @classmethod
     def from_json(cls, raw: Any) -> Calibration:
@@ -100,18 +91,11 @@ class Calibration:
             return IDENTITY
         try:
             a, b, checks = float(raw["a"]), float(raw["b"]), int(raw["checks"])
-            a2 = float(raw["a2"]) if raw.get("a2") is not None else a
         except (KeyError, TypeError, ValueError):
             return IDENTITY
-        if not all(map(math.isfinite, (a, a2, b))) or a <= 0 or a2 <= 0 or checks <= 0:
+        if not (math.isfinite(a) and math.isfinite(b)) or a <= 0 or checks <= 0:
             return IDENTITY
-        return cls(a, b, checks, a2)
-
-
-def _features(confidence: float) -> tuple[float, float]:
-    """``ln(c)`` and ``-ln(1 - c)``: their sum is the log-odds."""
-    c = min(1.0 - _EPS, max(_EPS, confidence))
-    return math.log(c), -math.log(1.0 - c)
+        return cls(a, b, checks)
 
 
 IDENTITY = Calibration()
@@ -128,60 +112,38 @@ class Check:
 def fit_calibration(
     checks: Sequence[Check], gold_tasks: int | None = None, iterations: int = 25
 ) -> Calibration:
-    """Penalised logistic regression of rightness on ``ln(c)`` and ``-ln(1 - c)`` (Newton's
-    method on three parameters; Kull, Silva Filho and Flach's beta calibration). Too few
-    checks, or from too few distinct ``gold_tasks`` (None: as many as checks): the identity.
-
-    Two slopes rather than Platt's one: a data-entry record's confidence (a product over its
-    fields) was under-confident where it is low and over-confident where it is high, which a
-    single slope on the log-odds cannot both correct."""
+    """Penalised logistic regression of rightness on the confidence's log-odds (Newton's
+    method on two parameters). Too few checks, or from too few distinct ``gold_tasks`` (None:
+    as many as checks): the identity."""
     if len(checks) < MIN_CHECKS or (gold_tasks is not None and gold_tasks < MIN_GOLD_TASKS):
         return IDENTITY
-    rows = [(*_features(check.confidence), 1.0) for check in checks]
+    xs = [_logit(check.confidence) for check in checks]
     ys = [1.0 if check.right else 0.0 for check in checks]
-    centre = (1.0, 1.0, 0.0)  # the identity
-    theta = list(centre)
+    a, b = 1.0, 0.0
     # The prior's precision: PRIOR_CHECKS observations' worth of curvature at p(1-p) = 1/4.
     lam = PRIOR_CHECKS / 4.0
     for _ in range(iterations):
-        grad = [-lam * (theta[k] - centre[k]) for k in range(3)]
-        hess = [[lam if i == j else 0.0 for j in range(3)] for i in range(3)]
-        for row, y in zip(rows, ys, strict=True):
-            p = _sigmoid(math.fsum(w * x for w, x in zip(theta, row, strict=True)))
-            r, w = y - p, p * (1.0 - p)
-            for i in range(3):
-                grad[i] += r * row[i]
-                for j in range(3):
-                    hess[i][j] += w * row[i] * row[j]
-        step = _solve3(hess, grad)
-        if step is None:
+        ga, gb = -lam * (a - 1.0), -lam * b
+        haa, hab, hbb = lam, 0.0, lam
+        for x, y in zip(xs, ys, strict=True):
+            p = _sigmoid(a * x + b)
+            r = y - p
+            w = p * (1.0 - p)
+            ga += r * x
+            gb += r
+            haa += w * x * x
+            hab += w * x
+            hbb += w
+        det = haa * hbb - hab * hab
+        if det <= 1e-12:
             break
-        theta = [v + d for v, d in zip(theta, step, strict=True)]
-        if max(abs(d) for d in step) < 1e-9:
+        da = (hbb * ga - hab * gb) / det
+        db = (haa * gb - hab * ga) / det
+        a, b = a + da, b + db
+        if abs(da) < 1e-9 and abs(db) < 1e-9:
             break
-    # A decreasing map would rank tasks backwards: keep both slopes positive.
-    a, a2, b = max(theta[0], 0.05), max(theta[1], 0.05), theta[2]
-    return Calibration(a, b, len(checks), a2)
-
-
-def _solve3(m: list[list[float]], v: list[float]) -> list[float] | None:
-    """``m x = v`` for a 3-by-3 ``m`` (Cramer's rule); None when ``m`` is singular."""
-
-    def det(q: list[list[float]]) -> float:
-        return (
-            q[0][0] * (q[1][1] * q[2][2] - q[1][2] * q[2][1])
-            - q[0][1] * (q[1][0] * q[2][2] - q[1][2] * q[2][0])
-            + q[0][2] * (q[1][0] * q[2][1] - q[1][1] * q[2][0])
-        )
-
-    whole = det(m)
-    if abs(whole) <= 1e-12:
-        return None
-    solution = []
-    for k in range(3):
-        replaced = [[v[i] if j == k else m[i][j] for j in range(3)] for i in range(3)]
-        solution.append(det(replaced) / whole)
-    return solution
+    # A decreasing map would rank tasks backwards: keep a positive slope.
+    return Calibration(max(a, 0.05), b, len(checks))
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@ confidence that means what it says, and a review share near the NGO's target (is
 
 from __future__ import annotations
 
-import math
 import random
 
 import pytest
@@ -40,33 +39,6 @@ def test_an_overconfident_model_is_pulled_in_towards_its_real_accuracy() -> None
     assert calibration(0.97) > calibration(0.75)
 
 
-def test_two_slopes_correct_what_one_slope_on_the_log_odds_cannot() -> None:
-    """Right where low and in the middle, over-confident where high (stated 0.97, right 85 %):
-    Platt's one slope on the log-odds cannot pull the top in without pushing the bottom up;
-    beta calibration's two slopes correct each end apart."""
-    rng = random.Random(5)
-    points = [(0.05, 0.05), (0.5, 0.5), (0.97, 0.85)]
-    checks = [Check(stated, rng.random() < true) for stated, true in points for _ in range(600)]
-    calibration = fit_calibration(checks)
-    assert calibration.a2 is not None and calibration.a2 < calibration.a
-    for stated, true in points:
-        assert abs(calibration(stated) - true) < 0.035, (stated, calibration(stated))
-
-    def platt_error(a: float, b: float) -> float:
-        one_slope = Calibration(a, b, len(checks))
-        return max(abs(one_slope(stated) - true) for stated, true in points)
-
-    best = min(platt_error(a / 50, b / 50) for a in range(5, 150) for b in range(-100, 100))
-    assert best > 0.045
-
-
-def test_a_stored_platt_calibration_still_reads_as_one() -> None:
-    """A calibration stored before the second slope (no ``a2``) keeps meaning what it said."""
-    stored = Calibration.from_json({"a": 0.5, "b": 0.2, "checks": 40})
-    logit = math.log(0.8 / 0.2)
-    assert abs(stored(0.8) - 1 / (1 + math.exp(-(0.5 * logit + 0.2)))) < 1e-9
-
-
 def test_too_few_checks_leave_the_confidence_alone() -> None:
     calibration = fit_calibration(overconfident_checks(MIN_CHECKS - 1))
     assert calibration.checks == 0
@@ -78,7 +50,6 @@ def test_a_calibration_survives_its_json_and_refuses_nonsense() -> None:
     again = Calibration.from_json(fitted.to_json())
     assert abs(again(0.9) - fitted(0.9)) < 1e-4
     assert Calibration.from_json({"a": -1, "b": 0, "checks": 5}).checks == 0
-    assert Calibration.from_json({"a": 1, "a2": 0, "b": 0, "checks": 5}).checks == 0
     assert Calibration.from_json("nope").checks == 0
 
 
