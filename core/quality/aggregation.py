@@ -347,9 +347,11 @@ def decide(
             if step is Outcome.REVIEW and verdict.answer is not None
             else ""
         )
-        recorded = board.run(
-            record_decision(pk, board.clock, task_id, answers, float(raw), provisional=guess)
+        reviewed = step is Outcome.REVIEW
+        recording = record_decision(
+            pk, board.clock, task_id, answers, float(raw), provisional=guess, reviewed=reviewed
         )
+        recorded = board.run(recording)
         return Decision(step, weighed, decision_id, ceiling, recorded.refit_due)
     return Decision(step, weighed, decision_id, ceiling)
 

@@ -30,6 +30,7 @@ __all__ = [
     "MIN_DECISIONS",
     "MIN_GOLD_TASKS",
     "PRIOR_CHECKS",
+    "SHARE_FEEDBACK",
     "THRESHOLD_BOUNDS",
     "Calibration",
     "Check",
@@ -52,6 +53,9 @@ PRIOR_CHECKS = 10.0
 #: refits (:data:`~core.quality.project_quality.REFIT_EARLY`) revise a first rough choice within
 #: tens of decisions.
 MIN_DECISIONS = 10
+#: How much of the gap between the target review share and the share the recent decisions
+#: sent to review the next choice aims to close (:func:`choose_threshold`).
+SHARE_FEEDBACK = 0.5
 #: The thresholds a choice stays within: never accept a coin flip, never demand certainty.
 THRESHOLD_BOUNDS = (0.5, 0.99)
 _EPS = 1e-6
@@ -192,6 +196,7 @@ def choose_threshold(
     default: float,
     target_share: float,
     target_accuracy: float,
+    recent_share: float | None = None,
 ) -> ThresholdChoice:
     """The threshold on calibrated confidence that decides, at the ceiling (``ceiling``
     answers: no more may be asked for), between accepting a task and a reviewer. ``default``
@@ -203,7 +208,13 @@ def choose_threshold(
     the threshold at the ceiling. The share is then exact for the decisions seen: below the
     target, the threshold rises (up to 0.99), so the review budget goes to the least confident
     tasks; above it, it falls as far as the accuracy target allows. The accepted tasks'
-    expected accuracy is their mean calibrated confidence."""
+    expected accuracy is their mean calibrated confidence.
+
+    ``recent_share``, the share of these decisions that did go to review, steers the aim:
+    confidences drift as volunteers' records grow (up on a steady crowd, down on a worsening
+    one), so a threshold that would have sent the target share of past decisions sends another
+    share of the next ones. The aim moves by :data:`SHARE_FEEDBACK` of the gap, the other way,
+    within half and twice the target."""
     if len(decisions) < MIN_DECISIONS:
         return ThresholdChoice(
             default, "default", None, None, len(decisions),
@@ -222,7 +233,11 @@ def choose_threshold(
         accepted = [c for c, last in scored if not last or c >= threshold]
         return math.fsum(accepted) / len(accepted) if accepted else None
 
-    within = [t for t in candidates if share(t) <= target_share]
+    aim = target_share
+    if recent_share is not None:
+        steered = target_share + SHARE_FEEDBACK * (target_share - recent_share)
+        aim = min(2.0 * target_share, max(0.5 * target_share, steered))
+    within = [t for t in candidates if share(t) <= aim]
     by_share = max(within) if within else low
     accurate = [t for t in candidates if (accuracy(t) or 0.0) >= target_accuracy]
     by_accuracy = min(accurate) if accurate else high
@@ -233,6 +248,11 @@ def choose_threshold(
             f"({target_share:.0%}); accepted tasks are expected "
             f"{accuracy(chosen) or 0.0:.1%} right (target {target_accuracy:.0%})."
         )
+        if recent_share is not None and abs(aim - target_share) >= 0.005:
+            note += (
+                f" {recent_share:.0%} of the last {n} decisions went to review, so it aims at "
+                f"{aim:.0%} of them to bring the share back to the target."
+            )
         return ThresholdChoice(chosen, reason, share(chosen), accuracy(chosen), n, note)
     # Both targets cannot be met: the accuracy target wins, and the note says what each
     # would cost (a crowd where half the volunteers are no help cannot make 90 % of its

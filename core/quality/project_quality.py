@@ -42,6 +42,7 @@ __all__ = [
     "REFIT_YOUNG_EVERY",
     "REFIT_YOUNG_UNTIL",
     "ProjectQuality",
+    "RecentMember",
     "parse_recent",
     "recent_key",
     "record_decision",
@@ -165,6 +166,16 @@ class Recorded:
     refit_due: bool  # this decision makes the project's refit due (:func:`refit_due`)
 
 
+@dataclass(frozen=True, slots=True)
+class RecentMember:
+    """A final decision as ``quality:recent`` remembers it."""
+
+    task_id: str
+    answers: int
+    confidence: float  # raw, as the aggregation weighed it
+    reviewed: bool  # it sent the task to a reviewer
+
+
 def record_decision(
     pk: ProjectKeys,
     clock: Clock,
@@ -172,11 +183,14 @@ def record_decision(
     answers: int,
     confidence: float,
     provisional: str = "",
+    *,
+    reviewed: bool = False,
 ) -> ScriptCall[Recorded]:
     """Remember a final decision (``record_decision.lua``, on the project's slot): once, so a
-    redelivered decision neither moves nor counts it again. ``provisional`` (encoded by
-    :func:`core.quality.provisional.encode`) is stored with it for a task sent to review."""
-    member = f"{task_id}|{int(answers)}|{confidence:.6f}"
+    redelivered decision neither moves nor counts it again. ``reviewed``: it sent the task to
+    a reviewer (the member ends ``|r``: the refit measures the share that went). ``provisional``
+    (encoded by :func:`core.quality.provisional.encode`) is stored with it for such a task."""
+    member = f"{task_id}|{int(answers)}|{confidence:.6f}" + ("|r" if reviewed else "")
 
     def parse(reply: Any) -> Recorded:
         return Recorded(refit_due=refit_due(int(reply)))
@@ -186,14 +200,14 @@ def record_decision(
     return ScriptCall(ScriptName.RECORD_DECISION, keys, args, parse)
 
 
-def parse_recent(members: list[Any]) -> list[tuple[str, int, float]]:
-    """``(task, answers, confidence)`` of each readable member of ``quality:recent``."""
+def parse_recent(members: list[Any]) -> list[RecentMember]:
+    """Each readable member of ``quality:recent`` (a member written before the review flag
+    existed reads as not reviewed)."""
     found = []
     for raw in members:
-        task, _, rest = text(raw).partition("|")
-        answers, _, confidence = rest.partition("|")
         try:
-            found.append((task, int(answers), float(confidence)))
+            task, answers, confidence, *flag = text(raw).split("|")
+            found.append(RecentMember(task, int(answers), float(confidence), flag == ["r"]))
         except ValueError:
             continue
     return found

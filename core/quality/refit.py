@@ -156,7 +156,7 @@ def refit_project(
     if not document:
         return None
     kind: AnyType = get_task_type(str(document["task_type"]))
-    decided = {task: (answers, confidence) for task, answers, confidence in recent}
+    decided = {member.task_id: member for member in recent}
     gold = {task: record["answer"] for task, record in gold_records.items()}
     tasks = _read_tasks(board, project_id, document, list(decided))
     gold_tasks = _read_tasks(board, project_id, document, list(gold))
@@ -205,11 +205,9 @@ def refit_project(
     calibration = fit_calibration(checks if labels or kind.exact_gold_score else [], checked)
     policy: Mapping[str, Any] = document.get("review") or {}
     explicit = policy.get("agreement")
+    newest = list(decided.values())[:SHARE_WINDOW]
     choice = choose_threshold(
-        [
-            RecentDecision(confidence, answers)
-            for answers, confidence in list(decided.values())[:SHARE_WINDOW]
-        ],
+        [RecentDecision(member.confidence, member.answers) for member in newest],
         calibration,
         ceiling=max(
             int(document.get("redundancy") or 1),
@@ -218,6 +216,7 @@ def refit_project(
         default=float(explicit) if explicit is not None else kind.default_confidence,
         target_share=float(policy.get("target_share") or DEFAULT_TARGET_SHARE),
         target_accuracy=float(policy.get("target_accuracy") or DEFAULT_TARGET_ACCURACY),
+        recent_share=sum(m.reviewed for m in newest) / len(newest) if newest else None,
     )
     if explicit is not None:
         choice = replace(

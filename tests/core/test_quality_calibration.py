@@ -74,6 +74,31 @@ def test_the_threshold_keeps_the_review_share_at_the_target() -> None:
     assert at_default == 0.30
 
 
+@pytest.mark.parametrize(
+    ("recent_share", "aim"), [(0.10, 0.10), (0.04, 0.13), (0.20, 0.05), (0.50, 0.05), (0.0, 0.15)]
+)
+def test_the_share_that_went_to_review_steers_the_aim(recent_share: float, aim: float) -> None:
+    """Confidences drift as records grow: when fewer of the recent decisions went to review
+    than the target, the next threshold aims higher by half the gap, and lower when more did,
+    within half and twice the target."""
+    # 200 decisions: 100 accepted early, 100 at the ceiling spread from 0.50 to 0.995.
+    recent = decisions([0.50 + 0.005 * i for i in range(100)], early=100)
+    choice = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.5,
+        recent_share=recent_share,
+    )  # fmt: skip
+    assert choice.reason == "share_target"
+    assert choice.expected_share is not None
+    assert aim - 0.01 < choice.expected_share <= aim + 1e-9
+    steered = abs(aim - 0.10) > 0.001
+    assert ("went to review" in choice.note) is steered
+    unsteered = choose_threshold(
+        recent, Calibration(), ceiling=5, default=0.9, target_share=0.10, target_accuracy=0.5
+    )
+    assert (choice.threshold > unsteered.threshold) is (aim > 0.10)
+    assert (choice.threshold < unsteered.threshold) is (aim < 0.10)
+
+
 def test_the_accuracy_target_wins_over_the_share_and_says_so() -> None:
     recent = decisions([0.30 + 0.01 * i for i in range(60)], early=40)
     choice = choose_threshold(

@@ -13,7 +13,7 @@ from core.ids import new_volunteer_id
 from core.privacy.projects import task_deletion
 from core.quality import provisional
 from core.quality.aggregation import Outcome, aggregate_task
-from core.quality.project_quality import record_decision
+from core.quality.project_quality import parse_recent, record_decision
 from core.quality.refit import refit_project
 from tests.support.board import TestBoard
 
@@ -77,6 +77,9 @@ def test_a_task_sent_to_review_shows_the_aggregations_guess_until_a_reviewer_dec
     assert shown.answer["label"] == "ok" and 0.0 < shown.confidence < 0.99
     view = board.get_task(project, split)
     assert view.state == "in_review" and view.provisional == shown.model_dump(exclude_none=True)
+    # The decision is remembered as one that sent its task to review (the refit counts them).
+    [member] = parse_recent(board.client.zrange(board.keys.project(project).quality_recent, 0, -1))
+    assert (member.task_id, member.reviewed) == (split, True)
     # A redelivered aggregation changes nothing.
     assert aggregate_task(board, project, split).outcome is Outcome.NOTHING
     assert stored(board, project, split) == shown
@@ -98,6 +101,8 @@ def test_an_accepted_task_has_no_provisional_answer(board: TestBoard) -> None:
     task_id, outcome = answer_and_aggregate(board, project, ["spam", "spam", "spam"])
     assert outcome is Outcome.RESOLVED
     assert stored(board, project, task_id) is None
+    [member] = parse_recent(board.client.zrange(board.keys.project(project).quality_recent, 0, -1))
+    assert (member.task_id, member.reviewed) == (task_id, False)
     assert board.get_task(project, task_id).provisional is None
 
 

@@ -15,7 +15,13 @@ from core.board.runner import BoardPolicy, Claimed, NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.aggregation import Outcome, aggregate_task
-from core.quality.project_quality import QUALITY_FIELD, REFIT_EARLY, record_decision
+from core.quality.project_quality import (
+    QUALITY_FIELD,
+    REFIT_EARLY,
+    RecentMember,
+    parse_recent,
+    record_decision,
+)
 from core.quality.refit import SHARE_WINDOW, refit_project
 from core.quality.reputation import ReputationOps, Update, apply_updates
 from core.quality.reputation_model import Source, evidence_deltas
@@ -203,3 +209,35 @@ def test_the_threshold_is_chosen_on_the_newest_decisions(
     assert done.choice.reason == "share_target"
     # A tenth of the newest decisions lie under the threshold (on all 300, a third would).
     assert 0.81 < done.choice.threshold < 0.83
+
+
+def test_the_share_the_newest_decisions_sent_to_review_steers_the_next_threshold(
+    board: TestBoard, clock: ManualClock
+) -> None:
+    """4 % of the newest decisions went to review for a 10 % target: the refit aims at 13 %."""
+    project = make_project(board)
+    pk = board.keys.project(project)
+    for task in range(SHARE_WINDOW):
+        clock.advance(1)
+        confidence = 0.85 + 0.149 * task / (SHARE_WINDOW - 1)
+        recording = record_decision(
+            pk, board.clock, f"t{task:010d}", 3, confidence, reviewed=task % 25 == 0
+        )
+        board.run(recording)
+    members = parse_recent(board.client.zrange(pk.quality_recent, 0, -1))
+    assert sum(m.reviewed for m in members) == SHARE_WINDOW // 25
+
+    done = refit_project(board, project, "r1")
+
+    assert done is not None and done.choice.reason == "share_target"
+    assert done.choice.expected_share is not None
+    assert 0.12 < done.choice.expected_share <= 0.13
+    assert "4% of the last 200 decisions went to review" in done.choice.note
+
+
+def test_a_member_recorded_before_the_review_flag_reads_as_not_reviewed() -> None:
+    old, new = "t0000000001|3|0.910000", "t0000000002|5|0.610000|r"
+    assert parse_recent([old, new, "garbage", "t3|x|0.5"]) == [
+        RecentMember("t0000000001", 3, 0.91, False),
+        RecentMember("t0000000002", 5, 0.61, True),
+    ]
