@@ -58,7 +58,7 @@ from core.quality.calibration import (
 )
 from core.quality.outcomes import AggregationContext
 from core.quality.prior import GOLD_SAMPLE, class_counts
-from core.quality.project_quality import QUALITY_FIELD, parse_recent, recent_key
+from core.quality.project_quality import QUALITY_FIELD, RecentMember, parse_recent, recent_key
 from core.quality.reputation import REPUTATION_RETENTION_MS, ReputationOps
 from core.quality.reputation_model import (
     PRIOR_ACCURACY,
@@ -156,7 +156,9 @@ def refit_project(
     if not document:
         return None
     kind: AnyType = get_task_type(str(document["task_type"]))
-    decided = {member.task_id: member for member in recent}
+    decided: dict[str, RecentMember] = {}
+    for member in recent:  # newest first: a task decided again (reopened) counts as it is now
+        decided.setdefault(member.task_id, member)
     gold = {task: record["answer"] for task, record in gold_records.items()}
     tasks = _read_tasks(board, project_id, document, list(decided))
     gold_tasks = _read_tasks(board, project_id, document, list(gold))

@@ -241,3 +241,25 @@ def test_a_member_recorded_before_the_review_flag_reads_as_not_reviewed() -> Non
         RecentMember("t0000000001", 3, 0.91, False),
         RecentMember("t0000000002", 5, 0.61, True),
     ]
+
+
+def test_a_task_decided_again_counts_as_its_newest_decision(
+    board: TestBoard, clock: ManualClock
+) -> None:
+    """Reopened by a reviewer and decided again: the refit reads the newest decision of each
+    task, not the first one it was given."""
+    project = make_project(board)
+    pk = board.keys.project(project)
+    for again, confidence in ((False, 0.5), (True, 0.99)):
+        for task in range(20):
+            clock.advance(1)
+            recording = record_decision(
+                pk, board.clock, f"t{task:010d}", 3 + again, confidence, reviewed=not again
+            )
+            board.run(recording)
+
+    done = refit_project(board, project, "r1")
+
+    assert done is not None and done.choice.decisions == 20
+    assert done.choice.reason == "share_target", done.choice.note
+    assert done.choice.expected_accuracy == 0.99
