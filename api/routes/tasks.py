@@ -102,7 +102,12 @@ waits for its response, or gets 409 `idempotency_in_progress` after a few second
 
 class ProvisionalOut(BaseModel):
     answer: dict[str, Any] = Field(description="An answer of the project's task type.")
-    confidence: float = Field(description="How likely it is right, from 0 to 1.")
+    confidence: float = Field(
+        description=(
+            "How likely it is right, from 0 to 1: the calibrated confidence of the aggregation, "
+            "or the refit's posterior, which is not calibrated and tends to overstate."
+        )
+    )
     by: Literal["aggregation", "refit"]
     refit_id: str | None = Field(default=None, description="The refit that chose it.")
 
