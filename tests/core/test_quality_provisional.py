@@ -4,70 +4,33 @@ decision or the task's deletion removes it, and a refit never brings one back (i
 
 from __future__ import annotations
 
-import json
 import threading
-from collections.abc import Sequence
 
-from core.board.runner import BoardPolicy, Claimed, NewTask, ReviewClaimed, ReviewDecision
+from core.board.runner import NewTask, ReviewClaimed, ReviewDecision
 from core.ids import new_volunteer_id
 from core.privacy.projects import task_deletion
 from core.quality import provisional
 from core.quality.aggregation import Outcome, aggregate_task
-from core.quality.project_quality import parse_recent, record_decision
+from core.quality.project_quality import parse_recent
 from core.quality.refit import refit_project
 from tests.support.board import TestBoard
-
-LABELS = ["ok", "spam"]
-PAYLOAD = {"content": "Win a prize", "labels": LABELS}
-
-
-def make_project(board: TestBoard, agreement: float) -> str:
-    document = {
-        "name": "provisional",
-        "task_type": "moderation",
-        "redundancy": 3,
-        "review": {"agreement": agreement, "spot_check_rate": 0.0},
-        "instructions": "Label it.",
-        "created_at_ms": board.clock.script_now() or 0,
-    }
-    return board.create_project(BoardPolicy(redundancy=3), document=document)
-
-
-def answer_and_aggregate(
-    board: TestBoard, project: str, labels: Sequence[str]
-) -> tuple[str, Outcome]:
-    task_id = ""
-    for label in labels:
-        volunteer = new_volunteer_id()
-        lease = board.claim(project, volunteer)
-        assert isinstance(lease, Claimed), lease
-        board.submit(lease.assignment_id, volunteer, {"label": label})
-        task_id = lease.task_id
-    return task_id, aggregate_task(board, project, task_id).outcome
+from tests.support.quality import (
+    LABELS,
+    PAYLOAD,
+    answer_and_aggregate,
+    moderation_project,
+    store_decided,
+)
 
 
 def stored(board: TestBoard, project: str, task_id: str) -> provisional.Provisional | None:
     return provisional.parse(board.client.hget(board.keys.project(project).provisional, task_id))
 
 
-def store_decided(
-    board: TestBoard, project: str, task: int, votes: Sequence[tuple[str, str]], guess: str = ""
-) -> str:
-    """A decided task as the board keeps it: payload, answers, a recorded decision (with a
-    provisional answer when ``guess`` is given: a task sent to review)."""
-    pk = board.keys.project(project)
-    task_id = f"t{task:010d}"
-    entries = [{"volunteer_id": v, "answer": {"label": label}} for v, label in votes]
-    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
-    board.client.hset(pk.answers, task_id, json.dumps(entries))
-    board.run(record_decision(pk, board.clock, task_id, len(votes), 0.6, provisional=guess))
-    return task_id
-
-
 def test_a_task_sent_to_review_shows_the_aggregations_guess_until_a_reviewer_decides(
     board: TestBoard,
 ) -> None:
-    project = make_project(board, agreement=0.99)
+    project = moderation_project(board, agreement=0.99)
     board.create_tasks(project, [NewTask(dict(PAYLOAD)) for _ in range(2)])
     split, outcome = answer_and_aggregate(board, project, ["ok", "spam", "ok"])
     assert outcome is Outcome.REVIEW
@@ -96,7 +59,7 @@ def test_a_task_sent_to_review_shows_the_aggregations_guess_until_a_reviewer_dec
 
 
 def test_an_accepted_task_has_no_provisional_answer(board: TestBoard) -> None:
-    project = make_project(board, agreement=0.5)
+    project = moderation_project(board, agreement=0.5)
     board.create_tasks(project, [NewTask(dict(PAYLOAD))])
     task_id, outcome = answer_and_aggregate(board, project, ["spam", "spam", "spam"])
     assert outcome is Outcome.RESOLVED
@@ -109,12 +72,17 @@ def test_an_accepted_task_has_no_provisional_answer(board: TestBoard) -> None:
 def test_the_refit_judges_a_task_waiting_for_review_again(board: TestBoard) -> None:
     """Sent to review early with the wrong guess: two of three said ``ok``, but one of them
     always answers the other label, which the project's later tasks show."""
-    project = make_project(board, agreement=0.99)
+    project = moderation_project(board, agreement=0.99)
     good = [new_volunteer_id() for _ in range(3)]
     liar, newcomer = new_volunteer_id(), new_volunteer_id()
     early = provisional.encode({"label": "ok"}, 0.55, "aggregation")
     waiting = store_decided(
-        board, project, 0, [(good[0], "spam"), (liar, "ok"), (newcomer, "ok")], guess=early
+        board,
+        project,
+        0,
+        [(good[0], "spam"), (liar, "ok"), (newcomer, "ok")],
+        guess=early,
+        confidence=0.6,
     )
     for task in range(1, 61):
         truth, other = LABELS[task % 2], LABELS[1 - task % 2]
@@ -137,12 +105,14 @@ def test_a_refit_never_brings_back_a_provisional_answer_a_decision_removed(
 ) -> None:
     """Reviewers settle tasks (the entry goes, as decide_review.lua does) while refits write
     their guesses, on real threads: no settled task shows a provisional answer afterwards."""
-    project = make_project(board, agreement=0.99)
+    project = moderation_project(board, agreement=0.99)
     pk = board.keys.project(project)
     volunteers = [new_volunteer_id() for _ in range(3)]
     guess = provisional.encode({"label": "ok"}, 0.55, "aggregation")
     tasks = [
-        store_decided(board, project, t, [(v, LABELS[t % 2]) for v in volunteers], guess=guess)
+        store_decided(
+            board, project, t, [(v, LABELS[t % 2]) for v in volunteers], guess=guess, confidence=0.6
+        )
         for t in range(200)
     ]
     settled = tasks[::2]
@@ -170,7 +140,7 @@ def test_a_refit_never_brings_back_a_provisional_answer_a_decision_removed(
 
 
 def test_deleting_a_task_removes_its_provisional_answer(board: TestBoard) -> None:
-    project = make_project(board, agreement=0.99)
+    project = moderation_project(board, agreement=0.99)
     board.create_tasks(project, [NewTask(dict(PAYLOAD))])
     task_id, outcome = answer_and_aggregate(board, project, ["ok", "spam", "ok"])
     assert outcome is Outcome.REVIEW and stored(board, project, task_id) is not None

@@ -11,7 +11,7 @@ from typing import Any
 
 import redis
 
-from core.board.runner import BoardPolicy, Claimed, NewTask
+from core.board.runner import NewTask
 from core.clock import ManualClock
 from core.ids import new_volunteer_id
 from core.quality.aggregation import Outcome, aggregate_task
@@ -27,34 +27,14 @@ from core.quality.reputation import ReputationOps, Update, apply_updates
 from core.quality.reputation_model import Source, evidence_deltas
 from task_types.reliability import Evidence, Reliability
 from tests.support.board import TestBoard
+from tests.support.quality import (
+    LABELS,
+    PAYLOAD,
+    answer_and_aggregate,
+    moderation_project,
+    store_decided,
+)
 from tests.support.snapshots import store_contents
-
-LABELS = ["ok", "spam"]
-PAYLOAD = {"content": "Win a prize", "labels": LABELS}
-
-
-def make_project(board: TestBoard, agreement: float | None = None) -> str:
-    document = {
-        "name": "refit",
-        "task_type": "moderation",
-        "redundancy": 3,
-        "review": {"agreement": agreement, "spot_check_rate": 0.0},
-        "instructions": "Label it.",
-        "created_at_ms": board.clock.script_now() or 0,
-    }
-    return board.create_project(BoardPolicy(redundancy=3), document=document)
-
-
-def store_decided(
-    board: TestBoard, project: str, task: int, votes: Sequence[tuple[str, str]]
-) -> None:
-    """A decided task as the board keeps it: payload, answers, a recorded decision."""
-    pk = board.keys.project(project)
-    task_id = f"t{task:010d}"
-    entries = [{"volunteer_id": v, "answer": {"label": label}} for v, label in votes]
-    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
-    board.client.hset(pk.answers, task_id, json.dumps(entries))
-    board.run(record_decision(pk, board.clock, task_id, len(votes), 0.9))
 
 
 def theta(board: TestBoard, project: str, volunteer: str, true: str) -> float:
@@ -86,7 +66,7 @@ def crowd_with_a_liar(board: TestBoard, project: str, tasks: int) -> tuple[list[
 
 
 def test_the_refit_corrects_early_mistakes(board: TestBoard) -> None:
-    project = make_project(board)
+    project = moderation_project(board)
     good, liar = crowd_with_a_liar(board, project, tasks=60)
     wrongly_credit(board, project, liar, times=20)
     assert theta(board, project, liar, "ok") > 0.8  # the online counts trust the liar
@@ -106,7 +86,7 @@ def rep_hashes(board: TestBoard, volunteers: Sequence[str]) -> dict[str, Any]:
 
 
 def test_a_redelivered_refit_writes_nothing_again(board: TestBoard, clock: ManualClock) -> None:
-    project = make_project(board)
+    project = moderation_project(board)
     good, liar = crowd_with_a_liar(board, project, tasks=30)
     first = refit_project(board, project, "r7")
     assert first is not None and first.volunteers == 4
@@ -124,7 +104,7 @@ def test_a_redelivered_refit_writes_nothing_again(board: TestBoard, clock: Manua
 
 
 def test_a_refit_reads_a_bounded_window_of_the_newest_tasks(board: TestBoard) -> None:
-    project = make_project(board)
+    project = moderation_project(board)
     crowd_with_a_liar(board, project, tasks=50)
     done = refit_project(board, project, "r1", max_tasks=20)
     assert done is not None
@@ -134,7 +114,7 @@ def test_a_refit_reads_a_bounded_window_of_the_newest_tasks(board: TestBoard) ->
 
 
 def test_a_decision_is_recorded_once_and_the_refit_comes_due(board: TestBoard) -> None:
-    project = make_project(board)
+    project = moderation_project(board)
     pk = board.keys.project(project)
     due = []
     for task in range(400):
@@ -150,15 +130,8 @@ def test_a_decision_is_recorded_once_and_the_refit_comes_due(board: TestBoard) -
 
 
 def resolve(board: TestBoard, project: str, labels: Sequence[str]) -> str:
-    volunteers = [new_volunteer_id() for _ in labels]
-    task_id = ""
-    for volunteer, label in zip(volunteers, labels, strict=True):
-        lease = board.claim(project, volunteer)
-        assert isinstance(lease, Claimed), lease
-        board.submit(lease.assignment_id, volunteer, {"label": label})
-        task_id = lease.task_id
-    outcome = aggregate_task(board, project, task_id)
-    assert outcome.outcome in (Outcome.RESOLVED, Outcome.REVIEW), outcome
+    task_id, outcome = answer_and_aggregate(board, project, labels)
+    assert outcome in (Outcome.RESOLVED, Outcome.REVIEW), outcome
     return task_id
 
 
@@ -173,7 +146,7 @@ def decided_state(raw: redis.Redis, board: TestBoard, project: str) -> dict[byte
 
 
 def test_the_refit_never_changes_a_recorded_decision(board: TestBoard, redis_url: str) -> None:
-    project = make_project(board, agreement=0.6)
+    project = moderation_project(board, agreement=0.6)
     board.create_tasks(project, [NewTask(dict(PAYLOAD)) for _ in range(6)])
     decided = [resolve(board, project, ["spam", "spam", "ok"]) for _ in range(3)]
     decided += [resolve(board, project, ["ok", "spam", "ok"]) for _ in range(3)]
@@ -195,7 +168,7 @@ def test_the_threshold_is_chosen_on_the_newest_decisions(
 ) -> None:
     """Confidences rise as records grow: older, less confident decisions would make the
     chosen threshold send fewer tasks to review than the target."""
-    project = make_project(board)
+    project = moderation_project(board)
     pk = board.keys.project(project)
     old = [0.5] * 100  # a young project's decisions, all at the ceiling
     new = [0.80 + 0.19 * n / (SHARE_WINDOW - 1) for n in range(SHARE_WINDOW)]
@@ -215,7 +188,7 @@ def test_the_share_the_newest_decisions_sent_to_review_steers_the_next_threshold
     board: TestBoard, clock: ManualClock
 ) -> None:
     """4 % of the newest decisions went to review for a 10 % target: the refit aims at 13 %."""
-    project = make_project(board)
+    project = moderation_project(board)
     pk = board.keys.project(project)
     for task in range(SHARE_WINDOW):
         clock.advance(1)
@@ -248,7 +221,7 @@ def test_a_task_decided_again_counts_as_its_newest_decision(
 ) -> None:
     """Reopened by a reviewer and decided again: the refit reads the newest decision of each
     task, not the first one it was given."""
-    project = make_project(board)
+    project = moderation_project(board)
     pk = board.keys.project(project)
     for again, confidence in ((False, 0.5), (True, 0.99)):
         for task in range(20):
