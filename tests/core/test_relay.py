@@ -274,7 +274,9 @@ def test_an_idle_relay_hands_an_event_on_as_it_is_appended_not_after_a_sleep(
         time.sleep(0.5)  # the relay found nothing and is waiting
         board.client.xadd(board.keys.project(project).events, {"type": "test.event", "n": 1})
         deadline = time.monotonic() + 20  # a bound far below the minute a sleep would take
-        while not seen and time.monotonic() < deadline:
+        # Handed on, then acknowledged: the XACK follows the dispatch, so wait for both (the
+        # entry was once still pending when the test looked, right after the dispatch).
+        while (not seen or pending(board, project)) and time.monotonic() < deadline:
             time.sleep(0.02)
         assert [fields["n"] for _, _, fields in seen] == ["1"]
         assert pending(board, project) == 0
