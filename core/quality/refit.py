@@ -81,6 +81,7 @@ __all__ = [
     "REFIT_TASKS",
     "SHARE_WINDOW",
     "Refitted",
+    "gold_checks",
     "newcomer_accuracy",
     "refit_project",
     "replacement",
@@ -201,7 +202,7 @@ def refit_project(
     # Gold checks say exactly whether a label, or a data-entry record, was right; for
     # translation the type's agreement score with one gold wording is a looser test than the
     # result's, so its confidence is left as it is (the threshold is still chosen from it).
-    checks, checked = _gold_checks(
+    checks, checked = gold_checks(
         board, project_id, kind, document, gold_tasks, gold, prior, newcomers
     )
     calibration = fit_calibration(checks if labels or kind.exact_gold_score else [], checked)
@@ -443,7 +444,7 @@ def _replace_provisional(
     return board.run(provisional.replacements(pk, guesses)) if guesses else 0
 
 
-def _gold_checks(
+def gold_checks(
     board: Board,
     project_id: str,
     kind: AnyType,
@@ -455,8 +456,8 @@ def _gold_checks(
 ) -> tuple[list[Check], int]:
     """Decisions on gold tasks from their volunteers' answers, as the policy would take them:
     from ``redundancy`` answers one more at a time up to the ceiling, in consecutive groups;
-    each author's own gold evidence on the task left out of their reliability. Also how many
-    distinct gold tasks gave one."""
+    each author's own gold evidence on the task left out of their reliability; the decisions of
+    one group weigh as one check together. Also how many distinct gold tasks gave one."""
     start = int(document.get("redundancy") or 3)
     ceiling = max(start, int(document.get("max_redundancy") or start))
     explicit = (document.get("review") or {}).get("agreement")
@@ -477,6 +478,7 @@ def _gold_checks(
             for v, evidence in zip(task.volunteers, own, strict=True)
         ]
         for first in range(0, len(task.answers) - start + 1, ceiling):
+            chain: list[tuple[float, bool]] = []
             for size in range(start, min(ceiling, len(task.answers) - first) + 1):
                 group = slice(first, first + size)
                 verdict = deciding.aggregate(
@@ -485,10 +487,13 @@ def _gold_checks(
                 if verdict.answer is None:
                     continue
                 right = _agrees(kind, task.payload, verdict.answer, truth)
-                checks.append(Check(verdict.confidence, right))
-                checked.add(task_id)
+                chain.append((verdict.confidence, right))
                 if verdict.agreed:
                     break  # the policy would stop here
+            # One group's decisions share their answers: together they weigh as one check.
+            checks.extend(Check(confidence, right, 1.0 / len(chain)) for confidence, right in chain)
+            if chain:
+                checked.add(task_id)
     return checks, len(checked)
 
 

@@ -8,13 +8,15 @@
   (:func:`core.quality.project_quality.settle`); before the ceiling one more answer is still
   asked for.
 - Gold checks of data entry are exact (a record with one field wrong is wrong), so its
-  confidence is calibrated too.
+  confidence is calibrated too; the decisions one group of gold answers gives (from 3 answers,
+  then 4, then 5) share those answers, and together weigh as one check in the fit.
 
 On the real Redis and the real scripts where reputations are read or written."""
 
 from __future__ import annotations
 
 import json
+import random
 from collections.abc import Sequence
 from typing import Any
 
@@ -24,6 +26,7 @@ from core.board.runner import BoardPolicy
 from core.ids import new_volunteer_id
 from core.quality import refit
 from core.quality.aggregation import parse_task, weigh
+from core.quality.calibration import Check, fit_calibration
 from core.quality.outcomes import AggregationContext
 from core.quality.project_quality import QUALITY_FIELD, ProjectQuality, settle
 from core.quality.refit import NEWCOMER_BOUNDS, NEWCOMER_PRIOR_ANSWERS, refit_project
@@ -168,3 +171,36 @@ def test_a_data_entry_gold_check_is_right_only_when_every_field_is() -> None:
     same = {"values": {"name": "AWA DIALLO", "born": "1990-04-02"}}
     assert not refit._agrees(kind, payload, one_wrong, truth)
     assert refit._agrees(kind, payload, same, truth)
+
+
+def test_the_nested_decisions_of_one_group_of_gold_answers_weigh_as_one_check(
+    board: TestBoard,
+) -> None:
+    project, document = make_project(board)  # 3 answers, up to 5
+    store_gold(board, project, 0, "ok", ["ok", "ok", "ok"])  # agreed at 3: one check
+    store_gold(board, project, 1, "ok", ["ok", "spam", "abuse", "spam", "ok"])  # 3, 4, 5
+    # Ten answers: two groups of five (each decided at 3, 4 and 5).
+    store_gold(board, project, 2, "spam", ["spam", "ok", "abuse"] * 3 + ["spam"])
+    kind = get_task_type("moderation")
+    gold = {f"g{task:010d}": {"label": truth} for task, truth in enumerate(["ok", "ok", "spam"])}
+    tasks = refit._read_tasks(board, project, document, list(gold))
+
+    checks, checked = refit.gold_checks(board, project, kind, document, tasks, gold, {})
+
+    assert checked == 3
+    by_weight = sorted(round(check.weight, 4) for check in checks)
+    assert by_weight == [0.3333] * 9 + [1.0]
+    # However many decisions a group gave, it weighs one check in the fit.
+    assert sum(check.weight for check in checks) == pytest.approx(4.0)
+
+
+def test_a_check_s_weight_is_what_it_counts_for_in_the_fit() -> None:
+    rng = random.Random(5)
+    once = [Check(0.9 if i % 2 else 0.7, rng.random() < 0.6) for i in range(60)]
+    thrice = [Check(c.confidence, c.right, 1.0 / 3) for c in once for _ in range(3)]
+    fitted_once, fitted_thrice = fit_calibration(once), fit_calibration(thrice)
+    assert fitted_thrice(0.9) == pytest.approx(fitted_once(0.9), abs=1e-6)
+    assert fitted_thrice(0.7) == pytest.approx(fitted_once(0.7), abs=1e-6)
+    # Unweighted, the same checks three times over would outweigh the prior three times over.
+    tripled = fit_calibration([Check(c.confidence, c.right) for c in thrice])
+    assert abs(tripled(0.9) - 0.9) > abs(fitted_once(0.9) - 0.9)
