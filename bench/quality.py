@@ -15,7 +15,8 @@ Two tables:
 1. **No reviewer anywhere.** Nobody reviews; a task Ruche would send to review counts at the
    provisional answer it shows at the end of the run (``core.quality.provisional``: the last
    refit's guess, or the aggregation's), and its reputations never learn a reviewer's answer;
-   a short table after it gives the accuracy at the aggregation's first guesses instead. For
+   a short table after it gives the accuracy at the aggregation's first guesses instead, and
+   another the ECE of the tasks accepted without a reviewer next to that of every task. For
    the batch methods, "to review" is the share of tasks under the same threshold.
 2. **The same reviewers for all.** An expert settles the tasks Ruche sends to review (and
    Ruche's reputations learn from it); each batch method sends its own least confident tasks,
@@ -178,7 +179,7 @@ def check(rows: Sequence[Mapping[str, Any]]) -> None:
         where = f"bench/quality.py: {row['scenario']}"
         for table, scores in row["tables"].items():
             for method, s in scores.items():
-                for name in ("accuracy", "escalated", "accepted_accuracy", "ece"):
+                for name in ("accuracy", "escalated", "accepted_accuracy", "ece", "accepted_ece"):
                     require(0.0 <= s[name] <= 1.0, where, f"{table}, {method}: {name} = {s[name]}")
             reviewed = scores["Ruche"]["escalated"]
             for method in METHODS:  # the same reviewers: as many reviewed tasks for all
@@ -223,6 +224,26 @@ def first_guesses(rows: Sequence[Mapping[str, Any]]) -> str:
     for row in rows:
         shown = row["tables"]["no reviewer"]["Ruche"]["accuracy"]
         lines.append(f"| {row['scenario']} | {shown:.3f} | {row['first_guess_accuracy']:.3f} |")
+    return "\n".join(lines)
+
+
+def accepted_calibration(rows: Sequence[Mapping[str, Any]]) -> str:
+    """With no reviewer, the calibration error of every task (the table's: a task sent to
+    review at its provisional answer's confidence) and of the tasks accepted alone: what an NGO
+    reads in a result's confidence."""
+    lines = [
+        "\nNo reviewer, expected calibration error in points, of every task (the table) and of "
+        "the tasks accepted without a reviewer:",
+        "| crowd | every task Ruche (DS) | accepted Ruche (DS) |",
+        "| --- | --- | --- |",
+    ]
+    for row in rows:
+        s = row["tables"]["no reviewer"]
+        r, d = s["Ruche"], s["DawidSkene"]
+        lines.append(
+            f"| {row['scenario']} | {100 * r['ece']:.1f} ({100 * d['ece']:.1f}) "
+            f"| {100 * r['accepted_ece']:.1f} ({100 * d['accepted_ece']:.1f}) |"
+        )
     return "\n".join(lines)
 
 
@@ -292,6 +313,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         print(f"\n{table}:\n{report(rows, table)}")
         if table == "no reviewer":
             print(first_guesses(rows))
+            print(accepted_calibration(rows))
     print(json.dumps({"policy": POLICY, "gold": GOLD, "time": TIME, "baselines": BASELINES,
                       "refit": REFIT,
                       "seeds": args.seeds, "rows": rows}))  # fmt: skip

@@ -46,6 +46,7 @@ class Scores:
     accepted_accuracy: float  # of the other tasks
     ece: float  # expected calibration error of the decisions (of the accepted ones, with review)
     seconds_per_10k: float
+    accepted_ece: float = 0.0  # expected calibration error of the accepted tasks alone
 
 
 def expected_calibration_error(correct: Sequence[bool], confidence: Sequence[float]) -> float:
@@ -87,6 +88,9 @@ def score(
             [decisions.correct[t] for t in judged], [decisions.confidence[t] for t in judged]
         ),
         seconds_per_10k=decisions.seconds / n * 10_000,
+        accepted_ece=expected_calibration_error(
+            [decisions.correct[t] for t in kept], [decisions.confidence[t] for t in kept]
+        ),
     )
 
 
