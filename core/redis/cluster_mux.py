@@ -24,7 +24,10 @@ the reply is given only once the replica holds the writes, and the failover elec
 with the most data. A request of reads only skips it. When a master's replicas do not answer in
 time (one down, or lagging), the write is answered anyway, a warning is logged, and that master
 is not waited on for ``UNWAITED_FOR_S``: the connection is shared, and a ``WAIT`` that times out
-would hold every request behind it.
+would hold every request behind it. A ``WAIT`` answered "a replica" (an old master started again
+took the writes before it learnt that its replica took over, and will drop them) fails the
+node's commands as if it could not be reached: the caller answers 503 and the retry reaches the
+new master.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import structlog
 from redis.crc import key_slot
-from redis.exceptions import AskError, ClusterDownError, MovedError
+from redis.exceptions import AskError, ClusterDownError, MovedError, ResponseError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -57,6 +60,12 @@ _READS = frozenset(
 _log = structlog.get_logger(__name__)
 _SLOTS = 16384
 Node = tuple[str, int]
+
+
+def _demoted(acknowledged: Any) -> bool:
+    """Whether a ``WAIT`` reply says the node is a replica (``WAIT cannot be used with replica
+    instances``)."""
+    return isinstance(acknowledged, ResponseError) and "replica" in str(acknowledged).lower()
 
 
 def routing_key(command: Sequence[Arg]) -> str | None:
@@ -201,6 +210,16 @@ class ClusterMux:
             self._refresh_soon()  # maybe a failover: its slots moved
             return [error] * len(commands)
         acknowledged = replies.pop()
+        if _demoted(acknowledged):
+            # A replica now, though it took the commands as a master: an old master started
+            # again takes writes until it learns that its replica took over, then drops them
+            # when it follows the new master. Whatever ran there is lost: answer as for a node
+            # that could not be reached (the caller's retry finds the new master). A command
+            # it redirected (MOVED) did not run and goes on to the right node.
+            self._refresh_soon()
+            _log.warning("redis.cluster_writes_to_a_replica", node=f"{node[0]}:{node[1]}")
+            lost = RedisConnectionError(f"{node[0]}:{node[1]} is a replica: its writes are lost")
+            return [reply if isinstance(reply, AskError) else lost for reply in replies]
         if isinstance(acknowledged, Exception) or int(acknowledged) < self._wait_replicas:
             self._unwaited_until[node] = time.monotonic() + UNWAITED_FOR_S
             _log.warning(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from pathlib import Path
 
 import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -13,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from structlog.testing import capture_logs
 
 from core.redis.cluster_mux import ClusterMux
+from core.redis.server import RedisServer
 from tests.support.redis_cluster import RedisClusterUnderTest
 
 pytestmark = pytest.mark.anyio
@@ -116,3 +118,33 @@ async def test_late_replicas_are_warned_of_and_not_waited_on_again_at_once(
         assert warned[0]["acknowledged"] == "0" and warned[0]["wanted"] == 1
     finally:
         await mux.aclose()
+
+
+async def test_writes_taken_by_a_node_that_is_a_replica_now_are_answered_as_lost(
+    tmp_path: Path,
+) -> None:
+    """An old master started again takes writes until it learns that its replica took over,
+    then drops them as it follows the new master; the ``WAIT`` after them says it is a replica.
+    Played here by a writable replica (``replica-read-only no``) that a stale slot map names:
+    it takes the writes and answers the ``WAIT`` the same way. Acknowledging them would be an
+    answer acknowledged and lost (a task stuck waiting for it, once, in the cluster flow)."""
+    with RedisServer(tmp_path / "master", appendonly=False) as master:
+        follower = RedisServer(
+            tmp_path / "replica",
+            appendonly=False,
+            extra_args=["--replicaof", "127.0.0.1", str(master.port), "--replica-read-only", "no"],
+        )
+        with follower:
+            mux = ClusterMux(follower.url, wait_replicas=1)
+            # The slot map as read from the old master before it learnt of the failover.
+            mux._slots = [("127.0.0.1", follower.port)] * 16384
+            mux._mapped = True
+            try:
+                with capture_logs() as logs:
+                    replies = await mux.execute([("HSET", "{k}", "f", "v"), ("HGET", "{k}", "f")])
+                assert all(isinstance(reply, RedisConnectionError) for reply in replies), replies
+                assert any(e["event"] == "redis.cluster_writes_to_a_replica" for e in logs)
+                # Reads alone wait for nobody: they are answered.
+                assert await mux.execute([("HGET", "{k}", "f")]) == ["v"]
+            finally:
+                await mux.aclose()
