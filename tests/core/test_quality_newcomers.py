@@ -177,21 +177,32 @@ def test_the_nested_decisions_of_one_group_of_gold_answers_weigh_as_one_check(
     board: TestBoard,
 ) -> None:
     project, document = make_project(board)  # 3 answers, up to 5
-    store_gold(board, project, 0, "ok", ["ok", "ok", "ok"])  # agreed at 3: one check
-    store_gold(board, project, 1, "ok", ["ok", "spam", "abuse", "spam", "ok"])  # 3, 4, 5
-    # Ten answers: two groups of five (each decided at 3, 4 and 5).
+    store_gold(board, project, 0, "ok", ["ok", "ok", "ok"])  # agreed at 3 in any order
+    store_gold(board, project, 1, "ok", ["ok", "spam", "abuse", "spam", "ok"])  # one group
+    # Ten answers: two groups of five in each order.
     store_gold(board, project, 2, "spam", ["spam", "ok", "abuse"] * 3 + ["spam"])
+    # Seven: one group of five in each order, the two left over in the others'.
+    store_gold(board, project, 3, "ok", ["spam", "spam", "spam", "ok", "ok", "abuse", "ok"])
     kind = get_task_type("moderation")
-    gold = {f"g{task:010d}": {"label": truth} for task, truth in enumerate(["ok", "ok", "spam"])}
+    gold = {f"g{task:010d}": {"label": t} for task, t in enumerate(["ok", "ok", "spam", "ok"])}
     tasks = refit._read_tasks(board, project, document, list(gold))
 
     checks, checked = refit.gold_checks(board, project, kind, document, tasks, gold, {})
 
-    assert checked == 3
-    by_weight = sorted(round(check.weight, 4) for check in checks)
-    assert by_weight == [0.3333] * 9 + [1.0]
-    # However many decisions a group gave, it weighs one check in the fit.
-    assert sum(check.weight for check in checks) == pytest.approx(4.0)
+    assert checked == 4
+    # However many decisions a group gave, and in however many orders it was grouped, each
+    # group of answers weighs one check in the fit: 1 + 1 + 2 + 1.
+    assert sum(check.weight for check in checks) == pytest.approx(5.0)
+    # Three answers all alike: one decision in each of their three orders.
+    assert sorted(round(c.weight, 4) for c in checks if c.weight > 0.3) == [0.3333] * 3
+    # Seven answers: as they came, the first three agree on spam and the check is wrong; the
+    # two "ok" left over take part in the other orders, where "ok" wins.
+    seven = {"g0000000003": tasks["g0000000003"]}
+    checks, _ = refit.gold_checks(board, project, kind, document, seven, gold, {})
+    first_order = [c for c in checks if c.weight == pytest.approx(1 / refit.GOLD_ORDERS)]
+    assert [c.right for c in first_order] == [False]
+    assert any(c.right for c in checks)
+    assert sum(c.weight for c in checks) == pytest.approx(1.0)
 
 
 def test_a_check_s_weight_is_what_it_counts_for_in_the_fit() -> None:
