@@ -84,7 +84,9 @@ class Calibration:
 
     a: float = 1.0
     b: float = 0.0
-    checks: int = 0  # gold checks it was fitted on (0: the identity, nothing fitted)
+    #: Gold checks' worth it was fitted on, a group of gold answers counting one however many
+    #: decisions it gave (0: the identity, nothing fitted).
+    checks: int = 0
 
     def __call__(self, confidence: float) -> float:
         if self.checks == 0:
@@ -125,9 +127,10 @@ def fit_calibration(
     checks: Sequence[Check], gold_tasks: int | None = None, iterations: int = 25
 ) -> Calibration:
     """Penalised logistic regression of rightness on the confidence's log-odds (Newton's
-    method on two parameters). Too few checks, or from too few distinct ``gold_tasks`` (None:
-    as many as checks): the identity."""
-    if len(checks) < MIN_CHECKS or (gold_tasks is not None and gold_tasks < MIN_GOLD_TASKS):
+    method on two parameters), each check counting its weight. Too few checks' worth, or from
+    too few distinct ``gold_tasks`` (None: as many as checks): the identity."""
+    worth = math.fsum(check.weight for check in checks)
+    if worth < MIN_CHECKS or (gold_tasks is not None and gold_tasks < MIN_GOLD_TASKS):
         return IDENTITY
     xs = [_logit(check.confidence) for check in checks]
     ys = [1.0 if check.right else 0.0 for check in checks]
@@ -156,7 +159,7 @@ def fit_calibration(
         if abs(da) < 1e-9 and abs(db) < 1e-9:
             break
     # A decreasing map would rank tasks backwards: keep a positive slope.
-    return Calibration(max(a, 0.05), b, len(checks))
+    return Calibration(max(a, 0.05), b, max(1, round(worth)))
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,10 @@ tasks with the answers volunteers gave them, and:
    (``replace_reputation``), so a volunteer misjudged on their first answers, against decisions
    taken with everyone's early estimates, is judged again on everything the project saw;
 2. **calibration**: decides each gold task from its volunteers' answers (the first
-   ``redundancy``, then one more at a time up to the ceiling, as the policy asks), each author's
-   own gold evidence on it left out of their reliability, and fits a calibration of the
-   confidence on whether those decisions were right (:mod:`core.quality.calibration`);
+   ``redundancy``, then one more at a time up to the ceiling, as the policy asks, in
+   :data:`GOLD_ORDERS` orders), each author's own gold evidence on it left out of their
+   reliability, and fits a calibration of the confidence on whether those decisions were right
+   (:mod:`core.quality.calibration`; one group's decisions weigh one check together);
 3. **threshold**: chooses the one that keeps the review share near the project's
    ``review.target_share`` while the accepted tasks meet ``review.target_accuracy``, from the
    newest :data:`SHARE_WINDOW` decisions' calibrated confidences, and stores it with the

@@ -26,7 +26,7 @@ from core.board.runner import BoardPolicy
 from core.ids import new_volunteer_id
 from core.quality import refit
 from core.quality.aggregation import parse_task, weigh
-from core.quality.calibration import Check, fit_calibration
+from core.quality.calibration import MIN_CHECKS, Check, fit_calibration
 from core.quality.outcomes import AggregationContext
 from core.quality.project_quality import QUALITY_FIELD, ProjectQuality, settle
 from core.quality.refit import NEWCOMER_BOUNDS, NEWCOMER_PRIOR_ANSWERS, refit_project
@@ -212,6 +212,10 @@ def test_a_check_s_weight_is_what_it_counts_for_in_the_fit() -> None:
     fitted_once, fitted_thrice = fit_calibration(once), fit_calibration(thrice)
     assert fitted_thrice(0.9) == pytest.approx(fitted_once(0.9), abs=1e-6)
     assert fitted_thrice(0.7) == pytest.approx(fitted_once(0.7), abs=1e-6)
+    # The count it says it was fitted on is the checks' worth, and so is the minimum.
+    assert fitted_thrice.checks == fitted_once.checks == 60
+    thin = [Check(c.confidence, c.right, 1.0 / 3) for c in once[: MIN_CHECKS - 1] for _ in range(3)]
+    assert fit_calibration(thin).checks == 0
     # Unweighted, the same checks three times over would outweigh the prior three times over.
     tripled = fit_calibration([Check(c.confidence, c.right) for c in thrice])
     assert abs(tripled(0.9) - 0.9) > abs(fitted_once(0.9) - 0.9)
