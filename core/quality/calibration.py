@@ -50,7 +50,8 @@ MIN_GOLD_TASKS = 50
 #: confidence of the project's own decisions was already about right (right 70 % of the time
 #: at 0.70), fits on one run's gold put 0.70 anywhere from 0.59 to 0.78, and a bootstrap over
 #: one run's checks spread it by ±0.06. With 10 checks' worth, data entry half poor ended at an
-#: ECE of 5.6; with 40, 4.7, and the label types no worse (docs/quality.md#calibration).
+#: ECE of 5.6; with 40, 4.7, and the label types no worse (then 3.8 with
+#: :data:`core.quality.refit.GOLD_ORDERS`; docs/quality.md, "Calibrated confidence").
 PRIOR_CHECKS = 40.0
 #: Recent decisions needed before a threshold is chosen from them. Few: until then every task
 #: short of the type's default at the ceiling goes to review (on the benchmark's half-poor
