@@ -29,9 +29,22 @@ pytestmark = pytest.mark.anyio
 
 async def warm_up(api: httpx.AsyncClient, headers: dict[str, str], n: int = 20) -> None:
     """``n`` requests at once, so the app's Redis pool holds ``n`` connections: a burst then
-    runs side by side instead of queueing behind connection set-ups."""
-    listed = await asyncio.gather(*(api.get("/v1/org/keys", headers=headers) for _ in range(n)))
+    runs side by side instead of queueing behind connection set-ups. A request answered 503
+    (Redis slower than the app's 2 s timeout: it happened once in the full suite on a loaded
+    2-core machine) is made again after its ``Retry-After``, as a client would: filling the pool
+    is the preparation here, not what is tested."""
+    listed = await asyncio.gather(*(_listed(api, headers) for _ in range(n)))
     assert all(response.status_code == 200 for response in listed)
+
+
+async def _listed(api: httpx.AsyncClient, headers: dict[str, str]) -> httpx.Response:
+    for _ in range(3):
+        response = await api.get("/v1/org/keys", headers=headers)
+        if response.status_code != 503:
+            return response
+        assert response.headers.get("Retry-After"), response.headers
+        await asyncio.sleep(0.2)
+    return response
 
 
 def outcome(response: httpx.Response) -> str:
