@@ -45,8 +45,8 @@ class Scores:
     escalated: float  # share of tasks under the threshold, or sent to the reviewers
     accepted_accuracy: float  # of the other tasks
     ece: float  # expected calibration error of the decisions (of the accepted ones, with review)
+    accepted_ece: float  # expected calibration error of the accepted tasks alone
     seconds_per_10k: float
-    accepted_ece: float = 0.0  # expected calibration error of the accepted tasks alone
 
 
 def expected_calibration_error(correct: Sequence[bool], confidence: Sequence[float]) -> float:
@@ -87,10 +87,10 @@ def score(
         ece=expected_calibration_error(
             [decisions.correct[t] for t in judged], [decisions.confidence[t] for t in judged]
         ),
-        seconds_per_10k=decisions.seconds / n * 10_000,
         accepted_ece=expected_calibration_error(
             [decisions.correct[t] for t in kept], [decisions.confidence[t] for t in kept]
         ),
+        seconds_per_10k=decisions.seconds / n * 10_000,
     )
 
 

@@ -499,11 +499,12 @@ def gold_checks(
                     kind, deciding, task.payload, answers[group], reliabilities[group], truth,
                     start=start, threshold=explicit,
                 )  # fmt: skip
+                if not chain:
+                    continue
                 # One group's decisions share their answers: together they weigh as one check.
-                weight = 1.0 / (orders * len(chain)) if chain else 0.0
+                weight = 1.0 / (orders * len(chain))
                 checks.extend(Check(confidence, right, weight) for confidence, right in chain)
-                if chain:
-                    checked.add(task_id)
+                checked.add(task_id)
     return checks, len(checked)
 
 

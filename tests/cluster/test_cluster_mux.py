@@ -9,12 +9,14 @@ import time
 from pathlib import Path
 
 import pytest
+import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from structlog.testing import capture_logs
 
 from core.redis.cluster_mux import ClusterMux
 from core.redis.server import RedisServer
+from tests.support.processes import wait_until
 from tests.support.redis_cluster import RedisClusterUnderTest
 
 pytestmark = pytest.mark.anyio
@@ -135,6 +137,15 @@ async def test_writes_taken_by_a_node_that_is_a_replica_now_are_answered_as_lost
             extra_args=["--replicaof", "127.0.0.1", str(master.port), "--replica-read-only", "no"],
         )
         with follower:
+            # Its first sync with the master would wipe what it took before: wait for it.
+            reader = redis.Redis.from_url(follower.url, decode_responses=True)
+            try:
+                wait_until(
+                    lambda: reader.info("replication").get("master_link_status") == "up",
+                    "the replica's first sync", 10,
+                )  # fmt: skip
+            finally:
+                reader.close()
             mux = ClusterMux(follower.url, wait_replicas=1)
             # The slot map as read from the old master before it learnt of the failover.
             mux._slots = [("127.0.0.1", follower.port)] * 16384
