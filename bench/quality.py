@@ -58,7 +58,16 @@ from pathlib import Path
 from typing import Any
 
 import redis
-from quality_batch import Decisions, Scores, batch, score
+from quality_batch import (
+    Decisions,
+    Judged,
+    Scores,
+    batch,
+    calibration_floor,
+    judged,
+    pairs_error,
+    score,
+)
 from quality_crowds import MIXES, Kind, crowd, kinds, pick_queue
 from quality_ruche import GOLD, Replay, replay
 from sanity import require, require_finite
@@ -130,6 +139,7 @@ def simulate(
     used: dict[str, tuple[float, float]] = {}
     first_guess = 0.0
     refits: dict[str, tuple[int, float]] = {}
+    calibrated: dict[str, Judged] = {}
     for table, reviewers in (("no reviewer", False), ("same reviewers", True)):
         board.client.flushdb()  # new reputations: nothing learnt in the other table
         ruche = replay(
@@ -146,6 +156,10 @@ def simulate(
                                 reviewers)  # fmt: skip
         tables[table] = scores
         if not reviewers:
+            calibrated = {
+                "Ruche": judged(_decisions(kind, tasks, ruche), threshold, ruche.escalated, False),
+                "DawidSkene": judged(found["DawidSkene"][0], threshold, None, False),
+            }
             firsts = zip(tasks, ruche.first_guesses, strict=True)
             first_guess = sum(kind.correct(task, guess) for task, guess in firsts) / n
         used[table] = (sum(ruche.used) / n, len(ruche.gold) / n)
@@ -155,12 +169,38 @@ def simulate(
         "answers": {t: {"per_task": a, "gold_per_task": g} for t, (a, g) in used.items()},
         "refits": {t: {"count": c, "threshold": h} for t, (c, h) in refits.items()},
         "first_guess_accuracy": first_guess,
+        "judged": calibrated,
     }
 
 
 def _decisions(kind: Kind, tasks: Sequence[Any], ruche: Replay) -> Decisions:
     correct = [kind.correct(task, final) for task, final in zip(tasks, ruche.finals, strict=True)]
     return Decisions(correct, list(ruche.confidence), ruche.seconds)
+
+
+def pooled_calibration(runs: Sequence[Mapping[str, Judged]], seed: int) -> dict[str, Any]:
+    """With no reviewer, per method, the calibration error of every task and of the accepted
+    ones: pooled over the seeds' decisions, and each next to its floor (what a perfectly
+    calibrated method would read with the same confidences, per seed and pooled). The mean of
+    each seed's error is biased upwards where its bins hold few decisions; pooling several
+    seeds' decisions shrinks that bias without changing what is measured."""
+    found: dict[str, Any] = {}
+    for method in runs[0]:
+        found[method] = {}
+        for part in ("every", "accepted"):
+            per_seed = [getattr(run[method], part) for run in runs]
+            pooled = [pair for pairs in per_seed for pair in pairs]
+            where = f"{seed}:{method}:{part}"
+            found[method][part] = {
+                "pooled": pairs_error(pooled),
+                "pooled_floor": calibration_floor([c for _, c in pooled], where),
+                "seed_floor": sum(
+                    calibration_floor([c for _, c in pairs], f"{where}:{n}")
+                    for n, pairs in enumerate(per_seed)
+                )
+                / len(per_seed),
+            }
+    return found
 
 
 def averaged(runs: Sequence[Any]) -> Any:
@@ -229,21 +269,33 @@ def first_guesses(rows: Sequence[Mapping[str, Any]]) -> str:
 
 def accepted_calibration(rows: Sequence[Mapping[str, Any]]) -> str:
     """With no reviewer, the calibration error of every task (the table's: a task sent to
-    review at its provisional answer's confidence) and of the tasks accepted alone: what an NGO
-    reads in a result's confidence."""
+    review at its provisional answer's confidence) and of the tasks accepted alone (what an NGO
+    reads in a result's confidence): the mean of each seed's and pooled over the seeds'
+    decisions, each next to its floor."""
     lines = [
-        "\nNo reviewer, expected calibration error in points, of every task (the table) and of "
-        "the tasks accepted without a reviewer:",
-        "| crowd | every task Ruche (DS) | accepted Ruche (DS) |",
-        "| --- | --- | --- |",
+        "\nNo reviewer, expected calibration error in points, of every task and of the tasks "
+        "accepted without a reviewer: the mean of each seed's (the table's) and pooled over the "
+        "seeds' decisions; in brackets its floor, what a perfectly calibrated method would read "
+        "with Ruche's confidences (few decisions in a bin read as an error):",
+        "| crowd | every task, per seed Ruche [floor] (DS) | pooled Ruche [floor] (DS) "
+        "| accepted, per seed Ruche [floor] (DS) | pooled Ruche [floor] (DS) |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         s = row["tables"]["no reviewer"]
         r, d = s["Ruche"], s["DawidSkene"]
-        lines.append(
-            f"| {row['scenario']} | {100 * r['ece']:.1f} ({100 * d['ece']:.1f}) "
-            f"| {100 * r['accepted_ece']:.1f} ({100 * d['accepted_ece']:.1f}) |"
-        )
+        mine, theirs = row["calibration"]["Ruche"], row["calibration"]["DawidSkene"]
+        cells = []
+        for part, per_seed in (("every", "ece"), ("accepted", "accepted_ece")):
+            cells.append(
+                f"{100 * r[per_seed]:.1f} [{100 * mine[part]['seed_floor']:.1f}] "
+                f"({100 * d[per_seed]:.1f})"
+            )
+            cells.append(
+                f"{100 * mine[part]['pooled']:.1f} [{100 * mine[part]['pooled_floor']:.1f}] "
+                f"({100 * theirs[part]['pooled']:.1f})"
+            )
+        lines.append(f"| {row['scenario']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -300,7 +352,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                     simulate(titles[title], board, clock, args.tasks, args.seed + n, args.crowd)
                     for n in range(args.seeds)
                 ]
-                rows.append({"scenario": title, **averaged(runs)})
+                calibration = pooled_calibration([run.pop("judged") for run in runs], args.seed)
+                rows.append({"scenario": title, **averaged(runs), "calibration": calibration})
             client.close()
         finally:
             server.stop()

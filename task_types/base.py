@@ -100,11 +100,6 @@ class TaskType(ABC, Generic[P, A]):
     default_threshold: ClassVar[float]
     #: Posterior probability required when the weights are reliabilities and no threshold.
     default_confidence: ClassVar[float] = DEFAULT_CONFIDENCE
-    #: True when ``score`` against a gold answer is 1 exactly for a right result and less for
-    #: a wrong one (labels; data entry's normalised fields, where 1 means every field reads
-    #: like the gold): the project's gold checks then calibrate the confidence. False where a
-    #: gold answer is one wording among the right ones (translation).
-    exact_gold_score: ClassVar[bool] = False
     description: ClassVar[str] = ""
     #: Languages: a project of this type fits a volunteer who reads *every* language it lists
     #: (translation: they read the source and write the target), instead of *one* of them (the
@@ -203,6 +198,14 @@ class TaskType(ABC, Generic[P, A]):
             Evidence(right=1.0 if self.score(payload, answer, truth) >= bar else 0.0)
             for answer in answers
         ]
+
+    def gold_check(self, payload: P, decided: A, gold: A) -> bool:
+        """Whether a decision on a gold task was right, as strictly as a result is judged: the
+        project's gold checks calibrate the confidence with it (:mod:`core.quality.refit`).
+        By default its score against the gold is 1 (a label; a data-entry record whose every
+        field reads like the gold's); a type where a gold answer is one wording among the
+        right ones says what "the same" means instead (translation)."""
+        return self.score(payload, decided, gold) >= 1.0 - THRESHOLD_TOLERANCE
 
     @abstractmethod
     def score(self, payload: P, answer: A, gold: A) -> float:

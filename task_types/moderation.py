@@ -109,7 +109,6 @@ class ModerationType(TaskType[ModerationPayload, ModerationAnswer]):
     sensitive_fields = frozenset({"content"})
     contribution_unit = "items moderated"
     default_threshold = DEFAULT_THRESHOLD
-    exact_gold_score = True
     example = TaskExample(
         summary="A forum post to moderate",
         project_name="Neighbourhood forum",

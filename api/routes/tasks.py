@@ -104,8 +104,8 @@ class ProvisionalOut(BaseModel):
     answer: dict[str, Any] = Field(description="An answer of the project's task type.")
     confidence: float = Field(
         description=(
-            "How likely it is right, from 0 to 1: the calibrated confidence of the aggregation, "
-            "or the refit's posterior, which is not calibrated and tends to overstate."
+            "How likely it is right, from 0 to 1: the aggregation's confidence, or the refit's "
+            "posterior, each calibrated on the project's gold checks."
         )
     )
     by: Literal["aggregation", "refit"]

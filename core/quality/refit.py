@@ -49,8 +49,9 @@ from core.board.runner import Board
 from core.board.script_calls import Batch, Commands, ScriptCall, dumps, json_or_none, text
 from core.ids import VOLUNTEER_ID
 from core.quality import dawid_skene, provisional
-from core.quality.aggregation import agrees, parse_task
+from core.quality.aggregation import parse_task
 from core.quality.calibration import (
+    Calibration,
     Check,
     RecentDecision,
     ThresholdChoice,
@@ -70,7 +71,6 @@ from core.quality.reputation_model import (
 from core.redis.scripts import ScriptName
 from task_types import InvalidAnswer, TaskType
 from task_types import get as get_task_type
-from task_types.base import THRESHOLD_TOLERANCE
 from task_types.reliability import NEUTRAL, Evidence, Reliability
 
 __all__ = [
@@ -197,17 +197,16 @@ def refit_project(
             deadline=started + max_seconds,
         )  # fmt: skip
         replaced = _replace_counts(board, project_id, kind, refit_id, fitted.counts)
-        guessed = _replace_provisional(
-            board, project_id, refit_id, labels, list(tasks), fitted.posteriors
-        )
 
-    # Gold checks say exactly whether a label, or a data-entry record, was right; for
-    # translation the type's agreement score with one gold wording is a looser test than the
-    # result's, so its confidence is left as it is (the threshold is still chosen from it).
     checks, checked = gold_checks(
         board, project_id, kind, document, gold_tasks, gold, prior, newcomers
     )
-    calibration = fit_calibration(checks if labels or kind.exact_gold_score else [], checked)
+    calibration = fit_calibration(checks, checked)
+    if fitted is not None:
+        # The refit's guesses carry a calibrated confidence, as the aggregation's do.
+        guessed = _replace_provisional(
+            board, project_id, refit_id, labels, list(tasks), fitted.posteriors, calibration
+        )
     policy: Mapping[str, Any] = document.get("review") or {}
     explicit = policy.get("agreement")
     newest = list(decided.values())[:SHARE_WINDOW]
@@ -419,6 +418,7 @@ def _replace_provisional(
     labels: Sequence[str],
     task_ids: Sequence[str],
     posteriors: Sequence[Sequence[float]],
+    calibration: Calibration,
 ) -> int:
     """The refit's guess in place of the provisional answer of each task of its window still
     waiting for a reviewer (:mod:`core.quality.provisional`); how many were replaced.
@@ -442,7 +442,8 @@ def _replace_provisional(
             if current.answer.get("label") == labels[best]
             else {"label": labels[best]}
         )
-        guesses[task_id] = provisional.encode(answer, posterior[best], "refit", refit_id)
+        confidence = min(1.0, max(0.0, calibration(posterior[best])))
+        guesses[task_id] = provisional.encode(answer, confidence, "refit", refit_id)
     return board.run(provisional.replacements(pk, guesses)) if guesses else 0
 
 
@@ -535,19 +536,15 @@ def _chain(
 
 
 def _agrees(kind: AnyType, payload: BaseModel, answer: Mapping[str, Any], truth: Any) -> bool:
-    """Whether a gold check's decision was right: the whole answer for a type whose score is
-    exact (a data-entry record with one field wrong is wrong), else the type's agreement."""
+    """Whether a gold check's decision was right, by the type's ``gold_check``: the whole
+    answer (a data-entry record with one field wrong is wrong); for translation, the same
+    meaning as the gold wording."""
     try:
         decided = kind.normalise(payload, kind.answer_model.model_validate(answer))
-    except (ValidationError, InvalidAnswer):
-        return False
-    if not kind.exact_gold_score:
-        return agrees(kind, payload, decided, truth)
-    try:
         expected = kind.normalise(payload, kind.answer_model.model_validate(truth))
     except (ValidationError, InvalidAnswer):
         return False
-    return kind.score(payload, decided, expected) >= 1.0 - THRESHOLD_TOLERANCE
+    return bool(kind.gold_check(payload, decided, expected))
 
 
 def _without(reliability: Reliability, evidence: Evidence | None) -> Reliability:

@@ -45,7 +45,6 @@ class DataEntryType(TaskType[DataEntryPayload, DataEntryAnswer]):
     sensitive_fields = frozenset({"document"})
     contribution_unit = "fields entered"
     default_threshold = DEFAULT_THRESHOLD
-    exact_gold_score = True
     example = TaskExample(
         summary="A scanned donation slip to type in",
         project_name="Donation slips 2025",

@@ -65,3 +65,24 @@ def test_the_evidence_credits_the_split_camps_apart() -> None:
     evidence = TRANSLATION.answer_evidence(PAYLOAD, texts(RIGHT, RIGHT, changed), [NEUTRAL] * 3)
     right, same, other = (found.right if found else None for found in evidence)
     assert right == same and right is not None and other is not None and other < right
+
+
+@pytest.mark.parametrize(
+    ("decided", "right"),
+    [
+        (RIGHT, True),
+        ("Take 2 tablets each day in Dakar, doctor Awa Diallo says.", True),  # a paraphrase
+        ("Take 3 tablets a day in Dakar, says doctor Awa Diallo.", False),  # a number
+        ("Do not take 2 tablets a day in Dakar, says doctor Awa Diallo.", False),  # negation
+        ("Take 2 pills a day in Dakar, says doctor Awa Diallo.", False),  # the glossary's term
+        ("The clinic in Dakar closes early on Fridays.", False),  # another sentence
+    ],
+)
+def test_a_gold_check_is_right_when_the_decision_means_what_the_gold_wording_means(
+    decided: str, right: bool
+) -> None:
+    """The project's gold checks calibrate translation's confidence with this: a paraphrase of
+    the gold wording is right (an exact score would call it wrong), a close wording with another
+    number, negation or glossary term is not (the rule that splits two volunteers' camps)."""
+    [answer, gold] = texts(decided, RIGHT)
+    assert TRANSLATION.gold_check(PAYLOAD, answer, gold) is right

@@ -1,0 +1,108 @@
+"""Translation's confidence is calibrated on the project's gold checks too, and a refit's guess
+for a task waiting for a reviewer carries a calibrated confidence (issue 15).
+
+A translation gold check is right when the decision means what the gold wording means (the
+rule that puts two volunteers' translations in one camp): a paraphrase of the gold is right,
+a close wording with another number is not. Before, translation's confidence was never
+calibrated, and the refit's guesses showed the raw posterior of its EM.
+
+On the real Redis and the real scripts where reputations and provisional answers are kept."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from core.board.runner import BoardPolicy
+from core.ids import new_volunteer_id
+from core.quality import provisional, refit
+from core.quality.calibration import MIN_CHECKS, Calibration
+from core.quality.project_quality import QUALITY_FIELD
+from core.quality.refit import refit_project
+from task_types import get as get_task_type
+from tests.support.board import TestBoard
+from tests.support.quality import moderation_project, store_decided
+
+PAYLOAD = {
+    "source_text": "Merci de vérifier le formulaire 12 avant la réunion.",
+    "source_lang": "fr",
+    "target_lang": "en",
+}
+GOLD = "Please check form 12 before the meeting."
+PARAPHRASES = ["Remember to check form 12 before the meeting.", "Check form 12 before the meeting."]
+WRONG_NUMBER = "Please check form 13 before the meeting."
+
+
+def translation_project(board: TestBoard) -> tuple[str, dict[str, Any]]:
+    document: dict[str, Any] = {
+        "name": "calibrated translation",
+        "task_type": "translation",
+        "redundancy": 3,
+        "max_redundancy": 5,
+        "review": {"agreement": None, "spot_check_rate": 0.0},
+        "instructions": "Translate it.",
+        "created_at_ms": board.clock.script_now() or 0,
+    }
+    return board.create_project(BoardPolicy(redundancy=3), document=document), document
+
+
+def store_gold(board: TestBoard, project: str, task: int, given: Sequence[str]) -> None:
+    """A gold task (its wording ``GOLD``) as the board keeps it, with the answers given."""
+    pk = board.keys.project(project)
+    task_id = f"g{task:010d}"
+    board.client.hset(pk.gold, task_id, json.dumps({"answer": {"text": GOLD}}))
+    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
+    entries = [{"volunteer_id": new_volunteer_id(), "answer": {"text": g}} for g in given]
+    board.client.hset(pk.answers, task_id, json.dumps(entries))
+
+
+def test_translation_gold_checks_judge_meaning_and_calibrate_the_confidence(
+    board: TestBoard,
+) -> None:
+    project, document = translation_project(board)
+    # Three volunteers agree on each gold task: on a paraphrase of the gold wording for two
+    # thirds of them, on a wording with another number for the rest.
+    for task in range(60):
+        store_gold(
+            board, project, task, [WRONG_NUMBER if task % 3 == 2 else PARAPHRASES[task % 2]] * 3
+        )
+    kind = get_task_type("translation")
+    pk = board.keys.project(project)
+    gold = {task: json.loads(raw)["answer"] for task, raw in board.client.hgetall(pk.gold).items()}
+    tasks = refit._read_tasks(board, project, document, list(gold))
+
+    for task_id, task in tasks.items():
+        checks, checked = refit.gold_checks(
+            board, project, kind, document, {task_id: task}, gold, {}
+        )  # fmt: skip
+        assert checked == 1 and checks
+        expected = int(task_id[1:]) % 3 != 2  # a paraphrase is right, another number is not
+        assert all(check.right is expected for check in checks), task_id
+
+    assert refit_project(board, project, "r1") is not None
+    state = json.loads(str(board.client.hget(pk.project, QUALITY_FIELD)))
+    calibration = Calibration.from_json(state["calibration"])
+    # Fitted (it was the identity for translation before): agreeing newcomers look near
+    # certain, and a third of these decisions were wrong, so the fit pulls them in.
+    assert calibration.checks >= MIN_CHECKS
+    assert calibration(0.99) < 0.9
+
+
+def test_a_refit_s_guess_carries_the_calibrated_confidence(board: TestBoard) -> None:
+    project = moderation_project(board)
+    waiting = store_decided(
+        board, project, 0, [(new_volunteer_id(), "ok")] * 3,
+        guess=provisional.encode({"label": "ok"}, 0.55, "aggregation"), confidence=0.6,
+    )  # fmt: skip
+    overconfident = Calibration(a=0.5, b=0.0, checks=MIN_CHECKS)
+
+    replaced = refit._replace_provisional(
+        board, project, "r1", ["ok", "spam"], [waiting], [[0.2, 0.8]], overconfident
+    )
+
+    assert replaced == 1
+    shown = provisional.parse(board.client.hget(board.keys.project(project).provisional, waiting))
+    assert shown is not None and shown.by == "refit"
+    assert shown.answer == {"label": "spam"}
+    assert abs(shown.confidence - overconfident(0.8)) < 1e-6 and shown.confidence < 0.7
