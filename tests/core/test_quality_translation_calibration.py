@@ -63,18 +63,16 @@ def test_translation_gold_checks_judge_meaning_and_calibrate_the_confidence(
     project, document = translation_project(board)
     # Three volunteers agree on each gold task: on a paraphrase of the gold wording for two
     # thirds of them, on a wording with another number for the rest.
-    for task in range(60):
-        store_gold(
-            board, project, task, [WRONG_NUMBER if task % 3 == 2 else PARAPHRASES[task % 2]] * 3
-        )
+    for n in range(60):
+        store_gold(board, project, n, [WRONG_NUMBER if n % 3 == 2 else PARAPHRASES[n % 2]] * 3)
     kind = get_task_type("translation")
     pk = board.keys.project(project)
-    gold = {task: json.loads(raw)["answer"] for task, raw in board.client.hgetall(pk.gold).items()}
+    gold = {f"g{n:010d}": {"text": GOLD} for n in range(60)}
     tasks = refit._read_tasks(board, project, document, list(gold))
 
-    for task_id, task in tasks.items():
+    for task_id, found in tasks.items():
         checks, checked = refit.gold_checks(
-            board, project, kind, document, {task_id: task}, gold, {}
+            board, project, kind, document, {task_id: found}, gold, {}
         )  # fmt: skip
         assert checked == 1 and checks
         expected = int(task_id[1:]) % 3 != 2  # a paraphrase is right, another number is not
