@@ -217,6 +217,10 @@ def check(rows: Sequence[Mapping[str, Any]]) -> None:
     low, high = int(POLICY["redundancy"]), int(POLICY["max_redundancy"])
     for row in rows:
         where = f"bench/quality.py: {row['scenario']}"
+        for method, parts in row["calibration"].items():
+            for part, figures in parts.items():
+                for name, value in figures.items():
+                    require(0.0 <= value <= 1.0, where, f"{method}, {part}: {name} = {value}")
         for table, scores in row["tables"].items():
             for method, s in scores.items():
                 for name in ("accuracy", "escalated", "accepted_accuracy", "ece", "accepted_ece"):

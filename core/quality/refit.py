@@ -21,7 +21,8 @@ tasks with the answers volunteers gave them, and:
    calibration and what the refit did (the ``quality`` field of the project hash, shown in the
    project's API view);
 4. **provisional answers**: gives each task of its window still waiting for a reviewer the
-   label of its Dawid-Skene posterior (:mod:`core.quality.provisional`).
+   label of its Dawid-Skene posterior, at that posterior calibrated by step 2's fit
+   (:mod:`core.quality.provisional`).
 
 Decisions stay online: a task is decided with the estimates of its moment, and the refit never
 touches a task, a result or a recorded decision: it writes reputations, the ``quality`` field
@@ -423,7 +424,8 @@ def _replace_provisional(
     """The refit's guess in place of the provisional answer of each task of its window still
     waiting for a reviewer (:mod:`core.quality.provisional`); how many were replaced.
 
-    The label the posterior puts first, at that posterior. When it is the label the task
+    The label the posterior puts first, at that posterior through ``calibration`` (the
+    refit's fit, as the aggregation's confidence goes through it). When it is the label the task
     already shows, the answer keeps its other fields (a moderation's reasons)."""
     pk = board.keys.project(project_id)
     held = task_ids[: len(posteriors)]
