@@ -22,7 +22,6 @@ from typing import Any
 
 import pytest
 
-from core.board.runner import BoardPolicy
 from core.ids import new_volunteer_id
 from core.quality import refit
 from core.quality.aggregation import parse_task, weigh
@@ -35,32 +34,15 @@ from task_types import Verdict
 from task_types import get as get_task_type
 from task_types.reliability import NEUTRAL, Reliability
 from tests.support.board import TestBoard
+from tests.support.quality import ceiling_project, store_gold_task
 
 LABELS = ["ok", "spam", "abuse"]
 PAYLOAD = {"content": "Win a prize", "labels": LABELS}
 
 
-def make_project(board: TestBoard, task_type: str = "moderation") -> tuple[str, dict[str, Any]]:
-    document: dict[str, Any] = {
-        "name": "newcomers",
-        "task_type": task_type,
-        "redundancy": 3,
-        "max_redundancy": 5,
-        "review": {"agreement": None, "spot_check_rate": 0.0},
-        "instructions": "Label it.",
-        "created_at_ms": board.clock.script_now() or 0,
-    }
-    return board.create_project(BoardPolicy(redundancy=3), document=document), document
-
-
 def store_gold(board: TestBoard, project: str, task: int, truth: str, given: Sequence[str]) -> None:
-    """A gold task as the board keeps it, with the answers volunteers gave it."""
-    pk = board.keys.project(project)
-    task_id = f"g{task:010d}"
-    board.client.hset(pk.gold, task_id, json.dumps({"answer": {"label": truth}}))
-    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
-    entries = [{"volunteer_id": new_volunteer_id(), "answer": {"label": g}} for g in given]
-    board.client.hset(pk.answers, task_id, json.dumps(entries))
+    """A gold task whose label is ``truth``, with the labels volunteers gave it."""
+    store_gold_task(board, project, task, PAYLOAD, {"label": truth}, [{"label": g} for g in given])
 
 
 def stored_newcomers(board: TestBoard, project: str) -> dict[str, Any]:
@@ -73,7 +55,7 @@ def stored_newcomers(board: TestBoard, project: str) -> dict[str, Any]:
 def test_the_refit_learns_how_right_the_project_s_newcomers_are_from_its_gold(
     board: TestBoard,
 ) -> None:
-    project, _ = make_project(board)
+    project, _ = ceiling_project(board)
     for task in range(40):  # a crowd where half the gold answers are wrong
         store_gold(board, project, task, "ok", ["ok", "spam"])
 
@@ -92,8 +74,8 @@ def test_the_refit_learns_how_right_the_project_s_newcomers_are_from_its_gold(
 
 def test_the_newcomer_prior_stays_within_its_bounds(board: TestBoard) -> None:
     low, high = NEWCOMER_BOUNDS
-    spammed, _ = make_project(board)
-    careful, _ = make_project(board)
+    spammed, _ = ceiling_project(board)
+    careful, _ = ceiling_project(board)
     for task in range(60):
         store_gold(board, spammed, task, "ok", ["spam", "abuse", "spam"])
         store_gold(board, careful, task, "ok", ["ok", "ok", "ok"])
@@ -118,7 +100,7 @@ def test_reprior_moves_a_newcomer_to_the_project_prior_and_a_veteran_hardly() ->
 
 
 def test_a_decision_weighs_newcomers_at_the_project_prior(board: TestBoard) -> None:
-    project, document = make_project(board)
+    project, document = ceiling_project(board)
     volunteers = [new_volunteer_id() for _ in range(3)]
     context = AggregationContext(
         task={"state": "aggregating"},
@@ -175,7 +157,7 @@ def test_a_data_entry_gold_check_is_right_only_when_every_field_is() -> None:
 def test_the_nested_decisions_of_one_group_of_gold_answers_weigh_as_one_check(
     board: TestBoard,
 ) -> None:
-    project, document = make_project(board)  # 3 answers, up to 5
+    project, document = ceiling_project(board)  # 3 answers, up to 5
     store_gold(board, project, 0, "ok", ["ok", "ok", "ok"])  # agreed at 3 in any order
     store_gold(board, project, 1, "ok", ["ok", "spam", "abuse", "spam", "ok"])  # one group
     # Ten answers: two groups of five in each order.

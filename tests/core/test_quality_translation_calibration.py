@@ -11,10 +11,7 @@ On the real Redis and the real scripts where reputations and provisional answers
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from typing import Any
 
-from core.board.runner import BoardPolicy
 from core.ids import new_volunteer_id
 from core.quality import provisional, refit
 from core.quality.calibration import MIN_CHECKS, Calibration
@@ -22,7 +19,12 @@ from core.quality.project_quality import QUALITY_FIELD
 from core.quality.refit import refit_project
 from task_types import get as get_task_type
 from tests.support.board import TestBoard
-from tests.support.quality import moderation_project, store_decided
+from tests.support.quality import (
+    ceiling_project,
+    moderation_project,
+    store_decided,
+    store_gold_task,
+)
 
 PAYLOAD = {
     "source_text": "Merci de vérifier le formulaire 12 avant la réunion.",
@@ -34,37 +36,15 @@ PARAPHRASES = ["Remember to check form 12 before the meeting.", "Check form 12 b
 WRONG_NUMBER = "Please check form 13 before the meeting."
 
 
-def translation_project(board: TestBoard) -> tuple[str, dict[str, Any]]:
-    document: dict[str, Any] = {
-        "name": "calibrated translation",
-        "task_type": "translation",
-        "redundancy": 3,
-        "max_redundancy": 5,
-        "review": {"agreement": None, "spot_check_rate": 0.0},
-        "instructions": "Translate it.",
-        "created_at_ms": board.clock.script_now() or 0,
-    }
-    return board.create_project(BoardPolicy(redundancy=3), document=document), document
-
-
-def store_gold(board: TestBoard, project: str, task: int, given: Sequence[str]) -> None:
-    """A gold task (its wording ``GOLD``) as the board keeps it, with the answers given."""
-    pk = board.keys.project(project)
-    task_id = f"g{task:010d}"
-    board.client.hset(pk.gold, task_id, json.dumps({"answer": {"text": GOLD}}))
-    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
-    entries = [{"volunteer_id": new_volunteer_id(), "answer": {"text": g}} for g in given]
-    board.client.hset(pk.answers, task_id, json.dumps(entries))
-
-
 def test_translation_gold_checks_judge_meaning_and_calibrate_the_confidence(
     board: TestBoard,
 ) -> None:
-    project, document = translation_project(board)
+    project, document = ceiling_project(board, "translation")
     # Three volunteers agree on each gold task: on a paraphrase of the gold wording for two
     # thirds of them, on a wording with another number for the rest.
     for n in range(60):
-        store_gold(board, project, n, [WRONG_NUMBER if n % 3 == 2 else PARAPHRASES[n % 2]] * 3)
+        written = WRONG_NUMBER if n % 3 == 2 else PARAPHRASES[n % 2]
+        store_gold_task(board, project, n, PAYLOAD, {"text": GOLD}, [{"text": written}] * 3)
     kind = get_task_type("translation")
     pk = board.keys.project(project)
     gold = {f"g{n:010d}": {"text": GOLD} for n in range(60)}

@@ -5,7 +5,8 @@ written as decided (payload, answers, a recorded decision)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from core.board.runner import BoardPolicy, Claimed
 from core.ids import new_volunteer_id
@@ -28,6 +29,39 @@ def moderation_project(board: TestBoard, agreement: float | None = None) -> str:
         "created_at_ms": board.clock.script_now() or 0,
     }
     return board.create_project(BoardPolicy(redundancy=3), document=document)
+
+
+def ceiling_project(board: TestBoard, task_type: str = "moderation") -> tuple[str, dict[str, Any]]:
+    """A project of ``task_type`` asking 3 answers, one more at a time up to 5; no spot checks.
+    Its id and its document."""
+    document: dict[str, Any] = {
+        "name": "quality",
+        "task_type": task_type,
+        "redundancy": 3,
+        "max_redundancy": 5,
+        "review": {"agreement": None, "spot_check_rate": 0.0},
+        "instructions": "Answer it.",
+        "created_at_ms": board.clock.script_now() or 0,
+    }
+    return board.create_project(BoardPolicy(redundancy=3), document=document), document
+
+
+def store_gold_task(
+    board: TestBoard,
+    project: str,
+    task: int,
+    payload: Mapping[str, Any],
+    truth: Mapping[str, Any],
+    given: Sequence[Mapping[str, Any]],
+) -> None:
+    """A gold task as the board keeps it (its answer ``truth``), with the answers new
+    volunteers gave it."""
+    pk = board.keys.project(project)
+    task_id = f"g{task:010d}"
+    board.client.hset(pk.gold, task_id, json.dumps({"answer": truth}))
+    board.client.hset(pk.payloads, task_id, json.dumps(payload))
+    entries = [{"volunteer_id": new_volunteer_id(), "answer": answer} for answer in given]
+    board.client.hset(pk.answers, task_id, json.dumps(entries))
 
 
 def answer_and_aggregate(
