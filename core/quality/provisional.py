@@ -8,11 +8,12 @@ project's ``provisional`` hash:
 - when it is sent to review, the aggregation's best guess, with the confidence it was refused
   at (``by: "aggregation"``; written by ``record_decision.lua`` in the step that records the
   decision, so a crash cannot leave one without the other);
-- after each refit of a label type (:mod:`core.quality.refit`), the refit's guess: the label
-  the Dawid-Skene posterior over the project's recent answers puts first, and that posterior
-  (``by: "refit"``). A task sent to review early, before anyone's record meant much, is judged
-  again on everything the project saw since. The refit replaces only entries still there
-  (``replace_provisional.lua``).
+- after each refit (:mod:`core.quality.refit`), the refit's guess (``by: "refit"``): for a
+  label type, the label the Dawid-Skene posterior over the project's recent answers puts first,
+  at that posterior calibrated; for the others (data entry, translation), the answer the type's
+  own aggregation gives with the volunteers' reliabilities as they are then. A task sent to
+  review early, before anyone's record meant much, is judged again on everything the project
+  saw since. The refit replaces only entries still there (``replace_provisional.lua``).
 
 A reviewer's decision removes the entry (``decide_review.lua``), as does the task's deletion;
 the task's API view shows it only while the task is in ``review``. A provisional answer is

@@ -22,7 +22,8 @@ tasks with the answers volunteers gave them, and:
    project's API view);
 4. **provisional answers**: gives each task of its window still waiting for a reviewer the
    label of its Dawid-Skene posterior, at that posterior calibrated by step 2's fit
-   (:mod:`core.quality.provisional`).
+   (:mod:`core.quality.provisional`); for a type without labels, the answer its own
+   aggregation gives with the volunteers' reliabilities of now, calibrated the same way.
 
 Decisions stay online: a task is decided with the estimates of its moment, and the refit never
 touches a task, a result or a recorded decision: it writes reputations, the ``quality`` field
@@ -115,6 +116,8 @@ NEWCOMER_PRIOR_ANSWERS = 20.0
 #: say), never above a reliable volunteer's.
 NEWCOMER_BOUNDS = (0.5, 0.9)
 _WRITE_BATCH = 500
+#: Tasks waiting for review whose authors' reliabilities one pipeline reads.
+_REJUDGE_BATCH = 100
 _DAY_MS = 24 * 3600 * 1000
 
 
@@ -203,13 +206,17 @@ def refit_project(
         board, project_id, kind, document, gold_tasks, gold, prior, newcomers
     )
     calibration = fit_calibration(checks, checked)
+    policy: Mapping[str, Any] = document.get("review") or {}
+    explicit = policy.get("agreement")
     if fitted is not None:
         # The refit's guesses carry a calibrated confidence, as the aggregation's do.
         guessed = _replace_provisional(
             board, project_id, refit_id, labels, list(tasks), fitted.posteriors, calibration
         )
-    policy: Mapping[str, Any] = document.get("review") or {}
-    explicit = policy.get("agreement")
+    elif not labels:
+        guessed = _rejudge_provisional(
+            board, project_id, refit_id, kind, tasks, calibration, newcomers, explicit
+        )
     newest = list(decided.values())[:SHARE_WINDOW]
     choice = choose_threshold(
         [RecentDecision(member.confidence, member.answers) for member in newest],
@@ -446,6 +453,57 @@ def _replace_provisional(
         )
         confidence = min(1.0, max(0.0, calibration(posterior[best])))
         guesses[task_id] = provisional.encode(answer, confidence, "refit", refit_id)
+    return board.run(provisional.replacements(pk, guesses)) if guesses else 0
+
+
+def _rejudge_provisional(
+    board: Board,
+    project_id: str,
+    refit_id: str,
+    kind: AnyType,
+    tasks: Mapping[str, _Task],
+    calibration: Calibration,
+    newcomers: float | None,
+    threshold: float | None,
+) -> int:
+    """For a type without labels (data entry, translation), which has no EM: each task of the
+    window still waiting for a reviewer decided again by the type's own aggregation, with its
+    volunteers' reliabilities as they are now (their agreement on that very task left out, as
+    when it was decided), at that confidence through ``calibration``; how many were replaced.
+
+    A task sent to review among a project's first, when nobody had a record, was weighed with
+    everyone at the prior: on the benchmark's data entry at three answers a task, half of the
+    tasks Wawa (batch, with the whole run's skills) got right and Ruche's first guess did not
+    were among the first hundred."""
+    pk = board.keys.project(project_id)
+    held = list(tasks)
+    if not held:
+        return 0
+    stored = board.run(
+        Commands([("HMGET", pk.provisional, *held)], lambda r: [provisional.parse(v) for v in r[0]])
+    )
+    waiting = [task_id for task_id, current in zip(held, stored, strict=True) if current]
+    ops = ReputationOps(board.keys, board.clock)
+    guesses: dict[str, str] = {}
+    for start in range(0, len(waiting), _REJUDGE_BATCH):
+        chunk = waiting[start : start + _REJUDGE_BATCH]
+        known = {t: [v for v in tasks[t].volunteers if VOLUNTEER_ID.match(v)] for t in chunk}
+        reads = {t: ops.reliabilities(project_id, kind.name, known[t], deciding=t) for t in chunk}
+        calls = [call for read in reads.values() for call in read.calls]
+        replies = board.run(Batch(calls, list)) if calls else []
+        at = 0
+        for task_id in chunk:
+            read, task = reads[task_id], tasks[task_id]
+            found = dict(
+                zip(known[task_id], read.combine(replies[at : at + len(read.calls)]), strict=True)
+            )
+            at += len(read.calls)
+            reliabilities = [reprior(found.get(v, NEUTRAL), newcomers) for v in task.volunteers]
+            verdict = kind.aggregate(task.payload, task.answers, reliabilities, threshold=threshold)
+            if verdict.answer is None:
+                continue
+            confidence = min(1.0, max(0.0, calibration(verdict.confidence)))
+            guesses[task_id] = provisional.encode(verdict.answer, confidence, "refit", refit_id)
     return board.run(provisional.replacements(pk, guesses)) if guesses else 0
 
 

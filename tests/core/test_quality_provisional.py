@@ -1,9 +1,11 @@
 """Provisional answers (core.quality.provisional) on the real Redis and the real scripts: a task
-sent to review shows the aggregation's best guess, each refit judges it again, a reviewer's
+sent to review shows the aggregation's best guess, each refit judges it again (label types by
+their Dawid-Skene posterior, others by their own aggregation), a reviewer's
 decision or the task's deletion removes it, and a refit never brings one back (issue 15)."""
 
 from __future__ import annotations
 
+import json
 import threading
 
 from core.board.runner import NewTask, ReviewClaimed, ReviewDecision
@@ -11,13 +13,17 @@ from core.ids import new_volunteer_id
 from core.privacy.projects import task_deletion
 from core.quality import provisional
 from core.quality.aggregation import Outcome, aggregate_task
-from core.quality.project_quality import parse_recent
+from core.quality.project_quality import parse_recent, record_decision
 from core.quality.refit import refit_project
+from core.quality.reputation import Update, apply_updates
+from core.quality.reputation_model import Source, evidence_deltas
+from task_types.reliability import Evidence
 from tests.support.board import TestBoard
 from tests.support.quality import (
     LABELS,
     PAYLOAD,
     answer_and_aggregate,
+    ceiling_project,
     moderation_project,
     store_decided,
 )
@@ -148,3 +154,62 @@ def test_deleting_a_task_removes_its_provisional_answer(board: TestBoard) -> Non
     board.run(task_deletion(board.keys, project, task_id))
 
     assert stored(board, project, task_id) is None
+
+
+FORM = {"document": {"text": "donation slip"}, "fields": [{"name": "name", "type": "string"}]}
+
+
+def store_entered(
+    board: TestBoard, project: str, task: int, readings: list[tuple[str, str]], guess: str = ""
+) -> str:
+    """A data-entry task decided (sent to review when ``guess`` is given), as the board keeps
+    it."""
+    pk = board.keys.project(project)
+    task_id = f"t{task:010d}"
+    entries = [{"volunteer_id": v, "answer": {"values": {"name": name}}} for v, name in readings]
+    board.client.hset(pk.payloads, task_id, json.dumps(FORM))
+    board.client.hset(pk.answers, task_id, json.dumps(entries))
+    recording = record_decision(
+        pk, board.clock, task_id, len(readings), 0.4, provisional=guess, reviewed=bool(guess)
+    )
+    board.run(recording)
+    return task_id
+
+
+def field_record(board: TestBoard, project: str, volunteer: str, right: float, n: int) -> None:
+    """``n`` gold readings of the name field, right with probability ``right``."""
+    evidence = Evidence(right=right, fields={"name": right})
+    deltas = tuple(evidence_deltas("data_entry", project, evidence, Source.GOLD))
+    for k in range(n):
+        apply_updates(board, {volunteer: Update(f"gold:{project}:{volunteer}:{k}", deltas)})
+
+
+def test_the_refit_judges_a_data_entry_task_waiting_for_review_again(board: TestBoard) -> None:
+    """Three readings nobody shared, sent to review while nobody had a record; the guess was
+    the careless volunteer's. The refit, with the record each has built since, shows the
+    careful one's (data entry has no EM: its own aggregation, with today's reliabilities)."""
+    project, _ = ceiling_project(board, "data_entry")
+    careful, careless, stranger = (new_volunteer_id() for _ in range(3))
+    early = provisional.encode({"values": {"name": "Fatou Ba"}}, 0.34, "aggregation")
+    waiting = store_entered(
+        board,
+        project,
+        0,
+        [(careless, "Fatou Ba"), (careful, "Awa Sow"), (stranger, "Jean Dupont")],
+        guess=early,
+    )
+    accepted = store_entered(board, project, 1, [(careful, "Ami Fall"), (careless, "Ami Fall")])
+    field_record(board, project, careful, 1.0, 30)
+    field_record(board, project, careless, 0.0, 30)
+
+    done = refit_project(board, project, "r1")
+
+    assert done is not None
+    shown = stored(board, project, waiting)
+    assert shown is not None and (shown.by, shown.refit_id) == ("refit", "r1")
+    assert shown.answer == {"values": {"name": "Awa Sow"}}
+    assert shown.confidence > 0.5
+    # Only the task waiting for a reviewer; a redelivered refit writes the same.
+    assert stored(board, project, accepted) is None
+    refit_project(board, project, "r1")
+    assert stored(board, project, waiting) == shown
