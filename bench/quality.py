@@ -68,7 +68,7 @@ from quality_batch import (
     pairs_error,
     score,
 )
-from quality_crowds import MIXES, Kind, crowd, kinds, pick_queue
+from quality_crowds import MIXES, Kind, Worker, crowd, kinds, pick_queue
 from quality_ruche import GOLD, Replay, replay
 from sanity import require, require_finite
 
@@ -78,6 +78,7 @@ from core.quality.reputation_model import DEFAULT_HALF_LIFE_DAYS
 from core.redis.keys import Keys
 from core.redis.server import RedisServer
 from task_types import get as get_task_type
+from task_types.reliability import Reliability
 
 SEED = 1
 CROWD_SIZE = 40
@@ -137,7 +138,7 @@ def simulate(
     replay_seed = rng.random()
     tables: dict[str, dict[str, Scores]] = {}
     used: dict[str, tuple[float, float]] = {}
-    first_guess = 0.0
+    first_guess = reachable = known = 0.0
     refits: dict[str, tuple[int, float]] = {}
     calibrated: dict[str, Judged] = {}
     for table, reviewers in (("no reviewer", False), ("same reviewers", True)):
@@ -162,6 +163,11 @@ def simulate(
             }
             firsts = zip(tasks, ruche.first_guesses, strict=True)
             first_guess = sum(kind.correct(task, guess) for task, guess in firsts) / n
+            asked = zip(tasks, queues, ruche.used, strict=True)
+            reachable = known = 0.0
+            for task, queue, taken in asked:
+                reachable += some_answer_right(kind, task, [a for _, a in queue[:taken]]) / n
+                known += known_accuracies_right(kind, task, queue[:taken]) / n
         used[table] = (sum(ruche.used) / n, len(ruche.gold) / n)
         refits[table] = (ruche.refits, ruche.threshold or threshold)
     return {
@@ -169,6 +175,8 @@ def simulate(
         "answers": {t: {"per_task": a, "gold_per_task": g} for t, (a, g) in used.items()},
         "refits": {t: {"count": c, "threshold": h} for t, (c, h) in refits.items()},
         "first_guess_accuracy": first_guess,
+        "reachable": reachable,
+        "known_accuracies": known,
         "judged": calibrated,
     }
 
@@ -221,6 +229,8 @@ def check(rows: Sequence[Mapping[str, Any]]) -> None:
             for part, figures in parts.items():
                 for name, value in figures.items():
                     require(0.0 <= value <= 1.0, where, f"{method}, {part}: {name} = {value}")
+        for name in ("reachable", "known_accuracies"):
+            require(0.0 <= row[name] <= 1.0, where, f"{name} = {row[name]}")
         for table, scores in row["tables"].items():
             for method, s in scores.items():
                 for name in ("accuracy", "escalated", "accepted_accuracy", "ece", "accepted_ece"):
@@ -256,18 +266,64 @@ def report(rows: Sequence[Mapping[str, Any]], table: str) -> str:
     return "\n".join(lines)
 
 
+def some_answer_right(kind: Kind, task: Any, answers: Sequence[Mapping[str, Any]]) -> bool:
+    """Whether every unit of the task (every field of a record) got at least one right answer
+    among ``answers``: a method that chooses among the answers given can do no better."""
+    given = [kind.units(task, answer) for answer in answers]
+    return all(
+        any(units.get(unit) in right for units in given)
+        for unit, right in kind.right_units(task).items()
+    )
+
+
+def known_accuracies_right(
+    kind: Kind, task: Any, pairs: Sequence[tuple[Worker, Mapping[str, Any]]]
+) -> bool:
+    """Whether the task type's own aggregation decides the task right from the same answers
+    when it knows each volunteer's true accuracy at that moment of the run, and the class
+    base rates: what Ruche would reach with perfect estimates. One who answers without looking
+    counts at chance (a random answer's chance of being right), so says nothing; an adversary
+    at 0. A reference, not a method: the simulation's truth is in it."""
+    task_type = get_task_type(kind.name)
+    payload = task_type.parse_payload(task.payload)
+    answers = [task_type.normalise(payload, task_type.parse_answer(payload, a)) for _, a in pairs]
+    chance = len(task.right) / len(task.options) if task.right else 0.0
+    if task.options and not task.right:
+        chance = 1.0 / len(task.options)
+    reliabilities = [
+        Reliability(
+            accuracy=0.0 if worker.profile == "adversary" else worker.accuracy or chance,
+            evidence=1e6,
+        )
+        for worker, _ in pairs
+    ]
+    base_rates = getattr(kind, "base_rates", None)
+    if base_rates:
+        labels = task.payload["labels"]
+        prior = dict(zip(labels, [1e3 * rate for rate in base_rates], strict=True))
+        task_type = task_type.with_prior(prior)
+    verdict = task_type.aggregate(payload, answers, reliabilities)
+    return verdict.answer is not None and kind.correct(task, verdict.answer)
+
+
 def first_guesses(rows: Sequence[Mapping[str, Any]]) -> str:
     """Ruche's accuracy with no reviewer, had the tasks waiting for one been counted at the
-    aggregation's guess (before any refit judged them again), next to the table's."""
+    aggregation's guess (before any refit judged them again), next to the table's; and the
+    share of tasks whose answers held a right one on every unit (the ceiling of choosing)."""
     lines = [
         "\nRuche, no reviewer, a task sent to review counted at its provisional answer at the "
-        "end (the table) or at the aggregation's first guess:",
-        "| crowd | provisional (table) | first guess |",
-        "| --- | --- | --- |",
+        "end (the table) or at the aggregation's first guess; the same answers decided with "
+        "each volunteer's true accuracy (known accuracies); and the tasks whose answers held "
+        "a right one on every field (no method choosing among them does better):",
+        "| crowd | provisional (table) | first guess | known accuracies | some answer right |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for row in rows:
         shown = row["tables"]["no reviewer"]["Ruche"]["accuracy"]
-        lines.append(f"| {row['scenario']} | {shown:.3f} | {row['first_guess_accuracy']:.3f} |")
+        lines.append(
+            f"| {row['scenario']} | {shown:.3f} | {row['first_guess_accuracy']:.3f} "
+            f"| {row['known_accuracies']:.3f} | {row['reachable']:.3f} |"
+        )
     return "\n".join(lines)
 
 
