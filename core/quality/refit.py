@@ -215,8 +215,9 @@ def refit_project(
         )
     elif not labels:
         guessed = _rejudge_provisional(
-            board, project_id, refit_id, kind, tasks, calibration, newcomers, explicit
-        )
+            board, project_id, refit_id, kind, tasks, calibration, newcomers, explicit,
+            deadline=started + max_seconds,
+        )  # fmt: skip
     newest = list(decided.values())[:SHARE_WINDOW]
     choice = choose_threshold(
         [RecentDecision(member.confidence, member.answers) for member in newest],
@@ -465,11 +466,14 @@ def _rejudge_provisional(
     calibration: Calibration,
     newcomers: float | None,
     threshold: float | None,
+    *,
+    deadline: float,
 ) -> int:
     """For a type without labels (data entry, translation), which has no EM: each task of the
     window still waiting for a reviewer decided again by the type's own aggregation, with its
     volunteers' reliabilities as they are now (their agreement on that very task left out, as
     when it was decided), at that confidence through ``calibration``; how many were replaced.
+    Past ``deadline`` (monotonic seconds) the tasks not reached keep the guess they had.
 
     A task sent to review among a project's first, when nobody had a record, was weighed with
     everyone at the prior: on the benchmark's data entry at three answers a task, half of the
@@ -486,6 +490,8 @@ def _rejudge_provisional(
     ops = ReputationOps(board.keys, board.clock)
     guesses: dict[str, str] = {}
     for start in range(0, len(waiting), _REJUDGE_BATCH):
+        if time.monotonic() > deadline:
+            break
         chunk = waiting[start : start + _REJUDGE_BATCH]
         known = {t: [v for v in tasks[t].volunteers if VOLUNTEER_ID.match(v)] for t in chunk}
         reads = {t: ops.reliabilities(project_id, kind.name, known[t], deciding=t) for t in chunk}

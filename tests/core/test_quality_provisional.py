@@ -201,6 +201,9 @@ def test_the_refit_judges_a_data_entry_task_waiting_for_review_again(board: Test
     accepted = store_entered(board, project, 1, [(careful, "Ami Fall"), (careless, "Ami Fall")])
     field_record(board, project, careful, 1.0, 30)
     field_record(board, project, careless, 0.0, 30)
+    # Out of time before it starts: the guess stays (the refit is bounded in time).
+    refit_project(board, project, "r0", max_seconds=0.0)
+    assert stored(board, project, waiting) == provisional.parse(early)
 
     done = refit_project(board, project, "r1")
 
