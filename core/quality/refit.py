@@ -476,9 +476,9 @@ def _rejudge_provisional(
     Past ``deadline`` (monotonic seconds) the tasks not reached keep the guess they had.
 
     A task sent to review among a project's first, when nobody had a record, was weighed with
-    everyone at the prior: on the benchmark's data entry at three answers a task, half of the
-    tasks Wawa (batch, with the whole run's skills) got right and Ruche's first guess did not
-    were among the first hundred."""
+    everyone at the prior: on the benchmark's data entry at three answers a task, more than a
+    third of the tasks Wawa (batch, with the whole run's skills) got right and Ruche's first
+    guess did not were among the first hundred of 600."""
     pk = board.keys.project(project_id)
     held = list(tasks)
     if not held:

@@ -48,9 +48,10 @@ ERROR_SPREAD = {"string": 20, "email": 20, "phone": 20, "number": 10, "date": 10
 
 #: The likelihood ratio a reading one edit away from a candidate brings it: how much likelier it
 #: is to be typed when the candidate is the document's value than when it is not. On the
-#: benchmark's data entry (bench/quality.py) 2 took whole-record accuracy from 0.912 to 0.925 on
-#: the typical crowd and 0.739 to 0.752 with half the crowd poor; 3 gained a little more
-#: accuracy but overstated confidence with half the crowd poor (pooled ECE 2.3 -> 3.4 points).
+#: benchmark's data entry (bench/quality.py, seeds 1-3) 2 took whole-record accuracy from 0.912
+#: to 0.924 on the typical crowd and from 0.739 to 0.753 with half the crowd poor. 3, tried in a
+#: form that also raised the typed readings' mass, gained a point more on the typical crowd but
+#: overstated the half-poor crowd's confidence (pooled ECE 3.4 points, against 2.4 at 2).
 NEAR_SUPPORT = 2.0
 
 
