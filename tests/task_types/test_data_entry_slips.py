@@ -8,13 +8,15 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from task_types.data_entry import TASK_TYPE as DATA_ENTRY
 from task_types.data_entry import DataEntryAnswer
 from task_types.data_entry.normalise import read_value
-from task_types.data_entry.posterior import field_posterior, one_slip_apart
+from task_types.data_entry.posterior import error_spread, field_posterior, one_slip_apart
 from task_types.data_entry.vote import Ballot
-from task_types.reliability import Reliability
+from task_types.reliability import Reliability, log_odds, posterior_from_scores
 
 FORM = DATA_ENTRY.parse_payload(
     {
@@ -105,3 +107,43 @@ def test_a_slip_does_not_outweigh_a_more_reliable_reading() -> None:
     )
     assert post.key == "awa sow"
     assert post.by_key["fatou ba"] == pytest.approx(post.by_key["fatou baa"])
+
+
+# Short names from few letters, so that readings one slip apart come up often.
+slipped_names = st.text(alphabet="abo ", min_size=2, max_size=5).filter(lambda t: t.strip() != "")
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    st.lists(
+        st.tuples(slipped_names, st.floats(min_value=0.05, max_value=0.95)), min_size=1, max_size=6
+    )
+)
+def test_slips_only_share_out_what_the_typed_readings_hold(
+    readings: list[tuple[str, float]],
+) -> None:
+    """Whatever the readings and weights: the typed readings hold together what the
+    even-errors model gives them, and where no two of them are a slip apart each gets
+    exactly what that model gives it."""
+    spec = NAME
+    found = [(read_value(spec, raw), weight) for raw, weight in readings]
+    cast = [
+        Ballot(index, weight, reading)
+        for index, (reading, weight) in enumerate(found)
+        if reading is not None
+    ]
+    if not cast:
+        return
+    post = field_posterior(spec, cast)
+    keys = sorted(post.by_key)
+    spread = max(error_spread(spec), len(keys) + 1)
+    scores = [
+        math.fsum(log_odds(b.weight, spread - 1) for b in cast if b.reading.key == key)
+        for key in keys
+    ]
+    plain = posterior_from_scores(scores, unobserved=spread - len(keys))
+    assert math.fsum(post.by_key.values()) == pytest.approx(math.fsum(plain), rel=1e-9)
+    assert 0.0 <= post.probability <= 1.0
+    assert post.probability == pytest.approx(max(post.by_key.values()))
+    if not any(one_slip_apart(spec, a, b) for a in keys for b in keys):
+        assert [post.by_key[key] for key in keys] == pytest.approx(plain, rel=1e-9)
