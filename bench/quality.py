@@ -16,7 +16,9 @@ Two tables:
    provisional answer it shows at the end of the run (``core.quality.provisional``: the last
    refit's guess, or the aggregation's), and its reputations never learn a reviewer's answer;
    a short table after it gives the accuracy at the aggregation's first guesses instead, and
-   another the ECE of the tasks accepted without a reviewer next to that of every task. For
+   two references that are not methods (the same answers decided knowing each volunteer's
+   true accuracy; the tasks with a right answer on every field among theirs), and another
+   the ECE of the tasks accepted without a reviewer next to that of every task. For
    the batch methods, "to review" is the share of tasks under the same threshold.
 2. **The same reviewers for all.** An expert settles the tasks Ruche sends to review (and
    Ruche's reputations learn from it); each batch method sends its own least confident tasks,
@@ -282,7 +284,8 @@ def known_accuracies_right(
     """Whether the task type's own aggregation decides the task right from the same answers
     when it knows each volunteer's true accuracy at that moment of the run, and the class
     base rates: what Ruche would reach with perfect estimates. One who answers without looking
-    counts at chance (a random answer's chance of being right), so says nothing; an adversary
+    counts at chance, a random answer's chance of being right (a third with three labels: their
+    label says nothing; none for a typed record: theirs is never the document's); an adversary
     at 0. A reference, not a method: the simulation's truth is in it."""
     task_type = get_task_type(kind.name)
     payload = task_type.parse_payload(task.payload)
@@ -308,8 +311,10 @@ def known_accuracies_right(
 
 def first_guesses(rows: Sequence[Mapping[str, Any]]) -> str:
     """Ruche's accuracy with no reviewer, had the tasks waiting for one been counted at the
-    aggregation's guess (before any refit judged them again), next to the table's; and the
-    share of tasks whose answers held a right one on every unit (the ceiling of choosing)."""
+    aggregation's guess (before any refit judged them again), next to the table's; and two
+    references: the same answers decided knowing every volunteer's true accuracy
+    (:func:`known_accuracies_right`), and the share of tasks whose answers held a right one on
+    every unit (:func:`some_answer_right`)."""
     lines = [
         "\nRuche, no reviewer, a task sent to review counted at its provisional answer at the "
         "end (the table) or at the aggregation's first guess; the same answers decided with "
