@@ -70,6 +70,7 @@ from core.quality.reputation_model import (
     project_field,
     reprior,
 )
+from core.redis.keys import ProjectKeys
 from core.redis.scripts import ScriptName
 from task_types import InvalidAnswer, TaskType
 from task_types import get as get_task_type
@@ -439,9 +440,7 @@ def _replace_provisional(
     held = task_ids[: len(posteriors)]
     if not held:
         return 0
-    stored = board.run(
-        Commands([("HMGET", pk.provisional, *held)], lambda r: [provisional.parse(v) for v in r[0]])
-    )
+    stored = _provisional_answers(board, pk, held)
     guesses: dict[str, str] = {}
     for task_id, posterior, current in zip(held, posteriors, stored, strict=True):
         if current is None:
@@ -455,6 +454,19 @@ def _replace_provisional(
         confidence = min(1.0, max(0.0, calibration(posterior[best])))
         guesses[task_id] = provisional.encode(answer, confidence, "refit", refit_id)
     return board.run(provisional.replacements(pk, guesses)) if guesses else 0
+
+
+def _provisional_answers(
+    board: Board, pk: ProjectKeys, task_ids: Sequence[str]
+) -> list[provisional.Provisional | None]:
+    """The provisional answers stored for ``task_ids``, in order (None: not waiting for a
+    reviewer), in one round trip."""
+    return board.run(
+        Commands(
+            [("HMGET", pk.provisional, *task_ids)],
+            lambda r: [provisional.parse(v) for v in r[0]],
+        )
+    )
 
 
 def _rejudge_provisional(
@@ -483,9 +495,7 @@ def _rejudge_provisional(
     held = list(tasks)
     if not held:
         return 0
-    stored = board.run(
-        Commands([("HMGET", pk.provisional, *held)], lambda r: [provisional.parse(v) for v in r[0]])
-    )
+    stored = _provisional_answers(board, pk, held)
     waiting = [task_id for task_id, current in zip(held, stored, strict=True) if current]
     ops = ReputationOps(board.keys, board.clock)
     guesses: dict[str, str] = {}

@@ -5,15 +5,15 @@ decision or the task's deletion removes it, and a refit never brings one back (i
 
 from __future__ import annotations
 
-import json
 import threading
+from typing import Any
 
 from core.board.runner import NewTask, ReviewClaimed, ReviewDecision
 from core.ids import new_volunteer_id
 from core.privacy.projects import task_deletion
 from core.quality import provisional
 from core.quality.aggregation import Outcome, aggregate_task
-from core.quality.project_quality import parse_recent, record_decision
+from core.quality.project_quality import parse_recent
 from core.quality.refit import refit_project
 from core.quality.reputation import Update, apply_updates
 from core.quality.reputation_model import Source, evidence_deltas
@@ -26,6 +26,7 @@ from tests.support.quality import (
     ceiling_project,
     moderation_project,
     store_decided,
+    store_decided_task,
 )
 
 
@@ -159,21 +160,9 @@ def test_deleting_a_task_removes_its_provisional_answer(board: TestBoard) -> Non
 FORM = {"document": {"text": "donation slip"}, "fields": [{"name": "name", "type": "string"}]}
 
 
-def store_entered(
-    board: TestBoard, project: str, task: int, readings: list[tuple[str, str]], guess: str = ""
-) -> str:
-    """A data-entry task decided (sent to review when ``guess`` is given), as the board keeps
-    it."""
-    pk = board.keys.project(project)
-    task_id = f"t{task:010d}"
-    entries = [{"volunteer_id": v, "answer": {"values": {"name": name}}} for v, name in readings]
-    board.client.hset(pk.payloads, task_id, json.dumps(FORM))
-    board.client.hset(pk.answers, task_id, json.dumps(entries))
-    recording = record_decision(
-        pk, board.clock, task_id, len(readings), 0.4, provisional=guess, reviewed=bool(guess)
-    )
-    board.run(recording)
-    return task_id
+def named(name: str) -> dict[str, Any]:
+    """A data-entry answer to FORM."""
+    return {"values": {"name": name}}
 
 
 def field_record(board: TestBoard, project: str, volunteer: str, right: float, n: int) -> None:
@@ -190,15 +179,23 @@ def test_the_refit_judges_a_data_entry_task_waiting_for_review_again(board: Test
     careful one's (data entry has no EM: its own aggregation, with today's reliabilities)."""
     project, _ = ceiling_project(board, "data_entry")
     careful, careless, stranger = (new_volunteer_id() for _ in range(3))
-    early = provisional.encode({"values": {"name": "Fatou Ba"}}, 0.34, "aggregation")
-    waiting = store_entered(
+    early = provisional.encode(named("Fatou Ba"), 0.34, "aggregation")
+    waiting = store_decided_task(
         board,
         project,
         0,
-        [(careless, "Fatou Ba"), (careful, "Awa Sow"), (stranger, "Jean Dupont")],
+        FORM,
+        [
+            (careless, named("Fatou Ba")),
+            (careful, named("Awa Sow")),
+            (stranger, named("Jean Dupont")),
+        ],
+        0.4,
         guess=early,
     )
-    accepted = store_entered(board, project, 1, [(careful, "Ami Fall"), (careless, "Ami Fall")])
+    accepted = store_decided_task(
+        board, project, 1, FORM, [(careful, named("Ami Fall")), (careless, named("Ami Fall"))], 0.9
+    )
     field_record(board, project, careful, 1.0, 30)
     field_record(board, project, careless, 0.0, 30)
     # Out of time before it starts: the guess stays (the refit is bounded in time).

@@ -87,15 +87,30 @@ def store_decided(
     confidence: float = 0.9,
     guess: str = "",
 ) -> str:
-    """A decided task as the board keeps it: payload, answers, a recorded decision (with a
-    provisional answer when ``guess`` is given: a task sent to review)."""
+    """A decided moderation task as the board keeps it: payload, answers, a recorded decision
+    (with a provisional answer when ``guess`` is given: a task sent to review)."""
+    answers = [(volunteer, {"label": label}) for volunteer, label in votes]
+    return store_decided_task(board, project, task, PAYLOAD, answers, confidence, guess)
+
+
+def store_decided_task(
+    board: TestBoard,
+    project: str,
+    task: int,
+    payload: Mapping[str, Any],
+    answers: Sequence[tuple[str, Mapping[str, Any]]],
+    confidence: float,
+    guess: str = "",
+) -> str:
+    """A decided task of any type as the board keeps it (``answers``: volunteer, answer);
+    sent to review, with ``guess`` as its provisional answer, when one is given."""
     pk = board.keys.project(project)
     task_id = f"t{task:010d}"
-    entries = [{"volunteer_id": v, "answer": {"label": label}} for v, label in votes]
-    board.client.hset(pk.payloads, task_id, json.dumps(PAYLOAD))
+    entries = [{"volunteer_id": volunteer, "answer": answer} for volunteer, answer in answers]
+    board.client.hset(pk.payloads, task_id, json.dumps(payload))
     board.client.hset(pk.answers, task_id, json.dumps(entries))
     recording = record_decision(
-        pk, board.clock, task_id, len(votes), confidence, provisional=guess, reviewed=bool(guess)
+        pk, board.clock, task_id, len(entries), confidence, provisional=guess, reviewed=bool(guess)
     )
     board.run(recording)
     return task_id
