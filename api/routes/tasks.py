@@ -105,7 +105,8 @@ class ProvisionalOut(BaseModel):
     confidence: float = Field(
         description=(
             "How likely it is right, from 0 to 1: the aggregation's confidence, or the refit's "
-            "posterior, each calibrated on the project's gold checks."
+            "(its posterior for a label type, the type's aggregation run again with today's "
+            "reliabilities for the others), each calibrated on the project's gold checks."
         )
     )
     by: Literal["aggregation", "refit"]

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from task_types.reliability import log_odds, posterior_from_scores
 from task_types.translation.medoid import Ranking
 
-__all__ = ["SAME_MEANING", "TRANSLATION_SPREAD", "Camps", "camps"]
+__all__ = ["SAME_MEANING", "TRANSLATION_SPREAD", "Camps", "camps", "same_meaning"]
 
 # Paraphrases of one sentence score 0.69-1.0 with our similarity and unrelated sentences
 # 0.36-0.53 (see similarity.py): 0.6 sits in the gap.
@@ -43,6 +43,14 @@ class Camps:
         return next(n for n, members in enumerate(self.members) if index in members)
 
 
+def same_meaning(alike: float, marks: frozenset[str] | None, other: frozenset[str] | None) -> bool:
+    """The one rule for two translations meaning the same: they read alike (``alike``, their
+    similarity, at least :data:`SAME_MEANING`) and write the same numbers, negation, names and
+    glossary terms (their meaning marks; None: not compared). Camps use it, and so does
+    translation's gold check."""
+    return alike >= SAME_MEANING and marks == other
+
+
 def camps(
     ranking: Ranking,
     accuracy: Mapping[int, float],
@@ -54,18 +62,14 @@ def camps(
     with another number, negation, name or glossary term is another meaning."""
     grown: list[list[int]] = []
 
-    def same_marks(head: int, index: int) -> bool:
-        return marks is None or marks.get(head) == marks.get(index)
+    def joins(head: int, index: int) -> bool:
+        alike = ranking.similarity(head, index)
+        if marks is None:
+            return same_meaning(alike, None, None)
+        return same_meaning(alike, marks.get(head), marks.get(index))
 
     for index in ranking.order:
-        home = next(
-            (
-                camp
-                for camp in grown
-                if ranking.similarity(camp[0], index) >= SAME_MEANING and same_marks(camp[0], index)
-            ),
-            None,
-        )
+        home = next((camp for camp in grown if joins(camp[0], index)), None)
         if home is None:
             grown.append([index])
         else:

@@ -19,7 +19,7 @@ from task_types.translation.filters import screen, unchanged_sentence
 from task_types.translation.meaning import meaning_marks
 from task_types.translation.medoid import Ranking, rank_candidates
 from task_types.translation.models import TranslationAnswer, TranslationPayload
-from task_types.translation.posterior import SAME_MEANING, camps
+from task_types.translation.posterior import camps, same_meaning
 from task_types.translation.similarity import count_words, similarity, similarity_key
 
 __all__ = ["DEFAULT_THRESHOLD", "TranslationType"]
@@ -249,12 +249,12 @@ class TranslationType(TaskType[TranslationPayload, TranslationAnswer]):
         self, payload: TranslationPayload, decided: TranslationAnswer, gold: TranslationAnswer
     ) -> bool:
         """Right when it means what the gold wording means, by the rule that puts two
-        volunteers' translations in one camp: they read alike (``SAME_MEANING``) and write the
+        volunteers' translations in one camp (``same_meaning``): they read alike and write the
         same numbers, negation, names and glossary terms. A gold answer is one wording among
         the right ones: an exact score would call every paraphrase of it wrong."""
         alike = similarity(similarity_key(decided.text), similarity_key(gold.text))
-        same = meaning_marks(payload, decided.text) == meaning_marks(payload, gold.text)
-        return alike >= SAME_MEANING - THRESHOLD_TOLERANCE and same
+        marks = meaning_marks(payload, decided.text), meaning_marks(payload, gold.text)
+        return same_meaning(alike, *marks)
 
     def score(
         self, payload: TranslationPayload, answer: TranslationAnswer, gold: TranslationAnswer
