@@ -28,7 +28,7 @@ from standardwebhooks import Webhook
 
 from core.redis.keys import Keys
 from core.redis.server import free_port
-from tests.support.cluster_flow import Api, Crowd, start_api
+from tests.support.cluster_flow import Api, Crowd, start_api, unresolved_tasks
 from tests.support.crash_run import Fleet, WebhookReceiver, payload
 from tests.support.live_ruche import ADMIN_TOKEN, bearer
 from tests.support.processes import wait_until
@@ -174,7 +174,17 @@ def test_the_flow_survives_a_master_killed_mid_run(
         try:
             wait_until(settled, "every task resolved", SETTLE_TIMEOUT_S, poll=0.5)
         except AssertionError as timed_out:
-            raise AssertionError(f"{timed_out}; counts by project: {counts}") from None
+            client = redis_cluster.client()
+            try:
+                stuck = {
+                    project_id: unresolved_tasks(client, keys.project(project_id))
+                    for project_id in projects.values()
+                }
+            finally:
+                client.close()
+            raise AssertionError(
+                f"{timed_out}; counts by project: {counts}; unresolved: {stuck}"
+            ) from None
         crowd.join()
         crowd.check()
         redis_cluster.wait_healthy()

@@ -9,6 +9,7 @@ above all, is an error that fails the run.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -20,12 +21,13 @@ from typing import Any
 
 import httpx
 
+from core.redis.keys import ProjectKeys
 from tests.support.crash_run import number_of, volunteer_answer
 from tests.support.limits import clean_env
 from tests.support.processes import wait_until
 from tests.support.threads import ThreadCrew
 
-__all__ = ["Api", "Crowd", "start_api"]
+__all__ = ["Api", "Crowd", "start_api", "unresolved_tasks"]
 
 POLL_S = 0.1
 START_TIMEOUT_S = 90.0
@@ -69,6 +71,38 @@ def start_api(port: int, env: dict[str, str], log: Path) -> Api:
 
     wait_until(ready, f"the API on port {port}", START_TIMEOUT_S, poll=0.1)
     return api
+
+
+def unresolved_tasks(client: Any, project: ProjectKeys) -> list[dict[str, Any]]:
+    """Each task of the project not resolved yet, as Redis holds it: its record, whether it is
+    in the ready and unclaimed sets, and its leases (state, seconds left): what a timed-out
+    flow shows, so that a stuck task says why it is stuck."""
+    now_ms = int(time.time() * 1000)
+    leases: dict[str, list[dict[str, Any]]] = {}
+    for assignment_id, raw in client.hgetall(project.assignments).items():
+        record = json.loads(raw)
+        leases.setdefault(record["task"], []).append(
+            {
+                "id": assignment_id,
+                "state": record["state"],
+                "seconds_left": (int(record["expires"]) - now_ms) / 1000,
+            }
+        )
+    stuck = []
+    for task_id, raw in client.hgetall(project.tasks).items():
+        record = json.loads(raw)
+        if record.get("state") == "resolved":
+            continue
+        stuck.append(
+            {
+                "task": task_id,
+                "record": record,
+                "ready": client.zscore(project.ready, task_id) is not None,
+                "unclaimed": client.zscore(project.unclaimed, task_id) is not None,
+                "leases": leases.get(task_id, []),
+            }
+        )
+    return stuck
 
 
 @dataclass
