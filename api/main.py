@@ -117,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await changes.aclose()
+            await app.state.claims.aclose()  # hand-backs still pending: their leases expire
             await web.mailer.drain()  # the mails the pages are still sending
             await mux.aclose()
             await client.aclose()

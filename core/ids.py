@@ -88,6 +88,11 @@ class AssignmentRef:
     task_id: str
     assignment_id: str
 
+    @property
+    def token(self) -> str:
+        """The random part (:func:`new_token_part`), the claim's own."""
+        return self.assignment_id.rsplit(".", 1)[1]
+
 
 def parse_assignment_id(assignment_id: str) -> AssignmentRef:
     match = _ASSIGNMENT_ID.match(assignment_id)

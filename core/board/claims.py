@@ -21,7 +21,9 @@ reported as failed: a claim whose reservation failed hands its lease back before
 error; a claim that failed drops its reservation; a reservation that could not be confirmed
 keeps the slot until it lapses (the lease stands: it was taken, and is answered); a submit or
 release whose slot could not be given back is answered as done, the slot freeing itself at the
-lease's expiry.
+lease's expiry. A claim that failed on the project's side may still have taken its lease (the
+reply lost, not the write): that lease is handed back in the background once Redis answers
+(:mod:`core.board.hand_backs`), and so is one whose immediate hand-back failed.
 
 What a claim showed its volunteer (task type and payload, never a gold task's) is remembered in
 this process (:class:`Shown`), so that the submit that usually follows validates the answer
@@ -59,6 +61,7 @@ import structlog
 
 from core import ids
 from core.board.answers import score_gold, validate_answer
+from core.board.hand_backs import HandBacks
 from core.board.matching import (
     MAX_PROJECTS_TRIED,
     Matcher,
@@ -88,6 +91,8 @@ log = structlog.get_logger(__name__)
 OVER_THE_CAP = "over_the_cap"
 #: The reason of a lease handed back because the claim was decided on a profile changed since.
 PROFILE_CHANGED = "profile_changed"
+#: The reason of a lease handed back because its claim's reply was lost (core.board.hand_backs).
+REPLY_LOST = "reply_lost"
 #: Projects a claim looks at, at most, when the best :data:`MAX_PROJECTS_TRIED` had nothing for
 #: the volunteer (checked in one round trip; see ``Claims._claim_further``).
 MAX_PROJECTS_LOOKED_AT = 48
@@ -202,6 +207,10 @@ class Claims:
         self.catalogue = catalogue or ProjectCatalogue(client, keys, board, ttl_seconds=0.0)
         self.matcher = Matcher(board, keys, self.catalogue)
         self.shown: Recent[str, Shown] = Recent(SHOWN_TTL_SECONDS, SHOWN_MAX_ENTRIES)
+        self.hand_backs = HandBacks(board)
+
+    async def aclose(self) -> None:
+        await self.hand_backs.aclose()
 
     async def claim(
         self,
@@ -231,8 +240,17 @@ class Claims:
         reserve = self.ops.reserve_slot(
             volunteer.id, reservation, live_cap, RESERVATION_HOLD_MS, profile_rev
         )
-        pair = await self.board.run_pair(reserve, self.ops.claim(best.id, volunteer.id))
+        token = ids.new_token_part()
+        try:
+            pair = await self.board.run_pair(
+                reserve, self.ops.claim(best.id, volunteer.id, token=token)
+            )
+        except REDIS_FAILURES:  # the round trip failed as a whole (one node, one connection)
+            self._hand_back_lost(best.id, volunteer.id, token)
+            raise
         reserved, first = pair
+        if isinstance(first, RedisFailure):
+            self._hand_back_lost(best.id, volunteer.id, token)
         if isinstance(reserved, RucheError | RedisFailure):
             if isinstance(first, Claimed):  # refused (the cap) or failed: no lease kept
                 stale = isinstance(reserved, ProfileChanged)
@@ -290,8 +308,18 @@ class Claims:
             await self.board.run(
                 self.ops.release(lease.assignment_id, volunteer_id, reason, unseen=True)
             )
-        except REDIS_FAILURES as failed:  # it expires with its lease
+        except REDIS_FAILURES as failed:  # tried again in the background
             log.warning("claim.hand_back_failed", error_type=type(failed).__name__)
+            token = ids.parse_assignment_id(lease.assignment_id).token
+            self._hand_back_lost(lease.project_id, volunteer_id, token, reason)
+
+    def _hand_back_lost(
+        self, project_id: str, volunteer_id: str, token: str, reason: str = REPLY_LOST
+    ) -> None:
+        """A claim sent with ``token`` failed on its way (its lease, if it took one, is one
+        its volunteer never saw): handed back in the background (:mod:`core.board.hand_backs`)."""
+        undo = self.ops.release_lost_claim(project_id, volunteer_id, token, reason)
+        self.hand_backs.later(undo, event="claim.lost_lease", project_id=project_id)
 
     async def _claim_further(
         self,
@@ -320,10 +348,14 @@ class Claims:
         self, cards: Sequence[ProjectCard], volunteer_id: str
     ) -> tuple[ProjectCard, Claimed] | None:
         for card in cards:
+            token = ids.new_token_part()
             try:
-                outcome = await self.board.run(self.ops.claim(card.id, volunteer_id))
+                outcome = await self.board.run(self.ops.claim(card.id, volunteer_id, token=token))
             except ProjectNotFound:
                 continue  # deleted since the index was read
+            except REDIS_FAILURES:
+                self._hand_back_lost(card.id, volunteer_id, token)
+                raise
             if isinstance(outcome, Claimed):
                 return card, outcome
         return None

@@ -231,10 +231,13 @@ class BoardOps(SlotOps, ReviewOps):
         volunteer_id: str,
         *,
         draws: tuple[float, float] | None = None,
+        token: str | None = None,
     ) -> ScriptCall[Claimed | NothingToClaim]:
         """Lease the volunteer a slot of the project's best task for them. ``draws``: two
         uniform numbers in [0, 1) deciding whether a gold task is served and which (random
-        unless given: tests pass them)."""
+        unless given: tests pass them). ``token``: the random part of the assignment id
+        (:func:`core.ids.new_token_part`; new unless given), by which a claim whose reply was
+        lost finds its lease again (:meth:`release_lost_claim`)."""
         pk = self.project_keys(project_id)
         gold_draw, pool_draw = draws if draws is not None else (_draw(), _draw())
         ids.validate_volunteer_id(volunteer_id)
@@ -258,7 +261,7 @@ class BoardOps(SlotOps, ReviewOps):
             pk.unclaimed,
         ]  # fmt: skip
         args: list[str | int] = [
-            self.clock.script_now(), volunteer_id, project_id, ids.new_token_part(),
+            self.clock.script_now(), volunteer_id, project_id, token or ids.new_token_part(),
             self.claim_scan_limit, repr(gold_draw), repr(pool_draw),
         ]  # fmt: skip
         return ScriptCall(ScriptName.CLAIM, keys, args, parse)
@@ -306,6 +309,27 @@ class BoardOps(SlotOps, ReviewOps):
             self.clock.script_now(), assignment_id, volunteer_id, reason, int(unseen),
         ]  # fmt: skip
         return ScriptCall(ScriptName.RELEASE, keys, args, ignore_reply)
+
+    def release_lost_claim(
+        self, project_id: str, volunteer_id: str, token: str, reason: str
+    ) -> ScriptCall[str | None]:
+        """Give back the lease a claim sent with ``token`` took, if it took one: its reply was
+        lost, so its volunteer never saw the task (release.lua looks for it among the tasks they
+        claimed). The assignment id released, or None when the claim took nothing (or its
+        lease is no longer live)."""
+        pk = self.project_keys(project_id)
+        keys = [
+            pk.project, pk.tasks, pk.ready, pk.assignments, pk.leases, pk.events,
+            pk.touched(ids.validate_volunteer_id(volunteer_id)),
+        ]  # fmt: skip
+        args: list[str | int] = [
+            self.clock.script_now(), "", volunteer_id, reason, 1, project_id, token,
+        ]  # fmt: skip
+
+        def parse(reply: Sequence[Any]) -> str | None:
+            return text(reply[1]) if text(reply[0]) == "ok" else None
+
+        return ScriptCall(ScriptName.RELEASE, keys, args, parse)
 
     def submit(
         self,

@@ -13,20 +13,39 @@
 -- ARGV[4] reason (free text, bounded by the caller)
 -- ARGV[5] '1': the volunteer never saw the task (a claim handed back by the API itself, e.g.
 --         over their live-assignment cap), so it may be served to them again; '0' otherwise
+-- ARGV[6] ARGV[7] (only when ARGV[2] is ''): the project id and the token a claim of this
+--         volunteer was sent with whose reply was lost (a connection cut after Redis ran it, a
+--         master dying): the lease it took, if any, is looked for among the tasks the volunteer
+--         claimed (KEYS[7]; assignment ids are "<project>.<task>.<token>"). A rare path, so the
+--         scan of that set is fine; nothing found is 'no_assignment'
 --
--- Reply: {'ok'}
+-- Reply: {'ok', assignment id}
 --     or {'err', 'no_assignment' | 'lease_expired' | 'lease_released' | 'lease_submitted', state}
 
 local now = now_ms(ARGV[1])
-local rec, refusal = live_assignment(KEYS[4], ARGV[2], ARGV[3], now)
+local assignment_id = ARGV[2]
+if assignment_id == '' then
+  assignment_id = nil
+  for _, task_id in ipairs(redis.call('SMEMBERS', KEYS[7])) do
+    local candidate = ARGV[6] .. '.' .. task_id .. '.' .. ARGV[7]
+    if redis.call('HEXISTS', KEYS[4], candidate) == 1 then
+      assignment_id = candidate
+      break
+    end
+  end
+  if not assignment_id then
+    return {'err', 'no_assignment', ''}
+  end
+end
+local rec, refusal = live_assignment(KEYS[4], assignment_id, ARGV[3], now)
 if not rec then
   return refusal
 end
 rec.state = 'released'
 rec.ended = now
 rec.reason = ARGV[4]
-redis.call('HSET', KEYS[4], ARGV[2], cjson.encode(rec))
-redis.call('ZREM', KEYS[5], ARGV[2])
+redis.call('HSET', KEYS[4], assignment_id, cjson.encode(rec))
+redis.call('ZREM', KEYS[5], assignment_id)
 if ARGV[5] == '1' then
   redis.call('SREM', KEYS[7], rec.task)
 end
@@ -37,6 +56,6 @@ task.releases = task.releases + 1
 settle_collecting_state(KEYS[1], task)
 redis.call('HSET', KEYS[2], rec.task, cjson.encode(task))
 refresh_ready(KEYS[3], rec.task, task)
-redis.call('XADD', KEYS[6], '*', 'type', 'assignment.released', 'assignment', ARGV[2],
+redis.call('XADD', KEYS[6], '*', 'type', 'assignment.released', 'assignment', assignment_id,
   'task', rec.task, 'volunteer', ARGV[3], 'reason', ARGV[4], 'at', now)
-return {'ok'}
+return {'ok', assignment_id}

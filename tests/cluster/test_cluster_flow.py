@@ -30,7 +30,7 @@ from core.redis.keys import Keys
 from core.redis.server import free_port
 from tests.support.cluster_flow import Api, Crowd, start_api, unresolved_tasks
 from tests.support.crash_run import Fleet, WebhookReceiver, payload
-from tests.support.live_ruche import ADMIN_TOKEN, bearer
+from tests.support.live_ruche import ADMIN_TOKEN, bearer, sign_up
 from tests.support.processes import wait_until
 from tests.support.rabbitmq import delete_queues, rabbitmq_url, unique_prefix
 from tests.support.redis_cluster import RedisClusterUnderTest
@@ -92,14 +92,6 @@ def fleet(
         yield fleet
     finally:
         fleet.stop()
-
-
-def sign_up(http: httpx.Client, name: str) -> tuple[str, dict[str, str]]:
-    signed = http.post("/v1/volunteers", json={"display_name": name, "languages": ["en", "fr"]})
-    assert signed.status_code == 201, signed.text
-    headers = bearer(signed.json()["token"])
-    assert http.post("/v1/me/charter", json={"accept": True}, headers=headers).is_success
-    return signed.json()["id"], headers
 
 
 @pytest.mark.timeout(600)

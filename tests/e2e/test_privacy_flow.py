@@ -30,7 +30,15 @@ from core.insights.unclear import record_unclear
 from tests.e2e.test_pipeline_flow import PROJECTS, TASKS_PER_TYPE, answer_for, payload
 from tests.support.delivery import Receiver
 from tests.support.key_scan import holding
-from tests.support.live_ruche import ADMIN_TOKEN, Cursor, RunningApi, bearer, start, wait_for
+from tests.support.live_ruche import (
+    ADMIN_TOKEN,
+    Cursor,
+    RunningApi,
+    bearer,
+    sign_up,
+    start,
+    wait_for,
+)
 from tests.support.processes import stop_group
 from tests.support.web_inprocess import csrf_token
 
@@ -53,14 +61,6 @@ def processes(redis_url: str, tmp_path: Path) -> Iterator[None]:
     finally:
         for process in running:
             stop_group(process)
-
-
-def sign_up(http: httpx.Client, name: str) -> tuple[str, dict[str, str]]:
-    signed = http.post("/v1/volunteers", json={"display_name": name, "languages": ["en", "fr"]})
-    assert signed.status_code == 201, signed.text
-    headers = bearer(signed.json()["token"])
-    assert http.post("/v1/me/charter", json={"accept": True}, headers=headers).is_success
-    return signed.json()["id"], headers
 
 
 def sign_in_and_get_certificate(http: httpx.Client, token: str, name: str) -> str:

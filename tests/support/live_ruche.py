@@ -17,7 +17,16 @@ import httpx
 from tests.support.limits import clean_env
 from tests.support.processes import wait_until
 
-__all__ = ["ADMIN_TOKEN", "WAIT_S", "Cursor", "RunningApi", "bearer", "start", "wait_for"]
+__all__ = [
+    "ADMIN_TOKEN",
+    "WAIT_S",
+    "Cursor",
+    "RunningApi",
+    "bearer",
+    "sign_up",
+    "start",
+    "wait_for",
+]
 
 ADMIN_TOKEN = "rk_admin_" + "e2e" * 12
 WAIT_S = 60.0
@@ -45,6 +54,15 @@ def start(piece: list[str], redis_url: str, log: Path, **extra: str) -> subproce
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def sign_up(http: httpx.Client, name: str) -> tuple[str, dict[str, str]]:
+    """A volunteer (English, French) who accepted the charter: their id and headers."""
+    signed = http.post("/v1/volunteers", json={"display_name": name, "languages": ["en", "fr"]})
+    assert signed.status_code == 201, signed.text
+    headers = bearer(signed.json()["token"])
+    assert http.post("/v1/me/charter", json={"accept": True}, headers=headers).is_success
+    return signed.json()["id"], headers
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = WAIT_S) -> None:
