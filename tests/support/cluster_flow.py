@@ -151,8 +151,9 @@ class Crowd(ThreadCrew):
                         http, "POST", "/v1/assignments", "claim", {201, 204, 429}, json={}
                     )
                     if after_503 and claim.status_code != 201:
-                        # An earlier try may hold a lease whose reply was lost: what a client
-                        # does then is ask for its live assignments, and answer them.
+                        # The API hands back the lease of a claim whose reply was lost
+                        # (core/board/hand_backs.py); a careful client still asks for its live
+                        # assignments, and answers what it holds.
                         claim = self.held(http) or claim
                     if claim.status_code not in (200, 201):  # 200: a held one, read again
                         self.done.wait(POLL_S)
