@@ -67,10 +67,11 @@ class Settings(BaseSettings):
         default=1,
         ge=0,
         le=5,
-        description="With `redis_cluster`: the replicas that must hold the API's writes before it "
-        "answers (Redis `WAIT`), so that a master killed just after cannot take an acknowledged "
-        "claim or answer with it. 0: answer without waiting (Redis Cluster's asynchronous "
-        "replication alone).",
+        description="With `redis_cluster`: the replicas that must hold a write before the API "
+        "answers it, or a worker, the relay or the scheduler goes on (Redis `WAIT`), so that a "
+        "master killed just after cannot take an acknowledged claim or answer, or a task's "
+        "result, with it. 0: go on without waiting (Redis Cluster's asynchronous replication "
+        "alone).",
     )
     redis_cluster_wait_ms: int = Field(
         default=500,

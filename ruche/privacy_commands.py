@@ -36,7 +36,7 @@ from core.privacy import (
 )
 from core.privacy.projects import SETTLE_MS
 from core.privacy.volunteers import describe
-from core.redis.clients import async_redis_client, redis_client
+from core.redis.clients import async_redis_client, redis_client, replicated_scripts
 from core.redis.keys import Keys
 from core.settings import Settings
 
@@ -100,7 +100,9 @@ def _async(settings: Settings, body: Callable[[redis.asyncio.Redis, Keys], Any])
 
 def _sync(settings: Settings) -> Board:
     client = redis_client(settings, "ruche", connect_timeout_s=5, timeout_s=30)
-    return Board(client, keys=Keys(settings.key_prefix))
+    return Board(
+        client, keys=Keys(settings.key_prefix), replicated=replicated_scripts(settings, client)
+    )
 
 
 def _export(settings: Settings, args: argparse.Namespace) -> int:

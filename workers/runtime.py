@@ -16,7 +16,7 @@ from pydantic import ValidationError
 from core.board.runner import Board
 from core.errors import RucheError
 from core.ids import InvalidId
-from core.redis.clients import redis_client
+from core.redis.clients import redis_client, replicated_scripts
 from core.redis.keys import Keys
 from core.settings import Settings, load_settings
 from task_types import TaskTypeError
@@ -40,6 +40,7 @@ def board_from_settings(settings: Settings) -> Board:
         client,
         keys=Keys(settings.key_prefix),
         reputation_half_life_days=settings.reputation_half_life_days,
+        replicated=replicated_scripts(settings, client),
     )
 
 

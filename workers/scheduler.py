@@ -29,7 +29,7 @@ from core.insights.rollup import PeriodicFold, fold_all
 from core.privacy.jobs import run_due_jobs
 from core.projects.deadlines import sweep_deadlines
 from core.projects.retention import sweep_retention
-from core.redis.clients import redis_client
+from core.redis.clients import redis_client, replicated_scripts
 from core.redis.keys import Keys
 from core.settings import Settings
 from workers.delivery.dispatch import enqueue_due_deliveries
@@ -72,7 +72,9 @@ def run_scheduler(settings: Settings, stop: threading.Event, *, tick: Tick | Non
     A failing tick is logged and the loop goes on: a Redis blip must not end the scheduler.
     """
     client = redis_client(settings, "the scheduler", connect_timeout_s=2, timeout_s=5)
-    board = Board(client, keys=Keys(settings.key_prefix))
+    board = Board(
+        client, keys=Keys(settings.key_prefix), replicated=replicated_scripts(settings, client)
+    )
     if tick is None:
         # The pace belongs to this run, not to the module: another run in the same process
         # (a test) must not find its fold already done for the minute.

@@ -56,6 +56,7 @@ from core.redis.clients import is_cluster
 from core.redis.cluster_mux import ClusterMux
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
+from core.redis.replicated import ReplicatedScripts
 from core.redis.scripts import ScriptName, load_all, load_all_async
 
 __all__ = [
@@ -186,11 +187,15 @@ class Board:
         clock: Clock | None = None,
         claim_scan_limit: int = 256,
         reputation_half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+        replicated: ReplicatedScripts | None = None,
     ) -> None:
         self.client = client
         self.keys = keys or Keys()
         self.clock = clock or RedisClock()
         self.ops = BoardOps(self.keys, self.clock, claim_scan_limit)
+        # On a cluster: each script call answered once a replica holds its writes
+        # (core.redis.replicated; core.redis.clients.replicated_scripts makes it).
+        self.replicated = replicated
         # What the reputation evidence the pipeline writes fades with (core.quality.reputation).
         self.reputation_half_life_days = reputation_half_life_days
         # Registered on first use rather than here, so a process can start while Redis is down.
@@ -203,6 +208,8 @@ class Board:
 
     def _evalsha(self, call: ScriptCall[Any], *, reload: bool = False) -> Any:
         sha = self._sha(call.script, reload=reload)
+        if self.replicated is not None:
+            return self.replicated.evalsha(sha, call.keys, call.args)
         return self.client.evalsha(sha, len(call.keys), *call.keys, *call.args)
 
     def run(self, op: Op[T]) -> T:

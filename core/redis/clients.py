@@ -27,6 +27,7 @@ import redis.cluster
 
 from core.redis.cluster_mux import ClusterMux
 from core.redis.mux import MuxRedis
+from core.redis.replicated import ReplicatedScripts
 from core.settings import Settings
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "is_cluster",
     "redis_client",
     "redis_url",
+    "replicated_scripts",
 ]
 
 
@@ -114,6 +116,19 @@ def hot_path_mux(settings: Settings, *, timeout_s: float) -> MuxRedis | ClusterM
             wait_ms=settings.redis_cluster_wait_ms,
         )
     return MuxRedis(url, timeout_s=timeout_s, connect_timeout_s=timeout_s)
+
+
+def replicated_scripts(settings: Settings, client: redis.Redis) -> ReplicatedScripts | None:
+    """For a synchronous :class:`~core.board.runner.Board` on a cluster: its script calls
+    answered once ``redis_cluster_wait_replicas`` replicas hold their writes
+    (:mod:`core.redis.replicated`); None on one Redis, or with waiting off."""
+    if not settings.redis_cluster or settings.redis_cluster_wait_replicas <= 0:
+        return None
+    return ReplicatedScripts(
+        cast(redis.cluster.RedisCluster, client),
+        wait_replicas=settings.redis_cluster_wait_replicas,
+        wait_ms=settings.redis_cluster_wait_ms,
+    )
 
 
 def is_cluster(client: object) -> bool:

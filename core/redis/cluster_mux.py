@@ -46,7 +46,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.redis.mux import Arg, MuxRedis
 
-__all__ = ["ClusterMux", "routing_key"]
+__all__ = ["UNWAITED_FOR_S", "ClusterMux", "routing_key", "wait_says_replica"]
 
 REFRESH_EVERY_S = 0.25
 UNWAITED_FOR_S = 5.0
@@ -62,7 +62,7 @@ _SLOTS = 16384
 Node = tuple[str, int]
 
 
-def _demoted(acknowledged: Any) -> bool:
+def wait_says_replica(acknowledged: Any) -> bool:
     """Whether a ``WAIT`` reply says the node is a replica (``WAIT cannot be used with replica
     instances``)."""
     return isinstance(acknowledged, ResponseError) and "replica" in str(acknowledged).lower()
@@ -210,7 +210,7 @@ class ClusterMux:
             self._refresh_soon()  # maybe a failover: its slots moved
             return [error] * len(commands)
         acknowledged = replies.pop()
-        if _demoted(acknowledged):
+        if wait_says_replica(acknowledged):
             # A replica now, though it took the commands as a master: an old master started
             # again takes writes until it learns that its replica took over, then drops them
             # when it follows the new master. Whatever ran there is lost: answer as for a node
