@@ -32,6 +32,7 @@ Usage::
     .venv/bin/python bench/pipeline.py --logs DIR # keep the processes' logs in DIR
     .venv/bin/python bench/pipeline.py --rabbitmq # the broker on RabbitMQ: latency only
     .venv/bin/python bench/pipeline.py --cluster  # the board on a Redis Cluster: latency only
+    .venv/bin/python bench/pipeline.py --cluster --wait-replicas 0  # no WAIT: what it costs
 
 With ``--rabbitmq`` the broker is the RabbitMQ of ``RUCHE_TEST_AMQP_URL`` (127.0.0.1:5672 by
 default, as the tests use it), its queues behind a prefix of the run's own and deleted at the
@@ -587,6 +588,7 @@ def run(
         "load_before": os.getloadavg()[0],
         "broker": "rabbitmq" if "amqp" in (broker or {}).get("RUCHE_BROKER_URL", "") else "redis",
         "board": "cluster" if (broker or {}).get("RUCHE_REDIS_CLUSTER") else "redis",
+        "wait_replicas": (broker or {}).get("RUCHE_REDIS_CLUSTER_WAIT_REPLICAS"),
     }
     processes = Processes(redis_url, logs, broker)
     client: redis.Redis
@@ -649,8 +651,10 @@ def latency_only(
     env["load_after"] = os.getloadavg()[0]
     res = {"env": env, "mode": mode, "latency": latency, "elapsed_s": time.monotonic() - started}
     lat = latency
-    print(f"\nRuche event pipeline benchmark ({mode} run, board on {env['board']}, broker on "
-          f"{env['broker']}, latency only)")  # fmt: skip
+    wanted = env["wait_replicas"]
+    waits = f", writes waiting for {wanted} replica(s)" if wanted is not None else ""
+    print(f"\nRuche event pipeline benchmark ({mode} run, board on {env['board']}{waits}, "
+          f"broker on {env['broker']}, latency only)")  # fmt: skip
     print(f"  {env['cpus']} CPUs, one worker process with {THREADS} threads; load average "
           f"{env['load_before']:.2f} before, {env['load_after']:.2f} after")  # fmt: skip
     print(f"1. last answer sent -> webhook arrived  p50 {lat['p50_ms']:8.1f} ms   "
@@ -675,6 +679,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--no-notify", action="store_true", help="with --cluster: no XADD notifications (the "
         "relay sleeps between rounds, the baseline of what they save)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--wait-replicas", type=int, default=1, help="with --cluster: the replicas every write "
+        "waits for (RUCHE_REDIS_CLUSTER_WAIT_REPLICAS; 0, the baseline of what waiting costs)",
     )  # fmt: skip
     args = parser.parse_args(argv)
     mode = "smoke" if args.smoke else "quick" if args.quick else "full"
@@ -708,6 +716,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     RUCHE_REDIS_URL=cluster.url,
                     RUCHE_REDIS_CLUSTER="1",
                     RUCHE_REDIS_CLUSTER_NODES=cluster.node_list,
+                    RUCHE_REDIS_CLUSTER_WAIT_REPLICAS=str(args.wait_replicas),
                 )
             run(server.url, logs, plan, mode, settings)
     return 0
