@@ -9,15 +9,12 @@ import time
 from pathlib import Path
 
 import pytest
-import redis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from structlog.testing import capture_logs
 
 from core.redis.cluster_mux import ClusterMux
-from core.redis.server import RedisServer
-from tests.support.processes import wait_until
-from tests.support.redis_cluster import RedisClusterUnderTest
+from tests.support.redis_cluster import RedisClusterUnderTest, writable_replica
 
 pytestmark = pytest.mark.anyio
 
@@ -130,32 +127,17 @@ async def test_writes_taken_by_a_node_that_is_a_replica_now_are_answered_as_lost
     Played here by a writable replica (``replica-read-only no``) that a stale slot map names:
     it takes the writes and answers the ``WAIT`` the same way. Acknowledging them would be an
     answer acknowledged and lost (a task stuck waiting for it, once, in the cluster flow)."""
-    with RedisServer(tmp_path / "master", appendonly=False) as master:
-        follower = RedisServer(
-            tmp_path / "replica",
-            appendonly=False,
-            extra_args=["--replicaof", "127.0.0.1", str(master.port), "--replica-read-only", "no"],
-        )
-        with follower:
-            # Its first sync with the master would wipe what it took before: wait for it.
-            reader = redis.Redis.from_url(follower.url, decode_responses=True)
-            try:
-                wait_until(
-                    lambda: reader.info("replication").get("master_link_status") == "up",
-                    "the replica's first sync", 10,
-                )  # fmt: skip
-            finally:
-                reader.close()
-            mux = ClusterMux(follower.url, wait_replicas=1)
-            # The slot map as read from the old master before it learnt of the failover.
-            mux._slots = [("127.0.0.1", follower.port)] * 16384
-            mux._mapped = True
-            try:
-                with capture_logs() as logs:
-                    replies = await mux.execute([("HSET", "{k}", "f", "v"), ("HGET", "{k}", "f")])
-                assert all(isinstance(reply, RedisConnectionError) for reply in replies), replies
-                assert any(e["event"] == "redis.cluster_writes_to_a_replica" for e in logs)
-                # Reads alone wait for nobody: they are answered.
-                assert await mux.execute([("HGET", "{k}", "f")]) == ["v"]
-            finally:
-                await mux.aclose()
+    with writable_replica(tmp_path) as follower:
+        mux = ClusterMux(follower.url, wait_replicas=1)
+        # The slot map as read from the old master before it learnt of the failover.
+        mux._slots = [("127.0.0.1", follower.port)] * 16384
+        mux._mapped = True
+        try:
+            with capture_logs() as logs:
+                replies = await mux.execute([("HSET", "{k}", "f", "v"), ("HGET", "{k}", "f")])
+            assert all(isinstance(reply, RedisConnectionError) for reply in replies), replies
+            assert any(e["event"] == "redis.cluster_writes_to_a_replica" for e in logs)
+            # Reads alone wait for nobody: they are answered.
+            assert await mux.execute([("HGET", "{k}", "f")]) == ["v"]
+        finally:
+            await mux.aclose()

@@ -19,10 +19,8 @@ from core.board.runner import Board
 from core.redis.clients import redis_client, replicated_scripts
 from core.redis.keys import Keys
 from core.redis.replicated import ReplicatedScripts
-from core.redis.server import RedisServer
 from core.settings import Settings
-from tests.support.processes import wait_until
-from tests.support.redis_cluster import ClusterNode, RedisClusterUnderTest
+from tests.support.redis_cluster import ClusterNode, RedisClusterUnderTest, writable_replica
 
 #: A write of the kind every board script makes.
 WRITE = "redis.call('HSET', KEYS[1], 'f', ARGV[1]) return 1"
@@ -88,26 +86,16 @@ def test_a_write_taken_by_a_node_that_is_a_replica_now_fails(
     """An old master started again takes writes until it learns that its replica took over,
     then drops them; the ``WAIT`` after them says it is a replica. Played by a writable replica
     (``replica-read-only no``). The call fails, so the actor that made it is run again."""
-    with RedisServer(tmp_path / "master", appendonly=False) as master:
-        follower = RedisServer(
-            tmp_path / "replica",
-            appendonly=False,
-            extra_args=["--replicaof", "127.0.0.1", str(master.port), "--replica-read-only", "no"],
-        )
-        with follower:
-            node = redis.Redis.from_url(follower.url, decode_responses=True)
-            try:
-                wait_until(
-                    lambda: node.info("replication").get("master_link_status") == "up",
-                    "the replica's first sync", 10,
-                )  # fmt: skip
-                sha = str(node.script_load(WRITE))
-                replicated = ReplicatedScripts(cluster_client, wait_replicas=1, wait_ms=1000)
-                with capture_logs() as logs, pytest.raises(RedisConnectionError):
-                    replicated.evalsha_on(node, sha, ["{k}"], ["v"])
-                assert any(e["event"] == "redis.cluster_writes_to_a_replica" for e in logs)
-            finally:
-                node.close()
+    with writable_replica(tmp_path) as follower:
+        node = redis.Redis.from_url(follower.url, decode_responses=True)
+        try:
+            sha = str(node.script_load(WRITE))
+            replicated = ReplicatedScripts(cluster_client, wait_replicas=1, wait_ms=1000)
+            with capture_logs() as logs, pytest.raises(RedisConnectionError):
+                replicated.evalsha_on(node, sha, ["{k}"], ["v"])
+            assert any(e["event"] == "redis.cluster_writes_to_a_replica" for e in logs)
+        finally:
+            node.close()
 
 
 def test_the_processes_boards_wait_on_a_cluster(redis_cluster: RedisClusterUnderTest) -> None:

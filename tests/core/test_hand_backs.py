@@ -114,8 +114,19 @@ async def _hand_back_through(
         await client.aclose()
 
 
-def test_a_hand_back_waits_for_redis_to_come_back(
-    board: TestBoard, make_project: Callable[..., str], redis_url: str, clock: ManualClock
+@pytest.mark.parametrize(
+    ("down_for_s", "give_up_s", "state"),
+    [(1.0, 60.0, "released"), (0.8, 0.3, "live")],
+    ids=["waits-for-redis-to-come-back", "gives-up-and-the-lease-stands-until-it-expires"],
+)
+def test_a_hand_back_while_redis_is_unreachable(
+    board: TestBoard,
+    make_project: Callable[..., str],
+    redis_url: str,
+    clock: ManualClock,
+    down_for_s: float,
+    give_up_s: float,
+    state: str,
 ) -> None:
     project_id = make_project(n_tasks=1)
     volunteer = new_volunteer_id()
@@ -124,26 +135,10 @@ def test_a_hand_back_waits_for_redis_to_come_back(
         pending = asyncio.run(_hand_back_through(
             cutter, redis_url, clock,
             lambda b: b.ops.release_lost_claim(project_id, volunteer, token, REASON),
-            down_for_s=1.0, give_up_s=60,
+            down_for_s=down_for_s, give_up_s=give_up_s,
         ))  # fmt: skip
     assert pending == 0
-    assert board.assignment(claimed.assignment_id)["state"] == "released"
-
-
-def test_a_hand_back_gives_up_and_the_lease_stands_until_it_expires(
-    board: TestBoard, make_project: Callable[..., str], redis_url: str, clock: ManualClock
-) -> None:
-    project_id = make_project(n_tasks=1)
-    volunteer = new_volunteer_id()
-    claimed, token = lost_claim(board, project_id, volunteer)
-    with ReplyCutter.in_front_of(redis_url) as cutter:
-        pending = asyncio.run(_hand_back_through(
-            cutter, redis_url, clock,
-            lambda b: b.ops.release_lost_claim(project_id, volunteer, token, REASON),
-            down_for_s=0.8, give_up_s=0.3,
-        ))  # fmt: skip
-    assert pending == 0
-    assert board.assignment(claimed.assignment_id)["state"] == "live"
+    assert board.assignment(claimed.assignment_id)["state"] == state
 
 
 def test_closing_stops_the_pending_hand_backs(redis_url: str) -> None:

@@ -27,7 +27,13 @@ from redis.crc import key_slot
 
 from core.redis.server import RedisServer, find_redis_server_binary, free_port
 
-__all__ = ["ClusterNode", "RedisClusterUnderTest", "cluster_port", "start_cluster"]
+__all__ = [
+    "ClusterNode",
+    "RedisClusterUnderTest",
+    "cluster_port",
+    "start_cluster",
+    "writable_replica",
+]
 
 #: How long a master may be silent before its replica takes over (cluster-node-timeout).
 NODE_TIMEOUT_MS = 1_000
@@ -301,3 +307,27 @@ def _wait(condition: Callable[[], bool], what: str, timeout: float) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"timed out waiting for {what}")
         time.sleep(0.1)
+
+
+@contextlib.contextmanager
+def writable_replica(directory: Path) -> Iterator[RedisServer]:
+    """A plain master and a replica of it that takes writes (``replica-read-only no``), once
+    their first sync is done (it would wipe what the replica took before). It plays an old
+    master started again, which takes writes until it learns that its replica took over, then
+    drops them: a ``WAIT`` after them says it is a replica."""
+    with RedisServer(directory / "master", appendonly=False) as master:
+        follower = RedisServer(
+            directory / "replica",
+            appendonly=False,
+            extra_args=["--replicaof", "127.0.0.1", str(master.port), "--replica-read-only", "no"],
+        )
+        with follower:
+            reader = redis.Redis.from_url(follower.url, decode_responses=True)
+            try:
+                _wait(
+                    lambda: reader.info("replication").get("master_link_status") == "up",
+                    "the replica's first sync", 10,
+                )  # fmt: skip
+            finally:
+                reader.close()
+            yield follower
