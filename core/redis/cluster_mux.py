@@ -46,7 +46,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.redis.mux import Arg, MuxRedis
 
-__all__ = ["UNWAITED_FOR_S", "ClusterMux", "routing_key", "wait_says_replica"]
+__all__ = ["REFRESH_EVERY_S", "UNWAITED_FOR_S", "ClusterMux", "routing_key", "wait_says_replica"]
 
 REFRESH_EVERY_S = 0.25
 UNWAITED_FOR_S = 5.0

@@ -17,6 +17,9 @@ pipeline on the connection of the node serving the script's slot (its first key'
 - replicas that do not answer in time: the reply is returned, a warning logged, and that master
   not waited on for :data:`~core.redis.cluster_mux.UNWAITED_FOR_S` (each call would wait the
   whole time again);
+- a node that cannot be reached fails the call (it may have run: not sent again; the actor
+  is), and the cluster client reads the slot map again, so the next call finds the replica
+  that took over;
 - a script that did not run where the slot map said (``MOVED``, ``ASK``, ``TRYAGAIN``,
   ``CLUSTERDOWN``: a failover or a resharding under way) goes through the cluster client, which
   follows the redirect and reads the slot map again; that one call is not waited for (logged).
@@ -35,10 +38,17 @@ from typing import Any
 import redis
 import structlog
 from redis.cluster import RedisCluster
-from redis.exceptions import AskError, ClusterDownError, RedisClusterException, TryAgainError
+from redis.exceptions import (
+    AskError,
+    ClusterDownError,
+    RedisClusterException,
+    RedisError,
+    TryAgainError,
+)
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.redis.cluster_mux import UNWAITED_FOR_S, wait_says_replica
+from core.redis.cluster_mux import REFRESH_EVERY_S, UNWAITED_FOR_S, wait_says_replica
 
 __all__ = ["ReplicatedScripts"]
 
@@ -56,6 +66,7 @@ class ReplicatedScripts:
         self.wait_replicas = wait_replicas
         self.wait_ms = wait_ms
         self._unwaited_until: dict[str, float] = {}
+        self._next_refresh = 0.0
         self._lock = threading.Lock()
 
     def evalsha(self, sha: str, keys: Sequence[str], args: Sequence[Any]) -> Any:
@@ -71,7 +82,13 @@ class ReplicatedScripts:
         pipe = node_client.pipeline(transaction=False)
         pipe.execute_command("EVALSHA", sha, len(keys), *keys, *args)  # type: ignore[no-untyped-call]
         pipe.execute_command("WAIT", self.wait_replicas, self.wait_ms)  # type: ignore[no-untyped-call]
-        reply, acknowledged = pipe.execute(raise_on_error=False)
+        try:
+            reply, acknowledged = pipe.execute(raise_on_error=False)
+        except (RedisConnectionError, RedisTimeoutError):
+            # Maybe a failover: the cluster client would read the slot map again after its own
+            # failed call, but this call was not its own. The call may have run: not resent.
+            self._read_slot_map_again()
+            raise
         node = _name(node_client)
         if isinstance(reply, _NOT_RUN_HERE):
             _log.info("redis.cluster_write_not_waited", node=node, reply=type(reply).__name__)
@@ -92,6 +109,18 @@ class ReplicatedScripts:
                 unwaited_for_s=UNWAITED_FOR_S,
             )
         return reply
+
+    def _read_slot_map_again(self) -> None:
+        """The cluster client's slot map read again, at most every
+        :data:`~core.redis.cluster_mux.REFRESH_EVERY_S` (the threads of a worker fail together)."""
+        with self._lock:
+            if time.monotonic() < self._next_refresh:
+                return
+            self._next_refresh = time.monotonic() + REFRESH_EVERY_S
+        try:
+            self.client.nodes_manager.initialize()
+        except (RedisError, RedisClusterException) as failed:  # no node answers yet
+            _log.info("redis.cluster_map_not_read", error_type=type(failed).__name__)
 
     def _owner(self, key: str) -> redis.Redis | None:
         """The client of the master serving ``key``'s slot, or None: the slot map does not

@@ -12,6 +12,8 @@ import pytest
 import redis
 from redis.cluster import RedisCluster
 from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from structlog.testing import capture_logs
 
 from core import ids
@@ -20,6 +22,7 @@ from core.redis.clients import redis_client, replicated_scripts
 from core.redis.keys import Keys
 from core.redis.replicated import ReplicatedScripts
 from core.settings import Settings
+from tests.support.processes import wait_until
 from tests.support.redis_cluster import ClusterNode, RedisClusterUnderTest, writable_replica
 
 #: A write of the kind every board script makes.
@@ -51,6 +54,7 @@ def test_a_script_call_returns_once_the_replica_holds_its_writes(
     replica = redis_cluster.replica_of(redis_cluster.master_of(key))
     replicated = ReplicatedScripts(cluster_client, wait_replicas=1, wait_ms=10_000)
     sha = str(cluster_client.script_load(WRITE))
+    redis_cluster.wait_replicated()  # a replica still in its first sync would be late
     assert replicated.evalsha(sha, [key], ["first"]) == 1  # the connection open
     outcome: list[Any] = []
     with redis_cluster.stopped(replica):
@@ -112,6 +116,7 @@ def test_the_processes_boards_wait_on_a_cluster(redis_cluster: RedisClusterUnder
         finally:
             client.close()
 
+    redis_cluster.wait_replicated()  # a replica still in its first sync would be late
     for wait_replicas, waits in ((1, 1), (0, 0)):
         settings = Settings(
             redis_url=redis_cluster.url,
@@ -128,3 +133,34 @@ def test_the_processes_boards_wait_on_a_cluster(redis_cluster: RedisClusterUnder
             assert waits_sent() - before == waits
         finally:
             client.close()
+
+
+def test_after_a_failover_the_calls_find_the_replica_that_took_over(
+    redis_cluster: RedisClusterUnderTest, cluster_client: RedisCluster
+) -> None:
+    """A call on a dead master fails (it may have run: the actor is run again, not the call),
+    and the slot map is read again, so that later calls reach the new master, with no other
+    call of the cluster client's own to refresh it."""
+    key = "{failover}"
+    replicated = ReplicatedScripts(cluster_client, wait_replicas=1, wait_ms=2000)
+    sha = str(cluster_client.script_load(WRITE))
+    redis_cluster.wait_replicated()  # a replica still in its first sync would be late
+    with capture_logs() as logs:
+        assert replicated.evalsha(sha, [key], ["before"]) == 1
+    assert not logs, logs  # waited for, and its master not set aside as late
+    redis_cluster.kill(redis_cluster.master_of(key))
+    with pytest.raises((RedisConnectionError, RedisTimeoutError)):
+        replicated.evalsha(sha, [key], ["during"])
+    redis_cluster.wait_healthy()  # the replica took over
+
+    def written() -> bool:
+        try:
+            return bool(replicated.evalsha(sha, [key], ["after"]) == 1)
+        except (RedisConnectionError, RedisTimeoutError):
+            return False
+        except NoScriptError:  # the new master's script cache is its own: as the Board does
+            cluster_client.script_load(WRITE)
+            return False
+
+    wait_until(written, "a call on the new master", 30, poll=0.3)
+    assert cluster_client.hget(key, "f") == "after"
