@@ -49,7 +49,13 @@ from core.board.runner import AsyncBoard
 from core.projects.catalogue import ProjectCatalogue
 from core.projects.changes import ProjectChangeListener
 from core.ratelimit import RateLimits
-from core.redis.clients import async_redis_client, hot_path_mux, limits_cluster_uri, redis_url
+from core.redis.clients import (
+    async_redis_client,
+    batch_mux,
+    hot_path_mux,
+    limits_cluster_uri,
+    redis_url,
+)
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.review.reviewers import Reviews
@@ -85,8 +91,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # The hot path's script calls share one multiplexed connection (core.redis.mux); on a
         # cluster they go through the cluster client (core.redis.clients).
         mux = hot_path_mux(settings, timeout_s=_REDIS_TIMEOUT_SECONDS)
+        # Bulk task creation's own connections on a cluster (core.redis.clients.batch_mux).
+        batches = batch_mux(settings, timeout_s=_REDIS_TIMEOUT_SECONDS)
         app.state.redis = client
-        app.state.board = AsyncBoard(client, keys=keys, mux=mux)
+        app.state.board = AsyncBoard(client, keys=keys, mux=mux, batch_mux=batches)
         app.state.accounts = Accounts(client, keys, admin_hash)
         board = app.state.board
         app.state.claims = Claims(
@@ -120,6 +128,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.claims.aclose()  # hand-backs still pending: their leases expire
             await web.mailer.drain()  # the mails the pages are still sending
             await mux.aclose()
+            if batches is not None:
+                await batches.aclose()
             await client.aclose()
 
     # FastAPI's app, with /docs (Swagger UI) and /redoc served from assets shipped inside the

@@ -32,6 +32,7 @@ from core.settings import Settings
 
 __all__ = [
     "async_redis_client",
+    "batch_mux",
     "cluster_nodes",
     "hot_path_mux",
     "is_cluster",
@@ -116,6 +117,23 @@ def hot_path_mux(settings: Settings, *, timeout_s: float) -> MuxRedis | ClusterM
             wait_ms=settings.redis_cluster_wait_ms,
         )
     return MuxRedis(url, timeout_s=timeout_s, connect_timeout_s=timeout_s)
+
+
+def batch_mux(settings: Settings, *, timeout_s: float) -> ClusterMux | None:
+    """On a cluster, the API's connections for batches of script calls (bulk task creation):
+    a :class:`~core.redis.cluster_mux.ClusterMux` apart from the hot path's, so that the tasks
+    an NGO is told were accepted are on a replica (``WAIT``) and a large batch holds up no
+    claim. None on one Redis (its writes cannot outlive a failover it does not have)."""
+    if not settings.redis_cluster:
+        return None
+    return ClusterMux(
+        redis_url(settings, "the API"),
+        cluster_nodes(settings),
+        timeout_s=timeout_s,
+        connect_timeout_s=timeout_s,
+        wait_replicas=settings.redis_cluster_wait_replicas,
+        wait_ms=settings.redis_cluster_wait_ms,
+    )
 
 
 def replicated_scripts(settings: Settings, client: redis.Redis) -> ReplicatedScripts | None:
