@@ -89,7 +89,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             timeout_s=_REDIS_TIMEOUT_SECONDS,
         )
         # The hot path's script calls share one multiplexed connection (core.redis.mux); on a
-        # cluster they go through the cluster client (core.redis.clients).
+        # cluster, one per master (core.redis.cluster_mux).
         mux = hot_path_mux(settings, timeout_s=_REDIS_TIMEOUT_SECONDS)
         # Bulk task creation's own connections on a cluster (core.redis.clients.batch_mux).
         batches = batch_mux(settings, timeout_s=_REDIS_TIMEOUT_SECONDS)

@@ -68,7 +68,7 @@ class Settings(BaseSettings):
         ge=0,
         le=5,
         description="With `redis_cluster`: the replicas that must hold a write before the API "
-        "answers it, or a worker, the relay or the scheduler goes on (Redis `WAIT`), so that a "
+        "answers it, or a worker or the scheduler goes on (Redis `WAIT`), so that a "
         "master killed just after cannot take an acknowledged claim or answer, or a task's "
         "result, with it. 0: go on without waiting (Redis Cluster's asynchronous replication "
         "alone).",

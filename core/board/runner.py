@@ -57,7 +57,7 @@ from core.redis.cluster_mux import ClusterMux
 from core.redis.keys import Keys
 from core.redis.mux import MuxRedis
 from core.redis.replicated import ReplicatedScripts
-from core.redis.scripts import ScriptName, load_all, load_all_async
+from core.redis.scripts import READ_ONLY, ScriptName, load_all, load_all_async
 
 __all__ = [
     "MUX_COMMANDS",
@@ -118,6 +118,12 @@ def _absorb(
         else:
             results[index] = batch.calls[index].parse(reply)
     return missing
+
+
+def _reads_only(batch: Batch[Any, Any]) -> bool:
+    """Whether every call of ``batch`` only reads (the claim's and the review queue's counts,
+    reputation reads): nothing to wait for on a cluster."""
+    return all(call.script in READ_ONLY for call in batch.calls)
 
 
 async def _pipelined(client: redis.asyncio.Redis, commands: Sequence[Sequence[Any]]) -> list[Any]:
@@ -278,11 +284,12 @@ class AsyncBoard:
     With a :class:`~core.redis.mux.MuxRedis` (the API's), single script calls and the slot
     commands go down its one shared connection, at a third of redis-py's CPU per round trip
     (``bench/redis_mux.py``); batches (bulk task creation) and every other read stay on the
-    redis-py client. On a cluster, batches go down a :class:`~core.redis.cluster_mux.ClusterMux`
-    of their own when given one (``batch_mux``): it ends each node's share with ``WAIT``, so
-    that tasks an NGO was told were accepted are on a replica (redis-py's cluster pipeline
-    cannot ``WAIT`` on the connection that wrote), and its connections are not the hot path's
-    (a large batch holds up nobody's claim).
+    redis-py client. On a cluster, batches that write go down a
+    :class:`~core.redis.cluster_mux.ClusterMux` of their own when given one (``batch_mux``): it
+    ends each node's share with ``WAIT``, so that tasks an NGO was told were accepted are on a
+    replica (redis-py's cluster pipeline cannot ``WAIT`` on the connection that wrote), and its
+    connections are not the hot path's (a large batch holds up nobody's claim). Batches of
+    reads only (:data:`~core.redis.scripts.READ_ONLY`) stay on the redis-py client.
     """
 
     def __init__(
@@ -410,7 +417,7 @@ class AsyncBoard:
                 self._evalsha_command(await self._sha(call.script, reload=reload), call)
                 for call in (batch.calls[index] for index in pending)
             ]
-            if self.batch_mux is not None:
+            if self.batch_mux is not None and not _reads_only(batch):
                 replies = await self.batch_mux.execute(commands)
             else:
                 replies = await _pipelined(self.client, commands)

@@ -46,12 +46,19 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.redis.mux import Arg, MuxRedis
 
-__all__ = ["REFRESH_EVERY_S", "UNWAITED_FOR_S", "ClusterMux", "routing_key", "wait_says_replica"]
+__all__ = [
+    "READ_COMMANDS",
+    "REFRESH_EVERY_S",
+    "UNWAITED_FOR_S",
+    "ClusterMux",
+    "routing_key",
+    "wait_says_replica",
+]
 
 REFRESH_EVERY_S = 0.25
 UNWAITED_FOR_S = 5.0
 #: Commands that write nothing: a request made of these alone does not wait for replicas.
-_READS = frozenset(
+READ_COMMANDS = frozenset(
     {"CLUSTER", "TIME", "PING", "ASKING", "GET", "MGET", "HGET", "HMGET", "HGETALL", "HLEN",
      "EXISTS", "TTL", "PTTL", "TYPE", "SCARD", "SISMEMBER", "SMISMEMBER", "SMEMBERS", "ZCARD",
      "ZSCORE", "ZMSCORE", "ZRANGE", "ZRANGEBYSCORE", "ZCOUNT", "LLEN", "LRANGE", "XLEN",
@@ -236,7 +243,7 @@ class ClusterMux:
         commands only read, or the node's replicas were late a moment ago."""
         if not self._wait_replicas:
             return None
-        if all(str(command[0]).upper() in _READS for command in commands):
+        if all(str(command[0]).upper() in READ_COMMANDS for command in commands):
             return None
         until = self._unwaited_until.get(node)
         if until is not None:

@@ -1,5 +1,7 @@
-"""Script calls of the synchronous processes (workers, relay, scheduler, ``ruche`` commands) on a
-Redis Cluster, each answered once a replica holds its writes.
+"""Script calls of the synchronous processes (workers, scheduler, ``ruche`` commands) on a Redis
+Cluster, each answered once a replica holds its writes. (The relay makes none: it reads the
+project streams and acknowledges their entries, and an acknowledgement lost with its master
+only sends an event again, which every actor takes twice safely.)
 
 Redis Cluster replicates after it answers. A worker whose ``resolve_task`` was answered, and
 whose broker message was then acknowledged, would leave its task ``aggregating`` for good if the
@@ -24,8 +26,9 @@ pipeline on the connection of the node serving the script's slot (its first key'
   ``CLUSTERDOWN``: a failover or a resharding under way) goes through the cluster client, which
   follows the redirect and reads the slot map again; that one call is not waited for (logged).
 
-Pipelines of several script calls (bulk task creation) and plain command pipelines still go
-through the cluster client without ``WAIT``.
+These processes' pipelines (a ``Batch`` of script calls, plain commands) still go through the
+cluster client without ``WAIT``; the API's bulk task creation waits
+(:func:`core.redis.clients.batch_mux`).
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from importlib.resources.abc import Traversable
 import redis
 import redis.asyncio
 
-__all__ = ["LIBRARIES", "ScriptName", "load_all", "lua_source", "script_source"]
+__all__ = ["LIBRARIES", "READ_ONLY", "ScriptName", "load_all", "lua_source", "script_source"]
 
 
 class ScriptName(StrEnum):
@@ -61,6 +61,13 @@ class ScriptName(StrEnum):
     REWRITE_RESULTS = "rewrite_results"
     DELETE_TASK = "delete_task"
 
+
+#: Scripts that only read (tests/core/test_board_scripts.py checks their Redis calls): a batch
+#: of them needs no ``WAIT`` on a cluster, so it does not go down the connections of bulk writes
+#: (``AsyncBoard``'s ``batch_mux``) to queue behind them.
+READ_ONLY: frozenset[ScriptName] = frozenset(
+    {ScriptName.COUNT_CLAIMABLE, ScriptName.READ_REPUTATION, ScriptName.COUNT_REVIEWABLE}
+)
 
 #: Helper files (``_<name>.lua``) a script needs besides the prelude.
 LIBRARIES: Mapping[ScriptName, tuple[str, ...]] = {
